@@ -1,0 +1,142 @@
+/**
+ * The functions' configuration, read from the environment once per container and validated with zod.
+ * A bad value fails at start with a message naming the variable. No AWS import.
+ */
+import { z } from 'zod';
+import { HOME_REGION } from './topology.js';
+
+export const POLICIES = ['least-wait', 'seed-inverse'] as const;
+export type PolicyName = (typeof POLICIES)[number];
+
+export interface RegionQueue {
+  readonly region: string;
+  readonly queueUrl: string;
+  readonly capacity: number;
+}
+
+export interface DispatchConfig {
+  readonly homeRegion: string;
+  /** In configured order; the workflow has one Forward branch per entry. */
+  readonly regions: readonly RegionQueue[];
+  readonly cacheTtlSeconds: number;
+  readonly maxQueueDepthThreshold: number;
+  readonly idempotencyTableName: string;
+  readonly idempotencyTtlSeconds: number;
+  readonly claimLeaseSeconds: number;
+  readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+  readonly selectionPolicy: PolicyName;
+  /** Set for the intake only. */
+  readonly stateMachineArn: string | undefined;
+  readonly dispatchDeadLetterQueueUrl: string | undefined;
+  /** Endpoint overrides for local servers; absent on AWS. */
+  readonly endpoints: {
+    readonly sqs: Readonly<Record<string, string>>;
+    readonly dynamodb: string | undefined;
+    readonly stepFunctions: string | undefined;
+  };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const regionName = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region name such as us-west-2');
+const queueUrl = z.url({ error: 'must be a queue URL' });
+const capacity = z.number().positive('capacity must be > 0').finite();
+
+/** REGION_QUEUES: the seed's {"region": "url"} map, or {"region": {"url": "...", "capacity": 2}}. */
+const regionQueuesSchema = z
+  .record(regionName, z.union([queueUrl, z.strictObject({ url: queueUrl, capacity: capacity.optional() })]))
+  .refine((map) => Object.keys(map).length > 0, 'must name at least one region');
+
+const jsonText = (schema: z.ZodType) =>
+  z.string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') }).transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+      return z.NEVER;
+    }
+  }).pipe(schema);
+
+const number = () => z.coerce.number({ error: 'must be a number' });
+const seconds = (fallback: number) => number().int('must be a whole number').positive('must be > 0').default(fallback);
+const optionalUrl = z.url({ error: 'must be a URL' }).optional();
+
+export const envSchema = z.object({
+  HOME_REGION: regionName.default(HOME_REGION),
+  REGION_QUEUES: jsonText(regionQueuesSchema),
+  REGION_CAPACITY: jsonText(z.record(regionName, capacity)).optional(),
+  CACHE_TTL: number().min(0, 'must be >= 0').default(60),
+  MAX_QUEUE_DEPTH_THRESHOLD: seconds(5000),
+  IDEMPOTENCY_TABLE_NAME: z.string().min(3).max(255).default('inference-idempotency-dev'),
+  IDEMPOTENCY_TTL_SECONDS: seconds(7 * 24 * 3600),
+  CLAIM_LEASE_SECONDS: seconds(300),
+  LOG_LEVEL: z
+    .string()
+    .transform((level) => level.toUpperCase())
+    .pipe(z.enum(['DEBUG', 'INFO', 'WARN', 'WARNING', 'ERROR', 'SILENT']))
+    .transform((level) => (level === 'WARNING' ? 'WARN' : level))
+    .default('INFO'),
+  SELECTION_POLICY: z.enum(POLICIES).default('least-wait'),
+  STATE_MACHINE_ARN: z.string().startsWith('arn:', 'must be a state machine ARN').optional(),
+  DISPATCH_DLQ_URL: queueUrl.optional(),
+  SQS_ENDPOINTS: jsonText(z.record(regionName, z.url())).optional(),
+  DYNAMODB_ENDPOINT: optionalUrl,
+  SFN_ENDPOINT: optionalUrl,
+});
+
+/** Builds the typed config; throws ConfigError naming every bad variable. */
+export function parseConfig(env: Record<string, string | undefined>): DispatchConfig {
+  // Empty strings count as unset, as they do in Lambda's console.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  const regions = Object.entries(e.REGION_QUEUES).map(([region, entry]) => ({
+    region,
+    queueUrl: typeof entry === 'string' ? entry : entry.url,
+    capacity: e.REGION_CAPACITY?.[region] ?? (typeof entry === 'string' ? 1 : (entry.capacity ?? 1)),
+  }));
+  for (const region of Object.keys(e.REGION_CAPACITY ?? {})) {
+    if (!regions.some((r) => r.region === region)) {
+      throw new ConfigError(`invalid configuration:\n  REGION_CAPACITY: names ${region}, which REGION_QUEUES does not`);
+    }
+  }
+  return {
+    homeRegion: e.HOME_REGION,
+    regions,
+    cacheTtlSeconds: e.CACHE_TTL,
+    maxQueueDepthThreshold: e.MAX_QUEUE_DEPTH_THRESHOLD,
+    idempotencyTableName: e.IDEMPOTENCY_TABLE_NAME,
+    idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
+    claimLeaseSeconds: e.CLAIM_LEASE_SECONDS,
+    logLevel: e.LOG_LEVEL as DispatchConfig['logLevel'],
+    selectionPolicy: e.SELECTION_POLICY,
+    stateMachineArn: e.STATE_MACHINE_ARN,
+    dispatchDeadLetterQueueUrl: e.DISPATCH_DLQ_URL,
+    endpoints: { sqs: e.SQS_ENDPOINTS ?? {}, dynamodb: e.DYNAMODB_ENDPOINT, stepFunctions: e.SFN_ENDPOINT },
+  };
+}
+
+/** A setting one function needs and the others do not: fails naming the variable. */
+export function required<T>(value: T | undefined, variable: string): T {
+  if (value === undefined) throw new ConfigError(`invalid configuration:\n  ${variable}: is required by this function`);
+  return value;
+}
+
+let cached: DispatchConfig | undefined;
+
+/** The container's config, parsed on first use. */
+export function config(): DispatchConfig {
+  cached ??= parseConfig(process.env);
+  return cached;
+}
+
+/** For tests and the local stack, which change the environment between runs in one process. */
+export function resetConfig(): void {
+  cached = undefined;
+}
