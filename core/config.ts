@@ -49,7 +49,7 @@ const regionQueuesSchema = z
   .record(regionName, z.union([queueUrl, z.strictObject({ url: queueUrl, capacity: capacity.optional() })]))
   .refine((map) => Object.keys(map).length > 0, 'must name at least one region');
 
-const jsonText = (schema: z.ZodType) =>
+const jsonText = <T extends z.ZodType>(schema: T) =>
   z.string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') }).transform((text, ctx) => {
     try {
       return JSON.parse(text) as unknown;

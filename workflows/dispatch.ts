@@ -124,7 +124,7 @@ function claimStates(tableName: string): Record<string, State> {
     },
     Claimed: {
       Type: 'Pass',
-      Parameters: { 'message.$': '$.message', claim: 'claimed' },
+      Parameters: { 'messageId.$': '$.message.messageId', claim: 'claimed' },
       End: true,
     },
     [STATE.readClaim]: {
@@ -153,7 +153,7 @@ function claimStates(tableName: string): Record<string, State> {
     'Already dispatched': {
       Type: 'Pass',
       Parameters: {
-        'message.$': '$.message',
+        'messageId.$': '$.message.messageId',
         claim: 'duplicate',
         'reason.$': "States.Format('request_id already dispatched to {} by {}', $.record.Item.region.S, $.record.Item.owner.S)",
       },
@@ -161,13 +161,13 @@ function claimStates(tableName: string): Record<string, State> {
     },
     'Claimed in this batch': {
       Type: 'Pass',
-      Parameters: { 'message.$': '$.message', claim: 'duplicate', reason: 'request_id repeated within this batch' },
+      Parameters: { 'messageId.$': '$.message.messageId', claim: 'duplicate', reason: 'request_id repeated within this batch' },
       End: true,
     },
     'Claim busy': {
       Type: 'Pass',
       Parameters: {
-        'message.$': '$.message',
+        'messageId.$': '$.message.messageId',
         claim: 'busy',
         'reason.$': "States.Format('request_id claimed by {} until {}', $.record.Item.owner.S, $.record.Item.leaseUntil.N)",
       },
@@ -175,13 +175,13 @@ function claimStates(tableName: string): Record<string, State> {
     },
     'Claim released meanwhile': {
       Type: 'Pass',
-      Parameters: { 'message.$': '$.message', claim: 'busy', reason: 'claim released by its holder meanwhile' },
+      Parameters: { 'messageId.$': '$.message.messageId', claim: 'busy', reason: 'claim released by its holder meanwhile' },
       End: true,
     },
     'Claim unavailable': {
       Type: 'Pass',
       Parameters: {
-        'message.$': '$.message',
+        'messageId.$': '$.message.messageId',
         claim: 'error',
         'reason.$': "States.Format('idempotency table unavailable: {}', $.error.Error)",
       },
@@ -459,6 +459,7 @@ export function dispatchDefinition(refs: DispatchRefs): Definition {
         Parameters: {
           'batchId.$': '$.batchId',
           'executionName.$': '$.executionName',
+          'messages.$': '$.messages',
           'claims.$': '$.claims',
           'snapshot.$': '$.snapshot',
         },

@@ -1,0 +1,49 @@
+/**
+ * AWS SDK v3 clients, created once per container and per region, with the endpoint overrides of the
+ * config, so the same code talks to AWS or to the local servers.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { DispatchConfig } from '../core/config.js';
+
+/** Local servers accept any signature; the credential chain is not consulted for them. */
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+const cache = new Map<string, unknown>();
+
+function memo<T>(key: string, create: () => T): T {
+  if (!cache.has(key)) cache.set(key, create());
+  return cache.get(key) as T;
+}
+
+const local = (endpoint: string | undefined) => (endpoint ? { endpoint, credentials: LOCAL_CREDENTIALS } : {});
+
+/**
+ * SQS client for one region. Few SDK attempts: the workflow's Retry, and the caller's entry-level
+ * retries, decide how long a failing region is tried.
+ */
+export function sqsClient(config: DispatchConfig, region: string, maxAttempts = 2): SQSClient {
+  const endpoint = config.endpoints.sqs[region];
+  return memo(`sqs:${region}:${endpoint}:${maxAttempts}`, () => new SQSClient({ region, maxAttempts, ...local(endpoint) }));
+}
+
+export function dynamoClient(config: DispatchConfig): DynamoDBClient {
+  const endpoint = config.endpoints.dynamodb;
+  return memo(`ddb:${config.homeRegion}:${endpoint}`, () => new DynamoDBClient({ region: config.homeRegion, ...local(endpoint) }));
+}
+
+export function sfnClient(config: DispatchConfig): SFNClient {
+  const endpoint = config.endpoints.stepFunctions;
+  return memo(
+    `sfn:${config.homeRegion}:${endpoint}`,
+    // StartSyncExecution has a "sync-" host prefix that a local endpoint cannot serve.
+    () => new SFNClient({ region: config.homeRegion, ...local(endpoint), ...(endpoint ? { disableHostPrefix: true } : {}) }),
+  );
+}
+
+/** For tests that restart servers on new ports within one process. */
+export function resetClients(): void {
+  for (const client of cache.values()) (client as { destroy?: () => void }).destroy?.();
+  cache.clear();
+}

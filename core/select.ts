@@ -1,0 +1,59 @@
+/**
+ * The Select step: claimed messages get a region from the configured policy; the others leave the
+ * workflow here with their outcome. Pure code, no AWS import.
+ */
+import type { RegionQueue } from './config.js';
+import type { Outcome } from './outcomes.js';
+import { pending, type Envelope, type Placement, type SelectInput } from './placement.js';
+import { regionLoads, type Policy } from './policy.js';
+import type { Random } from './random.js';
+import type { Priority } from './request.js';
+import type { Snapshot } from './snapshot.js';
+import { regionKey } from './topology.js';
+
+export interface SelectOutput {
+  readonly batchId: string;
+  readonly executionName: string;
+  readonly snapshot: Snapshot;
+  /** One list per configured region, keyed by regionKey (us-west-2 -> us_west_2); empty lists included. */
+  readonly assignments: Record<string, Placement[]>;
+  readonly skipped: Outcome[];
+}
+
+export interface SelectSettings {
+  readonly regions: readonly RegionQueue[];
+  readonly maxQueueDepthThreshold: number;
+  readonly policy: Policy;
+  readonly random: Random;
+}
+
+const PRIORITY_ORDER: Record<Priority, number> = { high: 0, normal: 1, low: 2 };
+
+function skippedOutcome(message: Envelope, claim: SelectInput['claims'][number] | undefined): Outcome {
+  const base = { messageId: message.messageId, requestId: message.requestId };
+  if (!claim) return { ...base, outcome: 'retry', reason: 'no claim result for this message' };
+  if (claim.claim === 'duplicate') return { ...base, outcome: 'duplicate', reason: claim.reason ?? 'duplicate request_id' };
+  return { ...base, outcome: 'retry', reason: claim.reason ?? `claim ${claim.claim}` };
+}
+
+export function selectRegions(input: SelectInput, settings: SelectSettings): SelectOutput {
+  const claims = new Map(input.claims.map((claim) => [claim.messageId, claim]));
+  const claimed: Envelope[] = [];
+  const skipped: Outcome[] = [];
+  for (const message of input.messages) {
+    const claim = claims.get(message.messageId);
+    if (claim?.claim === 'claimed') claimed.push(message);
+    else skipped.push(skippedOutcome(message, claim));
+  }
+  // Higher priority first: with per-batch counting, the earliest choices get the shortest queues.
+  claimed.sort((a, b) => PRIORITY_ORDER[a.priority] - PRIORITY_ORDER[b.priority]);
+
+  const choices = settings.policy(claimed.length, {
+    regions: regionLoads(settings.regions, input.snapshot.readings),
+    maxQueueDepthThreshold: settings.maxQueueDepthThreshold,
+    random: settings.random,
+  });
+  const assignments: Record<string, Placement[]> = Object.fromEntries(settings.regions.map((r) => [regionKey(r.region), []]));
+  claimed.forEach((message, i) => assignments[regionKey(choices[i] as string)]?.push(pending(message)));
+  return { batchId: input.batchId, executionName: input.executionName, snapshot: input.snapshot, assignments, skipped };
+}

@@ -1,0 +1,244 @@
+/**
+ * Runs an ASL definition here with aws-local-stepfunctions, binding every Task to something real:
+ * Lambda ARNs to the project's handlers, DynamoDB and SQS service integrations to real SDK calls
+ * against the local servers. Binding is fail-closed: a Task with nothing bound refuses to run,
+ * since the library would otherwise call the real AWS Lambda at that ARN.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  DeleteItemCommand,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { StateMachine } from 'aws-local-stepfunctions';
+
+/** One entry of aws-local-stepfunctions' event log (the type is not exported by name). */
+export type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
+
+type Json = unknown;
+/** A Lambda handler as the runtime calls it. */
+export type LambdaHandler = (event: never, context: never) => Promise<unknown> | unknown;
+
+export interface Bindings {
+  /** Lambda function ARN -> handler. */
+  readonly lambdas: Readonly<Record<string, LambdaHandler>>;
+  /** For arn:aws:states:::dynamodb:* tasks. */
+  readonly dynamodb?: DynamoDBClient;
+  /** For arn:aws:states:::sqs:* tasks (the state machine's own region). */
+  readonly sqs?: SQSClient;
+}
+
+export interface RunnerOptions {
+  /** Replace every Retry interval by this many milliseconds (tests); AWS timing when absent. */
+  readonly retryIntervalMs?: number;
+}
+
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+
+export interface ExecutionRecord {
+  readonly name: string;
+  status: ExecutionStatus;
+  readonly input: Json;
+  output?: Json;
+  error?: string;
+  cause?: string;
+  readonly startDate: Date;
+  stopDate?: Date;
+  /** aws-local-stepfunctions' event log, in order. */
+  readonly events: EventLog[];
+}
+
+export class UnboundTaskError extends Error {
+  override name = 'UnboundTaskError';
+}
+
+/** A task error as Step Functions names it, so Retry and Catch match as they do on AWS. */
+class TaskError extends Error {
+  constructor(name: string, cause: string) {
+    super(cause);
+    this.name = name;
+  }
+}
+
+interface TaskState {
+  readonly name: string;
+  readonly resource: string;
+}
+
+interface StateNode {
+  Type?: string;
+  Resource?: string;
+  Retry?: unknown[];
+  States?: Record<string, StateNode>;
+  Branches?: StateNode[];
+  Iterator?: StateNode;
+  ItemProcessor?: StateNode;
+}
+
+/** Every state of the definition at every depth, checking that names are unique (AWS requires it). */
+function walk(definition: StateNode): Array<[string, StateNode]> {
+  const found: Array<[string, StateNode]> = [];
+  const seen = new Set<string>();
+  const visit = (machine: StateNode) => {
+    for (const [name, state] of Object.entries(machine.States ?? {})) {
+      if (seen.has(name)) throw new Error(`state name "${name}" is used twice; names must be unique in the whole definition`);
+      seen.add(name);
+      found.push([name, state]);
+      for (const branch of state.Branches ?? []) visit(branch);
+      if (state.Iterator) visit(state.Iterator);
+      if (state.ItemProcessor) visit(state.ItemProcessor);
+    }
+  };
+  visit(definition);
+  return found;
+}
+
+const serviceErrorName = (service: string, error: unknown) => {
+  const name = (error as Error)?.name;
+  // Network failures have no AWS error code; AWS would report the SDK's client exception.
+  const code = !name || name === 'Error' || name === 'TimeoutError' ? 'SdkClientException' : name;
+  return `${service}.${code}`;
+};
+
+function dynamoTask(client: DynamoDBClient | undefined, action: string, stateName: string) {
+  if (!client) throw new UnboundTaskError(`task "${stateName}" calls DynamoDB but no DynamoDB client is bound`);
+  const commands: Record<string, new (input: never) => unknown> = {
+    putItem: PutItemCommand,
+    getItem: GetItemCommand,
+    updateItem: UpdateItemCommand,
+    deleteItem: DeleteItemCommand,
+  };
+  const Command = commands[action];
+  if (!Command) throw new UnboundTaskError(`task "${stateName}": DynamoDB action ${action} is not supported locally`);
+  return async (input: Json) => {
+    try {
+      const { $metadata: _, ...output } = (await client.send(new Command(input as never) as never)) as unknown as Record<string, unknown>;
+      return output as Json;
+    } catch (error) {
+      const name = serviceErrorName('DynamoDB', error);
+      throw new TaskError(name, `${(error as Error).message} (Service: DynamoDB, Error Code: ${name.slice(9)})`);
+    }
+  };
+}
+
+function sqsTask(client: SQSClient | undefined, action: string, stateName: string) {
+  if (!client) throw new UnboundTaskError(`task "${stateName}" calls SQS but no SQS client is bound`);
+  if (action !== 'sendMessage') throw new UnboundTaskError(`task "${stateName}": SQS action ${action} is not supported locally`);
+  return async (input: Json) => {
+    try {
+      const { $metadata: _, ...output } = await client.send(new SendMessageCommand(input as never));
+      return output as Json;
+    } catch (error) {
+      const name = serviceErrorName('SQS', error);
+      throw new TaskError(name, `${(error as Error).message} (Service: SQS, Error Code: ${name.slice(4)})`);
+    }
+  };
+}
+
+function lambdaTask(handler: LambdaHandler, arn: string) {
+  const functionName = arn.split(':').at(-1) ?? arn;
+  return async (input: Json) => {
+    const context = {
+      functionName,
+      invokedFunctionArn: arn,
+      awsRequestId: randomUUID(),
+      getRemainingTimeInMillis: () => 60_000,
+    };
+    try {
+      // A JSON round trip, as the Lambda service does: no shared references, no undefined.
+      const result = await handler(JSON.parse(JSON.stringify(input ?? null)) as never, context as never);
+      return (result === undefined ? null : JSON.parse(JSON.stringify(result))) as Json;
+    } catch (error) {
+      const err = error as Error;
+      // On AWS a Lambda error's Cause is this JSON string; Error is the error's name.
+      throw new TaskError(err.name || 'Error', JSON.stringify({ errorType: err.name, errorMessage: err.message, trace: [] }));
+    }
+  };
+}
+
+/** The local handler for each Task state, by state name; throws UnboundTaskError for any Task left unbound. */
+type LocalHandlers = NonNullable<NonNullable<NonNullable<Parameters<StateMachine['run']>[1]>['overrides']>['taskResourceLocalHandlers']>;
+type LocalHandler = LocalHandlers[string];
+
+export function bindTasks(definition: object, bindings: Bindings): Record<string, LocalHandler> {
+  const tasks: TaskState[] = walk(definition as StateNode)
+    .filter(([, state]) => state.Type === 'Task')
+    .map(([name, state]) => ({ name, resource: String(state.Resource) }));
+  const handlers: Record<string, LocalHandler> = {};
+  for (const task of tasks) {
+    const integration = /^arn:aws:states:::(\w+):(\w+)$/.exec(task.resource);
+    if (integration) {
+      const [, service, action] = integration as unknown as [string, string, string];
+      if (service === 'dynamodb') handlers[task.name] = dynamoTask(bindings.dynamodb, action, task.name) as unknown as LocalHandler;
+      else if (service === 'sqs') handlers[task.name] = sqsTask(bindings.sqs, action, task.name) as unknown as LocalHandler;
+      else throw new UnboundTaskError(`task "${task.name}": service integration ${task.resource} is not supported locally`);
+      continue;
+    }
+    const handler = bindings.lambdas[task.resource];
+    if (!handler) throw new UnboundTaskError(`task "${task.name}": no local handler is bound to ${task.resource}`);
+    handlers[task.name] = lambdaTask(handler, task.resource) as unknown as LocalHandler;
+  }
+  return handlers;
+}
+
+export interface DefinitionRunner {
+  /** Runs one execution to its end; never throws for a failed execution (see status). */
+  run(input: Json, options?: { name?: string; onEvent?: (event: EventLog) => void }): Promise<ExecutionRecord>;
+}
+
+/** Validates and binds once (StateMachine construction costs hundreds of ms), runs many times. */
+export function createRunner(definition: object, bindings: Bindings, options: RunnerOptions = {}): DefinitionRunner {
+  const taskResourceLocalHandlers = bindTasks(definition, bindings);
+  const machine = new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
+  const retryIntervalOverrides =
+    options.retryIntervalMs === undefined
+      ? undefined
+      : Object.fromEntries(
+          walk(definition as StateNode)
+            .filter(([, state]) => state.Retry?.length)
+            .map(([name]) => [name, options.retryIntervalMs as number]),
+        );
+
+  return {
+    async run(input, runOptions = {}) {
+      const record: ExecutionRecord = {
+        name: runOptions.name ?? randomUUID(),
+        status: 'RUNNING',
+        input,
+        startDate: new Date(),
+        events: [],
+      };
+      const execution = machine.run(input as never, {
+        overrides: { taskResourceLocalHandlers, ...(retryIntervalOverrides ? { retryIntervalOverrides } : {}) },
+      });
+      const drained = (async () => {
+        for await (const event of execution.eventLogs) {
+          record.events.push(event);
+          runOptions.onEvent?.(event);
+        }
+      })();
+      try {
+        record.output = await execution.result;
+        record.status = 'SUCCEEDED';
+      } catch (error) {
+        const err = error as Error & { cause?: unknown };
+        record.status = err.name === 'ExecutionTimeoutError' ? 'TIMED_OUT' : err.name === 'ExecutionAbortedError' ? 'ABORTED' : 'FAILED';
+        const failed = record.events.findLast((event) => event.type === 'ExecutionFailed') as
+          | { Error?: string; Cause?: string }
+          | undefined;
+        await drained.catch(() => undefined);
+        const last = record.events.findLast((event) => event.type === 'ExecutionFailed') as
+          | { Error?: string; Cause?: string }
+          | undefined;
+        record.error = (last ?? failed)?.Error ?? (record.status === 'TIMED_OUT' ? 'States.Timeout' : err.name);
+        record.cause = (last ?? failed)?.Cause ?? err.message;
+      }
+      await drained.catch(() => undefined);
+      record.stopDate = new Date();
+      return record;
+    },
+  };
+}

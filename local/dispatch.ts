@@ -1,0 +1,117 @@
+/**
+ * The dispatch workflow wired to local resources: the functions' environment (as the deployment sets it,
+ * plus endpoint overrides), the definition from workflows/ for local ARNs, and a runner whose Lambda
+ * tasks call the project's handlers in this process.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { resetClients } from '../aws/clients.js';
+import { resetConfig } from '../core/config.js';
+import { resourceNames } from '../core/topology.js';
+import { handler as forward } from '../functions/forward.js';
+import { handler as select } from '../functions/select.js';
+import { clearSnapshotCache, handler as snapshot } from '../functions/snapshot.js';
+import { dispatchDefinition, type Definition, type RetryPolicy } from '../workflows/dispatch.js';
+import { createRunner, type DefinitionRunner } from './asl-runner.js';
+import { LOCAL_CREDENTIALS, sqsAt, type LocalResources, type ResourceEndpoints } from './resources.js';
+
+export const LOCAL_ACCOUNT = '000000000000';
+
+export const functionArn = (region: string, name: string) => `arn:aws:lambda:${region}:${LOCAL_ACCOUNT}:function:${name}`;
+
+export function localFunctionArns(resources: LocalResources) {
+  const arn = (name: string) => functionArn(resources.homeRegion, `inference-${name}-${resources.stage}`);
+  return { snapshot: arn('snapshot'), select: arn('select'), forward: arn('forward') };
+}
+
+export function stateMachineArn(resources: LocalResources): string {
+  return `arn:aws:states:${resources.homeRegion}:${LOCAL_ACCOUNT}:stateMachine:${resourceNames(resources.stage).stateMachine}`;
+}
+
+export interface EnvironmentOptions {
+  readonly sfnEndpoint?: string;
+  readonly cacheTtlSeconds?: number;
+  readonly policy?: 'least-wait' | 'seed-inverse';
+  readonly logLevel?: string;
+  readonly claimLeaseSeconds?: number;
+  readonly maxQueueDepthThreshold?: number;
+}
+
+/** The environment every function gets: the deployment's variables plus endpoint overrides. */
+export function dispatchEnvironment(
+  resources: LocalResources,
+  endpoints: ResourceEndpoints,
+  options: EnvironmentOptions = {},
+): Record<string, string> {
+  const regionQueues = Object.fromEntries(resources.regions.map((r) => [r.region, { url: r.queueUrl, capacity: r.capacity }]));
+  return {
+    HOME_REGION: resources.homeRegion,
+    REGION_QUEUES: JSON.stringify(regionQueues),
+    IDEMPOTENCY_TABLE_NAME: resources.tableName,
+    DISPATCH_DLQ_URL: resources.dispatchDeadLetterQueueUrl,
+    STATE_MACHINE_ARN: stateMachineArn(resources),
+    CACHE_TTL: String(options.cacheTtlSeconds ?? 1),
+    SELECTION_POLICY: options.policy ?? 'least-wait',
+    LOG_LEVEL: options.logLevel ?? 'SILENT',
+    ...(options.claimLeaseSeconds ? { CLAIM_LEASE_SECONDS: String(options.claimLeaseSeconds) } : {}),
+    ...(options.maxQueueDepthThreshold ? { MAX_QUEUE_DEPTH_THRESHOLD: String(options.maxQueueDepthThreshold) } : {}),
+    SQS_ENDPOINTS: JSON.stringify(endpoints.sqs),
+    DYNAMODB_ENDPOINT: endpoints.dynamodb,
+    ...(options.sfnEndpoint ? { SFN_ENDPOINT: options.sfnEndpoint } : {}),
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+  };
+}
+
+/** The functions run in this process: give them the environment and drop what they cached. */
+export function applyEnvironment(env: Record<string, string>): void {
+  Object.assign(process.env, env);
+  resetConfig();
+  resetClients();
+  clearSnapshotCache();
+}
+
+export function localDefinition(resources: LocalResources, regionRetry?: RetryPolicy): Definition {
+  return dispatchDefinition({
+    regions: resources.regions.map((r) => r.region),
+    functions: localFunctionArns(resources),
+    tableName: resources.tableName,
+    deadLetterQueueUrl: resources.dispatchDeadLetterQueueUrl,
+    ...(regionRetry ? { regionRetry } : {}),
+  });
+}
+
+export interface RunnerSetup {
+  readonly runner: DefinitionRunner;
+  readonly definition: Definition;
+  close(): void;
+}
+
+/** The definition bound to the handlers and to SDK clients aimed at the local servers. */
+export function createDispatchRunner(
+  resources: LocalResources,
+  endpoints: ResourceEndpoints,
+  options: { retryIntervalMs?: number; regionRetry?: RetryPolicy } = {},
+): RunnerSetup {
+  const definition = localDefinition(resources, options.regionRetry);
+  const arns = localFunctionArns(resources);
+  const dynamodb = new DynamoDBClient({
+    region: resources.homeRegion,
+    endpoint: endpoints.dynamodb,
+    credentials: LOCAL_CREDENTIALS,
+    maxAttempts: 1,
+  });
+  const sqs = sqsAt(resources.homeRegion, endpoints.sqs[resources.homeRegion] as string);
+  const runner = createRunner(
+    definition,
+    { lambdas: { [arns.snapshot]: snapshot, [arns.select]: select, [arns.forward]: forward }, dynamodb, sqs },
+    options.retryIntervalMs === undefined ? {} : { retryIntervalMs: options.retryIntervalMs },
+  );
+  return {
+    runner,
+    definition,
+    close() {
+      dynamodb.destroy();
+      sqs.destroy();
+    },
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * Test harness: dynalite and one fauxqs server per region, the deployment's resources on them, the
+ * functions' environment applied, and helpers to read queues and the idempotency table.
+ */
+import { randomUUID } from 'node:crypto';
+import { DynamoDBClient, GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { ReceiveMessageCommand, DeleteMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import { DEFAULT_REGIONS, HOME_REGION, type RegionSpec } from '../../core/topology.js';
+import { applyEnvironment, dispatchEnvironment, type EnvironmentOptions } from '../../local/dispatch.js';
+import { createResources, LOCAL_CREDENTIALS, sqsAt, type LocalResources } from '../../local/resources.js';
+import { startDynamo, startSqs, type DynamoServer, type SqsServer } from '../../local/servers.js';
+import type { Envelope, ExecutionInput } from '../../core/placement.js';
+
+export interface LocalAws {
+  readonly resources: LocalResources;
+  readonly endpoints: { dynamodb: string; sqs: Record<string, string> };
+  readonly sqsServers: Record<string, SqsServer>;
+  readonly dynamoServer: DynamoServer;
+  sqs(region: string): SQSClient;
+  readonly dynamo: DynamoDBClient;
+  stop(): Promise<void>;
+}
+
+export async function startLocalAws(
+  options: { regions?: readonly RegionSpec[]; env?: EnvironmentOptions; masterVisibilitySeconds?: number } = {},
+): Promise<LocalAws> {
+  const regions = options.regions ?? DEFAULT_REGIONS;
+  const dynamoServer = await startDynamo();
+  const regionNames = [...new Set([HOME_REGION, ...regions.map((r) => r.region)])];
+  const servers = await Promise.all(regionNames.map((region) => startSqs(region)));
+  const sqsServers = Object.fromEntries(servers.map((s) => [s.region, s]));
+  const endpoints = { dynamodb: dynamoServer.endpoint, sqs: Object.fromEntries(servers.map((s) => [s.region, s.endpoint])) };
+  const resources = await createResources(endpoints, {
+    homeRegion: HOME_REGION,
+    regions,
+    stage: `t${randomUUID().slice(0, 6)}`,
+    ...(options.masterVisibilitySeconds ? { masterVisibilitySeconds: options.masterVisibilitySeconds } : {}),
+  });
+  applyEnvironment(dispatchEnvironment(resources, endpoints, options.env));
+  const clients = new Map<string, SQSClient>();
+  const dynamo = new DynamoDBClient({ region: HOME_REGION, endpoint: endpoints.dynamodb, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+  return {
+    resources,
+    endpoints,
+    sqsServers,
+    dynamoServer,
+    dynamo,
+    sqs(region) {
+      if (!clients.has(region)) clients.set(region, sqsAt(region, endpoints.sqs[region] as string));
+      return clients.get(region) as SQSClient;
+    },
+    async stop() {
+      for (const client of clients.values()) client.destroy();
+      dynamo.destroy();
+      await Promise.all([...servers.map((s) => s.stop()), dynamoServer.stop()]);
+    },
+  };
+}
+
+/** Every message in a queue, removed from it (several receives: SQS returns at most 10 at a time). */
+export async function drain(client: SQSClient, queueUrl: string): Promise<Message[]> {
+  const all: Message[] = [];
+  for (;;) {
+    const { Messages = [] } = await client.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'], AttributeNames: ['All'] }),
+    );
+    if (!Messages.length) return all;
+    for (const message of Messages) {
+      all.push(message);
+      await client.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
+    }
+  }
+}
+
+/** Regional queues' contents by region. */
+export async function drainRegions(aws: LocalAws): Promise<Record<string, Message[]>> {
+  const entries = await Promise.all(
+    aws.resources.regions.map(async (r) => [r.region, await drain(aws.sqs(r.region), r.queueUrl)] as const),
+  );
+  return Object.fromEntries(entries);
+}
+
+export async function claimRecord(aws: LocalAws, requestId: string): Promise<Record<string, AttributeValue> | undefined> {
+  const { Item } = await aws.dynamo.send(
+    new GetItemCommand({ TableName: aws.resources.tableName, Key: { request_id: { S: requestId } }, ConsistentRead: true }),
+  );
+  return Item;
+}
+
+export function request(requestId: string, extra: Record<string, unknown> = {}) {
+  return {
+    request_id: requestId,
+    model_name: 'gpt-l-7b',
+    input_data_url: `s3://bucket/inputs/${requestId}.json`,
+    callback_sns_topic: 'arn:aws:sns:us-east-1:000000000000:results',
+    priority: 'normal',
+    timestamp: '2025-12-02T10:23:00Z',
+    metadata: { user_id: 'user123', session_id: 'session456' },
+    ...extra,
+  };
+}
+
+export function envelope(requestId: string, messageId = randomUUID()): Envelope {
+  return { messageId, requestId, body: JSON.stringify(request(requestId)), priority: 'normal' };
+}
+
+let counter = 0;
+export function executionInput(messages: Envelope[], options: { now?: number; lease?: number } = {}): ExecutionInput {
+  const now = options.now ?? Math.floor(Date.now() / 1000);
+  const name = `test-${process.pid}-${++counter}-${randomUUID().slice(0, 8)}`;
+  return { batchId: name, executionName: name, now, leaseUntil: now + (options.lease ?? 300), expiresAt: now + 7 * 86400, messages };
+}
