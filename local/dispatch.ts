@@ -8,6 +8,7 @@ import { resetClients } from '../aws/clients.js';
 import { resetConfig } from '../core/config.js';
 import { resourceNames } from '../core/topology.js';
 import { handler as forward } from '../functions/forward.js';
+import { applyLogLevel } from '../functions/logger.js';
 import { handler as select } from '../functions/select.js';
 import { clearSnapshotCache, handler as snapshot } from '../functions/snapshot.js';
 import { dispatchDefinition, type Definition, type RetryPolicy } from '../workflows/dispatch.js';
@@ -68,6 +69,7 @@ export function applyEnvironment(env: Record<string, string>): void {
   resetConfig();
   resetClients();
   clearSnapshotCache();
+  applyLogLevel();
 }
 
 export function localDefinition(resources: LocalResources, regionRetry?: RetryPolicy): Definition {

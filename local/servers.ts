@@ -56,14 +56,19 @@ export interface SqsServer {
   readonly endpoint: string;
   readonly available: boolean;
   setAvailable(available: boolean): void;
+  /** Partial outage: only these API actions (e.g. SendMessageBatch) have their connections cut. */
+  failActions(actions: readonly string[]): void;
   stop(): Promise<void>;
 }
 
 export async function startSqs(region: string, port = 0): Promise<SqsServer> {
   const app = buildApp({ logger: false, defaultRegion: region });
   let available = true;
+  let failing = new Set<string>();
   app.addHook('onRequest', (request, _reply, done) => {
-    if (available) return done();
+    const target = String(request.headers['x-amz-target'] ?? '');
+    const action = target.slice(target.indexOf('.') + 1);
+    if (available && !failing.has(action)) return done();
     request.raw.socket.destroy();
   });
   try {
@@ -80,6 +85,10 @@ export async function startSqs(region: string, port = 0): Promise<SqsServer> {
     },
     setAvailable(value: boolean) {
       available = value;
+      if (value) failing = new Set();
+    },
+    failActions(actions) {
+      failing = new Set(actions);
     },
     stop: () => app.close(),
   };

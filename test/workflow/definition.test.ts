@@ -1,0 +1,52 @@
+/** The definition itself: valid ASL, every Task bound locally or refused, the shape the design card names. */
+import aslValidator from 'asl-validator';
+import { describe, expect, it } from 'vitest';
+import { bindTasks, UnboundTaskError } from '../../local/asl-runner.js';
+import { dispatchDefinition, STATE, type DispatchRefs } from '../../workflows/dispatch.js';
+
+const refs: DispatchRefs = {
+  regions: ['us-east-1', 'us-west-2', 'us-west-1'],
+  functions: {
+    snapshot: 'arn:aws:lambda:us-east-1:123456789012:function:snapshot',
+    select: 'arn:aws:lambda:us-east-1:123456789012:function:select',
+    forward: 'arn:aws:lambda:us-east-1:123456789012:function:forward',
+  },
+  tableName: 'inference-idempotency-dev',
+  deadLetterQueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/inference-dispatch-dlq-dev',
+};
+
+describe('dispatch definition', () => {
+  it('passes asl-validator', () => {
+    const { isValid, errorsText } = aslValidator(dispatchDefinition(refs) as never);
+    expect(errorsText()).toBe('');
+    expect(isValid).toBe(true);
+  });
+
+  it('has one Forward branch per configured region, each retrying and catching', () => {
+    const definition = dispatchDefinition(refs) as unknown as { States: Record<string, { Branches?: Array<{ States: Record<string, { Retry?: unknown[]; Catch?: unknown[] }> }> }> };
+    const branches = definition.States[STATE.forwardAll]?.Branches ?? [];
+    expect(branches).toHaveLength(3);
+    refs.regions.forEach((region, i) => {
+      const forward = branches[i]?.States[STATE.forward(region)];
+      expect(forward?.Retry?.length).toBeGreaterThan(0);
+      expect(forward?.Catch?.length).toBeGreaterThan(0);
+      expect(branches[i]?.States[STATE.failover(region)]?.Catch?.length).toBeGreaterThan(0);
+    });
+  });
+
+  it('refuses regions that collide as JSON keys, and an empty region list', () => {
+    expect(() => dispatchDefinition({ ...refs, regions: [] })).toThrow(/at least one region/);
+    expect(() => dispatchDefinition({ ...refs, regions: ['us-west-2', 'us-west-2'] })).toThrow(/distinct/);
+  });
+
+  it('refuses to run with a Task left unbound (it would call the real AWS Lambda)', () => {
+    const definition = dispatchDefinition(refs);
+    const noop = async () => ({});
+    expect(() => bindTasks(definition, { lambdas: { [refs.functions.snapshot]: noop, [refs.functions.select]: noop } })).toThrow(
+      UnboundTaskError,
+    );
+    expect(() =>
+      bindTasks(definition, { lambdas: { [refs.functions.snapshot]: noop, [refs.functions.select]: noop, [refs.functions.forward]: noop } }),
+    ).toThrow(/DynamoDB/);
+  });
+});
