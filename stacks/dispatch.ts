@@ -1,0 +1,138 @@
+/**
+ * The dispatcher: the three task functions, the state machine that calls them, the intake function
+ * that starts one synchronous Express execution per batch, and the intake's subscription to the
+ * master queue. Every function gets the same configuration (core/config.ts validates all of it at
+ * start) and only the permissions its own calls need.
+ */
+import { HOME_REGION, TIMEOUTS, type resourceNames } from '../core/topology.js';
+import type { HomeContext } from './context.js';
+import { dispatchFunction } from './functions.js';
+import type { Queues } from './queues.js';
+import { FUNCTION_SETTINGS, INTAKE_SUBSCRIPTION } from './settings.js';
+import { createStateMachine, type DispatchStateMachine } from './state-machine.js';
+
+type Names = ReturnType<typeof resourceNames>;
+
+export interface Dispatch extends DispatchStateMachine {
+  readonly functions: {
+    readonly intake: sst.aws.Function;
+    readonly snapshot: sst.aws.Function;
+    readonly select: sst.aws.Function;
+    readonly forward: sst.aws.Function;
+  };
+  readonly subscription: aws.lambda.EventSourceMapping;
+}
+
+export interface DispatchArgs {
+  readonly names: Names;
+  readonly queues: Queues;
+  readonly table: aws.dynamodb.Table;
+  readonly home: HomeContext;
+}
+
+/** REGION_QUEUES as core/config.ts reads it: {"us-west-2": {"url": "...", "capacity": 1}, ...}, in configured order. */
+export function regionQueuesJson(queues: Queues): $util.Output<string> {
+  return $jsonStringify(
+    Object.fromEntries(queues.regional.map((r) => [r.region, { url: r.queue.url, capacity: r.capacity }])),
+  );
+}
+
+export function createDispatch({ names, queues, table, home }: DispatchArgs): Dispatch {
+  // No endpoint overrides (SQS_ENDPOINTS, DYNAMODB_ENDPOINT, SFN_ENDPOINT): on AWS the SDK's defaults are right.
+  const environment = {
+    HOME_REGION,
+    REGION_QUEUES: regionQueuesJson(queues),
+    IDEMPOTENCY_TABLE_NAME: table.name,
+    ...FUNCTION_SETTINGS,
+  };
+  const regionalQueueArns = queues.regional.map((r) => r.queue.arn);
+
+  // Each task function's timeout is below its Task's TimeoutSeconds in the definition (snapshot and
+  // select 30 s, forward 60 s): a forward that the state machine gave up on must not still be sending.
+  const snapshot = dispatchFunction(
+    {
+      role: 'snapshot',
+      description: 'Reads the depth of every regional queue',
+      // I/O-bound: one GetQueueAttributes per region, in parallel.
+      memory: '256 MB',
+      timeoutSeconds: 20,
+      environment,
+      permissions: [{ actions: ['sqs:GetQueueAttributes'], resources: regionalQueueArns }],
+    },
+    home,
+  );
+  const select = dispatchFunction(
+    {
+      role: 'select',
+      description: 'Chooses a region per message (pure policy code, no AWS calls)',
+      // A few milliseconds of CPU per batch.
+      memory: '256 MB',
+      timeoutSeconds: 10,
+      environment,
+      permissions: [],
+    },
+    home,
+  );
+  const forward = dispatchFunction(
+    {
+      role: 'forward',
+      description: 'Sends a batch to a regional queue, failing over to the other regions',
+      // I/O-bound: SendMessageBatch across regions, up to 10 bodies of 256 KiB in memory.
+      memory: '512 MB',
+      timeoutSeconds: 50,
+      environment,
+      // SendMessageBatch is authorized by sqs:SendMessage.
+      permissions: [{ actions: ['sqs:SendMessage'], resources: regionalQueueArns }],
+    },
+    home,
+  );
+
+  const machine = createStateMachine({
+    names,
+    regions: queues.regional.map((r) => r.region),
+    functions: { snapshot, select, forward },
+    table,
+    deadLetterQueue: queues.dispatchDeadLetter,
+    home,
+  });
+
+  const intake = dispatchFunction(
+    {
+      role: 'intake',
+      description: 'Validates a master-queue batch and dispatches it through one Express execution',
+      // Validates up to 10 bodies of 256 KiB and holds the execution's input and output; mostly waits.
+      memory: '512 MB',
+      // Covers the synchronous execution (cut at TIMEOUTS.dispatchTimeoutSeconds) plus DLQ sends;
+      // 6 x this <= the master queue's visibility timeout.
+      timeoutSeconds: TIMEOUTS.intakeTimeoutSeconds,
+      environment: {
+        ...environment,
+        STATE_MACHINE_ARN: machine.stateMachine.arn,
+        DISPATCH_DLQ_URL: queues.dispatchDeadLetter.url,
+      },
+      permissions: [
+        // What the event source mapping needs to poll the master queue on the function's behalf.
+        {
+          actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+          resources: [queues.master.arn],
+        },
+        { actions: ['states:StartSyncExecution'], resources: [machine.stateMachine.arn] },
+        // Invalid input goes straight to the dispatch DLQ with its reason.
+        { actions: ['sqs:SendMessage'], resources: [queues.dispatchDeadLetter.arn] },
+      ],
+    },
+    home,
+  );
+
+  const subscription = new aws.lambda.EventSourceMapping('IntakeSubscription', {
+    eventSourceArn: queues.master.arn,
+    functionName: intake.arn,
+    batchSize: INTAKE_SUBSCRIPTION.batchSize,
+    maximumBatchingWindowInSeconds: INTAKE_SUBSCRIPTION.maximumBatchingWindowInSeconds,
+    // Only the failed messages of a batch return to the queue.
+    functionResponseTypes: ['ReportBatchItemFailures'],
+    scalingConfig: { maximumConcurrency: INTAKE_SUBSCRIPTION.maximumConcurrency },
+  });
+
+  return { ...machine, functions: { intake, snapshot, select, forward }, subscription };
+}

@@ -1,0 +1,29 @@
+/** The whole stage, wired: regions -> queues and table -> dispatcher -> monitoring -> outputs. */
+import { HOME_REGION, resourceNames } from '../core/topology.js';
+import { homeContext } from './context.js';
+import { createDispatch } from './dispatch.js';
+import { createMonitoring } from './monitoring.js';
+import { stageOutputs } from './outputs.js';
+import { createQueues } from './queues.js';
+import { deployRegions } from './regions.js';
+import { createTable } from './table.js';
+
+export function deployStage() {
+  const app = $app.providers?.aws;
+  const region = typeof app === 'object' && app !== null && 'region' in app ? app.region : undefined;
+  if (region !== HOME_REGION) {
+    throw new Error(`sst.config.ts must deploy to the home region ${HOME_REGION} (core/topology.ts), not ${String(region)}`);
+  }
+  const names = resourceNames($app.stage);
+  const home = homeContext();
+  const regions = deployRegions();
+  const queues = createQueues(names, regions);
+  const table = createTable(names);
+  const dispatch = createDispatch({ names, queues, table, home });
+  const monitoring = createMonitoring({ names, regions, queues, dispatch });
+  const outputs = stageOutputs({ queues, table, dispatch, monitoring });
+  // `sst shell` exposes linked resources to the command it runs as SST_RESOURCE_<name>.
+  // A copy: SST adds its own keys (_protect) to the returned outputs.
+  new sst.Linkable('Dispatch', { properties: { ...outputs } });
+  return outputs;
+}

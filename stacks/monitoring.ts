@@ -1,0 +1,249 @@
+/**
+ * Alarms and one dashboard. SQS metrics live in the queue's own region, so a regional queue's alarms
+ * are created there (through that region's provider) and notify that region's topic; the dashboard in
+ * the home region reads every region's metrics by naming the region per metric.
+ */
+import { HOME_REGION, type resourceNames } from '../core/topology.js';
+import type { Dispatch } from './dispatch.js';
+import type { Queues } from './queues.js';
+import type { DeployRegion } from './regions.js';
+import { ALARM_SETTINGS } from './settings.js';
+
+type Names = ReturnType<typeof resourceNames>;
+
+/**
+ * The workflow's Pass states that mean "duplicate dropped" (workflows/dispatch.ts). The state
+ * machine logs every state exit with its name, so a metric filter counts them.
+ */
+export const DUPLICATE_STATES = ['Already dispatched', 'Claimed in this batch'] as const;
+export const METRIC_NAMESPACE = 'InferenceDispatch';
+export const DUPLICATES_METRIC = 'DuplicatesDropped';
+
+export interface Monitoring {
+  readonly topics: Record<string, aws.sns.Topic>;
+  readonly dashboard: aws.cloudwatch.Dashboard;
+  readonly alarms: aws.cloudwatch.MetricAlarm[];
+}
+
+export interface MonitoringArgs {
+  readonly names: Names;
+  readonly regions: readonly DeployRegion[];
+  readonly queues: Queues;
+  readonly dispatch: Dispatch;
+}
+
+export function createMonitoring({ names, regions, queues, dispatch }: MonitoringArgs): Monitoring {
+  // One topic per region: an alarm notifies a topic in its own region. Not KMS-encrypted, because
+  // CloudWatch cannot publish to a topic under the AWS-managed aws/sns key; alarms carry no payload data.
+  const topics = Object.fromEntries(
+    regions.map((r) => [
+      r.region,
+      new aws.sns.Topic(`AlarmTopic${r.pascal}`, { name: `inference-alarms-${$app.stage}` }, r.opts),
+    ]),
+  );
+  const topicOf = (region: string) => topics[region]!.arn;
+  const alarms: aws.cloudwatch.MetricAlarm[] = [];
+  const alarm = (name: string, args: aws.cloudwatch.MetricAlarmArgs, region = HOME_REGION, opts = {}) => {
+    const created = new aws.cloudwatch.MetricAlarm(
+      name,
+      { treatMissingData: 'notBreaching', alarmActions: [topicOf(region)], okActions: [topicOf(region)], ...args },
+      opts,
+    );
+    alarms.push(created);
+    return created;
+  };
+
+  alarm('IntakeErrorsAlarm', {
+    name: `inference-intake-errors-${$app.stage}`,
+    alarmDescription: `More than ${ALARM_SETTINGS.intakeErrors.threshold} intake errors in 5 minutes`,
+    namespace: 'AWS/Lambda',
+    metricName: 'Errors',
+    dimensions: { FunctionName: dispatch.functions.intake.name },
+    statistic: 'Sum',
+    period: ALARM_SETTINGS.intakeErrors.periodSeconds,
+    evaluationPeriods: 1,
+    threshold: ALARM_SETTINGS.intakeErrors.threshold,
+    comparisonOperator: 'GreaterThanThreshold',
+  });
+
+  alarm('FailedExecutionsAlarm', {
+    name: `inference-dispatch-failed-executions-${$app.stage}`,
+    alarmDescription: 'A dispatch execution failed, timed out or was aborted (its batch returns to the master queue)',
+    metricQueries: [
+      ...(['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted'] as const).map((metricName, i) => ({
+        id: `m${i}`,
+        returnData: false,
+        metric: {
+          namespace: 'AWS/States',
+          metricName,
+          dimensions: { StateMachineArn: dispatch.stateMachine.arn },
+          stat: 'Sum',
+          period: 300,
+        },
+      })),
+      { id: 'failed', expression: 'FILL(m0, 0) + FILL(m1, 0) + FILL(m2, 0)', label: 'Failed executions', returnData: true },
+    ],
+    evaluationPeriods: 1,
+    threshold: 0,
+    comparisonOperator: 'GreaterThanThreshold',
+  });
+
+  const deadLetterAlarm = (name: string, queueName: string, region: string, opts: { provider?: aws.Provider }) =>
+    alarm(
+      name,
+      {
+        name: `${queueName}-not-empty`,
+        alarmDescription: `Messages waiting in the dead-letter queue ${queueName} (${region})`,
+        namespace: 'AWS/SQS',
+        metricName: 'ApproximateNumberOfMessagesVisible',
+        dimensions: { QueueName: queueName },
+        statistic: 'Maximum',
+        period: 60,
+        evaluationPeriods: 1,
+        threshold: 0,
+        comparisonOperator: 'GreaterThanThreshold',
+      },
+      region,
+      opts,
+    );
+  deadLetterAlarm('MasterDeadLetterAlarm', names.masterDeadLetterQueue, HOME_REGION, {});
+  deadLetterAlarm('DispatchDeadLetterAlarm', names.dispatchDeadLetterQueue, HOME_REGION, {});
+
+  for (const r of regions) {
+    const queueName = names.regionalQueue(r.region);
+    deadLetterAlarm(`RegionalDeadLetterAlarm${r.pascal}`, names.regionalDeadLetterQueue(r.region), r.region, r.opts);
+    alarm(
+      `RegionalDepthAlarm${r.pascal}`,
+      {
+        name: `${queueName}-depth`,
+        alarmDescription: `${r.region} holds more than ${ALARM_SETTINGS.regionalDepth} messages: the policy avoids it`,
+        namespace: 'AWS/SQS',
+        metricName: 'ApproximateNumberOfMessagesVisible',
+        dimensions: { QueueName: queueName },
+        statistic: 'Maximum',
+        period: 60,
+        evaluationPeriods: 5,
+        threshold: ALARM_SETTINGS.regionalDepth,
+        comparisonOperator: 'GreaterThanThreshold',
+      },
+      r.region,
+      r.opts,
+    );
+    alarm(
+      `RegionalAgeAlarm${r.pascal}`,
+      {
+        name: `${queueName}-age`,
+        alarmDescription: `The oldest message in ${r.region} waited more than ${ALARM_SETTINGS.regionalAgeSeconds} s: its workers are behind`,
+        namespace: 'AWS/SQS',
+        metricName: 'ApproximateAgeOfOldestMessage',
+        dimensions: { QueueName: queueName },
+        statistic: 'Maximum',
+        period: 60,
+        evaluationPeriods: 5,
+        threshold: ALARM_SETTINGS.regionalAgeSeconds,
+        comparisonOperator: 'GreaterThanThreshold',
+      },
+      r.region,
+      r.opts,
+    );
+  }
+
+  new aws.cloudwatch.LogMetricFilter('DuplicatesMetricFilter', {
+    name: `inference-duplicates-${$app.stage}`,
+    logGroupName: dispatch.logGroup.name,
+    pattern: `{ ($.type = "PassStateExited") && (${DUPLICATE_STATES.map((s) => `($.details.name = "${s}")`).join(' || ')}) }`,
+    metricTransformation: {
+      namespace: `${METRIC_NAMESPACE}/${$app.stage}`,
+      name: DUPLICATES_METRIC,
+      value: '1',
+      unit: 'Count',
+    },
+  });
+
+  const dashboard = new aws.cloudwatch.Dashboard('Dashboard', {
+    dashboardName: `inference-dispatch-${$app.stage}`,
+    dashboardBody: $jsonStringify({ widgets: dashboardWidgets({ names, queues, dispatch }) }),
+  });
+
+  return { topics, dashboard, alarms };
+}
+
+type Metric = (string | $util.Output<string> | Record<string, unknown>)[];
+
+function graph(title: string, metrics: Metric[], options: { stat: string; period: number; x: number; y: number; width?: number }) {
+  return {
+    type: 'metric',
+    x: options.x,
+    y: options.y,
+    width: options.width ?? 12,
+    height: 6,
+    properties: { title, region: HOME_REGION, view: 'timeSeries', stat: options.stat, period: options.period, metrics },
+  };
+}
+
+function dashboardWidgets({ names, queues, dispatch }: Omit<MonitoringArgs, 'regions'>) {
+  const perRegion = (metricName: string, queueName: (region: string) => string) =>
+    queues.regional.map((r): Metric => ['AWS/SQS', metricName, 'QueueName', queueName(r.region), { region: r.region, label: r.region }]);
+  const states = (metricName: string, extra: Record<string, unknown> = {}): Metric => [
+    'AWS/States',
+    metricName,
+    'StateMachineArn',
+    dispatch.stateMachine.arn,
+    { label: metricName, ...extra },
+  ];
+  const intake = (metricName: string, extra: Record<string, unknown> = {}): Metric => [
+    'AWS/Lambda',
+    metricName,
+    'FunctionName',
+    dispatch.functions.intake.name,
+    { label: `intake ${metricName}`, ...extra },
+  ];
+  return [
+    graph('Depth per region (visible messages)', perRegion('ApproximateNumberOfMessagesVisible', names.regionalQueue), {
+      stat: 'Maximum', period: 60, x: 0, y: 0,
+    }),
+    graph('Dispatched per region (messages sent)', perRegion('NumberOfMessagesSent', names.regionalQueue), {
+      stat: 'Sum', period: 300, x: 12, y: 0,
+    }),
+    graph('Oldest message per region (s)', perRegion('ApproximateAgeOfOldestMessage', names.regionalQueue), {
+      stat: 'Maximum', period: 60, x: 0, y: 6,
+    }),
+    graph(
+      'Dead-letter queues (visible messages)',
+      [
+        ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', names.masterDeadLetterQueue, { label: 'master DLQ' }],
+        ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', names.dispatchDeadLetterQueue, { label: 'dispatch DLQ' }],
+        ...queues.regional.map((r): Metric => [
+          'AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', names.regionalDeadLetterQueue(r.region),
+          { region: r.region, label: `${r.region} DLQ` },
+        ]),
+      ],
+      { stat: 'Maximum', period: 60, x: 12, y: 6 },
+    ),
+    graph(
+      'Executions',
+      ['ExecutionsStarted', 'ExecutionsSucceeded', 'ExecutionsFailed', 'ExecutionsTimedOut'].map((m) => states(m)),
+      { stat: 'Sum', period: 300, x: 0, y: 12 },
+    ),
+    graph(
+      'Execution duration (ms)',
+      [states('ExecutionTime', { stat: 'p50', label: 'p50' }), states('ExecutionTime', { stat: 'p99', label: 'p99' }), states('ExecutionTime', { stat: 'Maximum', label: 'max' })],
+      { stat: 'p50', period: 300, x: 12, y: 12 },
+    ),
+    graph(
+      'Duplicates dropped',
+      [[`${METRIC_NAMESPACE}/${$app.stage}`, DUPLICATES_METRIC, { label: 'duplicates' }]],
+      { stat: 'Sum', period: 300, x: 0, y: 18 },
+    ),
+    graph(
+      'Intake and master queue',
+      [
+        intake('Invocations'),
+        intake('Errors'),
+        ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', names.masterQueue, { label: 'master visible', yAxis: 'right' }],
+        ['AWS/SQS', 'ApproximateAgeOfOldestMessage', 'QueueName', names.masterQueue, { label: 'master oldest (s)', yAxis: 'right', stat: 'Maximum' }],
+      ],
+      { stat: 'Sum', period: 300, x: 12, y: 18 },
+    ),
+  ];
+}

@@ -1,0 +1,38 @@
+/**
+ * Deployment settings that are choices, not contracts: the functions' tunables (read through
+ * core/config.ts) and the intake subscription's throttles. Pure data, no AWS import.
+ */
+import { SQS_BATCH_SIZE } from '../core/topology.js';
+
+/** Environment values shared by the four functions (names as core/config.ts reads them). */
+export const FUNCTION_SETTINGS = {
+  CACHE_TTL: '60',
+  MAX_QUEUE_DEPTH_THRESHOLD: '5000',
+  IDEMPOTENCY_TTL_SECONDS: String(7 * 24 * 3600),
+  // Longer than any execution (TIMEOUTS.dispatchTimeoutSeconds) and shorter than the master
+  // visibility timeout, so the redelivery of a crashed batch can take its claims over.
+  CLAIM_LEASE_SECONDS: '300',
+  LOG_LEVEL: 'INFO',
+  SELECTION_POLICY: 'least-wait',
+} as const;
+
+export const INTAKE_SUBSCRIPTION = {
+  batchSize: SQS_BATCH_SIZE,
+  // Wait up to 1 s to fill a batch: fuller batches mean fewer executions, for 1 s of latency.
+  maximumBatchingWindowInSeconds: 1,
+  // Caps intake concurrency (each instance drives one execution that invokes ~5 task functions),
+  // well below the account's default 1000 concurrent Lambdas; 20 x 10 messages per ~0.5 s batch is
+  // ~400 messages/s, far above the seed's 100,000 a day.
+  maximumConcurrency: 20,
+} as const;
+
+export const ALARM_SETTINGS = {
+  intakeErrors: { threshold: 5, periodSeconds: 300 },
+  /** Oldest message in a regional queue: workers are behind by more than this. */
+  regionalAgeSeconds: 900,
+  /** Depth above which a region counts as overloaded (same value the selection policy uses). */
+  regionalDepth: Number(FUNCTION_SETTINGS.MAX_QUEUE_DEPTH_THRESHOLD),
+} as const;
+
+/** Log retention of the functions and the state machine. */
+export const LOG_RETENTION_DAYS = 30;

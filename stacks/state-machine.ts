@@ -1,0 +1,142 @@
+/**
+ * The dispatch state machine: EXPRESS, its definition produced by workflows/dispatch.ts from the
+ * deployed ARNs (the same function the tests execute locally), every execution logged with its data
+ * (Express executions have no history API: the log group is where they are inspected), X-Ray on.
+ * Its role may do exactly what the definition's Tasks call, plus what AWS requires for logging and tracing.
+ */
+import { dispatchDefinition } from '../workflows/dispatch.js';
+import type { resourceNames } from '../core/topology.js';
+import type { HomeContext } from './context.js';
+import { LOG_RETENTION_DAYS } from './settings.js';
+
+type Names = ReturnType<typeof resourceNames>;
+
+/**
+ * Vended log delivery is configured by Step Functions on the caller's behalf; these actions do not
+ * support resource-level permissions, so AWS requires Resource "*" (Step Functions developer guide,
+ * "IAM policies for logging to CloudWatch Logs").
+ */
+export const LOG_DELIVERY_ACTIONS = [
+  'logs:CreateLogDelivery',
+  'logs:GetLogDelivery',
+  'logs:UpdateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy',
+  'logs:DescribeResourcePolicies',
+  'logs:DescribeLogGroups',
+];
+
+/** X-Ray tracing of a state machine (Step Functions developer guide); X-Ray requires Resource "*". */
+export const STATE_MACHINE_XRAY_ACTIONS = [
+  'xray:PutTraceSegments',
+  'xray:PutTelemetryRecords',
+  'xray:GetSamplingRules',
+  'xray:GetSamplingTargets',
+];
+
+export interface StateMachineArgs {
+  readonly names: Names;
+  readonly regions: readonly string[];
+  readonly functions: { readonly snapshot: sst.aws.Function; readonly select: sst.aws.Function; readonly forward: sst.aws.Function };
+  readonly table: aws.dynamodb.Table;
+  readonly deadLetterQueue: aws.sqs.Queue;
+  readonly home: HomeContext;
+}
+
+export interface DispatchStateMachine {
+  readonly stateMachine: aws.sfn.StateMachine;
+  readonly logGroup: aws.cloudwatch.LogGroup;
+  readonly role: aws.iam.Role;
+}
+
+export function createStateMachine(args: StateMachineArgs): DispatchStateMachine {
+  const { names, functions, table, deadLetterQueue, home } = args;
+
+  const logGroup = new aws.cloudwatch.LogGroup('DispatchLogGroup', {
+    // The /aws/vendedlogs/ prefix keeps the account's CloudWatch Logs resource policy small (AWS advice).
+    name: `/aws/vendedlogs/states/${names.stateMachine}`,
+    retentionInDays: LOG_RETENTION_DAYS,
+  });
+
+  const role = new aws.iam.Role('DispatchStateMachineRole', {
+    assumeRolePolicy: $jsonStringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { Service: 'states.amazonaws.com' },
+          Action: 'sts:AssumeRole',
+          // Only Step Functions acting for this account may assume it (confused-deputy guard).
+          Condition: { StringEquals: { 'aws:SourceAccount': home.accountId } },
+        },
+      ],
+    }),
+  });
+
+  const policy = new aws.iam.RolePolicy('DispatchStateMachinePolicy', {
+    role: role.id,
+    policy: $jsonStringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'InvokeTaskFunctions',
+          Effect: 'Allow',
+          Action: ['lambda:InvokeFunction'],
+          Resource: [functions.snapshot.arn, functions.select.arn, functions.forward.arn],
+        },
+        {
+          Sid: 'IdempotencyRecords',
+          Effect: 'Allow',
+          Action: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+          Resource: [table.arn],
+        },
+        {
+          Sid: 'DeadLetter',
+          Effect: 'Allow',
+          Action: ['sqs:SendMessage'],
+          Resource: [deadLetterQueue.arn],
+        },
+        { Sid: 'LogDeliveryRequiresStar', Effect: 'Allow', Action: LOG_DELIVERY_ACTIONS, Resource: ['*'] },
+        { Sid: 'XRayRequiresStar', Effect: 'Allow', Action: STATE_MACHINE_XRAY_ACTIONS, Resource: ['*'] },
+      ],
+    }),
+  });
+
+  const definition = $resolve([
+    functions.snapshot.arn,
+    functions.select.arn,
+    functions.forward.arn,
+    table.name,
+    deadLetterQueue.url,
+  ]).apply(([snapshot, select, forward, tableName, deadLetterQueueUrl]) =>
+    JSON.stringify(
+      dispatchDefinition({
+        regions: args.regions,
+        functions: { snapshot, select, forward },
+        tableName,
+        deadLetterQueueUrl,
+      }),
+    ),
+  );
+
+  const stateMachine = new aws.sfn.StateMachine(
+    'DispatchStateMachine',
+    {
+      name: names.stateMachine,
+      type: 'EXPRESS',
+      roleArn: role.arn,
+      definition,
+      loggingConfiguration: {
+        level: 'ALL',
+        includeExecutionData: true,
+        logDestination: $interpolate`${logGroup.arn}:*`,
+      },
+      tracingConfiguration: { enabled: true },
+    },
+    // Creation checks that the role may deliver logs: the policy must be in place first.
+    { dependsOn: [policy] },
+  );
+
+  return { stateMachine, logGroup, role };
+}
