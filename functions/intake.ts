@@ -6,7 +6,7 @@
 import middy from '@middy/core';
 import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
 import { StartSyncExecutionCommand } from '@aws-sdk/client-sfn';
-import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { sfnClient, sqsClient } from '../aws/clients.js';
 import { sendBatch } from '../aws/send-batch.js';
 import { batchIdFor, fitsAlone, MAX_PAYLOAD_BYTES, planExecutions, splitRepeats } from '../core/batching.js';
@@ -148,7 +148,8 @@ export const toSettled = (outcomes: readonly Outcome[]): PromiseSettledResult<Ou
     isDone(outcome) ? { status: 'fulfilled', value: outcome } : { status: 'rejected', reason: new Error(outcome.reason) },
   );
 
+/** What Lambda calls: the middleware turns the settled results into { batchItemFailures }. */
 export const handler = middy(async (event: SQSEvent) => toSettled(await processBatch(event.Records, config()))).use(
   // Failures are already logged above with their reasons; the middleware's own log would repeat them.
   sqsPartialBatchFailure({ logger: false as never }),
-);
+) as unknown as (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;

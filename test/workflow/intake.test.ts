@@ -69,7 +69,7 @@ function record(body: string, receiveCount = 1): SQSRecord {
 const context = { functionName: 'intake', awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
 
 async function invoke(records: SQSRecord[]): Promise<SQSBatchResponse> {
-  return (await handler({ Records: records } satisfies SQSEvent, context)) as SQSBatchResponse;
+  return handler({ Records: records } satisfies SQSEvent, context);
 }
 
 const failures = (response: SQSBatchResponse) => response.batchItemFailures.map((f) => f.itemIdentifier).sort();

@@ -1,0 +1,120 @@
+/**
+ * What a command talks to: the running local stack (default), or a deployed stage (its SST outputs),
+ * or queue URLs given on the command line, with the standard AWS credential chain (--profile, --region).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { z } from 'zod';
+import { HOME_REGION } from '../core/topology.js';
+import { LOCAL_CREDENTIALS } from '../local/resources.js';
+import { readStackFile } from './stack-file.js';
+
+export interface Target {
+  readonly kind: 'local' | 'aws';
+  readonly description: string;
+  readonly homeRegion: string;
+  readonly masterQueueUrl?: string;
+  readonly masterDeadLetterQueueUrl?: string;
+  readonly dispatchDeadLetterQueueUrl?: string;
+  readonly tableName?: string;
+  readonly stateMachineArn?: string;
+  readonly logGroupName?: string;
+  readonly regions: ReadonlyArray<{ region: string; queueUrl: string }>;
+  sqs(region: string): SQSClient;
+  dynamo(): DynamoDBClient;
+  sfn(): SFNClient;
+}
+
+export interface TargetOptions {
+  readonly stage?: string;
+  readonly profile?: string;
+  readonly region?: string;
+}
+
+export class TargetError extends Error {
+  override name = 'TargetError';
+}
+
+function memo<T>(create: (key: string) => T): (key: string) => T {
+  const made = new Map<string, T>();
+  return (key) => {
+    if (!made.has(key)) made.set(key, create(key));
+    return made.get(key) as T;
+  };
+}
+
+export function localTarget(): Target {
+  const stack = readStackFile();
+  const sqs = memo(
+    (region) =>
+      new SQSClient({ region, endpoint: stack.endpoints.sqs[region] ?? stack.endpoints.sqs[stack.homeRegion], credentials: LOCAL_CREDENTIALS }),
+  );
+  const local = { region: stack.homeRegion, credentials: LOCAL_CREDENTIALS };
+  return {
+    kind: 'local',
+    description: `local stack (pid ${stack.pid})`,
+    homeRegion: stack.homeRegion,
+    masterQueueUrl: stack.masterQueueUrl,
+    masterDeadLetterQueueUrl: stack.masterDeadLetterQueueUrl,
+    dispatchDeadLetterQueueUrl: stack.dispatchDeadLetterQueueUrl,
+    tableName: stack.tableName,
+    stateMachineArn: stack.stateMachineArn,
+    regions: stack.regions,
+    sqs,
+    dynamo: memo(() => new DynamoDBClient({ ...local, endpoint: stack.endpoints.dynamodb }))
+      .bind(null, 'ddb'),
+    sfn: memo(() => new SFNClient({ ...local, endpoint: stack.endpoints.stepFunctions, disableHostPrefix: true })).bind(null, 'sfn'),
+  };
+}
+
+/** The stage outputs that `sst deploy` writes to .sst/outputs.json (see stacks/ and docs/deploy.md). */
+const outputsSchema = z.object({
+  masterQueueUrl: z.string(),
+  regionalQueueUrls: z.record(z.string(), z.string()),
+  stateMachineArn: z.string(),
+  tableName: z.string(),
+  dispatchDeadLetterQueueUrl: z.string().optional(),
+  masterDeadLetterQueueUrl: z.string().optional(),
+  logGroupName: z.string().optional(),
+});
+
+export function awsTarget(options: TargetOptions): Target {
+  const file = join(process.cwd(), '.sst', 'outputs.json');
+  if (!existsSync(file)) {
+    throw new TargetError(`no deployed outputs found at ${file}: run \`npx sst deploy --stage ${options.stage}\` first`);
+  }
+  const parsed = outputsSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  if (!parsed.success) throw new TargetError(`${file} does not hold this app's outputs: ${parsed.error.issues[0]?.message}`);
+  const outputs = parsed.data;
+  const common = { ...(options.profile ? { profile: options.profile } : {}) };
+  const home = options.region ?? HOME_REGION;
+  return {
+    kind: 'aws',
+    description: `stage ${options.stage} on AWS`,
+    homeRegion: home,
+    masterQueueUrl: outputs.masterQueueUrl,
+    ...(outputs.masterDeadLetterQueueUrl ? { masterDeadLetterQueueUrl: outputs.masterDeadLetterQueueUrl } : {}),
+    ...(outputs.dispatchDeadLetterQueueUrl ? { dispatchDeadLetterQueueUrl: outputs.dispatchDeadLetterQueueUrl } : {}),
+    ...(outputs.logGroupName ? { logGroupName: outputs.logGroupName } : {}),
+    tableName: outputs.tableName,
+    stateMachineArn: outputs.stateMachineArn,
+    regions: Object.entries(outputs.regionalQueueUrls).map(([region, queueUrl]) => ({ region, queueUrl })),
+    sqs: memo((region) => new SQSClient({ region, ...common })),
+    dynamo: memo(() => new DynamoDBClient({ region: home, ...common })).bind(null, 'ddb'),
+    sfn: memo(() => new SFNClient({ region: home, ...common })).bind(null, 'sfn'),
+  };
+}
+
+/** An SQS client for a bare queue URL on AWS: the region is read from the URL unless --region says. */
+export function clientForQueueUrl(queueUrl: string, options: TargetOptions): SQSClient {
+  const fromUrl = /sqs[.-]([a-z0-9-]+)\.amazonaws\.com/.exec(queueUrl)?.[1];
+  const region = options.region ?? fromUrl ?? HOME_REGION;
+  return new SQSClient({ region, ...(options.profile ? { profile: options.profile } : {}) });
+}
+
+export function resolveTarget(options: TargetOptions): Target {
+  return options.stage ? awsTarget(options) : localTarget();
+}

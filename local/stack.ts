@@ -1,0 +1,151 @@
+/**
+ * The embedded stack: everything the dispatch needs, in this process, on 127.0.0.1: DynamoDB, one SQS
+ * server per region, the Step Functions endpoint running workflows/dispatch.ts, the event source
+ * mapping driving the intake, and simulated GPU workers draining each regional queue.
+ */
+import { DEFAULT_REGIONS, HOME_REGION, resourceNames, type RegionSpec } from '../core/topology.js';
+import { handler as intake } from '../functions/intake.js';
+import { applyEnvironment, createDispatchRunner, dispatchEnvironment, type EnvironmentOptions } from './dispatch.js';
+import { startEventSource, type BatchStats, type EventSource } from './event-source.js';
+import { createResources, sqsAt, type LocalResources } from './resources.js';
+import { startDynamo, startSqs, type DynamoServer, type SqsServer } from './servers.js';
+import { startStepFunctionsEndpoint, type StepFunctionsEndpoint } from './sfn-endpoint.js';
+import { startWorkers, type Workers } from './workers.js';
+
+export interface WorkerSpec {
+  /** Workers per region (the region's capacity is taken from this unless given). */
+  readonly workers: number;
+  readonly secondsPerRequest: number;
+}
+
+export interface StackOptions {
+  readonly regions?: readonly RegionSpec[];
+  /** First port; the servers take consecutive ones (DynamoDB, Step Functions, then SQS per region). 0 = any free port. */
+  readonly basePort?: number;
+  /** Master queue visibility timeout: short locally, so that retried messages come back within a demo. */
+  readonly masterVisibilitySeconds?: number;
+  readonly pollers?: number;
+  readonly batchWindowSeconds?: number;
+  /** Simulated GPU workers per region; none when absent. */
+  readonly workers?: Readonly<Record<string, WorkerSpec>>;
+  readonly env?: EnvironmentOptions;
+  readonly onBatch?: (stats: BatchStats) => void;
+  readonly onProcessed?: (region: string, body: string) => void;
+  readonly stage?: string;
+}
+
+/** What other CLI commands need to find a running stack (written to .local/stack.json by `up`). */
+export interface StackDescription {
+  readonly pid: number;
+  readonly stage: string;
+  readonly homeRegion: string;
+  readonly endpoints: { dynamodb: string; stepFunctions: string; sqs: Record<string, string> };
+  readonly stateMachineArn: string;
+  readonly tableName: string;
+  readonly masterQueueUrl: string;
+  readonly masterDeadLetterQueueUrl: string;
+  readonly dispatchDeadLetterQueueUrl: string;
+  readonly regions: ReadonlyArray<{ region: string; capacity: number; queueUrl: string; deadLetterQueueUrl: string }>;
+}
+
+export interface LocalStack {
+  readonly description: StackDescription;
+  readonly resources: LocalResources;
+  readonly sqsServers: Readonly<Record<string, SqsServer>>;
+  readonly stepFunctions: StepFunctionsEndpoint;
+  readonly eventSource: EventSource;
+  readonly workers: Readonly<Record<string, Workers>>;
+  stop(): Promise<void>;
+}
+
+const portAt = (base: number | undefined, offset: number) => (base ? base + offset : 0);
+
+export async function startLocalStack(options: StackOptions = {}): Promise<LocalStack> {
+  const regions = options.regions ?? DEFAULT_REGIONS;
+  const stage = options.stage ?? 'local';
+  const started: Array<{ stop(): Promise<void> }> = [];
+  const stopAll = async () => {
+    for (const part of started.reverse()) await part.stop().catch(() => undefined);
+  };
+  try {
+    const dynamo: DynamoServer = await startDynamo(portAt(options.basePort, 0));
+    started.push(dynamo);
+    const regionNames = [...new Set([HOME_REGION, ...regions.map((r) => r.region)])];
+    const sqsServers: Record<string, SqsServer> = {};
+    for (const [i, region] of regionNames.entries()) {
+      const server = await startSqs(region, portAt(options.basePort, 2 + i));
+      started.push(server);
+      sqsServers[region] = server;
+    }
+    const endpoints = {
+      dynamodb: dynamo.endpoint,
+      sqs: Object.fromEntries(Object.values(sqsServers).map((s) => [s.region, s.endpoint])),
+    };
+    const resources = await createResources(endpoints, {
+      homeRegion: HOME_REGION,
+      regions,
+      stage,
+      masterVisibilitySeconds: options.masterVisibilitySeconds ?? 10,
+    });
+
+    // The Step Functions endpoint's port must be known before the functions' environment is set.
+    const setup = createDispatchRunner(resources, endpoints);
+    const stepFunctions = await startStepFunctionsEndpoint({
+      port: portAt(options.basePort, 1),
+      region: HOME_REGION,
+      stateMachines: [
+        { name: resourceNames(stage).stateMachine, runner: setup.runner, definition: setup.definition, type: 'EXPRESS' },
+      ],
+    });
+    started.push({ stop: async () => (await stepFunctions.stop(), setup.close()) });
+    applyEnvironment(dispatchEnvironment(resources, endpoints, { ...options.env, sfnEndpoint: stepFunctions.endpoint }));
+
+    const home = sqsAt(HOME_REGION, endpoints.sqs[HOME_REGION] as string);
+    const eventSource = startEventSource({
+      client: home,
+      queueUrl: resources.masterQueueUrl,
+      queueArn: resources.masterQueueArn,
+      region: HOME_REGION,
+      handler: intake as never,
+      batchSize: 10,
+      maximumBatchingWindowSeconds: options.batchWindowSeconds ?? 0.5,
+      pollers: options.pollers ?? 2,
+      functionName: `inference-intake-${stage}`,
+      ...(options.onBatch ? { onBatch: options.onBatch } : {}),
+    });
+    started.push({ stop: async () => (await eventSource.stop(), home.destroy()) });
+
+    const workers: Record<string, Workers> = {};
+    for (const region of resources.regions) {
+      const spec = options.workers?.[region.region];
+      if (!spec || spec.workers <= 0) continue;
+      const client = sqsAt(region.region, endpoints.sqs[region.region] as string);
+      workers[region.region] = startWorkers({
+        region: region.region,
+        client,
+        queueUrl: region.queueUrl,
+        workers: spec.workers,
+        secondsPerRequest: spec.secondsPerRequest,
+        ...(options.onProcessed ? { onProcessed: (body: string) => options.onProcessed?.(region.region, body) } : {}),
+      });
+      started.push({ stop: async () => (await workers[region.region]?.stop(), client.destroy()) });
+    }
+
+    const description: StackDescription = {
+      pid: process.pid,
+      stage,
+      homeRegion: HOME_REGION,
+      endpoints: { ...endpoints, stepFunctions: stepFunctions.endpoint },
+      stateMachineArn: stepFunctions.stateMachineArn(resourceNames(stage).stateMachine),
+      tableName: resources.tableName,
+      masterQueueUrl: resources.masterQueueUrl,
+      masterDeadLetterQueueUrl: resources.masterDeadLetterQueueUrl,
+      dispatchDeadLetterQueueUrl: resources.dispatchDeadLetterQueueUrl,
+      regions: resources.regions.map(({ region, capacity, queueUrl, deadLetterQueueUrl }) => ({ region, capacity, queueUrl, deadLetterQueueUrl })),
+    };
+    return { description, resources, sqsServers, stepFunctions, eventSource, workers, stop: stopAll };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
