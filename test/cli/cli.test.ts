@@ -1,0 +1,129 @@
+/**
+ * The CLI as a user runs it (a child process): bad flags fail cleanly, and send / consume / executions /
+ * inspect / status work against a running local stack found through its stack file.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalStack, type LocalStack } from '../../local/stack.js';
+
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, '../..');
+const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
+const MAIN = join(ROOT, 'cli', 'main.ts');
+
+let cwd: string;
+let stack: LocalStack;
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(TSX, [MAIN, ...args], { cwd, env: { ...process.env, LOG_LEVEL: 'SILENT' }, timeout: 30_000 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+beforeAll(async () => {
+  cwd = mkdtempSync(join(tmpdir(), 'dispatch-cli-'));
+  stack = await startLocalStack({ masterVisibilitySeconds: 2, batchWindowSeconds: 0.2 });
+  mkdirSync(join(cwd, '.local'));
+  writeFileSync(join(cwd, '.local', 'stack.json'), JSON.stringify(stack.description));
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('bad input', () => {
+  it.each([
+    [['send', '--count', 'abc'], /--count must be a whole number/],
+    [['send', '--count', '0'], /--count must be a whole number from 1/],
+    [['send', '--priority', 'urgent'], /priority must be one of high, normal, low/],
+    [['send', '--queue-url', 'not a url'], /is not a queue URL/],
+    [['consume', '--max-messages', '11'], /--max-messages must be a whole number from 1 to 10/],
+    [['demo', '--fail-region', 'mars-1'], /region must be one of/],
+    [['executions', '--status', 'weird'], /status must be one of/],
+    [['nonsense'], /unknown command 'nonsense'/],
+  ])('%j fails with a clear message and a non-zero exit', async (args, message) => {
+    const result = await cli(...args);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(message);
+  });
+
+  it('says how to start a stack when none is running', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'dispatch-cli-empty-'));
+    const result = await run(TSX, [MAIN, 'send', '--count', '1'], { cwd: empty }).catch((e: { code: number; stderr: string }) => e);
+    expect((result as { code: number }).code).toBe(1);
+    expect((result as { stderr: string }).stderr).toMatch(/no local stack is running: start one with `npm run cli -- up`/);
+  });
+
+  it('names the bad lines of a --file and still sends every line', async () => {
+    const file = join(cwd, 'requests.jsonl');
+    writeFileSync(file, `${JSON.stringify({ request_id: 'req-file-1', model_name: 'm', input_data_url: 's3://b/k' })}\n\nnot json\n`);
+    const result = await cli('send', '--file', file, '--interval', '0');
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/line 3: body is not JSON/);
+    expect(result.stdout).toMatch(/sent 2 message/);
+  });
+});
+
+describe('against a running local stack', () => {
+  it('send, then consume prints the distribution table whose counts sum to the total', async () => {
+    const sent = await cli('send', '--count', '12', '--interval', '0');
+    expect(sent.code, sent.stderr).toBe(0);
+    // Wait until the 12 requests (and the --file test's valid one, if it ran first) are dispatched.
+    const end = Date.now() + 20_000;
+    while (stack.eventSource.stats().succeeded < 12 && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+
+    const consumed = await cli('consume', '--wait', '0');
+    expect(consumed.code, consumed.stderr).toBe(0);
+    const rows = [...consumed.stdout.matchAll(/^(us-[a-z]+-\d): (\d+) \((\d+\.\d)%\)$/gm)];
+    expect(rows.map((r) => r[1])).toEqual(['us-east-1', 'us-west-2', 'us-west-1']);
+    const counts = rows.map((r) => Number(r[2]));
+    const total = Number(/^Total: (\d+) messages$/m.exec(consumed.stdout)?.[1]);
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(total);
+    expect(total).toBeGreaterThanOrEqual(12);
+    const percent = rows.map((r) => Number(r[3])).reduce((a, b) => a + b, 0);
+    expect(Math.abs(percent - 100)).toBeLessThan(0.2);
+  });
+
+  it('--duplicate sends one request_id five times and it is dispatched once', async () => {
+    const sent = await cli('send', '--duplicate', '--request-id', 'test-dup-001', '--count', '5', '--interval', '0');
+    expect(sent.code, sent.stderr).toBe(0);
+    const before = stack.eventSource.stats().succeeded;
+    const end = Date.now() + 20_000;
+    while (stack.eventSource.stats().succeeded < before + 5 && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+    const status = await cli('status', 'test-dup-001');
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/status\s+DISPATCHED/);
+    expect(status.stdout).toMatch(/region\s+us-(east|west)-\d/);
+    const consumed = await cli('consume', '--wait', '0');
+    expect(/^Total: (\d+) messages$/m.exec(consumed.stdout)?.[1]).toBe('1');
+  });
+
+  it('status of an unknown request exits 1 and says why there may be no record', async () => {
+    const status = await cli('status', 'req-never-sent');
+    expect(status.code).toBe(1);
+    expect(status.stdout).toMatch(/no record/);
+  });
+
+  it('executions lists runs and inspect shows one step by step', async () => {
+    const listed = await cli('executions', '--max', '5');
+    expect(listed.code, listed.stderr).toBe(0);
+    const name = /cli -- inspect (\S+)/.exec(listed.stdout)?.[1] as string;
+    expect(name).toBeTruthy();
+    const inspected = await cli('inspect', name, '--width', '60');
+    expect(inspected.code, inspected.stderr).toBe(0);
+    expect(inspected.stdout).toMatch(/SUCCEEDED/);
+    for (const state of ['Claim requests', 'Put claim', 'Read queue depths', 'Choose regions', 'Forward to regions', 'Report outcomes']) {
+      expect(inspected.stdout).toContain(state);
+    }
+    const missing = await cli('inspect', 'no-such-execution');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/no execution named no-such-execution/);
+  });
+});
