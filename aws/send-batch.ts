@@ -58,8 +58,8 @@ function toEntry(message: OutgoingMessage, index: number): SendMessageBatchReque
 }
 
 const describe = (error: unknown) => {
-  const err = error as Error;
-  return `${err.name}: ${err.message || 'no message'}`;
+  const err = error as Partial<Error> | null | undefined;
+  return `${err?.name ?? 'Error'}: ${err?.message || String(error ?? 'no message')}`;
 };
 
 export async function sendBatch(

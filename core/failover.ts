@@ -61,34 +61,58 @@ export interface FailoverSettings {
 }
 
 /**
- * Places every pending placement (not rejected by SQS) among `regions`, round by round: a region that
- * left anything pending is dropped from the candidates, so each round makes progress and the loop ends
- * after at most one round per region. Placements still pending carry the reasons of every region tried.
+ * Places every pending placement (not rejected by SQS) among `regions`, round by round. Each message is
+ * offered to each region at most once; a region that took none of what it was offered is dropped for
+ * everyone (it is down), one that took some stays. So the loop ends after at most one round per region,
+ * and a message left pending has been offered to every region still up; its reason names each refusal.
  */
 export async function failover(placements: readonly Placement[], settings: FailoverSettings): Promise<Placement[]> {
   const result = placements.map((p) => ({ ...p }));
   const rejected = new Set<string>();
+  const tried = new Map<string, Set<string>>(result.map((p) => [p.messageId, new Set<string>()]));
   let candidates = [...settings.regions];
-  const todo = () => result.filter((p) => p.status === 'pending' && !rejected.has(p.messageId));
-  while (candidates.length && todo().length) {
-    const round = todo();
-    const choices = settings.policy(round.length, {
-      regions: candidates,
-      maxQueueDepthThreshold: settings.maxQueueDepthThreshold,
-      random: settings.random,
-    });
+  const downRegions = new Map<string, string>();
+  const untried = (p: Placement) => candidates.filter((r) => !tried.get(p.messageId)?.has(r.region));
+
+  for (;;) {
+    const round = result.filter((p) => p.status === 'pending' && !rejected.has(p.messageId) && untried(p).length);
+    if (!round.length) break;
+    // Messages that have tried the same regions choose among the same candidates.
+    const groups = new Map<string, Placement[]>();
+    for (const p of round) {
+      const key = untried(p).map((r) => r.region).join(',');
+      groups.set(key, [...(groups.get(key) ?? []), p]);
+    }
     const byRegion = new Map<string, Placement[]>();
-    round.forEach((p, i) => byRegion.set(choices[i] as string, [...(byRegion.get(choices[i] as string) ?? []), p]));
-    const dropped = new Set<string>();
+    for (const group of groups.values()) {
+      const choices = settings.policy(group.length, {
+        regions: untried(group[0] as Placement),
+        maxQueueDepthThreshold: settings.maxQueueDepthThreshold,
+        random: settings.random,
+      });
+      group.forEach((p, i) => byRegion.set(choices[i] as string, [...(byRegion.get(choices[i] as string) ?? []), p]));
+    }
+    const down = new Map<string, string>();
     await Promise.all(
       [...byRegion].map(async ([region, group]) => {
+        for (const p of group) tried.get(p.messageId)?.add(region);
         const results = await settings.send(region, group);
         const { taken, rejected: refused } = applyResults(result, region, results, settings.now().toISOString(), true);
         refused.forEach((id) => rejected.add(id));
-        if (taken + refused.size < group.length) dropped.add(region);
+        if (taken === 0 && refused.size < group.length) down.set(region, results.find((r) => !r.ok)?.error ?? 'not sent');
       }),
     );
-    candidates = candidates.filter((r) => !dropped.has(r.region));
+    candidates = candidates.filter((r) => !down.has(r.region));
+    down.forEach((error, region) => downRegions.set(region, error));
+  }
+  // A message not offered to a region because that region was found down says so in its reason.
+  for (const [i, p] of result.entries()) {
+    if (p.status !== 'pending' || rejected.has(p.messageId)) continue;
+    let reason = p.reason;
+    for (const [region, error] of downRegions) {
+      if (!tried.get(p.messageId)?.has(region)) reason = appendReason(reason, `${region}: ${error} (found down while placing this batch)`);
+    }
+    result[i] = { ...p, ...(reason ? { reason } : {}) };
   }
   return result;
 }
