@@ -14,6 +14,8 @@ export interface Step {
   output?: string;
   /** Errors seen while in this state: retried ones and the last one (caught or fatal). */
   readonly errors: Array<{ error: string; cause?: string }>;
+  /** Times a Task was scheduled: 1 + its retries. */
+  attempts: number;
 }
 
 type Details = { name?: string; input?: string; output?: string; error?: string; cause?: string; index?: number };
@@ -40,6 +42,7 @@ export function toSteps(events: readonly HistoryEvent[]): Step[] {
         enteredAt: at,
         ...(d.input !== undefined ? { input: d.input } : {}),
         errors: [],
+        attempts: 0,
       };
       steps.push(step);
       open.set(d.name, [...(open.get(d.name) ?? []), step]);
@@ -50,6 +53,9 @@ export function toSteps(events: readonly HistoryEvent[]): Step[] {
         step.exitedAt = at;
         if (d.output !== undefined) step.output = d.output;
       }
+    } else if (type.endsWith('Scheduled')) {
+      const task = steps.findLast((s) => s.type === 'Task' && !s.exitedAt);
+      if (task) task.attempts++;
     } else if (type.endsWith('Failed') && d.error && !type.startsWith('Execution') && !type.startsWith('MapIteration')) {
       // Failure events do not name their state: the latest Task still running is the best guess
       // (exact outside Parallel branches that fail at the same moment).
@@ -74,7 +80,7 @@ export function formatSteps(steps: readonly Step[], options: { width?: number; d
   for (const [i, step] of steps.entries()) {
     const offset = `+${step.enteredAt.getTime() - start}ms`.padStart(8);
     const duration = step.exitedAt ? `${step.exitedAt.getTime() - step.enteredAt.getTime()}ms` : 'no exit';
-    const retries = step.errors.length > 1 || (step.errors.length === 1 && step.exitedAt) ? ` retries:${step.errors.length - (step.exitedAt ? 0 : 1)}` : '';
+    const retries = step.attempts > 1 ? ` retries:${step.attempts - 1}` : '';
     lines.push(`${String(i + 1).padStart(3)} ${offset} ${step.type.padEnd(8)} ${step.name}  (${duration})${retries}`);
     for (const error of step.errors) lines.push(`             error: ${error.error}${error.cause ? `: ${clip(error.cause, width)}` : ''}`);
     if (options.data !== false) {

@@ -16,7 +16,7 @@ export interface StackFlags {
 export const stackOptions = (command: Command) =>
   command
     .option('--port <n>', 'first port (the servers take the next few); 0 picks free ports', port, 0)
-    .option('--workers <n>', 'simulated GPU workers per region', nonNegativeInt('--workers'), 2)
+    .option('--workers <n>', 'simulated GPU workers per region; 0 leaves requests in the queues for `consume`', nonNegativeInt('--workers'), 0)
     .option('--seconds-per-request <s>', 'inference time of one request on one worker', seconds('--seconds-per-request'), 0.5)
     .option('--pollers <n>', 'concurrent pollers of the master queue (intake concurrency)', positiveInt('--pollers', 50), 2)
     .option('--visibility-timeout <s>', 'master queue visibility timeout (retried messages return after it)', positiveInt('--visibility-timeout', 43_200), 10);
