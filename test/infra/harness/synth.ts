@@ -1,0 +1,307 @@
+/**
+ * Offline synthesis of the SST app (DESIGN.md section 8), for the infrastructure tests.
+ *
+ * 1. `ensurePlatform()`: if .sst/platform is missing or stale, runs the offline `sst install`.
+ * 2. `synth()`: bundles sst.config.ts the way `sst deploy` does (esbuild, SST's shim/run.js injected,
+ *    `aws` and `sst` as globals, $app/$cli/$dev defined) together with runtime.ts, runs the bundle
+ *    in a child Node process under Pulumi mocks, and returns what it recorded.
+ *
+ * Results are cached in .sst/synth/ by a hash of every input file, so the test files share one
+ * synthesis; a lock directory keeps parallel test files from doing the same work twice.
+ * SYNTH_DEBUG=1 makes the child print every resource, provider call and CLI call as it happens.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Synth, type SynthResult } from './model.js';
+import type { Esbuild } from './runtime.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const SST_DIR = path.join(ROOT, '.sst');
+const PLATFORM = path.join(SST_DIR, 'platform');
+const CACHE = path.join(SST_DIR, 'synth');
+/** Inside the platform so the bundle's external imports (@pulumi/*) resolve to the platform's copies. */
+const BUNDLES = path.join(PLATFORM, 'synth');
+const INPUTS = ['sst.config.ts', 'stacks', 'workflows', 'core', 'functions', 'test/infra/harness'];
+
+export const INSTALL_ENV = { SST_SKIP_DEPENDENCY_CHECK: 'true', SST_NO_BUN: '1', SST_TELEMETRY_DISABLED: '1' } as const;
+
+const read = (file: string) => readFileSync(file, 'utf8');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Runs `fn` holding a lock directory; a waiter returns once the holder is done (and then re-checks). */
+async function withLock(lock: string, fn: () => Promise<void> | void): Promise<void> {
+  mkdirSync(path.dirname(lock), { recursive: true });
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      // A lock left by a killed run: taken over after 10 minutes.
+      if (Date.now() - statSync(lock).mtimeMs > 600_000) rmSync(lock, { recursive: true, force: true });
+      await sleep(250);
+    }
+  }
+  try {
+    await fn();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+function sstVersion(): string {
+  return (JSON.parse(read(path.join(ROOT, 'node_modules/sst/package.json'))) as { version: string }).version;
+}
+
+/** The aws provider version pinned in sst.config.ts. */
+export function pinnedAwsVersion(): string {
+  const match = /aws:\s*\{\s*version:\s*'([^']+)'/.exec(read(path.join(ROOT, 'sst.config.ts')));
+  if (!match) throw new Error('sst.config.ts pins no aws provider version');
+  return match[1]!;
+}
+
+function installedAwsVersion(): string | undefined {
+  const file = path.join(PLATFORM, 'node_modules/@pulumi/aws/package.json');
+  return existsSync(file) ? (JSON.parse(read(file)) as { version: string }).version : undefined;
+}
+
+function platformReady(): boolean {
+  const versionFile = path.join(PLATFORM, 'version');
+  return (
+    existsSync(versionFile) &&
+    read(versionFile).trim() === sstVersion() &&
+    installedAwsVersion() === pinnedAwsVersion() &&
+    existsSync(path.join(PLATFORM, 'node_modules/esbuild/package.json'))
+  );
+}
+
+/** `sst install` offline: writes .sst/platform (git-ignored). About 25 s with a warm npm cache. */
+export async function ensurePlatform(): Promise<{ installed: boolean; seconds: number }> {
+  const started = Date.now();
+  let installed = false;
+  if (platformReady()) return { installed, seconds: 0 };
+  await withLock(path.join(SST_DIR, 'install.lock'), () => {
+    if (platformReady()) return;
+    const result = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/sst/bin/sst.mjs'), 'install', '--stage', 'ci'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 300_000,
+      env: {
+        ...process.env,
+        ...INSTALL_ENV,
+        // sst runs npm in .sst/platform: make sure it finds this Node 24 first.
+        PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`,
+      },
+    });
+    if (result.status !== 0 || !platformReady()) {
+      throw new Error(`sst install failed (exit ${result.status}):\n${result.stdout}\n${result.stderr}`);
+    }
+    installed = true;
+  });
+  return { installed, seconds: (Date.now() - started) / 1000 };
+}
+
+function hashInputs(stage: string): string {
+  const hash = createHash('sha256').update(`${sstVersion()}\n${stage}\n`);
+  const walk = (entry: string) => {
+    const full = path.join(ROOT, entry);
+    if (!existsSync(full)) return;
+    if (statSync(full).isDirectory()) {
+      for (const child of readdirSync(full).sort()) walk(path.join(entry, child));
+    } else {
+      hash.update(`${entry}\n`).update(readFileSync(full));
+    }
+  };
+  INPUTS.forEach(walk);
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** Drops cached results and bundles of other inputs, once they are an hour old. */
+function prune(dir: string, keep: string) {
+  if (!existsSync(dir)) return;
+  for (const name of readdirSync(dir)) {
+    const full = path.join(dir, name);
+    if (!name.includes(keep) && Date.now() - statSync(full).mtimeMs > 3_600_000) rmSync(full, { recursive: true, force: true });
+  }
+}
+
+interface OnResolveBuild {
+  onResolve(options: { filter: RegExp }, callback: (args: { importer: string; kind: string; path: string }) => unknown): void;
+}
+
+const platformEsbuild = () => createRequire(path.join(PLATFORM, 'package.json'))('esbuild') as Esbuild;
+
+/** The stage's app config, as `sst` computes it before running the program: app() of sst.config.ts plus defaults. */
+async function evaluateApp(key: string, stage: string): Promise<Record<string, unknown>> {
+  mkdirSync(BUNDLES, { recursive: true });
+  const shim = path.join(BUNDLES, `eval-shim-${key}.mjs`);
+  writeFileSync(shim, 'export const $config = (input) => input;\n');
+  const outfile = path.join(BUNDLES, `eval-${key}.mjs`);
+  const result = await platformEsbuild().build({
+    stdin: {
+      contents: `import config from ${JSON.stringify(path.join(ROOT, 'sst.config.ts'))};\nconsole.log(JSON.stringify(await config.app({ stage: ${JSON.stringify(stage)} })));`,
+      resolveDir: ROOT,
+      sourcefile: 'eval.ts',
+      loader: 'ts',
+    },
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    logLevel: 'silent',
+    inject: [shim],
+  });
+  if (result.errors.length > 0) throw new Error(`evaluating app() failed:\n${result.errors.map((e) => e.text).join('\n')}`);
+  const run = spawnSync(process.execPath, [outfile], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+  if (run.status !== 0) throw new Error(`evaluating app() failed:\n${run.stderr}`);
+  const app = JSON.parse(run.stdout) as Record<string, unknown>;
+  // SST's defaults for what app() leaves out.
+  return { removal: 'retain', protect: false, ...app, stage };
+}
+
+function cliGlobal(key: string) {
+  const work = path.join(CACHE, `work-${key}`);
+  return {
+    command: 'deploy',
+    dev: false,
+    paths: { home: path.join(work, 'home'), root: ROOT, work, platform: PLATFORM },
+    state: { version: {} },
+  };
+}
+
+async function bundle(key: string, app: Record<string, unknown>): Promise<string> {
+  const esbuild = platformEsbuild();
+  mkdirSync(BUNDLES, { recursive: true });
+  const outfile = path.join(BUNDLES, `synth-${key}.mjs`);
+  const config = path.join(ROOT, 'sst.config.ts');
+  const result = await esbuild.build({
+    stdin: {
+      contents: [
+        // What `sst` puts in scope of sst.config.ts and the files it imports: the aws provider and
+        // SST's components, as globals (set before run(), which is the first to use them).
+        'import * as aws from "@pulumi/aws";',
+        `import * as sst from ${JSON.stringify(path.join(PLATFORM, 'src/components/index.ts'))};`,
+        'Object.assign(globalThis, { aws, sst });',
+        `import { synthesize } from ${JSON.stringify(path.join(ROOT, 'test/infra/harness/runtime.ts'))};`,
+        `import { run } from ${JSON.stringify(path.join(PLATFORM, 'src/auto/run.ts'))};`,
+        `import config from ${JSON.stringify(config)};`,
+        'await synthesize({ config, run });',
+      ].join('\n'),
+      resolveDir: ROOT,
+      sourcefile: 'synth-entry.ts',
+      loader: 'ts',
+    },
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    mainFields: ['module', 'main'],
+    sourcemap: 'linked',
+    logLevel: 'silent',
+    banner: {
+      js: [
+        "import { createRequire as topLevelCreateRequire } from 'module';",
+        'const require = topLevelCreateRequire(import.meta.url);',
+        "import { fileURLToPath as topLevelFileUrlToPath, URL as topLevelURL } from 'url';",
+        'const __filename = topLevelFileUrlToPath(import.meta.url);',
+        "const __dirname = topLevelFileUrlToPath(new topLevelURL('.', import.meta.url));",
+      ].join('\n'),
+    },
+    nodePaths: [path.join(PLATFORM, 'node_modules')],
+    inject: [path.join(PLATFORM, 'src/shim/run.js')],
+    // As `sst deploy` defines them: components read $app while their modules load.
+    define: { $app: JSON.stringify(app), $cli: JSON.stringify(cliGlobal(key)), $dev: 'false' },
+    plugins: [
+      {
+        name: 'platform-packages-external',
+        setup(build: OnResolveBuild) {
+          // Packages the platform imports load at run time from .sst/platform/node_modules, as under
+          // `sst deploy`: one @pulumi/pulumi shared with the mocks, and esbuild's native binary found
+          // where it was installed. Packages the project's own files import are bundled from its node_modules.
+          build.onResolve({ filter: /^[^./]/ }, (args) =>
+            args.importer.startsWith(PLATFORM + path.sep) ? { external: true } : undefined,
+          );
+        },
+      },
+      {
+        name: 'disallow-top-level-imports',
+        setup(build: OnResolveBuild) {
+          // As `sst` does: sst.config.ts may only import dynamically, inside run().
+          build.onResolve({ filter: /.*/ }, (args) => {
+            if (args.importer === config && args.kind === 'import-statement') {
+              return { errors: [{ text: `sst.config.ts: top-level import of ${args.path} is not allowed by SST` }] };
+            }
+            return undefined;
+          });
+        },
+      },
+    ],
+  });
+  if (result.errors.length > 0) throw new Error(`bundling sst.config.ts failed:\n${result.errors.map((e) => e.text).join('\n')}`);
+  return outfile;
+}
+
+function runBundle(bundleFile: string, key: string, app: Record<string, unknown>): Promise<SynthResult> {
+  const out = path.join(CACHE, `result-${key}.partial.json`);
+  rmSync(out, { force: true });
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--enable-source-maps', '--no-deprecation', bundleFile], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        NODE_OPTIONS: '',
+        SYNTH_ROOT: ROOT,
+        SYNTH_APP: JSON.stringify(app),
+        SYNTH_WORK: cliGlobal(key).paths.work,
+        SYNTH_OUT: out,
+      },
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 150_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (!existsSync(out)) {
+        reject(new Error(`synthesis exited ${code} without a result:\n${output.slice(-4000)}`));
+        return;
+      }
+      const result = JSON.parse(read(out)) as SynthResult;
+      if (result.failure) {
+        reject(new Error(`synthesis failed: ${result.failure}\n${output.slice(-4000)}`));
+        return;
+      }
+      resolve(result);
+    });
+  });
+}
+
+export interface SynthOptions {
+  readonly stage?: string;
+}
+
+/** The deployment of `stage` (default "ci"), synthesized offline; cached by input hash. */
+export async function synth(options: SynthOptions = {}): Promise<Synth> {
+  const stage = options.stage ?? 'ci';
+  await ensurePlatform();
+  const key = hashInputs(stage);
+  const cached = path.join(CACHE, `result-${key}.json`);
+  if (!existsSync(cached)) {
+    await withLock(path.join(CACHE, `lock-${key}`), async () => {
+      if (existsSync(cached)) return;
+      prune(CACHE, key);
+      prune(BUNDLES, key);
+      const app = await evaluateApp(key, stage);
+      const result = await runBundle(await bundle(key, app), key, app);
+      writeFileSync(cached, JSON.stringify(result));
+    });
+  }
+  return new Synth(JSON.parse(read(cached)) as SynthResult);
+}

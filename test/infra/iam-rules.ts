@@ -1,0 +1,23 @@
+/**
+ * The only IAM actions this project grants on Resource "*": AWS offers no resource-level permission
+ * for them. Written here independently of stacks/, so adding a wildcard there fails the tests.
+ */
+export const AWS_REQUIRES_STAR: ReadonlySet<string> = new Set([
+  // X-Ray (Lambda active tracing, Step Functions tracing).
+  'xray:PutTraceSegments',
+  'xray:PutTelemetryRecords',
+  'xray:GetSamplingRules',
+  'xray:GetSamplingTargets',
+  // Step Functions' vended log delivery to CloudWatch Logs.
+  'logs:CreateLogDelivery',
+  'logs:GetLogDelivery',
+  'logs:UpdateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy',
+  'logs:DescribeResourcePolicies',
+  'logs:DescribeLogGroups',
+]);
+
+/** A log group's streams: arn:aws:logs:<region>:<account>:log-group:<name>:* (stream names are chosen at run time). */
+export const LOG_STREAMS_ARN = /^arn:aws:logs:[a-z0-9-]+:\d{12}:log-group:[^*]+:\*$/;

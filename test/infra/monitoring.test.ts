@@ -1,0 +1,125 @@
+/** Alarms and the dashboard watch every region, each alarm in the region of its metric. */
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_REGIONS, HOME_REGION, resourceNames } from '../../core/topology.js';
+import { allStates, type Definition } from './harness/definition.js';
+import type { SynthResource } from './harness/model.js';
+import { useSynth } from './harness/use-synth.js';
+
+const synth = useSynth();
+const names = resourceNames('ci');
+const alarms = () => synth().ofType('aws:cloudwatch/metricAlarm:MetricAlarm');
+const alarmOn = (metricName: string, queueName: string) => {
+  const found = alarms().filter((a) => a.inputs.metricName === metricName && (a.inputs.dimensions as Record<string, string> | undefined)?.QueueName === queueName);
+  expect(found, `${metricName} alarm on ${queueName}`).toHaveLength(1);
+  return found[0]!;
+};
+const topicIn = (region: string) => synth().ofType('aws:sns/topic:Topic').find((t) => t.region === region)!;
+const notifiesItsRegion = (alarm: SynthResource) => {
+  expect(alarm.inputs.alarmActions, alarm.name).toEqual([topicIn(alarm.region).state.arn]);
+};
+
+describe('alarms', () => {
+  it('intake errors: more than 5 in 5 minutes', () => {
+    const alarm = alarms().find((a) => a.inputs.namespace === 'AWS/Lambda' && a.inputs.metricName === 'Errors')!;
+    expect(alarm.inputs).toMatchObject({
+      dimensions: { FunctionName: 'inference-intake-ci' },
+      statistic: 'Sum',
+      period: 300,
+      evaluationPeriods: 1,
+      threshold: 5,
+      comparisonOperator: 'GreaterThanThreshold',
+    });
+    notifiesItsRegion(alarm);
+  });
+
+  it('any message in any DLQ, alarmed in the DLQ\'s own region', () => {
+    const dlqs: [string, string][] = [
+      [names.masterDeadLetterQueue, HOME_REGION],
+      [names.dispatchDeadLetterQueue, HOME_REGION],
+      ...DEFAULT_REGIONS.map((r): [string, string] => [names.regionalDeadLetterQueue(r.region), r.region]),
+    ];
+    for (const [queue, region] of dlqs) {
+      const alarm = alarmOn('ApproximateNumberOfMessagesVisible', queue);
+      expect(alarm.inputs, queue).toMatchObject({ threshold: 0, comparisonOperator: 'GreaterThanThreshold', statistic: 'Maximum' });
+      expect(alarm.region, queue).toBe(region);
+      notifiesItsRegion(alarm);
+    }
+  });
+
+  it('failed, timed-out or aborted executions of the state machine', () => {
+    const arn = synth().byState('aws:sfn/stateMachine:StateMachine', 'name', names.stateMachine).state.arn;
+    const alarm = alarms().find((a) => Array.isArray(a.inputs.metricQueries))!;
+    const queries = alarm.inputs.metricQueries as { metric?: { metricName: string; namespace: string; dimensions: Record<string, string> } }[];
+    const metrics = queries.flatMap((q) => (q.metric ? [q.metric] : []));
+    expect(metrics.map((m) => m.metricName).sort()).toEqual(['ExecutionsAborted', 'ExecutionsFailed', 'ExecutionsTimedOut']);
+    for (const m of metrics) expect(m).toMatchObject({ namespace: 'AWS/States', dimensions: { StateMachineArn: arn } });
+    expect(alarm.inputs).toMatchObject({ threshold: 0, comparisonOperator: 'GreaterThanThreshold' });
+  });
+
+  for (const { region } of DEFAULT_REGIONS) {
+    it(`${region}: queue depth above the overload threshold, and age of the oldest message, alarmed in ${region}`, () => {
+      const depth = alarmOn('ApproximateNumberOfMessagesVisible', names.regionalQueue(region));
+      const age = alarmOn('ApproximateAgeOfOldestMessage', names.regionalQueue(region));
+      expect(depth.inputs.threshold).toBe(5000);
+      expect(age.inputs.threshold as number).toBeGreaterThan(0);
+      for (const alarm of [depth, age]) {
+        expect(alarm.region).toBe(region);
+        notifiesItsRegion(alarm);
+      }
+    });
+  }
+});
+
+describe('dashboard', () => {
+  const body = () => {
+    const dashboards = synth().ofType('aws:cloudwatch/dashboard:Dashboard');
+    expect(dashboards).toHaveLength(1);
+    return JSON.parse(dashboards[0]!.inputs.dashboardBody as string) as {
+      widgets: { properties: { title: string; metrics: unknown[][] } }[];
+    };
+  };
+  const widget = (title: RegExp) => {
+    const found = body().widgets.find((w) => title.test(w.properties.title));
+    expect(found, String(title)).toBeDefined();
+    return found!.properties.metrics;
+  };
+  /** [namespace, metric, dimension, value, {region}] rows of a widget, as "metric value region". */
+  const rows = (metrics: unknown[][]) =>
+    metrics.map((m) => `${m[1] as string} ${m[3] as string} ${((m[m.length - 1] as { region?: string }).region ?? HOME_REGION)}`);
+
+  it('shows depth and dispatched count per region, each read in its region', () => {
+    expect(rows(widget(/^Depth per region/))).toEqual(
+      DEFAULT_REGIONS.map((r) => `ApproximateNumberOfMessagesVisible ${names.regionalQueue(r.region)} ${r.region}`),
+    );
+    expect(rows(widget(/^Dispatched per region/))).toEqual(DEFAULT_REGIONS.map((r) => `NumberOfMessagesSent ${names.regionalQueue(r.region)} ${r.region}`));
+  });
+
+  it('shows every DLQ, execution duration and duplicates', () => {
+    expect(rows(widget(/^Dead-letter queues/)).sort()).toEqual(
+      [
+        `ApproximateNumberOfMessagesVisible ${names.masterDeadLetterQueue} ${HOME_REGION}`,
+        `ApproximateNumberOfMessagesVisible ${names.dispatchDeadLetterQueue} ${HOME_REGION}`,
+        ...DEFAULT_REGIONS.map((r) => `ApproximateNumberOfMessagesVisible ${names.regionalDeadLetterQueue(r.region)} ${r.region}`),
+      ].sort(),
+    );
+    expect(widget(/^Execution duration/).every((m) => m[1] === 'ExecutionTime')).toBe(true);
+    expect(widget(/^Duplicates/)[0]).toEqual(['InferenceDispatch/ci', 'DuplicatesDropped', { label: 'duplicates' }]);
+  });
+
+  it('counts duplicates from the state machine log, by states that exist in the deployed definition', () => {
+    const filters = synth().ofType('aws:cloudwatch/logMetricFilter:LogMetricFilter');
+    expect(filters).toHaveLength(1);
+    const filter = filters[0]!.inputs as { logGroupName: string; pattern: string; metricTransformation: { namespace: string; name: string } };
+    expect(filter.logGroupName).toBe(`/aws/vendedlogs/states/${names.stateMachine}`);
+    expect(filter.metricTransformation).toMatchObject({ namespace: 'InferenceDispatch/ci', name: 'DuplicatesDropped' });
+    const machine = synth().byState('aws:sfn/stateMachine:StateMachine', 'name', names.stateMachine);
+    const states = new Map(allStates(JSON.parse(machine.inputs.definition as string) as Definition));
+    const named = [...filter.pattern.matchAll(/\$\.details\.name = "([^"]+)"/g)].map((m) => m[1]!);
+    expect(named.length).toBeGreaterThan(0);
+    // Exactly the states whose outcome is a duplicate: none missed, none extra.
+    const duplicates = [...states]
+      .filter(([, s]) => s.Type === 'Pass' && (s.Parameters as { claim?: string } | undefined)?.claim === 'duplicate')
+      .map(([name]) => name);
+    expect(named.sort()).toEqual(duplicates.sort());
+  });
+});

@@ -1,0 +1,114 @@
+/** Queues, dead-letter queues, the idempotency table and the intake's subscription to the master queue. */
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_REGIONS, MAX_RECEIVE_COUNT, resourceNames, SQS_BATCH_SIZE, TIMEOUTS } from '../../core/topology.js';
+import { allStates, type Definition } from './harness/definition.js';
+import type { SynthResource } from './harness/model.js';
+import { useSynth } from './harness/use-synth.js';
+
+const synth = useSynth();
+const names = resourceNames('ci');
+const queue = (name: string) => synth().byState('aws:sqs/queue:Queue', 'name', name);
+const intake = () => synth().byState('aws:lambda/function:Function', 'name', 'inference-intake-ci');
+const redrive = (q: SynthResource) => JSON.parse(q.inputs.redrivePolicy as string) as { deadLetterTargetArn: string; maxReceiveCount: number };
+
+describe('master queue', () => {
+  it('has a visibility timeout of at least 6 x the intake timeout (AWS advice for SQS event sources)', () => {
+    const master = queue(names.masterQueue);
+    expect(master.inputs.visibilityTimeoutSeconds).toBe(TIMEOUTS.masterVisibilitySeconds);
+    expect(master.inputs.visibilityTimeoutSeconds as number).toBeGreaterThanOrEqual(6 * (intake().inputs.timeout as number));
+  });
+
+  it(`moves a message to its own DLQ after ${MAX_RECEIVE_COUNT} receives`, () => {
+    expect(redrive(queue(names.masterQueue))).toEqual({
+      deadLetterTargetArn: queue(names.masterDeadLetterQueue).state.arn,
+      maxReceiveCount: MAX_RECEIVE_COUNT,
+    });
+  });
+
+  it('keeps dead letters longer than the master queue keeps messages (a message keeps its age in the DLQ)', () => {
+    expect(queue(names.masterDeadLetterQueue).inputs.messageRetentionSeconds as number).toBeGreaterThan(
+      queue(names.masterQueue).inputs.messageRetentionSeconds as number,
+    );
+  });
+});
+
+describe('regional queues', () => {
+  for (const { region } of DEFAULT_REGIONS) {
+    it(`${region}: visibility 3600 s, retention 14 days, its own DLQ after ${MAX_RECEIVE_COUNT} receives`, () => {
+      const q = queue(names.regionalQueue(region));
+      const dlq = queue(names.regionalDeadLetterQueue(region));
+      expect(q.inputs.visibilityTimeoutSeconds).toBe(TIMEOUTS.regionalVisibilitySeconds);
+      expect(q.inputs.messageRetentionSeconds).toBe(TIMEOUTS.regionalRetentionSeconds);
+      expect(redrive(q)).toEqual({ deadLetterTargetArn: dlq.state.arn, maxReceiveCount: MAX_RECEIVE_COUNT });
+      // SQS redrives only within a region.
+      expect([q.region, dlq.region]).toEqual([region, region]);
+    });
+  }
+});
+
+describe('every queue', () => {
+  it('is encrypted at rest', () => {
+    const queues = synth().ofType('aws:sqs/queue:Queue');
+    expect(queues.length).toBe(3 + 2 * DEFAULT_REGIONS.length);
+    for (const q of queues) {
+      expect(q.inputs.sqsManagedSseEnabled === true || typeof q.inputs.kmsMasterKeyId === 'string', q.name).toBe(true);
+    }
+  });
+
+  it('has a stage-scoped name', () => {
+    for (const q of synth().ofType('aws:sqs/queue:Queue')) expect(q.state.name as string, q.name).toMatch(/-ci$/);
+  });
+});
+
+describe('idempotency table', () => {
+  const table = () => synth().byState('aws:dynamodb/table:Table', 'name', names.idempotencyTable);
+
+  it('is keyed by request_id (string), on demand', () => {
+    expect(table().inputs).toMatchObject({
+      hashKey: 'request_id',
+      attributes: [{ name: 'request_id', type: 'S' }],
+      billingMode: 'PAY_PER_REQUEST',
+    });
+    expect(table().inputs.rangeKey).toBeUndefined();
+  });
+
+  it('expires records by TTL on the attribute the workflow writes, and has point-in-time recovery', () => {
+    const { ttl, pointInTimeRecovery } = table().inputs as { ttl: { attributeName: string; enabled: boolean }; pointInTimeRecovery: { enabled: boolean } };
+    expect(ttl.enabled).toBe(true);
+    expect(pointInTimeRecovery.enabled).toBe(true);
+    const machine = synth().byState('aws:sfn/stateMachine:StateMachine', 'name', names.stateMachine);
+    const definition = JSON.parse(machine.inputs.definition as string) as Definition;
+    const puts = allStates(definition).filter(([, s]) => s.Resource === 'arn:aws:states:::dynamodb:putItem');
+    expect(puts.length).toBeGreaterThan(0);
+    for (const [, put] of puts) {
+      const item = (put.Parameters as { Item: Record<string, { 'N.$'?: string }> }).Item;
+      expect(item[ttl.attributeName], 'the claim carries the TTL attribute as a number').toHaveProperty('N.$');
+    }
+  });
+});
+
+describe('intake subscription', () => {
+  const mapping = () => {
+    const all = synth().ofType('aws:lambda/eventSourceMapping:EventSourceMapping');
+    expect(all).toHaveLength(1);
+    return all[0]!.inputs;
+  };
+
+  it('connects the master queue to the intake function', () => {
+    expect(mapping().eventSourceArn).toBe(queue(names.masterQueue).state.arn);
+    expect(mapping().functionName).toBe(intake().state.arn);
+  });
+
+  it(`reports batch item failures, in batches of ${SQS_BATCH_SIZE} with a batching window`, () => {
+    expect(mapping().functionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    expect(mapping().batchSize).toBe(SQS_BATCH_SIZE);
+    expect(mapping().maximumBatchingWindowInSeconds as number).toBeGreaterThan(0);
+    expect(mapping().maximumBatchingWindowInSeconds as number).toBeLessThanOrEqual(300);
+  });
+
+  it('caps the intake concurrency within what SQS event sources accept (2..1000)', () => {
+    const { maximumConcurrency } = mapping().scalingConfig as { maximumConcurrency: number };
+    expect(maximumConcurrency).toBeGreaterThanOrEqual(2);
+    expect(maximumConcurrency).toBeLessThanOrEqual(1000);
+  });
+});
