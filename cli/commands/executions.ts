@@ -9,7 +9,7 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { Command, InvalidArgumentError } from 'commander';
-import { formatSteps, toSteps } from '../steps.js';
+import { formatSteps, formatSummary, summarizeSteps, toSteps } from '../steps.js';
 import { awsOptions, nonNegativeInt, positiveInt } from '../options.js';
 import { resolveTarget, type Target } from '../target.js';
 
@@ -100,9 +100,10 @@ export function inspectCommand(): Command {
     .description('show one execution step by step: state, input, output, errors, retries, duration')
     .argument('<name>', 'execution name (from `executions`) or ARN')
     .option('--width <n>', 'cut inputs and outputs to this many characters (0: whole)', nonNegativeInt('--width'), 100)
-    .option('--no-data', 'leave out inputs and outputs');
+    .option('--no-data', 'leave out inputs and outputs')
+    .option('--summary', 'one line per state: visits (Map iterations), slowest visit, errors');
   for (const option of awsOptions()) command.addOption(option);
-  return command.action(async (name: string, options: TargetFlags & { width: number; data: boolean }) => {
+  return command.action(async (name: string, options: TargetFlags & { width: number; data: boolean; summary?: boolean }) => {
     const target = resolveTarget(options);
     const sfn = target.sfn();
     const executionArn = await findExecutionArn(sfn, localOnly(target), name);
@@ -113,8 +114,9 @@ export function inspectCommand(): Command {
     console.log(`arn       ${executionArn}`);
     if (execution.error) console.log(`error     ${execution.error}: ${execution.cause ?? ''}`);
     console.log('');
-    console.log(formatSteps(toSteps(events), { width: options.width, data: options.data }));
-    if (execution.output) {
+    const steps = toSteps(events);
+    console.log(options.summary ? formatSummary(summarizeSteps(steps)) : formatSteps(steps, { width: options.width, data: options.data }));
+    if (execution.output && !options.summary) {
       console.log('\noutput:');
       console.log(JSON.stringify(JSON.parse(execution.output), null, 2));
     }
