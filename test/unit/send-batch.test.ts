@@ -60,10 +60,11 @@ describe('chunk', () => {
     expect(MAX_BATCH_BYTES).toBe(262_144);
     const big = (id: string) => message(id, 'b'.repeat(100 * 1024), {});
     expect(chunk([big('a'), big('b'), big('c')]).map((c) => c.map((m) => m.id))).toEqual([['a', 'b'], ['c']]);
-    // Two bodies of exactly 128 KiB fill one batch; one attribute more makes two.
-    const half = (id: string, attributes: Record<string, string>) => message(id, 'h'.repeat(128 * 1024), attributes);
-    expect(chunk([half('a', {}), half('b', {})])).toHaveLength(1);
-    expect(chunk([half('a', {}), half('b', { request_id: 'b' })])).toHaveLength(2);
+    // Two bodies of exactly 128 KiB fill one batch.
+    const half = (id: string, bytes: number, attributes: Record<string, string>) => message(id, 'h'.repeat(bytes), attributes);
+    expect(chunk([half('a', 128 * 1024, {}), half('b', 128 * 1024, {})])).toHaveLength(1);
+    // One byte less plus an attribute "k" = "v" is 1 + 6 ("String") + 1 = 8 bytes: over the limit.
+    expect(chunk([half('a', 128 * 1024, {}), half('b', 128 * 1024 - 1, { k: 'v' })])).toHaveLength(2);
   });
 
   it('keeps every chunk within both limits for mixed sizes', () => {
