@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -26,6 +27,8 @@ export interface Target {
   sqs(region: string): SQSClient;
   dynamo(): DynamoDBClient;
   sfn(): SFNClient;
+  /** AWS only: the state machine's log group holds Express executions. */
+  logs?(): CloudWatchLogsClient;
 }
 
 export interface TargetOptions {
@@ -105,6 +108,7 @@ export function awsTarget(options: TargetOptions): Target {
     sqs: memo((region) => new SQSClient({ region, ...common })),
     dynamo: memo(() => new DynamoDBClient({ region: home, ...common })).bind(null, 'ddb'),
     sfn: memo(() => new SFNClient({ region: home, ...common })).bind(null, 'sfn'),
+    logs: memo(() => new CloudWatchLogsClient({ region: home, ...common })).bind(null, 'logs'),
   };
 }
 

@@ -9,6 +9,8 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { Command, InvalidArgumentError } from 'commander';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { executionName, executionsFromLogs, logMessagesToHistory, readLogMessages } from '../express-logs.js';
 import { formatSteps, formatSummary, summarizeSteps, toSteps } from '../steps.js';
 import { awsOptions, nonNegativeInt, positiveInt } from '../options.js';
 import { resolveTarget, type Target } from '../target.js';
@@ -21,14 +23,12 @@ interface TargetFlags {
   region?: string;
 }
 
-function localOnly(target: Target): string {
-  if (target.kind === 'aws') {
-    throw new Error(
-      'AWS does not list or describe Express executions through the Step Functions API: on a deployed stage, ' +
-        `read the state machine's log group${target.logGroupName ? ` (${target.logGroupName})` : ''} in CloudWatch Logs, or the Step Functions console.`,
-    );
+/** On AWS, Express executions live in the state machine's log group, not behind the Step Functions API. */
+function logSource(target: Target): { client: CloudWatchLogsClient; logGroupName: string } {
+  if (!target.logGroupName || !target.logs) {
+    throw new Error('the stage outputs name no log group: Express executions can only be read from the state machine log group on AWS');
   }
-  return target.stateMachineArn as string;
+  return { client: target.logs(), logGroupName: target.logGroupName };
 }
 
 export async function listExecutions(sfn: SFNClient, stateMachineArn: string, max: number, status?: string): Promise<ExecutionListItem[]> {
@@ -57,14 +57,24 @@ const status = (value: string) => {
 
 export function executionsCommand(): Command {
   const command = new Command('executions')
-    .description('list dispatch executions, newest first (local stack)')
+    .description('list dispatch executions, newest first (local endpoint, or the log group of a deployed stage)')
     .option('--status <status>', `only executions with this status (${STATUSES.join(', ')})`, status)
-    .option('--max <n>', 'how many to list', positiveInt('--max', 10_000), 20);
+    .option('--max <n>', 'how many to list', positiveInt('--max', 10_000), 20)
+    .option('--hours <n>', 'on AWS: how far back to read the log group', positiveInt('--hours', 24 * 14), 1);
   for (const option of awsOptions()) command.addOption(option);
-  return command.action(async (options: TargetFlags & { status?: string; max: number }) => {
+  return command.action(async (options: TargetFlags & { status?: string; max: number; hours: number }) => {
     const target = resolveTarget(options);
-    const arn = localOnly(target);
-    const executions = await listExecutions(target.sfn(), arn, options.max, options.status);
+    let executions: ExecutionListItem[];
+    if (target.kind === 'aws') {
+      const { client, logGroupName } = logSource(target);
+      const messages = await readLogMessages(client, logGroupName, '{ $.type = "Execution*" }', options.hours);
+      executions = executionsFromLogs(messages)
+        .filter((e) => !options.status || e.status === options.status)
+        .slice(0, options.max)
+        .map((e) => ({ ...e, status: e.status as ExecutionStatus, stateMachineArn: target.stateMachineArn }));
+    } else {
+      executions = await listExecutions(target.sfn(), target.stateMachineArn as string, options.max, options.status);
+    }
     if (!executions.length) {
       console.log('no executions yet: send some requests with `npm run cli -- send`');
       return;
@@ -95,20 +105,50 @@ export async function executionHistory(sfn: SFNClient, executionArn: string): Pr
   return events;
 }
 
+async function fromEndpoint(target: Target, name: string) {
+  const sfn = target.sfn();
+  const executionArn = await findExecutionArn(sfn, target.stateMachineArn as string, name);
+  const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+  return { execution, executionArn, events: await executionHistory(sfn, executionArn) };
+}
+
+async function fromLogs(target: Target, nameOrArn: string, hours: number) {
+  const { client, logGroupName } = logSource(target);
+  const name = nameOrArn.startsWith('arn:') ? executionName(nameOrArn) : nameOrArn;
+  const messages = await readLogMessages(client, logGroupName, `{ $.execution_arn = "*:${name}:*" }`, hours);
+  const found = executionsFromLogs(messages)[0];
+  if (!found) throw new Error(`no execution named ${name} in ${logGroupName} over the last ${hours} hours (--hours to look further back)`);
+  const events = logMessagesToHistory(messages, found.executionArn);
+  const ended = events.findLast((e) => /^Execution(Succeeded|Failed|TimedOut|Aborted)$/.test(e.type ?? ''));
+  const details = (ended as { logEventDetails?: { output?: string; error?: string; cause?: string } } | undefined)?.logEventDetails;
+  return {
+    executionArn: found.executionArn,
+    events,
+    execution: {
+      name: found.name,
+      status: found.status,
+      startDate: found.startDate,
+      stopDate: found.stopDate,
+      output: details?.output,
+      error: details?.error,
+      cause: details?.cause,
+    },
+  };
+}
+
 export function inspectCommand(): Command {
   const command = new Command('inspect')
     .description('show one execution step by step: state, input, output, errors, retries, duration')
     .argument('<name>', 'execution name (from `executions`) or ARN')
     .option('--width <n>', 'cut inputs and outputs to this many characters (0: whole)', nonNegativeInt('--width'), 100)
     .option('--no-data', 'leave out inputs and outputs')
-    .option('--summary', 'one line per state: visits (Map iterations), slowest visit, errors');
+    .option('--summary', 'one line per state: visits (Map iterations), slowest visit, errors')
+    .option('--hours <n>', 'on AWS: how far back to read the log group', positiveInt('--hours', 24 * 14), 24);
   for (const option of awsOptions()) command.addOption(option);
-  return command.action(async (name: string, options: TargetFlags & { width: number; data: boolean; summary?: boolean }) => {
+  return command.action(async (name: string, options: TargetFlags & { width: number; data: boolean; summary?: boolean; hours: number }) => {
     const target = resolveTarget(options);
-    const sfn = target.sfn();
-    const executionArn = await findExecutionArn(sfn, localOnly(target), name);
-    const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-    const events = await executionHistory(sfn, executionArn);
+    const { execution, events, executionArn } =
+      target.kind === 'aws' ? await fromLogs(target, name, options.hours) : await fromEndpoint(target, name);
     const took = execution.stopDate && execution.startDate ? execution.stopDate.getTime() - execution.startDate.getTime() : undefined;
     console.log(`execution ${execution.name}  ${execution.status}${took !== undefined ? `  ${took}ms` : ''}`);
     console.log(`arn       ${executionArn}`);
