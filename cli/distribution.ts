@@ -1,4 +1,4 @@
-/** SEED.md's distribution table: count per region, percentage, total. */
+/** The original consumer's distribution table: count per region, percentage, total. */
 const RULE = '='.repeat(40);
 const THIN = '-'.repeat(40);
 

@@ -1,4 +1,4 @@
-/** The producer's requests (SEED.md message format), and the malformed ones the demo mixes in. */
+/** The producer's requests (the original system's message format), and the malformed ones the demo mixes in. */
 import { randomUUID } from 'node:crypto';
 import type { Priority } from '../core/request.js';
 

@@ -44,7 +44,7 @@ const regionName = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS r
 const queueUrl = z.url({ error: 'must be a queue URL' });
 const capacity = z.number().positive('capacity must be > 0').finite();
 
-/** REGION_QUEUES: the seed's {"region": "url"} map, or {"region": {"url": "...", "capacity": 2}}. */
+/** REGION_QUEUES: the original's {"region": "url"} map, or {"region": {"url": "...", "capacity": 2}}. */
 const regionQueuesSchema = z
   .record(regionName, z.union([queueUrl, z.strictObject({ url: queueUrl, capacity: capacity.optional() })]))
   .refine((map) => Object.keys(map).length > 0, 'must name at least one region');

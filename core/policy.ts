@@ -2,7 +2,7 @@
  * Selection policies: which region each message of a batch goes to. Pure code, no AWS import, with
  * injectable randomness so that tests and the simulation (bench/) replay exactly.
  *
- * - `seed-inverse`: the original system's policy (SEED.md), kept reproducible: weight = max(1, maxDepth - depth + 1),
+ * - `seed-inverse`: the original system's policy, kept reproducible: weight = max(1, maxDepth - depth + 1),
  *   one independent weighted draw per message.
  * - `least-wait` (default): estimated wait = (visible + in flight + delayed + assigned in this batch) / capacity;
  *   regions over the depth threshold or without a reading are left out while others remain; each message
@@ -41,7 +41,7 @@ export function regionLoads(
   });
 }
 
-/** The seed's probabilities (SEED.md worked example: depths 10/5/15 -> 0.33/0.61/0.06). */
+/** The original policy's probabilities (its worked example: depths 10/5/15 -> 0.33/0.61/0.06). */
 export function seedInverseWeights(depths: readonly number[]): number[] {
   const maxDepth = Math.max(...depths);
   const weights = depths.map((depth) => Math.max(1, maxDepth - depth + 1));

@@ -1,5 +1,5 @@
 /**
- * The inference request as producers put it on the master queue (SEED.md "Message format").
+ * The inference request as producers put it on the master queue (the original system's message format).
  * Unknown fields are kept: the dispatcher forwards the original body byte for byte.
  */
 import { z } from 'zod';

@@ -13,7 +13,7 @@ export interface RegionSpec {
 
 export const HOME_REGION = 'us-east-1';
 
-/** The seed's three regions, equal capacity until told otherwise. */
+/** The original system's three regions, equal capacity until told otherwise. */
 export const DEFAULT_REGIONS: readonly RegionSpec[] = [
   { region: 'us-east-1', capacity: 1 },
   { region: 'us-west-2', capacity: 1 },
@@ -38,7 +38,7 @@ export const MAX_RECEIVE_COUNT = 3;
 /** Batch size of the intake's event source mapping and of every SendMessageBatch (SQS maximum: 10). */
 export const SQS_BATCH_SIZE = 10;
 
-/** Stage-scoped resource names (the seed's names with "dev" replaced by the stage). */
+/** Stage-scoped resource names (the original's names with "dev" replaced by the stage). */
 export function resourceNames(stage: string) {
   return {
     masterQueue: `inference-master-queue-${stage}`,

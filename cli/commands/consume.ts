@@ -1,4 +1,4 @@
-/** `consume`: the seed's consumer. Drains the regional queues and prints the distribution table. */
+/** `consume`: the original's consumer. Drains the regional queues and prints the distribution table. */
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { Command, Option } from 'commander';
 import { DEFAULT_REGIONS } from '../../core/topology.js';
@@ -13,7 +13,7 @@ interface ConsumeOptions {
   stage?: string;
   profile?: string;
   region?: string;
-  [seedFlag: string]: unknown;
+  [regionFlag: string]: unknown;
 }
 
 /** Receives and deletes until a receive comes back empty; returns how many messages there were. */
@@ -34,7 +34,7 @@ export async function drainQueue(client: SQSClient, url: string, maxMessages: nu
   }
 }
 
-const seedFlag = (region: string) => `queue${region.replace(/(^|-)(\w)/g, (_, dash: string, c: string) => (dash ? c.toUpperCase() : c))}`;
+const regionFlag = (region: string) => `queue${region.replace(/(^|-)(\w)/g, (_, dash: string, c: string) => (dash ? c.toUpperCase() : c))}`;
 
 const regionQueue = (value: string, previous: string[] = []) => {
   const [region, url] = value.split(/=(.*)/s);
@@ -45,17 +45,17 @@ const regionQueue = (value: string, previous: string[] = []) => {
 
 export function consumeCommand(): Command {
   const command = new Command('consume')
-    .description("drain the regional queues and print the distribution (the seed's consumer)")
+    .description("drain the regional queues and print the distribution (the original's consumer)")
     .option('--max-messages <n>', 'messages per receive call (1-10)', positiveInt('--max-messages', 10), 10)
     .option('--wait <seconds>', 'long-poll time of each receive', seconds('--wait'), 1)
     .option('--queue <region=url...>', 'a regional queue on AWS (repeatable)', regionQueue);
   for (const { region } of DEFAULT_REGIONS) {
-    command.addOption(new Option(`--queue-${region} <url>`, `the ${region} queue on AWS (seed flag)`).argParser(queueUrl));
+    command.addOption(new Option(`--queue-${region} <url>`, `the ${region} queue on AWS (the original's flag)`).argParser(queueUrl));
   }
   for (const option of awsOptions()) command.addOption(option);
   return command.action(async (options: ConsumeOptions) => {
     const given = [
-      ...DEFAULT_REGIONS.map(({ region }) => [region, options[seedFlag(region)]] as const).filter(([, url]) => typeof url === 'string'),
+      ...DEFAULT_REGIONS.map(({ region }) => [region, options[regionFlag(region)]] as const).filter(([, url]) => typeof url === 'string'),
       ...(options.queue ?? []).map((entry) => entry.split(/=(.*)/s) as unknown as readonly [string, string]),
     ] as Array<readonly [string, string]>;
     const queues = given.length

@@ -1,4 +1,4 @@
-/** `send`: the seed's producer. Inference requests to the master queue, locally or on AWS. */
+/** `send`: the original's producer. Inference requests to the master queue, locally or on AWS. */
 import { readFileSync } from 'node:fs';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { Command, Option } from 'commander';
@@ -44,7 +44,7 @@ export function bodiesFromFile(path: string): { bodies: string[]; warnings: stri
 
 export function sendCommand(): Command {
   const command = new Command('send')
-    .description("send inference requests to the master queue (the seed's producer)")
+    .description("send inference requests to the master queue (the original's producer)")
     .option('--count <n>', 'how many requests', positiveInt('--count', 100_000), 30)
     .option('--interval <seconds>', 'pause between two sends', seconds('--interval'), 0.2)
     .option('--duplicate', 'send the same request_id every time (idempotency test)')
