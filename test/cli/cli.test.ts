@@ -38,7 +38,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-describe('bad input', () => {
+describe.concurrent('bad input', () => {
   it.each([
     [['send', '--count', 'abc'], /--count must be a whole number/],
     [['send', '--count', '0'], /--count must be a whole number from 1/],
@@ -103,6 +103,13 @@ describe('against a running local stack', () => {
     expect(status.stdout).toMatch(/region\s+us-(east|west)-\d/);
     const consumed = await cli('consume', '--wait', '0');
     expect(/^Total: (\d+) messages?$/m.exec(consumed.stdout)?.[1]).toBe('1');
+  });
+
+  it('up names a port that is taken and exits 1', async () => {
+    const taken = new URL(stack.description.endpoints.dynamodb).port;
+    const result = await cli('up', '--port', taken);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`port ${taken} on 127.0.0.1 is already in use`);
   });
 
   it('status of an unknown request exits 1 and says why there may be no record', async () => {
