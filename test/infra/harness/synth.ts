@@ -25,7 +25,8 @@ const PLATFORM = path.join(SST_DIR, 'platform');
 const CACHE = path.join(SST_DIR, 'synth');
 /** Inside the platform so the bundle's external imports (@pulumi/*) resolve to the platform's copies. */
 const BUNDLES = path.join(PLATFORM, 'synth');
-const INPUTS = ['sst.config.ts', 'stacks', 'workflows', 'core', 'functions', 'test/infra/harness'];
+// package-lock.json: the handlers are bundled from node_modules.
+const INPUTS = ['sst.config.ts', 'stacks', 'workflows', 'core', 'aws', 'functions', 'package-lock.json', 'test/infra/harness'];
 
 export const INSTALL_ENV = { SST_SKIP_DEPENDENCY_CHECK: 'true', SST_NO_BUN: '1', SST_TELEMETRY_DISABLED: '1' } as const;
 
