@@ -2,6 +2,7 @@
 
 export interface Summary {
   readonly count: number;
+  readonly min: number;
   readonly mean: number;
   readonly p50: number;
   readonly p95: number;
@@ -22,6 +23,7 @@ export function summarize(values: ArrayLike<number>): Summary {
   for (const v of sorted) total += v;
   return {
     count: sorted.length,
+    min: sorted.length ? (sorted[0] as number) : Number.NaN,
     mean: sorted.length ? total / sorted.length : Number.NaN,
     p50: percentile(sorted, 50),
     p95: percentile(sorted, 95),
