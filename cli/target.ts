@@ -8,7 +8,7 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { z } from 'zod';
+import { stageOutputsSchema } from '../stacks/stage-outputs.js';
 import { HOME_REGION } from '../core/topology.js';
 import { LOCAL_CREDENTIALS } from '../local/resources.js';
 import { readStackFile } from './stack-file.js';
@@ -73,35 +73,27 @@ export function localTarget(): Target {
   };
 }
 
-/** The stage outputs that `sst deploy` writes to .sst/outputs.json (see stacks/ and docs/deploy.md). */
-const outputsSchema = z.object({
-  masterQueueUrl: z.string(),
-  regionalQueueUrls: z.record(z.string(), z.string()),
-  stateMachineArn: z.string(),
-  tableName: z.string(),
-  dispatchDeadLetterQueueUrl: z.string().optional(),
-  masterDeadLetterQueueUrl: z.string().optional(),
-  logGroupName: z.string().optional(),
-});
-
-export function awsTarget(options: TargetOptions): Target {
-  const file = join(process.cwd(), '.sst', 'outputs.json');
+export function awsTarget(options: TargetOptions, root = process.cwd()): Target {
+  const file = join(root, '.sst', 'outputs.json');
   if (!existsSync(file)) {
     throw new TargetError(`no deployed outputs found at ${file}: run \`npx sst deploy --stage ${options.stage}\` first`);
   }
-  const parsed = outputsSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  const parsed = stageOutputsSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
   if (!parsed.success) throw new TargetError(`${file} does not hold this app's outputs: ${parsed.error.issues[0]?.message}`);
   const outputs = parsed.data;
   const common = { ...(options.profile ? { profile: options.profile } : {}) };
-  const home = options.region ?? HOME_REGION;
+  if (options.stage && outputs.stage !== options.stage) {
+    throw new TargetError(`${file} holds the outputs of stage ${outputs.stage}, not ${options.stage}: deploy ${options.stage} or pass --stage ${outputs.stage}`);
+  }
+  const home = options.region ?? outputs.homeRegion;
   return {
     kind: 'aws',
     description: `stage ${options.stage} on AWS`,
     homeRegion: home,
     masterQueueUrl: outputs.masterQueueUrl,
-    ...(outputs.masterDeadLetterQueueUrl ? { masterDeadLetterQueueUrl: outputs.masterDeadLetterQueueUrl } : {}),
-    ...(outputs.dispatchDeadLetterQueueUrl ? { dispatchDeadLetterQueueUrl: outputs.dispatchDeadLetterQueueUrl } : {}),
-    ...(outputs.logGroupName ? { logGroupName: outputs.logGroupName } : {}),
+    masterDeadLetterQueueUrl: outputs.masterDeadLetterQueueUrl,
+    dispatchDeadLetterQueueUrl: outputs.dispatchDeadLetterQueueUrl,
+    logGroupName: outputs.stateMachineLogGroup,
     tableName: outputs.tableName,
     stateMachineArn: outputs.stateMachineArn,
     regions: Object.entries(outputs.regionalQueueUrls).map(([region, queueUrl]) => ({ region, queueUrl })),
