@@ -207,7 +207,8 @@ function print(r: Report, timeout: number): void {
   const total = Object.values(r.regions).reduce((a, n) => a + n, 0);
   console.log(`regional queues: ${Object.entries(r.regions).map(([region, n]) => `${region} ${n}`).join(', ')} = ${total}`);
   const x = r.exactlyOnce;
-  console.log(`exactly once: ${x.ok ? 'yes' : 'NO'} (missing ${x.missing}, duplicated ${x.duplicated}, unexpected ${x.unexpected}); DLQs: dispatch ${r.deadLetters.dispatch}, master ${r.deadLetters.master}`);
+  const verdict = x.ok ? 'yes' : r.timedOut ? 'not reached (timed out, messages were still on their way)' : 'NO';
+  console.log(`exactly once: ${verdict} (missing ${x.missing}, duplicated ${x.duplicated}, unexpected ${x.unexpected}); DLQs: dispatch ${r.deadLetters.dispatch}, master ${r.deadLetters.master}`);
 }
 
 const program = new Command('bench:throughput')
