@@ -44,6 +44,20 @@ function fakeSend(behave: (region: string, messageId: string) => Omit<SendResult
   return { send, calls };
 }
 
+/** (message, region) pairs sent more than once: each message is offered to each region at most once. */
+function repeatedOffers(calls: readonly Call[]): string[] {
+  const seen = new Set<string>();
+  const repeated: string[] = [];
+  for (const { region, ids } of calls) {
+    for (const id of ids) {
+      const key = `${id}@${region}`;
+      if (seen.has(key)) repeated.push(key);
+      seen.add(key);
+    }
+  }
+  return repeated;
+}
+
 const ok = (region: string, id: string) => ({ ok: true, sqsMessageId: `${region}/${id}` });
 const down = (region: string) => ({ ok: false, error: `${region} is down: ServiceUnavailable` });
 
@@ -136,7 +150,7 @@ describe('failover', () => {
   it('does not dead-letter messages that a region still taking messages was never offered', async () => {
     // us-west-2 is down; us-west-1 works but fails one entry (msg-2) whatever happens.
     // Invariant 5: the down region's messages must still go to us-west-1.
-    const { send } = fakeSend((region, id) => {
+    const { send, calls } = fakeSend((region, id) => {
       if (region === 'us-west-2') return down(region);
       if (id === 'msg-2') return { ok: false, error: 'InternalError: entry not sent' };
       return ok(region, id);
@@ -145,6 +159,8 @@ describe('failover', () => {
     const result = await failover(placements(6), settings(send, loads('us-west-2', 'us-west-1'), policy));
     const stuck = byStatus(result, 'pending').map((p) => p.messageId);
     expect(stuck).toEqual(['msg-2']);
+    expect(repeatedOffers(calls)).toEqual([]);
+    expect(result.find((p) => p.messageId === 'msg-2')?.reason).toContain('us-west-1: InternalError: entry not sent');
   });
 
   it('ends after a bounded number of sends, whatever the regions do', async () => {
@@ -161,6 +177,7 @@ describe('failover', () => {
         const { send, calls } = fakeSend(behave);
         await failover(placements(20), settings(send, regions, leastWait, seed));
         expect(calls.length, label).toBeLessThanOrEqual(bound);
+        expect(repeatedOffers(calls), label).toEqual([]);
       }
     }
   });
