@@ -53,6 +53,8 @@ export function appendReason(previous: string | undefined, next: string): string
 export interface FailoverSettings {
   /** Candidate regions with their loads (excluding the failed one). */
   readonly regions: readonly RegionLoad[];
+  /** How old the readings behind `regions` are. */
+  readonly ageSeconds?: number;
   readonly maxQueueDepthThreshold: number;
   readonly policy: Policy;
   readonly random: Random;
@@ -89,6 +91,7 @@ export async function failover(placements: readonly Placement[], settings: Failo
         regions: untried(group[0] as Placement),
         maxQueueDepthThreshold: settings.maxQueueDepthThreshold,
         random: settings.random,
+        ageSeconds: settings.ageSeconds ?? 0,
       });
       group.forEach((p, i) => byRegion.set(choices[i] as string, [...(byRegion.get(choices[i] as string) ?? []), p]));
     }

@@ -8,7 +8,7 @@ import { pending, type Envelope, type Placement, type SelectInput } from './plac
 import { regionLoads, type Policy } from './policy.js';
 import type { Random } from './random.js';
 import type { Priority } from './request.js';
-import type { Snapshot } from './snapshot.js';
+import { snapshotAgeSeconds, type Snapshot } from './snapshot.js';
 import { regionKey } from './topology.js';
 
 export interface SelectOutput {
@@ -25,6 +25,10 @@ export interface SelectSettings {
   readonly maxQueueDepthThreshold: number;
   readonly policy: Policy;
   readonly random: Random;
+  /** Epoch ms, to tell how old the readings are. */
+  readonly nowMs?: number;
+  /** Messages already placed per region since these readings were taken. */
+  readonly dispatchedSince?: ReadonlyMap<string, number>;
 }
 
 const PRIORITY_ORDER: Record<Priority, number> = { high: 0, normal: 1, low: 2 };
@@ -49,9 +53,10 @@ export function selectRegions(input: SelectInput, settings: SelectSettings): Sel
   claimed.sort((a, b) => PRIORITY_ORDER[a.priority] - PRIORITY_ORDER[b.priority]);
 
   const choices = settings.policy(claimed.length, {
-    regions: regionLoads(settings.regions, input.snapshot.readings),
+    regions: regionLoads(settings.regions, input.snapshot.readings, settings.dispatchedSince),
     maxQueueDepthThreshold: settings.maxQueueDepthThreshold,
     random: settings.random,
+    ageSeconds: settings.nowMs === undefined ? 0 : snapshotAgeSeconds(input.snapshot, settings.nowMs),
   });
   const assignments: Record<string, Placement[]> = Object.fromEntries(settings.regions.map((r) => [regionKey(r.region), []]));
   claimed.forEach((message, i) => assignments[regionKey(choices[i] as string)]?.push(pending(message)));

@@ -22,3 +22,39 @@ export type Snapshot = z.infer<typeof snapshotSchema>;
 
 /** Messages a region already holds that a new one would wait behind. */
 export const backlog = (reading: Extract<Reading, { known: true }>) => reading.visible + reading.inFlight + reading.delayed;
+
+/** Seconds since the oldest known reading was taken (readings are cached for CACHE_TTL); 0 when none. */
+export function snapshotAgeSeconds(snapshot: Snapshot, nowMs: number): number {
+  const times = snapshot.readings.flatMap((r) => (r.known ? [r.readAt] : []));
+  return times.length ? Math.max(0, (nowMs - Math.min(...times)) / 1000) : 0;
+}
+
+/** Identifies one set of readings, so that what was dispatched since it can be counted. */
+export function snapshotKey(snapshot: Snapshot): string {
+  return snapshot.readings.map((r) => (r.known ? `${r.region}@${r.readAt}` : `${r.region}?`)).join(',');
+}
+
+/**
+ * Messages this container placed per region since a given snapshot: the "dispatched since the
+ * snapshot" term of the estimated wait. Within one container only; other containers' placements are
+ * unseen, which the policy's handling of stale readings covers.
+ */
+export class DispatchedSince {
+  private key = '';
+  private counts = new Map<string, number>();
+
+  /** Counts for this snapshot (a new snapshot starts from zero). */
+  for(snapshot: Snapshot): ReadonlyMap<string, number> {
+    const key = snapshotKey(snapshot);
+    if (key !== this.key) {
+      this.key = key;
+      this.counts = new Map();
+    }
+    return this.counts;
+  }
+
+  add(snapshot: Snapshot, regions: Iterable<string>): void {
+    const counts = this.for(snapshot) as Map<string, number>;
+    for (const region of regions) counts.set(region, (counts.get(region) ?? 0) + 1);
+  }
+}

@@ -12,6 +12,7 @@ import { config, type DispatchConfig } from '../core/config.js';
 import { applyResults, failover, type SendResult } from '../core/failover.js';
 import { forwardInputSchema, NOT_FORWARDED, type ForwardInput, type ForwardOutput, type Placement } from '../core/placement.js';
 import { POLICY, regionLoads } from '../core/policy.js';
+import { snapshotAgeSeconds } from '../core/snapshot.js';
 import { REGION_UNAVAILABLE } from '../workflows/dispatch.js';
 import { logger } from './logger.js';
 
@@ -87,6 +88,7 @@ export async function forward(input: ForwardInput, cfg: DispatchConfig): Promise
     ),
     {
       regions: loads,
+      ageSeconds: snapshotAgeSeconds(input.snapshot, Date.now()),
       maxQueueDepthThreshold: cfg.maxQueueDepthThreshold,
       policy: POLICY[cfg.selectionPolicy],
       random: Math.random,

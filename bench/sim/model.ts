@@ -42,7 +42,7 @@ export interface Contender {
   /** real: core/policy.ts as shipped; what-if: real code fed different input; baseline: bench/sim/baselines.ts. */
   readonly kind: 'real' | 'what-if' | 'baseline';
   readonly policy: Policy;
-  /** what-if: add to each reading what was dispatched since it was taken (DESIGN.md section 5's estimate). */
+  /** Add to each reading what was dispatched since it was taken, as functions/select.ts does per container. */
   readonly countSinceSnapshot?: boolean;
 }
 
@@ -176,13 +176,14 @@ export function simulate(settings: SimSettings, contender: Contender): SimResult
       snapshotsTaken++;
       sinceSnapshot.fill(0);
     }
-    const readings: Reading[] = contender.countSinceSnapshot
-      ? snapshot.map((r, i) => ({ ...r, delayed: r.delayed + (sinceSnapshot[i] as number) }))
-      : snapshot;
+    const since = contender.countSinceSnapshot
+      ? new Map(settings.regions.map((r, i) => [r.region, sinceSnapshot[i] as number]))
+      : new Map<string, number>();
     const choices = contender.policy(size, {
-      regions: regionLoads(configured, readings),
+      regions: regionLoads(configured, snapshot, since),
       maxQueueDepthThreshold: settings.maxQueueDepthThreshold,
       random: choose,
+      ageSeconds: now - snapshotAt,
     });
     executions++;
     for (const region of choices) {

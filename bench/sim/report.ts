@@ -70,6 +70,7 @@ export const LEGEND = [
   'wait: from arrival in the regional queue to a worker starting the request (mean, p95, p99: means over seeds; max: of any seed)',
   'max depth: longest queue of waiting requests per region; over thr: requests sent (per run) to a region whose true backlog',
   '  was >= the threshold; left at end: requests still queued when arrivals stopped (per run; they drain and count)',
-  'real = core/policy.ts as shipped; what-if = least-wait fed readings plus what was dispatched since the snapshot;',
+  'real = core/policy.ts as shipped; least-wait+since = with the select function counting every placement since the',
+  '  readings (one warm container); plain least-wait = counting none (many containers): the deployed system lies between;',
   '  baseline = bench/sim/baselines.ts (not dispatcher code)',
 ].join('\n');
