@@ -23,7 +23,7 @@ export function pascalRegion(region: string): string {
 
 export function deployRegions(specs: readonly RegionSpec[] = DEFAULT_REGIONS): DeployRegion[] {
   if (!specs.some((spec) => spec.region === HOME_REGION)) {
-    // The home region takes work too (the seed's design); its queue uses the default provider.
+    // The home region takes work too (as in the original system); its queue uses the default provider.
     throw new Error(`regions must include the home region ${HOME_REGION}`);
   }
   const app = $app.providers?.aws;

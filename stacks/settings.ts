@@ -22,7 +22,7 @@ export const INTAKE_SUBSCRIPTION = {
   maximumBatchingWindowInSeconds: 1,
   // Caps intake concurrency (each instance drives one execution that invokes ~5 task functions),
   // well below the account's default 1000 concurrent Lambdas; 20 x 10 messages per ~0.5 s batch is
-  // ~400 messages/s, far above the seed's 100,000 a day.
+  // ~400 messages/s, far above the original system's 100,000 a day.
   maximumConcurrency: 20,
 } as const;
 

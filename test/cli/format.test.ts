@@ -5,7 +5,7 @@ import { distributionTable } from '../../cli/distribution.js';
 import { formatSteps, summarizeSteps, toSteps } from '../../cli/steps.js';
 
 describe('distributionTable', () => {
-  it("prints SEED.md's example exactly", () => {
+  it("prints the original system's example exactly", () => {
     expect(distributionTable([['us-east-1', 2], ['us-west-2', 4], ['us-west-1', 3]])).toBe(
       [
         '========================================',

@@ -1,4 +1,4 @@
-/** core/config.ts: the functions' environment, its defaults (SEED.md "Configuration") and its errors. */
+/** core/config.ts: the functions' environment, its defaults (the original system's "Configuration") and its errors. */
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig, required } from '../../core/config.js';
 

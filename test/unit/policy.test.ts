@@ -1,6 +1,6 @@
 /**
- * core/policy.ts: the seed's inverse weights (SEED.md "The selection algorithm") and the default
- * least-wait policy (DESIGN.md section 5), driven with seeded randomness so every run replays.
+ * core/policy.ts: the seed's inverse weights (the original system's "The selection algorithm") and the default
+ * least-wait policy (the design), driven with seeded randomness so every run replays.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -36,7 +36,7 @@ function tally(choices: readonly string[]): Record<string, number> {
 const SEEDS = Array.from({ length: 200 }, (_, i) => i + 1);
 
 describe('seedInverseWeights', () => {
-  it("reproduces SEED.md's worked example: depths 10/5/15 -> weights 6/11/1 -> 6/18, 11/18, 1/18", () => {
+  it("reproduces the original system's worked example: depths 10/5/15 -> weights 6/11/1 -> 6/18, 11/18, 1/18", () => {
     const probabilities = seedInverseWeights([10, 5, 15]);
     expect(probabilities).toHaveLength(3);
     expect(probabilities[0]).toBeCloseTo(6 / 18, 12);
@@ -44,7 +44,7 @@ describe('seedInverseWeights', () => {
     expect(probabilities[2]).toBeCloseTo(1 / 18, 12);
     // The weights before normalising (total 18).
     expect(probabilities.map((p) => Math.round(p * 18))).toEqual([6, 11, 1]);
-    // As SEED.md prints them.
+    // As the original system prints them.
     expect(probabilities.map((p) => Math.round(p * 100) / 100)).toEqual([0.33, 0.61, 0.06]);
   });
 

@@ -1,4 +1,4 @@
-/** core/request.ts: the inference request schema (SEED.md "Message format"), parsed from a raw SQS body. */
+/** core/request.ts: the inference request schema (the original system's "Message format"), parsed from a raw SQS body. */
 import { describe, expect, it } from 'vitest';
 import { parseRequest, type ParseResult } from '../../core/request.js';
 

@@ -1,5 +1,5 @@
 /**
- * Offline synthesis of the SST app (DESIGN.md section 8), for the infrastructure tests.
+ * Offline synthesis of the SST app, for the infrastructure tests.
  *
  * 1. `ensurePlatform()`: if .sst/platform is missing or stale, runs the offline `sst install`.
  * 2. `synth()`: bundles sst.config.ts the way `sst deploy` does (esbuild, SST's shim/run.js injected,
