@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { DynamoDBClient, GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand, DeleteMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import { DEFAULT_REGIONS, HOME_REGION, type RegionSpec } from '../../core/topology.js';
-import { applyEnvironment, dispatchEnvironment, type EnvironmentOptions } from '../../local/dispatch.js';
+import { afterAll, beforeAll } from 'vitest';
+import { applyEnvironment, createDispatchRunner, dispatchEnvironment, type EnvironmentOptions, type RunnerSetup } from '../../local/dispatch.js';
 import { createResources, LOCAL_CREDENTIALS, sqsAt, type LocalResources } from '../../local/resources.js';
 import { startDynamo, startSqs, type DynamoServer, type SqsServer } from '../../local/servers.js';
 import type { Envelope, ExecutionInput } from '../../core/placement.js';
@@ -109,4 +110,33 @@ export function executionInput(messages: Envelope[], options: { now?: number; le
   const now = options.now ?? Math.floor(Date.now() / 1000);
   const name = `test-${process.pid}-${++counter}-${randomUUID().slice(0, 8)}`;
   return { batchId: name, executionName: name, now, leaseUntil: now + (options.lease ?? 300), expiresAt: now + 7 * 86400, messages };
+}
+
+/**
+ * For a test file: local AWS and the dispatch definition bound to it, started before the file's tests
+ * and stopped after them. Retry waits are cut to 5 ms so failure cases run fast.
+ */
+export function useLocalDispatch(): { readonly aws: LocalAws; readonly runner: RunnerSetup['runner'] } {
+  let aws: LocalAws | undefined;
+  let setup: RunnerSetup | undefined;
+  beforeAll(async () => {
+    aws = await startLocalAws();
+    setup = createDispatchRunner(aws.resources, aws.endpoints, { retryIntervalMs: 5 });
+  });
+  afterAll(async () => {
+    setup?.close();
+    await aws?.stop();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('useLocalDispatch: used outside a test');
+    return value;
+  };
+  return {
+    get aws() {
+      return started(aws);
+    },
+    get runner() {
+      return started(setup).runner;
+    },
+  };
 }

@@ -1,42 +1,31 @@
 /** The idempotency claim: duplicates, busy claims, expired leases and expired records. */
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { executionOutputSchema, flattenOutcomes, type Outcome } from '../../core/outcomes.js';
 import type { Envelope } from '../../core/placement.js';
-import { createDispatchRunner, type RunnerSetup } from '../../local/dispatch.js';
-import { claimRecord, drainRegions, envelope, executionInput, startLocalAws, type LocalAws } from '../support/local-aws.js';
+import { claimRecord, drainRegions, envelope, executionInput, useLocalDispatch } from '../support/local-aws.js';
 
-let aws: LocalAws;
-let setup: RunnerSetup;
-
-beforeAll(async () => {
-  aws = await startLocalAws();
-  setup = createDispatchRunner(aws.resources, aws.endpoints, { retryIntervalMs: 5 });
-});
-afterAll(async () => {
-  setup?.close();
-  await aws?.stop();
-});
+const local = useLocalDispatch();
 beforeEach(async () => {
-  await drainRegions(aws);
+  await drainRegions(local.aws);
 });
 
 async function dispatch(messages: Envelope[], options: { now?: number } = {}): Promise<{ outcomes: Outcome[]; name: string }> {
   const input = executionInput(messages, options);
-  const record = await setup.runner.run(input);
+  const record = await local.runner.run(input);
   expect(record.status, `${record.error}: ${record.cause}`).toBe('SUCCEEDED');
   return { outcomes: flattenOutcomes(messages.map((m) => m.messageId), executionOutputSchema.parse(record.output)), name: input.executionName };
 }
 
 async function delivered(): Promise<string[]> {
-  const queues = await drainRegions(aws);
+  const queues = await drainRegions(local.aws);
   return Object.values(queues)
     .flat()
     .map((m) => m.MessageAttributes?.request_id?.StringValue ?? '?');
 }
 
 async function putRecord(requestId: string, attributes: Record<string, { S: string } | { N: string }>) {
-  await aws.dynamo.send(new PutItemCommand({ TableName: aws.resources.tableName, Item: { request_id: { S: requestId }, ...attributes } }));
+  await local.aws.dynamo.send(new PutItemCommand({ TableName: local.aws.resources.tableName, Item: { request_id: { S: requestId }, ...attributes } }));
 }
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -72,7 +61,7 @@ describe('idempotency claims', () => {
     expect(outcomes[0]?.reason).toContain('claimed by other-execution');
     expect(await delivered()).toEqual([]);
     // The other execution's claim is untouched.
-    expect((await claimRecord(aws, 'req-busy'))?.owner?.S).toBe('other-execution');
+    expect((await claimRecord(local.aws, 'req-busy'))?.owner?.S).toBe('other-execution');
   });
 
   it('takes over a claim whose lease has expired', async () => {
@@ -80,7 +69,7 @@ describe('idempotency claims', () => {
     const { outcomes, name } = await dispatch([envelope('req-expired-lease')]);
     expect(outcomes[0]?.outcome).toBe('dispatched');
     expect(await delivered()).toEqual(['req-expired-lease']);
-    const item = await claimRecord(aws, 'req-expired-lease');
+    const item = await claimRecord(local.aws, 'req-expired-lease');
     expect(item?.status?.S).toBe('DISPATCHED');
     expect(item?.owner?.S).toBe(name);
   });
@@ -95,7 +84,7 @@ describe('idempotency claims', () => {
   it('sets the TTL attribute to now + 7 days on the claim', async () => {
     const at = now();
     await dispatch([envelope('req-ttl-set')], { now: at });
-    const item = await claimRecord(aws, 'req-ttl-set');
+    const item = await claimRecord(local.aws, 'req-ttl-set');
     expect(Number(item?.expiresAt?.N)).toBe(at + 7 * 86400);
     expect(item?.batchId?.S).toBeTruthy();
     expect(item?.dispatchedAt?.S).toMatch(/^\d{4}-\d\d-\d\dT/);

@@ -1,32 +1,21 @@
 /** The idempotency table unreachable: nothing is forwarded, every message is retried, nothing lost. */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { executionOutputSchema, flattenOutcomes } from '../../core/outcomes.js';
-import { createDispatchRunner, type RunnerSetup } from '../../local/dispatch.js';
 import { STATE } from '../../workflows/dispatch.js';
-import { drainRegions, envelope, executionInput, startLocalAws, type LocalAws } from '../support/local-aws.js';
+import { drainRegions, envelope, executionInput, useLocalDispatch } from '../support/local-aws.js';
 
-let aws: LocalAws;
-let setup: RunnerSetup;
-
-beforeAll(async () => {
-  aws = await startLocalAws();
-  setup = createDispatchRunner(aws.resources, aws.endpoints, { retryIntervalMs: 5 });
-});
-afterAll(async () => {
-  setup?.close();
-  await aws?.stop();
-});
+const local = useLocalDispatch();
 
 it('reports every message as retry with the reason, after retrying the claim, and forwards nothing', async () => {
-  await aws.dynamoServer.stop();
+  await local.aws.dynamoServer.stop();
   const messages = [envelope('req-ddb-1'), envelope('req-ddb-2')];
-  const record = await setup.runner.run(executionInput(messages));
+  const record = await local.runner.run(executionInput(messages));
   expect(record.status).toBe('SUCCEEDED');
   const outcomes = flattenOutcomes(messages.map((m) => m.messageId), executionOutputSchema.parse(record.output));
   expect(outcomes.map((o) => o.outcome)).toEqual(['retry', 'retry']);
   for (const outcome of outcomes) expect(outcome.reason).toMatch(/^idempotency table unavailable: DynamoDB\./);
   // Two retries per claim before giving up, as the definition says.
   expect(record.events.filter((e) => e.type === 'StateRetried' && e.state.name === STATE.putClaim)).toHaveLength(4);
-  const queues = await drainRegions(aws);
+  const queues = await drainRegions(local.aws);
   expect(Object.values(queues).flat()).toHaveLength(0);
 });

@@ -1,24 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { executionOutputSchema, flattenOutcomes } from '../../core/outcomes.js';
-import { createDispatchRunner, type RunnerSetup } from '../../local/dispatch.js';
-import { claimRecord, drainRegions, envelope, executionInput, startLocalAws, type LocalAws } from '../support/local-aws.js';
+import { claimRecord, drainRegions, envelope, executionInput, useLocalDispatch } from '../support/local-aws.js';
 
-let aws: LocalAws;
-let setup: RunnerSetup;
-
-beforeAll(async () => {
-  aws = await startLocalAws();
-  setup = createDispatchRunner(aws.resources, aws.endpoints, { retryIntervalMs: 5 });
-});
-afterAll(async () => {
-  setup?.close();
-  await aws?.stop();
-});
+const local = useLocalDispatch();
 
 describe('dispatch workflow, happy path', () => {
   it('puts each message in exactly one regional queue and marks its record DISPATCHED', async () => {
     const messages = Array.from({ length: 9 }, (_, i) => envelope(`req-happy-${i}`));
-    const record = await setup.runner.run(executionInput(messages));
+    const record = await local.runner.run(executionInput(messages));
     expect(record.error ?? null, record.cause).toBeNull();
     expect(record.status).toBe('SUCCEEDED');
 
@@ -26,7 +15,7 @@ describe('dispatch workflow, happy path', () => {
     const outcomes = flattenOutcomes(messages.map((m) => m.messageId), output);
     expect(outcomes.map((o) => o.outcome)).toEqual(messages.map(() => 'dispatched'));
 
-    const queues = await drainRegions(aws);
+    const queues = await drainRegions(local.aws);
     const delivered = Object.entries(queues).flatMap(([region, list]) =>
       list.map((m) => ({ region, requestId: m.MessageAttributes?.request_id?.StringValue, body: m.Body })),
     );
@@ -38,7 +27,7 @@ describe('dispatch workflow, happy path', () => {
       expect(copies[0]?.body).toBe(message.body);
       const outcome = outcomes.find((o) => o.messageId === message.messageId);
       expect(copies[0]?.region).toBe(outcome?.region);
-      const item = await claimRecord(aws, message.requestId);
+      const item = await claimRecord(local.aws, message.requestId);
       expect(item?.status?.S).toBe('DISPATCHED');
       expect(item?.region?.S).toBe(outcome?.region);
       expect(item?.leaseUntil).toBeUndefined();

@@ -1,37 +1,27 @@
 /** Queue-depth readings and load: caching for CACHE_TTL, unreadable regions, every region over the threshold. */
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { config } from '../../core/config.js';
 import { executionOutputSchema, flattenOutcomes } from '../../core/outcomes.js';
-import { applyEnvironment, createDispatchRunner, dispatchEnvironment, type RunnerSetup } from '../../local/dispatch.js';
+import { applyEnvironment, dispatchEnvironment } from '../../local/dispatch.js';
 import { clearSnapshotCache, takeSnapshot } from '../../functions/snapshot.js';
-import { drainRegions, envelope, executionInput, startLocalAws, type LocalAws } from '../support/local-aws.js';
+import { drainRegions, envelope, executionInput, useLocalDispatch } from '../support/local-aws.js';
 
-let aws: LocalAws;
-let setup: RunnerSetup;
-
-beforeAll(async () => {
-  aws = await startLocalAws();
-  setup = createDispatchRunner(aws.resources, aws.endpoints, { retryIntervalMs: 5 });
-});
-afterAll(async () => {
-  setup?.close();
-  await aws?.stop();
-});
+const local = useLocalDispatch();
 beforeEach(async () => {
-  for (const server of Object.values(aws.sqsServers)) server.setAvailable(true);
-  await drainRegions(aws);
+  for (const server of Object.values(local.aws.sqsServers)) server.setAvailable(true);
+  await drainRegions(local.aws);
 });
 
 function useEnvironment(options: Parameters<typeof dispatchEnvironment>[2]) {
-  applyEnvironment(dispatchEnvironment(aws.resources, aws.endpoints, options));
+  applyEnvironment(dispatchEnvironment(local.aws.resources, local.aws.endpoints, options));
 }
 
 async function fill(region: string, count: number) {
-  const url = aws.resources.regions.find((r) => r.region === region)?.queueUrl as string;
+  const url = local.aws.resources.regions.find((r) => r.region === region)?.queueUrl as string;
   for (let i = 0; i < count; i += 10) {
     const entries = Array.from({ length: Math.min(10, count - i) }, (_, j) => ({ Id: String(j), MessageBody: `backlog-${i + j}` }));
-    await aws.sqs(region).send(new SendMessageBatchCommand({ QueueUrl: url, Entries: entries }));
+    await local.aws.sqs(region).send(new SendMessageBatchCommand({ QueueUrl: url, Entries: entries }));
   }
 }
 
@@ -57,12 +47,12 @@ describe('queue depth snapshot', () => {
 
   it('marks a region it cannot read as unknown, without failing, and does not cache that', async () => {
     useEnvironment({ cacheTtlSeconds: 60 });
-    aws.sqsServers['us-west-2']?.setAvailable(false);
+    local.aws.sqsServers['us-west-2']?.setAvailable(false);
     const snapshot = await takeSnapshot(config());
     const reading = snapshot.readings.find((r) => r.region === 'us-west-2');
     expect(reading?.known).toBe(false);
     expect(snapshot.readings.filter((r) => r.known)).toHaveLength(2);
-    aws.sqsServers['us-west-2']?.setAvailable(true);
+    local.aws.sqsServers['us-west-2']?.setAvailable(true);
     expect(await visible('us-west-2')).toBe(0);
   });
 });
@@ -72,7 +62,7 @@ describe('placement by load', () => {
     useEnvironment({ cacheTtlSeconds: 0 });
     await fill('us-east-1', 40);
     const messages = Array.from({ length: 10 }, (_, i) => envelope(`req-avoid-backlog-${i}`));
-    const record = await setup.runner.run(executionInput(messages));
+    const record = await local.runner.run(executionInput(messages));
     const outcomes = flattenOutcomes(messages.map((m) => m.messageId), executionOutputSchema.parse(record.output));
     expect(outcomes.every((o) => o.outcome === 'dispatched')).toBe(true);
     expect(outcomes.filter((o) => o.region === 'us-east-1')).toHaveLength(0);
@@ -84,7 +74,7 @@ describe('placement by load', () => {
     await fill('us-west-2', 8);
     await fill('us-west-1', 30);
     const messages = Array.from({ length: 10 }, (_, i) => envelope(`req-all-hot-${i}`));
-    const record = await setup.runner.run(executionInput(messages));
+    const record = await local.runner.run(executionInput(messages));
     const outcomes = flattenOutcomes(messages.map((m) => m.messageId), executionOutputSchema.parse(record.output));
     expect(outcomes.every((o) => o.outcome === 'dispatched')).toBe(true);
     // Nothing is held back in the master queue. us-west-2 holds far less: it wins every pair it is

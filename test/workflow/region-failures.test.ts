@@ -1,52 +1,41 @@
 /** Forward failures: retry, failover to the other regions, dead-letter with the reason, release of claims. */
 import { DeleteQueueCommand, CreateQueueCommand } from '@aws-sdk/client-sqs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { executionOutputSchema, flattenOutcomes } from '../../core/outcomes.js';
 import type { Envelope } from '../../core/placement.js';
 import { resourceNames } from '../../core/topology.js';
-import { createDispatchRunner, type RunnerSetup } from '../../local/dispatch.js';
 import { STATE } from '../../workflows/dispatch.js';
-import { claimRecord, drain, drainRegions, envelope, executionInput, startLocalAws, type LocalAws } from '../support/local-aws.js';
+import { claimRecord, drain, drainRegions, envelope, executionInput, useLocalDispatch } from '../support/local-aws.js';
 
-let aws: LocalAws;
-let setup: RunnerSetup;
-
-beforeAll(async () => {
-  aws = await startLocalAws();
-  setup = createDispatchRunner(aws.resources, aws.endpoints, { retryIntervalMs: 5 });
-});
-afterAll(async () => {
-  setup?.close();
-  await aws?.stop();
-});
+const local = useLocalDispatch();
 afterEach(async () => {
-  for (const server of Object.values(aws.sqsServers)) server.setAvailable(true);
-  await drainRegions(aws);
-  await drain(aws.sqs('us-east-1'), aws.resources.dispatchDeadLetterQueueUrl);
+  for (const server of Object.values(local.aws.sqsServers)) server.setAvailable(true);
+  await drainRegions(local.aws);
+  await drain(local.aws.sqs('us-east-1'), local.aws.resources.dispatchDeadLetterQueueUrl);
 });
 
 const batch = (prefix: string, n: number): Envelope[] => Array.from({ length: n }, (_, i) => envelope(`${prefix}-${i}`));
 
 async function run(messages: Envelope[]) {
-  const record = await setup.runner.run(executionInput(messages));
+  const record = await local.runner.run(executionInput(messages));
   expect(record.status, `${record.error}: ${record.cause}`).toBe('SUCCEEDED');
   return { record, outcomes: flattenOutcomes(messages.map((m) => m.messageId), executionOutputSchema.parse(record.output)) };
 }
 
 /** The home region's regional queue shares a server with the master queue and the DLQ: break it by deleting it. */
 async function breakHomeRegionQueue(): Promise<() => Promise<void>> {
-  const client = aws.sqs('us-east-1');
-  const url = aws.resources.regions.find((r) => r.region === 'us-east-1')?.queueUrl as string;
+  const client = local.aws.sqs('us-east-1');
+  const url = local.aws.resources.regions.find((r) => r.region === 'us-east-1')?.queueUrl as string;
   await client.send(new DeleteQueueCommand({ QueueUrl: url }));
   return async () => {
-    await client.send(new CreateQueueCommand({ QueueName: resourceNames(aws.resources.stage).regionalQueue('us-east-1') }));
+    await client.send(new CreateQueueCommand({ QueueName: resourceNames(local.aws.resources.stage).regionalQueue('us-east-1') }));
   };
 }
 
 describe('a region whose forward fails', () => {
   it('retries it, then fails its messages over to the other regions; none lands there twice', async () => {
     // Readable (so the policy sends it work) but refusing sends.
-    aws.sqsServers['us-west-2']?.failActions(['SendMessageBatch']);
+    local.aws.sqsServers['us-west-2']?.failActions(['SendMessageBatch']);
     const messages = batch('req-failover', 12);
     const { record, outcomes } = await run(messages);
 
@@ -61,21 +50,21 @@ describe('a region whose forward fails', () => {
     const caught = record.events.filter((e) => e.type === 'StateCaught' && e.state.name === STATE.forward('us-west-2'));
     expect(caught).toHaveLength(1);
 
-    aws.sqsServers['us-west-2']?.setAvailable(true);
-    const queues = await drainRegions(aws);
+    local.aws.sqsServers['us-west-2']?.setAvailable(true);
+    const queues = await drainRegions(local.aws);
     expect(queues['us-west-2']).toHaveLength(0);
     const ids = Object.values(queues).flat().map((m) => m.MessageAttributes?.request_id?.StringValue);
     expect(ids.sort()).toEqual(messages.map((m) => m.requestId).sort());
     for (const outcome of outcomes) {
-      const item = await claimRecord(aws, outcome.requestId as string);
+      const item = await claimRecord(local.aws, outcome.requestId as string);
       expect(item?.status?.S).toBe('DISPATCHED');
       expect(item?.region?.S).toBe(outcome.region);
     }
   });
 
   it('dead-letters with the reason and releases the claims when no region takes the messages', async () => {
-    aws.sqsServers['us-west-2']?.setAvailable(false);
-    aws.sqsServers['us-west-1']?.setAvailable(false);
+    local.aws.sqsServers['us-west-2']?.setAvailable(false);
+    local.aws.sqsServers['us-west-1']?.setAvailable(false);
     const restore = await breakHomeRegionQueue();
     try {
       const messages = batch('req-nowhere', 4);
@@ -83,7 +72,7 @@ describe('a region whose forward fails', () => {
       expect(outcomes.map((o) => o.outcome)).toEqual(['dead-lettered', 'dead-lettered', 'dead-lettered', 'dead-lettered']);
       for (const outcome of outcomes) expect(outcome.reason).toMatch(/no region accepted the message/);
 
-      const dead = await drain(aws.sqs('us-east-1'), aws.resources.dispatchDeadLetterQueueUrl);
+      const dead = await drain(local.aws.sqs('us-east-1'), local.aws.resources.dispatchDeadLetterQueueUrl);
       expect(dead.map((m) => m.MessageAttributes?.request_id?.StringValue).sort()).toEqual(messages.map((m) => m.requestId).sort());
       for (const message of dead) {
         expect(message.MessageAttributes?.reason?.StringValue).toMatch(/no region accepted the message/);
@@ -91,23 +80,23 @@ describe('a region whose forward fails', () => {
         expect(messages.map((m) => m.body)).toContain(message.Body);
       }
       // Released: a later redelivery is not mistaken for a duplicate.
-      for (const message of messages) expect(await claimRecord(aws, message.requestId)).toBeUndefined();
+      for (const message of messages) expect(await claimRecord(local.aws, message.requestId)).toBeUndefined();
     } finally {
       await restore();
     }
   });
 
   it('reports retry and releases the claims when neither a region nor the DLQ takes them', async () => {
-    for (const server of Object.values(aws.sqsServers)) server.setAvailable(false);
+    for (const server of Object.values(local.aws.sqsServers)) server.setAvailable(false);
     const messages = batch('req-all-down', 3);
     const { outcomes } = await run(messages);
     expect(outcomes.map((o) => o.outcome)).toEqual(['retry', 'retry', 'retry']);
     for (const outcome of outcomes) expect(outcome.reason).toMatch(/dead-letter queue unavailable/);
-    for (const message of messages) expect(await claimRecord(aws, message.requestId)).toBeUndefined();
+    for (const message of messages) expect(await claimRecord(local.aws, message.requestId)).toBeUndefined();
   });
 
   it('goes on when the queue depths cannot be read, placing by capacity', async () => {
-    aws.sqsServers['us-west-1']?.setAvailable(false);
+    local.aws.sqsServers['us-west-1']?.setAvailable(false);
     const { outcomes } = await run(batch('req-no-depth', 6));
     expect(outcomes.every((o) => o.outcome === 'dispatched')).toBe(true);
     // us-west-1 has no reading, so the policy leaves it out while others can be read.
