@@ -190,6 +190,15 @@ function claimStates(tableName: string): Record<string, State> {
   };
 }
 
+/** The outcome of a forwarded message, built from its placement inside a Settle iteration. */
+const dispatchedOutcome = {
+  'messageId.$': '$.placement.messageId',
+  'requestId.$': '$.requestId',
+  outcome: 'dispatched',
+  'region.$': '$.placement.region',
+  'failedOver.$': '$.placement.failedOver',
+};
+
 function forwardBranch(region: string, refs: DispatchRefs): State {
   const key = regionKey(region);
   const retry = refs.regionRetry ?? { intervalSeconds: 1, maxAttempts: 2, backoffRate: 2 };
@@ -334,26 +343,12 @@ function forwardBranch(region: string, refs: DispatchRefs): State {
               Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.commitError', Next: item.commitFailed }],
               Next: item.dispatched,
             },
-            [item.dispatched]: {
-              Type: 'Pass',
-              Parameters: {
-                'messageId.$': '$.placement.messageId',
-                'requestId.$': '$.requestId',
-                outcome: 'dispatched',
-                'region.$': '$.placement.region',
-                'failedOver.$': '$.placement.failedOver',
-              },
-              End: true,
-            },
+            [item.dispatched]: { Type: 'Pass', Parameters: dispatchedOutcome, End: true },
             [item.commitFailed]: {
               Type: 'Pass',
               Comment: 'Forwarded all the same: the message is in its regional queue and must not be retried.',
               Parameters: {
-                'messageId.$': '$.placement.messageId',
-                'requestId.$': '$.requestId',
-                outcome: 'dispatched',
-                'region.$': '$.placement.region',
-                'failedOver.$': '$.placement.failedOver',
+                ...dispatchedOutcome,
                 'reason.$': "States.Format('forwarded, but marking DISPATCHED failed: {}', $.commitError.Error)",
               },
               End: true,

@@ -2,7 +2,7 @@
  * The SQS event source mapping emulation against a real (fauxqs) SQS server through the real
  * SQSClient: batch shape, batch size, deletion of exactly what succeeded, redrive to the DLQ.
  */
-import { spawn } from 'node:child_process';
+import { runScript } from '../support/child-script.js';
 import { fileURLToPath } from 'node:url';
 import {
   ChangeMessageVisibilityCommand,
@@ -303,13 +303,7 @@ describe.concurrent('stop()', () => {
       await sqs.stop();
       console.log('handled', handled);
     `;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
-    clearTimeout(killer);
+    const { code, signal, output } = await runScript(script, root);
     expect(signal, output).toBeNull();
     expect(code, output).toBe(0);
     expect(output).toContain('handled 1');

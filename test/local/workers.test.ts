@@ -2,7 +2,7 @@
  * Simulated regional workers against a real (fauxqs) SQS server: they drain the queue, one message
  * per worker at a time, and stop cleanly.
  */
-import { spawn } from 'node:child_process';
+import { runScript } from '../support/child-script.js';
 import { fileURLToPath } from 'node:url';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -99,13 +99,7 @@ describe.concurrent('workers', () => {
       await sqs.stop();
       console.log('processed', workers.processed());
     `;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
-    clearTimeout(killer);
+    const { code, signal, output } = await runScript(script, root);
     expect(signal, output).toBeNull();
     expect(code, output).toBe(0);
     expect(output).toContain('processed 3');
