@@ -3,13 +3,13 @@
  * and come back (whole outages and send-only outages). Afterwards every valid request must be in exactly
  * one regional queue, or in the dispatch DLQ with a reason: none lost, none twice.
  */
-import { GetQueueAttributesCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { HOME_REGION } from '../../core/topology.js';
 import { sqsAt } from '../../local/resources.js';
 import { startLocalStack, type LocalStack } from '../../local/stack.js';
 import { makeRequest } from '../../cli/requests.js';
-import { drain } from '../support/local-aws.js';
+import { drain, queueEmpty, until } from '../support/local-aws.js';
 
 let stack: LocalStack;
 
@@ -56,18 +56,7 @@ it('loses nothing and duplicates nothing while regions fail and recover', async 
   await faults;
 
   // Done when the master queue holds nothing, visible or in flight.
-  const masterEmpty = async () => {
-    const { Attributes: a = {} } = await home.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: stack.description.masterQueueUrl,
-        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-      }),
-    );
-    return Number(a.ApproximateNumberOfMessages) + Number(a.ApproximateNumberOfMessagesNotVisible) === 0;
-  };
-  const end = Date.now() + 60_000;
-  while (!(await masterEmpty()) && Date.now() < end) await new Promise((r) => setTimeout(r, 200));
-  expect(await masterEmpty()).toBe(true);
+  expect(await until(() => queueEmpty(home, stack.description.masterQueueUrl), 60_000, 200)).toBe(true);
   west2?.setAvailable(true);
 
   const delivered: string[] = [];

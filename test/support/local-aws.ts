@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient, GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { ReceiveMessageCommand, DeleteMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import { DEFAULT_REGIONS, HOME_REGION, type RegionSpec } from '../../core/topology.js';
 import { afterAll, beforeAll } from 'vitest';
 import { applyEnvironment, createDispatchRunner, dispatchEnvironment, type EnvironmentOptions, type RunnerSetup } from '../../local/dispatch.js';
@@ -139,4 +139,22 @@ export function useLocalDispatch(): { readonly aws: LocalAws; readonly runner: R
       return started(setup).runner;
     },
   };
+}
+
+/** True when a queue holds nothing, visible or in flight: every message in it has been dealt with. */
+export async function queueEmpty(client: SQSClient, queueUrl: string): Promise<boolean> {
+  const { Attributes: a = {} } = await client.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+  );
+  return Number(a.ApproximateNumberOfMessages) + Number(a.ApproximateNumberOfMessagesNotVisible) === 0;
+}
+
+/** Polls until `condition` holds or `limitMs` passes; returns whether it held. */
+export async function until(condition: () => boolean | Promise<boolean>, limitMs: number, everyMs = 100): Promise<boolean> {
+  const end = Date.now() + limitMs;
+  while (Date.now() < end) {
+    if (await condition()) return true;
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+  return condition();
 }
