@@ -98,11 +98,18 @@ function liveView(total: number, regions: readonly string[]): Live {
   };
 }
 
-async function sendAll(client: SQSClient, queueUrl: string, bodies: readonly string[], intervalSeconds: number): Promise<void> {
+async function sendAll(
+  client: SQSClient,
+  queueUrl: string,
+  bodies: readonly string[],
+  intervalSeconds: number,
+  onSent: (count: number) => void,
+): Promise<void> {
   // Batches of 5 with a pause between, so that the load arrives over time and depths move.
   for (let i = 0; i < bodies.length; i += 5) {
     const chunk = bodies.slice(i, i + 5);
     await client.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: chunk.map((body, j) => ({ Id: String(j), MessageBody: body })) }));
+    onSent(i + chunk.length);
     if (intervalSeconds > 0) await sleep(intervalSeconds * 1000);
   }
 }
@@ -221,23 +228,28 @@ export function demoCommand(): Command {
         const home = sqsAt(HOME_REGION, d.endpoints.sqs[HOME_REGION] as string);
         const clients = Object.fromEntries(d.regions.map((r) => [r.region, sqsAt(r.region, d.endpoints.sqs[r.region] as string)]));
         const live = liveView(bodies.length, d.regions.map((r) => r.region));
-        const sending = sendAll(home, d.masterQueueUrl, bodies, options.interval);
+        let sentCount = 0;
+        const sending = sendAll(home, d.masterQueueUrl, bodies, options.interval, (n) => (sentCount = n));
         const deadline = Date.now() + options.timeout * 1000;
-        let sent = false;
-        void sending.then(() => (sent = true));
+        // A master message is resolved once the intake deleted it (dispatched, duplicate or dead-lettered):
+        // sent minus what the master queue still holds, visible or in flight.
+        let resolved = 0;
         for (;;) {
-          const depths = Object.fromEntries(await Promise.all(d.regions.map(async (r) => [r.region, await depth(clients[r.region] as SQSClient, r.queueUrl)] as const)));
-          const resolved = stack.eventSource.stats().succeeded;
+          const [master, ...regional] = await Promise.all([
+            depth(home, d.masterQueueUrl),
+            ...d.regions.map((r) => depth(clients[r.region] as SQSClient, r.queueUrl)),
+          ]);
+          const depths = Object.fromEntries(d.regions.map((r, i) => [r.region, regional[i] as number]));
+          if (!Number.isNaN(master)) resolved = Math.max(0, sentCount - (master as number));
           live.update(resolved, depths, processed);
           const idle = Object.values(depths).every((n) => n === 0);
-          if ((sent && resolved >= bodies.length && idle) || Date.now() > deadline) break;
+          if ((sentCount === bodies.length && resolved === bodies.length && idle) || Date.now() > deadline) break;
           await sleep(250);
         }
         await sending;
         live.stop();
         home.destroy();
         for (const client of Object.values(clients)) client.destroy();
-        const resolved = stack.eventSource.stats().succeeded;
         if (resolved < bodies.length) console.log(`\ntimed out after ${options.timeout} s with ${bodies.length - resolved} messages unresolved`);
         ok = (await report(stack, uniqueIds, options.count + options.duplicates, delivered)) && resolved >= bodies.length;
         await showOneExecution(stack);
