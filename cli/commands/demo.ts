@@ -3,26 +3,24 @@
  * load (unique requests, duplicates, malformed ones), shows live progress and per-region depth, and ends
  * with the distribution, the duplicates dropped, the DLQ with reasons, and one execution step by step.
  */
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import cliProgress from 'cli-progress';
 import { Command } from 'commander';
 import { executionOutputSchema } from '../../core/outcomes.js';
-import { DEFAULT_REGIONS, HOME_REGION } from '../../core/topology.js';
-import { sqsAt } from '../../local/resources.js';
+import { DEFAULT_REGIONS, HOME_REGION, MAX_RECEIVE_COUNT } from '../../core/topology.js';
+import { LOCAL_CREDENTIALS, sqsAt } from '../../local/resources.js';
 import { startLocalStack, type LocalStack } from '../../local/stack.js';
-import { drainQueue } from './consume.js';
 import { distributionTable } from '../distribution.js';
 import { nonNegativeInt, positiveInt, seconds } from '../options.js';
+import { regionNameFor } from '../regions.js';
 import { makeRequest, MALFORMED_BODIES } from '../requests.js';
 import { removeStackFile, writeStackFile } from '../stack-file.js';
 import { formatSummary, summarizeSteps, toSteps } from '../steps.js';
-import { describeStack } from './up.js';
+import { drainQueue } from './consume.js';
 import { executionHistory } from './executions.js';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SFNClient } from '@aws-sdk/client-sfn';
-import { LOCAL_CREDENTIALS } from '../../local/resources.js';
-import { regionNameFor } from '../regions.js';
+import { describeStack } from './up.js';
 
 interface DemoOptions {
   count: number;
@@ -144,7 +142,6 @@ async function report(stack: LocalStack, uniqueIds: readonly string[], sentValid
   console.log(`delivered to workers  ${deliveries} (each dispatched request exactly once: ${duplicatesDelivered.length === 0 && deliveries === regionOf.size ? 'yes' : 'NO'})`);
 
   const home = sqsAt(HOME_REGION, d.endpoints.sqs[HOME_REGION] as string);
-  const { ReceiveMessageCommand } = await import('@aws-sdk/client-sqs');
   const reasons = new Map<string, number>();
   for (;;) {
     const { Messages = [] } = await home.send(new ReceiveMessageCommand({ QueueUrl: d.dispatchDeadLetterQueueUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['reason'] }));
@@ -158,7 +155,7 @@ async function report(stack: LocalStack, uniqueIds: readonly string[], sentValid
   console.log(`dead-lettered         ${deadLettered} (dispatch DLQ), with reasons:`);
   for (const [reason, n] of reasons) console.log(`  ${n} x ${reason}`);
   const masterDlq = await depth(home, d.masterDeadLetterQueueUrl);
-  console.log(`master DLQ            ${masterDlq} (messages that failed ${3} receives)`);
+  console.log(`master DLQ            ${masterDlq} (messages that failed ${MAX_RECEIVE_COUNT} receives)`);
   home.destroy();
   return duplicatesDelivered.length === 0 && deliveries === regionOf.size && regionOf.size === uniqueIds.length;
 }
