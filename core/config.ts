@@ -88,11 +88,15 @@ export const envSchema = z.object({
 
 /** Builds the typed config; throws ConfigError naming every bad variable. */
 export function parseConfig(env: Record<string, string | undefined>): DispatchConfig {
-  // Empty strings count as unset, as they do in Lambda's console.
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  // Empty (or blank) values count as unset, as they do in Lambda's console.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''));
   const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`);
+    const lines = parsed.error.issues.map((issue) => {
+      const where = issue.path.join('.') || 'environment';
+      // A bad map key: zod says only "Invalid key in record"; say what a key must be.
+      return issue.code === 'invalid_key' ? `${where}: "${String(issue.path.at(-1))}" is not an AWS region name such as us-west-2` : `${where}: ${issue.message}`;
+    });
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const e = parsed.data;

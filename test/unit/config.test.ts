@@ -248,3 +248,15 @@ describe('required', () => {
     expect(() => required(cfg.stateMachineArn, 'STATE_MACHINE_ARN')).toThrow(/STATE_MACHINE_ARN/);
   });
 });
+
+describe('messages for the cases zod words poorly', () => {
+  it('names a REGION_QUEUES key that is not a region, and what a region looks like', () => {
+    expect(() => parseConfig({ REGION_QUEUES: JSON.stringify({ mars: URL_EAST }) })).toThrow(
+      /REGION_QUEUES\.mars: "mars" is not an AWS region name such as us-west-2/,
+    );
+  });
+
+  it('treats a blank value as unset (the default applies), as an empty one', () => {
+    expect(parseConfig({ REGION_QUEUES: SEED_QUEUES, CACHE_TTL: '   ' }).cacheTtlSeconds).toBe(60);
+  });
+});
