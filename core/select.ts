@@ -59,6 +59,11 @@ export function selectRegions(input: SelectInput, settings: SelectSettings): Sel
     ageSeconds: settings.nowMs === undefined ? 0 : snapshotAgeSeconds(input.snapshot, settings.nowMs),
   });
   const assignments: Record<string, Placement[]> = Object.fromEntries(settings.regions.map((r) => [regionKey(r.region), []]));
-  claimed.forEach((message, i) => assignments[regionKey(choices[i] as string)]?.push(pending(message)));
+  claimed.forEach((message, i) => {
+    const list = assignments[regionKey(choices[i] ?? '')];
+    // A policy bug must fail the execution (its messages are retried), never drop a message.
+    if (!list) throw new Error(`policy chose "${choices[i]}", which is not a configured region`);
+    list.push(pending(message));
+  });
   return { batchId: input.batchId, executionName: input.executionName, snapshot: input.snapshot, assignments, skipped };
 }

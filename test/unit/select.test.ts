@@ -200,3 +200,20 @@ describe('selectRegions', () => {
     }
   });
 });
+
+describe('a policy that misbehaves', () => {
+  it('fails the selection rather than drop a message sent to an unconfigured region', () => {
+    const message = { messageId: 'm1', requestId: 'r1', body: '{}', priority: 'normal' as const };
+    expect(() =>
+      selectRegions(
+        { batchId: 'b', executionName: 'e', messages: [message], claims: [{ messageId: 'm1', claim: 'claimed' }], snapshot: { readings: [] } },
+        {
+          regions: [{ region: 'us-east-1', queueUrl: 'https://q/1/a', capacity: 1 }],
+          maxQueueDepthThreshold: 10,
+          policy: () => ['eu-west-9'],
+          random: seededRandom(1),
+        },
+      ),
+    ).toThrow(/not a configured region/);
+  });
+});
