@@ -1,5 +1,5 @@
 /** `up`: start the local stack and keep it running until Ctrl-C. */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { DEFAULT_REGIONS } from '../../core/topology.js';
 import { startLocalStack, type StackDescription } from '../../local/stack.js';
 import { positiveInt, nonNegativeInt, port, seconds } from '../options.js';
@@ -11,6 +11,8 @@ export interface StackFlags {
   secondsPerRequest: number;
   pollers: number;
   visibilityTimeout: number;
+  logLevel: string;
+  policy: 'least-wait' | 'seed-inverse';
 }
 
 export const stackOptions = (command: Command) =>
@@ -19,7 +21,9 @@ export const stackOptions = (command: Command) =>
     .option('--workers <n>', 'simulated GPU workers per region; 0 leaves requests in the queues for `consume`', nonNegativeInt('--workers'), 0)
     .option('--seconds-per-request <s>', 'inference time of one request on one worker', seconds('--seconds-per-request'), 0.5)
     .option('--pollers <n>', 'concurrent pollers of the master queue (intake concurrency)', positiveInt('--pollers', 50), 2)
-    .option('--visibility-timeout <s>', 'master queue visibility timeout (retried messages return after it)', positiveInt('--visibility-timeout', 43_200), 10);
+    .option('--visibility-timeout <s>', 'master queue visibility timeout (retried messages return after it)', positiveInt('--visibility-timeout', 43_200), 10)
+    .addOption(new Option('--log-level <level>', "the functions' log level (their JSON logs go to this terminal)").choices(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('SILENT'))
+    .addOption(new Option('--policy <name>', 'selection policy').choices(['least-wait', 'seed-inverse']).default('least-wait'));
 
 export function describeStack(d: StackDescription): string {
   const lines = [
@@ -39,6 +43,7 @@ export function upCommand(): Command {
       const stack = await startLocalStack({
         basePort: options.port,
         masterVisibilitySeconds: options.visibilityTimeout,
+        env: { logLevel: options.logLevel, policy: options.policy },
         pollers: options.pollers,
         workers: Object.fromEntries(
           DEFAULT_REGIONS.map((r) => [r.region, { workers: options.workers, secondsPerRequest: options.secondsPerRequest }]),
