@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { consumeCommand } from './commands/consume.js';
 import { demoCommand } from './commands/demo.js';
 import { executionsCommand, inspectCommand } from './commands/executions.js';
+import { invokeCommand } from './commands/invoke.js';
 import { sendCommand } from './commands/send.js';
 import { statusCommand } from './commands/status.js';
 import { upCommand } from './commands/up.js';
@@ -17,7 +18,8 @@ const program = new Command('dispatch')
   .addCommand(consumeCommand())
   .addCommand(executionsCommand())
   .addCommand(inspectCommand())
-  .addCommand(statusCommand());
+  .addCommand(statusCommand())
+  .addCommand(invokeCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -133,4 +133,14 @@ describe('against a running local stack', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/no execution named no-such-execution/);
   });
+
+  it('invoke runs the intake once on the sample event: the malformed record is dead-lettered, none retried', async () => {
+    const invoked = await cli('invoke', join(ROOT, 'events', 'sqs-event.json'), '--log-level', 'SILENT');
+    expect(invoked.code, invoked.stderr).toBe(0);
+    expect(JSON.parse(invoked.stdout)).toEqual({ batchItemFailures: [] });
+    expect(invoked.stderr).toContain('3 record(s): 3 done, 0 to be retried by SQS');
+    const notAnEvent = await cli('invoke', join(ROOT, 'package.json'));
+    expect(notAnEvent.code).toBe(1);
+    expect(notAnEvent.stderr).toMatch(/is not an SQS event: Records/);
+  });
 });
