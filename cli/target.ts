@@ -104,8 +104,21 @@ export function awsTarget(options: TargetOptions, root = process.cwd()): Target 
   };
 }
 
-/** An SQS client for a bare queue URL on AWS: the region is read from the URL unless --region says. */
+/**
+ * An SQS client for a bare queue URL: on AWS with the standard credential chain (the region is read from
+ * the URL unless --region says), or on a local server when the URL is a local stack's
+ * (http://sqs.<region>.localhost:<port>/..., 127.0.0.1 or localhost).
+ */
 export function clientForQueueUrl(queueUrl: string, options: TargetOptions): SQSClient {
+  const url = new URL(queueUrl);
+  const local = /^sqs\.([a-z0-9-]+)\.localhost$/.exec(url.hostname);
+  if (local || url.hostname === '127.0.0.1' || url.hostname === 'localhost') {
+    return new SQSClient({
+      region: options.region ?? local?.[1] ?? HOME_REGION,
+      endpoint: `http://127.0.0.1:${url.port || '80'}`,
+      credentials: LOCAL_CREDENTIALS,
+    });
+  }
   const fromUrl = /sqs[.-]([a-z0-9-]+)\.amazonaws\.com/.exec(queueUrl)?.[1];
   const region = options.region ?? fromUrl ?? HOME_REGION;
   return new SQSClient({ region, ...(options.profile ? { profile: options.profile } : {}) });

@@ -13,7 +13,8 @@ interface ConsumeOptions {
   stage?: string;
   profile?: string;
   region?: string;
-  [regionFlag: string]: unknown;
+  /** The per-region queue flags, by commander's attribute name (queueUsEast1, ...). */
+  [queueFlag: string]: unknown;
 }
 
 /** Receives and deletes until a receive comes back empty; returns how many messages there were. */
@@ -34,7 +35,8 @@ export async function drainQueue(client: SQSClient, url: string, maxMessages: nu
   }
 }
 
-const regionFlag = (region: string) => `queue${region.replace(/(^|-)(\w)/g, (_, dash: string, c: string) => (dash ? c.toUpperCase() : c))}`;
+/** The original's per-region flags: --queue-us-east-1 URL and so on. */
+const regionOption = (region: string) => new Option(`--queue-${region} <url>`, `the ${region} queue URL (the original's flag)`).argParser(queueUrl);
 
 const regionQueue = (value: string, previous: string[] = []) => {
   const [region, url] = value.split(/=(.*)/s);
@@ -49,13 +51,13 @@ export function consumeCommand(): Command {
     .option('--max-messages <n>', 'messages per receive call (1-10)', positiveInt('--max-messages', 10), 10)
     .option('--wait <seconds>', 'long-poll time of each receive', seconds('--wait'), 1)
     .option('--queue <region=url...>', 'a regional queue on AWS (repeatable)', regionQueue);
-  for (const { region } of DEFAULT_REGIONS) {
-    command.addOption(new Option(`--queue-${region} <url>`, `the ${region} queue on AWS (the original's flag)`).argParser(queueUrl));
-  }
+  for (const { region } of DEFAULT_REGIONS) command.addOption(regionOption(region));
   for (const option of awsOptions()) command.addOption(option);
   return command.action(async (options: ConsumeOptions) => {
     const given = [
-      ...DEFAULT_REGIONS.map(({ region }) => [region, options[regionFlag(region)]] as const).filter(([, url]) => typeof url === 'string'),
+      ...DEFAULT_REGIONS.map(({ region }) => [region, options[regionOption(region).attributeName()]] as const).filter(
+        ([, url]) => typeof url === 'string',
+      ),
       ...(options.queue ?? []).map((entry) => entry.split(/=(.*)/s) as unknown as readonly [string, string]),
     ] as Array<readonly [string, string]>;
     const queues = given.length

@@ -143,4 +143,17 @@ describe('against a running local stack', () => {
     expect(notAnEvent.code).toBe(1);
     expect(notAnEvent.stderr).toMatch(/is not an SQS event: Records/);
   });
+
+  it("takes queue URLs as the original tools did: send --queue-url, consume --queue-<region>", async () => {
+    await cli('consume', '--wait', '0'); // start from empty regional queues
+    const before = stack.eventSource.stats().succeeded;
+    const sent = await cli('send', '--queue-url', stack.description.masterQueueUrl, '--count', '3', '--interval', '0');
+    expect(sent.code, sent.stderr).toBe(0);
+    const end = Date.now() + 20_000;
+    while (stack.eventSource.stats().succeeded < before + 3 && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+    const flags = stack.description.regions.flatMap((r) => [`--queue-${r.region}`, r.queueUrl]);
+    const consumed = await cli('consume', ...flags, '--wait', '0');
+    expect(consumed.code, consumed.stderr).toBe(0);
+    expect(/^Total: (\d+) messages?$/m.exec(consumed.stdout)?.[1]).toBe('3');
+  });
 });
