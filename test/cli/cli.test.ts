@@ -129,6 +129,11 @@ describe('against a running local stack', () => {
     for (const state of ['Claim requests', 'Put claim', 'Read queue depths', 'Choose regions', 'Forward to regions', 'Report outcomes']) {
       expect(inspected.stdout).toContain(state);
     }
+    const summary = await cli('inspect', name, '--summary');
+    expect(summary.code, summary.stderr).toBe(0);
+    // One line per state, with the Map's visits counted: "Put claim  xN".
+    expect(summary.stdout).toMatch(/Put claim\s+(x\d+)?\s+\d+ms/);
+    expect(summary.stdout.match(/Put claim/g)).toHaveLength(1);
     const missing = await cli('inspect', 'no-such-execution');
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/no execution named no-such-execution/);
