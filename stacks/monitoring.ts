@@ -236,6 +236,19 @@ function dashboardWidgets({ names, queues, dispatch }: Omit<MonitoringArgs, 'reg
       { stat: 'Sum', period: 300, x: 0, y: 18 },
     ),
     graph(
+      'Idempotency table latency (ms)',
+      ['PutItem', 'GetItem', 'UpdateItem', 'DeleteItem'].map((operation): Metric => [
+        'AWS/DynamoDB',
+        'SuccessfulRequestLatency',
+        'TableName',
+        names.idempotencyTable,
+        'Operation',
+        operation,
+        { label: operation },
+      ]),
+      { stat: 'Average', period: 300, x: 0, y: 24 },
+    ),
+    graph(
       'Intake and master queue',
       [
         intake('Invocations'),

@@ -104,6 +104,10 @@ describe('dashboard', () => {
     );
     expect(widget(/^Execution duration/).every((m) => m[1] === 'ExecutionTime')).toBe(true);
     expect(widget(/^Duplicates/)[0]).toEqual(['InferenceDispatch/ci', 'DuplicatesDropped', { label: 'duplicates' }]);
+    // The original watched DynamoDB latency: every operation the claim makes, on the idempotency table.
+    expect(widget(/^Idempotency table latency/).map((m) => `${m[1]} ${m[3]} ${m[5]}`)).toEqual(
+      ['PutItem', 'GetItem', 'UpdateItem', 'DeleteItem'].map((op) => `SuccessfulRequestLatency ${names.idempotencyTable} ${op}`),
+    );
   });
 
   it('counts duplicates from the state machine log, by states that exist in the deployed definition', () => {
