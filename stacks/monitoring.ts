@@ -249,6 +249,14 @@ function dashboardWidgets({ names, queues, dispatch }: Omit<MonitoringArgs, 'reg
       { stat: 'Average', period: 300, x: 0, y: 24 },
     ),
     graph(
+      'Functions: duration p99 (ms) and errors',
+      (['intake', 'snapshot', 'select', 'forward'] as const).flatMap((role): Metric[] => [
+        ['AWS/Lambda', 'Duration', 'FunctionName', dispatch.functions[role].name, { label: `${role} p99`, stat: 'p99' }],
+        ['AWS/Lambda', 'Errors', 'FunctionName', dispatch.functions[role].name, { label: `${role} errors`, stat: 'Sum', yAxis: 'right' }],
+      ]),
+      { stat: 'p99', period: 300, x: 12, y: 24 },
+    ),
+    graph(
       'Intake and master queue',
       [
         intake('Invocations'),

@@ -104,6 +104,8 @@ describe('dashboard', () => {
     );
     expect(widget(/^Execution duration/).every((m) => m[1] === 'ExecutionTime')).toBe(true);
     expect(widget(/^Duplicates/)[0]).toEqual(['InferenceDispatch/ci', 'DuplicatesDropped', { label: 'duplicates' }]);
+    // The original watched every function's duration and errors.
+    expect(widget(/^Functions: duration/).map((m) => m[1]).sort()).toEqual([...Array(4).fill('Duration'), ...Array(4).fill('Errors')]);
     // The original watched DynamoDB latency: every operation the claim makes, on the idempotency table.
     expect(widget(/^Idempotency table latency/).map((m) => `${m[1]} ${m[3]} ${m[5]}`)).toEqual(
       ['PutItem', 'GetItem', 'UpdateItem', 'DeleteItem'].map((op) => `SuccessfulRequestLatency ${names.idempotencyTable} ${op}`),
