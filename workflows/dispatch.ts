@@ -339,7 +339,12 @@ function forwardBranch(region: string, refs: DispatchRefs): State {
                 },
               },
               ResultPath: null,
-              Retry: serviceRetry(['DynamoDB.ConditionalCheckFailedException']),
+              // Tried longer than other writes: a forward whose commit is lost leaves a claim that, once
+              // its lease expires, would let a later duplicate through (about 30 s at most).
+              Retry: [
+                { ErrorEquals: ['DynamoDB.ConditionalCheckFailedException'], MaxAttempts: 0 },
+                { ErrorEquals: ['States.ALL'], IntervalSeconds: 1, MaxAttempts: 5, BackoffRate: 2, MaxDelaySeconds: 8, JitterStrategy: 'FULL' },
+              ],
               Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.commitError', Next: item.commitFailed }],
               Next: item.dispatched,
             },
