@@ -37,7 +37,8 @@ export function applyResults(
     if (!result || placement.status !== 'pending') continue;
     if (result.ok) {
       taken++;
-      placements[i] = { ...placement, status: 'dispatched', region, at, sqsMessageId: result.sqsMessageId, failedOver, reason: undefined };
+      // The body is in its regional queue now; dropping it keeps the workflow's payload small.
+      placements[i] = { ...placement, body: '', status: 'dispatched', region, at, sqsMessageId: result.sqsMessageId, failedOver, reason: undefined };
     } else {
       if (result.senderFault) rejected.add(placement.messageId);
       placements[i] = { ...placement, reason: appendReason(placement.reason, `${region}: ${result.error ?? 'not sent'}`) };

@@ -228,7 +228,7 @@ describe('applyResults', () => {
     );
     expect(taken).toBe(1);
     expect([...rejected]).toEqual(['msg-3']);
-    expect(list[0]).toEqual({ ...pending(envelope(1)), status: 'dispatched', region: 'us-west-2', at: AT, sqsMessageId: 'sqs-1', failedOver: false, reason: undefined });
+    expect(list[0]).toEqual({ ...pending(envelope(1)), body: '', status: 'dispatched', region: 'us-west-2', at: AT, sqsMessageId: 'sqs-1', failedOver: false, reason: undefined });
     expect(list[1]).toEqual({ ...pending(envelope(2)), reason: 'us-west-2: InternalError: boom' });
     expect(list[2]).toEqual({ ...pending(envelope(3)), reason: 'us-west-2: InvalidParameterValue: no' });
     // No result: untouched.
