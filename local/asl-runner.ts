@@ -184,6 +184,14 @@ export function bindTasks(definition: object, bindings: Bindings): Record<string
   return handlers;
 }
 
+/** Step Functions' limit on an execution's input and output and on every state's input and output. */
+export const PAYLOAD_LIMIT_BYTES = 256 * 1024;
+
+function payloadOverLimit(what: string, payload: unknown): string | undefined {
+  const bytes = Buffer.byteLength(JSON.stringify(payload ?? null), 'utf8');
+  return bytes > PAYLOAD_LIMIT_BYTES ? `${what} is ${bytes} bytes, over the ${PAYLOAD_LIMIT_BYTES}-byte limit` : undefined;
+}
+
 export interface DefinitionRunner {
   /** Runs one execution to its end; never throws for a failed execution (see status). */
   run(input: Json, options?: { name?: string; onEvent?: (event: EventLog) => void }): Promise<ExecutionRecord>;
@@ -214,15 +222,27 @@ export function createRunner(definition: object, bindings: Bindings, options: Ru
       const execution = machine.run(input as never, {
         overrides: { taskResourceLocalHandlers, ...(retryIntervalOverrides ? { retryIntervalOverrides } : {}) },
       });
+      // Step Functions fails an execution whose input, or any state's input or output, passes 256 KiB;
+      // the local engine has no such limit, so it is enforced here (as soon as the log shows it).
+      let overLimit: string | undefined = payloadOverLimit('the execution input', input);
+      if (overLimit) execution.abort();
       const drained = (async () => {
         for await (const event of execution.eventLogs) {
           record.events.push(event);
           runOptions.onEvent?.(event);
+          if (!overLimit && (event.type === 'StateEntered' || event.type === 'StateExited')) {
+            const payload = event.type === 'StateEntered' ? event.state.input : event.state.output;
+            overLimit = payloadOverLimit(`state '${event.state.name}' ${event.type === 'StateEntered' ? 'input' : 'output'}`, payload);
+            if (overLimit) execution.abort();
+          }
         }
       })();
       try {
         record.output = await execution.result;
         record.status = 'SUCCEEDED';
+        await drained.catch(() => undefined);
+        overLimit ??= payloadOverLimit('the execution output', record.output);
+        if (overLimit) throw new Error(overLimit);
       } catch (error) {
         const err = error as Error & { cause?: unknown };
         record.status = err.name === 'ExecutionTimeoutError' ? 'TIMED_OUT' : err.name === 'ExecutionAbortedError' ? 'ABORTED' : 'FAILED';
@@ -237,6 +257,12 @@ export function createRunner(definition: object, bindings: Bindings, options: Ru
         record.cause = (last ?? failed)?.Cause ?? err.message;
       }
       await drained.catch(() => undefined);
+      if (overLimit) {
+        record.status = 'FAILED';
+        record.error = 'States.DataLimitExceeded';
+        record.cause = overLimit;
+        delete record.output;
+      }
       record.stopDate = new Date();
       return record;
     },
