@@ -25,7 +25,19 @@ const local = (endpoint: string | undefined) => (endpoint ? { endpoint, credenti
  */
 export function sqsClient(config: DispatchConfig, region: string, maxAttempts = 2): SQSClient {
   const endpoint = config.endpoints.sqs[region];
-  return memo(`sqs:${region}:${endpoint}:${maxAttempts}`, () => new SQSClient({ region, maxAttempts, ...local(endpoint) }));
+  const timeout = config.sqsRequestTimeoutMs;
+  return memo(
+    `sqs:${region}:${endpoint}:${maxAttempts}:${timeout}`,
+    () =>
+      new SQSClient({
+        region,
+        maxAttempts,
+        // A region that accepts the connection and then hangs must fail in bounded time, not hold the
+        // forward until its Lambda timeout. (Without throwOnRequestTimeout the SDK only logs a warning.)
+        requestHandler: { connectionTimeout: Math.min(3000, timeout), requestTimeout: timeout, throwOnRequestTimeout: true } as never,
+        ...local(endpoint),
+      }),
+  );
 }
 
 export function dynamoClient(config: DispatchConfig): DynamoDBClient {

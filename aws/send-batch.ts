@@ -1,7 +1,7 @@
 /**
- * SendMessageBatch in chunks that SQS accepts (10 entries, 256 KiB), retrying failed entries one by one
- * except SenderFault ones (the message itself is wrong: sending it again cannot help). Never throws:
- * a region that cannot be reached yields a failed result per message.
+ * SendMessageBatch in chunks that SQS accepts (10 entries, 256 KiB), retrying the entries a call reports
+ * failed, except SenderFault ones (the message itself is wrong: sending it again cannot help). Never
+ * throws: a region that cannot be reached yields a failed result per message.
  */
 import {
   SendMessageBatchCommand,
@@ -90,8 +90,11 @@ export async function sendBatch(
         }
         todo = retry;
       } catch (error) {
-        // The whole call failed (network, throttling past the SDK's retries, missing queue).
+        // The whole call failed (network, timeout, throttling past the SDK's retries, missing queue):
+        // the region is in trouble, which the SDK's attempts and then the workflow's Retry handle.
+        // Trying again here would only multiply the wait before failover.
         for (const message of todo) results.set(message.id, { messageId: message.id, ok: false, error: describe(error) });
+        break;
       }
     }
   }

@@ -23,6 +23,8 @@ export interface DispatchConfig {
   readonly idempotencyTableName: string;
   readonly idempotencyTtlSeconds: number;
   readonly claimLeaseSeconds: number;
+  /** How long one SQS call may take before the region counts as unreachable. */
+  readonly sqsRequestTimeoutMs: number;
   readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
   readonly selectionPolicy: PolicyName;
   /** Set for the intake only. */
@@ -72,6 +74,7 @@ export const envSchema = z.object({
   IDEMPOTENCY_TABLE_NAME: z.string().min(3).max(255).default('inference-idempotency-dev'),
   IDEMPOTENCY_TTL_SECONDS: seconds(7 * 24 * 3600),
   CLAIM_LEASE_SECONDS: seconds(300),
+  SQS_REQUEST_TIMEOUT_MS: number().int('must be a whole number').min(100, 'must be >= 100').default(10_000),
   LOG_LEVEL: z
     .string()
     .transform((level) => level.toUpperCase())
@@ -118,6 +121,7 @@ export function parseConfig(env: Record<string, string | undefined>): DispatchCo
     idempotencyTableName: e.IDEMPOTENCY_TABLE_NAME,
     idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
     claimLeaseSeconds: e.CLAIM_LEASE_SECONDS,
+    sqsRequestTimeoutMs: e.SQS_REQUEST_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL as DispatchConfig['logLevel'],
     selectionPolicy: e.SELECTION_POLICY,
     stateMachineArn: e.STATE_MACHINE_ARN,

@@ -35,6 +35,7 @@ export interface EnvironmentOptions {
   readonly logLevel?: string;
   readonly claimLeaseSeconds?: number;
   readonly maxQueueDepthThreshold?: number;
+  readonly sqsRequestTimeoutMs?: number;
 }
 
 /** The environment every function gets: the deployment's variables plus endpoint overrides. */
@@ -55,6 +56,7 @@ export function dispatchEnvironment(
     LOG_LEVEL: options.logLevel ?? 'SILENT',
     ...(options.claimLeaseSeconds ? { CLAIM_LEASE_SECONDS: String(options.claimLeaseSeconds) } : {}),
     ...(options.maxQueueDepthThreshold ? { MAX_QUEUE_DEPTH_THRESHOLD: String(options.maxQueueDepthThreshold) } : {}),
+    ...(options.sqsRequestTimeoutMs ? { SQS_REQUEST_TIMEOUT_MS: String(options.sqsRequestTimeoutMs) } : {}),
     SQS_ENDPOINTS: JSON.stringify(endpoints.sqs),
     DYNAMODB_ENDPOINT: endpoints.dynamodb,
     ...(options.sfnEndpoint ? { SFN_ENDPOINT: options.sfnEndpoint } : {}),

@@ -56,8 +56,11 @@ export interface SqsServer {
   readonly endpoint: string;
   readonly available: boolean;
   setAvailable(available: boolean): void;
-  /** Partial outage: only these API actions (e.g. SendMessageBatch) have their connections cut. */
-  failActions(actions: readonly string[]): void;
+  /**
+   * Partial outage: only these API actions (e.g. SendMessageBatch) fail, by a cut connection, or by a
+   * request that is accepted and never answered ('hang': a region that is there but stuck).
+   */
+  failActions(actions: readonly string[], mode?: 'cut' | 'hang'): void;
   stop(): Promise<void>;
 }
 
@@ -65,10 +68,20 @@ export async function startSqs(region: string, port = 0): Promise<SqsServer> {
   const app = buildApp({ logger: false, defaultRegion: region });
   let available = true;
   let failing = new Set<string>();
+  let mode: 'cut' | 'hang' = 'cut';
+  const hung = new Set<import('node:net').Socket>();
+  const release = () => {
+    for (const socket of hung) socket.destroy();
+    hung.clear();
+  };
   app.addHook('onRequest', (request, _reply, done) => {
     const target = String(request.headers['x-amz-target'] ?? '');
     const action = target.slice(target.indexOf('.') + 1);
     if (available && !failing.has(action)) return done();
+    if (available && mode === 'hang') {
+      hung.add(request.raw.socket); // never answered; cut when the outage ends or the server stops
+      return;
+    }
     request.raw.socket.destroy();
   });
   try {
@@ -85,11 +98,18 @@ export async function startSqs(region: string, port = 0): Promise<SqsServer> {
     },
     setAvailable(value: boolean) {
       available = value;
-      if (value) failing = new Set();
+      if (value) {
+        failing = new Set();
+        release();
+      }
     },
-    failActions(actions) {
+    failActions(actions, how = 'cut') {
       failing = new Set(actions);
+      mode = how;
     },
-    stop: () => app.close(),
+    stop: () => {
+      release();
+      return app.close();
+    },
   };
 }

@@ -260,3 +260,11 @@ describe('messages for the cases zod words poorly', () => {
     expect(parseConfig({ REGION_QUEUES: SEED_QUEUES, CACHE_TTL: '   ' }).cacheTtlSeconds).toBe(60);
   });
 });
+
+describe('SQS_REQUEST_TIMEOUT_MS', () => {
+  it('defaults to 10 s and refuses values too small to ever succeed', () => {
+    expect(parseConfig({ REGION_QUEUES: SEED_QUEUES }).sqsRequestTimeoutMs).toBe(10_000);
+    expect(parseConfig({ REGION_QUEUES: SEED_QUEUES, SQS_REQUEST_TIMEOUT_MS: '2500' }).sqsRequestTimeoutMs).toBe(2500);
+    expect(() => parseConfig({ REGION_QUEUES: SEED_QUEUES, SQS_REQUEST_TIMEOUT_MS: '5' })).toThrow(/SQS_REQUEST_TIMEOUT_MS: must be >= 100/);
+  });
+});

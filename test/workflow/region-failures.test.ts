@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { executionOutputSchema, flattenOutcomes } from '../../core/outcomes.js';
 import type { Envelope } from '../../core/placement.js';
 import { resourceNames } from '../../core/topology.js';
+import { applyEnvironment, dispatchEnvironment } from '../../local/dispatch.js';
 import { STATE } from '../../workflows/dispatch.js';
 import { claimRecord, drain, drainRegions, envelope, executionInput, useLocalDispatch } from '../support/local-aws.js';
 
@@ -59,6 +60,24 @@ describe('a region whose forward fails', () => {
       const item = await claimRecord(local.aws, outcome.requestId as string);
       expect(item?.status?.S).toBe('DISPATCHED');
       expect(item?.region?.S).toBe(outcome.region);
+    }
+  });
+
+  it('gives up on a region that accepts sends and never answers, after SQS_REQUEST_TIMEOUT_MS, and fails over', async () => {
+    applyEnvironment(dispatchEnvironment(local.aws.resources, local.aws.endpoints, { sqsRequestTimeoutMs: 300 }));
+    local.aws.sqsServers['us-west-2']?.failActions(['SendMessageBatch'], 'hang');
+    try {
+      const messages = batch('req-hang', 9);
+      const { record, outcomes } = await run(messages);
+      expect(outcomes.every((o) => o.outcome === 'dispatched' && o.region !== 'us-west-2')).toBe(true);
+      expect(outcomes.some((o) => o.failedOver)).toBe(true);
+      const caught = record.events.filter((e) => e.type === 'StateCaught' && e.state.name === STATE.forward('us-west-2'));
+      expect(caught).toHaveLength(1);
+      for (const outcome of outcomes) {
+        expect((await claimRecord(local.aws, outcome.requestId as string))?.region?.S).toBe(outcome.region);
+      }
+    } finally {
+      applyEnvironment(dispatchEnvironment(local.aws.resources, local.aws.endpoints));
     }
   });
 
