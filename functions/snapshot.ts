@@ -15,7 +15,8 @@ async function read(cfg: DispatchConfig, { region, queueUrl }: RegionQueue): Pro
   const cached = cache.get(region);
   if (cached && Date.now() - cached.readAt < cfg.cacheTtlSeconds * 1000) return cached;
   try {
-    const { Attributes: a = {} } = await sqsClient(cfg, region).send(
+    // One attempt: a reading is advice, and a slow region must not hold the snapshot past its timeout.
+    const { Attributes: a = {} } = await sqsClient(cfg, region, 1).send(
       new GetQueueAttributesCommand({
         QueueUrl: queueUrl,
         AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
