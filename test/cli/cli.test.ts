@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sqsAt } from '../../local/resources.js';
 import { startLocalStack, type LocalStack } from '../../local/stack.js';
+import { queueEmpty, until } from '../support/local-aws.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -25,6 +27,16 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
   } catch (error) {
     const e = error as { code?: number; stdout?: string; stderr?: string };
     return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+/** True once the master queue holds nothing, visible or in flight (after a send, polled). */
+async function dispatchedAll(): Promise<boolean> {
+  const client = sqsAt('us-east-1', stack.description.endpoints.sqs['us-east-1'] as string);
+  try {
+    return await until(() => queueEmpty(client, stack.description.masterQueueUrl), 20_000);
+  } finally {
+    client.destroy();
   }
 }
 
@@ -75,9 +87,8 @@ describe('against a running local stack', () => {
   it('send, then consume prints the distribution table whose counts sum to the total', async () => {
     const sent = await cli('send', '--count', '12', '--interval', '0');
     expect(sent.code, sent.stderr).toBe(0);
-    // Wait until the 12 requests (and the --file test's valid one, if it ran first) are dispatched.
-    const end = Date.now() + 20_000;
-    while (stack.eventSource.stats().succeeded < 12 && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+    // Wait until the master queue holds nothing: every request sent so far is dispatched.
+    expect(await dispatchedAll()).toBe(true);
 
     const consumed = await cli('consume', '--wait', '0');
     expect(consumed.code, consumed.stderr).toBe(0);
@@ -94,9 +105,7 @@ describe('against a running local stack', () => {
   it('--duplicate sends one request_id five times and it is dispatched once', async () => {
     const sent = await cli('send', '--duplicate', '--request-id', 'test-dup-001', '--count', '5', '--interval', '0');
     expect(sent.code, sent.stderr).toBe(0);
-    const before = stack.eventSource.stats().succeeded;
-    const end = Date.now() + 20_000;
-    while (stack.eventSource.stats().succeeded < before + 5 && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+    expect(await dispatchedAll()).toBe(true);
     const status = await cli('status', 'test-dup-001');
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(/status\s+DISPATCHED/);
@@ -151,11 +160,9 @@ describe('against a running local stack', () => {
 
   it("takes queue URLs as the original tools did: send --queue-url, consume --queue-<region>", async () => {
     await cli('consume', '--wait', '0'); // start from empty regional queues
-    const before = stack.eventSource.stats().succeeded;
     const sent = await cli('send', '--queue-url', stack.description.masterQueueUrl, '--count', '3', '--interval', '0');
     expect(sent.code, sent.stderr).toBe(0);
-    const end = Date.now() + 20_000;
-    while (stack.eventSource.stats().succeeded < before + 3 && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+    expect(await dispatchedAll()).toBe(true);
     const flags = stack.description.regions.flatMap((r) => [`--queue-${r.region}`, r.queueUrl]);
     const consumed = await cli('consume', ...flags, '--wait', '0');
     expect(consumed.code, consumed.stderr).toBe(0);
