@@ -136,6 +136,9 @@ interface OnResolveBuild {
 
 const platformEsbuild = () => createRequire(path.join(PLATFORM, 'package.json'))('esbuild') as Esbuild;
 
+/** What both bundles (app() evaluation and the synthesis) share: one ESM file for the Node running the tests. */
+const BUNDLE_BASE = { bundle: true, platform: 'node', format: 'esm', target: 'node22', logLevel: 'silent' } as const;
+
 /** The stage's app config, as `sst` computes it before running the program: app() of sst.config.ts plus defaults. */
 async function evaluateApp(key: string, stage: string): Promise<Record<string, unknown>> {
   mkdirSync(BUNDLES, { recursive: true });
@@ -150,11 +153,7 @@ async function evaluateApp(key: string, stage: string): Promise<Record<string, u
       loader: 'ts',
     },
     outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node22',
-    logLevel: 'silent',
+    ...BUNDLE_BASE,
     inject: [shim],
   });
   if (result.errors.length > 0) throw new Error(`evaluating app() failed:\n${result.errors.map((e) => e.text).join('\n')}`);
@@ -198,13 +197,9 @@ async function bundle(key: string, app: Record<string, unknown>): Promise<string
       loader: 'ts',
     },
     outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node22',
+    ...BUNDLE_BASE,
     mainFields: ['module', 'main'],
     sourcemap: 'linked',
-    logLevel: 'silent',
     banner: {
       js: [
         "import { createRequire as topLevelCreateRequire } from 'module';",
