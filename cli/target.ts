@@ -41,6 +41,12 @@ export class TargetError extends Error {
   override name = 'TargetError';
 }
 
+/** Made on first use, then reused. */
+function once<T>(create: () => T): () => T {
+  let made: T | undefined;
+  return () => (made ??= create());
+}
+
 function memo<T>(create: (key: string) => T): (key: string) => T {
   const made = new Map<string, T>();
   return (key) => {
@@ -67,9 +73,8 @@ export function localTarget(): Target {
     stateMachineArn: stack.stateMachineArn,
     regions: stack.regions,
     sqs,
-    dynamo: memo(() => new DynamoDBClient({ ...local, endpoint: stack.endpoints.dynamodb }))
-      .bind(null, 'ddb'),
-    sfn: memo(() => new SFNClient({ ...local, endpoint: stack.endpoints.stepFunctions, disableHostPrefix: true })).bind(null, 'sfn'),
+    dynamo: once(() => new DynamoDBClient({ ...local, endpoint: stack.endpoints.dynamodb })),
+    sfn: once(() => new SFNClient({ ...local, endpoint: stack.endpoints.stepFunctions, disableHostPrefix: true })),
   };
 }
 
@@ -98,9 +103,9 @@ export function awsTarget(options: TargetOptions, root = process.cwd()): Target 
     stateMachineArn: outputs.stateMachineArn,
     regions: Object.entries(outputs.regionalQueueUrls).map(([region, queueUrl]) => ({ region, queueUrl })),
     sqs: memo((region) => new SQSClient({ region, ...common })),
-    dynamo: memo(() => new DynamoDBClient({ region: home, ...common })).bind(null, 'ddb'),
-    sfn: memo(() => new SFNClient({ region: home, ...common })).bind(null, 'sfn'),
-    logs: memo(() => new CloudWatchLogsClient({ region: home, ...common })).bind(null, 'logs'),
+    dynamo: once(() => new DynamoDBClient({ region: home, ...common })),
+    sfn: once(() => new SFNClient({ region: home, ...common })),
+    logs: once(() => new CloudWatchLogsClient({ region: home, ...common })),
   };
 }
 
