@@ -23,9 +23,9 @@ const local = (endpoint: string | undefined) => (endpoint ? { endpoint, credenti
  * SQS client for one region. Few SDK attempts: the workflow's Retry, and the caller's entry-level
  * retries, decide how long a failing region is tried.
  */
-export function sqsClient(config: DispatchConfig, region: string, maxAttempts = 2): SQSClient {
+export function sqsClient(config: DispatchConfig, region: string, maxAttempts = 2, timeoutMs?: number): SQSClient {
   const endpoint = config.endpoints.sqs[region];
-  const timeout = config.sqsRequestTimeoutMs;
+  const timeout = timeoutMs ?? config.sqsRequestTimeoutMs;
   return memo(
     `sqs:${region}:${endpoint}:${maxAttempts}:${timeout}`,
     () =>
@@ -40,9 +40,22 @@ export function sqsClient(config: DispatchConfig, region: string, maxAttempts = 
   );
 }
 
-export function dynamoClient(config: DispatchConfig): DynamoDBClient {
+/** DynamoDB client; `requestTimeoutMs` bounds each attempt for calls that sit on a time budget. */
+export function dynamoClient(config: DispatchConfig, options: { requestTimeoutMs?: number; maxAttempts?: number } = {}): DynamoDBClient {
   const endpoint = config.endpoints.dynamodb;
-  return memo(`ddb:${config.homeRegion}:${endpoint}`, () => new DynamoDBClient({ region: config.homeRegion, ...local(endpoint) }));
+  const { requestTimeoutMs, maxAttempts } = options;
+  return memo(
+    `ddb:${config.homeRegion}:${endpoint}:${requestTimeoutMs}:${maxAttempts}`,
+    () =>
+      new DynamoDBClient({
+        region: config.homeRegion,
+        ...(maxAttempts ? { maxAttempts } : {}),
+        ...(requestTimeoutMs
+          ? { requestHandler: { connectionTimeout: requestTimeoutMs, requestTimeout: requestTimeoutMs, throwOnRequestTimeout: true } as never }
+          : {}),
+        ...local(endpoint),
+      }),
+  );
 }
 
 export function sfnClient(config: DispatchConfig): SFNClient {

@@ -1,7 +1,9 @@
 /**
- * SendMessageBatch in chunks that SQS accepts (10 entries, 256 KiB), retrying the entries a call reports
- * failed, except SenderFault ones (the message itself is wrong: sending it again cannot help). Never
- * throws: a region that cannot be reached yields a failed result per message.
+ * SendMessageBatch in chunks that SQS accepts (10 entries, 256 KiB), sent side by side, retrying the
+ * entries a call reports failed, except SenderFault ones (the message itself is wrong: sending it again
+ * cannot help). Never throws: a region that cannot be reached yields a failed result per message, and
+ * says whether the message may have been delivered all the same (aws/delivery.ts): an entry SQS
+ * answered as failed was not; a whole call that failed without a 4xx answer may have been.
  */
 import {
   SendMessageBatchCommand,
@@ -10,6 +12,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SendResult } from '../core/failover.js';
+import { deliveryOf } from './delivery.js';
 
 export const MAX_BATCH_ENTRIES = 10;
 export const MAX_BATCH_BYTES = 256 * 1024;
@@ -25,6 +28,11 @@ export interface SendOptions {
   /** Rounds for entries that failed without a SenderFault. */
   readonly entryAttempts?: number;
   readonly backoffMs?: number;
+  /**
+   * Epoch ms after which no call is started (entries not yet sent are reported not sent), so that the
+   * caller's worst case is this deadline plus one call (functions/forward.ts, core/time-budget.ts).
+   */
+  readonly deadlineMs?: number;
 }
 
 const entrySize = (m: OutgoingMessage) =>
@@ -62,41 +70,60 @@ const describe = (error: unknown) => {
   return `${err?.name ?? 'Error'}: ${err?.message || String(error ?? 'no message')}`;
 };
 
+const OUT_OF_TIME = 'not sent: out of time for another attempt';
+
+async function sendChunk(
+  client: SQSClient,
+  queueUrl: string,
+  group: readonly OutgoingMessage[],
+  options: SendOptions,
+  results: Map<string, SendResult>,
+): Promise<void> {
+  const attempts = options.entryAttempts ?? 3;
+  let todo = group;
+  for (let attempt = 1; attempt <= attempts && todo.length; attempt++) {
+    if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, (options.backoffMs ?? 50) * 2 ** (attempt - 2)));
+    if (options.deadlineMs !== undefined && Date.now() >= options.deadlineMs) {
+      // Entries that an earlier round saw refused keep that error; the others were never sent.
+      for (const message of todo) if (!results.has(message.id)) results.set(message.id, { messageId: message.id, ok: false, error: OUT_OF_TIME });
+      return;
+    }
+    try {
+      const response = await client.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: todo.map(toEntry) }));
+      const retry: OutgoingMessage[] = [];
+      for (const ok of response.Successful ?? []) {
+        const message = todo[Number(ok.Id?.slice(1))];
+        if (message) results.set(message.id, { messageId: message.id, ok: true, sqsMessageId: ok.MessageId });
+      }
+      for (const failed of response.Failed ?? []) {
+        const message = todo[Number(failed.Id?.slice(1))];
+        if (!message) continue;
+        const error = `${failed.Code ?? 'Failed'}: ${failed.Message ?? 'entry not sent'}`;
+        results.set(message.id, { messageId: message.id, ok: false, error, senderFault: failed.SenderFault === true });
+        if (!failed.SenderFault) retry.push(message);
+      }
+      todo = retry;
+    } catch (error) {
+      // The whole call failed (network, timeout, throttling past the SDK's retries, missing queue):
+      // the region is in trouble, which the workflow's Retry handles; trying again here would only
+      // multiply the wait before failover. Without an answer, the messages may have arrived: say so,
+      // unless an earlier round had them answered as failed and this round proves nothing more.
+      const unknown = deliveryOf(error) === 'unknown';
+      for (const message of todo) {
+        results.set(message.id, { messageId: message.id, ok: false, error: describe(error), ...(unknown ? { unknown: true } : {}) });
+      }
+      return;
+    }
+  }
+}
+
 export async function sendBatch(
   client: SQSClient,
   queueUrl: string,
   messages: readonly OutgoingMessage[],
   options: SendOptions = {},
 ): Promise<SendResult[]> {
-  const attempts = options.entryAttempts ?? 3;
   const results = new Map<string, SendResult>();
-  for (const group of chunk(messages)) {
-    let todo = group;
-    for (let attempt = 1; attempt <= attempts && todo.length; attempt++) {
-      if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, (options.backoffMs ?? 50) * 2 ** (attempt - 2)));
-      try {
-        const response = await client.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: todo.map(toEntry) }));
-        const retry: OutgoingMessage[] = [];
-        for (const ok of response.Successful ?? []) {
-          const message = todo[Number(ok.Id?.slice(1))];
-          if (message) results.set(message.id, { messageId: message.id, ok: true, sqsMessageId: ok.MessageId });
-        }
-        for (const failed of response.Failed ?? []) {
-          const message = todo[Number(failed.Id?.slice(1))];
-          if (!message) continue;
-          const error = `${failed.Code ?? 'Failed'}: ${failed.Message ?? 'entry not sent'}`;
-          results.set(message.id, { messageId: message.id, ok: false, error, senderFault: failed.SenderFault === true });
-          if (!failed.SenderFault) retry.push(message);
-        }
-        todo = retry;
-      } catch (error) {
-        // The whole call failed (network, timeout, throttling past the SDK's retries, missing queue):
-        // the region is in trouble, which the SDK's attempts and then the workflow's Retry handle.
-        // Trying again here would only multiply the wait before failover.
-        for (const message of todo) results.set(message.id, { messageId: message.id, ok: false, error: describe(error) });
-        break;
-      }
-    }
-  }
+  await Promise.all(chunk(messages).map((group) => sendChunk(client, queueUrl, group, options, results)));
   return messages.map((m) => results.get(m.id) ?? { messageId: m.id, ok: false, error: 'not sent' });
 }

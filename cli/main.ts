@@ -3,8 +3,10 @@
 import { Command, CommanderError } from 'commander';
 import { consumeCommand } from './commands/consume.js';
 import { demoCommand } from './commands/demo.js';
+import { dlqCommand } from './commands/dlq.js';
 import { executionsCommand, inspectCommand } from './commands/executions.js';
 import { invokeCommand } from './commands/invoke.js';
+import { redriveCommand } from './commands/redrive.js';
 import { sendCommand } from './commands/send.js';
 import { statusCommand } from './commands/status.js';
 import { upCommand } from './commands/up.js';
@@ -19,7 +21,9 @@ const program = new Command('dispatch')
   .addCommand(executionsCommand())
   .addCommand(inspectCommand())
   .addCommand(statusCommand())
-  .addCommand(invokeCommand());
+  .addCommand(invokeCommand())
+  .addCommand(dlqCommand())
+  .addCommand(redriveCommand());
 
 try {
   await program.parseAsync(process.argv);

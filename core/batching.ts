@@ -7,11 +7,13 @@ import type { Envelope, ExecutionInput } from './placement.js';
 
 /** Step Functions' limit on an execution's input and on every state's payload. */
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
+/** Kept below the payload limit for what the states add to each message (claims, regions, outcomes). */
+export const BOOKKEEPING_HEADROOM_BYTES = 16 * 1024;
 /**
  * Input budget per execution. The workflow carries each body once (claims and outcomes hold ids only),
- * plus per-message bookkeeping that this headroom covers.
+ * plus per-message bookkeeping that the headroom covers.
  */
-export const EXECUTION_INPUT_BUDGET_BYTES = MAX_PAYLOAD_BYTES - 16 * 1024;
+export const EXECUTION_INPUT_BUDGET_BYTES = MAX_PAYLOAD_BYTES - BOOKKEEPING_HEADROOM_BYTES;
 
 export const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value), 'utf8');
 
@@ -30,13 +32,40 @@ export interface PlanOptions {
   readonly budgetBytes?: number;
 }
 
-/** Does this one message fit an execution on its own? */
-export function fitsAlone(message: Envelope, budgetBytes = EXECUTION_INPUT_BUDGET_BYTES): boolean {
-  return jsonBytes(skeleton('x'.repeat(80), 0, [message])) <= budgetBytes;
+/** Bytes of an execution input holding only this message, with the longest names and times. */
+export function aloneBytes(message: Envelope): number {
+  return jsonBytes(skeleton([message]));
 }
 
-function skeleton(name: string, now: number, messages: Envelope[]): ExecutionInput {
-  return { batchId: name, executionName: name, now, leaseUntil: now, expiresAt: now, messages };
+/** Does this one message fit an execution on its own? */
+export function fitsAlone(message: Envelope, budgetBytes = EXECUTION_INPUT_BUDGET_BYTES): boolean {
+  return aloneBytes(message) <= budgetBytes;
+}
+
+const kib = (bytes: number) => (bytes % 1024 === 0 ? `${bytes / 1024} KiB` : `${bytes} bytes`);
+
+/**
+ * Why a message cannot go in an execution, naming what was measured and the budget applied; undefined
+ * when it fits. Next to the limit so that the wording follows it.
+ */
+export function tooLargeReason(message: Envelope, budgetBytes = EXECUTION_INPUT_BUDGET_BYTES): string | undefined {
+  const bytes = aloneBytes(message);
+  if (bytes <= budgetBytes) return undefined;
+  const why =
+    budgetBytes < MAX_PAYLOAD_BYTES
+      ? `: the ${kib(MAX_PAYLOAD_BYTES)} Step Functions payload limit less ${kib(MAX_PAYLOAD_BYTES - budgetBytes)} kept for the workflow's bookkeeping`
+      : '';
+  return (
+    `too large: the request takes ${bytes} bytes of execution input (its body as a JSON string, with its envelope); ` +
+    `the budget is ${budgetBytes} bytes${budgetBytes % 1024 === 0 ? ` (${kib(budgetBytes)})` : ''}${why}`
+  );
+}
+
+/** An input with the longest names and times: epoch seconds keep 10 digits until 2286. */
+function skeleton(messages: Envelope[]): ExecutionInput {
+  const name = 'x'.repeat(80);
+  const time = 9_999_999_999;
+  return { batchId: name, executionName: name, now: time, leaseUntil: time, expiresAt: time, messages };
 }
 
 /**
@@ -50,7 +79,7 @@ export function planExecutions(messages: readonly Envelope[], options: PlanOptio
   for (const message of messages) {
     if (!fitsAlone(message, budget)) throw new Error(`message ${message.messageId} does not fit an execution`);
     const candidate = [...current, message];
-    if (current.length && jsonBytes(skeleton('x'.repeat(80), 0, candidate)) > budget) {
+    if (current.length && jsonBytes(skeleton(candidate)) > budget) {
       groups.push(current);
       current = [message];
     } else {

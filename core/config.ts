@@ -3,7 +3,7 @@
  * A bad value fails at start with a message naming the variable. No AWS import.
  */
 import { z } from 'zod';
-import { HOME_REGION } from './topology.js';
+import { HOME_REGION, MAX_SQS_REQUEST_TIMEOUT_MS, TIMEOUTS } from './topology.js';
 
 export const POLICIES = ['least-wait', 'seed-inverse'] as const;
 export type PolicyName = (typeof POLICIES)[number];
@@ -25,6 +25,8 @@ export interface DispatchConfig {
   readonly claimLeaseSeconds: number;
   /** How long one SQS call may take before the region counts as unreachable. */
   readonly sqsRequestTimeoutMs: number;
+  /** How long a region whose send failed gets no new placements (core/health.ts); 0 turns health off. */
+  readonly regionHealthSeconds: number;
   readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
   readonly selectionPolicy: PolicyName;
   /** Set for the intake only. */
@@ -73,8 +75,22 @@ export const envSchema = z.object({
   MAX_QUEUE_DEPTH_THRESHOLD: seconds(5000),
   IDEMPOTENCY_TABLE_NAME: z.string().min(3).max(255).default('inference-idempotency-dev'),
   IDEMPOTENCY_TTL_SECONDS: seconds(7 * 24 * 3600),
-  CLAIM_LEASE_SECONDS: seconds(300),
-  SQS_REQUEST_TIMEOUT_MS: number().int('must be a whole number').min(100, 'must be >= 100').default(10_000),
+  // The time budget (core/topology.ts TIMEOUTS): a claim must outlive the intake and a same-name rerun
+  // of its execution, and lapse before the master queue delivers the message again.
+  CLAIM_LEASE_SECONDS: seconds(TIMEOUTS.claimLeaseSeconds)
+    .refine((v) => v >= TIMEOUTS.intakeTimeoutSeconds + TIMEOUTS.dispatchTimeoutSeconds, {
+      message: `must be >= the intake timeout + the execution timeout (${TIMEOUTS.intakeTimeoutSeconds} + ${TIMEOUTS.dispatchTimeoutSeconds} = ${TIMEOUTS.intakeTimeoutSeconds + TIMEOUTS.dispatchTimeoutSeconds} s)`,
+    })
+    .refine((v) => v < TIMEOUTS.masterVisibilitySeconds, {
+      message: `must be < the master queue's visibility timeout (${TIMEOUTS.masterVisibilitySeconds} s), so a redelivered message can take its claim over`,
+    }),
+  // The forward function must finish its sends within its own timeout (core/topology.ts).
+  SQS_REQUEST_TIMEOUT_MS: number()
+    .int('must be a whole number')
+    .min(100, 'must be >= 100')
+    .max(MAX_SQS_REQUEST_TIMEOUT_MS, `must be <= ${MAX_SQS_REQUEST_TIMEOUT_MS} (the forward function's time budget)`)
+    .default(3000),
+  REGION_HEALTH_SECONDS: number().min(0, 'must be >= 0 (0 turns region health off)').default(30),
   LOG_LEVEL: z
     .string()
     .transform((level) => level.toUpperCase())
@@ -122,6 +138,7 @@ export function parseConfig(env: Record<string, string | undefined>): DispatchCo
     idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
     claimLeaseSeconds: e.CLAIM_LEASE_SECONDS,
     sqsRequestTimeoutMs: e.SQS_REQUEST_TIMEOUT_MS,
+    regionHealthSeconds: e.REGION_HEALTH_SECONDS,
     logLevel: e.LOG_LEVEL as DispatchConfig['logLevel'],
     selectionPolicy: e.SELECTION_POLICY,
     stateMachineArn: e.STATE_MACHINE_ARN,

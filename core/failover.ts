@@ -17,34 +17,49 @@ export interface SendResult {
   readonly error?: string;
   /** The message itself was rejected (e.g. invalid attribute): no region will take it. */
   readonly senderFault?: boolean;
+  /** Failed without an answer: the message may be in the queue all the same (aws/delivery.ts). */
+  readonly unknown?: boolean;
+  /** The dispatch token the message was sent with. */
+  readonly token?: string;
 }
 
 export type SendToRegion = (region: string, placements: readonly Placement[]) => Promise<SendResult[]>;
 
-/** Applies send results to placements; returns how many were taken. */
+/**
+ * Applies send results to placements; returns how many were taken, which were rejected for good, and
+ * how many have no answer (unconfirmed: never offered to another region, see core/placement.ts).
+ */
 export function applyResults(
   placements: Placement[],
   region: string,
   results: readonly SendResult[],
   at: string,
   failedOver: boolean,
-): { taken: number; rejected: Set<string> } {
+): { taken: number; rejected: Set<string>; unconfirmed: number } {
   const byId = new Map(results.map((r) => [r.messageId, r]));
   const rejected = new Set<string>();
   let taken = 0;
+  let unconfirmed = 0;
   for (const [i, placement] of placements.entries()) {
     const result = byId.get(placement.messageId);
     if (!result || placement.status !== 'pending') continue;
+    const tokens = result.token ? [...placement.tokens, result.token] : placement.tokens;
+    const token = result.token ? { token: result.token } : {};
     if (result.ok) {
       taken++;
       // The body is in its regional queue now; dropping it keeps the workflow's payload small.
-      placements[i] = { ...placement, body: '', status: 'dispatched', region, at, sqsMessageId: result.sqsMessageId, failedOver, reason: undefined };
+      placements[i] = { ...placement, ...token, tokens, body: '', status: 'dispatched', region, at, sqsMessageId: result.sqsMessageId, failedOver, reason: undefined };
+    } else if (result.unknown) {
+      unconfirmed++;
+      // Settled as a retry: the master queue still holds the body, so the payload need not.
+      const reason = appendReason(placement.reason, `${region}: ${result.error ?? 'no answer'} (no answer: it may be in the queue)`);
+      placements[i] = { ...placement, ...token, tokens, body: '', status: 'unconfirmed', region, at, failedOver, reason };
     } else {
       if (result.senderFault) rejected.add(placement.messageId);
       placements[i] = { ...placement, reason: appendReason(placement.reason, `${region}: ${result.error ?? 'not sent'}`) };
     }
   }
-  return { taken, rejected };
+  return { taken, rejected, unconfirmed };
 }
 
 export function appendReason(previous: string | undefined, next: string): string {

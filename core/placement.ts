@@ -32,12 +32,28 @@ export const claimSchema = z.object({
   messageId: z.string(),
   claim: z.enum(['claimed', 'duplicate', 'busy', 'error']),
   reason: z.string().optional(),
+  /** An earlier run's send to this region had no answer: place it there again (core/record.ts). */
+  preferRegion: z.string().optional(),
+  /** How many claims the record has seen, this one included (DynamoDB numbers travel as strings). */
+  attempt: z.coerce.number().int().positive().optional(),
 });
 export type Claim = z.infer<typeof claimSchema>;
 
+/**
+ * pending: not in any queue (known: every send was refused or never made);
+ * dispatched: a region confirmed it; unconfirmed: a send had no answer, so it may be in `region`'s queue
+ * (never offered to another region: a retry later prefers the same one).
+ */
+export const PLACEMENT_STATUS = ['pending', 'dispatched', 'unconfirmed'] as const;
+
 export const placementSchema = envelopeSchema.extend({
-  status: z.enum(['pending', 'dispatched']),
+  status: z.enum(PLACEMENT_STATUS),
+  /** Dispatched: where it is; unconfirmed: where it may be. */
   region: z.string().optional(),
+  /** The dispatch token of the last send (a message attribute of the copy: core/record.ts). */
+  token: z.string().optional(),
+  /** Every dispatch token this execution sent it with (recorded on the idempotency record). */
+  tokens: z.array(z.string()).default([]),
   /** ISO time of the forward. */
   at: z.string().optional(),
   /** Regional queue's message id. */
@@ -71,11 +87,19 @@ export const forwardInputSchema = z
     placements: z.array(placementSchema),
     /** Why the placements are pending (failover mode). */
     reason: z.string().nullable().optional(),
+    /** The Catch output of the forward step that failed (failover mode); Cause may be absent. */
+    failure: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).passthrough().nullable().optional(),
   })
   .refine((input) => (input.region === undefined) !== (input.exclude === undefined), {
     message: 'exactly one of region (primary) or exclude (failover) must be given',
   });
 export type ForwardInput = z.infer<typeof forwardInputSchema>;
+
+/**
+ * Which step of a Forward branch ended without an answer, so that none of its placements may be
+ * dead-lettered or failed over (workflows/dispatch.ts): 'none' when the function answered.
+ */
+export const UNANSWERED = { none: 'none', forward: 'forward', failover: 'failover' } as const;
 
 export interface ForwardOutput {
   readonly batchId: string;
@@ -84,6 +108,9 @@ export interface ForwardOutput {
   readonly placements: Placement[];
   readonly pendingCount: number;
   readonly reason: string | null;
+  /** Always null here; the workflow's Pass states put a Catch output in this field. */
+  readonly failure: null;
+  readonly unanswered: typeof UNANSWERED.none;
 }
 
 /**
@@ -95,6 +122,7 @@ export const NOT_FORWARDED = 'not forwarded: the forward step failed';
 export const pending = (message: Envelope): Placement => ({
   ...message,
   status: 'pending',
+  tokens: [],
   failedOver: false,
   reason: NOT_FORWARDED,
 });

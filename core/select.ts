@@ -3,13 +3,14 @@
  * workflow here with their outcome. Pure code, no AWS import.
  */
 import type { RegionQueue } from './config.js';
+import { halfOpenRegions, openRegions } from './health.js';
 import type { Outcome } from './outcomes.js';
 import { pending, type Envelope, type Placement, type SelectInput } from './placement.js';
 import { regionLoads, type Policy } from './policy.js';
 import type { Random } from './random.js';
 import type { Priority } from './request.js';
 import { snapshotAgeSeconds, type Snapshot } from './snapshot.js';
-import { regionKey } from './topology.js';
+import { MAX_RECEIVE_COUNT, regionKey } from './topology.js';
 
 export interface SelectOutput {
   readonly batchId: string;
@@ -52,18 +53,55 @@ export function selectRegions(input: SelectInput, settings: SelectSettings): Sel
   // Higher priority first: with per-batch counting, the earliest choices get the shortest queues.
   claimed.sort((a, b) => PRIORITY_ORDER[a.priority] - PRIORITY_ORDER[b.priority]);
 
-  const choices = settings.policy(claimed.length, {
-    regions: regionLoads(settings.regions, input.snapshot.readings, settings.dispatchedSince),
+  const assignments: Record<string, Placement[]> = Object.fromEntries(settings.regions.map((r) => [regionKey(r.region), []]));
+  const assign = (message: Envelope, region: string | undefined) => {
+    const list = assignments[regionKey(region ?? '')];
+    // A policy bug must fail the execution (its messages are retried), never drop a message.
+    if (!list) throw new Error(`policy chose "${region}", which is not a configured region`);
+    list.push(pending(message));
+  };
+
+  const { usable, canaries } = regionsInUse(settings.regions, input.snapshot);
+  const toPlace: Envelope[] = [];
+  for (const message of claimed) {
+    // A send to this region had no answer before: the copy may be there, so a second goes there too,
+    // unless the region is unhealthy or this is the message's last try before the master DLQ.
+    const claim = claims.get(message.messageId);
+    const prefer = claim?.preferRegion;
+    const lastTry = (claim?.attempt ?? 1) >= MAX_RECEIVE_COUNT;
+    if (prefer !== undefined && usable.has(prefer) && !lastTry) assign(message, prefer);
+    else toPlace.push(message);
+  }
+  // A half-open region gets one message per execution, the least urgent, as its probe.
+  for (const region of canaries) {
+    const probe = toPlace.pop();
+    if (probe) assign(probe, region);
+  }
+  const choices = settings.policy(toPlace.length, {
+    regions: regionLoads(
+      settings.regions.filter((r) => usable.has(r.region) && !canaries.includes(r.region)),
+      input.snapshot.readings,
+      settings.dispatchedSince,
+    ),
     maxQueueDepthThreshold: settings.maxQueueDepthThreshold,
     random: settings.random,
     ageSeconds: settings.nowMs === undefined ? 0 : snapshotAgeSeconds(input.snapshot, settings.nowMs),
   });
-  const assignments: Record<string, Placement[]> = Object.fromEntries(settings.regions.map((r) => [regionKey(r.region), []]));
-  claimed.forEach((message, i) => {
-    const list = assignments[regionKey(choices[i] ?? '')];
-    // A policy bug must fail the execution (its messages are retried), never drop a message.
-    if (!list) throw new Error(`policy chose "${choices[i]}", which is not a configured region`);
-    list.push(pending(message));
-  });
+  toPlace.forEach((message, i) => assign(message, choices[i]));
   return { batchId: input.batchId, executionName: input.executionName, snapshot: input.snapshot, assignments, skipped };
+}
+
+/**
+ * Regions that take new placements: healthy ones, and half-open ones as canaries (one message each)
+ * while a healthy one remains to take the rest. With no healthy region, half-open ones take everything;
+ * with every region open, all are used (a message must not wait for health that nobody probes).
+ */
+export function regionsInUse(regions: readonly RegionQueue[], snapshot: Snapshot): { usable: Set<string>; canaries: string[] } {
+  const open = openRegions(snapshot.health);
+  const halfOpen = halfOpenRegions(snapshot.health);
+  const healthy = regions.filter((r) => !open.has(r.region) && !halfOpen.has(r.region)).map((r) => r.region);
+  const probing = regions.filter((r) => halfOpen.has(r.region)).map((r) => r.region);
+  if (healthy.length) return { usable: new Set([...healthy, ...probing]), canaries: probing };
+  if (probing.length) return { usable: new Set(probing), canaries: [] };
+  return { usable: new Set(regions.map((r) => r.region)), canaries: [] };
 }

@@ -1,5 +1,6 @@
 /** Queue-depth readings of the regional queues, as the snapshot function returns them. No AWS import. */
 import { z } from 'zod';
+import { regionHealthSchema } from './health.js';
 
 export const readingSchema = z.union([
   z.object({
@@ -17,7 +18,11 @@ export const readingSchema = z.union([
 ]);
 export type Reading = z.infer<typeof readingSchema>;
 
-export const snapshotSchema = z.object({ readings: z.array(readingSchema) });
+export const snapshotSchema = z.object({
+  readings: z.array(readingSchema),
+  /** Regions whose sends failed lately (core/health.ts); healthy ones are absent. */
+  health: z.array(regionHealthSchema).default([]),
+});
 export type Snapshot = z.infer<typeof snapshotSchema>;
 
 /** Messages a region already holds that a new one would wait behind. */

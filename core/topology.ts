@@ -20,17 +20,62 @@ export const DEFAULT_REGIONS: readonly RegionSpec[] = [
   { region: 'us-west-1', capacity: 1 },
 ];
 
+/**
+ * The time budget, in the order that must hold by construction (core/time-budget.ts checks it, the
+ * deployment refuses to synthesize otherwise): worst-case execution (every Retry and every Task
+ * timeout of workflows/dispatch.ts added up) < execution timeout < intake timeout < claim lease <
+ * master visibility timeout, and claim lease >= intake timeout + execution timeout.
+ */
 export const TIMEOUTS = {
-  /** The master queue's visibility timeout (seed: 600 s). Must be >= 6 x the intake timeout (AWS advice for SQS event sources). */
+  /** The master queue's visibility timeout (seed: 600 s). Also >= 6 x the intake timeout (AWS advice for SQS event sources). */
   masterVisibilitySeconds: 600,
-  /** Intake Lambda timeout: the synchronous Express execution (<= 300 s by definition) plus margin is capped by this. */
+  /** Intake Lambda timeout: above the synchronous Express execution it waits for. */
   intakeTimeoutSeconds: 100,
   /** Express executions are cut at 5 minutes; the dispatch state machine gives up earlier. */
   dispatchTimeoutSeconds: 90,
+  /**
+   * A claim outlives any execution that could hold it: a StartSyncExecution that the SDK retries under
+   * the same name may start a second execution as late as the intake's end (100 + 90 = 190 s).
+   */
+  claimLeaseSeconds: 300,
   /** Regional queues (seed: 3600 s visibility, 14 days retention). */
   regionalVisibilitySeconds: 3600,
   regionalRetentionSeconds: 1_209_600,
 } as const;
+
+/**
+ * Each Task's TimeoutSeconds in the dispatch definition. A function's own timeout (stacks/) sits below
+ * its Task's, so a function is stopped before the state machine stops waiting for it.
+ */
+export const TASK_TIMEOUTS = {
+  /** DynamoDB service integrations (claims, marks, releases). */
+  dynamodbSeconds: 2,
+  /** The dead-letter send (SQS service integration). */
+  sqsSeconds: 2,
+  snapshotSeconds: 4,
+  selectSeconds: 4,
+  /** Forward and failover: the function starts no send after FORWARD_SEND_WINDOW_MS, each send <= SQS_REQUEST_TIMEOUT_MS. */
+  forwardSeconds: 9,
+} as const;
+
+/** Lambda timeouts of the task functions, each a second below its Task's. */
+export const FUNCTION_TIMEOUTS = {
+  snapshotSeconds: TASK_TIMEOUTS.snapshotSeconds - 1,
+  selectSeconds: TASK_TIMEOUTS.selectSeconds - 1,
+  forwardSeconds: TASK_TIMEOUTS.forwardSeconds - 1,
+} as const;
+
+/** The forward function starts no SQS call later than this after it started (aws/send-batch.ts deadline). */
+export const FORWARD_SEND_WINDOW_MS = 3000;
+
+/** Each depth reading: one attempt, this long at most (a reading is advice). */
+export const SNAPSHOT_READ_TIMEOUT_MS = 1500;
+
+/** Room kept in the forward function for a health write and the runtime's own overhead. */
+export const FORWARD_OVERHEAD_MS = 1500;
+
+/** The longest SQS request timeout the forward function's budget allows (core/config.ts refuses more). */
+export const MAX_SQS_REQUEST_TIMEOUT_MS = FUNCTION_TIMEOUTS.forwardSeconds * 1000 - FORWARD_SEND_WINDOW_MS - FORWARD_OVERHEAD_MS;
 
 /** Deliveries of one master message before SQS moves it to the master DLQ (seed: 3). */
 export const MAX_RECEIVE_COUNT = 3;

@@ -1,19 +1,33 @@
 /**
  * Forward task, two modes (workflows/dispatch.ts):
- * - primary ({ region }): SendMessageBatch of the branch's messages to that region's queue. If the
- *   region took none of them it throws RegionUnavailable, so that the workflow's Retry and Catch
- *   (not this code) decide when to fail over. It never throws after sending anything, so a retry
- *   cannot forward a message twice.
+ * - primary ({ region }): SendMessageBatch of the branch's messages to that region's queue. When the
+ *   region took none of them it throws, so that the workflow's Retry and Catch (not this code) decide
+ *   what comes next: RegionUnavailable when every send was answered as refused (safe to fail over),
+ *   RegionUnconfirmed when some had no answer (they may be in the queue: retried in the same region,
+ *   never failed over). It never throws after a region took something.
  * - failover ({ exclude }): places what is pending in the other regions (core/failover.ts).
+ * Every copy carries a dispatch token, unique per send, for the workers' fence (worker/).
  */
+import { randomUUID } from 'node:crypto';
 import { sqsClient } from '../aws/clients.js';
+import { markHealthy, markUnhealthy } from '../aws/region-health.js';
 import { sendBatch, type OutgoingMessage } from '../aws/send-batch.js';
 import { config, type DispatchConfig } from '../core/config.js';
 import { applyResults, failover, type SendResult } from '../core/failover.js';
-import { forwardInputSchema, NOT_FORWARDED, type ForwardInput, type ForwardOutput, type Placement } from '../core/placement.js';
+import { openRegions } from '../core/health.js';
+import {
+  forwardInputSchema,
+  NOT_FORWARDED,
+  UNANSWERED,
+  type ForwardInput,
+  type ForwardOutput,
+  type Placement,
+} from '../core/placement.js';
 import { POLICY, regionLoads } from '../core/policy.js';
+import { MESSAGE_ATTRIBUTE } from '../core/record.js';
 import { snapshotAgeSeconds } from '../core/snapshot.js';
-import { REGION_UNAVAILABLE } from '../workflows/dispatch.js';
+import { FORWARD_SEND_WINDOW_MS } from '../core/topology.js';
+import { REGION_UNAVAILABLE, REGION_UNCONFIRMED } from '../workflows/dispatch.js';
 import { logger } from './logger.js';
 
 const log = logger('forward');
@@ -22,34 +36,40 @@ export class RegionUnavailableError extends Error {
   override name = REGION_UNAVAILABLE;
 }
 
-function outgoing(input: ForwardInput, cfg: DispatchConfig, placement: Placement): OutgoingMessage {
+export class RegionUnconfirmedError extends Error {
+  override name = REGION_UNCONFIRMED;
+}
+
+function outgoing(input: ForwardInput, cfg: DispatchConfig, placement: Placement, token: string): OutgoingMessage {
   return {
     id: placement.messageId,
     body: placement.body,
     attributes: {
-      request_id: placement.requestId,
-      priority: placement.priority,
-      batch_id: input.batchId,
-      execution: input.executionName,
-      source_message_id: placement.messageId,
-      origin_region: cfg.homeRegion,
+      [MESSAGE_ATTRIBUTE.requestId]: placement.requestId,
+      [MESSAGE_ATTRIBUTE.dispatchToken]: token,
+      [MESSAGE_ATTRIBUTE.priority]: placement.priority,
+      [MESSAGE_ATTRIBUTE.batchId]: input.batchId,
+      [MESSAGE_ATTRIBUTE.execution]: input.executionName,
+      [MESSAGE_ATTRIBUTE.sourceMessageId]: placement.messageId,
+      [MESSAGE_ATTRIBUTE.originRegion]: cfg.homeRegion,
     },
   };
 }
 
-function sender(input: ForwardInput, cfg: DispatchConfig) {
-  return (region: string, placements: readonly Placement[]) => {
+/** Sends to one region with a fresh token per message; no call starts after the deadline. */
+function sender(input: ForwardInput, cfg: DispatchConfig, deadlineMs: number) {
+  return async (region: string, placements: readonly Placement[]): Promise<SendResult[]> => {
     const queue = cfg.regions.find((r) => r.region === region);
-    if (!queue) {
-      return Promise.resolve(
-        placements.map((p): SendResult => ({ messageId: p.messageId, ok: false, error: `${region} is not configured` })),
-      );
-    }
-    return sendBatch(
-      sqsClient(cfg, region),
+    if (!queue) return placements.map((p) => ({ messageId: p.messageId, ok: false, error: `${region} is not configured` }));
+    const tokens = new Map(placements.map((p) => [p.messageId, randomUUID()]));
+    const results = await sendBatch(
+      // One SDK attempt: a second is the workflow's Retry, in sight and within the time budget.
+      sqsClient(cfg, region, 1),
       queue.queueUrl,
-      placements.map((p) => outgoing(input, cfg, p)),
+      placements.map((p) => outgoing(input, cfg, p, tokens.get(p.messageId) as string)),
+      { deadlineMs },
     );
+    return results.map((r) => ({ ...r, token: tokens.get(r.messageId) as string }));
   };
 }
 
@@ -60,31 +80,65 @@ const output = (input: ForwardInput, placements: Placement[], reason: string | n
   placements,
   pendingCount: placements.filter((p) => p.status === 'pending').length,
   reason,
+  failure: null,
+  unanswered: UNANSWERED.none,
 });
 
-export async function forward(input: ForwardInput, cfg: DispatchConfig): Promise<ForwardOutput> {
-  const send = sender(input, cfg);
-  if (input.region !== undefined) {
-    const region = input.region;
-    const placements = input.placements.map((p) => ({ ...p }));
-    const todo = placements.filter((p) => p.status === 'pending');
-    const results = await send(region, todo);
-    const { taken, rejected } = applyResults(placements, region, results, new Date().toISOString(), false);
-    if (taken === 0 && rejected.size < todo.length) {
-      const first = results.find((r) => !r.ok && !r.senderFault);
-      throw new RegionUnavailableError(`${region} took none of ${todo.length} messages: ${first?.error ?? 'unknown error'}`);
-    }
-    const left = placements.filter((p) => p.status === 'pending').length;
-    if (left) log.warn('some messages not taken', { region, taken, left });
-    return output(input, placements, left ? `${region}: ${left} of ${todo.length} messages not taken` : null);
+/** Health is advice: a table that cannot be written must not change the forward's outcome. */
+async function noteHealth(cfg: DispatchConfig, update: () => Promise<void>): Promise<void> {
+  try {
+    await update();
+  } catch (error) {
+    log.warn('region health not recorded', { error: `${(error as Error).name}: ${(error as Error).message}` });
   }
+}
 
+/** Why the previous step failed, from its Catch output, which may lack Cause (or hold Lambda's JSON). */
+export function failureText(failure: ForwardInput['failure']): string | undefined {
+  if (!failure) return undefined;
+  let cause = failure.Cause;
+  try {
+    const parsed = cause ? (JSON.parse(cause) as { errorMessage?: unknown }) : undefined;
+    if (typeof parsed?.errorMessage === 'string') cause = parsed.errorMessage;
+  } catch {
+    // Not Lambda's JSON: the Cause as it is.
+  }
+  return [failure.Error, cause].filter(Boolean).join(': ').slice(0, 500) || undefined;
+}
+
+async function primary(input: ForwardInput, cfg: DispatchConfig, region: string): Promise<ForwardOutput> {
+  const send = sender(input, cfg, Date.now() + FORWARD_SEND_WINDOW_MS);
+  const placements = input.placements.map((p) => ({ ...p }));
+  const todo = placements.filter((p) => p.status === 'pending');
+  const results = await send(region, todo);
+  const { taken, rejected, unconfirmed } = applyResults(placements, region, results, new Date().toISOString(), false);
+  if (taken === 0 && rejected.size < todo.length) {
+    const first = results.find((r) => !r.ok && !r.senderFault);
+    const error = `${region} took none of ${todo.length} messages: ${first?.error ?? 'unknown error'}`;
+    await noteHealth(cfg, () => markUnhealthy(cfg, region, error));
+    if (unconfirmed) throw new RegionUnconfirmedError(`${error} (${unconfirmed} without an answer: they may be in the queue)`);
+    throw new RegionUnavailableError(error);
+  }
+  if (taken && input.snapshot.health.some((h) => h.region === region)) await noteHealth(cfg, () => markHealthy(cfg, region));
+  const left = placements.filter((p) => p.status === 'pending').length;
+  if (left || unconfirmed) log.warn('some messages not taken', { region, taken, left, unconfirmed });
+  return output(input, placements, left ? `${region}: ${left} of ${todo.length} messages not taken` : null);
+}
+
+async function failoverMode(input: ForwardInput, cfg: DispatchConfig): Promise<ForwardOutput> {
   const exclude = new Set(input.exclude);
-  const loads = regionLoads(cfg.regions, input.snapshot.readings).filter((r) => !exclude.has(r.region));
+  const open = openRegions(input.snapshot.health);
+  const others = regionLoads(cfg.regions, input.snapshot.readings).filter((r) => !exclude.has(r.region));
+  // Regions marked unhealthy are left out while any other remains.
+  const healthy = others.filter((r) => !open.has(r.region));
+  const loads = healthy.length ? healthy : others;
+  const reason = [input.reason, failureText(input.failure)].filter(Boolean).join(': ') || undefined;
+  const sendTo = sender(input, cfg, Date.now() + FORWARD_SEND_WINDOW_MS);
+  const down: Array<[string, string]> = [];
   const placed = await failover(
     // The branch's reason (why its region failed) replaces the placeholder of placements never tried.
     input.placements.map((p) =>
-      p.status === 'pending' && input.reason && (!p.reason || p.reason === NOT_FORWARDED) ? { ...p, reason: input.reason } : p,
+      p.status === 'pending' && reason && (!p.reason || p.reason === NOT_FORWARDED) ? { ...p, reason } : p,
     ),
     {
       regions: loads,
@@ -92,17 +146,31 @@ export async function forward(input: ForwardInput, cfg: DispatchConfig): Promise
       maxQueueDepthThreshold: cfg.maxQueueDepthThreshold,
       policy: POLICY[cfg.selectionPolicy],
       random: Math.random,
-      send,
+      send: async (region, group) => {
+        const results = await sendTo(region, group);
+        if (!results.some((r) => r.ok || r.senderFault)) down.push([region, results.find((r) => !r.ok)?.error ?? 'not sent']);
+        return results;
+      },
       now: () => new Date(),
     },
   );
+  await Promise.all(down.map(([region, error]) => noteHealth(cfg, () => markUnhealthy(cfg, region, `${region}: ${error}`))));
   const stuck = placed.filter((p) => p.status === 'pending');
-  log.warn('failover', { from: [...exclude], placed: placed.length - stuck.length, unplaced: stuck.length });
+  log.warn('failover', {
+    from: [...exclude],
+    placed: placed.filter((p) => p.status === 'dispatched').length,
+    unconfirmed: placed.filter((p) => p.status === 'unconfirmed').length,
+    unplaced: stuck.length,
+  });
   // What no region took goes to the DLQ with every reason on the way.
   const final = placed.map((p) =>
-    p.status === 'pending' ? { ...p, reason: `no region accepted the message: ${p.reason ?? input.reason ?? 'unknown'}` } : p,
+    p.status === 'pending' ? { ...p, reason: `no region accepted the message: ${p.reason ?? reason ?? 'unknown'}` } : p,
   );
   return output(input, final, stuck.length ? `${stuck.length} messages unplaced` : null);
+}
+
+export async function forward(input: ForwardInput, cfg: DispatchConfig): Promise<ForwardOutput> {
+  return input.region !== undefined ? primary(input, cfg, input.region) : failoverMode(input, cfg);
 }
 
 export const handler = async (event: unknown): Promise<ForwardOutput> => forward(forwardInputSchema.parse(event), config());

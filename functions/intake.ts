@@ -1,15 +1,16 @@
 /**
  * Intake: the master queue's event source handler. Validates every record; sends invalid ones to the
- * dispatch DLQ at once with the reason; starts one synchronous Express execution per batch (split to
- * fit the payload limit); maps each message's outcome back to SQS partial batch failures.
+ * dispatch DLQ at once with the reason (once, even when the batch is delivered again); starts one
+ * synchronous Express execution per batch (split to fit the payload limit), cut before the intake's
+ * own timeout; maps each message's outcome back to SQS partial batch failures.
  */
 import middy from '@middy/core';
 import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
 import { StartSyncExecutionCommand } from '@aws-sdk/client-sfn';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { sfnClient, sqsClient } from '../aws/clients.js';
-import { sendBatch } from '../aws/send-batch.js';
-import { batchIdFor, fitsAlone, MAX_PAYLOAD_BYTES, planExecutions, splitRepeats } from '../core/batching.js';
+import { dynamoClient, sfnClient, sqsClient } from '../aws/clients.js';
+import { deadLetterInvalid } from '../aws/intake-dead-letters.js';
+import { batchIdFor, planExecutions, splitRepeats, tooLargeReason } from '../core/batching.js';
 import { config, required, type DispatchConfig } from '../core/config.js';
 import {
   countOutcomes,
@@ -21,6 +22,7 @@ import {
 } from '../core/outcomes.js';
 import type { Envelope, ExecutionInput } from '../core/placement.js';
 import { parseRequest } from '../core/request.js';
+import { TIMEOUTS } from '../core/topology.js';
 import { logger } from './logger.js';
 
 const log = logger('intake');
@@ -46,8 +48,9 @@ export function triage(records: readonly SQSRecord[]): { valid: Envelope[]; inva
       body: record.body,
       priority: parsed.request.priority,
     };
-    if (!fitsAlone(envelope)) {
-      invalid.push({ record, reason: `too large: the request does not fit the workflow payload limit of ${MAX_PAYLOAD_BYTES / 1024} KiB` });
+    const tooLarge = tooLargeReason(envelope);
+    if (tooLarge) {
+      invalid.push({ record, reason: tooLarge });
     } else {
       valid.push(envelope);
     }
@@ -55,34 +58,30 @@ export function triage(records: readonly SQSRecord[]): { valid: Envelope[]; inva
   return { valid, invalid };
 }
 
-/** Invalid records go to the dispatch DLQ with the reason; one the DLQ does not take is retried, never dropped. */
-async function deadLetterInvalid(cfg: DispatchConfig, invalid: readonly Invalid[], batchId: string): Promise<Outcome[]> {
+/** Invalid records go to the dispatch DLQ with the reason, once; one the DLQ does not take is retried, never dropped. */
+async function deadLetter(cfg: DispatchConfig, invalid: readonly Invalid[], batchId: string, now: Date): Promise<Outcome[]> {
   if (!invalid.length) return [];
-  const dlqUrl = required(cfg.dispatchDeadLetterQueueUrl, 'DISPATCH_DLQ_URL');
-  const results = await sendBatch(
-    sqsClient(cfg, cfg.homeRegion),
-    dlqUrl,
+  const results = await deadLetterInvalid(
+    {
+      sqs: sqsClient(cfg, cfg.homeRegion),
+      dynamo: dynamoClient(cfg, { requestTimeoutMs: 2000, maxAttempts: 2 }),
+      tableName: cfg.idempotencyTableName,
+      queueUrl: required(cfg.dispatchDeadLetterQueueUrl, 'DISPATCH_DLQ_URL'),
+      batchId,
+      nowSeconds: Math.floor(now.getTime() / 1000),
+      log,
+    },
     invalid.map(({ record, reason }) => ({
-      id: record.messageId,
+      messageId: record.messageId,
       body: record.body,
-      attributes: {
-        // SQS attribute values are limited to 256 KiB together; a reason is short but is cut to be safe.
-        reason: reason.slice(0, 1024),
-        source_message_id: record.messageId,
-        receive_count: record.attributes.ApproximateReceiveCount ?? '1',
-        batch_id: batchId,
-      },
+      reason,
+      receiveCount: Number(record.attributes.ApproximateReceiveCount ?? '1'),
     })),
   );
-  return invalid.map(({ record, reason }, i) => {
-    const result = results[i];
-    return result?.ok
-      ? { messageId: record.messageId, outcome: 'dead-lettered', reason }
-      : { messageId: record.messageId, outcome: 'retry', reason: `${reason}; dead-letter queue unavailable: ${result?.error}` };
-  });
+  return results.map((r) => ({ messageId: r.messageId, outcome: r.done ? 'dead-lettered' : 'retry', reason: r.reason }));
 }
 
-async function runExecution(cfg: DispatchConfig, input: ExecutionInput): Promise<Outcome[]> {
+async function runExecution(cfg: DispatchConfig, input: ExecutionInput, deadlineMs: number): Promise<Outcome[]> {
   const ids = input.messages.map((m) => m.messageId);
   try {
     const response = await sfnClient(cfg).send(
@@ -91,6 +90,9 @@ async function runExecution(cfg: DispatchConfig, input: ExecutionInput): Promise
         name: input.executionName,
         input: JSON.stringify(input),
       }),
+      // The SDK may retry a call whose answer was lost; it must still end before the intake's own
+      // timeout, so that the batch gets its answer (retry) instead of failing whole.
+      { abortSignal: AbortSignal.timeout(Math.max(1000, deadlineMs - Date.now())) },
     );
     // A sync execution that fails is still HTTP 200: the status says so.
     if (response.status !== 'SUCCEEDED') {
@@ -112,8 +114,16 @@ async function runExecution(cfg: DispatchConfig, input: ExecutionInput): Promise
   }
 }
 
+/** Room kept before the intake's timeout to answer the event source mapping. */
+export const INTAKE_ANSWER_MARGIN_MS = 3000;
+
 /** One outcome per record, in record order. */
-export async function processBatch(records: readonly SQSRecord[], cfg: DispatchConfig, now = new Date()): Promise<Outcome[]> {
+export async function processBatch(
+  records: readonly SQSRecord[],
+  cfg: DispatchConfig,
+  now = new Date(),
+  deadlineMs = now.getTime() + TIMEOUTS.intakeTimeoutSeconds * 1000 - INTAKE_ANSWER_MARGIN_MS,
+): Promise<Outcome[]> {
   const batchId = batchIdFor(records.map((r) => r.messageId), now);
   const { valid, invalid } = triage(records);
   const { first, repeats } = splitRepeats(valid);
@@ -124,8 +134,8 @@ export async function processBatch(records: readonly SQSRecord[], cfg: DispatchC
     idempotencyTtlSeconds: cfg.idempotencyTtlSeconds,
   });
   const results = await Promise.all([
-    deadLetterInvalid(cfg, invalid, batchId),
-    ...executions.map((input) => runExecution(cfg, input)),
+    deadLetter(cfg, invalid, batchId, now),
+    ...executions.map((input) => runExecution(cfg, input, deadlineMs)),
   ]);
   const repeated: Outcome[] = repeats.map((m) => ({
     messageId: m.messageId,
@@ -149,7 +159,11 @@ export const toSettled = (outcomes: readonly Outcome[]): PromiseSettledResult<Ou
   );
 
 /** What Lambda calls: the middleware turns the settled results into { batchItemFailures }. */
-export const handler = middy(async (event: SQSEvent) => toSettled(await processBatch(event.Records, config()))).use(
+export const handler = middy(async (event: SQSEvent, context: Context) => {
+  const now = new Date();
+  const remaining = context?.getRemainingTimeInMillis?.() ?? TIMEOUTS.intakeTimeoutSeconds * 1000;
+  return toSettled(await processBatch(event.Records, config(), now, now.getTime() + remaining - INTAKE_ANSWER_MARGIN_MS));
+}).use(
   // Failures are already logged above with their reasons; the middleware's own log would repeat them.
   sqsPartialBatchFailure({ logger: false as never }),
 ) as unknown as (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;

@@ -1,22 +1,30 @@
 /**
  * Snapshot task: the depth of every regional queue, one client per region, cached for CACHE_TTL
- * within the container. A region that cannot be read is reported unknown, never fatal.
+ * within the container, and the regions' health shared by every container (core/health.ts), cached
+ * briefly. A region that cannot be read is reported unknown, never fatal; unreadable health is none.
  */
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { sqsClient } from '../aws/clients.js';
+import { readHealth, takeProbe } from '../aws/region-health.js';
 import { config, type DispatchConfig, type RegionQueue } from '../core/config.js';
+import type { RegionHealth } from '../core/health.js';
 import type { Reading, Snapshot } from '../core/snapshot.js';
+import { SNAPSHOT_READ_TIMEOUT_MS } from '../core/topology.js';
 import { logger } from './logger.js';
 
 const log = logger('snapshot');
 const cache = new Map<string, Extract<Reading, { known: true }>>();
+
+/** Health changes on a failure anywhere: read again after this long, whatever CACHE_TTL says. */
+export const HEALTH_CACHE_MS = 2000;
+let healthCache: { readAt: number; health: RegionHealth[] } | undefined;
 
 async function read(cfg: DispatchConfig, { region, queueUrl }: RegionQueue): Promise<Reading> {
   const cached = cache.get(region);
   if (cached && Date.now() - cached.readAt < cfg.cacheTtlSeconds * 1000) return cached;
   try {
     // One attempt: a reading is advice, and a slow region must not hold the snapshot past its timeout.
-    const { Attributes: a = {} } = await sqsClient(cfg, region, 1).send(
+    const { Attributes: a = {} } = await sqsClient(cfg, region, 1, Math.min(cfg.sqsRequestTimeoutMs, SNAPSHOT_READ_TIMEOUT_MS)).send(
       new GetQueueAttributesCommand({
         QueueUrl: queueUrl,
         AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
@@ -39,13 +47,43 @@ async function read(cfg: DispatchConfig, { region, queueUrl }: RegionQueue): Pro
   }
 }
 
-export async function takeSnapshot(cfg: DispatchConfig): Promise<Snapshot> {
-  return { readings: await Promise.all(cfg.regions.map((region) => read(cfg, region))) };
+async function storedHealth(cfg: DispatchConfig, now: number): Promise<RegionHealth[]> {
+  if (healthCache && now - healthCache.readAt < Math.min(HEALTH_CACHE_MS, cfg.cacheTtlSeconds * 1000)) {
+    // Open regions turn half-open with time, cached or not.
+    return healthCache.health.map((h) => ({ ...h, state: now < h.until ? 'open' : 'half-open' }));
+  }
+  const fresh = await readHealth(cfg, now);
+  healthCache = { readAt: now, health: fresh };
+  return fresh;
 }
 
-/** Forget cached readings (tests, and the local stack between runs). */
+/**
+ * The regions' health for this execution: a half-open region stays half-open (one canary) only for
+ * the execution that takes its probe; for the others it is still open.
+ */
+async function health(cfg: DispatchConfig): Promise<RegionHealth[]> {
+  const now = Date.now();
+  try {
+    const stored = await storedHealth(cfg, now);
+    return await Promise.all(
+      stored.map(async (h) => (h.state === 'half-open' && !(await takeProbe(cfg, h.region, now)) ? { ...h, state: 'open' as const } : h)),
+    );
+  } catch (error) {
+    const err = error as Error;
+    log.warn('region health unreadable', { error: `${err.name}: ${err.message}` });
+    return [];
+  }
+}
+
+export async function takeSnapshot(cfg: DispatchConfig): Promise<Snapshot> {
+  const [readings, regionHealth] = await Promise.all([Promise.all(cfg.regions.map((region) => read(cfg, region))), health(cfg)]);
+  return { readings, health: regionHealth };
+}
+
+/** Forget cached readings and health (tests, and the local stack between runs). */
 export function clearSnapshotCache(): void {
   cache.clear();
+  healthCache = undefined;
 }
 
 export const handler = async (): Promise<Snapshot> => takeSnapshot(config());

@@ -40,6 +40,8 @@ export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' |
 
 export interface ExecutionRecord {
   readonly name: string;
+  /** $$.Execution.Id as the states saw it. */
+  readonly executionArn: string;
   status: ExecutionStatus;
   readonly input: Json;
   output?: Json;
@@ -192,9 +194,19 @@ function payloadOverLimit(what: string, payload: unknown): string | undefined {
   return bytes > PAYLOAD_LIMIT_BYTES ? `${what} is ${bytes} bytes, over the ${PAYLOAD_LIMIT_BYTES}-byte limit` : undefined;
 }
 
+export interface RunOptions {
+  readonly name?: string;
+  /**
+   * The execution's unique id ($$.Execution.Id): its ARN, which on AWS ends in a UUID for Express
+   * executions, so two runs under one name differ. Made up when absent.
+   */
+  readonly executionArn?: string;
+  readonly onEvent?: (event: EventLog) => void;
+}
+
 export interface DefinitionRunner {
   /** Runs one execution to its end; never throws for a failed execution (see status). */
-  run(input: Json, options?: { name?: string; onEvent?: (event: EventLog) => void }): Promise<ExecutionRecord>;
+  run(input: Json, options?: RunOptions): Promise<ExecutionRecord>;
 }
 
 /** Validates and binds once (StateMachine construction costs hundreds of ms), runs many times. */
@@ -212,8 +224,11 @@ export function createRunner(definition: object, bindings: Bindings, options: Ru
 
   return {
     async run(input, runOptions = {}) {
+      const name = runOptions.name ?? randomUUID();
+      const executionArn = runOptions.executionArn ?? `arn:aws:states:local:000000000000:express:local:${name}:${randomUUID()}`;
       const record: ExecutionRecord = {
-        name: runOptions.name ?? randomUUID(),
+        name,
+        executionArn,
         status: 'RUNNING',
         input,
         startDate: new Date(),
@@ -221,6 +236,8 @@ export function createRunner(definition: object, bindings: Bindings, options: Ru
       };
       const execution = machine.run(input as never, {
         overrides: { taskResourceLocalHandlers, ...(retryIntervalOverrides ? { retryIntervalOverrides } : {}) },
+        // The engine fills in Input and StartTime; the id and name are ours to give, as AWS gives them.
+        context: { Execution: { Id: executionArn, Name: name } },
       });
       // Step Functions fails an execution whose input, or any state's input or output, passes 256 KiB;
       // the local engine has no such limit, so it is enforced here (as soon as the log shows it).

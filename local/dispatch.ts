@@ -36,6 +36,8 @@ export interface EnvironmentOptions {
   readonly claimLeaseSeconds?: number;
   readonly maxQueueDepthThreshold?: number;
   readonly sqsRequestTimeoutMs?: number;
+  /** How long a region whose send failed gets no placements; 0 turns region health off. */
+  readonly regionHealthSeconds?: number;
 }
 
 /** The environment every function gets: the deployment's variables plus endpoint overrides. */
@@ -54,9 +56,12 @@ export function dispatchEnvironment(
     CACHE_TTL: String(options.cacheTtlSeconds ?? 1),
     SELECTION_POLICY: options.policy ?? 'least-wait',
     LOG_LEVEL: options.logLevel ?? 'SILENT',
-    ...(options.claimLeaseSeconds ? { CLAIM_LEASE_SECONDS: String(options.claimLeaseSeconds) } : {}),
-    ...(options.maxQueueDepthThreshold ? { MAX_QUEUE_DEPTH_THRESHOLD: String(options.maxQueueDepthThreshold) } : {}),
-    ...(options.sqsRequestTimeoutMs ? { SQS_REQUEST_TIMEOUT_MS: String(options.sqsRequestTimeoutMs) } : {}),
+    // Always set, empty meaning "the default" (core/config.ts), so that a value one run set does not
+    // linger in this process's environment for the next.
+    CLAIM_LEASE_SECONDS: String(options.claimLeaseSeconds ?? ''),
+    MAX_QUEUE_DEPTH_THRESHOLD: String(options.maxQueueDepthThreshold ?? ''),
+    SQS_REQUEST_TIMEOUT_MS: String(options.sqsRequestTimeoutMs ?? ''),
+    REGION_HEALTH_SECONDS: String(options.regionHealthSeconds ?? ''),
     SQS_ENDPOINTS: JSON.stringify(endpoints.sqs),
     DYNAMODB_ENDPOINT: endpoints.dynamodb,
     ...(options.sfnEndpoint ? { SFN_ENDPOINT: options.sfnEndpoint } : {}),

@@ -209,7 +209,7 @@ export async function startStepFunctionsEndpoint(options: StepFunctionsEndpointO
       if (existing.record.status === 'RUNNING' && existing.inputText === inputText) return existing;
       throw new SfnApiError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
     }
-    const live: ExecutionRecord = { name, status: 'RUNNING', input, startDate: new Date(), events: [] };
+    const live: ExecutionRecord = { name, executionArn, status: 'RUNNING', input, startDate: new Date(), events: [] };
     const stored: Stored = {
       seq: ++seq,
       executionArn,
@@ -217,7 +217,7 @@ export async function startStepFunctionsEndpoint(options: StepFunctionsEndpointO
       inputText,
       record: live,
       done: machine.runner
-        .run(input, { name, onEvent: (event) => live.events.push(event) })
+        .run(input, { name, executionArn, onEvent: (event) => live.events.push(event) })
         .then(
           (final) => {
             stored.record = { ...final, startDate: live.startDate, stopDate: final.stopDate ?? new Date() };

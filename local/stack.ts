@@ -3,11 +3,14 @@
  * server per region, the Step Functions endpoint running workflows/dispatch.ts, the event source
  * mapping driving the intake, and simulated GPU workers draining each regional queue.
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DEFAULT_REGIONS, HOME_REGION, resourceNames, type RegionSpec } from '../core/topology.js';
 import { handler as intake } from '../functions/intake.js';
 import { applyEnvironment, createDispatchRunner, dispatchEnvironment, type EnvironmentOptions } from './dispatch.js';
 import { startEventSource, type BatchStats, type EventSource } from './event-source.js';
-import { createResources, sqsAt, type LocalResources } from './resources.js';
+import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
+import type { DropReason } from '../worker/errors.js';
+import { createResources, LOCAL_CREDENTIALS, sqsAt, type LocalResources } from './resources.js';
 import { startDynamo, startSqs, type DynamoServer, type SqsServer } from './servers.js';
 import { startStepFunctionsEndpoint, type StepFunctionsEndpoint } from './sfn-endpoint.js';
 import { startWorkers, type Workers } from './workers.js';
@@ -31,7 +34,25 @@ export interface StackOptions {
   readonly env?: EnvironmentOptions;
   readonly onBatch?: (stats: BatchStats) => void;
   readonly onProcessed?: (region: string, body: string) => void;
+  /**
+   * The simulated workers accept each request through the dispatch fence (worker/) and drop a copy
+   * whose acceptance fails, as real workers should. On unless false.
+   */
+  readonly fence?: boolean;
+  readonly onDropped?: (region: string, body: string, reason: DropReason) => void;
   readonly stage?: string;
+  /**
+   * Fault proxies (local/fault-proxy.ts) in front of DynamoDB, each SQS server and the Step Functions
+   * endpoint: the whole running system (intake, workflow, event source, workers) goes through them;
+   * the description's endpoints (what CLI tools and checkers use) still name the servers.
+   */
+  readonly faults?: boolean;
+}
+
+export interface StackFaults {
+  readonly dynamodb: FaultProxy;
+  readonly stepFunctions: FaultProxy;
+  readonly sqs: Readonly<Record<string, FaultProxy>>;
 }
 
 /** What other CLI commands need to find a running stack (written to .local/stack.json by `up`). */
@@ -55,11 +76,15 @@ export interface LocalStack {
   readonly stepFunctions: StepFunctionsEndpoint;
   readonly eventSource: EventSource;
   readonly workers: Readonly<Record<string, Workers>>;
+  /** Present with `faults: true`. */
+  readonly faults?: StackFaults;
   stop(): Promise<void>;
 }
 
 const portAt = (base: number | undefined, offset: number) => (base ? base + offset : 0);
 
+export async function startLocalStack(options: StackOptions & { faults: true }): Promise<LocalStack & { readonly faults: StackFaults }>;
+export async function startLocalStack(options?: StackOptions): Promise<LocalStack>;
 export async function startLocalStack(options: StackOptions = {}): Promise<LocalStack> {
   const regions = options.regions ?? DEFAULT_REGIONS;
   const stage = options.stage ?? 'local';
@@ -81,6 +106,23 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
       dynamodb: dynamo.endpoint,
       sqs: Object.fromEntries(Object.values(sqsServers).map((s) => [s.region, s.endpoint])),
     };
+    // What the running system talks to: the proxies with `faults`, else the servers.
+    let systemEndpoints = endpoints;
+    let dynamoProxy: FaultProxy | undefined;
+    const sqsProxies: Record<string, FaultProxy> = {};
+    if (options.faults) {
+      dynamoProxy = await startFaultProxy({ target: dynamo.endpoint, service: 'dynamodb' });
+      started.push(dynamoProxy);
+      for (const server of Object.values(sqsServers)) {
+        const p = await startFaultProxy({ target: server.endpoint, service: 'sqs', name: `sqs ${server.region}` });
+        started.push(p);
+        sqsProxies[server.region] = p;
+      }
+      systemEndpoints = {
+        dynamodb: dynamoProxy.endpoint,
+        sqs: Object.fromEntries(Object.entries(sqsProxies).map(([region, p]) => [region, p.endpoint])),
+      };
+    }
     const resources = await createResources(endpoints, {
       homeRegion: HOME_REGION,
       regions,
@@ -89,7 +131,7 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
     });
 
     // The Step Functions endpoint's port must be known before the functions' environment is set.
-    const setup = createDispatchRunner(resources, endpoints);
+    const setup = createDispatchRunner(resources, systemEndpoints);
     const stepFunctions = await startStepFunctionsEndpoint({
       port: portAt(options.basePort, 1),
       region: HOME_REGION,
@@ -98,9 +140,13 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
       ],
     });
     started.push({ stop: async () => (await stepFunctions.stop(), setup.close()) });
-    applyEnvironment(dispatchEnvironment(resources, endpoints, { ...options.env, sfnEndpoint: stepFunctions.endpoint }));
+    const sfnProxy = options.faults ? await startFaultProxy({ target: stepFunctions.endpoint, service: 'stepfunctions' }) : undefined;
+    if (sfnProxy) started.push(sfnProxy);
+    applyEnvironment(
+      dispatchEnvironment(resources, systemEndpoints, { ...options.env, sfnEndpoint: sfnProxy?.endpoint ?? stepFunctions.endpoint }),
+    );
 
-    const home = sqsAt(HOME_REGION, endpoints.sqs[HOME_REGION] as string);
+    const home = sqsAt(HOME_REGION, systemEndpoints.sqs[HOME_REGION] as string);
     const eventSource = startEventSource({
       client: home,
       queueUrl: resources.masterQueueUrl,
@@ -116,10 +162,15 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
     started.push({ stop: async () => (await eventSource.stop(), home.destroy()) });
 
     const workers: Record<string, Workers> = {};
+    const fenceClient =
+      options.fence === false || !options.workers
+        ? undefined
+        : new DynamoDBClient({ region: HOME_REGION, endpoint: systemEndpoints.dynamodb, credentials: LOCAL_CREDENTIALS, maxAttempts: 2 });
+    if (fenceClient) started.push({ stop: async () => fenceClient.destroy() });
     for (const region of resources.regions) {
       const spec = options.workers?.[region.region];
       if (!spec || spec.workers <= 0) continue;
-      const client = sqsAt(region.region, endpoints.sqs[region.region] as string);
+      const client = sqsAt(region.region, systemEndpoints.sqs[region.region] as string);
       workers[region.region] = startWorkers({
         region: region.region,
         client,
@@ -127,6 +178,10 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
         workers: spec.workers,
         secondsPerRequest: spec.secondsPerRequest,
         ...(options.onProcessed ? { onProcessed: (body: string) => options.onProcessed?.(region.region, body) } : {}),
+        ...(fenceClient ? { fence: { tableName: resources.tableName, client: fenceClient } } : {}),
+        ...(options.onDropped
+          ? { onDropped: (body: string, _region: string, reason: DropReason) => options.onDropped?.(region.region, body, reason) }
+          : {}),
       });
       started.push({ stop: async () => (await workers[region.region]?.stop(), client.destroy()) });
     }
@@ -143,7 +198,8 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
       dispatchDeadLetterQueueUrl: resources.dispatchDeadLetterQueueUrl,
       regions: resources.regions.map(({ region, capacity, queueUrl, deadLetterQueueUrl }) => ({ region, capacity, queueUrl, deadLetterQueueUrl })),
     };
-    return { description, resources, sqsServers, stepFunctions, eventSource, workers, stop: stopAll };
+    const faults = dynamoProxy && sfnProxy ? { dynamodb: dynamoProxy, stepFunctions: sfnProxy, sqs: sqsProxies } : undefined;
+    return { description, resources, sqsServers, stepFunctions, eventSource, workers, ...(faults ? { faults } : {}), stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

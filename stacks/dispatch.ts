@@ -4,7 +4,8 @@
  * master queue. Every function gets the same configuration (core/config.ts validates all of it at
  * start) and only the permissions its own calls need.
  */
-import { HOME_REGION, TIMEOUTS, type resourceNames } from '../core/topology.js';
+import { intakeDeadLetterKey, regionHealthKey } from '../core/record.js';
+import { FUNCTION_TIMEOUTS, HOME_REGION, TIMEOUTS, type resourceNames } from '../core/topology.js';
 import type { HomeContext } from './context.js';
 import { dispatchFunction } from './functions.js';
 import type { Queues } from './queues.js';
@@ -37,6 +38,14 @@ export function regionQueuesJson(queues: Queues): $util.Output<string> {
   );
 }
 
+/**
+ * Items of the idempotency table that are not requests, by key prefix (core/record.ts): a function
+ * that only needs those may touch nothing else (dynamodb:LeadingKeys).
+ */
+export function keysStartingWith(prefix: string): sst.aws.FunctionPermissionArgs['conditions'] {
+  return [{ test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: [`${prefix}*`] }];
+}
+
 export function createDispatch({ names, queues, table, home }: DispatchArgs): Dispatch {
   // No endpoint overrides (SQS_ENDPOINTS, DYNAMODB_ENDPOINT, SFN_ENDPOINT): on AWS the SDK's defaults are right.
   const environment = {
@@ -47,17 +56,23 @@ export function createDispatch({ names, queues, table, home }: DispatchArgs): Di
   };
   const regionalQueueArns = queues.regional.map((r) => r.queue.arn);
 
-  // Each task function's timeout is below its Task's TimeoutSeconds in the definition (snapshot and
-  // select 30 s, forward 60 s): a forward that the state machine gave up on must not still be sending.
+  // Each task function's timeout is below its Task's TimeoutSeconds in the definition
+  // (core/topology.ts): a forward that the state machine gave up on must not still be sending.
+  const healthKeys = keysStartingWith(regionHealthKey(''));
   const snapshot = dispatchFunction(
     {
       role: 'snapshot',
       description: 'Reads the depth of every regional queue',
       // I/O-bound: one GetQueueAttributes per region, in parallel.
       memory: '256 MB',
-      timeoutSeconds: 20,
+      timeoutSeconds: FUNCTION_TIMEOUTS.snapshotSeconds,
       environment,
-      permissions: [{ actions: ['sqs:GetQueueAttributes'], resources: regionalQueueArns }],
+      permissions: [
+        { actions: ['sqs:GetQueueAttributes'], resources: regionalQueueArns },
+        // The regions' health items (core/health.ts), nothing else of the table: read them, and take
+        // the one probe of a half-open region.
+        { actions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'], resources: [table.arn], conditions: healthKeys },
+      ],
     },
     home,
   );
@@ -67,7 +82,7 @@ export function createDispatch({ names, queues, table, home }: DispatchArgs): Di
       description: 'Chooses a region per message (pure policy code, no AWS calls)',
       // A few milliseconds of CPU per batch.
       memory: '256 MB',
-      timeoutSeconds: 10,
+      timeoutSeconds: FUNCTION_TIMEOUTS.selectSeconds,
       environment,
       permissions: [],
     },
@@ -79,10 +94,14 @@ export function createDispatch({ names, queues, table, home }: DispatchArgs): Di
       description: 'Sends a batch to a regional queue, failing over to the other regions',
       // I/O-bound: SendMessageBatch across regions, up to 10 bodies of 256 KiB in memory.
       memory: '512 MB',
-      timeoutSeconds: 50,
+      timeoutSeconds: FUNCTION_TIMEOUTS.forwardSeconds,
       environment,
-      // SendMessageBatch is authorized by sqs:SendMessage.
-      permissions: [{ actions: ['sqs:SendMessage'], resources: regionalQueueArns }],
+      permissions: [
+        // SendMessageBatch is authorized by sqs:SendMessage.
+        { actions: ['sqs:SendMessage'], resources: regionalQueueArns },
+        // A region whose send fails is marked unhealthy, and cleared when a send succeeds again.
+        { actions: ['dynamodb:UpdateItem', 'dynamodb:DeleteItem'], resources: [table.arn], conditions: healthKeys },
+      ],
     },
     home,
   );
@@ -103,7 +122,7 @@ export function createDispatch({ names, queues, table, home }: DispatchArgs): Di
       // Validates up to 10 bodies of 256 KiB and holds the execution's input and output; mostly waits.
       memory: '512 MB',
       // Covers the synchronous execution (cut at TIMEOUTS.dispatchTimeoutSeconds) plus DLQ sends;
-      // 6 x this <= the master queue's visibility timeout.
+      // below the claim lease, and 6 x this <= the master queue's visibility timeout.
       timeoutSeconds: TIMEOUTS.intakeTimeoutSeconds,
       environment: {
         ...environment,
@@ -117,8 +136,14 @@ export function createDispatch({ names, queues, table, home }: DispatchArgs): Di
           resources: [queues.master.arn],
         },
         { actions: ['states:StartSyncExecution'], resources: [machine.stateMachine.arn] },
-        // Invalid input goes straight to the dispatch DLQ with its reason.
+        // Invalid input goes straight to the dispatch DLQ with its reason...
         { actions: ['sqs:SendMessage'], resources: [queues.dispatchDeadLetter.arn] },
+        // ...once: a marker per dead-lettered master message, read when a batch comes back.
+        {
+          actions: ['dynamodb:BatchGetItem', 'dynamodb:PutItem'],
+          resources: [table.arn],
+          conditions: keysStartingWith(intakeDeadLetterKey('')),
+        },
       ],
     },
     home,

@@ -15,7 +15,7 @@ type Names = ReturnType<typeof resourceNames>;
  * The workflow's Pass states that mean "duplicate dropped" (workflows/dispatch.ts). The state
  * machine logs every state exit with its name, so a metric filter counts them.
  */
-export const DUPLICATE_STATES = ['Already dispatched', 'Claimed in this batch'] as const;
+export const DUPLICATE_STATES = ['Already dispatched', 'Already dead-lettered', 'Already accepted', 'Claimed in this batch'] as const;
 export const METRIC_NAMESPACE = 'InferenceDispatch';
 export const DUPLICATES_METRIC = 'DuplicatesDropped';
 

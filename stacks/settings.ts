@@ -2,16 +2,16 @@
  * Deployment settings that are choices, not contracts: the functions' tunables (read through
  * core/config.ts) and the intake subscription's throttles. Pure data, no AWS import.
  */
-import { SQS_BATCH_SIZE } from '../core/topology.js';
+import { SQS_BATCH_SIZE, TIMEOUTS } from '../core/topology.js';
 
 /** Environment values shared by the four functions (names as core/config.ts reads them). */
 export const FUNCTION_SETTINGS = {
   CACHE_TTL: '60',
   MAX_QUEUE_DEPTH_THRESHOLD: '5000',
   IDEMPOTENCY_TTL_SECONDS: String(7 * 24 * 3600),
-  // Longer than any execution (TIMEOUTS.dispatchTimeoutSeconds) and shorter than the master
-  // visibility timeout, so the redelivery of a crashed batch can take its claims over.
-  CLAIM_LEASE_SECONDS: '300',
+  // Longer than the intake and any execution it starts, shorter than the master visibility timeout,
+  // so the redelivery of a crashed batch can take its claims over (core/topology.ts TIMEOUTS).
+  CLAIM_LEASE_SECONDS: String(TIMEOUTS.claimLeaseSeconds),
   LOG_LEVEL: 'INFO',
   SELECTION_POLICY: 'least-wait',
 } as const;

@@ -4,6 +4,7 @@
  * (Express executions have no history API: the log group is where they are inspected), X-Ray on.
  * Its role may do exactly what the definition's Tasks call, plus what AWS requires for logging and tracing.
  */
+import { assertDispatchBudget } from '../workflows/budget.js';
 import { dispatchDefinition } from '../workflows/dispatch.js';
 import type { resourceNames } from '../core/topology.js';
 import type { HomeContext } from './context.js';
@@ -88,7 +89,7 @@ export function createStateMachine(args: StateMachineArgs): DispatchStateMachine
         {
           Sid: 'IdempotencyRecords',
           Effect: 'Allow',
-          Action: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+          Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
           Resource: [table.arn],
         },
         {
@@ -109,16 +110,17 @@ export function createStateMachine(args: StateMachineArgs): DispatchStateMachine
     functions.forward.arn,
     table.name,
     deadLetterQueue.url,
-  ]).apply(([snapshot, select, forward, tableName, deadLetterQueueUrl]) =>
-    JSON.stringify(
-      dispatchDefinition({
-        regions: args.regions,
-        functions: { snapshot, select, forward },
-        tableName,
-        deadLetterQueueUrl,
-      }),
-    ),
-  );
+  ]).apply(([snapshot, select, forward, tableName, deadLetterQueueUrl]) => {
+    const built = dispatchDefinition({
+      regions: args.regions,
+      functions: { snapshot, select, forward },
+      tableName,
+      deadLetterQueueUrl,
+    });
+    // A definition whose worst case breaks the time budget is not deployed (core/time-budget.ts).
+    assertDispatchBudget(built);
+    return JSON.stringify(built);
+  });
 
   const stateMachine = new aws.sfn.StateMachine(
     'DispatchStateMachine',

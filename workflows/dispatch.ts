@@ -9,14 +9,23 @@
  * outcome is { messageId, requestId, outcome: dispatched|duplicate|dead-lettered|retry, region?, reason? }
  * (core/outcomes.ts flattens it to one outcome per message).
  *
- * Every message moves through the Forward branches as a "placement" (core/placement.ts):
- * { messageId, requestId, body, priority, status: pending|dispatched, region?, at?, reason?, failedOver }.
+ * Claims are owned by the execution's unique id ($$.Execution.Id: one per run, even when the intake's
+ * StartSyncExecution is retried under the same name), so a claim write that landed but whose answer
+ * was lost is recognised as this run's own, and a second run of the same name sees "busy".
  *
- * Retries and dead-lettering are here, not hidden in code: every Forward branch retries its region,
- * fails over to the other regions, and dead-letters what no region took. Everything after the first
- * forward is caught, so a message once forwarded is always committed and never forwarded again.
+ * Every message moves through the Forward branches as a "placement" (core/placement.ts):
+ * { messageId, requestId, body, priority, status: pending|dispatched|unconfirmed, region?, token?, reason?, ... }.
+ *
+ * Retries and dead-lettering are here, not hidden in code. A region that refused a send (known not
+ * delivered) is retried once and then failed over; a send without an answer (it may have arrived) is
+ * retried once in the same region and then released for a later retry, never failed over or
+ * dead-lettered, so that a message is in at most one region unless a send was ambiguous. Everything
+ * after the first forward is caught, so a message once forwarded is always committed, never forwarded
+ * again by this execution. Every Task has a TimeoutSeconds: the worst case is bounded by construction
+ * (core/time-budget.ts).
  */
-import { regionKey, TIMEOUTS } from '../core/topology.js';
+import { RECORD_STATUS } from '../core/record.js';
+import { regionKey, TASK_TIMEOUTS, TIMEOUTS } from '../core/topology.js';
 
 export interface RetryPolicy {
   readonly intervalSeconds: number;
@@ -37,7 +46,7 @@ export interface DispatchRefs {
   readonly tableName: string;
   /** The dispatch DLQ (home region) for messages no region would take. */
   readonly deadLetterQueueUrl: string;
-  /** Retry of a failing region before failing over; defaults 1 s, 2 attempts, x2, full jitter. */
+  /** Retry of a failing region (same region) before failing over or giving up; defaults 1 s, 1 attempt, x2, full jitter. */
   readonly regionRetry?: RetryPolicy;
 }
 
@@ -55,11 +64,19 @@ export const STATE = {
   settle: (region: string) => `Settle ${region}`,
   markDispatched: (region: string) => `Mark dispatched ${region}`,
   deadLetter: (region: string) => `Dead-letter ${region}`,
-  releaseDeadLettered: (region: string) => `Release dead-lettered ${region}`,
+  markDeadLettered: (region: string) => `Mark dead-lettered ${region}`,
+  releaseUnconfirmed: (region: string) => `Release unconfirmed ${region}`,
   releaseUndeliverable: (region: string) => `Release undeliverable ${region}`,
+  releaseUnanswered: (region: string) => `Release unanswered ${region}`,
 } as const;
 
-export const CLAIM_STATUS = { inProgress: 'IN_PROGRESS', dispatched: 'DISPATCHED' } as const;
+/** The record's statuses as the definition writes them (core/record.ts). */
+export const CLAIM_STATUS = {
+  inProgress: RECORD_STATUS.inProgress,
+  dispatched: RECORD_STATUS.dispatched,
+  deadLettered: RECORD_STATUS.deadLettered,
+  redriven: RECORD_STATUS.redriven,
+} as const;
 
 type State = Record<string, unknown>;
 export interface Definition {
@@ -78,49 +95,98 @@ const LAMBDA_TRANSIENT = [
 
 /** Errors the forward function throws when a region took nothing (see functions/forward.ts). */
 export const REGION_UNAVAILABLE = 'RegionUnavailable';
+export const REGION_UNCONFIRMED = 'RegionUnconfirmed';
 
-const lambdaRetry = [{ ErrorEquals: LAMBDA_TRANSIENT, IntervalSeconds: 1, MaxAttempts: 2, BackoffRate: 2, JitterStrategy: 'FULL' }];
+const lambdaRetry = (maxAttempts: number) =>
+  maxAttempts ? [{ ErrorEquals: LAMBDA_TRANSIENT, IntervalSeconds: 1, MaxAttempts: maxAttempts, BackoffRate: 2, JitterStrategy: 'FULL' }] : [];
 
 /** Retry any error of a service integration except the named ones, which are answers, not faults. */
-function serviceRetry(answers: readonly string[] = []) {
+function serviceRetry(answers: readonly string[] = [], maxAttempts = 2) {
   return [
     ...(answers.length ? [{ ErrorEquals: answers, MaxAttempts: 0 }] : []),
-    { ErrorEquals: ['States.ALL'], IntervalSeconds: 1, MaxAttempts: 2, BackoffRate: 2, JitterStrategy: 'FULL' },
+    { ErrorEquals: ['States.ALL'], IntervalSeconds: 1, MaxAttempts: maxAttempts, BackoffRate: 2, JitterStrategy: 'FULL' },
   ];
 }
 
+const CONDITION_FAILED = 'DynamoDB.ConditionalCheckFailedException';
 const numberText = (path: string) => ({ 'N.$': `States.Format('{}', ${path})` });
+const dynamoTask = (action: 'putItem' | 'getItem' | 'updateItem' | 'deleteItem') => ({
+  Type: 'Task',
+  Resource: `arn:aws:states:::dynamodb:${action}`,
+  TimeoutSeconds: TASK_TIMEOUTS.dynamodbSeconds,
+});
+
+/** Attributes a claim taking a record over starts without (a record past its TTL is a new request). */
+const CLEARED_ON_CLAIM = [
+  '#region',
+  'dispatchedAt',
+  '#token',
+  'reason',
+  'deadLetteredAt',
+  'acceptedToken',
+  'acceptedBy',
+  'acceptedAt',
+  'acceptedUntil',
+  'workStatus',
+  'completedAt',
+];
 
 function claimStates(tableName: string): Record<string, State> {
+  const status = (value: string) => ({ And: [{ Variable: '$.record.Item.status.S', IsPresent: true }, { Variable: '$.record.Item.status.S', StringEquals: value }] });
   return {
     [STATE.putClaim]: {
-      Type: 'Task',
-      Comment: 'Claim the request_id with a lease; an expired claim or an expired record is taken over.',
-      Resource: 'arn:aws:states:::dynamodb:putItem',
+      ...dynamoTask('updateItem'),
+      Comment:
+        'Claim the request_id with a lease. Taken over: an absent record, one past its TTL, an expired or released claim, ' +
+        'or a redriven one; never one a worker has accepted.',
       Parameters: {
         TableName: tableName,
-        Item: {
-          request_id: { 'S.$': '$.message.requestId' },
-          status: { S: CLAIM_STATUS.inProgress },
-          owner: { 'S.$': '$.owner' },
-          batchId: { 'S.$': '$.batchId' },
-          messageId: { 'S.$': '$.message.messageId' },
-          claimedAt: numberText('$.now'),
-          leaseUntil: numberText('$.leaseUntil'),
-          expiresAt: numberText('$.expiresAt'),
-        },
+        Key: { request_id: { 'S.$': '$.message.requestId' } },
+        UpdateExpression:
+          'SET #status = :inProgress, #owner = :owner, executionName = :executionName, batchId = :batchId, messageId = :messageId, ' +
+          `claimedAt = :now, leaseUntil = :leaseUntil, expiresAt = :expiresAt ADD attempts :one REMOVE ${CLEARED_ON_CLAIM.join(', ')}`,
         ConditionExpression:
-          'attribute_not_exists(request_id) OR (#status = :inProgress AND leaseUntil < :now) OR expiresAt < :now',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':inProgress': { S: CLAIM_STATUS.inProgress }, ':now': numberText('$.now') },
+          'attribute_not_exists(request_id) OR expiresAt < :now OR (attribute_not_exists(acceptedToken) AND ' +
+          '(#status = :redriven OR (#status = :inProgress AND leaseUntil < :now)))',
+        ExpressionAttributeNames: { '#status': 'status', '#owner': 'owner', '#region': 'region', '#token': 'token' },
+        ExpressionAttributeValues: {
+          ':inProgress': { S: CLAIM_STATUS.inProgress },
+          ':redriven': { S: CLAIM_STATUS.redriven },
+          ':owner': { 'S.$': '$.owner' },
+          ':executionName': { 'S.$': '$.executionName' },
+          ':batchId': { 'S.$': '$.batchId' },
+          ':messageId': { 'S.$': '$.message.messageId' },
+          ':now': numberText('$.now'),
+          ':leaseUntil': numberText('$.leaseUntil'),
+          ':expiresAt': numberText('$.expiresAt'),
+          ':one': { N: '1' },
+        },
+        ReturnValues: 'ALL_NEW',
       },
-      ResultPath: null,
-      Retry: serviceRetry(['DynamoDB.ConditionalCheckFailedException']),
+      ResultSelector: { 'Attributes.$': '$.Attributes' },
+      ResultPath: '$.claimed',
+      Retry: serviceRetry([CONDITION_FAILED]),
       Catch: [
-        { ErrorEquals: ['DynamoDB.ConditionalCheckFailedException'], ResultPath: '$.conflict', Next: STATE.readClaim },
+        { ErrorEquals: [CONDITION_FAILED], ResultPath: '$.conflict', Next: STATE.readClaim },
         { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Claim unavailable' },
       ],
-      Next: 'Claimed',
+      Next: 'Tried before?',
+    },
+    'Tried before?': {
+      Type: 'Choice',
+      Comment: 'A send of an earlier run had no answer: the copy may be in that region, so prefer it.',
+      Choices: [{ Variable: '$.claimed.Attributes.triedRegion.S', IsPresent: true, Next: 'Claimed, prefer tried region' }],
+      Default: 'Claimed',
+    },
+    'Claimed, prefer tried region': {
+      Type: 'Pass',
+      Parameters: {
+        'messageId.$': '$.message.messageId',
+        claim: 'claimed',
+        'preferRegion.$': '$.claimed.Attributes.triedRegion.S',
+        'attempt.$': '$.claimed.Attributes.attempts.N',
+      },
+      End: true,
     },
     Claimed: {
       Type: 'Pass',
@@ -128,12 +194,11 @@ function claimStates(tableName: string): Record<string, State> {
       End: true,
     },
     [STATE.readClaim]: {
-      Type: 'Task',
-      Comment: 'The claim is held: find out by whom, to tell a duplicate from a busy request.',
-      Resource: 'arn:aws:states:::dynamodb:getItem',
+      ...dynamoTask('getItem'),
+      Comment: 'The claim is held: find out by whom, to tell a duplicate from a busy request or from our own landed write.',
       Parameters: { TableName: tableName, Key: { request_id: { 'S.$': '$.message.requestId' } }, ConsistentRead: true },
       ResultPath: '$.record',
-      Retry: serviceRetry(),
+      Retry: serviceRetry([], 1),
       Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Claim unavailable' }],
       Next: 'Record found?',
     },
@@ -145,10 +210,41 @@ function claimStates(tableName: string): Record<string, State> {
     'Who holds the claim?': {
       Type: 'Choice',
       Choices: [
-        { Variable: '$.record.Item.status.S', StringEquals: CLAIM_STATUS.dispatched, Next: 'Already dispatched' },
-        { Variable: '$.record.Item.owner.S', StringEqualsPath: '$.owner', Next: 'Claimed in this batch' },
+        { ...status(CLAIM_STATUS.dispatched), Next: 'Already dispatched' },
+        { ...status(CLAIM_STATUS.deadLettered), Next: 'Already dead-lettered' },
+        {
+          And: [
+            { Variable: '$.record.Item.owner.S', IsPresent: true },
+            { Variable: '$.record.Item.owner.S', StringEqualsPath: '$.owner' },
+            { Variable: '$.record.Item.messageId.S', IsPresent: true },
+            { Variable: '$.record.Item.messageId.S', StringEqualsPath: '$.message.messageId' },
+          ],
+          Next: 'Claim landed before',
+        },
+        {
+          And: [
+            { Variable: '$.record.Item.owner.S', IsPresent: true },
+            { Variable: '$.record.Item.owner.S', StringEqualsPath: '$.owner' },
+          ],
+          Next: 'Claimed in this batch',
+        },
+        { Variable: '$.record.Item.acceptedToken.S', IsPresent: true, Next: 'Already accepted' },
+        {
+          And: [
+            { Variable: '$.record.Item.owner.S', IsPresent: true },
+            { Variable: '$.record.Item.leaseUntil.N', IsPresent: true },
+          ],
+          Next: 'Claim busy',
+        },
       ],
-      Default: 'Claim busy',
+      Default: 'Claim busy, holder unknown',
+    },
+    'Claim landed before': {
+      Type: 'Pass',
+      Comment: 'An earlier attempt of this very write was applied and its answer lost: the claim is ours.',
+      Parameters: { 'Attributes.$': '$.record.Item' },
+      ResultPath: '$.claimed',
+      Next: 'Tried before?',
     },
     'Already dispatched': {
       Type: 'Pass',
@@ -161,7 +257,27 @@ function claimStates(tableName: string): Record<string, State> {
     },
     'Claimed in this batch': {
       Type: 'Pass',
+      Comment: 'Another message of this execution holds it (the intake drops such repeats; this keeps the workflow safe alone).',
       Parameters: { 'messageId.$': '$.message.messageId', claim: 'duplicate', reason: 'request_id repeated within this batch' },
+      End: true,
+    },
+    'Already dead-lettered': {
+      Type: 'Pass',
+      Comment: 'It is in the dispatch DLQ with its reason; only a redrive (status REDRIVEN) dispatches it again.',
+      Parameters: {
+        'messageId.$': '$.message.messageId',
+        claim: 'duplicate',
+        reason: 'request_id already dead-lettered (in the dispatch DLQ with its reason; redrive it to dispatch it again)',
+      },
+      End: true,
+    },
+    'Already accepted': {
+      Type: 'Pass',
+      Parameters: {
+        'messageId.$': '$.message.messageId',
+        claim: 'duplicate',
+        'reason.$': "States.Format('request_id already accepted by worker {}', $.record.Item.acceptedBy.S)",
+      },
       End: true,
     },
     'Claim busy': {
@@ -171,6 +287,11 @@ function claimStates(tableName: string): Record<string, State> {
         claim: 'busy',
         'reason.$': "States.Format('request_id claimed by {} until {}', $.record.Item.owner.S, $.record.Item.leaseUntil.N)",
       },
+      End: true,
+    },
+    'Claim busy, holder unknown': {
+      Type: 'Pass',
+      Parameters: { 'messageId.$': '$.message.messageId', claim: 'busy', reason: 'request_id held by a record this execution cannot take over' },
       End: true,
     },
     'Claim released meanwhile': {
@@ -199,51 +320,251 @@ const dispatchedOutcome = {
   'failedOver.$': '$.placement.failedOver',
 };
 
-function forwardBranch(region: string, refs: DispatchRefs): State {
-  const key = regionKey(region);
-  const retry = refs.regionRetry ?? { intervalSeconds: 1, maxAttempts: 2, backoffRate: 2 };
-  const names = {
-    any: `Anything for ${region}?`,
-    forward: STATE.forward(region),
-    failed: `Region ${region} failed`,
-    pending: `Anything pending ${region}?`,
-    failover: STATE.failover(region),
-    settle: STATE.settle(region),
-    nothing: `Nothing for ${region}`,
-  };
-  const context = {
-    'batchId.$': '$.batchId',
-    'executionName.$': '$.executionName',
-    'snapshot.$': '$.snapshot',
-  };
+/** Fields every path into a Settle map carries (see its ItemSelector). */
+const branchContext = {
+  'batchId.$': '$.batchId',
+  'executionName.$': '$.executionName',
+  'snapshot.$': '$.snapshot',
+};
+
+function settleMap(region: string, refs: DispatchRefs): State {
   const item = {
-    isDispatched: `Dispatched ${region}?`,
+    path: `Settle path ${region}`,
     mark: STATE.markDispatched(region),
     dispatched: `Dispatched via ${region}`,
     commitFailed: `Dispatched via ${region}, commit failed`,
     deadLetter: STATE.deadLetter(region),
-    releaseDeadLettered: STATE.releaseDeadLettered(region),
+    markDeadLettered: STATE.markDeadLettered(region),
     deadLettered: `Dead-lettered from ${region}`,
+    releaseUnconfirmed: STATE.releaseUnconfirmed(region),
+    unconfirmed: `Unconfirmed from ${region}`,
     releaseUndeliverable: STATE.releaseUndeliverable(region),
     undeliverable: `Undeliverable from ${region}`,
+    releaseUnanswered: STATE.releaseUnanswered(region),
+    releaseFailoverUnanswered: `Release failover unanswered ${region}`,
+    unanswered: `Unanswered from ${region}`,
   };
-  const releaseClaim = (next: string) => ({
-    Type: 'Task',
-    Resource: 'arn:aws:states:::dynamodb:deleteItem',
-    Comment: 'Release only a claim this execution still holds, so the redelivery is not taken for a duplicate.',
+  const ownClaim = {
+    ConditionExpression: '#owner = :owner AND #status = :inProgress',
+    names: { '#owner': 'owner', '#status': 'status' },
+    values: { ':owner': { 'S.$': '$.owner' }, ':inProgress': { S: CLAIM_STATUS.inProgress } },
+  };
+  /**
+   * Ends the lease now (the record stays, with where a send may have gone), so the redelivery of the
+   * message takes the claim over at once and prefers that region. A claim that cannot be released
+   * expires with its lease.
+   */
+  const release = (next: string, tried: 'placement' | 'branch' | 'none') => ({
+    ...dynamoTask('updateItem'),
+    Comment:
+      tried === 'none'
+        ? 'Release only a claim this execution still holds, so the redelivery is not taken for a duplicate.'
+        : 'Release, recording where the unanswered send went: the next run prefers that region.',
     Parameters: {
       TableName: refs.tableName,
       Key: { request_id: { 'S.$': '$.requestId' } },
-      ConditionExpression: '#owner = :owner AND #status = :inProgress',
-      ExpressionAttributeNames: { '#owner': 'owner', '#status': 'status' },
-      ExpressionAttributeValues: { ':owner': { 'S.$': '$.owner' }, ':inProgress': { S: CLAIM_STATUS.inProgress } },
+      UpdateExpression: {
+        placement: 'SET leaseUntil = :zero, triedRegion = :region, triedToken = :token',
+        branch: 'SET leaseUntil = :zero, triedRegion = :region',
+        none: 'SET leaseUntil = :zero',
+      }[tried],
+      ConditionExpression: ownClaim.ConditionExpression,
+      ExpressionAttributeNames: ownClaim.names,
+      ExpressionAttributeValues: {
+        ...ownClaim.values,
+        ':zero': { N: '0' },
+        ...(tried === 'placement' ? { ':region': { 'S.$': '$.placement.region' }, ':token': { 'S.$': '$.placement.token' } } : {}),
+        ...(tried === 'branch' ? { ':region': { S: region } } : {}),
+      },
     },
     ResultPath: null,
-    Retry: serviceRetry(['DynamoDB.ConditionalCheckFailedException']),
-    // A claim that cannot be released expires with its lease; the outcome stands.
+    Retry: serviceRetry([CONDITION_FAILED]),
     Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.releaseError', Next: next }],
     Next: next,
   });
+
+  return {
+    Type: 'Map',
+    Comment: 'Per message: mark DISPATCHED; release an unconfirmed one for a later retry; or dead-letter with the reason.',
+    ItemsPath: '$.placements',
+    ItemSelector: {
+      'placement.$': '$$.Map.Item.Value',
+      'requestId.$': '$$.Map.Item.Value.requestId',
+      'owner.$': '$$.Execution.Id',
+      'executionName.$': '$.executionName',
+      'batchId.$': '$.batchId',
+      'unanswered.$': '$.unanswered',
+      'branchReason.$': '$.reason',
+    },
+    MaxConcurrency: 10,
+    ItemProcessor: {
+      ProcessorConfig: { Mode: 'INLINE' },
+      StartAt: item.path,
+      States: {
+        [item.path]: {
+          Type: 'Choice',
+          Choices: [
+            { Variable: '$.placement.status', StringEquals: 'dispatched', Next: item.mark },
+            // The step that held these placements ended without an answer: any may have been sent.
+            { Variable: '$.unanswered', StringEquals: 'forward', Next: item.releaseUnanswered },
+            { Variable: '$.unanswered', StringEquals: 'failover', Next: item.releaseFailoverUnanswered },
+            { Variable: '$.placement.status', StringEquals: 'unconfirmed', Next: item.releaseUnconfirmed },
+          ],
+          Default: item.deadLetter,
+        },
+        [item.mark]: {
+          ...dynamoTask('updateItem'),
+          Parameters: {
+            TableName: refs.tableName,
+            Key: { request_id: { 'S.$': '$.requestId' } },
+            UpdateExpression:
+              'SET #status = :dispatched, #region = :region, dispatchedAt = :at, #token = :token REMOVE leaseUntil ADD tokens :tokens',
+            ConditionExpression: '#owner = :owner',
+            ExpressionAttributeNames: { '#status': 'status', '#region': 'region', '#owner': 'owner', '#token': 'token' },
+            ExpressionAttributeValues: {
+              ':dispatched': { S: CLAIM_STATUS.dispatched },
+              ':region': { 'S.$': '$.placement.region' },
+              ':at': { 'S.$': '$.placement.at' },
+              ':token': { 'S.$': '$.placement.token' },
+              ':tokens': { 'SS.$': '$.placement.tokens' },
+              ':owner': { 'S.$': '$.owner' },
+            },
+          },
+          ResultPath: null,
+          // Tried longer than other writes: a forward whose commit is lost leaves a claim that, once
+          // its lease expires, would let a later duplicate through.
+          Retry: [
+            { ErrorEquals: [CONDITION_FAILED], MaxAttempts: 0 },
+            { ErrorEquals: ['States.ALL'], IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2, MaxDelaySeconds: 4, JitterStrategy: 'FULL' },
+          ],
+          Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.commitError', Next: item.commitFailed }],
+          Next: item.dispatched,
+        },
+        [item.dispatched]: { Type: 'Pass', Parameters: dispatchedOutcome, End: true },
+        [item.commitFailed]: {
+          Type: 'Pass',
+          Comment: 'Forwarded all the same: the message is in its regional queue and must not be retried.',
+          Parameters: {
+            ...dispatchedOutcome,
+            'reason.$': "States.Format('forwarded, but marking DISPATCHED failed: {}', $.commitError.Error)",
+          },
+          End: true,
+        },
+        [item.releaseUnconfirmed]: release(item.unconfirmed, 'placement'),
+        [item.unconfirmed]: {
+          Type: 'Pass',
+          Comment: 'The master queue delivers it again; the next run sends it to the same region (the fence drops a second copy).',
+          Parameters: {
+            'messageId.$': '$.placement.messageId',
+            'requestId.$': '$.requestId',
+            outcome: 'retry',
+            'reason.$': '$.placement.reason',
+          },
+          End: true,
+        },
+        [item.deadLetter]: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::sqs:sendMessage',
+          TimeoutSeconds: TASK_TIMEOUTS.sqsSeconds,
+          Comment: 'The original body, untouched; the reason travels as a message attribute.',
+          Parameters: {
+            QueueUrl: refs.deadLetterQueueUrl,
+            'MessageBody.$': '$.placement.body',
+            MessageAttributes: {
+              reason: { DataType: 'String', 'StringValue.$': '$.placement.reason' },
+              request_id: { DataType: 'String', 'StringValue.$': '$.requestId' },
+              source_message_id: { DataType: 'String', 'StringValue.$': '$.placement.messageId' },
+              batch_id: { DataType: 'String', 'StringValue.$': '$.batchId' },
+              execution: { DataType: 'String', 'StringValue.$': '$.executionName' },
+            },
+          },
+          ResultPath: null,
+          Retry: serviceRetry(),
+          Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.deadLetterError', Next: item.releaseUndeliverable }],
+          Next: item.markDeadLettered,
+        },
+        [item.markDeadLettered]: {
+          ...dynamoTask('updateItem'),
+          Comment: 'Kept, not deleted: a redelivery of the message is then recognised, and only a redrive reopens it.',
+          Parameters: {
+            TableName: refs.tableName,
+            Key: { request_id: { 'S.$': '$.requestId' } },
+            UpdateExpression: 'SET #status = :deadLettered, reason = :reason REMOVE leaseUntil',
+            ConditionExpression: ownClaim.ConditionExpression,
+            ExpressionAttributeNames: ownClaim.names,
+            ExpressionAttributeValues: {
+              ...ownClaim.values,
+              ':deadLettered': { S: CLAIM_STATUS.deadLettered },
+              ':reason': { 'S.$': '$.placement.reason' },
+            },
+          },
+          ResultPath: null,
+          Retry: serviceRetry([CONDITION_FAILED]),
+          // In the DLQ all the same: the outcome stands.
+          Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.markError', Next: item.deadLettered }],
+          Next: item.deadLettered,
+        },
+        [item.deadLettered]: {
+          Type: 'Pass',
+          Parameters: {
+            'messageId.$': '$.placement.messageId',
+            'requestId.$': '$.requestId',
+            outcome: 'dead-lettered',
+            'reason.$': '$.placement.reason',
+          },
+          End: true,
+        },
+        [item.releaseUndeliverable]: release(item.undeliverable, 'none'),
+        [item.undeliverable]: {
+          Type: 'Pass',
+          Comment: 'Neither a region nor the DLQ took it: released, so the master queue delivers it again.',
+          Parameters: {
+            'messageId.$': '$.placement.messageId',
+            'requestId.$': '$.requestId',
+            outcome: 'retry',
+            'reason.$': "States.Format('{}; dead-letter queue unavailable: {}', $.placement.reason, $.deadLetterError.Error)",
+          },
+          End: true,
+        },
+        [item.releaseUnanswered]: release(item.unanswered, 'branch'),
+        [item.releaseFailoverUnanswered]: release(item.unanswered, 'none'),
+        [item.unanswered]: {
+          Type: 'Pass',
+          Comment: 'The step that held it gave no answer, so it may be in a queue: released for a later retry, never dead-lettered.',
+          Parameters: {
+            'messageId.$': '$.placement.messageId',
+            'requestId.$': '$.requestId',
+            outcome: 'retry',
+            'reason.$': '$.branchReason',
+          },
+          End: true,
+        },
+      },
+    },
+    ResultSelector: { 'outcomes.$': '$' },
+    End: true,
+  };
+}
+
+function forwardBranch(region: string, refs: DispatchRefs): State {
+  const key = regionKey(region);
+  const retry = refs.regionRetry ?? { intervalSeconds: 1, maxAttempts: 1, backoffRate: 2 };
+  const names = {
+    any: `Anything for ${region}?`,
+    forward: STATE.forward(region),
+    failed: `Region ${region} refused`,
+    unanswered: `Region ${region} unanswered`,
+    pending: `Anything pending ${region}?`,
+    failover: STATE.failover(region),
+    failoverUnanswered: `Failover from ${region} unanswered`,
+    settle: STATE.settle(region),
+    nothing: `Nothing for ${region}`,
+  };
+  const forwardTask = {
+    Type: 'Task',
+    Resource: refs.functions.forward,
+    TimeoutSeconds: TASK_TIMEOUTS.forwardSeconds,
+  };
 
   return {
     StartAt: names.any,
@@ -255,32 +576,46 @@ function forwardBranch(region: string, refs: DispatchRefs): State {
       },
       [names.nothing]: { Type: 'Pass', Result: { outcomes: [] }, End: true },
       [names.forward]: {
-        Type: 'Task',
-        Resource: refs.functions.forward,
-        Parameters: { ...context, region, 'placements.$': `$.assignments.${key}` },
-        TimeoutSeconds: 60,
+        ...forwardTask,
+        Parameters: { ...branchContext, region, 'placements.$': `$.assignments.${key}` },
+        // One retrier: a refused region and one without an answer are both tried once more, here.
         Retry: [
-          ...lambdaRetry,
           {
-            ErrorEquals: [REGION_UNAVAILABLE],
+            ErrorEquals: [REGION_UNAVAILABLE, REGION_UNCONFIRMED, ...LAMBDA_TRANSIENT],
             IntervalSeconds: retry.intervalSeconds,
             MaxAttempts: retry.maxAttempts,
             BackoffRate: retry.backoffRate,
             JitterStrategy: 'FULL',
           },
         ],
-        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.forwardError', Next: names.failed }],
+        Catch: [
+          { ErrorEquals: [REGION_UNAVAILABLE], ResultPath: '$.forwardError', Next: names.failed },
+          // Anything else (no answer from SQS, a timeout, a function that failed after it ran) may have sent.
+          { ErrorEquals: ['States.ALL'], ResultPath: '$.forwardError', Next: names.unanswered },
+        ],
         Next: names.pending,
       },
       [names.failed]: {
         Type: 'Pass',
-        Comment: 'The region took nothing: every message of this branch is pending, with the reason.',
+        Comment: 'The region refused every send: nothing is there, so every message of this branch fails over.',
         Parameters: {
-          ...context,
+          ...branchContext,
           'placements.$': `$.assignments.${key}`,
-          'reason.$': `States.Format('${region}: {}: {}', $.forwardError.Error, $.forwardError.Cause)`,
+          'reason.$': `States.Format('${region}: {}', $.forwardError.Error)`,
+          'failure.$': '$.forwardError',
         },
         Next: names.failover,
+      },
+      [names.unanswered]: {
+        Type: 'Pass',
+        Comment: 'Some sends may have arrived: never failed over nor dead-lettered; released for a later retry.',
+        Parameters: {
+          ...branchContext,
+          'placements.$': `$.assignments.${key}`,
+          unanswered: 'forward',
+          'reason.$': `States.Format('${region}: no answer from the forward ({}); the messages may be in the queue', $.forwardError.Error)`,
+        },
+        Next: names.settle,
       },
       [names.pending]: {
         Type: 'Choice',
@@ -288,124 +623,31 @@ function forwardBranch(region: string, refs: DispatchRefs): State {
         Default: names.settle,
       },
       [names.failover]: {
-        Type: 'Task',
+        ...forwardTask,
         Comment: 'Place what is pending in the other regions, least loaded first; what none takes stays pending.',
-        Resource: refs.functions.forward,
         Parameters: {
-          ...context,
+          ...branchContext,
           exclude: [region],
           'placements.$': '$.placements',
           'reason.$': '$.reason',
+          'failure.$': '$.failure',
         },
-        TimeoutSeconds: 60,
-        Retry: lambdaRetry,
-        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failoverError', Next: names.settle }],
+        Retry: lambdaRetry(1),
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failoverError', Next: names.failoverUnanswered }],
         Next: names.settle,
       },
-      [names.settle]: {
-        Type: 'Map',
-        Comment: 'Per message: mark DISPATCHED, or dead-letter with the reason and release the claim.',
-        ItemsPath: '$.placements',
-        ItemSelector: {
-          'placement.$': '$$.Map.Item.Value',
-          'requestId.$': '$$.Map.Item.Value.requestId',
-          'owner.$': '$.executionName',
-          'batchId.$': '$.batchId',
+      [names.failoverUnanswered]: {
+        Type: 'Pass',
+        Comment: 'The failover may have sent before it failed: its placements are released for a later retry.',
+        Parameters: {
+          ...branchContext,
+          'placements.$': '$.placements',
+          unanswered: 'failover',
+          'reason.$': `States.Format('failover from ${region}: no answer ({})', $.failoverError.Error)`,
         },
-        MaxConcurrency: 10,
-        ItemProcessor: {
-          ProcessorConfig: { Mode: 'INLINE' },
-          StartAt: item.isDispatched,
-          States: {
-            [item.isDispatched]: {
-              Type: 'Choice',
-              Choices: [{ Variable: '$.placement.status', StringEquals: 'dispatched', Next: item.mark }],
-              Default: item.deadLetter,
-            },
-            [item.mark]: {
-              Type: 'Task',
-              Resource: 'arn:aws:states:::dynamodb:updateItem',
-              Parameters: {
-                TableName: refs.tableName,
-                Key: { request_id: { 'S.$': '$.requestId' } },
-                UpdateExpression: 'SET #status = :dispatched, #region = :region, dispatchedAt = :at REMOVE leaseUntil',
-                ConditionExpression: '#owner = :owner',
-                ExpressionAttributeNames: { '#status': 'status', '#region': 'region', '#owner': 'owner' },
-                ExpressionAttributeValues: {
-                  ':dispatched': { S: CLAIM_STATUS.dispatched },
-                  ':region': { 'S.$': '$.placement.region' },
-                  ':at': { 'S.$': '$.placement.at' },
-                  ':owner': { 'S.$': '$.owner' },
-                },
-              },
-              ResultPath: null,
-              // Tried longer than other writes: a forward whose commit is lost leaves a claim that, once
-              // its lease expires, would let a later duplicate through (about 30 s at most).
-              Retry: [
-                { ErrorEquals: ['DynamoDB.ConditionalCheckFailedException'], MaxAttempts: 0 },
-                { ErrorEquals: ['States.ALL'], IntervalSeconds: 1, MaxAttempts: 5, BackoffRate: 2, MaxDelaySeconds: 8, JitterStrategy: 'FULL' },
-              ],
-              Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.commitError', Next: item.commitFailed }],
-              Next: item.dispatched,
-            },
-            [item.dispatched]: { Type: 'Pass', Parameters: dispatchedOutcome, End: true },
-            [item.commitFailed]: {
-              Type: 'Pass',
-              Comment: 'Forwarded all the same: the message is in its regional queue and must not be retried.',
-              Parameters: {
-                ...dispatchedOutcome,
-                'reason.$': "States.Format('forwarded, but marking DISPATCHED failed: {}', $.commitError.Error)",
-              },
-              End: true,
-            },
-            [item.deadLetter]: {
-              Type: 'Task',
-              Resource: 'arn:aws:states:::sqs:sendMessage',
-              Comment: 'The original body, untouched; the reason travels as a message attribute.',
-              Parameters: {
-                QueueUrl: refs.deadLetterQueueUrl,
-                'MessageBody.$': '$.placement.body',
-                MessageAttributes: {
-                  reason: { DataType: 'String', 'StringValue.$': '$.placement.reason' },
-                  request_id: { DataType: 'String', 'StringValue.$': '$.requestId' },
-                  source_message_id: { DataType: 'String', 'StringValue.$': '$.placement.messageId' },
-                  batch_id: { DataType: 'String', 'StringValue.$': '$.batchId' },
-                  execution: { DataType: 'String', 'StringValue.$': '$.owner' },
-                },
-              },
-              ResultPath: null,
-              Retry: serviceRetry(),
-              Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.deadLetterError', Next: item.releaseUndeliverable }],
-              Next: item.releaseDeadLettered,
-            },
-            [item.releaseDeadLettered]: releaseClaim(item.deadLettered),
-            [item.deadLettered]: {
-              Type: 'Pass',
-              Parameters: {
-                'messageId.$': '$.placement.messageId',
-                'requestId.$': '$.requestId',
-                outcome: 'dead-lettered',
-                'reason.$': '$.placement.reason',
-              },
-              End: true,
-            },
-            [item.releaseUndeliverable]: releaseClaim(item.undeliverable),
-            [item.undeliverable]: {
-              Type: 'Pass',
-              Comment: 'Neither a region nor the DLQ took it: released, so the master queue delivers it again.',
-              Parameters: {
-                'messageId.$': '$.placement.messageId',
-                'requestId.$': '$.requestId',
-                outcome: 'retry',
-                'reason.$': "States.Format('{}; dead-letter queue unavailable: {}', $.placement.reason, $.deadLetterError.Error)",
-              },
-              End: true,
-            },
-          },
-        },
-        ResultSelector: { 'outcomes.$': '$' },
-        End: true,
+        Next: names.settle,
       },
+      [names.settle]: settleMap(region, refs),
     },
   };
 }
@@ -425,7 +667,9 @@ export function dispatchDefinition(refs: DispatchRefs): Definition {
         ItemsPath: '$.messages',
         ItemSelector: {
           'message.$': '$$.Map.Item.Value',
-          'owner.$': '$.executionName',
+          // Unique per run, even for a rerun under the same name: what tells our own claim from another's.
+          'owner.$': '$$.Execution.Id',
+          'executionName.$': '$.executionName',
           'batchId.$': '$.batchId',
           'now.$': '$.now',
           'leaseUntil.$': '$.leaseUntil',
@@ -441,15 +685,14 @@ export function dispatchDefinition(refs: DispatchRefs): Definition {
         Resource: refs.functions.snapshot,
         Parameters: { 'now.$': '$.now' },
         ResultPath: '$.snapshot',
-        TimeoutSeconds: 30,
-        Retry: lambdaRetry,
-        // Without readings the policy still places by capacity: better than failing the batch.
+        TimeoutSeconds: TASK_TIMEOUTS.snapshotSeconds,
+        // Not retried: without readings the policy still places by capacity, better than waiting.
         Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.snapshotError', Next: 'No depth readings' }],
         Next: STATE.select,
       },
       'No depth readings': {
         Type: 'Pass',
-        Result: { readings: [] },
+        Result: { readings: [], health: [] },
         ResultPath: '$.snapshot',
         Next: STATE.select,
       },
@@ -463,8 +706,8 @@ export function dispatchDefinition(refs: DispatchRefs): Definition {
           'claims.$': '$.claims',
           'snapshot.$': '$.snapshot',
         },
-        TimeoutSeconds: 30,
-        Retry: lambdaRetry,
+        TimeoutSeconds: TASK_TIMEOUTS.selectSeconds,
+        Retry: lambdaRetry(1),
         Next: STATE.forwardAll,
       },
       [STATE.forwardAll]: {

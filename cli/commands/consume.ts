@@ -1,9 +1,27 @@
-/** `consume`: the original's consumer. Drains the regional queues and prints the distribution table. */
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+/**
+ * `consume`: the original's consumer. Drains the regional queues and prints the distribution table.
+ * When the target has an idempotency table (the local stack, a deployed stage, or --table), each copy
+ * is accepted and completed through the dispatch fence (worker/) as a worker would: a copy whose
+ * acceptance is refused is deleted uncounted, and a line after the table says how many were dropped.
+ */
+import { hostname } from 'node:os';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  type Message,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import { Command, Option } from 'commander';
-import { DEFAULT_REGIONS } from '../../core/topology.js';
+import { DEFAULT_REGIONS, HOME_REGION } from '../../core/topology.js';
+import { LOCAL_CREDENTIALS } from '../../local/resources.js';
+import { AlreadyAcceptedError, type DropReason } from '../../worker/errors.js';
+import { Fence } from '../../worker/fence.js';
+import { fenced, type FencedOutcome } from '../../worker/wrapper.js';
 import { distributionTable } from '../distribution.js';
 import { awsOptions, positiveInt, queueUrl, seconds } from '../options.js';
+import { readStackFile } from '../stack-file.js';
 import { clientForQueueUrl, resolveTarget } from '../target.js';
 
 interface ConsumeOptions {
@@ -13,6 +31,9 @@ interface ConsumeOptions {
   stage?: string;
   profile?: string;
   region?: string;
+  /** false with --no-fence. */
+  fence: boolean;
+  table?: string;
   /** The per-region queue flags, by commander's attribute name (queueUsEast1, ...). */
   [queueFlag: string]: unknown;
 }
@@ -35,6 +56,100 @@ export async function drainQueue(client: SQSClient, url: string, maxMessages: nu
   }
 }
 
+/** The fence's acceptance lease for consume: it completes each copy at once. */
+const CONSUME_LEASE_SECONDS = 60;
+
+export interface FencedDrain {
+  /** Copies accepted and completed (what the distribution counts). */
+  readonly processed: number;
+  readonly dropped: ReadonlyMap<DropReason, number>;
+  /** Copies held by another worker whose lease runs: left in the queue, visible again when the lease ends. */
+  readonly held: number;
+}
+
+type Accept = (message: Message) => Promise<FencedOutcome<void>>;
+
+/**
+ * Receives until a receive comes back empty, accepting and completing each copy through the fence;
+ * deletes what was processed or dropped. An error other than a refusal (DynamoDB unreachable) hands the
+ * batch's undecided copies back at once and is thrown.
+ */
+export async function drainQueueFenced(client: SQSClient, url: string, maxMessages: number, waitSeconds: number, accept: Accept): Promise<FencedDrain> {
+  let processed = 0;
+  let held = 0;
+  const dropped = new Map<DropReason, number>();
+  for (;;) {
+    const { Messages = [] } = await client.send(
+      new ReceiveMessageCommand({
+        QueueUrl: url,
+        MaxNumberOfMessages: maxMessages,
+        WaitTimeSeconds: Math.ceil(waitSeconds),
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    if (!Messages.length) return { processed, dropped, held };
+    const settled = await Promise.allSettled(Messages.map((m) => accept(m)));
+    const done: Message[] = [];
+    const back: Array<{ message: Message; seconds: number }> = [];
+    let failure: unknown;
+    settled.forEach((result, i) => {
+      const message = Messages[i] as Message;
+      if (result.status === 'fulfilled') {
+        done.push(message);
+        if (result.value.skipped) dropped.set(result.value.reason, (dropped.get(result.value.reason) ?? 0) + 1);
+        else processed += 1;
+      } else if (result.reason instanceof AlreadyAcceptedError && result.reason.retryAfterSeconds !== undefined) {
+        held += 1;
+        back.push({ message, seconds: Math.min(result.reason.retryAfterSeconds, 43_200) });
+      } else {
+        failure ??= result.reason;
+        back.push({ message, seconds: 0 });
+      }
+    });
+    if (done.length) {
+      await client.send(
+        new DeleteMessageBatchCommand({ QueueUrl: url, Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }),
+      );
+    }
+    if (back.length) {
+      await client.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: url,
+          Entries: back.map(({ message, seconds }, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: seconds })),
+        }),
+      );
+    }
+    if (failure !== undefined) throw failure;
+  }
+}
+
+export type FenceSetup =
+  | { readonly on: true; readonly tableName: string; readonly fence: Fence; readonly close?: () => void }
+  | { readonly on: false; readonly why: string };
+
+const isLocalUrl = (url: string) => /^(sqs\.[a-z0-9-]+\.localhost|127\.0\.0\.1|localhost)$/.test(new URL(url).hostname);
+
+/** The fence for bare queue URLs: only with --table (on the running local stack's DynamoDB for local URLs). */
+function fenceForUrls(options: ConsumeOptions, urls: readonly string[]): FenceSetup {
+  if (!options.fence) return { on: false, why: '--no-fence' };
+  if (!options.table) return { on: false, why: 'no idempotency table for bare queue URLs (give --table NAME to use it)' };
+  const local = urls.every(isLocalUrl);
+  const client = local
+    ? new DynamoDBClient({ region: HOME_REGION, endpoint: readStackFile().endpoints.dynamodb, credentials: LOCAL_CREDENTIALS })
+    : new DynamoDBClient({ region: options.region ?? HOME_REGION, ...(options.profile ? { profile: options.profile } : {}) });
+  return { on: true, tableName: options.table, fence: Fence.dynamo(client, options.table), close: () => client.destroy() };
+}
+
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+/** The line after the distribution table. */
+export function fenceLine(setup: FenceSetup, dropped: ReadonlyMap<DropReason, number>): string {
+  if (!setup.on) return `Dispatch fence off: ${setup.why}`;
+  const total = [...dropped.values()].reduce((a, b) => a + b, 0);
+  const reasons = [...dropped.entries()].map(([reason, n]) => `${reason} ${n}`).join(', ');
+  return `Dropped by the dispatch fence: ${plural(total, 'copy', 'copies')}${total ? ` (${reasons})` : ''}`;
+}
+
 /** The original's per-region flags: --queue-us-east-1 URL and so on. */
 const regionOption = (region: string) => new Option(`--queue-${region} <url>`, `the ${region} queue URL (the original's flag)`).argParser(queueUrl);
 
@@ -50,7 +165,9 @@ export function consumeCommand(): Command {
     .description("drain the regional queues and print the distribution (the original's consumer)")
     .option('--max-messages <n>', 'messages per receive call (1-10)', positiveInt('--max-messages', 10), 10)
     .option('--wait <seconds>', 'long-poll time of each receive', seconds('--wait'), 1)
-    .option('--queue <region=url...>', 'a regional queue on AWS (repeatable)', regionQueue);
+    .option('--queue <region=url...>', 'a regional queue on AWS (repeatable)', regionQueue)
+    .option('--table <name>', "the idempotency table of the dispatch fence (default: the local stack's or the stage's)")
+    .option('--no-fence', 'drain without the dispatch fence: every copy is counted, none dropped');
   for (const { region } of DEFAULT_REGIONS) command.addOption(regionOption(region));
   for (const option of awsOptions()) command.addOption(option);
   return command.action(async (options: ConsumeOptions) => {
@@ -60,19 +177,63 @@ export function consumeCommand(): Command {
       ),
       ...(options.queue ?? []).map((entry) => entry.split(/=(.*)/s) as unknown as readonly [string, string]),
     ] as Array<readonly [string, string]>;
-    const queues = given.length
-      ? given.map(([region, url]) => ({ region, url, client: clientForQueueUrl(url, { ...options, region: options.region ?? region }) }))
-      : (() => {
-          const target = resolveTarget(options);
-          return target.regions.map((r) => ({ region: r.region, url: r.queueUrl, client: target.sqs(r.region) }));
-        })();
+    let setup: FenceSetup;
+    let queues: Array<{ region: string; url: string; client: SQSClient }>;
+    if (given.length) {
+      queues = given.map(([region, url]) => ({ region, url, client: clientForQueueUrl(url, { ...options, region: options.region ?? region }) }));
+      setup = fenceForUrls(options, queues.map((q) => q.url));
+    } else {
+      const target = resolveTarget(options);
+      queues = target.regions.map((r) => ({ region: r.region, url: r.queueUrl, client: target.sqs(r.region) }));
+      const tableName = options.table ?? target.tableName;
+      setup = !options.fence
+        ? { on: false, why: '--no-fence' }
+        : tableName
+          ? { on: true, tableName, fence: Fence.dynamo(target.dynamo(), tableName) }
+          : { on: false, why: `${target.description} names no idempotency table (give --table NAME to use it)` };
+    }
+    /** Copies without the dispatch attributes (identified by the body's request_id / their message id). */
+    const fallbacks = new Set<string>();
+    const accept = setup.on
+      ? fenced(async () => undefined, {
+          fence: setup.fence,
+          workerId: `consume-${hostname()}-${process.pid}`,
+          leaseSeconds: CONSUME_LEASE_SECONDS,
+          onWarning: (message, detail) => {
+            if (detail.kind === 'fallback') fallbacks.add(`${String(detail.requestId)} ${String(detail.token)}`);
+            else process.stderr.write(`dispatch fence: ${message}\n`);
+          },
+        })
+      : undefined;
     const counts: Array<readonly [string, number]> = [];
-    for (const { region, url, client } of queues) {
-      process.stderr.write(`draining ${region} ... `);
-      const n = await drainQueue(client, url, options.maxMessages, options.wait);
-      process.stderr.write(`${n}\n`);
-      counts.push([region, n]);
+    const dropped = new Map<DropReason, number>();
+    let held = 0;
+    try {
+      for (const { region, url, client } of queues) {
+        process.stderr.write(`draining ${region} ... `);
+        if (!accept) {
+          const n = await drainQueue(client, url, options.maxMessages, options.wait);
+          process.stderr.write(`${n}\n`);
+          counts.push([region, n]);
+          continue;
+        }
+        const drained = await drainQueueFenced(client, url, options.maxMessages, options.wait, accept);
+        const droppedHere = [...drained.dropped.values()].reduce((a, b) => a + b, 0);
+        process.stderr.write(`${drained.processed}${droppedHere ? ` (+${droppedHere} dropped by the fence)` : ''}${drained.held ? ` (${drained.held} held by another worker, left)` : ''}\n`);
+        counts.push([region, drained.processed]);
+        for (const [reason, n] of drained.dropped) dropped.set(reason, (dropped.get(reason) ?? 0) + n);
+        held += drained.held;
+      }
+    } finally {
+      if (setup.on) setup.close?.();
+    }
+    if (fallbacks.size) {
+      process.stderr.write(
+        `${plural(fallbacks.size, 'copy', 'copies')} without the dispatch message attributes: fenced by the body's request_id and the SQS message id\n`,
+      );
     }
     console.log(distributionTable(counts));
+    console.log(fenceLine(setup, dropped));
+    if (held) console.log(`Left in the queues: ${plural(held, 'copy', 'copies')} held by another worker`);
   });
 }

@@ -73,13 +73,16 @@ describe.concurrent('bad input', () => {
     expect((result as { stderr: string }).stderr).toMatch(/no local stack is running: start one with `npm run cli -- up`/);
   });
 
-  it('names the bad lines of a --file and still sends every line', async () => {
+  it('--file warns on stderr about every line it skips or expects dead-lettered, sends the rest, and counts them', async () => {
     const file = join(cwd, 'requests.jsonl');
-    writeFileSync(file, `${JSON.stringify({ request_id: 'req-file-1', model_name: 'm', input_data_url: 's3://b/k' })}\n\nnot json\n`);
+    writeFileSync(file, `${JSON.stringify({ request_id: 'req-file-1', model_name: 'm', input_data_url: 's3://b/k' })}\n\nnot json\n{"a":"\u0001"}\n`);
     const result = await cli('send', '--file', file, '--interval', '0');
-    expect(result.code).toBe(0);
-    expect(result.stderr).toMatch(/line 3: body is not JSON/);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain('warning: line 2: blank: skipped');
+    expect(result.stderr).toMatch(/warning: line 3: not a valid request \(body is not JSON: .*\): sent anyway, expect it in the dispatch DLQ/);
+    expect(result.stderr).toContain('warning: line 4: holds U+0001 at column 7, which SQS does not accept in a message body: skipped');
     expect(result.stdout).toMatch(/sent 2 message/);
+    expect(result.stdout).toContain(`${file}: 2 line(s) sent (1 not valid, expect them in the dispatch DLQ), 2 skipped (1 blank, 1 unsendable)`);
   });
 });
 

@@ -29,7 +29,7 @@ it('loses nothing and duplicates nothing while regions fail and recover', async 
   const west1 = stack.sqsServers['us-west-1'];
 
   // A fixed schedule of faults, so the run is repeatable: [after ms, action].
-  const schedule: Array<[number, () => void]> = [
+  const schedule: Array<[number, () => unknown]> = [
     [0, () => west2?.failActions(['SendMessageBatch'])], // readable, refuses sends all run: retry, then failover
     [400, () => west1?.setAvailable(false)], // gone entirely: unreadable, so avoided
     [2000, () => west1?.setAvailable(true)],
@@ -40,7 +40,7 @@ it('loses nothing and duplicates nothing while regions fail and recover', async 
   const faults = (async () => {
     for (const [at, act] of schedule) {
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + at - Date.now())));
-      act();
+      await act();
     }
   })();
 
@@ -57,7 +57,7 @@ it('loses nothing and duplicates nothing while regions fail and recover', async 
 
   // Done when the master queue holds nothing, visible or in flight.
   expect(await until(() => queueEmpty(home, stack.description.masterQueueUrl), 60_000, 200)).toBe(true);
-  west2?.setAvailable(true);
+  await west2?.setAvailable(true);
 
   const delivered: string[] = [];
   for (const region of stack.description.regions) {

@@ -64,7 +64,7 @@ describe('the embedded stack', () => {
 
   it('redrives a message that keeps failing to the master DLQ after 3 receives', async () => {
     // Step Functions down: every execution start fails, so the intake reports every message failed.
-    stack.sqsServers[HOME_REGION]?.setAvailable(true);
+    await stack.sqsServers[HOME_REGION]?.setAvailable(true);
     process.env.SFN_ENDPOINT = 'http://127.0.0.1:9';
     const { resetConfig } = await import('../../core/config.js');
     const { resetClients } = await import('../../aws/clients.js');

@@ -1,5 +1,6 @@
 /** Least privilege: no wildcard unless AWS requires one, and each role holds exactly what its code calls. */
 import { describe, expect, it } from 'vitest';
+import { intakeDeadLetterKey, regionHealthKey } from '../../core/record.js';
 import { DEFAULT_REGIONS, resourceNames } from '../../core/topology.js';
 import { grants, type RolePolicies } from './harness/model.js';
 import { useSynth } from './harness/use-synth.js';
@@ -65,20 +66,35 @@ describe('function roles', () => {
     'xray:PutTelemetryRecords on *',
     'xray:PutTraceSegments on *',
   ];
+  const table = () => arnOf('aws:dynamodb/table:Table', names.idempotencyTable);
+  const onTable = (...actions: string[]) => actions.map((a) => `dynamodb:${a} on ${table()}`);
   const expected: Record<string, () => string[]> = {
     intake: () => [
       ...['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'].map((a) => `${a} on ${queueArn(names.masterQueue)}`),
       `states:StartSyncExecution on ${arnOf('aws:sfn/stateMachine:StateMachine', names.stateMachine)}`,
       `sqs:SendMessage on ${queueArn(names.dispatchDeadLetterQueue)}`,
+      ...onTable('BatchGetItem', 'PutItem'),
     ],
-    snapshot: () => DEFAULT_REGIONS.map((r) => `sqs:GetQueueAttributes on ${queueArn(names.regionalQueue(r.region))}`),
+    snapshot: () => [...DEFAULT_REGIONS.map((r) => `sqs:GetQueueAttributes on ${queueArn(names.regionalQueue(r.region))}`), ...onTable('BatchGetItem', 'UpdateItem')],
     select: () => [],
-    forward: () => DEFAULT_REGIONS.map((r) => `sqs:SendMessage on ${queueArn(names.regionalQueue(r.region))}`),
+    forward: () => [...DEFAULT_REGIONS.map((r) => `sqs:SendMessage on ${queueArn(names.regionalQueue(r.region))}`), ...onTable('UpdateItem', 'DeleteItem')],
   };
+  /** The items of the table each function may touch: requests are the workflow's alone. */
+  const keyPrefixes: Record<string, string> = { intake: intakeDeadLetterKey(''), snapshot: regionHealthKey(''), forward: regionHealthKey('') };
 
   for (const role of Object.keys(expected)) {
     it(`${role}: exactly its own calls`, () => {
       expect(grants(policies(role).statements)).toEqual([...expected[role]!(), ...base(role)].sort());
+    });
+  }
+
+  for (const [role, prefix] of Object.entries(keyPrefixes)) {
+    it(`${role}: only the table items whose key starts with ${prefix} (dynamodb:LeadingKeys)`, () => {
+      const onTheTable = policies(role).statements.filter((s) => s.actions.some((a) => a.startsWith('dynamodb:')));
+      expect(onTheTable.length).toBeGreaterThan(0);
+      for (const statement of onTheTable) {
+        expect(statement.condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${prefix}*`] } });
+      }
     });
   }
 

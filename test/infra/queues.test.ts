@@ -78,11 +78,15 @@ describe('idempotency table', () => {
     expect(pointInTimeRecovery.enabled).toBe(true);
     const machine = synth().byState('aws:sfn/stateMachine:StateMachine', 'name', names.stateMachine);
     const definition = JSON.parse(machine.inputs.definition as string) as Definition;
-    const puts = allStates(definition).filter(([, s]) => s.Resource === 'arn:aws:states:::dynamodb:putItem');
-    expect(puts.length).toBeGreaterThan(0);
-    for (const [, put] of puts) {
-      const item = (put.Parameters as { Item: Record<string, { 'N.$'?: string }> }).Item;
-      expect(item[ttl.attributeName], 'the claim carries the TTL attribute as a number').toHaveProperty('N.$');
+    // The claim (an UpdateItem) sets the TTL attribute, as a number.
+    const claims = allStates(definition).filter(
+      ([, s]) => s.Resource === 'arn:aws:states:::dynamodb:updateItem' && String((s.Parameters as { UpdateExpression?: string }).UpdateExpression).includes(`${ttl.attributeName} = :`),
+    );
+    expect(claims.length).toBeGreaterThan(0);
+    for (const [, claim] of claims) {
+      const { UpdateExpression, ExpressionAttributeValues } = claim.Parameters as { UpdateExpression: string; ExpressionAttributeValues: Record<string, { 'N.$'?: string }> };
+      const placeholder = new RegExp(`${ttl.attributeName} = (:\\w+)`).exec(UpdateExpression)?.[1] as string;
+      expect(ExpressionAttributeValues[placeholder], 'the claim carries the TTL attribute as a number').toHaveProperty('N.$');
     }
   });
 });

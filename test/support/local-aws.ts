@@ -10,42 +10,71 @@ import { afterAll, beforeAll } from 'vitest';
 import { applyEnvironment, createDispatchRunner, dispatchEnvironment, type EnvironmentOptions, type RunnerSetup } from '../../local/dispatch.js';
 import { createResources, LOCAL_CREDENTIALS, sqsAt, type LocalResources } from '../../local/resources.js';
 import { startDynamo, startSqs, type DynamoServer, type SqsServer } from '../../local/servers.js';
+import { startFaultProxy, type FaultProxy } from '../../local/fault-proxy.js';
 import type { Envelope, ExecutionInput } from '../../core/placement.js';
 
 export interface LocalAws {
   readonly resources: LocalResources;
+  /** The servers themselves: what the test's own inspection clients (`dynamo`, `sqs(region)`) talk to. */
   readonly endpoints: { dynamodb: string; sqs: Record<string, string> };
+  /** What the code under test talks to: the fault proxies with `faults: true`, else the servers. */
+  readonly codeEndpoints: { dynamodb: string; sqs: Record<string, string> };
   readonly sqsServers: Record<string, SqsServer>;
   readonly dynamoServer: DynamoServer;
   sqs(region: string): SQSClient;
   readonly dynamo: DynamoDBClient;
+  /** With `faults: true`: one fault proxy in front of dynalite and one in front of each region's SQS. */
+  readonly faults?: LocalFaults;
   stop(): Promise<void>;
 }
 
-export async function startLocalAws(
-  options: { regions?: readonly RegionSpec[]; env?: EnvironmentOptions; masterVisibilitySeconds?: number } = {},
-): Promise<LocalAws> {
+export interface LocalFaults {
+  readonly dynamodb: FaultProxy;
+  readonly sqs: Record<string, FaultProxy>;
+}
+
+export interface LocalAwsOptions {
+  regions?: readonly RegionSpec[];
+  env?: EnvironmentOptions;
+  masterVisibilitySeconds?: number;
+  /**
+   * Puts fault proxies (local/fault-proxy.ts) between the code under test (the functions' environment,
+   * the workflow's DynamoDB/SQS integrations) and the servers; the test's own clients bypass them, so
+   * a fault never blinds the test.
+   */
+  faults?: boolean;
+}
+
+export async function startLocalAws(options: LocalAwsOptions & { faults: true }): Promise<LocalAws & { readonly faults: LocalFaults }>;
+export async function startLocalAws(options?: LocalAwsOptions): Promise<LocalAws>;
+export async function startLocalAws(options: LocalAwsOptions = {}): Promise<LocalAws> {
   const regions = options.regions ?? DEFAULT_REGIONS;
   const dynamoServer = await startDynamo();
   const regionNames = [...new Set([HOME_REGION, ...regions.map((r) => r.region)])];
   const servers = await Promise.all(regionNames.map((region) => startSqs(region)));
   const sqsServers = Object.fromEntries(servers.map((s) => [s.region, s]));
   const endpoints = { dynamodb: dynamoServer.endpoint, sqs: Object.fromEntries(servers.map((s) => [s.region, s.endpoint])) };
+  const faults = options.faults ? await startFaults(dynamoServer, servers) : undefined;
+  const codeEndpoints = faults
+    ? { dynamodb: faults.dynamodb.endpoint, sqs: Object.fromEntries(Object.entries(faults.sqs).map(([region, p]) => [region, p.endpoint])) }
+    : endpoints;
   const resources = await createResources(endpoints, {
     homeRegion: HOME_REGION,
     regions,
     stage: `t${randomUUID().slice(0, 6)}`,
     ...(options.masterVisibilitySeconds ? { masterVisibilitySeconds: options.masterVisibilitySeconds } : {}),
   });
-  applyEnvironment(dispatchEnvironment(resources, endpoints, options.env));
+  applyEnvironment(dispatchEnvironment(resources, codeEndpoints, options.env));
   const clients = new Map<string, SQSClient>();
   const dynamo = new DynamoDBClient({ region: HOME_REGION, endpoint: endpoints.dynamodb, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
   return {
     resources,
     endpoints,
+    codeEndpoints,
     sqsServers,
     dynamoServer,
     dynamo,
+    ...(faults ? { faults } : {}),
     sqs(region) {
       if (!clients.has(region)) clients.set(region, sqsAt(region, endpoints.sqs[region] as string));
       return clients.get(region) as SQSClient;
@@ -53,9 +82,16 @@ export async function startLocalAws(
     async stop() {
       for (const client of clients.values()) client.destroy();
       dynamo.destroy();
+      if (faults) await Promise.all([faults.dynamodb.stop(), ...Object.values(faults.sqs).map((p) => p.stop())]);
       await Promise.all([...servers.map((s) => s.stop()), dynamoServer.stop()]);
     },
   };
+}
+
+async function startFaults(dynamoServer: DynamoServer, servers: readonly SqsServer[]): Promise<LocalFaults> {
+  const dynamodb = await startFaultProxy({ target: dynamoServer.endpoint, service: 'dynamodb', name: 'dynamodb' });
+  const proxies = await Promise.all(servers.map((s) => startFaultProxy({ target: s.endpoint, service: 'sqs', name: `sqs ${s.region}` })));
+  return { dynamodb, sqs: Object.fromEntries(servers.map((s, i) => [s.region, proxies[i] as FaultProxy])) };
 }
 
 /** Every message in a queue, removed from it (several receives: SQS returns at most 10 at a time). */
@@ -116,12 +152,15 @@ export function executionInput(messages: Envelope[], options: { now?: number; le
  * For a test file: local AWS and the dispatch definition bound to it, started before the file's tests
  * and stopped after them. Retry waits are cut to 5 ms so failure cases run fast.
  */
-export function useLocalDispatch(): { readonly aws: LocalAws; readonly runner: RunnerSetup['runner'] } {
+export function useLocalDispatch(options: { faults: true }): { readonly aws: LocalAws & { readonly faults: LocalFaults }; readonly runner: RunnerSetup['runner'] };
+export function useLocalDispatch(options?: { faults?: boolean }): { readonly aws: LocalAws; readonly runner: RunnerSetup['runner'] };
+export function useLocalDispatch(options: { faults?: boolean } = {}): { readonly aws: LocalAws; readonly runner: RunnerSetup['runner'] } {
   let aws: LocalAws | undefined;
   let setup: RunnerSetup | undefined;
   beforeAll(async () => {
-    aws = await startLocalAws();
-    setup = createDispatchRunner(aws.resources, aws.endpoints, { retryIntervalMs: 5 });
+    aws = await startLocalAws(options.faults ? { faults: true } : {});
+    // The workflow's own DynamoDB/SQS integrations go through the proxies too when there are any.
+    setup = createDispatchRunner(aws.resources, aws.codeEndpoints, { retryIntervalMs: 5 });
   });
   afterAll(async () => {
     setup?.close();

@@ -2,13 +2,16 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
+  aloneBytes,
   batchIdFor,
+  BOOKKEEPING_HEADROOM_BYTES,
   EXECUTION_INPUT_BUDGET_BYTES,
   fitsAlone,
   jsonBytes,
   MAX_PAYLOAD_BYTES,
   planExecutions,
   splitRepeats,
+  tooLargeReason,
 } from '../../core/batching.js';
 import type { Envelope, ExecutionInput } from '../../core/placement.js';
 import { executionInputSchema } from '../../core/placement.js';
@@ -46,6 +49,11 @@ describe('limits', () => {
     expect(MAX_PAYLOAD_BYTES).toBe(262_144);
     expect(EXECUTION_INPUT_BUDGET_BYTES).toBeLessThan(MAX_PAYLOAD_BYTES);
     expect(EXECUTION_INPUT_BUDGET_BYTES).toBeGreaterThan(MAX_PAYLOAD_BYTES / 2);
+  });
+
+  it('keep 16 KiB of the payload limit for the workflow: the budget is 240 KiB', () => {
+    expect(BOOKKEEPING_HEADROOM_BYTES).toBe(16 * 1024);
+    expect(EXECUTION_INPUT_BUDGET_BYTES).toBe(240 * 1024);
   });
 
   it('jsonBytes counts UTF-8 bytes of the JSON text, escapes included', () => {
@@ -201,6 +209,41 @@ describe('fitsAlone', () => {
     // A budget smaller than the body itself cannot hold it.
     expect(fitsAlone(message, Buffer.byteLength(message.body))).toBe(false);
     expect(() => plan([message], Buffer.byteLength(message.body))).toThrow(/m-1/);
+  });
+});
+
+/** A message whose execution input, alone, is exactly `bytes`: each pad character adds one byte. */
+const taking = (bytes: number) => envelope(1, 'p'.repeat(bytes - aloneBytes(envelope(1))));
+
+describe('tooLargeReason', () => {
+  it('measures what fitsAlone measures: the input with the longest names', () => {
+    const message = envelope(1, 'p'.repeat(1000));
+    expect(aloneBytes(message)).toBe(utf8(worstCase([message])));
+    expect(aloneBytes(taking(5000))).toBe(5000);
+  });
+
+  it('is undefined for a message at the budget, and names the measured size and the budget one byte over it', () => {
+    expect(tooLargeReason(taking(EXECUTION_INPUT_BUDGET_BYTES))).toBeUndefined();
+    expect(fitsAlone(taking(EXECUTION_INPUT_BUDGET_BYTES))).toBe(true);
+    expect(tooLargeReason(taking(EXECUTION_INPUT_BUDGET_BYTES + 1))).toBe(
+      'too large: the request takes 245761 bytes of execution input (its body as a JSON string, with its envelope); ' +
+        "the budget is 245760 bytes (240 KiB): the 256 KiB Step Functions payload limit less 16 KiB kept for the workflow's bookkeeping",
+    );
+    expect(fitsAlone(taking(EXECUTION_INPUT_BUDGET_BYTES + 1))).toBe(false);
+  });
+
+  it('names the budget it was given, not the default', () => {
+    expect(tooLargeReason(taking(3001), 3000)).toBe(
+      'too large: the request takes 3001 bytes of execution input (its body as a JSON string, with its envelope); ' +
+        "the budget is 3000 bytes: the 256 KiB Step Functions payload limit less 259144 bytes kept for the workflow's bookkeeping",
+    );
+    expect(tooLargeReason(taking(3000), 3000)).toBeUndefined();
+  });
+
+  it('counts the escaped body: a body of quotes under 256 KiB is too large', () => {
+    const message = envelope(1, '"'.repeat(70_000));
+    expect(Buffer.byteLength(message.body)).toBeLessThan(MAX_PAYLOAD_BYTES);
+    expect(tooLargeReason(message)).toMatch(new RegExp(`^too large: the request takes ${utf8(worstCase([message]))} bytes`));
   });
 });
 

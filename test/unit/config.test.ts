@@ -1,6 +1,7 @@
 /** core/config.ts: the functions' environment, its defaults (the original system's "Configuration") and its errors. */
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig, required } from '../../core/config.js';
+import { MAX_SQS_REQUEST_TIMEOUT_MS } from '../../core/topology.js';
 
 const URL_EAST = 'https://sqs.us-east-1.amazonaws.com/123456789012/inference-queue-us-east-1-dev';
 const URL_WEST2 = 'https://sqs.us-west-2.amazonaws.com/123456789012/inference-queue-us-west-2-dev';
@@ -145,7 +146,8 @@ describe('parseConfig: defaults and values', () => {
       MAX_QUEUE_DEPTH_THRESHOLD: '100',
       IDEMPOTENCY_TABLE_NAME: 'inference-idempotency-prod',
       IDEMPOTENCY_TTL_SECONDS: '3600',
-      CLAIM_LEASE_SECONDS: '90',
+      CLAIM_LEASE_SECONDS: '240',
+      REGION_HEALTH_SECONDS: '0',
       LOG_LEVEL: 'debug',
       SELECTION_POLICY: 'seed-inverse',
       STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:inference-dispatch-dev',
@@ -160,7 +162,8 @@ describe('parseConfig: defaults and values', () => {
       maxQueueDepthThreshold: 100,
       idempotencyTableName: 'inference-idempotency-prod',
       idempotencyTtlSeconds: 3600,
-      claimLeaseSeconds: 90,
+      claimLeaseSeconds: 240,
+      regionHealthSeconds: 0,
       logLevel: 'DEBUG',
       selectionPolicy: 'seed-inverse',
       stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:inference-dispatch-dev',
@@ -262,9 +265,37 @@ describe('messages for the cases zod words poorly', () => {
 });
 
 describe('SQS_REQUEST_TIMEOUT_MS', () => {
-  it('defaults to 10 s and refuses values too small to ever succeed', () => {
-    expect(parseConfig({ REGION_QUEUES: SEED_QUEUES }).sqsRequestTimeoutMs).toBe(10_000);
+  it('defaults to 3 s and refuses values too small to ever succeed or too large for the forward function', () => {
+    expect(parseConfig({ REGION_QUEUES: SEED_QUEUES }).sqsRequestTimeoutMs).toBe(3000);
     expect(parseConfig({ REGION_QUEUES: SEED_QUEUES, SQS_REQUEST_TIMEOUT_MS: '2500' }).sqsRequestTimeoutMs).toBe(2500);
     expect(() => parseConfig({ REGION_QUEUES: SEED_QUEUES, SQS_REQUEST_TIMEOUT_MS: '5' })).toThrow(/SQS_REQUEST_TIMEOUT_MS: must be >= 100/);
+    expect(parseConfig({ REGION_QUEUES: SEED_QUEUES, SQS_REQUEST_TIMEOUT_MS: String(MAX_SQS_REQUEST_TIMEOUT_MS) }).sqsRequestTimeoutMs).toBe(
+      MAX_SQS_REQUEST_TIMEOUT_MS,
+    );
+    expect(() => parseConfig({ REGION_QUEUES: SEED_QUEUES, SQS_REQUEST_TIMEOUT_MS: String(MAX_SQS_REQUEST_TIMEOUT_MS + 1) })).toThrow(
+      /SQS_REQUEST_TIMEOUT_MS: must be <= 3500 \(the forward function's time budget\)/,
+    );
+  });
+});
+
+describe('the time budget in the config', () => {
+  it('refuses a claim lease shorter than the intake timeout plus the execution timeout', () => {
+    expect(parseConfig({ REGION_QUEUES: SEED_QUEUES, CLAIM_LEASE_SECONDS: '190' }).claimLeaseSeconds).toBe(190);
+    expect(() => parseConfig({ REGION_QUEUES: SEED_QUEUES, CLAIM_LEASE_SECONDS: '189' })).toThrow(
+      /CLAIM_LEASE_SECONDS: must be >= the intake timeout \+ the execution timeout \(100 \+ 90 = 190 s\)/,
+    );
+  });
+
+  it("refuses a claim lease that would still hold when the master queue delivers the message again", () => {
+    expect(parseConfig({ REGION_QUEUES: SEED_QUEUES, CLAIM_LEASE_SECONDS: '599' }).claimLeaseSeconds).toBe(599);
+    expect(() => parseConfig({ REGION_QUEUES: SEED_QUEUES, CLAIM_LEASE_SECONDS: '600' })).toThrow(
+      /CLAIM_LEASE_SECONDS: must be < the master queue's visibility timeout \(600 s\)/,
+    );
+  });
+
+  it('reads REGION_HEALTH_SECONDS, 0 turning region health off', () => {
+    expect(parseConfig({ REGION_QUEUES: SEED_QUEUES }).regionHealthSeconds).toBe(30);
+    expect(parseConfig({ REGION_QUEUES: SEED_QUEUES, REGION_HEALTH_SECONDS: '0' }).regionHealthSeconds).toBe(0);
+    expect(() => parseConfig({ REGION_QUEUES: SEED_QUEUES, REGION_HEALTH_SECONDS: '-1' })).toThrow(/REGION_HEALTH_SECONDS: must be >= 0/);
   });
 });

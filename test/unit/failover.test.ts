@@ -264,6 +264,6 @@ describe('appendReason', () => {
   });
 
   it('the placeholder is what pending() starts every placement with', () => {
-    expect(pending(envelope(1))).toEqual({ ...envelope(1), status: 'pending', failedOver: false, reason: NOT_FORWARDED });
+    expect(pending(envelope(1))).toEqual({ ...envelope(1), status: 'pending', tokens: [], failedOver: false, reason: NOT_FORWARDED });
   });
 });

@@ -59,23 +59,24 @@ describe('triage', () => {
   });
 
   it('rejects a valid request too large for the workflow payload, saying so', () => {
-    const big = record('m-1', request('req-1', { metadata: { blob: 'x'.repeat(250 * 1024) } }));
+    const big = record('m-1', request('req-1', { blob: 'x'.repeat(250 * 1024) }));
     const { valid, invalid } = triage([big]);
     expect(valid).toEqual([]);
     expect(invalid[0]?.record).toBe(big);
     expect(invalid[0]?.reason).toMatch(/too large/);
-    expect(invalid[0]?.reason).toContain('256 KiB');
+    // It names the budget actually applied, and why it is under the 256 KiB limit.
+    expect(invalid[0]?.reason).toContain('the budget is 245760 bytes (240 KiB): the 256 KiB Step Functions payload limit less 16 KiB');
   });
 
   it('rejects a body under 256 KiB whose escaped form does not fit the workflow payload', () => {
     // 70 000 escaped quotes: 140 KB as received, about 280 KB once carried as a JSON string.
-    const body = request('req-1', { metadata: { quotes: '"'.repeat(70_000) } });
+    const body = request('req-1', { quotes: '"'.repeat(70_000) });
     expect(Buffer.byteLength(body)).toBeLessThan(MAX_PAYLOAD_BYTES);
     expect(triage([record('m-1', body)]).invalid[0]?.reason).toMatch(/too large/);
   });
 
   it('accepts a large request that still fits', () => {
-    const { valid } = triage([record('m-1', request('req-1', { metadata: { blob: 'x'.repeat(150 * 1024) } }))]);
+    const { valid } = triage([record('m-1', request('req-1', { blob: 'x'.repeat(150 * 1024) }))]);
     expect(valid.map((v) => v.messageId)).toEqual(['m-1']);
   });
 
@@ -84,7 +85,7 @@ describe('triage', () => {
       record('m-1', request('req-1')),
       record('m-2', 'nope'),
       record('m-3', request('req-3', { priority: 'low' })),
-      record('m-4', request('req-4', { metadata: { blob: 'x'.repeat(260 * 1024) } })),
+      record('m-4', request('req-4', { blob: 'x'.repeat(260 * 1024) })),
       record('m-5', request('req-1')),
     ];
     const { valid, invalid } = triage(records);

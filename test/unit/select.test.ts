@@ -21,6 +21,7 @@ const snapshot = (backlogs: Record<string, number | undefined>): Snapshot => ({
       ? { region, known: false as const, error: 'QueueDoesNotExist' }
       : { region, known: true as const, visible: backlog, inFlight: 0, delayed: 0, readAt: 1_764_670_980_000 },
   ),
+  health: [],
 });
 const EMPTY = snapshot({ 'us-east-1': 0, 'us-west-2': 0, 'us-west-1': 0 });
 
@@ -74,7 +75,7 @@ describe('selectRegions', () => {
     expect(out.skipped).toEqual([]);
     for (const placement of Object.values(out.assignments).flat()) {
       const original = messages.find((m) => m.messageId === placement.messageId) as Envelope;
-      expect(placement).toEqual({ ...original, status: 'pending', failedOver: false, reason: NOT_FORWARDED });
+      expect(placement).toEqual({ ...original, status: 'pending', tokens: [], failedOver: false, reason: NOT_FORWARDED });
     }
     // Nine messages over three empty equal regions: every region gets some.
     for (const key of KEYS) expect(out.assignments[key]?.length).toBeGreaterThan(0);
@@ -206,7 +207,7 @@ describe('a policy that misbehaves', () => {
     const message = { messageId: 'm1', requestId: 'r1', body: '{}', priority: 'normal' as const };
     expect(() =>
       selectRegions(
-        { batchId: 'b', executionName: 'e', messages: [message], claims: [{ messageId: 'm1', claim: 'claimed' }], snapshot: { readings: [] } },
+        { batchId: 'b', executionName: 'e', messages: [message], claims: [{ messageId: 'm1', claim: 'claimed' }], snapshot: { readings: [], health: [] } },
         {
           regions: [{ region: 'us-east-1', queueUrl: 'https://q/1/a', capacity: 1 }],
           maxQueueDepthThreshold: 10,
@@ -215,5 +216,60 @@ describe('a policy that misbehaves', () => {
         },
       ),
     ).toThrow(/not a configured region/);
+  });
+});
+
+describe('selectRegions: a region tried before, and region health', () => {
+  const health = (region: string, state: 'open' | 'half-open') => ({ region, state, until: 0, failures: 1, error: 'down' });
+  const withHealth = (...entries: ReturnType<typeof health>[]): Snapshot => ({ ...EMPTY, health: entries });
+
+  it('sends a message whose earlier send had no answer to the same region, whatever the policy says', () => {
+    const messages = [envelope(1), envelope(2)];
+    const { policy, calls } = scripted(['us-east-1']);
+    const claims = [{ ...claimed(messages[0] as Envelope), preferRegion: 'us-west-1', attempt: 2 }, claimed(messages[1] as Envelope)];
+    const out = selectRegions(selectInput(messages, claims), settings(policy));
+    expect(ids(out.assignments.us_west_1)).toEqual(['msg-1']);
+    expect(ids(out.assignments.us_east_1)).toEqual(['msg-2']);
+    // Only the other message was left to the policy.
+    expect(calls.map((c) => c.count)).toEqual([1]);
+  });
+
+  it('does not prefer the tried region on the last try before the master DLQ, nor when the region is open', () => {
+    const messages = [envelope(1), envelope(2)];
+    const { policy } = scripted(['us-east-1']);
+    const claims = [
+      { ...claimed(messages[0] as Envelope), preferRegion: 'us-west-1', attempt: 3 },
+      { ...claimed(messages[1] as Envelope), preferRegion: 'us-west-2', attempt: 2 },
+    ];
+    const out = selectRegions(selectInput(messages, claims, withHealth(health('us-west-2', 'open'))), settings(policy));
+    expect(ids(out.assignments.us_east_1).sort()).toEqual(['msg-1', 'msg-2']);
+  });
+
+  it('gives an open region nothing, while a healthy one remains', () => {
+    const messages = Array.from({ length: 12 }, (_, i) => envelope(i));
+    const out = selectRegions(selectInput(messages, messages.map(claimed), withHealth(health('us-west-2', 'open'))), settings());
+    expect(ids(out.assignments.us_west_2)).toEqual([]);
+    expect(assignedIds(out.assignments)).toHaveLength(12);
+  });
+
+  it('gives a half-open region one canary, the least urgent message', () => {
+    const messages = [envelope(1, 'high'), envelope(2, 'low'), envelope(3), envelope(4, 'high')];
+    const out = selectRegions(selectInput(messages, messages.map(claimed), withHealth(health('us-west-1', 'half-open'))), settings());
+    expect(ids(out.assignments.us_west_1)).toEqual(['msg-2']);
+    expect(assignedIds(out.assignments)).toHaveLength(4);
+  });
+
+  it('uses every region when all are open: a message must not wait on health nobody probes', () => {
+    const messages = Array.from({ length: 6 }, (_, i) => envelope(i));
+    const all = withHealth(health('us-east-1', 'open'), health('us-west-2', 'open'), health('us-west-1', 'open'));
+    const out = selectRegions(selectInput(messages, messages.map(claimed), all), settings());
+    expect(assignedIds(out.assignments)).toHaveLength(6);
+  });
+
+  it('puts everything on half-open regions when no region is healthy', () => {
+    const messages = Array.from({ length: 4 }, (_, i) => envelope(i));
+    const snap = withHealth(health('us-east-1', 'open'), health('us-west-2', 'half-open'), health('us-west-1', 'open'));
+    const out = selectRegions(selectInput(messages, messages.map(claimed), snap), settings());
+    expect(ids(out.assignments.us_west_2)).toHaveLength(4);
   });
 });

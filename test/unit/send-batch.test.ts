@@ -182,7 +182,8 @@ describe('sendBatch', () => {
       throw error;
     });
     const results = await sendBatch(client, QUEUE, messages(12), NO_WAIT);
-    expect(results).toEqual(messages(12).map((m) => ({ messageId: m.id, ok: false, error: 'TimeoutError: socket hang up' })));
+    // Without an answer the messages may have arrived: the result says so (aws/delivery.ts).
+    expect(results).toEqual(messages(12).map((m) => ({ messageId: m.id, ok: false, error: 'TimeoutError: socket hang up', unknown: true })));
     // Each of the two chunks is tried a bounded number of times.
     expect(calls.length).toBeGreaterThanOrEqual(2);
     expect(calls.length).toBeLessThanOrEqual(6);

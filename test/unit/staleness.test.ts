@@ -69,11 +69,12 @@ describe('snapshot age and the since-snapshot tally', () => {
       { region: 'a', known: true, visible: 1, inFlight: 0, delayed: 0, readAt },
       { region: 'b', known: false, error: 'down' },
     ],
+    health: [],
   });
 
   it('measures age from the oldest known reading', () => {
     expect(snapshotAgeSeconds(snapshot(1_000), 31_000)).toBe(30);
-    expect(snapshotAgeSeconds({ readings: [{ region: 'b', known: false, error: 'x' }] }, 5)).toBe(0);
+    expect(snapshotAgeSeconds({ readings: [{ region: 'b', known: false, error: 'x' }], health: [] }, 5)).toBe(0);
   });
 
   it('counts placements per region for one snapshot and starts over with the next', () => {

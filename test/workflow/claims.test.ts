@@ -10,11 +10,18 @@ beforeEach(async () => {
   await drainRegions(local.aws);
 });
 
-async function dispatch(messages: Envelope[], options: { now?: number } = {}): Promise<{ outcomes: Outcome[]; name: string }> {
+async function dispatch(
+  messages: Envelope[],
+  options: { now?: number } = {},
+): Promise<{ outcomes: Outcome[]; name: string; executionArn: string }> {
   const input = executionInput(messages, options);
-  const record = await local.runner.run(input);
+  const record = await local.runner.run(input, { name: input.executionName });
   expect(record.status, `${record.error}: ${record.cause}`).toBe('SUCCEEDED');
-  return { outcomes: flattenOutcomes(messages.map((m) => m.messageId), executionOutputSchema.parse(record.output)), name: input.executionName };
+  return {
+    outcomes: flattenOutcomes(messages.map((m) => m.messageId), executionOutputSchema.parse(record.output)),
+    name: input.executionName,
+    executionArn: record.executionArn,
+  };
 }
 
 async function delivered(): Promise<string[]> {
@@ -66,12 +73,14 @@ describe('idempotency claims', () => {
 
   it('takes over a claim whose lease has expired', async () => {
     await putRecord('req-expired-lease', { status: { S: 'IN_PROGRESS' }, owner: { S: 'crashed-execution' }, leaseUntil: { N: String(now() - 1) }, expiresAt: { N: String(now() + 86400) } });
-    const { outcomes, name } = await dispatch([envelope('req-expired-lease')]);
+    const { outcomes, name, executionArn } = await dispatch([envelope('req-expired-lease')]);
     expect(outcomes[0]?.outcome).toBe('dispatched');
     expect(await delivered()).toEqual(['req-expired-lease']);
     const item = await claimRecord(local.aws, 'req-expired-lease');
     expect(item?.status?.S).toBe('DISPATCHED');
-    expect(item?.owner?.S).toBe(name);
+    // The owner is the run's unique id; its name is kept beside it for people.
+    expect(item?.owner?.S).toBe(executionArn);
+    expect(item?.executionName?.S).toBe(name);
   });
 
   it('treats a record past its TTL as absent (DynamoDB deletes expired items lazily)', async () => {

@@ -135,9 +135,9 @@ describe('intake', () => {
   });
 
   it('splits a batch whose input would pass 256 KiB into several executions, and dead-letters one too large alone', async () => {
-    const big = (id: string) => JSON.stringify(request(id, { metadata: { blob: 'x'.repeat(70 * 1024) } }));
+    const big = (id: string) => JSON.stringify(request(id, { blob: 'x'.repeat(70 * 1024) }));
     const records = Array.from({ length: 5 }, (_, i) => record(big(`req-big-${i}`)));
-    const huge = record(JSON.stringify(request('req-huge', { metadata: { blob: 'y'.repeat(250 * 1024) } })));
+    const huge = record(JSON.stringify(request('req-huge', { blob: 'y'.repeat(250 * 1024) })));
     const before = sfn.executions().length;
     const response = await invoke([...records, huge]);
     expect(response.batchItemFailures).toEqual([]);

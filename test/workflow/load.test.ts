@@ -9,7 +9,7 @@ import { drainRegions, envelope, executionInput, useLocalDispatch } from '../sup
 
 const local = useLocalDispatch();
 beforeEach(async () => {
-  for (const server of Object.values(local.aws.sqsServers)) server.setAvailable(true);
+  await Promise.all(Object.values(local.aws.sqsServers).map((server) => server.setAvailable(true)));
   await drainRegions(local.aws);
 });
 
@@ -47,12 +47,12 @@ describe('queue depth snapshot', () => {
 
   it('marks a region it cannot read as unknown, without failing, and does not cache that', async () => {
     useEnvironment({ cacheTtlSeconds: 60 });
-    local.aws.sqsServers['us-west-2']?.setAvailable(false);
+    await local.aws.sqsServers['us-west-2']?.setAvailable(false);
     const snapshot = await takeSnapshot(config());
     const reading = snapshot.readings.find((r) => r.region === 'us-west-2');
     expect(reading?.known).toBe(false);
     expect(snapshot.readings.filter((r) => r.known)).toHaveLength(2);
-    local.aws.sqsServers['us-west-2']?.setAvailable(true);
+    await local.aws.sqsServers['us-west-2']?.setAvailable(true);
     expect(await visible('us-west-2')).toBe(0);
   });
 });

@@ -1,4 +1,8 @@
-/** Forward failures: retry, failover to the other regions, dead-letter with the reason, release of claims. */
+/**
+ * Forward failures: a region that refuses is retried and failed over; one that gives no answer is
+ * retried in place and then released for a later retry (never failed over: the copy may be there);
+ * what no region takes is dead-lettered with the reason and its record kept DEAD_LETTERED.
+ */
 import { DeleteQueueCommand, CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { executionOutputSchema, flattenOutcomes } from '../../core/outcomes.js';
@@ -7,12 +11,14 @@ import { resourceNames } from '../../core/topology.js';
 import { applyEnvironment, dispatchEnvironment } from '../../local/dispatch.js';
 import { STATE } from '../../workflows/dispatch.js';
 import { claimRecord, drain, drainRegions, envelope, executionInput, useLocalDispatch } from '../support/local-aws.js';
+import { clearRegionHealth, healthItem } from '../support/region-health.js';
 
 const local = useLocalDispatch();
 afterEach(async () => {
-  for (const server of Object.values(local.aws.sqsServers)) server.setAvailable(true);
+  await Promise.all(Object.values(local.aws.sqsServers).map((server) => server.setAvailable(true)));
   await drainRegions(local.aws);
   await drain(local.aws.sqs('us-east-1'), local.aws.resources.dispatchDeadLetterQueueUrl);
+  await clearRegionHealth(local.aws);
 });
 
 const batch = (prefix: string, n: number): Envelope[] => Array.from({ length: n }, (_, i) => envelope(`${prefix}-${i}`));
@@ -34,9 +40,9 @@ async function breakHomeRegionQueue(): Promise<() => Promise<void>> {
 }
 
 describe('a region whose forward fails', () => {
-  it('retries it, then fails its messages over to the other regions; none lands there twice', async () => {
-    // Readable (so the policy sends it work) but refusing sends.
-    local.aws.sqsServers['us-west-2']?.failActions(['SendMessageBatch']);
+  it('retries a region that refuses sends, then fails its messages over to the other regions; none lands twice', async () => {
+    // Readable (so the policy sends it work) but refusing sends: answered 400 RequestThrottled, known not delivered.
+    local.aws.sqsServers['us-west-2']?.failActions(['SendMessageBatch'], 'reject');
     const messages = batch('req-failover', 12);
     const { record, outcomes } = await run(messages);
 
@@ -47,11 +53,13 @@ describe('a region whose forward fails', () => {
 
     // Retry and Catch happened in the workflow, as the definition says.
     const retried = record.events.filter((e) => e.type === 'StateRetried' && e.state.name === STATE.forward('us-west-2'));
-    expect(retried).toHaveLength(2);
+    expect(retried).toHaveLength(1);
     const caught = record.events.filter((e) => e.type === 'StateCaught' && e.state.name === STATE.forward('us-west-2'));
     expect(caught).toHaveLength(1);
+    // The failed region is marked unhealthy for every execution (core/health.ts).
+    expect((await healthItem(local.aws, 'us-west-2'))?.error?.S).toMatch(/RequestThrottled/);
 
-    local.aws.sqsServers['us-west-2']?.setAvailable(true);
+    await local.aws.sqsServers['us-west-2']?.setAvailable(true);
     const queues = await drainRegions(local.aws);
     expect(queues['us-west-2']).toHaveLength(0);
     const ids = Object.values(queues).flat().map((m) => m.MessageAttributes?.request_id?.StringValue);
@@ -63,17 +71,29 @@ describe('a region whose forward fails', () => {
     }
   });
 
-  it('gives up on a region that accepts sends and never answers, after SQS_REQUEST_TIMEOUT_MS, and fails over', async () => {
+  it('retries a region that takes sends and never answers in place, then releases those messages for a later retry, never failing them over', async () => {
     applyEnvironment(dispatchEnvironment(local.aws.resources, local.aws.endpoints, { sqsRequestTimeoutMs: 300 }));
     local.aws.sqsServers['us-west-2']?.failActions(['SendMessageBatch'], 'hang');
     try {
       const messages = batch('req-hang', 9);
       const { record, outcomes } = await run(messages);
-      expect(outcomes.every((o) => o.outcome === 'dispatched' && o.region !== 'us-west-2')).toBe(true);
-      expect(outcomes.some((o) => o.failedOver)).toBe(true);
-      const caught = record.events.filter((e) => e.type === 'StateCaught' && e.state.name === STATE.forward('us-west-2'));
-      expect(caught).toHaveLength(1);
-      for (const outcome of outcomes) {
+      const retried = outcomes.filter((o) => o.outcome === 'retry');
+      // The policy spread 9 messages over 3 equal regions: some went to us-west-2 and had no answer.
+      expect(retried.length).toBeGreaterThan(0);
+      expect(outcomes.filter((o) => o.outcome === 'dispatched').length + retried.length).toBe(9);
+      expect(outcomes.some((o) => o.failedOver)).toBe(false);
+      for (const outcome of retried) expect(outcome.reason).toMatch(/us-west-2: no answer from the forward \(RegionUnconfirmed\)/);
+      expect(record.events.filter((e) => e.type === 'StateRetried' && e.state.name === STATE.forward('us-west-2'))).toHaveLength(1);
+      // Not failed over: the failover step never ran for us-west-2.
+      expect(record.events.some((e) => e.type === 'StateEntered' && e.state.name === STATE.failover('us-west-2'))).toBe(false);
+      for (const outcome of retried) {
+        const item = await claimRecord(local.aws, outcome.requestId as string);
+        // Released at once (lease 0) and remembering where the send may have gone.
+        expect(item?.status?.S).toBe('IN_PROGRESS');
+        expect(item?.leaseUntil?.N).toBe('0');
+        expect(item?.triedRegion?.S).toBe('us-west-2');
+      }
+      for (const outcome of outcomes.filter((o) => o.outcome === 'dispatched')) {
         expect((await claimRecord(local.aws, outcome.requestId as string))?.region?.S).toBe(outcome.region);
       }
     } finally {
@@ -81,9 +101,9 @@ describe('a region whose forward fails', () => {
     }
   });
 
-  it('dead-letters with the reason and releases the claims when no region takes the messages', async () => {
-    local.aws.sqsServers['us-west-2']?.setAvailable(false);
-    local.aws.sqsServers['us-west-1']?.setAvailable(false);
+  it('dead-letters with the reason and keeps the records DEAD_LETTERED when no region takes the messages', async () => {
+    await local.aws.sqsServers['us-west-2']?.setAvailable(false);
+    await local.aws.sqsServers['us-west-1']?.setAvailable(false);
     const restore = await breakHomeRegionQueue();
     try {
       const messages = batch('req-nowhere', 4);
@@ -98,24 +118,33 @@ describe('a region whose forward fails', () => {
         // The original body, untouched.
         expect(messages.map((m) => m.body)).toContain(message.Body);
       }
-      // Released: a later redelivery is not mistaken for a duplicate.
-      for (const message of messages) expect(await claimRecord(local.aws, message.requestId)).toBeUndefined();
+      // Kept, with the reason: a redelivery of the same message is recognised, not dispatched as well.
+      for (const message of messages) {
+        const item = await claimRecord(local.aws, message.requestId);
+        expect(item?.status?.S).toBe('DEAD_LETTERED');
+        expect(item?.reason?.S).toMatch(/no region accepted the message/);
+      }
     } finally {
       await restore();
     }
   });
 
   it('reports retry and releases the claims when neither a region nor the DLQ takes them', async () => {
-    for (const server of Object.values(local.aws.sqsServers)) server.setAvailable(false);
+    await Promise.all(Object.values(local.aws.sqsServers).map((server) => server.setAvailable(false)));
     const messages = batch('req-all-down', 3);
     const { outcomes } = await run(messages);
     expect(outcomes.map((o) => o.outcome)).toEqual(['retry', 'retry', 'retry']);
     for (const outcome of outcomes) expect(outcome.reason).toMatch(/dead-letter queue unavailable/);
-    for (const message of messages) expect(await claimRecord(local.aws, message.requestId)).toBeUndefined();
+    // Released (lease 0), so the redelivery takes the claim over at once.
+    for (const message of messages) {
+      const item = await claimRecord(local.aws, message.requestId);
+      expect(item?.status?.S).toBe('IN_PROGRESS');
+      expect(item?.leaseUntil?.N).toBe('0');
+    }
   });
 
   it('goes on when the queue depths cannot be read, placing by capacity', async () => {
-    local.aws.sqsServers['us-west-1']?.setAvailable(false);
+    await local.aws.sqsServers['us-west-1']?.setAvailable(false);
     const { outcomes } = await run(batch('req-no-depth', 6));
     expect(outcomes.every((o) => o.outcome === 'dispatched')).toBe(true);
     // us-west-1 has no reading, so the policy leaves it out while others can be read.

@@ -1,0 +1,49 @@
+/**
+ * Progress on stderr, for commands whose stdout is their result (a report, or JSON): a cli-progress bar
+ * when stderr is a terminal, else a plain line every few seconds (so nothing for a short run).
+ * The total is an estimate (SQS's approximate counts) and grows when the count passes it.
+ */
+import cliProgress from 'cli-progress';
+
+export interface StderrProgress {
+  update(value: number, estimate?: number): void;
+  stop(): void;
+}
+
+export function stderrProgress(label: string): StderrProgress {
+  let total = 1;
+  const grow = (value: number, estimate = 0) => {
+    const next = Math.max(total, value, estimate);
+    const changed = next !== total;
+    total = next;
+    return changed;
+  };
+  if (process.stderr.isTTY) {
+    let bar: cliProgress.SingleBar | undefined;
+    return {
+      update(value, estimate) {
+        if (grow(value, estimate)) bar?.setTotal(total);
+        if (!bar) {
+          bar = new cliProgress.SingleBar(
+            { format: `${label} [{bar}] {value}/{total}`, hideCursor: true, clearOnComplete: true, stream: process.stderr },
+            cliProgress.Presets.shades_classic,
+          );
+          bar.start(total, value);
+        }
+        bar.update(value);
+      },
+      stop: () => bar?.stop(),
+    };
+  }
+  let last = Date.now();
+  return {
+    update(value, estimate) {
+      grow(value, estimate);
+      if (Date.now() - last >= 2000) {
+        last = Date.now();
+        process.stderr.write(`${label} ${value} (about ${total})\n`);
+      }
+    },
+    stop() {},
+  };
+}

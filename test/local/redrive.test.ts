@@ -1,0 +1,234 @@
+/**
+ * `dlq` and `redrive` against the real local servers (dynalite + fauxqs with the deployment's queues and
+ * table): the module functions are driven directly with a Target-like set of clients; records and DLQ
+ * messages are written by hand to set up each state.
+ */
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { listDlq } from '../../cli/commands/dlq.js';
+import { redrive, type RedriveDeps, type RedriveOptions } from '../../cli/commands/redrive.js';
+import { MASTER_DLQ_REASON } from '../../cli/dlq-model.js';
+import { queueDepth } from '../../cli/queue-reader.js';
+import { HOME_REGION } from '../../core/topology.js';
+import { claimRecord, drain, request, startLocalAws, type LocalAws } from '../support/local-aws.js';
+
+let aws: LocalAws;
+let deps: RedriveDeps;
+let home: SQSClient;
+
+/** Short polls: the local server answers at once; a read ends at the first empty receive. */
+const FAST: RedriveOptions = { waitSeconds: 0 };
+
+beforeAll(async () => {
+  aws = await startLocalAws();
+  home = aws.sqs(HOME_REGION);
+  deps = {
+    homeRegion: HOME_REGION,
+    masterQueueUrl: aws.resources.masterQueueUrl,
+    masterDeadLetterQueueUrl: aws.resources.masterDeadLetterQueueUrl,
+    dispatchDeadLetterQueueUrl: aws.resources.dispatchDeadLetterQueueUrl,
+    tableName: aws.resources.tableName,
+    sqs: (region) => aws.sqs(region),
+    dynamo: () => aws.dynamo,
+  };
+});
+afterAll(async () => {
+  await aws?.stop();
+});
+beforeEach(async () => {
+  aws.sqsServers[HOME_REGION]?.setAvailable(true); // also ends any failActions of the previous test
+  for (const url of [aws.resources.dispatchDeadLetterQueueUrl, aws.resources.masterDeadLetterQueueUrl, aws.resources.masterQueueUrl]) {
+    await drain(home, url);
+  }
+});
+
+const body = (requestId: string) => JSON.stringify(request(requestId));
+
+/** A message as the dispatch workflow dead-letters it (reason, request_id, source message, batch, execution). */
+async function deadLettered(requestId: string, reason = 'no region accepted the message: us-east-1: States.Timeout') {
+  await home.send(
+    new SendMessageCommand({
+      QueueUrl: aws.resources.dispatchDeadLetterQueueUrl,
+      MessageBody: body(requestId),
+      MessageAttributes: Object.fromEntries(
+        Object.entries({ reason, request_id: requestId, source_message_id: `src-${requestId}`, batch_id: 'b-1', execution: 'exec-1' }).map(
+          ([k, v]) => [k, { DataType: 'String', StringValue: v }],
+        ),
+      ),
+    }),
+  );
+}
+
+/** A message as the intake dead-letters an invalid body: no request_id attribute. */
+async function invalid(text: string, reason = 'invalid request: body is not JSON') {
+  await home.send(
+    new SendMessageCommand({
+      QueueUrl: aws.resources.dispatchDeadLetterQueueUrl,
+      MessageBody: text,
+      MessageAttributes: {
+        reason: { DataType: 'String', StringValue: reason },
+        source_message_id: { DataType: 'String', StringValue: 'src-invalid' },
+      },
+    }),
+  );
+}
+
+async function putRecord(requestId: string, status: string, extra: Record<string, string> = {}) {
+  const now = Math.floor(Date.now() / 1000);
+  await aws.dynamo.send(
+    new PutItemCommand({
+      TableName: aws.resources.tableName,
+      Item: {
+        request_id: { S: requestId },
+        status: { S: status },
+        owner: { S: 'exec-1' },
+        expiresAt: { N: String(now + 7 * 86400) },
+        ...Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, { S: v }])),
+      },
+    }),
+  );
+}
+
+const depth = (url: string) => queueDepth(home, url);
+const dispatchDlq = () => depth(aws.resources.dispatchDeadLetterQueueUrl);
+const master = () => depth(aws.resources.masterQueueUrl);
+const attribute = (m: { MessageAttributes?: Record<string, { StringValue?: string }> }, name: string) => m.MessageAttributes?.[name]?.StringValue;
+
+describe('dlq listing', () => {
+  it('groups each DLQ by reason with counts and request_ids, and leaves every message visible', async () => {
+    await deadLettered('req-l1');
+    await deadLettered('req-l2');
+    await invalid('not json');
+    await home.send(new SendMessageCommand({ QueueUrl: aws.resources.masterDeadLetterQueueUrl, MessageBody: body('req-l3') }));
+    await home.send(new SendMessageCommand({ QueueUrl: aws.resources.masterDeadLetterQueueUrl, MessageBody: body('req-l4') }));
+    await putRecord('req-l4', 'DISPATCHED', { region: 'us-west-2' });
+
+    const dispatch = await listDlq(deps, 'dispatch', FAST);
+    expect(dispatch.read).toBe(3);
+    expect(dispatch.approximate.visible).toBe(3);
+    expect(dispatch.groups.map((g) => [g.reason, g.count, g.requestIds, g.withoutRequestId])).toEqual([
+      ['no region accepted the message: us-east-1: States.Timeout', 2, ['req-l1', 'req-l2'], 0],
+      ['invalid request: body is not JSON', 1, [], 1],
+    ]);
+    const masterDlq = await listDlq(deps, 'master', FAST);
+    expect(masterDlq.groups.map((g) => [g.reason, g.requestIds])).toEqual([
+      [MASTER_DLQ_REASON, ['req-l3']],
+      [`${MASTER_DLQ_REASON}; record says DISPATCHED`, ['req-l4']],
+    ]);
+    // Read, not consumed: all visible again at once.
+    expect(await dispatchDlq()).toEqual({ visible: 3, inFlight: 0 });
+    expect(await depth(aws.resources.masterDeadLetterQueueUrl)).toEqual({ visible: 2, inFlight: 0 });
+  });
+});
+
+describe('redrive', () => {
+  it('a dry run lists what would move and moves nothing, changes no record', async () => {
+    await putRecord('req-dry', 'DEAD_LETTERED', { reason: 'r' });
+    await deadLettered('req-dry');
+    await invalid('{"broken":');
+
+    const result = await redrive(deps, { ...FAST, dryRun: true });
+    expect(result.ok).toBe(true);
+    expect(result.counts).toEqual({ moved: 0, 'would-move': 2, skipped: 0, failed: 0 });
+    expect(result.entries.find((e) => e.requestId === 'req-dry')).toMatchObject({ outcome: 'would-move', action: 'reopen' });
+    expect(await master()).toEqual({ visible: 0, inFlight: 0 });
+    expect(await dispatchDlq()).toEqual({ visible: 2, inFlight: 0 });
+    expect((await claimRecord(aws, 'req-dry'))?.status?.S).toBe('DEAD_LETTERED');
+  });
+
+  it('--reason selects by a case-insensitive part of the reason; the rest stays in the DLQ', async () => {
+    await deadLettered('req-r1', 'no region accepted the message: us-east-1: timeout');
+    await deadLettered('req-r2', 'No Region accepted the message: us-west-2: throttled');
+    await invalid('not json');
+
+    const result = await redrive(deps, { ...FAST, reason: 'NO REGION' });
+    expect(result.ok).toBe(true);
+    expect(result.counts.moved).toBe(2);
+    expect(result.notSelected).toBe(1);
+    const moved = await drain(home, aws.resources.masterQueueUrl);
+    expect(moved.map((m) => m.Body).sort()).toEqual([body('req-r1'), body('req-r2')].sort());
+    const r1 = moved.find((m) => m.Body === body('req-r1'));
+    expect(attribute(r1 ?? {}, 'redriven_from')).toBe(aws.resources.dispatchDeadLetterQueueUrl.split('/').at(-1));
+    expect(attribute(r1 ?? {}, 'redrive_reason')).toBe('no region accepted the message: us-east-1: timeout');
+    const left = await drain(home, aws.resources.dispatchDeadLetterQueueUrl);
+    expect(left.map((m) => m.Body)).toEqual(['not json']);
+  });
+
+  it('sets a DEAD_LETTERED record REDRIVEN before sending; a failed send leaves the message in the DLQ, and a second redrive completes it', async () => {
+    await putRecord('req-order', 'DEAD_LETTERED', { reason: 'no region accepted the message' });
+    await deadLettered('req-order');
+    aws.sqsServers[HOME_REGION]?.failActions(['SendMessage']); // the master queue takes nothing
+
+    const first = await redrive(deps, FAST);
+    expect(first.ok).toBe(false);
+    expect(first.counts).toMatchObject({ moved: 0, failed: 1 });
+    expect(first.entries[0]?.detail).toMatch(/sending to the master queue failed.*record stays REDRIVEN.*left in the DLQ, visible again/);
+    const record = await claimRecord(aws, 'req-order');
+    expect(record?.status?.S).toBe('REDRIVEN');
+    expect(record?.redrivenAt?.S).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(await dispatchDlq()).toEqual({ visible: 1, inFlight: 0 }); // still there, visible again at once
+    expect(await master()).toEqual({ visible: 0, inFlight: 0 });
+
+    aws.sqsServers[HOME_REGION]?.failActions([]);
+    const second = await redrive(deps, FAST);
+    expect(second.ok).toBe(true);
+    expect(second.counts.moved).toBe(1);
+    expect(second.entries[0]).toMatchObject({ requestId: 'req-order', recordBefore: 'REDRIVEN', reopened: true });
+    expect((await claimRecord(aws, 'req-order'))?.status?.S).toBe('REDRIVEN');
+    const moved = await drain(home, aws.resources.masterQueueUrl);
+    expect(moved.map((m) => m.Body)).toEqual([body('req-order')]);
+    expect(await dispatchDlq()).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  it('skips a message whose record says DISPATCHED (a duplicate) unless --force, and never touches that record', async () => {
+    await putRecord('req-sent', 'DISPATCHED', { region: 'us-west-2', dispatchedAt: '2027-01-01T00:00:00Z' });
+    await deadLettered('req-sent');
+
+    const skipped = await redrive(deps, FAST);
+    expect(skipped.ok).toBe(true);
+    expect(skipped.counts).toMatchObject({ moved: 0, skipped: 1 });
+    expect(skipped.entries[0]?.detail).toMatch(/DISPATCHED to us-west-2.*duplicate.*left in the DLQ/);
+    expect(await master()).toEqual({ visible: 0, inFlight: 0 });
+    expect(await dispatchDlq()).toEqual({ visible: 1, inFlight: 0 });
+
+    const forced = await redrive(deps, { ...FAST, force: true });
+    expect(forced.counts.moved).toBe(1);
+    expect(forced.entries[0]).toMatchObject({ forced: true, recordBefore: 'DISPATCHED' });
+    expect(await master()).toEqual({ visible: 1, inFlight: 0 });
+    expect(await dispatchDlq()).toEqual({ visible: 0, inFlight: 0 });
+    const record = await claimRecord(aws, 'req-sent');
+    expect(record?.status?.S).toBe('DISPATCHED');
+    expect(record?.redrivenAt).toBeUndefined();
+  });
+
+  it('moves a message without request_id (invalid body) as is, and writes no record', async () => {
+    await invalid('not json at all {');
+    const result = await redrive(deps, FAST);
+    expect(result.ok).toBe(true);
+    expect(result.entries).toEqual([expect.objectContaining({ outcome: 'moved', recordBefore: 'absent' })]);
+    const moved = await drain(home, aws.resources.masterQueueUrl);
+    expect(moved.map((m) => m.Body)).toEqual(['not json at all {']);
+    expect(attribute(moved[0] ?? {}, 'redrive_reason')).toBe('invalid request: body is not JSON');
+    expect(await dispatchDlq()).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  it('--request-id and --max limit what moves; the master DLQ redrives with its own reason', async () => {
+    for (const id of ['req-m1', 'req-m2', 'req-m3']) await deadLettered(id);
+    const picked = await redrive(deps, { ...FAST, requestIds: ['req-m2'] });
+    expect(picked.entries.map((e) => [e.requestId, e.outcome])).toEqual([['req-m2', 'moved']]);
+    const limited = await redrive(deps, { ...FAST, max: 1 });
+    expect(limited.counts.moved).toBe(1);
+    expect(limited.stoppedAtMax).toBe(true);
+    expect(await dispatchDlq()).toEqual({ visible: 1, inFlight: 0 });
+    expect(await master()).toEqual({ visible: 2, inFlight: 0 });
+
+    await drain(home, aws.resources.masterQueueUrl);
+    await home.send(new SendMessageCommand({ QueueUrl: aws.resources.masterDeadLetterQueueUrl, MessageBody: body('req-m4') }));
+    const fromMaster = await redrive(deps, { ...FAST, queue: 'master', reason: '3 receives' });
+    expect(fromMaster.counts.moved).toBe(1);
+    const moved = await drain(home, aws.resources.masterQueueUrl);
+    expect(attribute(moved[0] ?? {}, 'redrive_reason')).toBe(MASTER_DLQ_REASON);
+    expect(attribute(moved[0] ?? {}, 'redriven_from')).toBe(aws.resources.masterDeadLetterQueueUrl.split('/').at(-1));
+  });
+});

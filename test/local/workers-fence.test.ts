@@ -1,0 +1,140 @@
+/**
+ * Simulated workers behind the dispatch fence (local/workers.ts with `fence`), against dynalite and one
+ * fauxqs server per region: two copies of one request in two regions' queues are processed once and
+ * dropped once; an interrupted worker releases what it held.
+ */
+import { randomUUID } from 'node:crypto';
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { MESSAGE_ATTRIBUTE, RECORD_STATUS } from '../../core/record.js';
+import { startWorkers, type Workers } from '../../local/workers.js';
+import { queueEmpty, request, startLocalAws, type LocalAws } from '../support/local-aws.js';
+
+let aws: LocalAws;
+
+beforeAll(async () => {
+  aws = await startLocalAws();
+});
+afterAll(async () => {
+  await aws?.stop();
+});
+
+const regionQueue = (region: string) => {
+  const queue = aws.resources.regions.find((r) => r.region === region);
+  if (!queue) throw new Error(`no queue for ${region}`);
+  return queue.queueUrl;
+};
+
+async function sendCopy(region: string, requestId: string, token: string): Promise<string> {
+  const body = JSON.stringify(request(requestId));
+  await aws.sqs(region).send(
+    new SendMessageCommand({
+      QueueUrl: regionQueue(region),
+      MessageBody: body,
+      MessageAttributes: {
+        [MESSAGE_ATTRIBUTE.requestId]: { DataType: 'String', StringValue: requestId },
+        [MESSAGE_ATTRIBUTE.dispatchToken]: { DataType: 'String', StringValue: token },
+      },
+    }),
+  );
+  return body;
+}
+
+const record = async (requestId: string) =>
+  (await aws.dynamo.send(new GetItemCommand({ TableName: aws.resources.tableName, Key: { request_id: { S: requestId } }, ConsistentRead: true }))).Item;
+
+const fenceOption = () => ({ tableName: aws.resources.tableName, client: aws.dynamo });
+
+describe('workers with the dispatch fence', () => {
+  it('two copies of one request in two regions: processed once, dropped once, both deleted', async () => {
+    const id = `req-${randomUUID().slice(0, 8)}`;
+    await aws.dynamo.send(
+      new PutItemCommand({ TableName: aws.resources.tableName, Item: { request_id: { S: id }, status: { S: RECORD_STATUS.dispatched }, token: { S: 'tok-east' } } }),
+    );
+    const body = await sendCopy('us-east-1', id, 'tok-east');
+    await sendCopy('us-west-2', id, 'tok-west');
+    const processed: Array<[string, string]> = [];
+    const dropped: Array<[string, string, string]> = [];
+    const workers: Workers[] = ['us-east-1', 'us-west-2'].map((region) =>
+      startWorkers({
+        region,
+        client: aws.sqs(region),
+        queueUrl: regionQueue(region),
+        workers: 2,
+        secondsPerRequest: 0.2,
+        fence: fenceOption(),
+        onProcessed: (b, r) => processed.push([b, r]),
+        onDropped: (b, r, reason) => dropped.push([b, r, reason]),
+      }),
+    );
+    try {
+      await vi.waitFor(() => expect(workers.reduce((n, w) => n + w.processed() + w.dropped(), 0)).toBe(2), { timeout: 10_000 });
+    } finally {
+      await Promise.all(workers.map((w) => w.stop()));
+    }
+    expect(workers.reduce((n, w) => n + w.processed(), 0)).toBe(1);
+    expect(workers.reduce((n, w) => n + w.dropped(), 0)).toBe(1);
+    expect(processed).toHaveLength(1);
+    expect(dropped).toHaveLength(1);
+    expect(processed[0]?.[0]).toBe(body);
+    expect(dropped[0]?.[0]).toBe(body);
+    // Both copies are taken at about the same time: the second is refused as held or as done.
+    expect(['ALREADY_ACCEPTED', 'ALREADY_COMPLETED']).toContain(dropped[0]?.[2]);
+    expect(dropped[0]?.[1]).not.toBe(processed[0]?.[1]);
+    const stored = await record(id);
+    expect(stored?.workStatus).toEqual({ S: 'COMPLETED' });
+    expect(stored?.acceptedToken?.S).toBe(processed[0]?.[1] === 'us-east-1' ? 'tok-east' : 'tok-west');
+    expect(await queueEmpty(aws.sqs('us-east-1'), regionQueue('us-east-1'))).toBe(true);
+    expect(await queueEmpty(aws.sqs('us-west-2'), regionQueue('us-west-2'))).toBe(true);
+  });
+
+  it('stop() releases the request being processed and hands the copy back', async () => {
+    const id = `req-${randomUUID().slice(0, 8)}`;
+    await sendCopy('us-west-1', id, 'tok-1');
+    const workers = startWorkers({ region: 'us-west-1', client: aws.sqs('us-west-1'), queueUrl: regionQueue('us-west-1'), workers: 1, secondsPerRequest: 60, fence: fenceOption() });
+    await vi.waitFor(async () => expect((await record(id))?.workStatus).toEqual({ S: 'ACCEPTED' }), { timeout: 10_000 });
+    await workers.stop();
+    expect(workers.processed()).toBe(0);
+    expect(workers.dropped()).toBe(0);
+    const stored = await record(id);
+    expect(stored?.acceptedToken).toBeUndefined();
+    expect(stored?.workStatus).toBeUndefined();
+    // Handed back at once: another worker takes the same copy and completes it.
+    const next = startWorkers({ region: 'us-west-1', client: aws.sqs('us-west-1'), queueUrl: regionQueue('us-west-1'), workers: 1, secondsPerRequest: 0, fence: fenceOption() });
+    try {
+      await vi.waitFor(() => expect(next.processed()).toBe(1), { timeout: 10_000 });
+    } finally {
+      await next.stop();
+    }
+    expect((await record(id))?.workStatus).toEqual({ S: 'COMPLETED' });
+  });
+
+  it('a copy of a completed request is deleted unprocessed; without a fence the same copy is processed', async () => {
+    const id = `req-${randomUUID().slice(0, 8)}`;
+    await aws.dynamo.send(
+      new PutItemCommand({
+        TableName: aws.resources.tableName,
+        Item: { request_id: { S: id }, acceptedToken: { S: 'tok-done' }, acceptedBy: { S: 'w' }, workStatus: { S: 'COMPLETED' } },
+      }),
+    );
+    await sendCopy('us-west-1', id, 'tok-late');
+    const fencedWorkers = startWorkers({ region: 'us-west-1', client: aws.sqs('us-west-1'), queueUrl: regionQueue('us-west-1'), workers: 1, secondsPerRequest: 0, fence: fenceOption() });
+    try {
+      await vi.waitFor(() => expect(fencedWorkers.dropped()).toBe(1), { timeout: 10_000 });
+    } finally {
+      await fencedWorkers.stop();
+    }
+    expect(fencedWorkers.processed()).toBe(0);
+    expect(await queueEmpty(aws.sqs('us-west-1'), regionQueue('us-west-1'))).toBe(true);
+
+    await sendCopy('us-west-1', id, 'tok-late-2');
+    const plain = startWorkers({ region: 'us-west-1', client: aws.sqs('us-west-1'), queueUrl: regionQueue('us-west-1'), workers: 1, secondsPerRequest: 0 });
+    try {
+      await vi.waitFor(() => expect(plain.processed()).toBe(1), { timeout: 10_000 });
+    } finally {
+      await plain.stop();
+    }
+    expect(plain.dropped()).toBe(0);
+  });
+});

@@ -1,0 +1,237 @@
+/**
+ * Faults that answer ambiguously, injected at the wire through fault proxies (local/fault-proxy.ts):
+ * a write that landed and whose answer was lost, a send accepted and then unanswered, a function that
+ * failed after its side effect. Each must end with the message in at most one region (or released for
+ * a retry that prefers the same region), never lost, never dead-lettered while it may be in a queue.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { executionOutputSchema, flattenOutcomes, type Outcome } from '../../core/outcomes.js';
+import type { Envelope, ExecutionInput } from '../../core/placement.js';
+import { handler as forward } from '../../functions/forward.js';
+import { handler as select } from '../../functions/select.js';
+import { handler as snapshot } from '../../functions/snapshot.js';
+import { createRunner, type DefinitionRunner } from '../../local/asl-runner.js';
+import { localDefinition, localFunctionArns } from '../../local/dispatch.js';
+import { LOCAL_CREDENTIALS, sqsAt } from '../../local/resources.js';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { STATE } from '../../workflows/dispatch.js';
+import { claimRecord, drain, drainRegions, envelope, executionInput, useLocalDispatch } from '../support/local-aws.js';
+import { clearRegionHealth } from '../support/region-health.js';
+
+const local = useLocalDispatch({ faults: true });
+
+afterEach(async () => {
+  local.aws.faults.dynamodb.rules.clear();
+  for (const proxy of Object.values(local.aws.faults.sqs)) proxy.rules.clear();
+  await drainRegions(local.aws);
+  await drain(local.aws.sqs('us-east-1'), local.aws.resources.dispatchDeadLetterQueueUrl);
+  await clearRegionHealth(local.aws);
+});
+
+async function run(input: ExecutionInput, runner: DefinitionRunner = local.runner) {
+  const record = await runner.run(input, { name: input.executionName });
+  expect(record.status, `${record.error}: ${record.cause}`).toBe('SUCCEEDED');
+  const outcomes = flattenOutcomes(
+    input.messages.map((m) => m.messageId),
+    executionOutputSchema.parse(record.output),
+  );
+  return { record, outcomes };
+}
+
+/** Where each request's copies are: request_id -> regions (one entry per copy). */
+async function copies(): Promise<Map<string, string[]>> {
+  const found = new Map<string, string[]>();
+  for (const [region, messages] of Object.entries(await drainRegions(local.aws))) {
+    for (const m of messages) {
+      const id = m.MessageAttributes?.request_id?.StringValue ?? '?';
+      found.set(id, [...(found.get(id) ?? []), region]);
+    }
+  }
+  return found;
+}
+
+/** Copies with their dispatch tokens, per region. */
+async function tokensIn(region: string): Promise<string[]> {
+  const queue = local.aws.resources.regions.find((r) => r.region === region)?.queueUrl as string;
+  return (await drain(local.aws.sqs(region), queue)).map((m) => m.MessageAttributes?.dispatch_token?.StringValue ?? '');
+}
+
+const only = (messages: Envelope[], outcomes: Outcome[]) => expect(outcomes).toHaveLength(messages.length);
+
+describe('a claim write that landed but whose answer was lost', () => {
+  it('is recognised as this execution\'s own claim: the message is dispatched once, not reported a duplicate and lost', async () => {
+    // The first claim write is applied by DynamoDB, then answered 500; Step Functions retries it.
+    local.aws.faults.dynamodb.rules.once(['PutItem', 'UpdateItem'], { mode: 'lose-answer', then: 'error' });
+    const messages = [envelope('req-claim-answer-lost')];
+    const { record, outcomes } = await run(executionInput(messages));
+    only(messages, outcomes);
+
+    expect(local.aws.faults.dynamodb.stats.faults({ mode: 'lose-answer' })[0]?.applied).toBe(true);
+    expect(outcomes[0]?.outcome).toBe('dispatched');
+    expect([...(await copies()).entries()]).toEqual([['req-claim-answer-lost', [outcomes[0]?.region]]]);
+    const item = await claimRecord(local.aws, 'req-claim-answer-lost');
+    expect(item?.status?.S).toBe('DISPATCHED');
+    expect(item?.owner?.S).toBe(record.executionArn);
+    // The retry met the landed write, and the record told it so.
+    expect(record.events.some((e) => e.type === 'StateEntered' && e.state.name === 'Claim landed before')).toBe(true);
+  });
+
+  it('makes a second run under the same name see "busy", not "mine", while the first run holds the claim', async () => {
+    // The first run dies after claiming (its select step fails for good): its claim stays, leased.
+    const arns = localFunctionArns(local.aws.resources);
+    const dynamodb = new DynamoDBClient({ region: 'us-east-1', endpoint: local.aws.codeEndpoints.dynamodb, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+    const sqs = sqsAt('us-east-1', local.aws.codeEndpoints.sqs['us-east-1'] as string);
+    let selectCalls = 0;
+    const runner = createRunner(
+      localDefinition(local.aws.resources),
+      {
+        lambdas: {
+          [arns.snapshot]: snapshot,
+          [arns.forward]: forward,
+          [arns.select]: async (event: never) => {
+            selectCalls++;
+            if (selectCalls === 1) throw Object.assign(new Error('the container died'), { name: 'Runtime.ExitError' });
+            return select(event);
+          },
+        },
+        dynamodb,
+        sqs,
+      },
+      { retryIntervalMs: 5 },
+    );
+    try {
+      const messages = [envelope('req-same-name-rerun')];
+      const input = executionInput(messages);
+      const first = await runner.run(input, { name: input.executionName });
+      expect(first.status).toBe('FAILED');
+      expect((await claimRecord(local.aws, 'req-same-name-rerun'))?.owner?.S).toBe(first.executionArn);
+
+      // The same name and input again, as the SDK sends them when a StartSyncExecution answer is lost.
+      const { outcomes } = await run(input, runner);
+      expect(outcomes[0]?.outcome).toBe('retry');
+      expect(outcomes[0]?.reason).toContain(`claimed by ${first.executionArn}`);
+      expect(await copies()).toEqual(new Map());
+    } finally {
+      dynamodb.destroy();
+      sqs.destroy();
+    }
+  });
+});
+
+describe('a send accepted by SQS whose answer was lost', () => {
+  it('is retried in the same region, never failed over: a second copy there carries another token', async () => {
+    // us-west-2 only: its first SendMessageBatch is applied, then the connection is reset.
+    local.aws.faults.sqs['us-west-2']?.rules.once('SendMessageBatch', { mode: 'lose-answer', then: 'reset' });
+    const messages = Array.from({ length: 9 }, (_, i) => envelope(`req-lost-send-${i}`));
+    const { record, outcomes } = await run(executionInput(messages));
+    only(messages, outcomes);
+    expect(outcomes.every((o) => o.outcome === 'dispatched')).toBe(true);
+    expect(outcomes.some((o) => o.failedOver)).toBe(false);
+    expect(record.events.filter((e) => e.type === 'StateRetried' && e.state.name === STATE.forward('us-west-2'))).toHaveLength(1);
+
+    const west2 = outcomes.filter((o) => o.region === 'us-west-2').map((o) => o.requestId);
+    expect(west2.length).toBeGreaterThan(0);
+    const tokens = await tokensIn('us-west-2');
+    // Each of those messages is there twice (the lost answer's copy and the retry's), each copy with its own token.
+    expect(tokens).toHaveLength(2 * west2.length);
+    expect(new Set(tokens).size).toBe(tokens.length);
+    // And nowhere else.
+    for (const [id, regions] of await copies()) expect(regions, id).toEqual([outcomes.find((o) => o.requestId === id)?.region]);
+    const item = await claimRecord(local.aws, west2[0] as string);
+    expect(item?.status?.S).toBe('DISPATCHED');
+    expect(item?.tokens?.SS).toHaveLength(1);
+  });
+
+  it('keeps a region whose sends are never answered from the rest: released with the region it tried, then dispatched there on the retry', async () => {
+    local.aws.faults.sqs['us-west-2']?.rules.add({ actions: ['SendMessageBatch'], mode: 'lose-answer', then: 'reset' });
+    const messages = Array.from({ length: 9 }, (_, i) => envelope(`req-lost-always-${i}`));
+    const input = executionInput(messages);
+    const { outcomes } = await run(input);
+    const retried = outcomes.filter((o) => o.outcome === 'retry');
+    expect(retried.length).toBeGreaterThan(0);
+    expect(outcomes.some((o) => o.failedOver)).toBe(false);
+    for (const o of retried) {
+      expect(o.reason).toMatch(/us-west-2: no answer from the forward/);
+      const item = await claimRecord(local.aws, o.requestId as string);
+      expect(item?.triedRegion?.S).toBe('us-west-2');
+      expect(item?.leaseUntil?.N).toBe('0');
+    }
+    // Whatever us-west-2 took (twice: the first send and its retry) is there only; none went elsewhere.
+    const before = await copies();
+    for (const o of retried) expect(before.get(o.requestId as string)).toEqual(['us-west-2', 'us-west-2']);
+
+    // The master queue delivers the retried messages again; us-west-2 answers now, and its health is reset.
+    local.aws.faults.sqs['us-west-2']?.rules.clear();
+    await clearRegionHealth(local.aws);
+    const again = messages.filter((m) => retried.some((o) => o.messageId === m.messageId));
+    const second = await run(executionInput(again));
+    expect(second.outcomes.every((o) => o.outcome === 'dispatched' && o.region === 'us-west-2')).toBe(true);
+  });
+});
+
+describe('a forward function that fails after sending', () => {
+  it('is not failed over: its messages are released for a retry, in the region they were sent to only', async () => {
+    const arns = localFunctionArns(local.aws.resources);
+    const dynamodb = new DynamoDBClient({ region: 'us-east-1', endpoint: local.aws.codeEndpoints.dynamodb, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+    const sqs = sqsAt('us-east-1', local.aws.codeEndpoints.sqs['us-east-1'] as string);
+    const runner = createRunner(
+      localDefinition(local.aws.resources),
+      {
+        lambdas: {
+          [arns.snapshot]: snapshot,
+          [arns.select]: select,
+          // The primary forward to us-west-2 sends, then its runtime dies before it can answer.
+          [arns.forward]: async (event: never) => {
+            const result = await forward(event);
+            if ((event as { region?: string }).region === 'us-west-2') {
+              throw Object.assign(new Error('Runtime exited with error: signal: killed'), { name: 'Runtime.ExitError' });
+            }
+            return result;
+          },
+        },
+        dynamodb,
+        sqs,
+      },
+      { retryIntervalMs: 5 },
+    );
+    try {
+      const messages = Array.from({ length: 9 }, (_, i) => envelope(`req-crash-after-send-${i}`));
+      const { record, outcomes } = await run(executionInput(messages), runner);
+      expect(record.events.some((e) => e.type === 'StateEntered' && e.state.name === STATE.failover('us-west-2'))).toBe(false);
+      const retried = outcomes.filter((o) => o.outcome === 'retry');
+      expect(retried.length).toBeGreaterThan(0);
+      const found = await copies();
+      for (const o of retried) {
+        // Sent once, to us-west-2 only; the record remembers it so the retry goes there too.
+        expect(found.get(o.requestId as string)).toEqual(['us-west-2']);
+        expect((await claimRecord(local.aws, o.requestId as string))?.triedRegion?.S).toBe('us-west-2');
+      }
+      for (const o of outcomes.filter((x) => x.outcome === 'dispatched')) expect(found.get(o.requestId as string)).toEqual([o.region]);
+    } finally {
+      dynamodb.destroy();
+      sqs.destroy();
+    }
+  });
+});
+
+describe('a dead-lettered message delivered again', () => {
+  it('is recognised by its DEAD_LETTERED record: not dispatched as well, not dead-lettered twice', async () => {
+    for (const proxy of Object.values(local.aws.faults.sqs)) proxy.rules.add({ actions: ['SendMessageBatch'], mode: 'error', error: 'throttle' });
+    const messages = [envelope('req-dead-then-again')];
+    const input = executionInput(messages);
+    const first = await run(input);
+    expect(first.outcomes[0]?.outcome).toBe('dead-lettered');
+
+    // The intake failed as a whole after that (a timeout, a crash): the same message comes back while
+    // every region is healthy again.
+    for (const proxy of Object.values(local.aws.faults.sqs)) proxy.rules.clear();
+    await clearRegionHealth(local.aws);
+    const second = await run(executionInput(messages));
+    expect(second.outcomes[0]?.outcome).toBe('duplicate');
+    expect(second.outcomes[0]?.reason).toMatch(/already dead-lettered/);
+    expect(await copies()).toEqual(new Map());
+    const dead = await drain(local.aws.sqs('us-east-1'), local.aws.resources.dispatchDeadLetterQueueUrl);
+    expect(dead).toHaveLength(1);
+    expect((await claimRecord(local.aws, 'req-dead-then-again'))?.status?.S).toBe('DEAD_LETTERED');
+  });
+});

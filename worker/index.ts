@@ -1,0 +1,7 @@
+/** The worker-side dispatch fence: see docs/worker-fence.md. */
+export * from './errors.js';
+export * from './fence.js';
+export * from './identity.js';
+export * from './middleware.js';
+export * from './persistence.js';
+export * from './wrapper.js';

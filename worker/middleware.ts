@@ -1,0 +1,164 @@
+/**
+ * `fenceMiddleware(options)`: the fence for a Lambda worker consuming an SQS queue (middy). The event
+ * source mapping must report batch item failures (FunctionResponseTypes: ReportBatchItemFailures):
+ * the middleware answers with { batchItemFailures }.
+ *
+ *   before:  accept each record. A record whose acceptance is refused because another copy holds or
+ *            finished the request, or because it is dead-lettered, is removed from the event the handler
+ *            sees and reported as done (SQS deletes that copy). A record that cannot be accepted now
+ *            (this very copy still leased by a worker, no request_id, DynamoDB unreachable) is removed
+ *            too and reported as a batch item failure (it comes back). When nothing is left, the
+ *            handler is not called.
+ *   after:   the handler's failures (its { batchItemFailures }, or one settled promise per record as for
+ *            @middy/sqs-partial-batch-failure) are released, every other accepted record is completed;
+ *            the response is { batchItemFailures } with the handler's failures and the fence's.
+ *   onError: the handler threw: every accepted record is released and the error stands (SQS retries the
+ *            batch; copies dropped in `before` come back and are dropped again). When an inner
+ *            middleware turned the error into a response (sqs-partial-batch-failure does), that
+ *            response is settled as in `after`.
+ *
+ * With @middy/sqs-partial-batch-failure, use the fence FIRST so that it sees that middleware's answer:
+ *   middy(handler).use(fenceMiddleware({ fence, leaseSeconds })).use(sqsPartialBatchFailure())
+ */
+import type { MiddlewareObj, Request } from '@middy/core';
+import type { Context, SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { RequestRecord } from '../core/record.js';
+import { AcceptRefusedError, type DropReason } from './errors.js';
+import type { Fence } from './fence.js';
+import { dispatchIdentity } from './identity.js';
+import { defaultWarning, type FenceWarningHandler } from './wrapper.js';
+
+export interface FenceMiddlewareOptions {
+  readonly fence: Fence;
+  /** The queue's visibility timeout, whole seconds. */
+  readonly leaseSeconds: number;
+  /** Default: `<function name>:<awsRequestId>`, unique per invocation. */
+  readonly workerId?: string | ((context: Context) => string);
+  readonly onWarning?: FenceWarningHandler;
+  /** A copy dropped by the fence (not passed to the handler, reported as done). */
+  readonly onDropped?: (record: SQSRecord, reason: DropReason, existing: RequestRecord) => void;
+}
+
+/** What the handler may return: a batch response, one settled promise per record, or nothing (all done). */
+export type FencedBatchResult = SQSBatchResponse | ReadonlyArray<PromiseSettledResult<unknown>> | void | undefined | null;
+
+interface Held {
+  readonly record: SQSRecord;
+  readonly requestId: string;
+  readonly token: string;
+}
+
+interface State {
+  readonly workerId: string;
+  readonly held: readonly Held[];
+  /** Message ids the fence reports as failed (to come back). */
+  readonly failed: readonly string[];
+}
+
+const describe = (error: unknown) => `${(error as Error)?.name ?? 'Error'}: ${(error as Error)?.message ?? String(error)}`;
+
+/** Message ids of the records the handler's result says failed. */
+function handlerFailures(response: unknown, records: readonly SQSRecord[]): string[] {
+  if (Array.isArray(response)) {
+    return records.filter((_, i) => (response[i] as PromiseSettledResult<unknown> | undefined)?.status === 'rejected').map((r) => r.messageId);
+  }
+  const failures = (response as Partial<SQSBatchResponse> | null | undefined)?.batchItemFailures;
+  return Array.isArray(failures) ? failures.map((f) => f.itemIdentifier) : [];
+}
+
+const asResponse = (ids: Iterable<string>): SQSBatchResponse => ({
+  batchItemFailures: [...new Set(ids)].map((itemIdentifier): SQSBatchItemFailure => ({ itemIdentifier })),
+});
+
+export function fenceMiddleware(options: FenceMiddlewareOptions): MiddlewareObj<SQSEvent, FencedBatchResult, Error, Context> {
+  const { fence, leaseSeconds } = options;
+  const warn = options.onWarning ?? defaultWarning;
+  const states = new WeakMap<object, State>();
+  const workerIdFor = (context: Context) =>
+    typeof options.workerId === 'function'
+      ? options.workerId(context)
+      : (options.workerId ?? `${context?.functionName ?? 'lambda'}:${context?.awsRequestId ?? `${process.pid}-${Date.now()}`}`);
+
+  /** Completes what the handler did, releases what it failed; the batch response. */
+  const settle = async (request: Request<SQSEvent, FencedBatchResult, Error, Context>, state: State) => {
+    const failed = handlerFailures(request.response, request.event.Records);
+    const failedSet = new Set(failed);
+    await Promise.all(
+      state.held.map(async ({ record, requestId, token }) => {
+        const holder = { requestId, token, workerId: state.workerId };
+        if (failedSet.has(record.messageId)) {
+          await fence.release(holder).catch((error: unknown) => warn('release failed: the acceptance stands until its lease ends', { kind: 'release-failed', ...holder, error: describe(error) }));
+        } else {
+          await fence.complete(holder).catch((error: unknown) => warn('complete failed after the handler succeeded', { kind: 'complete-failed', ...holder, error: describe(error) }));
+        }
+      }),
+    );
+    request.response = asResponse([...failed, ...state.failed]);
+  };
+
+  return {
+    name: 'dispatchFence',
+    async before(request) {
+      const workerId = workerIdFor(request.context);
+      const held: Held[] = [];
+      const failed: string[] = [];
+      await Promise.all(
+        request.event.Records.map(async (record) => {
+          let identity;
+          try {
+            identity = dispatchIdentity(record);
+          } catch (error) {
+            warn('record without a request_id: reported as failed', { kind: 'not-accepted', messageId: record.messageId, error: describe(error) });
+            failed.push(record.messageId);
+            return;
+          }
+          const { requestId, token, fallbacks } = identity;
+          for (const fallback of fallbacks) warn(fallback, { kind: 'fallback', messageId: record.messageId, requestId, token });
+          try {
+            await fence.accept({ requestId, token, workerId, leaseSeconds });
+            held.push({ record, requestId, token });
+          } catch (error) {
+            if (error instanceof AcceptRefusedError && error.dropCopy) {
+              try {
+                options.onDropped?.(record, error.reason as DropReason, error.record);
+              } catch (callbackError) {
+                warn('onDropped threw', { kind: 'not-accepted', requestId, token, error: describe(callbackError) });
+              }
+              return;
+            }
+            if (!(error instanceof AcceptRefusedError)) warn('acceptance failed: reported as failed', { kind: 'not-accepted', requestId, token, error: describe(error) });
+            failed.push(record.messageId);
+          }
+        }),
+      );
+      // In the event's order, as the handler would have seen them.
+      const order = new Map(request.event.Records.map((r, i) => [r.messageId, i]));
+      held.sort((a, b) => (order.get(a.record.messageId) ?? 0) - (order.get(b.record.messageId) ?? 0));
+      const state: State = { workerId, held, failed };
+      states.set(request, state);
+      if (!held.length) return asResponse(failed);
+      // A new event object: the caller's event is not mutated.
+      request.event = { ...request.event, Records: held.map((h) => h.record) };
+      return undefined;
+    },
+    async after(request) {
+      const state = states.get(request);
+      if (state) await settle(request, state);
+    },
+    async onError(request) {
+      const state = states.get(request);
+      if (!state) return;
+      if (request.response !== undefined && request.response !== null) {
+        await settle(request, state);
+        return;
+      }
+      await Promise.all(
+        state.held.map(({ requestId, token }) =>
+          fence
+            .release({ requestId, token, workerId: state.workerId })
+            .catch((error: unknown) => warn('release after a failed handler failed', { kind: 'release-failed', requestId, token, error: describe(error) })),
+        ),
+      );
+    },
+  };
+}
