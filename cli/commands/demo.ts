@@ -112,7 +112,13 @@ async function sendAll(
   }
 }
 
-async function report(stack: LocalStack, uniqueIds: readonly string[], sentValid: number, delivered: Map<string, string[]>): Promise<boolean> {
+async function report(
+  stack: LocalStack,
+  uniqueIds: readonly string[],
+  sentValid: number,
+  delivered: Map<string, string[]>,
+  dropped: number,
+): Promise<boolean> {
   const d = stack.description;
   const dynamo = new DynamoDBClient({ region: HOME_REGION, endpoint: d.endpoints.dynamodb, credentials: LOCAL_CREDENTIALS });
   const regionOf = new Map<string, string>();
@@ -140,6 +146,7 @@ async function report(stack: LocalStack, uniqueIds: readonly string[], sentValid
   console.log(`dispatched            ${regionOf.size} of ${uniqueIds.length} unique requests`);
   console.log(`duplicates dropped    ${sentValid - regionOf.size} (repeated request_id, forwarded once)`);
   console.log(`delivered to workers  ${deliveries} (each dispatched request exactly once: ${duplicatesDelivered.length === 0 && deliveries === regionOf.size ? 'yes' : 'NO'})`);
+  console.log(`dropped by the fence  ${dropped} (second copies a worker refused to process; 0 without faults)`);
 
   const home = sqsAt(HOME_REGION, d.endpoints.sqs[HOME_REGION] as string);
   const reasons = new Map<string, number>();
@@ -192,7 +199,9 @@ export function demoCommand(): Command {
       const started = Date.now();
       const delivered = new Map<string, string[]>();
       const processed: Record<string, number> = {};
+      let dropped = 0;
       const stack = await startLocalStack({
+        onDropped: () => void dropped++,
         regions: DEFAULT_REGIONS.map((r) => ({ ...r, capacity: WORKERS[r.region] ?? 1 })),
         masterVisibilitySeconds: 5,
         pollers: 2,
@@ -248,7 +257,7 @@ export function demoCommand(): Command {
         home.destroy();
         for (const client of Object.values(clients)) client.destroy();
         if (resolved < bodies.length) console.log(`\ntimed out after ${options.timeout} s with ${bodies.length - resolved} messages unresolved`);
-        ok = (await report(stack, uniqueIds, options.count + options.duplicates, delivered)) && resolved >= bodies.length;
+        ok = (await report(stack, uniqueIds, options.count + options.duplicates, delivered, dropped)) && resolved >= bodies.length;
         await showOneExecution(stack);
         console.log(`\ndemo finished in ${((Date.now() - started) / 1000).toFixed(1)} s: ${ok ? 'every request accounted for' : 'SOMETHING IS MISSING (see above)'}`);
         if (options.keep) {

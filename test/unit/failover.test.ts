@@ -267,3 +267,16 @@ describe('appendReason', () => {
     expect(pending(envelope(1))).toEqual({ ...envelope(1), status: 'pending', tokens: [], failedOver: false, reason: NOT_FORWARDED });
   });
 });
+
+describe('failureText (the reason built from a Catch output)', () => {
+  it('reads Lambda\'s JSON Cause, a plain Cause, or none at all', async () => {
+    const { failureText } = await import('../../functions/forward.js');
+    expect(failureText({ Error: 'RegionUnavailable', Cause: JSON.stringify({ errorType: 'RegionUnavailable', errorMessage: 'us-west-2 took none' }) })).toBe(
+      'RegionUnavailable: us-west-2 took none',
+    );
+    expect(failureText({ Error: 'States.Timeout', Cause: 'Task timed out' })).toBe('States.Timeout: Task timed out');
+    expect(failureText({ Error: 'States.Timeout' })).toBe('States.Timeout');
+    expect(failureText({})).toBeUndefined();
+    expect(failureText(null)).toBeUndefined();
+  });
+});

@@ -49,4 +49,16 @@ describe('dispatch definition', () => {
       bindTasks(definition, { lambdas: { [refs.functions.snapshot]: noop, [refs.functions.select]: noop, [refs.functions.forward]: noop } }),
     ).toThrow(/DynamoDB/);
   });
+
+  it('reads no Cause of a Catch output in a path: AWS may leave it out, and a missing path fails the execution', () => {
+    const paths: string[] = [];
+    const visit = (value: unknown, key = '') => {
+      if (typeof value === 'string' && (key.endsWith('.$') || key === 'Variable' || key.endsWith('Path'))) paths.push(value);
+      else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) visit(v, k);
+    };
+    visit(dispatchDefinition(refs));
+    expect(paths.length).toBeGreaterThan(50);
+    // Error is always there in a Catch output; Cause is passed on whole to code that reads it optionally.
+    expect(paths.filter((p) => /Error\.Cause|Error\)?\.Cause|\.Cause\b/.test(p))).toEqual([]);
+  });
 });
