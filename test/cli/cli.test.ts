@@ -2,33 +2,20 @@
  * The CLI as a user runs it (a child process): bad flags fail cleanly, and send / consume / executions /
  * inspect / status work against a running local stack found through its stack file.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sqsAt } from '../../local/resources.js';
 import { startLocalStack, type LocalStack } from '../../local/stack.js';
 import { queueEmpty, until } from '../support/local-aws.js';
+import { PROJECT_ROOT, runCli } from '../support/cli-child.js';
 
-const run = promisify(execFile);
-const ROOT = resolve(import.meta.dirname, '../..');
-const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
-const MAIN = join(ROOT, 'cli', 'main.ts');
 
 let cwd: string;
 let stack: LocalStack;
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(TSX, [MAIN, ...args], { cwd, env: { ...process.env, LOG_LEVEL: 'SILENT' }, timeout: 30_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+const cli = (...args: string[]) => runCli(cwd, args);
 
 /** True once the master queue holds nothing, visible or in flight (after a send, polled). */
 async function dispatchedAll(): Promise<boolean> {
@@ -68,9 +55,9 @@ describe.concurrent('bad input', () => {
 
   it('says how to start a stack when none is running', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'dispatch-cli-empty-'));
-    const result = await run(TSX, [MAIN, 'send', '--count', '1'], { cwd: empty }).catch((e: { code: number; stderr: string }) => e);
-    expect((result as { code: number }).code).toBe(1);
-    expect((result as { stderr: string }).stderr).toMatch(/no local stack is running: start one with `npm run cli -- up`/);
+    const result = await runCli(empty, ['send', '--count', '1']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/no local stack is running: start one with `npm run cli -- up`/);
   });
 
   it('--file warns on stderr about every line it skips or expects dead-lettered, sends the rest, and counts them', async () => {
@@ -152,11 +139,11 @@ describe('against a running local stack', () => {
   });
 
   it('invoke runs the intake once on the sample event: the malformed record is dead-lettered, none retried', async () => {
-    const invoked = await cli('invoke', join(ROOT, 'events', 'sqs-event.json'), '--log-level', 'SILENT');
+    const invoked = await cli('invoke', join(PROJECT_ROOT, 'events', 'sqs-event.json'), '--log-level', 'SILENT');
     expect(invoked.code, invoked.stderr).toBe(0);
     expect(JSON.parse(invoked.stdout)).toEqual({ batchItemFailures: [] });
     expect(invoked.stderr).toContain('3 record(s): 3 done, 0 to be retried by SQS');
-    const notAnEvent = await cli('invoke', join(ROOT, 'package.json'));
+    const notAnEvent = await cli('invoke', join(PROJECT_ROOT, 'package.json'));
     expect(notAnEvent.code).toBe(1);
     expect(notAnEvent.stderr).toMatch(/is not an SQS event: Records/);
   });

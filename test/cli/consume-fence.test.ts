@@ -3,36 +3,23 @@
  * found through a stack file: two copies of one request are counted once and one is reported dropped;
  * --no-fence counts both; bare queue URLs without --table say the fence is off.
  */
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MESSAGE_ATTRIBUTE } from '../../core/record.js';
 import type { StackDescription } from '../../local/stack.js';
 import { queueEmpty, request, startLocalAws, type LocalAws } from '../support/local-aws.js';
+import { runCli } from '../support/cli-child.js';
 
-const run = promisify(execFile);
-const ROOT = resolve(import.meta.dirname, '../..');
-const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
-const MAIN = join(ROOT, 'cli', 'main.ts');
 
 let aws: LocalAws;
 let cwd: string;
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(TSX, [MAIN, ...args], { cwd, env: { ...process.env, LOG_LEVEL: 'SILENT' }, timeout: 30_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+const cli = (...args: string[]) => runCli(cwd, args);
 
 beforeAll(async () => {
   aws = await startLocalAws();

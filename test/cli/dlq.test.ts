@@ -3,35 +3,22 @@
  * request is dead-lettered by the intake, `dlq` shows it with its reason, and `redrive --dry-run` lists
  * it without moving it. Bad flags fail cleanly.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { queueDepth } from '../../cli/queue-reader.js';
 import { sqsAt } from '../../local/resources.js';
 import { startLocalStack, type LocalStack } from '../../local/stack.js';
 import { until } from '../support/local-aws.js';
+import { runCli } from '../support/cli-child.js';
 
-const run = promisify(execFile);
-const ROOT = resolve(import.meta.dirname, '../..');
-const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
-const MAIN = join(ROOT, 'cli', 'main.ts');
 
 let cwd: string;
 let stack: LocalStack;
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(TSX, [MAIN, ...args], { cwd, env: { ...process.env, LOG_LEVEL: 'SILENT' }, timeout: 30_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+const cli = (...args: string[]) => runCli(cwd, args);
 
 interface Listing {
   queues: Array<{ queue: string; read: number; groups: Array<{ reason: string; count: number; withoutRequestId: number }> }>;

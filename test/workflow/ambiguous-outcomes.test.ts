@@ -10,7 +10,7 @@ import type { Envelope, ExecutionInput } from '../../core/placement.js';
 import { handler as forward } from '../../functions/forward.js';
 import { handler as select } from '../../functions/select.js';
 import { handler as snapshot } from '../../functions/snapshot.js';
-import { createRunner, type DefinitionRunner } from '../../local/asl-runner.js';
+import { createRunner, type DefinitionRunner, type LambdaHandler } from '../../local/asl-runner.js';
 import { localDefinition, localFunctionArns } from '../../local/dispatch.js';
 import { LOCAL_CREDENTIALS, sqsAt } from '../../local/resources.js';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -58,6 +58,32 @@ async function tokensIn(region: string): Promise<string[]> {
 
 const only = (messages: Envelope[], outcomes: Outcome[]) => expect(outcomes).toHaveLength(messages.length);
 
+type Handlers = { snapshot: LambdaHandler; select: LambdaHandler; forward: LambdaHandler };
+
+/**
+ * The definition with some task functions wrapped (a fault inside a function), its service integrations
+ * through the fault proxies like the default runner's; `use` gets the runner and frees its clients after.
+ */
+async function withHandlers(wrap: (real: Handlers) => Partial<Handlers>, use: (runner: DefinitionRunner) => Promise<void>): Promise<void> {
+  const arns = localFunctionArns(local.aws.resources);
+  const handlers = { snapshot, select, forward, ...wrap({ snapshot, select, forward }) };
+  const dynamodb = new DynamoDBClient({ region: 'us-east-1', endpoint: local.aws.codeEndpoints.dynamodb, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+  const sqs = sqsAt('us-east-1', local.aws.codeEndpoints.sqs['us-east-1'] as string);
+  const runner = createRunner(
+    localDefinition(local.aws.resources),
+    { lambdas: { [arns.snapshot]: handlers.snapshot, [arns.select]: handlers.select, [arns.forward]: handlers.forward }, dynamodb, sqs },
+    { retryIntervalMs: 5 },
+  );
+  try {
+    await use(runner);
+  } finally {
+    dynamodb.destroy();
+    sqs.destroy();
+  }
+}
+
+const died = (message: string) => Object.assign(new Error(message), { name: 'Runtime.ExitError' });
+
 describe('a claim write that landed but whose answer was lost', () => {
   it('is recognised as this execution\'s own claim: the message is dispatched once, not reported a duplicate and lost', async () => {
     // The first claim write is applied by DynamoDB, then answered 500; Step Functions retries it.
@@ -78,28 +104,14 @@ describe('a claim write that landed but whose answer was lost', () => {
 
   it('makes a second run under the same name see "busy", not "mine", while the first run holds the claim', async () => {
     // The first run dies after claiming (its select step fails for good): its claim stays, leased.
-    const arns = localFunctionArns(local.aws.resources);
-    const dynamodb = new DynamoDBClient({ region: 'us-east-1', endpoint: local.aws.codeEndpoints.dynamodb, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
-    const sqs = sqsAt('us-east-1', local.aws.codeEndpoints.sqs['us-east-1'] as string);
     let selectCalls = 0;
-    const runner = createRunner(
-      localDefinition(local.aws.resources),
-      {
-        lambdas: {
-          [arns.snapshot]: snapshot,
-          [arns.forward]: forward,
-          [arns.select]: async (event: never) => {
-            selectCalls++;
-            if (selectCalls === 1) throw Object.assign(new Error('the container died'), { name: 'Runtime.ExitError' });
-            return select(event);
-          },
-        },
-        dynamodb,
-        sqs,
+    const failFirstSelect = (real: Handlers) => ({
+      select: async (event: never, context: never) => {
+        if (++selectCalls === 1) throw died('the container died');
+        return real.select(event, context);
       },
-      { retryIntervalMs: 5 },
-    );
-    try {
+    });
+    await withHandlers(failFirstSelect, async (runner) => {
       const messages = [envelope('req-same-name-rerun')];
       const input = executionInput(messages);
       const first = await runner.run(input, { name: input.executionName });
@@ -111,10 +123,7 @@ describe('a claim write that landed but whose answer was lost', () => {
       expect(outcomes[0]?.outcome).toBe('retry');
       expect(outcomes[0]?.reason).toContain(`claimed by ${first.executionArn}`);
       expect(await copies()).toEqual(new Map());
-    } finally {
-      dynamodb.destroy();
-      sqs.destroy();
-    }
+    });
   });
 });
 
@@ -171,30 +180,15 @@ describe('a send accepted by SQS whose answer was lost', () => {
 
 describe('a forward function that fails after sending', () => {
   it('is not failed over: its messages are released for a retry, in the region they were sent to only', async () => {
-    const arns = localFunctionArns(local.aws.resources);
-    const dynamodb = new DynamoDBClient({ region: 'us-east-1', endpoint: local.aws.codeEndpoints.dynamodb, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
-    const sqs = sqsAt('us-east-1', local.aws.codeEndpoints.sqs['us-east-1'] as string);
-    const runner = createRunner(
-      localDefinition(local.aws.resources),
-      {
-        lambdas: {
-          [arns.snapshot]: snapshot,
-          [arns.select]: select,
-          // The primary forward to us-west-2 sends, then its runtime dies before it can answer.
-          [arns.forward]: async (event: never) => {
-            const result = await forward(event);
-            if ((event as { region?: string }).region === 'us-west-2') {
-              throw Object.assign(new Error('Runtime exited with error: signal: killed'), { name: 'Runtime.ExitError' });
-            }
-            return result;
-          },
-        },
-        dynamodb,
-        sqs,
+    // The primary forward to us-west-2 sends, then its runtime dies before it can answer.
+    const crashAfterSending = (real: Handlers) => ({
+      forward: async (event: never, context: never) => {
+        const result = await real.forward(event, context);
+        if ((event as { region?: string }).region === 'us-west-2') throw died('Runtime exited with error: signal: killed');
+        return result;
       },
-      { retryIntervalMs: 5 },
-    );
-    try {
+    });
+    await withHandlers(crashAfterSending, async (runner) => {
       const messages = Array.from({ length: 9 }, (_, i) => envelope(`req-crash-after-send-${i}`));
       const { record, outcomes } = await run(executionInput(messages), runner);
       expect(record.events.some((e) => e.type === 'StateEntered' && e.state.name === STATE.failover('us-west-2'))).toBe(false);
@@ -207,10 +201,7 @@ describe('a forward function that fails after sending', () => {
         expect((await claimRecord(local.aws, o.requestId as string))?.triedRegion?.S).toBe('us-west-2');
       }
       for (const o of outcomes.filter((x) => x.outcome === 'dispatched')) expect(found.get(o.requestId as string)).toEqual([o.region]);
-    } finally {
-      dynamodb.destroy();
-      sqs.destroy();
-    }
+    });
   });
 });
 

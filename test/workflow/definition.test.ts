@@ -2,18 +2,10 @@
 import aslValidator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
 import { bindTasks, UnboundTaskError } from '../../local/asl-runner.js';
-import { dispatchDefinition, STATE, type DispatchRefs } from '../../workflows/dispatch.js';
+import { dispatchDefinition, STATE } from '../../workflows/dispatch.js';
+import { testRefs } from '../support/definition-refs.js';
 
-const refs: DispatchRefs = {
-  regions: ['us-east-1', 'us-west-2', 'us-west-1'],
-  functions: {
-    snapshot: 'arn:aws:lambda:us-east-1:123456789012:function:snapshot',
-    select: 'arn:aws:lambda:us-east-1:123456789012:function:select',
-    forward: 'arn:aws:lambda:us-east-1:123456789012:function:forward',
-  },
-  tableName: 'inference-idempotency-dev',
-  deadLetterQueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/inference-dispatch-dlq-dev',
-};
+const refs = testRefs();
 
 describe('dispatch definition', () => {
   it('passes asl-validator', () => {

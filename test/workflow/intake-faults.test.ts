@@ -15,6 +15,7 @@ import { startFaultProxy, type FaultProxy } from '../../local/fault-proxy.js';
 import { applyEnvironment, createDispatchRunner, dispatchEnvironment, type RunnerSetup } from '../../local/dispatch.js';
 import { startStepFunctionsEndpoint, type StepFunctionsEndpoint } from '../../local/sfn-endpoint.js';
 import { claimRecord, drain, drainRegions, request, startLocalAws, type LocalAws, type LocalFaults } from '../support/local-aws.js';
+import { redelivered, sqsRecord } from '../support/sqs-event.js';
 
 let aws: LocalAws & { readonly faults: LocalFaults };
 let setup: RunnerSetup;
@@ -44,24 +45,8 @@ afterEach(async () => {
   await drain(aws.sqs('us-east-1'), aws.resources.dispatchDeadLetterQueueUrl);
 });
 
-function record(body: string, options: { messageId?: string; receiveCount?: number } = {}): SQSRecord {
-  return {
-    messageId: options.messageId ?? randomUUID(),
-    receiptHandle: `rh-${randomUUID()}`,
-    body,
-    attributes: {
-      ApproximateReceiveCount: String(options.receiveCount ?? 1),
-      SentTimestamp: String(Date.now()),
-      SenderId: 'AIDAEXAMPLE',
-      ApproximateFirstReceiveTimestamp: String(Date.now()),
-    },
-    messageAttributes: {},
-    md5OfBody: 'not-checked',
-    eventSource: 'aws:sqs',
-    eventSourceARN: aws.resources.masterQueueArn,
-    awsRegion: 'us-east-1',
-  };
-}
+const record = (body: string, options: { messageId?: string; receiveCount?: number } = {}) =>
+  sqsRecord(body, { queueArn: aws.resources.masterQueueArn, ...options });
 
 const context = { functionName: 'intake', awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
 const invoke = (records: SQSRecord[]): Promise<SQSBatchResponse> => handler({ Records: records } satisfies SQSEvent, context);
@@ -90,8 +75,7 @@ describe('invalid messages', () => {
     const valid = record(JSON.stringify(request('req-beside-broken')));
     expect((await invoke([invalid, valid])).batchItemFailures).toEqual([]);
     // The intake failed as a whole afterwards (a timeout, say): SQS delivers the same messages again.
-    const again = (r: SQSRecord) => ({ ...r, receiptHandle: `rh-${randomUUID()}`, attributes: { ...r.attributes, ApproximateReceiveCount: '2' } });
-    expect((await invoke([again(invalid), again(valid)])).batchItemFailures).toEqual([]);
+    expect((await invoke([redelivered(invalid), redelivered(valid)])).batchItemFailures).toEqual([]);
 
     const dead = await drain(aws.sqs('us-east-1'), aws.resources.dispatchDeadLetterQueueUrl);
     expect(dead.map((m) => m.Body)).toEqual([invalid.body]);

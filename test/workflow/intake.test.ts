@@ -11,6 +11,7 @@ import { applyEnvironment, createDispatchRunner, dispatchEnvironment, type Runne
 import { startStepFunctionsEndpoint, type StepFunctionsEndpoint } from '../../local/sfn-endpoint.js';
 import { createRunner } from '../../local/asl-runner.js';
 import { drain, drainRegions, request, startLocalAws, type LocalAws } from '../support/local-aws.js';
+import { sqsRecord } from '../support/sqs-event.js';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 
 let aws: LocalAws;
@@ -46,25 +47,7 @@ function useEnvironment(overrides: Record<string, string> = {}) {
   applyEnvironment({ ...dispatchEnvironment(aws.resources, aws.endpoints, { sfnEndpoint: sfn.endpoint }), ...overrides });
 }
 
-/** A record as Lambda's SQS event source delivers it. */
-function record(body: string, receiveCount = 1): SQSRecord {
-  return {
-    messageId: randomUUID(),
-    receiptHandle: `rh-${randomUUID()}`,
-    body,
-    attributes: {
-      ApproximateReceiveCount: String(receiveCount),
-      SentTimestamp: String(Date.now()),
-      SenderId: 'AIDAEXAMPLE',
-      ApproximateFirstReceiveTimestamp: String(Date.now()),
-    },
-    messageAttributes: {},
-    md5OfBody: 'not-checked',
-    eventSource: 'aws:sqs',
-    eventSourceARN: aws.resources.masterQueueArn,
-    awsRegion: 'us-east-1',
-  };
-}
+const record = (body: string, receiveCount = 1) => sqsRecord(body, { queueArn: aws.resources.masterQueueArn, receiveCount });
 
 const context = { functionName: 'intake', awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
 

@@ -19,19 +19,9 @@ import {
 } from '../../core/topology.js';
 import { FUNCTION_SETTINGS } from '../../stacks/settings.js';
 import { assertDispatchBudget, dispatchBudgetViolations } from '../../workflows/budget.js';
-import { dispatchDefinition, type Definition } from '../../workflows/dispatch.js';
+import { testDefinition } from '../support/definition-refs.js';
 
-const definitionFor = (regions: readonly string[]): Definition =>
-  dispatchDefinition({
-    regions,
-    functions: {
-      snapshot: 'arn:aws:lambda:us-east-1:123456789012:function:snapshot',
-      select: 'arn:aws:lambda:us-east-1:123456789012:function:select',
-      forward: 'arn:aws:lambda:us-east-1:123456789012:function:forward',
-    },
-    tableName: 'inference-idempotency-dev',
-    deadLetterQueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/inference-dispatch-dlq-dev',
-  });
+const definitionFor = testDefinition;
 
 /** The deployed environment, read as the functions read it. */
 const deployed = parseConfig({ REGION_QUEUES: JSON.stringify({ 'us-east-1': 'https://sqs.us-east-1.amazonaws.com/1/q' }), ...FUNCTION_SETTINGS });

@@ -1,0 +1,26 @@
+/** Runs the CLI as a user runs it: a child process, in a chosen folder (where it looks for .local/stack.json). */
+import { execFile } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+export const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
+const TSX = join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
+const MAIN = join(PROJECT_ROOT, 'cli', 'main.ts');
+
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** `dispatch <args>` run from `cwd`, with the functions' logs silenced; never throws for a non-zero exit. */
+export async function runCli(cwd: string, args: readonly string[], timeoutMs = 30_000): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await run(TSX, [MAIN, ...args], { cwd, env: { ...process.env, LOG_LEVEL: 'SILENT' }, timeout: timeoutMs });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
