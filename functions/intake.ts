@@ -27,6 +27,17 @@ import { logger } from './logger.js';
 
 const log = logger('intake');
 
+/**
+ * What a log line keeps of a free-text reason, error or cause (docs/deploy.md, Security). A failed
+ * execution's cause can quote the state's whole input, message bodies included (AWS's States.Runtime
+ * causes do, after their own explanation), and every message of that execution repeats it in its
+ * reason. The input starts with the batch's identifiers, so the first 300 characters hold no body.
+ * The full text stays in the execution's own log, under its name.
+ */
+export const LOGGED_TEXT_CHARS = 300;
+const forLog = (text: string | undefined) =>
+  text === undefined || text.length <= LOGGED_TEXT_CHARS ? text : `${text.slice(0, LOGGED_TEXT_CHARS)}... (${text.length} characters)`;
+
 interface Invalid {
   readonly record: SQSRecord;
   readonly reason: string;
@@ -97,7 +108,7 @@ async function runExecution(cfg: DispatchConfig, input: ExecutionInput, deadline
     // A sync execution that fails is still HTTP 200: the status says so.
     if (response.status !== 'SUCCEEDED') {
       const reason = `execution ${input.executionName} ${response.status}: ${response.error ?? ''} ${response.cause ?? ''}`.trim();
-      log.error('execution did not succeed', { executionName: input.executionName, status: response.status, error: response.error, cause: response.cause });
+      log.error('execution did not succeed', { executionName: input.executionName, status: response.status, error: response.error, cause: forLog(response.cause) });
       return failedExecutionOutcomes(ids, reason);
     }
     const output = executionOutputSchema.safeParse(JSON.parse(response.output ?? 'null'));
@@ -109,7 +120,7 @@ async function runExecution(cfg: DispatchConfig, input: ExecutionInput, deadline
   } catch (error) {
     // Throttled past the SDK's retries, or the service unreachable: these messages come back later.
     const err = error as Error;
-    log.error('execution not started', { executionName: input.executionName, error: `${err.name}: ${err.message}` });
+    log.error('execution not started', { executionName: input.executionName, error: forLog(`${err.name}: ${err.message}`) });
     return failedExecutionOutcomes(ids, `execution ${input.executionName} not run: ${err.name}: ${err.message}`);
   }
 }
@@ -148,7 +159,7 @@ export async function processBatch(
     (r): Outcome => byId.get(r.messageId) ?? { messageId: r.messageId, outcome: 'retry', reason: 'no outcome recorded' },
   );
   log.info('batch done', { batchId, executions: executions.map((e) => e.executionName), ...countOutcomes(outcomes) });
-  for (const outcome of outcomes.filter((o) => o.outcome !== 'dispatched')) log.info('not dispatched', { batchId, ...outcome });
+  for (const outcome of outcomes.filter((o) => o.outcome !== 'dispatched')) log.info('not dispatched', { batchId, ...outcome, reason: forLog(outcome.reason) });
   return outcomes;
 }
 

@@ -2,8 +2,17 @@
  * The idempotency table: one record per request_id (a claim with a lease, then DISPATCHED), written
  * by the state machine's DynamoDB tasks. Records expire through TTL on `expiresAt` (epoch seconds,
  * IDEMPOTENCY_TTL_SECONDS after the claim, 7 days by default).
+ *
+ * Security (docs/deploy.md): encrypted at rest with the AWS managed key `aws/dynamodb` (DynamoDB
+ * encrypts every table; without `serverSideEncryption` it uses an AWS owned key, invisible in the
+ * account). The AWS managed key lives in the account, so every use of it by DynamoDB on the table's
+ * behalf is recorded in CloudTrail; its key policy lets any principal of the account that may use the
+ * table use it through DynamoDB, so the roles need no kms:* permission. A customer managed key is not
+ * used: it would add a key policy to keep in step with the roles and a monthly key charge. And a
+ * resource policy that denies any request not made over TLS (stacks/policies.ts).
  */
 import type { resourceNames } from '../core/topology.js';
+import { tlsOnlyTablePolicy } from './policies.js';
 
 type Names = ReturnType<typeof resourceNames>;
 
@@ -11,7 +20,7 @@ type Names = ReturnType<typeof resourceNames>;
 export const TTL_ATTRIBUTE = 'expiresAt';
 
 export function createTable(names: Names): aws.dynamodb.Table {
-  return new aws.dynamodb.Table('IdempotencyTable', {
+  const table = new aws.dynamodb.Table('IdempotencyTable', {
     name: names.idempotencyTable,
     // On-demand: traffic follows the master queue's bursts; no capacity to plan or throttle on.
     billingMode: 'PAY_PER_REQUEST',
@@ -21,5 +30,9 @@ export function createTable(names: Names): aws.dynamodb.Table {
     pointInTimeRecovery: { enabled: true },
     // The records are what stops a duplicate forward: never drop the production table by accident.
     deletionProtectionEnabled: $app.stage === 'production',
+    // Enabled without kmsKeyArn: the AWS managed key alias/aws/dynamodb (see above).
+    serverSideEncryption: { enabled: true },
   });
+  tlsOnlyTablePolicy('IdempotencyTable', table);
+  return table;
 }

@@ -1,10 +1,13 @@
-/** Least privilege: no wildcard unless AWS requires one, and each role holds exactly what its code calls. */
+/**
+ * Least privilege: no wildcard unless AWS requires one, and each role holds exactly what its code calls.
+ * Resource policies (queues, table) are checked apart: they may only deny plain-HTTP requests.
+ */
 import { describe, expect, it } from 'vitest';
 import { intakeDeadLetterKey, regionHealthKey } from '../../core/record.js';
 import { DEFAULT_REGIONS, resourceNames } from '../../core/topology.js';
-import { grants, type RolePolicies } from './harness/model.js';
+import { grants, type ResourcePolicy, type RolePolicies, type Statement } from './harness/model.js';
 import { useSynth } from './harness/use-synth.js';
-import { AWS_REQUIRES_STAR, LOG_STREAMS_ARN } from './iam-rules.js';
+import { AWS_REQUIRES_STAR, LOG_STREAMS_ARN, TLS_ONLY_CONDITION, TLS_ONLY_DENY_ACTIONS } from './iam-rules.js';
 
 const synth = useSynth();
 const names = resourceNames('ci');
@@ -12,7 +15,7 @@ const arnOf = (type: string, name: string) => synth().byState(type, 'name', name
 const queueArn = (name: string) => arnOf('aws:sqs/queue:Queue', name);
 const fn = (role: string) => synth().byState('aws:lambda/function:Function', 'name', `inference-${role}-ci`);
 
-describe('every IAM policy', () => {
+describe('every IAM role policy', () => {
   const all = (): RolePolicies[] => synth().rolePolicies();
 
   it('covers every role of the deployment (5: four functions and the state machine)', () => {
@@ -107,3 +110,84 @@ describe('function roles', () => {
     }
   });
 });
+
+describe('every resource policy (queues, table)', () => {
+  const all = (): ResourcePolicy[] => synth().resourcePolicies();
+  const label = (p: ResourcePolicy) => `${p.policy.name} on ${p.target.name}`;
+
+  it('exists for every queue and for the table, one each', () => {
+    const protectedResources = all().map((p) => p.target.name).sort();
+    const expected = [...synth().ofType('aws:sqs/queue:Queue'), ...synth().ofType('aws:dynamodb/table:Table')].map((r) => r.name).sort();
+    expect(protectedResources).toEqual(expected);
+  });
+
+  it('opens nothing: no Allow, to any principal', () => {
+    const allows = all().flatMap((p) => p.statements.filter((s) => s.effect !== 'Deny').map((s) => `${label(p)}: ${s.effect} ${JSON.stringify(s.principal)} ${s.actions.join(',')}`));
+    expect(allows).toEqual([]);
+  });
+
+  it('holds only the TLS-only Deny: every action of the service, for every caller, on this resource, when aws:SecureTransport is false', () => {
+    for (const p of all()) {
+      const service = TLS_ONLY_DENY_ACTIONS.get(p.target.type);
+      expect(service, `${label(p)}: a resource type with no TLS-only rule`).toBeDefined();
+      expect(p.statements, label(p)).toHaveLength(1);
+      const [deny] = p.statements as [Statement];
+      expect(
+        { effect: deny.effect, principal: deny.principal, actions: deny.actions, resources: deny.resources, condition: deny.condition },
+        label(p),
+      ).toEqual({ effect: 'Deny', principal: '*', actions: [service], resources: [p.target.state.arn], condition: TLS_ONLY_CONDITION });
+      expect([...deny.notActions, ...deny.notResources, ...(deny.notPrincipal === undefined ? [] : [deny.notPrincipal])], label(p)).toEqual([]);
+    }
+  });
+
+  it('uses no wildcard action but the named TLS-only Deny (sqs:* or dynamodb:*, in a Deny)', () => {
+    const wild = all().flatMap((p) =>
+      p.statements.flatMap((s) =>
+        s.actions
+          .filter((a) => a.includes('*'))
+          .filter((a) => !(s.effect === 'Deny' && a === TLS_ONLY_DENY_ACTIONS.get(p.target.type)))
+          .map((a) => `${label(p)}: ${s.effect} ${a}`),
+      ),
+    );
+    expect(wild).toEqual([]);
+  });
+
+  it('does not lock out the roles: each of their grants on a protected resource is denied over plain HTTP only', () => {
+    const byArn = new Map(all().map((p) => [p.target.state.arn as string, p]));
+    const checked: string[] = [];
+    for (const { role, statements } of synth().rolePolicies()) {
+      for (const s of statements.filter((st) => st.effect === 'Allow')) {
+        for (const resource of s.resources) {
+          const policy = byArn.get(resource);
+          if (!policy) continue;
+          for (const action of s.actions) {
+            const at = `${role.name}: ${action} on ${policy.target.name}`;
+            expect(denied(policy.statements, action, resource, { secureTransport: true }), `${at} over TLS`).toBe(false);
+            expect(denied(policy.statements, action, resource, { secureTransport: false }), `${at} over HTTP`).toBe(true);
+            checked.push(at);
+          }
+        }
+      }
+    }
+    // The master queue, the regional queues, the dispatch DLQ and the table are all used by some role.
+    expect(new Set(checked.map((c) => c.split(' on ')[1])).size).toBe(3 + DEFAULT_REGIONS.length);
+  });
+});
+
+/** Whether a Deny of these statements matches the request (the subset of IAM evaluation these policies use). */
+function denied(statements: readonly Statement[], action: string, resource: string, context: { secureTransport: boolean }): boolean {
+  const glob = (pattern: string, value: string) =>
+    new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i').test(value);
+  return statements.some((s) => {
+    if (s.effect !== 'Deny' || s.principal !== '*') return false;
+    if (!s.actions.some((a) => glob(a, action)) || !s.resources.some((r) => glob(r, resource))) return false;
+    const condition = (s.condition ?? {}) as Record<string, Record<string, string>>;
+    return Object.entries(condition).every(([operator, keys]) => {
+      if (operator !== 'Bool') throw new Error(`no rule for condition operator ${operator}`);
+      return Object.entries(keys).every(([key, value]) => {
+        if (key !== 'aws:SecureTransport') throw new Error(`no rule for condition key ${key}`);
+        return String(context.secureTransport) === String(value);
+      });
+    });
+  });
+}

@@ -47,12 +47,9 @@ describe('regional queues', () => {
 });
 
 describe('every queue', () => {
-  it('is encrypted at rest', () => {
-    const queues = synth().ofType('aws:sqs/queue:Queue');
-    expect(queues.length).toBe(3 + 2 * DEFAULT_REGIONS.length);
-    for (const q of queues) {
-      expect(q.inputs.sqsManagedSseEnabled === true || typeof q.inputs.kmsMasterKeyId === 'string', q.name).toBe(true);
-    }
+  // Encryption at rest and the TLS-only policy of every queue: security.test.ts.
+  it('is one of the master queue, its DLQ, the dispatch DLQ, and a queue and a DLQ per region', () => {
+    expect(synth().ofType('aws:sqs/queue:Queue').length).toBe(3 + 2 * DEFAULT_REGIONS.length);
   });
 
   it('has a stage-scoped name', () => {

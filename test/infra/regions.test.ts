@@ -78,12 +78,17 @@ describe('home-region resources', () => {
     }
   });
 
-  it('only regional queues, their alarms and their alarm topics live outside the home region', () => {
+  it('only regional queues, their policies, their alarms and their alarm topics live outside the home region', () => {
     const elsewhere = synth()
       .resources.filter((r) => r.provider !== null)
       .map((r) => r.type)
       .sort();
-    const perRegion = ['aws:sqs/queue:Queue', 'aws:sqs/queue:Queue', 'aws:sns/topic:Topic', ...Array(3).fill('aws:cloudwatch/metricAlarm:MetricAlarm')];
+    const perRegion = [
+      ...Array(2).fill('aws:sqs/queue:Queue'),
+      ...Array(2).fill('aws:sqs/queuePolicy:QueuePolicy'),
+      'aws:sns/topic:Topic',
+      ...Array(3).fill('aws:cloudwatch/metricAlarm:MetricAlarm'),
+    ];
     expect(elsewhere).toEqual(otherRegions.flatMap(() => perRegion).sort());
   });
 });
