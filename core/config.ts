@@ -71,7 +71,7 @@ export const envSchema = z.object({
   HOME_REGION: regionName.default(HOME_REGION),
   REGION_QUEUES: jsonText(regionQueuesSchema),
   REGION_CAPACITY: jsonText(z.record(regionName, capacity)).optional(),
-  CACHE_TTL: number().min(0, 'must be >= 0').default(60),
+  CACHE_TTL: number().min(0, 'must be >= 0').default(5),
   MAX_QUEUE_DEPTH_THRESHOLD: seconds(5000),
   IDEMPOTENCY_TABLE_NAME: z.string().min(3).max(255).default('inference-idempotency-dev'),
   IDEMPOTENCY_TTL_SECONDS: seconds(7 * 24 * 3600),

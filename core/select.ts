@@ -30,6 +30,9 @@ export interface SelectSettings {
   readonly nowMs?: number;
   /** Messages already placed per region since these readings were taken. */
   readonly dispatchedSince?: ReadonlyMap<string, number>;
+  /** Optional hints for the policy (core/policy.ts PolicyInput): how far SQS's counts trail, seconds per request. */
+  readonly readingLagSeconds?: number;
+  readonly serviceSeconds?: number;
 }
 
 const PRIORITY_ORDER: Record<Priority, number> = { high: 0, normal: 1, low: 2 };
@@ -86,6 +89,8 @@ export function selectRegions(input: SelectInput, settings: SelectSettings): Sel
     maxQueueDepthThreshold: settings.maxQueueDepthThreshold,
     random: settings.random,
     ageSeconds: settings.nowMs === undefined ? 0 : snapshotAgeSeconds(input.snapshot, settings.nowMs),
+    ...(settings.readingLagSeconds === undefined ? {} : { readingLagSeconds: settings.readingLagSeconds }),
+    ...(settings.serviceSeconds === undefined ? {} : { serviceSeconds: settings.serviceSeconds }),
   });
   toPlace.forEach((message, i) => assign(message, choices[i]));
   return { batchId: input.batchId, executionName: input.executionName, snapshot: input.snapshot, assignments, skipped };

@@ -12,7 +12,7 @@ import { applyLogLevel } from '../functions/logger.js';
 import { handler as select } from '../functions/select.js';
 import { clearSnapshotCache, handler as snapshot } from '../functions/snapshot.js';
 import { dispatchDefinition, type Definition, type RetryPolicy } from '../workflows/dispatch.js';
-import { createRunner, type DefinitionRunner } from './asl-runner.js';
+import { createRunner, type DefinitionRunner, type LambdaHandler } from './asl-runner.js';
 import { LOCAL_CREDENTIALS, sqsAt, type LocalResources, type ResourceEndpoints } from './resources.js';
 
 export const LOCAL_ACCOUNT = '000000000000';
@@ -89,6 +89,37 @@ export function localDefinition(resources: LocalResources, regionRetry?: RetryPo
   });
 }
 
+/** The functions of the dispatch, as the local runtime names them for hooks. */
+export type LocalFunctionName = 'intake' | 'snapshot' | 'select' | 'forward';
+
+/**
+ * A hook around a function's handler (fault injection, observation): gets the function's name and its
+ * handler, returns the handler to run instead. Absent: the handlers run as they are.
+ */
+export type HandlerWrapper = <H extends LambdaHandler>(name: LocalFunctionName, handler: H) => H;
+
+export interface DispatchRunnerOptions {
+  readonly retryIntervalMs?: number;
+  readonly regionRetry?: RetryPolicy;
+  /** Wraps the snapshot, select and forward handlers (e.g. a forward that crashes after sending). */
+  readonly wrap?: HandlerWrapper;
+  /**
+   * Time scale for short local runs: the workflow sees `leaseUntil = now + claimLeaseSeconds` instead
+   * of the lease the intake computed. CLAIM_LEASE_SECONDS may not go below 190 s (core/config.ts), so
+   * a run whose master visibility timeout is a few seconds would otherwise turn the deployed order
+   * "claim lease < master visibility" upside down: a claim left behind would still be held when its
+   * message came back. Absent: the intake's lease stands.
+   */
+  readonly claimLeaseSeconds?: number;
+}
+
+/** An execution input with its lease replaced (anything that is not an execution input goes unchanged). */
+export function withClaimLease(input: unknown, claimLeaseSeconds: number): unknown {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) return input;
+  const now = (input as { now?: unknown }).now;
+  return typeof now === 'number' ? { ...input, leaseUntil: now + claimLeaseSeconds } : input;
+}
+
 export interface RunnerSetup {
   readonly runner: DefinitionRunner;
   readonly definition: Definition;
@@ -99,7 +130,7 @@ export interface RunnerSetup {
 export function createDispatchRunner(
   resources: LocalResources,
   endpoints: ResourceEndpoints,
-  options: { retryIntervalMs?: number; regionRetry?: RetryPolicy } = {},
+  options: DispatchRunnerOptions = {},
 ): RunnerSetup {
   const definition = localDefinition(resources, options.regionRetry);
   const arns = localFunctionArns(resources);
@@ -110,11 +141,18 @@ export function createDispatchRunner(
     maxAttempts: 1,
   });
   const sqs = sqsAt(resources.homeRegion, endpoints.sqs[resources.homeRegion] as string);
-  const runner = createRunner(
+  const wrap: HandlerWrapper = options.wrap ?? ((_name, handler) => handler);
+  const inner = createRunner(
     definition,
-    { lambdas: { [arns.snapshot]: snapshot, [arns.select]: select, [arns.forward]: forward }, dynamodb, sqs },
+    {
+      lambdas: { [arns.snapshot]: wrap('snapshot', snapshot), [arns.select]: wrap('select', select), [arns.forward]: wrap('forward', forward) },
+      dynamodb,
+      sqs,
+    },
     options.retryIntervalMs === undefined ? {} : { retryIntervalMs: options.retryIntervalMs },
   );
+  const lease = options.claimLeaseSeconds;
+  const runner: DefinitionRunner = lease === undefined ? inner : { run: (input, runOptions) => inner.run(withClaimLease(input, lease), runOptions) };
   return {
     runner,
     definition,

@@ -20,7 +20,7 @@ import { FaultStats, type FaultRecord } from './faults/stats.js';
 
 export { errorAnswer, type ErrorSpec, type FaultService } from './faults/errors.js';
 export { faultRuleSpecSchema, faultRuleSpecsSchema, type FaultMode, type FaultRule, type FaultRuleSpec, type RuleState } from './faults/rules.js';
-export type { ActionStats, FaultRecord, StatsSnapshot } from './faults/stats.js';
+export type { AbandonedRecord, ActionStats, FaultRecord, StatsSnapshot } from './faults/stats.js';
 
 export interface FaultProxyOptions {
   /** The server to protect, e.g. http://127.0.0.1:PORT. */
@@ -38,7 +38,7 @@ export interface FaultProxyOptions {
 }
 
 /** The read side of the stats (the proxy alone counts). */
-export type FaultStatsView = Pick<FaultStats, 'action' | 'faults' | 'snapshot' | 'reset'>;
+export type FaultStatsView = Pick<FaultStats, 'action' | 'faults' | 'snapshot' | 'reset' | 'abandoned'>;
 
 export interface FaultRules {
   /** Appends a rule (validated; throws on a bad one) and returns its id. */
@@ -64,6 +64,16 @@ export interface FaultProxy {
   readonly stats: FaultStatsView;
   /** Requests held hung right now. */
   hung(): number;
+  /**
+   * Takes the proxy down (it stops listening: new connections are refused, ECONNREFUSED, which callers
+   * can tell from a request that may have arrived) or brings it back on the same port. Requests already
+   * in flight finish and their connections close; idle keep-alive connections are closed at once.
+   */
+  setDown(down: boolean): Promise<void>;
+  /** True while down. */
+  readonly down: boolean;
+  /** When the proxy was down (epoch ms; `to` absent while it still is). */
+  downPeriods(): Array<{ readonly from: number; readonly to?: number }>;
   /** Resolves when no forward or delay is in flight (hung requests do not count). */
   settled(): Promise<void>;
   /** Cuts every connection, hung ones included, and closes the server. */
@@ -84,6 +94,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const inFlight = new Set<Promise<void>>();
   const sleepers = new Set<() => void>(); // wake-ups of pending delays, called by stop()
   let stopped = false;
+  let down = false;
+  const periods: Array<{ from: number; to?: number }> = [];
 
   const hold = (ruleId: string, socket: Socket) => {
     let sockets = held.get(ruleId);
@@ -108,7 +120,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     });
 
   /** While a connection refusal is armed, answers close their socket so keep-alive clients reconnect into it. */
-  const closing = (headers: string[]) => (rules.refusesConnections() ? [...headers, 'connection', 'close'] : headers);
+  const closing = (headers: string[]) => (down || rules.refusesConnections() ? [...headers, 'connection', 'close'] : headers);
 
   const answer = (res: ServerResponse, error: ErrorAnswer) => {
     res.writeHead(error.status, closing(Object.entries(error.headers).flat()));
@@ -121,20 +133,45 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     stats.report(record);
   };
 
-  /** Forwards and streams the answer back; a target that fails mid-way cuts the caller's socket. */
+  /**
+   * Forwards and streams the answer back; a target that fails mid-way cuts the caller's socket. A caller
+   * that hung up before its answer was written (its own request timeout) is logged as abandoned, with
+   * the target's status: no fault of the proxy's, but the same ambiguity as a lost answer.
+   */
   async function pass(req: IncomingMessage, res: ServerResponse, outgoing: OutgoingRequest, action: string, record?: FaultRecord) {
     stats.forwarded(action);
+    let callerGone = false;
+    const gone = () => {
+      if (!res.writableFinished) callerGone = true;
+    };
+    req.socket.once('close', gone);
+    const abandoned = (status: number | undefined) =>
+      stats.abandon({
+        action,
+        ...(status === undefined ? {} : { targetStatus: status }),
+        applied: status !== undefined && status >= 200 && status < 300,
+        ...(logBodies ? { body: outgoing.body.toString('utf8') } : {}),
+      });
     let answerFromTarget: IncomingMessage;
     try {
       answerFromTarget = await send(upstream, outgoing);
     } catch {
+      req.socket.off('close', gone);
       if (record) complete(record, undefined);
       req.socket.destroy(); // as the caller would see the target's own failure
       return;
     }
     if (record) complete(record, answerFromTarget.statusCode);
+    if (callerGone || req.socket.destroyed) {
+      req.socket.off('close', gone);
+      abandoned(answerFromTarget.statusCode);
+      answerFromTarget.resume();
+      return;
+    }
     res.writeHead(answerFromTarget.statusCode ?? 502, answerFromTarget.statusMessage, closing(endToEnd(answerFromTarget.rawHeaders)));
     await pipeline(answerFromTarget, res).catch(() => req.socket.destroy());
+    req.socket.off('close', gone);
+    if (callerGone) abandoned(answerFromTarget.statusCode);
   }
 
   /** Lets the target do the work, reads its whole answer, and withholds it. */
@@ -242,7 +279,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     server.once('error', reject);
     server.listen(0, HOST, () => resolve());
   });
-  const endpoint = `http://${HOST}:${(server.address() as AddressInfo).port}`;
+  const port = (server.address() as AddressInfo).port;
+  const endpoint = `http://${HOST}:${port}`;
 
   const ruleApi: FaultRules = {
     add(rule) {
@@ -276,6 +314,30 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     rules: ruleApi,
     stats,
     hung: () => [...held.values()].reduce((n, sockets) => n + sockets.size, 0),
+    get down() {
+      return down;
+    },
+    downPeriods: () => periods.map((p) => ({ ...p })),
+    async setDown(value) {
+      if (stopped || value === down) return;
+      down = value;
+      if (value) {
+        periods.push({ from: Date.now() });
+        // Stops listening at once; in-flight requests finish (their answers say connection: close).
+        server.close();
+        server.closeIdleConnections();
+        return;
+      }
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, HOST, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      const last = periods.at(-1);
+      if (last) last.to = Date.now();
+    },
     async settled() {
       while (inFlight.size) await Promise.allSettled([...inFlight]);
     },

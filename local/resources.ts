@@ -31,6 +31,11 @@ export interface ResourceOptions {
   readonly regions: readonly RegionSpec[];
   /** Master queue visibility timeout; the deployment's 600 s is too slow for a demo's retries. */
   readonly masterVisibilitySeconds?: number;
+  /**
+   * Regional queues' visibility timeout (the deployment's: TIMEOUTS.regionalVisibilitySeconds). A chaos
+   * run shortens it so that the copy a crashed worker held comes back within the run.
+   */
+  readonly regionalVisibilitySeconds?: number;
 }
 
 export const sqsAt = (region: string, endpoint: string) =>
@@ -89,7 +94,7 @@ export async function createResources(endpoints: ResourceEndpoints, options: Res
       if (!endpoint) throw new Error(`no SQS server for region ${spec.region}`);
       const client = sqsAt(spec.region, endpoint);
       const queue = await queueWithDlq(client, names.regionalQueue(spec.region), names.regionalDeadLetterQueue(spec.region), {
-        VisibilityTimeout: String(TIMEOUTS.regionalVisibilitySeconds),
+        VisibilityTimeout: String(options.regionalVisibilitySeconds ?? TIMEOUTS.regionalVisibilitySeconds),
         MessageRetentionPeriod: String(TIMEOUTS.regionalRetentionSeconds),
       });
       client.destroy();

@@ -6,14 +6,20 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DEFAULT_REGIONS, HOME_REGION, resourceNames, type RegionSpec } from '../core/topology.js';
 import { handler as intake } from '../functions/intake.js';
-import { applyEnvironment, createDispatchRunner, dispatchEnvironment, type EnvironmentOptions } from './dispatch.js';
+import {
+  applyEnvironment,
+  createDispatchRunner,
+  dispatchEnvironment,
+  type EnvironmentOptions,
+  type HandlerWrapper,
+} from './dispatch.js';
 import { startEventSource, type BatchStats, type EventSource } from './event-source.js';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
 import type { DropReason } from '../worker/errors.js';
 import { createResources, LOCAL_CREDENTIALS, sqsAt, type LocalResources } from './resources.js';
 import { startDynamo, startSqs, type DynamoServer, type SqsServer } from './servers.js';
 import { startStepFunctionsEndpoint, type StepFunctionsEndpoint } from './sfn-endpoint.js';
-import { startWorkers, type Workers } from './workers.js';
+import { startWorkers, type WorkerCopy, type WorkerEvent, type Workers } from './workers.js';
 
 export interface WorkerSpec {
   /** Workers per region (the region's capacity is taken from this unless given). */
@@ -47,6 +53,34 @@ export interface StackOptions {
    * the description's endpoints (what CLI tools and checkers use) still name the servers.
    */
   readonly faults?: boolean;
+  /** With `faults`: the proxies' seed, and whether they keep each faulted request's body in their log. */
+  readonly faultOptions?: { readonly seed?: number; readonly logBodies?: boolean };
+  /**
+   * Hooks around the functions' handlers (the intake, and the workflow's snapshot, select and forward):
+   * a chaos run makes them crash after their side effect, or watches them. None when absent.
+   */
+  readonly wrap?: HandlerWrapper;
+  /** Regional queues' visibility timeout (default: the deployment's, TIMEOUTS.regionalVisibilitySeconds). */
+  readonly regionalVisibilitySeconds?: number;
+  /** Replaces every Retry interval of the workflow by this many ms (default: AWS timing). */
+  readonly retryIntervalMs?: number;
+  /**
+   * Time scale for short runs: the claim lease the workflow sees (local/dispatch.ts withClaimLease), so
+   * that "claim lease < master visibility timeout" holds locally as it does deployed. Default: the intake's.
+   */
+  readonly claimLeaseSeconds?: number;
+  /** The simulated workers' fence acceptance lease (default: the regional visibility timeout of the deployment). */
+  readonly fenceLeaseSeconds?: number;
+  /** Makes a simulated worker die while processing a copy (local/workers.ts `crash`). */
+  readonly workerCrash?: (copy: WorkerCopy) => boolean;
+  /** Every copy a simulated worker received and what became of it. */
+  readonly onWorkerEvent?: (event: WorkerEvent) => void;
+  /**
+   * stop() and stopConsumers() cut the event source's and the workers' long polls instead of waiting up
+   * to a second for them: for a caller that stops only once the queues are idle (a receive cut after SQS
+   * took messages would hide them until their visibility timeout ends). Default false.
+   */
+  readonly quickStop?: boolean;
 }
 
 export interface StackFaults {
@@ -78,6 +112,11 @@ export interface LocalStack {
   readonly workers: Readonly<Record<string, Workers>>;
   /** Present with `faults: true`. */
   readonly faults?: StackFaults;
+  /**
+   * Stops what consumes queues (the event source and the workers) and leaves the servers up, so that what
+   * is left in the queues and the table can be read as it stands. stop() still stops everything.
+   */
+  stopConsumers(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -110,11 +149,15 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
     let systemEndpoints = endpoints;
     let dynamoProxy: FaultProxy | undefined;
     const sqsProxies: Record<string, FaultProxy> = {};
+    const proxyOptions = {
+      ...(options.faultOptions?.seed === undefined ? {} : { seed: options.faultOptions.seed }),
+      ...(options.faultOptions?.logBodies ? { logBodies: true } : {}),
+    };
     if (options.faults) {
-      dynamoProxy = await startFaultProxy({ target: dynamo.endpoint, service: 'dynamodb' });
+      dynamoProxy = await startFaultProxy({ target: dynamo.endpoint, service: 'dynamodb', ...proxyOptions });
       started.push(dynamoProxy);
       for (const server of Object.values(sqsServers)) {
-        const p = await startFaultProxy({ target: server.endpoint, service: 'sqs', name: `sqs ${server.region}` });
+        const p = await startFaultProxy({ target: server.endpoint, service: 'sqs', name: `sqs ${server.region}`, ...proxyOptions });
         started.push(p);
         sqsProxies[server.region] = p;
       }
@@ -128,10 +171,15 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
       regions,
       stage,
       masterVisibilitySeconds: options.masterVisibilitySeconds ?? 10,
+      ...(options.regionalVisibilitySeconds === undefined ? {} : { regionalVisibilitySeconds: options.regionalVisibilitySeconds }),
     });
 
     // The Step Functions endpoint's port must be known before the functions' environment is set.
-    const setup = createDispatchRunner(resources, systemEndpoints);
+    const setup = createDispatchRunner(resources, systemEndpoints, {
+      ...(options.wrap ? { wrap: options.wrap } : {}),
+      ...(options.retryIntervalMs === undefined ? {} : { retryIntervalMs: options.retryIntervalMs }),
+      ...(options.claimLeaseSeconds === undefined ? {} : { claimLeaseSeconds: options.claimLeaseSeconds }),
+    });
     const stepFunctions = await startStepFunctionsEndpoint({
       port: portAt(options.basePort, 1),
       region: HOME_REGION,
@@ -140,7 +188,7 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
       ],
     });
     started.push({ stop: async () => (await stepFunctions.stop(), setup.close()) });
-    const sfnProxy = options.faults ? await startFaultProxy({ target: stepFunctions.endpoint, service: 'stepfunctions' }) : undefined;
+    const sfnProxy = options.faults ? await startFaultProxy({ target: stepFunctions.endpoint, service: 'stepfunctions', ...proxyOptions }) : undefined;
     if (sfnProxy) started.push(sfnProxy);
     applyEnvironment(
       dispatchEnvironment(resources, systemEndpoints, { ...options.env, sfnEndpoint: sfnProxy?.endpoint ?? stepFunctions.endpoint }),
@@ -152,14 +200,16 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
       queueUrl: resources.masterQueueUrl,
       queueArn: resources.masterQueueArn,
       region: HOME_REGION,
-      handler: intake as never,
+      handler: (options.wrap ? options.wrap('intake', intake) : intake) as never,
       batchSize: 10,
       maximumBatchingWindowSeconds: options.batchWindowSeconds ?? 0.5,
       pollers: options.pollers ?? 2,
       functionName: `inference-intake-${stage}`,
       ...(options.onBatch ? { onBatch: options.onBatch } : {}),
+      ...(options.quickStop ? { abortReceivesOnStop: true } : {}),
     });
     started.push({ stop: async () => (await eventSource.stop(), home.destroy()) });
+    const consumers: Array<() => Promise<void>> = [() => eventSource.stop()];
 
     const workers: Record<string, Workers> = {};
     const fenceClient =
@@ -178,12 +228,24 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
         workers: spec.workers,
         secondsPerRequest: spec.secondsPerRequest,
         ...(options.onProcessed ? { onProcessed: (body: string) => options.onProcessed?.(region.region, body) } : {}),
-        ...(fenceClient ? { fence: { tableName: resources.tableName, client: fenceClient } } : {}),
+        ...(fenceClient
+          ? {
+              fence: {
+                tableName: resources.tableName,
+                client: fenceClient,
+                ...(options.fenceLeaseSeconds === undefined ? {} : { leaseSeconds: options.fenceLeaseSeconds }),
+              },
+            }
+          : {}),
+        ...(options.workerCrash ? { crash: options.workerCrash } : {}),
+        ...(options.onWorkerEvent ? { onEvent: options.onWorkerEvent } : {}),
+        ...(options.quickStop ? { abortReceivesOnStop: true } : {}),
         ...(options.onDropped
           ? { onDropped: (body: string, _region: string, reason: DropReason) => options.onDropped?.(region.region, body, reason) }
           : {}),
       });
       started.push({ stop: async () => (await workers[region.region]?.stop(), client.destroy()) });
+      consumers.push(async () => workers[region.region]?.stop());
     }
 
     const description: StackDescription = {
@@ -199,7 +261,19 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
       regions: resources.regions.map(({ region, capacity, queueUrl, deadLetterQueueUrl }) => ({ region, capacity, queueUrl, deadLetterQueueUrl })),
     };
     const faults = dynamoProxy && sfnProxy ? { dynamodb: dynamoProxy, stepFunctions: sfnProxy, sqs: sqsProxies } : undefined;
-    return { description, resources, sqsServers, stepFunctions, eventSource, workers, ...(faults ? { faults } : {}), stop: stopAll };
+    return {
+      description,
+      resources,
+      sqsServers,
+      stepFunctions,
+      eventSource,
+      workers,
+      ...(faults ? { faults } : {}),
+      stopConsumers: async () => {
+        await Promise.all(consumers.map((stop) => stop()));
+      },
+      stop: stopAll,
+    };
   } catch (error) {
     await stopAll();
     throw error;

@@ -7,9 +7,16 @@
  * With a `fence` (worker/), each worker accepts the request before processing it, completes it after,
  * releases it when interrupted, and deletes a copy whose acceptance is refused (another copy holds or
  * finished the request, or it is dead-lettered) without processing it: `dropped()` counts those.
+ *
+ * For chaos runs: `crash` makes a worker die while processing a copy (after its acceptance): the copy is
+ * neither deleted nor handed back and the acceptance is not released, so the copy comes back after the
+ * queue's visibility timeout and, once the acceptance's lease has ended, the same copy is accepted again.
+ * The worker's slot then starts afresh under a new worker id, as a restarted instance would. `onEvent`
+ * tells what happened to every copy received.
  */
 import {
   ChangeMessageVisibilityCommand,
+  type MessageSystemAttributeName,
   DeleteMessageCommand,
   ReceiveMessageCommand,
   type Message,
@@ -18,6 +25,7 @@ import {
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { TIMEOUTS } from '../core/topology.js';
+import { MESSAGE_ATTRIBUTE } from '../core/record.js';
 import { AlreadyAcceptedError, type DropReason } from '../worker/errors.js';
 import { Fence } from '../worker/fence.js';
 import { fenced } from '../worker/wrapper.js';
@@ -49,6 +57,45 @@ export interface WorkersOptions {
   readonly fence?: WorkersFence;
   /** A copy the fence refused, deleted without processing (fence only). */
   readonly onDropped?: (body: string, region: string, reason: DropReason) => void;
+  /**
+   * Asked once per copy a worker takes on (after its acceptance, with a fence): true makes the worker die
+   * while processing it (see the header). Absent: no worker ever crashes.
+   */
+  readonly crash?: (copy: WorkerCopy) => boolean;
+  /** Every copy received and what became of it (observation for checkers). */
+  readonly onEvent?: (event: WorkerEvent) => void;
+  /**
+   * stop() aborts the long polls in flight instead of waiting for them. Only when the queue is known to
+   * be idle: a receive cut after SQS took a message hides it until its visibility timeout ends.
+   */
+  readonly abortReceivesOnStop?: boolean;
+}
+
+/** One received copy, as a worker saw it. */
+export interface WorkerCopy {
+  readonly region: string;
+  readonly workerId: string;
+  /** The regional queue's message id: one per copy, the same on every redelivery of it. */
+  readonly messageId: string;
+  /** From the message attributes (the dispatch's), absent when the message has none. */
+  readonly requestId?: string;
+  readonly token?: string;
+  readonly receiveCount: number;
+}
+
+/**
+ * received: taken from the queue; processed: done and deleted (with a fence: accepted, processed,
+ * completed); dropped: refused by the fence and deleted unprocessed; crashed: the worker died holding it;
+ * deferred: left in the queue (not accepted now: IN_FLIGHT, DynamoDB unreachable, interrupted by stop).
+ */
+export type WorkerEventKind = 'received' | 'processed' | 'dropped' | 'crashed' | 'deferred';
+export interface WorkerEvent extends WorkerCopy {
+  readonly kind: WorkerEventKind;
+  readonly at: number;
+  /** dropped: the fence's reason; deferred: why; processed: 'not completed' when the fence's complete failed. */
+  readonly reason?: string;
+  /** received: the copy's body. */
+  readonly body?: string;
 }
 
 export interface Workers {
@@ -58,11 +105,16 @@ export interface Workers {
   processed(): number;
   /** Copies the fence refused, deleted without processing (always 0 without a fence). */
   dropped(): number;
+  /** Times a worker died while processing (see `crash`). */
+  crashed(): number;
 }
 
 class Interrupted extends Error {
   override name = 'Interrupted';
 }
+
+const RECEIVE_COUNT: MessageSystemAttributeName[] = ['ApproximateReceiveCount'];
+const attribute = (message: Message, name: string) => message.MessageAttributes?.[name]?.StringValue || undefined;
 
 const ERROR_PAUSE_MS = 500;
 
@@ -71,8 +123,10 @@ export function startWorkers(options: WorkersOptions): Workers {
   if (!(options.secondsPerRequest >= 0)) throw new Error(`secondsPerRequest must be >= 0, got ${options.secondsPerRequest}`);
   const waitTimeSeconds = options.waitTimeSeconds ?? 1;
   let stopping = false;
+  const aborter = new AbortController();
   let processed = 0;
   let dropped = 0;
+  let crashed = 0;
   const fence = options.fence ? Fence.dynamo(options.fence.client, options.fence.tableName) : undefined;
   const leaseSeconds = options.fence?.leaseSeconds ?? TIMEOUTS.regionalVisibilitySeconds;
   const workerIdPrefix = options.fence?.workerIdPrefix ?? `${options.region}-${randomUUID().slice(0, 8)}`;
@@ -116,21 +170,50 @@ export function startWorkers(options: WorkersOptions): Workers {
   /** "Processing": false when interrupted by stop(). */
   const processOne = () => sleep(options.secondsPerRequest * 1000);
 
+  const emit = (copy: WorkerCopy, kind: WorkerEventKind, reason?: string) => {
+    if (options.onEvent) notify(() => options.onEvent?.({ ...copy, kind, at: Date.now(), ...(reason === undefined ? {} : { reason }) }));
+  };
+
   const work = async (index: number) => {
-    const accepting = fence
-      ? fenced(
-          async () => {
-            if (!(await processOne())) throw new Interrupted();
-          },
-          {
-            fence,
-            workerId: `${workerIdPrefix}-${index}`,
-            leaseSeconds,
-            // A copy without the dispatch attributes is fenced by its body's request_id and message id: not an error.
-            onWarning: (message, detail) => detail.kind !== 'fallback' && report(new Error(`dispatch fence: ${message} (${JSON.stringify(detail)})`)),
-          },
-        )
-      : undefined;
+    // A crashed worker's slot starts again as a new worker, with its own id.
+    let life = 0;
+    const workerId = () => `${workerIdPrefix}-${index}${life ? `-r${life}` : ''}`;
+    /** Resolves when the worker dies while processing (it never resolves otherwise). */
+    let die: () => void = () => undefined;
+    const accepting = (id: string) =>
+      fence
+        ? fenced(
+            async (message: Message) => {
+              if (options.crash?.(copyOf(message, id))) {
+                die();
+                // Dead: nothing after this runs (no complete, no release, no delete).
+                return new Promise<never>(() => undefined);
+              }
+              if (!(await processOne())) throw new Interrupted();
+            },
+            {
+              fence,
+              workerId: id,
+              leaseSeconds,
+              // A copy without the dispatch attributes is fenced by its body's request_id and message id: not an error.
+              onWarning: (message, detail) => detail.kind !== 'fallback' && report(new Error(`dispatch fence: ${message} (${JSON.stringify(detail)})`)),
+            },
+          )
+        : undefined;
+    const copyOf = (message: Message, id: string): WorkerCopy => {
+      const requestId = attribute(message, MESSAGE_ATTRIBUTE.requestId);
+      const token = attribute(message, MESSAGE_ATTRIBUTE.dispatchToken);
+      return {
+        region: options.region,
+        workerId: id,
+        messageId: message.MessageId ?? '',
+        ...(requestId ? { requestId } : {}),
+        ...(token ? { token } : {}),
+        receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? 1),
+      };
+    };
+    let accept = accepting(workerId());
+    const observe = Boolean(fence || options.onEvent || options.crash);
     while (!stopping) {
       let message: Message | undefined;
       try {
@@ -139,8 +222,9 @@ export function startWorkers(options: WorkersOptions): Workers {
             QueueUrl: options.queueUrl,
             MaxNumberOfMessages: 1,
             WaitTimeSeconds: waitTimeSeconds,
-            ...(fence ? { MessageAttributeNames: ['All'] } : {}),
+            ...(observe ? { MessageAttributeNames: ['All'], MessageSystemAttributeNames: RECEIVE_COUNT } : {}),
           }),
+          ...(options.abortReceivesOnStop ? [{ abortSignal: aborter.signal }] : []),
         );
         message = result.Messages?.[0];
       } catch (error) {
@@ -151,22 +235,41 @@ export function startWorkers(options: WorkersOptions): Workers {
       if (!message?.ReceiptHandle) continue;
       const receiptHandle = message.ReceiptHandle;
       const body = message.Body ?? '';
-      if (accepting) {
+      const copy = copyOf(message, workerId());
+      if (options.onEvent) notify(() => options.onEvent?.({ ...copy, kind: 'received', at: Date.now(), body }));
+      const died = new Promise<'died'>((resolve) => {
+        die = () => resolve('died');
+      });
+      const crashNow = () => {
+        crashed += 1;
+        emit(copy, 'crashed');
+        life += 1;
+        accept = accepting(workerId());
+      };
+      if (accept) {
         let outcome;
         try {
-          outcome = await accepting(message);
+          const settled = await Promise.race([accept(message), died]);
+          if (settled === 'died') {
+            crashNow();
+            continue;
+          }
+          outcome = settled;
         } catch (error) {
           if (error instanceof Interrupted) {
             // Released by the wrapper: give the message back now rather than after the visibility timeout.
+            emit(copy, 'deferred', 'interrupted');
             await handBack(receiptHandle);
             return;
           }
           if (error instanceof AlreadyAcceptedError && error.retryAfterSeconds !== undefined) {
             // This very copy is held by a worker whose lease runs: look again when it ends.
+            emit(copy, 'deferred', error.reason);
             await handBack(receiptHandle, Math.min(error.retryAfterSeconds, 43_200));
             continue;
           }
           // Not accepted (DynamoDB unreachable, no request_id): left to the visibility timeout, as on AWS.
+          emit(copy, 'deferred', `${(error as Error)?.name ?? 'Error'}: ${(error as Error)?.message ?? String(error)}`);
           report(error);
           await sleep(ERROR_PAUSE_MS);
           continue;
@@ -176,20 +279,30 @@ export function startWorkers(options: WorkersOptions): Workers {
         } catch (error) {
           // Not deleted: it comes back; the fence then drops it (the request is completed).
           report(error);
+          // The work was done all the same (the event says so; the counters count deleted copies only).
+          if (!outcome.skipped) emit(copy, 'processed', outcome.completed ? 'not deleted' : 'not completed, not deleted');
           continue;
         }
         if (outcome.skipped) {
           dropped += 1;
           const reason = outcome.reason;
+          emit(copy, 'dropped', reason);
           notify(() => options.onDropped?.(body, options.region, reason));
         } else {
           processed += 1;
+          emit(copy, 'processed', ...(outcome.completed ? [] : ['not completed']));
           notify(() => options.onProcessed?.(body, options.region));
         }
         continue;
       }
+      if (options.crash?.(copy)) {
+        // Dead while processing: the message is neither deleted nor handed back.
+        crashNow();
+        continue;
+      }
       if (!(await processOne())) {
         // Interrupted: give the message back now rather than after the visibility timeout.
+        emit(copy, 'deferred', 'interrupted');
         await handBack(receiptHandle);
         return;
       }
@@ -198,9 +311,11 @@ export function startWorkers(options: WorkersOptions): Workers {
       } catch (error) {
         // Not deleted: it comes back after the visibility timeout and is processed again, as on AWS.
         report(error);
+        emit(copy, 'processed', 'not deleted');
         continue;
       }
       processed += 1;
+      emit(copy, 'processed');
       notify(() => options.onProcessed?.(body, options.region));
     }
   };
@@ -210,10 +325,12 @@ export function startWorkers(options: WorkersOptions): Workers {
   return {
     async stop() {
       stopping = true;
+      if (options.abortReceivesOnStop) aborter.abort();
       for (const interrupt of [...sleepers]) interrupt();
       await Promise.all(running);
     },
     processed: () => processed,
     dropped: () => dropped,
+    crashed: () => crashed,
   };
 }

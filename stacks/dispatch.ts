@@ -9,7 +9,7 @@ import { FUNCTION_TIMEOUTS, HOME_REGION, TIMEOUTS, type resourceNames } from '..
 import type { HomeContext } from './context.js';
 import { dispatchFunction } from './functions.js';
 import type { Queues } from './queues.js';
-import { FUNCTION_SETTINGS, INTAKE_SUBSCRIPTION } from './settings.js';
+import { FUNCTION_MEMORY_MB, FUNCTION_SETTINGS, INTAKE_SUBSCRIPTION } from './settings.js';
 import { createStateMachine, type DispatchStateMachine } from './state-machine.js';
 
 type Names = ReturnType<typeof resourceNames>;
@@ -64,7 +64,7 @@ export function createDispatch({ names, queues, table, home }: DispatchArgs): Di
       role: 'snapshot',
       description: 'Reads the depth of every regional queue',
       // I/O-bound: one GetQueueAttributes per region, in parallel.
-      memory: '256 MB',
+      memory: `${FUNCTION_MEMORY_MB.snapshot} MB`,
       timeoutSeconds: FUNCTION_TIMEOUTS.snapshotSeconds,
       environment,
       permissions: [
@@ -81,7 +81,7 @@ export function createDispatch({ names, queues, table, home }: DispatchArgs): Di
       role: 'select',
       description: 'Chooses a region per message (pure policy code, no AWS calls)',
       // A few milliseconds of CPU per batch.
-      memory: '256 MB',
+      memory: `${FUNCTION_MEMORY_MB.select} MB`,
       timeoutSeconds: FUNCTION_TIMEOUTS.selectSeconds,
       environment,
       permissions: [],
@@ -93,7 +93,7 @@ export function createDispatch({ names, queues, table, home }: DispatchArgs): Di
       role: 'forward',
       description: 'Sends a batch to a regional queue, failing over to the other regions',
       // I/O-bound: SendMessageBatch across regions, up to 10 bodies of 256 KiB in memory.
-      memory: '512 MB',
+      memory: `${FUNCTION_MEMORY_MB.forward} MB`,
       timeoutSeconds: FUNCTION_TIMEOUTS.forwardSeconds,
       environment,
       permissions: [
@@ -120,7 +120,7 @@ export function createDispatch({ names, queues, table, home }: DispatchArgs): Di
       role: 'intake',
       description: 'Validates a master-queue batch and dispatches it through one Express execution',
       // Validates up to 10 bodies of 256 KiB and holds the execution's input and output; mostly waits.
-      memory: '512 MB',
+      memory: `${FUNCTION_MEMORY_MB.intake} MB`,
       // Covers the synchronous execution (cut at TIMEOUTS.dispatchTimeoutSeconds) plus DLQ sends;
       // below the claim lease, and 6 x this <= the master queue's visibility timeout.
       timeoutSeconds: TIMEOUTS.intakeTimeoutSeconds,

@@ -6,7 +6,7 @@ import { SQS_BATCH_SIZE, TIMEOUTS } from '../core/topology.js';
 
 /** Environment values shared by the four functions (names as core/config.ts reads them). */
 export const FUNCTION_SETTINGS = {
-  CACHE_TTL: '60',
+  CACHE_TTL: '5',
   MAX_QUEUE_DEPTH_THRESHOLD: '5000',
   IDEMPOTENCY_TTL_SECONDS: String(7 * 24 * 3600),
   // Longer than the intake and any execution it starts, shorter than the master visibility timeout,
@@ -14,6 +14,17 @@ export const FUNCTION_SETTINGS = {
   CLAIM_LEASE_SECONDS: String(TIMEOUTS.claimLeaseSeconds),
   LOG_LEVEL: 'INFO',
   SELECTION_POLICY: 'least-wait',
+} as const;
+
+/**
+ * Memory of each function (MB). The task functions are I/O-bound; the intake and the forward hold up to
+ * 10 bodies of 256 KiB. The cost model (bench/cost.ts) reads these.
+ */
+export const FUNCTION_MEMORY_MB = {
+  intake: 512,
+  snapshot: 256,
+  select: 256,
+  forward: 512,
 } as const;
 
 export const INTAKE_SUBSCRIPTION = {

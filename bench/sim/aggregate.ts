@@ -1,55 +1,52 @@
-/** Several seeds of one contender in one scenario, summed up: means of per-run figures, and spreads. */
-import type { Contender, RegionResult, SimResult } from './model.js';
+/** Several seeds of one contender at one load, against the oracle's runs on the same seeds. */
+import type { Contender, SimResult } from './model.js';
 
-export interface Aggregate {
+export interface Cell {
   readonly contender: string;
   readonly kind: Contender['kind'];
+  readonly load: number;
   readonly seeds: readonly number[];
-  /** Means over runs, except max (the largest of any run). */
-  readonly wait: { readonly mean: number; readonly p95: number; readonly p99: number; readonly max: number };
-  /** Lowest and highest p95 of a single run. */
-  readonly p95Range: readonly [number, number];
+  /** Means over seeds, in seconds. */
+  readonly p99: number;
+  readonly mean: number;
+  /**
+   * Mean over seeds of (this p99 / the oracle's p99 on the same seed): every contender sees the same
+   * arrivals and work, so the per-seed ratio is steadier than either figure. NaN when the oracle's is 0.
+   */
+  readonly p99Ratio: number;
+  readonly meanRatio: number;
+  /** Lowest and highest per-seed p99 ratio. */
+  readonly p99RatioRange: readonly [number, number];
   readonly requestsPerRun: number;
-  readonly overThresholdPerRun: number;
-  readonly backlogAtEndPerRun: number;
-  /** share: over all runs; maxDepth: the largest of any run; p95Wait: mean over runs. */
-  readonly regions: readonly RegionResult[];
-  readonly runs: readonly SimResult[];
+  /** Readings taken per 1000 requests (each is one GetQueueAttributes call per region). */
+  readonly readingsPer1000: number;
+  /** Mean age of the information behind a placement (time since the read call + SQS lag), seconds. */
+  readonly informationAge: number;
+  /** Share of requests per region (over all seeds), in configured order. */
+  readonly shares: readonly number[];
 }
 
 const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+const ratio = (a: number, b: number) => (b > 0 ? a / b : Number.NaN);
 
-export function aggregate(runs: readonly SimResult[], seeds: readonly number[]): Aggregate {
+export function cell(load: number, seeds: readonly number[], runs: readonly SimResult[], oracle: readonly SimResult[]): Cell {
   const first = runs[0];
-  if (!first) throw new Error('aggregate needs at least one run');
-  const total = runs.reduce((n, r) => n + r.requests, 0);
-  const p95s = runs.map((r) => r.wait.p95);
+  if (!first || runs.length !== oracle.length) throw new Error('cell needs one oracle run per run');
+  const p99Ratios = runs.map((r, i) => ratio(r.wait.p99, (oracle[i] as SimResult).wait.p99));
+  const requests = runs.reduce((n, r) => n + r.requests, 0);
   return {
     contender: first.contender,
     kind: first.kind,
+    load,
     seeds,
-    wait: {
-      mean: mean(runs.map((r) => r.wait.mean)),
-      p95: mean(p95s),
-      p99: mean(runs.map((r) => r.wait.p99)),
-      max: Math.max(...runs.map((r) => r.wait.max)),
-    },
-    p95Range: [Math.min(...p95s), Math.max(...p95s)],
-    requestsPerRun: total / runs.length,
-    overThresholdPerRun: mean(runs.map((r) => r.overThreshold)),
-    backlogAtEndPerRun: mean(runs.map((r) => r.backlogAtEnd)),
-    regions: first.regions.map((region, i) => {
-      const of = runs.map((r) => r.regions[i] as RegionResult);
-      const requests = of.reduce((n, g) => n + g.requests, 0);
-      return {
-        region: region.region,
-        requests,
-        share: total ? requests / total : 0,
-        capacityShare: region.capacityShare,
-        maxDepth: Math.max(...of.map((g) => g.maxDepth)),
-        p95Wait: mean(of.map((g) => g.p95Wait)),
-      };
-    }),
-    runs,
+    p99: mean(runs.map((r) => r.wait.p99)),
+    mean: mean(runs.map((r) => r.wait.mean)),
+    p99Ratio: mean(p99Ratios),
+    meanRatio: mean(runs.map((r, i) => ratio(r.wait.mean, (oracle[i] as SimResult).wait.mean))),
+    p99RatioRange: [Math.min(...p99Ratios), Math.max(...p99Ratios)],
+    requestsPerRun: requests / runs.length,
+    readingsPer1000: (1000 * runs.reduce((n, r) => n + r.snapshotsTaken, 0)) / Math.max(1, requests),
+    informationAge: mean(runs.map((r) => r.meanInformationAge)),
+    shares: first.regions.map((_, i) => (requests ? runs.reduce((n, r) => n + (r.regions[i]?.requests ?? 0), 0) / requests : 0)),
   };
 }

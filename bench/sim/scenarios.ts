@@ -1,78 +1,140 @@
-/** The simulated situations and the policies compared in each. */
+/** The simulated deployments, the policies compared in each, and the sweeps. */
+import { envSchema } from '../../core/config.js';
 import { POLICY } from '../../core/policy.js';
-import { capacityRandom, greedyStale, uniformRandom } from './baselines.js';
+import { FUNCTION_SETTINGS, INTAKE_SUBSCRIPTION } from '../../stacks/settings.js';
+import { capacityRandom, leastWaitV1 } from './baselines.js';
 import type { Contender, SimRegion, SimSettings } from './model.js';
 
+/** What the deployment sets (stacks/settings.ts), which the `deployed` scenario follows. */
+export const DEPLOYED = {
+  cacheTtlSeconds: Number(FUNCTION_SETTINGS.CACHE_TTL),
+  /** core/config.ts's default, for a deployment that does not set CACHE_TTL. */
+  configDefaultCacheTtlSeconds: envSchema.shape.CACHE_TTL.parse(undefined),
+  batchWindowSeconds: INTAKE_SUBSCRIPTION.maximumBatchingWindowInSeconds,
+  batchSize: INTAKE_SUBSCRIPTION.batchSize,
+  maxQueueDepthThreshold: Number(FUNCTION_SETTINGS.MAX_QUEUE_DEPTH_THRESHOLD),
+} as const;
+
+export const ORACLE: Contender = { name: 'oracle', kind: 'oracle' };
+
 export const CONTENDERS: readonly Contender[] = [
-  { name: 'seed-inverse', kind: 'real', policy: POLICY['seed-inverse'] },
-  // The select function counts what it placed since the readings (functions/select.ts), per container:
-  // with one warm container it sees every placement (+since), with many it sees few (the plain row).
+  ORACLE,
   { name: 'least-wait', kind: 'real', policy: POLICY['least-wait'] },
-  { name: 'least-wait+since', kind: 'real', policy: POLICY['least-wait'], countSinceSnapshot: true },
-  { name: 'uniform-random', kind: 'baseline', policy: uniformRandom },
+  { name: 'seed-inverse', kind: 'real', policy: POLICY['seed-inverse'] },
+  { name: 'least-wait-v1', kind: 'what-if', policy: leastWaitV1 },
   { name: 'capacity-random', kind: 'baseline', policy: capacityRandom },
-  { name: 'greedy-stale', kind: 'baseline', policy: greedyStale },
+  { name: 'least-wait@fresh', kind: 'reference', policy: POLICY['least-wait'], freshInformation: true },
 ];
 
-export interface ScenarioOptions {
-  /** CACHE_TTL for scenarios that do not fix their own. */
-  readonly cacheTtlSeconds: number;
-  readonly maxQueueDepthThreshold: number;
-  readonly seed: number;
-  readonly durationSeconds: number;
-}
+export const CONTENDER_NAMES = CONTENDERS.map((c) => c.name);
+
+/** Per-request service time of the main fleet (the issue's example: 1:2:4 workers, 10 s). */
+export const SERVICE_SECONDS = 10;
+
+const region = (name: string, workers: number, meanServiceSeconds = SERVICE_SECONDS, capacity = workers): SimRegion => ({
+  region: name,
+  workers,
+  meanServiceSeconds,
+  capacity,
+});
+
+const fleet = (scale: number, serviceSeconds = SERVICE_SECONDS): SimRegion[] => [
+  region('us-east-1', scale, serviceSeconds),
+  region('us-west-2', 2 * scale, serviceSeconds),
+  region('us-west-1', 4 * scale, serviceSeconds),
+];
 
 export interface Scenario {
   readonly name: string;
   readonly description: string;
-  /** Fraction of the real total throughput that arrives. */
-  readonly load: number;
   readonly regions: readonly SimRegion[];
-  /** Set when the scenario is about staleness itself: --cache-ttl does not change it. */
+  /** CACHE_TTL; undefined: the deployed value (or --cache-ttl). */
   readonly cacheTtlSeconds?: number;
+  /** Dispatching containers; undefined: --dispatchers (default 2). */
+  readonly dispatchers?: number;
+  /** Part of the acceptance targets (the others test robustness). */
+  readonly target: boolean;
 }
 
-const region = (name: string, workers: number, meanServiceSeconds = 2, extra: Partial<SimRegion> = {}): SimRegion => ({
-  region: name,
-  workers,
-  meanServiceSeconds,
-  capacity: workers,
-  ...extra,
-});
-
-const EQUAL = [region('us-east-1', 10), region('us-west-2', 10), region('us-west-1', 10)];
-const UNEQUAL = [region('us-east-1', 15), region('us-west-2', 10), region('us-west-1', 5)];
-
 export const SCENARIOS: readonly Scenario[] = [
-  { name: 'equal', description: 'three equal regions, 10 workers each, 2 s per request', load: 0.8, regions: EQUAL },
-  { name: 'unequal', description: 'workers 15:10:5 (3:2:1), capacity configured to match', load: 0.8, regions: UNEQUAL },
+  {
+    name: 'deployed',
+    description: 'the deployed defaults: CACHE_TTL and batching from stacks/settings.ts',
+    regions: fleet(1),
+    target: true,
+  },
+  {
+    name: 'stale-30s-20',
+    description: 'readings cached 30 s, 20 dispatching containers',
+    regions: fleet(1),
+    cacheTtlSeconds: 30,
+    dispatchers: 20,
+    target: true,
+  },
+  {
+    name: 'original-60s',
+    description: "the original system's cache: CACHE_TTL 60 s",
+    regions: fleet(1),
+    cacheTtlSeconds: 60,
+    target: true,
+  },
   {
     name: 'slow-region',
-    description: 'us-west-1 takes 6 s per request (x3) but is configured with the same capacity as the others',
-    load: 0.8,
-    regions: [region('us-east-1', 10), region('us-west-2', 10), region('us-west-1', 10, 6)],
+    description: 'deployed defaults, but us-west-1 takes 20 s per request: half the capacity it is configured with',
+    regions: [region('us-east-1', 1), region('us-west-2', 2), region('us-west-1', 4, 2 * SERVICE_SECONDS, 4)],
+    target: false,
   },
   {
-    name: 'hot-start',
-    description: 'equal regions; us-west-2 starts with 600 requests queued (2 minutes of its work)',
-    load: 0.8,
-    regions: [region('us-east-1', 10), region('us-west-2', 10, 2, { initialBacklog: 600 }), region('us-west-1', 10)],
+    name: 'big-fleet',
+    description: 'deployed defaults, 10:20:40 workers (7 requests/s at 100%: batches of several messages)',
+    regions: fleet(10),
+    target: false,
   },
-  { name: 'high-load', description: 'equal regions at 97% of total capacity', load: 0.97, regions: EQUAL },
-  { name: 'stale', description: 'workers 15:10:5 at 90% load, snapshot cached 60 s (the deployed CACHE_TTL)', load: 0.9, regions: UNEQUAL, cacheTtlSeconds: 60 },
-  { name: 'fresh', description: 'the same as stale, but a fresh snapshot for every tick (CACHE_TTL 0)', load: 0.9, regions: UNEQUAL, cacheTtlSeconds: 0 },
 ];
 
 export const SCENARIO_NAMES = SCENARIOS.map((s) => s.name);
 
-export function settingsFor(scenario: Scenario, options: ScenarioOptions): SimSettings {
-  const throughput = scenario.regions.reduce((n, r) => n + r.workers / r.meanServiceSeconds, 0);
+export interface RunOptions {
+  readonly load: number;
+  readonly seed: number;
+  /** Simulated seconds of arrivals for the 7-worker fleet; larger fleets run proportionally shorter (same request count). */
+  readonly durationSeconds: number;
+  readonly dispatchers: number;
+  readonly sqsLagSeconds: number;
+  /** Overrides the deployed CACHE_TTL for scenarios that do not fix their own. */
+  readonly cacheTtlSeconds?: number;
+  /** Overrides every region's service time (the policy keeps assuming core/policy.ts SERVICE_SECONDS). */
+  readonly serviceSeconds?: number;
+}
+
+export const realThroughput = (regions: readonly SimRegion[]) => regions.reduce((n, r) => n + r.workers / r.meanServiceSeconds, 0);
+
+export function settingsFor(scenario: Scenario, options: RunOptions): SimSettings {
+  const regions = options.serviceSeconds ? scenario.regions.map((r) => ({ ...r, meanServiceSeconds: (r.meanServiceSeconds / SERVICE_SECONDS) * (options.serviceSeconds as number) })) : scenario.regions;
+  const throughput = realThroughput(regions);
+  // Same number of requests per run whatever the fleet: 0.7 requests/s at 100% for the 1:2:4 x 10 s fleet.
+  const durationSeconds = (options.durationSeconds * 0.7) / throughput;
   return {
-    regions: scenario.regions,
-    arrivalsPerSecond: scenario.load * throughput,
-    durationSeconds: options.durationSeconds,
-    cacheTtlSeconds: scenario.cacheTtlSeconds ?? options.cacheTtlSeconds,
-    maxQueueDepthThreshold: options.maxQueueDepthThreshold,
+    regions,
+    arrivalsPerSecond: options.load * throughput,
+    durationSeconds,
+    warmupSeconds: durationSeconds / 100,
+    cacheTtlSeconds: scenario.cacheTtlSeconds ?? options.cacheTtlSeconds ?? DEPLOYED.cacheTtlSeconds,
+    dispatchers: scenario.dispatchers ?? options.dispatchers,
+    sqsLagSeconds: options.sqsLagSeconds,
+    batchWindowSeconds: DEPLOYED.batchWindowSeconds,
+    batchSize: DEPLOYED.batchSize,
+    maxQueueDepthThreshold: DEPLOYED.maxQueueDepthThreshold,
     seed: options.seed,
   };
 }
+
+/** One-parameter sweeps of the `deployed` scenario. */
+export const SWEEPS = {
+  'cache-ttl': { label: 'CACHE_TTL s', values: [0, 1, 2, 5, 10, 30, 60], apply: (o: RunOptions, v: number): RunOptions => ({ ...o, cacheTtlSeconds: v }) },
+  'sqs-lag': { label: 'SQS lag s', values: [0, 1, 2, 5, 10, 30], apply: (o: RunOptions, v: number): RunOptions => ({ ...o, sqsLagSeconds: v }) },
+  dispatchers: { label: 'dispatchers', values: [1, 2, 4, 10, 20], apply: (o: RunOptions, v: number): RunOptions => ({ ...o, dispatchers: v }) },
+  service: { label: 'service s', values: [2, 10, 60], apply: (o: RunOptions, v: number): RunOptions => ({ ...o, serviceSeconds: v }) },
+} as const;
+export type SweepName = keyof typeof SWEEPS;
+export const SWEEP_NAMES = Object.keys(SWEEPS) as SweepName[];

@@ -35,6 +35,21 @@ export interface FaultRecord {
   readonly body?: string;
 }
 
+/**
+ * A request passed through untouched whose caller hung up before the answer reached it (its own request
+ * timeout, say): the target did the work (`applied`) and the caller cannot know. Not a fault the proxy
+ * injected; logged because it is the same ambiguity.
+ */
+export interface AbandonedRecord {
+  readonly seq: number;
+  readonly at: number;
+  readonly action: string;
+  readonly targetStatus?: number;
+  readonly applied: boolean;
+  /** The request body, when the proxy keeps bodies. */
+  readonly body?: string;
+}
+
 export interface StatsSnapshot {
   readonly actions: Record<string, ActionStats>;
   readonly connections: { readonly opened: number; readonly refused: number };
@@ -49,6 +64,7 @@ export class FaultStats {
   #faults: FaultRecord[] = [];
   #connections = { opened: 0, refused: 0 };
   #seq = 0;
+  #abandoned: AbandonedRecord[] = [];
 
   constructor(private readonly onFault?: (record: FaultRecord) => void) {}
 
@@ -88,6 +104,16 @@ export class FaultStats {
     this.onFault?.({ ...record });
   }
 
+  /** Logs a request whose caller hung up before its answer (see AbandonedRecord). */
+  abandon(entry: Omit<AbandonedRecord, 'seq' | 'at'>): void {
+    this.#abandoned.push({ seq: this.#abandoned.length + 1, at: Date.now(), ...entry });
+  }
+
+  /** Requests whose caller hung up before its answer, in order, optionally one action's. */
+  abandoned(filter: { action?: string } = {}): AbandonedRecord[] {
+    return this.#abandoned.filter((r) => filter.action === undefined || r.action === filter.action).map((r) => ({ ...r }));
+  }
+
   /** One action's counts (zeros when never seen). */
   action(action: string): ActionStats {
     const stats = this.#actions.get(action) ?? emptyAction();
@@ -114,5 +140,6 @@ export class FaultStats {
     this.#faults = [];
     this.#connections = { opened: 0, refused: 0 };
     this.#seq = 0;
+    this.#abandoned = [];
   }
 }

@@ -104,7 +104,7 @@ describe('parseConfig: defaults and values', () => {
     const cfg = parseConfig({ REGION_QUEUES: SEED_QUEUES });
     expect(cfg).toMatchObject({
       homeRegion: 'us-east-1',
-      cacheTtlSeconds: 60,
+      cacheTtlSeconds: 5,
       maxQueueDepthThreshold: 5000,
       idempotencyTableName: 'inference-idempotency-dev',
       idempotencyTtlSeconds: 604_800,
@@ -260,7 +260,7 @@ describe('messages for the cases zod words poorly', () => {
   });
 
   it('treats a blank value as unset (the default applies), as an empty one', () => {
-    expect(parseConfig({ REGION_QUEUES: SEED_QUEUES, CACHE_TTL: '   ' }).cacheTtlSeconds).toBe(60);
+    expect(parseConfig({ REGION_QUEUES: SEED_QUEUES, CACHE_TTL: '   ' }).cacheTtlSeconds).toBe(5);
   });
 });
 

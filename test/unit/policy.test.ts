@@ -10,6 +10,7 @@ import {
   regionLoads,
   seedInverse,
   seedInverseWeights,
+  visibleDepth,
   type Policy,
   type PolicyInput,
   type RegionLoad,
@@ -91,6 +92,38 @@ describe('seedInverse', () => {
   it('leaves out regions over the threshold and regions without a reading while others remain', () => {
     const regions = [region('us-east-1', 6000), region('us-west-2', undefined), region('us-west-1', 15)];
     expect(new Set(seedInverse(500, input(regions, seededRandom(3))))).toEqual(new Set(['us-west-1']));
+  });
+
+  it('reads depth as the original did: visible messages only, not in flight, delayed or placed since', () => {
+    // Visible 10/5/15 as in the worked example, with in-flight, delayed and placed-since counts that
+    // would reorder the regions if they were counted.
+    const readings: Reading[] = [
+      { region: 'us-east-1', known: true, visible: 10, inFlight: 100, delayed: 0, readAt: 0 },
+      { region: 'us-west-2', known: true, visible: 5, inFlight: 0, delayed: 40, readAt: 0 },
+      { region: 'us-west-1', known: true, visible: 15, inFlight: 0, delayed: 0, readAt: 0 },
+    ];
+    const loads = regionLoads(
+      ['us-east-1', 'us-west-2', 'us-west-1'].map((r) => ({ region: r, capacity: 1 })),
+      readings,
+      new Map([['us-west-1', 7]]),
+    );
+    expect(loads.map(visibleDepth)).toEqual([10, 5, 15]);
+    const draws = 60_000;
+    const counts = tally(seedInverse(draws, input(loads, seededRandom(2025))));
+    expect(Math.abs((counts['us-east-1'] ?? 0) / draws - 6 / 18)).toBeLessThan(0.01);
+    expect(Math.abs((counts['us-west-2'] ?? 0) / draws - 11 / 18)).toBeLessThan(0.01);
+    expect(Math.abs((counts['us-west-1'] ?? 0) / draws - 1 / 18)).toBeLessThan(0.01);
+  });
+
+  it('applies the threshold to the visible depth: a region busy with 6000 in flight but 10 waiting stays eligible', () => {
+    const loads = regionLoads(
+      [{ region: 'busy', capacity: 1 }, { region: 'deep', capacity: 1 }],
+      [
+        { region: 'busy', known: true, visible: 10, inFlight: 6000, delayed: 0, readAt: 0 },
+        { region: 'deep', known: true, visible: 5000, inFlight: 0, delayed: 0, readAt: 0 },
+      ],
+    );
+    expect(new Set(seedInverse(200, input(loads, seededRandom(4))))).toEqual(new Set(['busy']));
   });
 });
 
@@ -188,14 +221,38 @@ describe('leastWait', () => {
     expect(new Set(choices)).toEqual(new Set(['a', 'b', 'c']));
   });
 
-  it('does not herd: many single-message executions on one stale snapshot of equal regions spread out', () => {
-    // A deterministic "shortest queue" rule would send all 300 to the same region.
+  it('breaks ties at random: many single-message executions on one snapshot of equal regions spread out', () => {
+    // Always taking the first of equal regions would send all 300 to the same one.
     const random = seededRandom(11);
     const regions = [region('a', 100), region('b', 100), region('c', 100)];
     const counts = tally(Array.from({ length: 300 }, () => leastWait(1, input(regions, random))[0] as string));
     for (const r of ['a', 'b', 'c']) {
       expect(counts[r] ?? 0).toBeGreaterThan(60);
       expect(counts[r] ?? 0).toBeLessThan(140);
+    }
+  });
+
+  it("trusts a region's in-flight count over its configured capacity once messages wait there", () => {
+    // "slow" is configured for 4 workers but only 2 are busy with 4 waiting: it has 2. Per capacity it
+    // would look shortest ((6 + 1 - 4) / 4); per its real workers it waits (6 + 1 - 2) / 2 = 2.5 > 2.
+    const regions: RegionLoad[] = [
+      { region: 'slow', capacity: 4, backlog: 6, inFlight: 2 },
+      { region: 'fast', capacity: 1, backlog: 2, inFlight: 1 },
+    ];
+    for (const seed of SEEDS.slice(0, 50)) expect(leastWait(1, input(regions, seededRandom(seed)))).toEqual(['fast']);
+  });
+
+  it('fills idle workers first: a region with free workers takes messages before a busy one with an empty queue', () => {
+    // Both 2 workers (2 in flight at capacity 2 sets the scale): "idle" has 2 free, "busy" none.
+    const regions: RegionLoad[] = [
+      { region: 'busy', capacity: 2, backlog: 2, inFlight: 2 },
+      { region: 'idle', capacity: 2, backlog: 0 },
+    ];
+    for (const seed of SEEDS.slice(0, 50)) {
+      const choices = leastWait(4, input(regions, seededRandom(seed)));
+      expect(choices.slice(0, 2)).toEqual(['idle', 'idle']);
+      // Then both are full with nothing waiting: one each.
+      expect(tally(choices)).toEqual({ idle: 3, busy: 1 });
     }
   });
 
@@ -259,7 +316,7 @@ describe('regionLoads', () => {
     readAt: 1_764_670_980_000,
   });
 
-  it('joins configured regions, in configured order, with backlog = visible + in flight + delayed', () => {
+  it('joins configured regions, in configured order, with backlog = visible + in flight + delayed, and the in-flight and delayed parts', () => {
     const loads = regionLoads(
       [
         { region: 'us-east-1', capacity: 1 },
@@ -274,10 +331,19 @@ describe('regionLoads', () => {
       ],
     );
     expect(loads).toEqual([
-      { region: 'us-east-1', capacity: 1, backlog: 60 },
+      { region: 'us-east-1', capacity: 1, backlog: 60, inFlight: 20, delayed: 30 },
       { region: 'us-west-2', capacity: 2, backlog: undefined },
-      { region: 'us-west-1', capacity: 0.5, backlog: 6 },
+      { region: 'us-west-1', capacity: 0.5, backlog: 6, inFlight: 2, delayed: 3 },
     ]);
+  });
+
+  it('adds what was placed since the reading to the backlog, and leaves out parts that are zero', () => {
+    const loads = regionLoads([{ region: 'a', capacity: 1 }, { region: 'b', capacity: 1 }], [known('a', 4, 0, 0), known('b', 0, 3, 0)], new Map([['a', 2]]));
+    expect(loads).toEqual([
+      { region: 'a', capacity: 1, backlog: 6, placedSince: 2 },
+      { region: 'b', capacity: 1, backlog: 3, inFlight: 3 },
+    ]);
+    expect(loads.map(visibleDepth)).toEqual([4, 0]);
   });
 
   it('counts a configured region missing from the snapshot as unread', () => {

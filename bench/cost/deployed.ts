@@ -1,0 +1,94 @@
+/**
+ * The deployment's own settings, as the cost model needs them: imported from stacks/settings.ts and
+ * core/topology.ts where they are exported; the state machine's logging and tracing, the table's
+ * point-in-time recovery are literals inside SST code that cannot be imported outside SST, so they are
+ * read from the source text, and a warning says so when they cannot be found.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEFAULT_REGIONS } from '../../core/topology.js';
+import { FUNCTION_MEMORY_MB, FUNCTION_SETTINGS, INTAKE_SUBSCRIPTION, LOG_RETENTION_DAYS } from '../../stacks/settings.js';
+import type { LogLevel } from './log-records.js';
+import type { CostSettings } from './model.js';
+
+/**
+ * Pollers of the event source mapping at low traffic. Lambda developer guide, "Configuring scaling
+ * behavior for SQS event source mappings": "When traffic is low, Lambda scales back the processing to five
+ * concurrent batches, and can optimize to as few as 2 concurrent batches ... this optimization is not
+ * available when you enable the maximum concurrency setting."
+ */
+export function lowTrafficPollers(maximumConcurrencySet: boolean): number {
+  return maximumConcurrencySet ? 5 : 2;
+}
+
+/** Alarm metrics of stacks/monitoring.ts: intake errors (1), failed executions (3, metric math), two home DLQs, and per region its DLQ, depth and age. */
+export const alarmMetrics = (regions: number) => 1 + 3 + 2 + 3 * regions;
+
+export interface Deployed {
+  readonly settings: CostSettings;
+  /** Where each setting came from. */
+  readonly sources: Readonly<Record<string, string>>;
+  readonly warnings: readonly string[];
+}
+
+function literal<T>(root: string, file: string, pattern: RegExp, parse: (match: string) => T, fallback: T, warnings: string[], what: string): T {
+  try {
+    const match = pattern.exec(readFileSync(join(root, file), 'utf8'));
+    if (match?.[1] !== undefined) return parse(match[1]);
+  } catch {
+    // Reported below.
+  }
+  warnings.push(`could not read ${what} from ${file}; assuming ${String(fallback)}`);
+  return fallback;
+}
+
+export function deployedSettings(root: string): Deployed {
+  const warnings: string[] = [];
+  const level = literal(root, 'stacks/state-machine.ts', /level:\s*'(ALL|ERROR|FATAL|OFF)'/, (m) => m as LogLevel, 'ALL' as LogLevel, warnings, 'the log level');
+  const executionData = literal(root, 'stacks/state-machine.ts', /includeExecutionData:\s*(true|false)/, (m) => m === 'true', true, warnings, 'includeExecutionData');
+  const xray = literal(root, 'stacks/state-machine.ts', /tracingConfiguration:\s*\{\s*enabled:\s*(true|false)/, (m) => m === 'true', true, warnings, 'tracing');
+  const pitr = literal(root, 'stacks/table.ts', /pointInTimeRecovery:\s*\{\s*enabled:\s*(true|false)/, (m) => m === 'true', true, warnings, 'point-in-time recovery');
+  const regions = DEFAULT_REGIONS.length;
+  const maximumConcurrencySet = 'maximumConcurrency' in INTAKE_SUBSCRIPTION;
+  return {
+    settings: {
+      perDay: 100_000,
+      regions,
+      batchingWindowSeconds: INTAKE_SUBSCRIPTION.maximumBatchingWindowInSeconds,
+      pollers: lowTrafficPollers(maximumConcurrencySet),
+      maxBatch: INTAKE_SUBSCRIPTION.batchSize,
+      cacheTtlSeconds: Number(FUNCTION_SETTINGS.CACHE_TTL),
+      logLevel: level,
+      executionData,
+      logRetentionDays: LOG_RETENTION_DAYS,
+      memoryMb: { ...FUNCTION_MEMORY_MB },
+      idempotencyTtlDays: Number(FUNCTION_SETTINGS.IDEMPOTENCY_TTL_SECONDS) / 86_400,
+      duplicates: 0,
+      pitr,
+      xray,
+      // SST's `logging: { format: 'json' }` leaves the system log level at INFO (stacks/functions.ts).
+      lambdaPlatformLogs: true,
+      alarmMetrics: alarmMetrics(regions),
+      dashboards: 1,
+      customMetrics: 1,
+      workerPollers: 0,
+      kmsCallers: 2 + regions,
+    },
+    sources: {
+      regions: 'core/topology.ts DEFAULT_REGIONS',
+      batchingWindowSeconds: 'stacks/settings.ts INTAKE_SUBSCRIPTION.maximumBatchingWindowInSeconds',
+      maxBatch: 'stacks/settings.ts INTAKE_SUBSCRIPTION.batchSize',
+      pollers: `stacks/settings.ts INTAKE_SUBSCRIPTION (maximumConcurrency ${maximumConcurrencySet ? 'set: 5' : 'unset: 2'} pollers at low traffic)`,
+      cacheTtlSeconds: 'stacks/settings.ts FUNCTION_SETTINGS.CACHE_TTL',
+      logLevel: 'stacks/state-machine.ts loggingConfiguration.level',
+      executionData: 'stacks/state-machine.ts loggingConfiguration.includeExecutionData',
+      logRetentionDays: 'stacks/settings.ts LOG_RETENTION_DAYS',
+      memoryMb: 'stacks/settings.ts FUNCTION_MEMORY_MB',
+      idempotencyTtlDays: 'stacks/settings.ts FUNCTION_SETTINGS.IDEMPOTENCY_TTL_SECONDS',
+      pitr: 'stacks/table.ts pointInTimeRecovery',
+      xray: 'stacks/state-machine.ts tracingConfiguration (and the functions: Active)',
+      alarmMetrics: 'stacks/monitoring.ts (1 + 3 + 2 + 3 per region)',
+    },
+    warnings,
+  };
+}

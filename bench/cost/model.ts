@@ -1,0 +1,690 @@
+/**
+ * The monthly bill of the dispatch, from the deployment's settings and the figures measured on the local
+ * stack (bench/cost/measured.json). Pure: no I/O, no clock. Every formula is here and in docs/cost.md.
+ *
+ * Shape of the computation:
+ *   messages M = perDay x 730/24; arrivals lambda = perDay / 86400 per second
+ *   batches (executions) E = M / mean batch size; the batch size distribution comes from the event
+ *     source's batching (batchSizeDistribution) or from a given mean fill
+ *   every per-execution figure f(k) is measured for k = 1..10 messages (and for 1..5 regions); the model
+ *     takes its expectation over the batch size distribution: E x sum_k p_k f(k)
+ *   caches (CACHE_TTL for queue depths, 2 s for region health) turn per-snapshot reads into a share
+ *     of executions (cacheMissShare)
+ *   durations measured locally get AWS's network latency added (AWS_LATENCY_MS), then Lambda rounds
+ *     each invocation up to 1 ms and Express each execution up to 100 ms
+ *   then prices (bench/cost/prices.ts), without the free tier; the free tier is a separate credit.
+ */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { FUNCTIONS, LOG_VARIANTS, type FunctionName, type LogVariant, type MeasuredCell, type MeasuredFigures } from './figures.js';
+import type { LogLevel } from './log-records.js';
+import { DAYS_PER_MONTH, EXPRESS_GB_HOUR_TIERS, FREE_TIER, PRICES, SECONDS_PER_MONTH } from './prices.js';
+
+// ---- the event source's batching -------------------------------------------------------------------
+
+/** P(N = n) for N ~ Poisson(mu). */
+export function poissonPmf(n: number, mu: number): number {
+  if (mu === 0) return n === 0 ? 1 : 0;
+  let logP = -mu + n * Math.log(mu);
+  for (let i = 2; i <= n; i++) logP -= Math.log(i);
+  return Math.exp(logP);
+}
+
+export interface BatchingInput {
+  /** Messages per second arriving on the master queue (Poisson). */
+  readonly ratePerSecond: number;
+  /** MaximumBatchingWindowInSeconds. */
+  readonly windowSeconds: number;
+  /**
+   * Concurrent pollers of the event source mapping, each gathering its own batch: arrivals are shared
+   * among them, so each sees ratePerSecond / pollers.
+   */
+  readonly pollers: number;
+  /** BatchSize (10). */
+  readonly maxBatch: number;
+}
+
+/**
+ * The distribution of messages per batch, index k-1 for k = 1..maxBatch. A batch opens with its first
+ * message and closes when it holds maxBatch or when the window has passed since it opened: K = 1 +
+ * min(maxBatch - 1, N), N ~ Poisson(rate / pollers x window). A window of 0 gives batches of one at low
+ * rates. (At rates where pollers are busy back to back, batches are fuller than this: the model is
+ * conservative there.)
+ */
+export function batchSizeDistribution(input: BatchingInput): number[] {
+  const mu = (input.ratePerSecond / Math.max(1, input.pollers)) * input.windowSeconds;
+  const p = new Array<number>(input.maxBatch).fill(0);
+  let below = 0;
+  for (let n = 0; n < input.maxBatch - 1; n++) {
+    p[n] = poissonPmf(n, mu);
+    below += p[n] as number;
+  }
+  p[input.maxBatch - 1] = Math.max(0, 1 - below);
+  return p;
+}
+
+/** A distribution with the given mean fill (1..maxBatch): the two neighbouring sizes, weighted. */
+export function batchDistributionForFill(fill: number, maxBatch: number): number[] {
+  if (!(fill >= 1 && fill <= maxBatch)) throw new RangeError(`batch fill must be from 1 to ${maxBatch}, got ${fill}`);
+  const p = new Array<number>(maxBatch).fill(0);
+  const low = Math.floor(fill);
+  const high = Math.min(maxBatch, low + 1);
+  const wHigh = fill - low;
+  p[low - 1] = (p[low - 1] ?? 0) + (1 - wHigh);
+  if (wHigh > 0) p[high - 1] = (p[high - 1] ?? 0) + wHigh;
+  return p;
+}
+
+export const meanBatch = (p: readonly number[]) => p.reduce((sum, pk, i) => sum + pk * (i + 1), 0);
+
+/**
+ * What batching adds to a message's latency: from its arrival to its batch closing. Mean over messages
+ * (sum of waits per batch / messages per batch, both in expectation), and the maximum (the window).
+ * With C the closing time after the first message and N(t) the arrivals after it:
+ *   E[sum of waits] = E[C] + E[integral_0^C N(t) dt] = int_0^W P(N(t) <= B-2) dt + int_0^W E[N(t); N(t) <= B-2] dt
+ */
+export function batchingDelaySeconds(input: BatchingInput): { readonly mean: number; readonly max: number } {
+  const rate = input.ratePerSecond / Math.max(1, input.pollers);
+  const w = input.windowSeconds;
+  if (w <= 0 || rate <= 0) return { mean: 0, max: Math.max(0, w) };
+  const limit = input.maxBatch - 2;
+  const integrand = (t: number) => {
+    let open = 0;
+    let waiting = 0;
+    for (let n = 0; n <= limit; n++) {
+      const pn = poissonPmf(n, rate * t);
+      open += pn;
+      waiting += n * pn;
+    }
+    return open + waiting;
+  };
+  // Simpson's rule on [0, W].
+  const steps = 400;
+  const h = w / steps;
+  let sum = integrand(0) + integrand(w);
+  for (let i = 1; i < steps; i++) sum += (i % 2 ? 4 : 2) * integrand(i * h);
+  const waits = (sum * h) / 3;
+  const messages = meanBatch(batchSizeDistribution(input));
+  return { mean: waits / messages, max: w };
+}
+
+/** Share of batches that close on the window rather than on a full batch. */
+export function closedByWindowShare(input: BatchingInput): number {
+  const p = batchSizeDistribution(input);
+  return 1 - (p[input.maxBatch - 1] ?? 0);
+}
+
+// ---- billing rules ---------------------------------------------------------------------------------
+
+/** Express bills duration rounded up to the next 100 ms (at least 100 ms). */
+export function expressBilledMs(ms: number): number {
+  return Math.max(100, Math.ceil(ms / 100) * 100);
+}
+
+/**
+ * Express memory (pricing page, example 3): 50 MB + definition + execution data x Map/Parallel steps,
+ * billed in 64 MB chunks.
+ */
+export function expressBilledMemoryMb(memory: MeasuredCell['memory']): number {
+  const mb = 50 + (memory.definitionBytes + memory.maxPayloadBytes * memory.mapParallelSteps) / 1e6;
+  return Math.ceil(mb / 64) * 64;
+}
+
+/** Express duration charge for a month's GB-seconds, over the GB-hour tiers. */
+export function expressDurationUsd(gbSeconds: number): number {
+  let left = gbSeconds / 3600;
+  let from = 0;
+  let usd = 0;
+  for (const tier of EXPRESS_GB_HOUR_TIERS) {
+    const inTier = Math.min(left, tier.upToGbHours - from);
+    usd += inTier * tier.usdPerGbHour;
+    left -= inTier;
+    from = tier.upToGbHours;
+    if (left <= 0) break;
+  }
+  return usd;
+}
+
+/** SQS bills every 64 KiB chunk of a request's payload as one request. */
+export function sqsBilledRequests(payloadBytes: number): number {
+  return Math.max(1, Math.ceil(payloadBytes / 65_536));
+}
+
+/** DynamoDB write request units of one write: 1 per KB of item (the larger of before and after). */
+export function dynamoWriteUnits(itemBytes: number): number {
+  return Math.max(1, Math.ceil(itemBytes / 1024));
+}
+
+/** DynamoDB read request units of one read: 1 per 4 KB strongly consistent, half that eventually consistent. */
+export function dynamoReadUnits(itemBytes: number, consistent: boolean): number {
+  const units = Math.max(1, Math.ceil(itemBytes / 4096));
+  return consistent ? units : units / 2;
+}
+
+/** DynamoDB's item size: attribute names plus values (numbers: 1 byte per 2 significant digits + 1). */
+export function dynamoItemBytes(item: Readonly<Record<string, AttributeValue>>): number {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(item)) bytes += Buffer.byteLength(name) + attributeBytes(value);
+  return bytes;
+}
+
+function numberBytes(text: string): number {
+  const digits = text.replace(/^[-+]/, '').replace(/e.*$/i, '').replace('.', '').replace(/^0+/, '').replace(/0+$/, '');
+  return Math.ceil(Math.max(1, digits.length) / 2) + 1;
+}
+
+function attributeBytes(value: AttributeValue): number {
+  if (value.S !== undefined) return Buffer.byteLength(value.S);
+  if (value.N !== undefined) return numberBytes(value.N);
+  if (value.B !== undefined) return value.B.length;
+  if (value.BOOL !== undefined || value.NULL !== undefined) return 1;
+  if (value.SS) return value.SS.reduce((s, v) => s + Buffer.byteLength(v), 0);
+  if (value.NS) return value.NS.reduce((s, v) => s + numberBytes(v), 0);
+  if (value.L) return 3 + value.L.reduce((s, v) => s + 1 + attributeBytes(v), 0);
+  if (value.M) return 3 + Object.entries(value.M).reduce((s, [k, v]) => s + 1 + Buffer.byteLength(k) + attributeBytes(v), 0);
+  return 0;
+}
+
+/**
+ * Share of executions whose snapshot misses a cache of `ttlSeconds` in one warm container, executions
+ * arriving at `perSecond`: a refresh happens at the first execution after expiry, so refreshes come
+ * every ttl + 1/rate seconds on average: share = 1 / (1 + rate x ttl).
+ */
+export function cacheMissShare(executionsPerSecond: number, ttlSeconds: number): number {
+  return 1 / (1 + executionsPerSecond * Math.max(0, ttlSeconds));
+}
+
+/**
+ * Traces X-Ray records per second under the default sampling rule (a reservoir of 1 a second, then 5%
+ * of the rest, shared by everything the rule covers), for Poisson root requests at `perSecond`:
+ * P(N >= 1) + 5% of the rest = 0.95 (1 - e^-rate) + 0.05 rate.
+ */
+export function xrayTracesPerSecond(perSecond: number): number {
+  const some = 1 - Math.exp(-perSecond);
+  return 0.95 * some + 0.05 * perSecond;
+}
+
+// ---- settings and assumptions ----------------------------------------------------------------------
+
+/**
+ * Network latency on AWS that the local emulators do not have (assumed, not measured; the seed reports
+ * 200-350 ms per batch for its distributor Lambda). Added along each execution's critical path and to
+ * the functions that make the calls.
+ */
+export const AWS_LATENCY_MS = {
+  /** A DynamoDB or SQS call within us-east-1. */
+  sameRegionCall: 8,
+  /** An SQS call from us-east-1 to us-west-1/us-west-2 (one round trip). */
+  crossRegionCall: 70,
+  /** Step Functions invoking a Lambda task and taking its result. */
+  lambdaTask: 25,
+  /** Step Functions running a DynamoDB or SQS service-integration task. */
+  serviceTask: 15,
+  /** The intake's StartSyncExecution beyond the execution itself. */
+  startSyncExecution: 25,
+} as const;
+
+/** How long the snapshot keeps region health (functions/snapshot.ts HEALTH_CACHE_MS), in seconds. */
+export const HEALTH_CACHE_SECONDS = 2;
+
+/** Log records Lambda itself writes per invocation in JSON log format (platform.start, platform.report). */
+export const LAMBDA_PLATFORM_RECORDS = [
+  {
+    time: '2026-11-30T12:00:00.000Z',
+    type: 'platform.start',
+    record: {
+      requestId: '6f7d3a4e-1a2b-4c5d-8e9f-0a1b2c3d4e5f',
+      version: '$LATEST',
+      tracing: { spanId: '1a2b3c4d5e6f7a8b', type: 'X-Amzn-Trace-Id', value: 'Root=1-6632a1b0-0123456789abcdef01234567;Parent=1a2b3c4d5e6f7a8b;Sampled=0' },
+    },
+  },
+  {
+    time: '2026-11-30T12:00:00.123Z',
+    type: 'platform.report',
+    record: {
+      requestId: '6f7d3a4e-1a2b-4c5d-8e9f-0a1b2c3d4e5f',
+      metrics: { durationMs: 123.45, billedDurationMs: 124, memorySizeMB: 512, maxMemoryUsedMB: 98 },
+      tracing: { spanId: '1a2b3c4d5e6f7a8b', type: 'X-Amzn-Trace-Id', value: 'Root=1-6632a1b0-0123456789abcdef01234567;Parent=1a2b3c4d5e6f7a8b;Sampled=0' },
+      status: 'success',
+    },
+  },
+];
+export const LAMBDA_PLATFORM_BYTES = LAMBDA_PLATFORM_RECORDS.reduce((s, r) => s + Buffer.byteLength(JSON.stringify(r)), 0);
+const LOG_EVENT_OVERHEAD = 26;
+
+export interface CostSettings {
+  readonly perDay: number;
+  readonly regions: number;
+  readonly batchingWindowSeconds: number;
+  /** Mean messages per execution; when absent, derived from the window, the rate and the pollers. */
+  readonly batchFill?: number;
+  /** Event source pollers sharing the arrivals (and long-polling when idle). */
+  readonly pollers: number;
+  readonly maxBatch: number;
+  readonly cacheTtlSeconds: number;
+  readonly logLevel: LogLevel;
+  readonly executionData: boolean;
+  readonly logRetentionDays: number;
+  readonly memoryMb: Readonly<Record<FunctionName, number>>;
+  readonly idempotencyTtlDays: number;
+  /** Share of messages that are duplicates of a request already dispatched. */
+  readonly duplicates: number;
+  readonly pitr: boolean;
+  readonly xray: boolean;
+  /** Lambda's own platform.start/platform.report records (system log level INFO, the default in JSON format). */
+  readonly lambdaPlatformLogs: boolean;
+  /** Standard-resolution alarm metrics and dashboards of stacks/monitoring.ts. */
+  readonly alarmMetrics: number;
+  readonly dashboards: number;
+  readonly customMetrics: number;
+  /** Idle long-polling workers (their empty receives); 0 leaves the workers' fleet out. */
+  readonly workerPollers: number;
+  /** Principals whose DynamoDB calls make KMS requests for the table key (an estimate). */
+  readonly kmsCallers: number;
+}
+
+export type Service = 'SQS' | 'Lambda' | 'Step Functions' | 'DynamoDB' | 'CloudWatch Logs' | 'X-Ray' | 'CloudWatch' | 'Other';
+
+export interface Line {
+  readonly service: Service;
+  readonly component: string;
+  readonly quantity: number;
+  readonly unit: string;
+  readonly usd: number;
+  /** The always-free tier's share of this line, in dollars (shown apart, never subtracted from the total). */
+  readonly freeUsd?: number;
+  readonly note?: string;
+}
+
+export interface Bill {
+  readonly settings: CostSettings;
+  readonly lines: readonly Line[];
+  readonly totalUsd: number;
+  readonly byService: Readonly<Record<Service, number>>;
+  readonly freeTierUsd: number;
+  readonly derived: {
+    readonly messagesPerMonth: number;
+    readonly executionsPerMonth: number;
+    readonly meanBatch: number;
+    readonly batchDistribution: readonly number[];
+    readonly batchingDelay: { readonly mean: number; readonly max: number } | null;
+    readonly executionMsAws: number;
+    readonly executionBilledMs: number;
+    readonly expressMemoryMb: number;
+    readonly logBytesPerExecution: number;
+    readonly logBytesPerMessage: number;
+    readonly queueReadShare: number;
+    readonly healthReadShare: number;
+    readonly xrayTracesPerMonth: number;
+    readonly regionsMeasured: boolean;
+  };
+}
+
+// ---- measured figures as a table per batch size ---------------------------------------------------
+
+type Flat = Record<string, number>;
+
+function flatten(cell: MeasuredCell): Flat {
+  const out: Flat = {};
+  for (const fn of FUNCTIONS) {
+    out[`lambda.${fn}.invocations`] = cell.lambda[fn]?.invocations ?? 0;
+    out[`lambda.${fn}.ms`] = cell.lambda[fn]?.ms ?? 0;
+    out[`logs.fn.${fn}.bytes`] = cell.functionLogBytes[fn] ?? 0;
+    out[`logs.fn.${fn}.lines`] = cell.functionLogLines?.[fn] ?? 0;
+  }
+  for (const [k, v] of Object.entries(cell.calls)) out[`calls.${k}`] = v;
+  for (const variant of LOG_VARIANTS) {
+    out[`logs.${variant}.bytes`] = cell.logs[variant].ingestedBytes;
+    out[`logs.${variant}.records`] = cell.logs[variant].records;
+  }
+  out['execution.ms'] = median(cell.executionMs);
+  out['memory.definitionBytes'] = cell.memory.definitionBytes;
+  out['memory.maxPayloadBytes'] = cell.memory.maxPayloadBytes;
+  out['memory.mapParallelSteps'] = cell.memory.mapParallelSteps;
+  return out;
+}
+
+function median(values: readonly number[]): number {
+  if (!values.length) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+export interface Profile {
+  readonly messages: number;
+  readonly values: Flat;
+  readonly executionMs: readonly number[];
+}
+
+/** Least-squares line through (x, y) points, evaluated at x (a single point: its value). */
+function fitAt(points: ReadonlyArray<readonly [number, number]>, x: number): number {
+  if (points.length === 1) return points[0]?.[1] ?? 0;
+  const n = points.length;
+  const mx = points.reduce((s, [px]) => s + px, 0) / n;
+  const my = points.reduce((s, [, py]) => s + py, 0) / n;
+  const sxx = points.reduce((s, [px]) => s + (px - mx) ** 2, 0);
+  const sxy = points.reduce((s, [px, py]) => s + (px - mx) * (py - my), 0);
+  const slope = sxx ? sxy / sxx : 0;
+  return Math.max(0, my + slope * (x - mx));
+}
+
+/**
+ * Per-execution figures for 1..maxBatch messages at `regions` regions: the measured cells when that region
+ * count was measured, else a straight line through the measured region counts (per batch size and figure).
+ */
+export function profiles(measured: MeasuredFigures, regions: number, maxBatch: number): { table: Profile[]; measured: boolean } {
+  const counts = [...new Set(measured.cells.map((c) => c.regions))].sort((a, b) => a - b);
+  if (!counts.length) throw new Error('the measured figures hold no cells');
+  const exact = counts.includes(regions);
+  const table: Profile[] = [];
+  for (let k = 1; k <= maxBatch; k++) {
+    const sizes = [...new Set(measured.cells.filter((c) => c.regions === counts[0]).map((c) => c.messages))];
+    const kk = sizes.includes(k) ? k : Math.max(...sizes.filter((s) => s <= k), Math.min(...sizes));
+    const cellsAtK = measured.cells.filter((c) => c.messages === kk);
+    if (!cellsAtK.length) throw new Error(`no measured figures for ${k} messages per execution`);
+    if (exact) {
+      const cell = cellsAtK.find((c) => c.regions === regions) as MeasuredCell;
+      table.push({ messages: k, values: flatten(cell), executionMs: cell.executionMs });
+      continue;
+    }
+    const flats = cellsAtK.map((c) => [c.regions, flatten(c)] as const);
+    const keys = new Set(flats.flatMap(([, f]) => Object.keys(f)));
+    const values: Flat = {};
+    for (const key of keys) values[key] = fitAt(flats.map(([r, f]) => [r, f[key] ?? 0] as const), regions);
+    // Region counts are whole: so are the Map/Parallel steps and the definition's size trend.
+    const nearest = cellsAtK.reduce((best, c) => (Math.abs(c.regions - regions) < Math.abs(best.regions - regions) ? c : best));
+    const nearestMean = flatten(nearest)['execution.ms'] ?? 1;
+    const scale = nearestMean ? (values['execution.ms'] ?? nearestMean) / nearestMean : 1;
+    table.push({ messages: k, values, executionMs: nearest.executionMs.map((ms) => ms * scale) });
+  }
+  return { table, measured: exact };
+}
+
+const get = (p: Profile, key: string) => p.values[key] ?? 0;
+
+// ---- the bill --------------------------------------------------------------------------------------
+
+function logVariant(level: LogLevel, data: boolean): LogVariant | undefined {
+  if (level === 'ALL') return data ? 'allData' : 'allNoData';
+  if (level === 'ERROR') return data ? 'errorData' : 'errorNoData';
+  if (level === 'FATAL') return 'fatal';
+  return undefined;
+}
+
+const GB = 1e9;
+
+export function computeBill(settings: CostSettings, measured: MeasuredFigures): Bill {
+  const s = settings;
+  const { table, measured: regionsMeasured } = profiles(measured, s.regions, s.maxBatch);
+  const messagesPerMonth = s.perDay * DAYS_PER_MONTH;
+  const ratePerSecond = s.perDay / 86_400;
+  const batching: BatchingInput = { ratePerSecond, windowSeconds: s.batchingWindowSeconds, pollers: s.pollers, maxBatch: s.maxBatch };
+  const dist = s.batchFill === undefined ? batchSizeDistribution(batching) : batchDistributionForFill(s.batchFill, s.maxBatch);
+  const fill = meanBatch(dist);
+  const executions = messagesPerMonth / fill;
+  const executionsPerSecond = ratePerSecond / fill;
+  const queueRead = cacheMissShare(executionsPerSecond, s.cacheTtlSeconds);
+  const healthRead = cacheMissShare(executionsPerSecond, Math.min(HEALTH_CACHE_SECONDS, s.cacheTtlSeconds));
+  /** Expectation over the batch sizes, per execution. */
+  const expect = (f: (p: Profile) => number) => dist.reduce((sum, pk, i) => sum + pk * f(table[i] as Profile), 0);
+  const L = AWS_LATENCY_MS;
+
+  // Durations on AWS: local handler time + the latency of the calls each makes.
+  const sendsHome = (p: Profile) => get(p, 'calls.sqs.home.SendMessageBatch');
+  const sendsRemote = (p: Profile) => get(p, 'calls.sqs.remote.SendMessageBatch');
+  const snapshotAdded = (p: Profile) => {
+    const reads = get(p, 'lambda.snapshot.invocations');
+    const remoteReads = s.regions > 1 ? L.crossRegionCall : L.sameRegionCall;
+    return reads * (queueRead * remoteReads + (1 - queueRead) * healthRead * L.sameRegionCall);
+  };
+  const forwardAdded = (p: Profile) => sendsHome(p) * L.sameRegionCall + sendsRemote(p) * L.crossRegionCall;
+  const executionAdded = (p: Profile) =>
+    2 * (L.serviceTask + L.sameRegionCall) + // claims, then the marks (each Map runs its items in parallel)
+    3 * L.lambdaTask + // snapshot, select, forward
+    snapshotAdded(p) +
+    (sendsRemote(p) > 0 ? L.crossRegionCall : L.sameRegionCall); // the slowest Forward branch's send
+  const functionMs = (fn: FunctionName, p: Profile) => {
+    const local = get(p, `lambda.${fn}.ms`);
+    const invocations = get(p, `lambda.${fn}.invocations`);
+    const added =
+      fn === 'intake'
+        ? executionAdded(p) + L.startSyncExecution
+        : fn === 'snapshot'
+          ? snapshotAdded(p)
+          : fn === 'forward'
+            ? forwardAdded(p)
+            : 0;
+    return local + added + 0.5 * invocations; // + half a millisecond of rounding up per invocation
+  };
+  const executionMsAws = expect((p) => get(p, 'execution.ms') + executionAdded(p));
+  const memoryMb = (p: Profile) =>
+    expressBilledMemoryMb({
+      definitionBytes: get(p, 'memory.definitionBytes'),
+      maxPayloadBytes: get(p, 'memory.maxPayloadBytes'),
+      mapParallelSteps: Math.round(get(p, 'memory.mapParallelSteps')),
+    });
+  const billedMs = (p: Profile) => {
+    const added = executionAdded(p);
+    // Each sample rounded up as Express bills it; a sample over twice the median (a busy machine) counts as the median.
+    const typical = get(p, 'execution.ms');
+    const samples = p.executionMs.length ? p.executionMs.map((ms) => (ms > 2 * typical ? typical : ms)) : [typical];
+    return samples.reduce((sum, ms) => sum + expressBilledMs(ms + added), 0) / samples.length;
+  };
+  const expressGbSeconds = executions * expect((p) => (billedMs(p) / 1000) * (memoryMb(p) / 1024));
+
+  const lines: Line[] = [];
+  const add = (line: Line) => lines.push(line);
+  const call = (key: string) => expect((p) => get(p, `calls.${key}`));
+  const perMessage = (key: string) => measured.workers.perMessage[key] ?? 0;
+
+  // ---- SQS ----
+  const bodyChunks = sqsBilledRequests(measured.payload.bodyBytes);
+  const sqs = (component: string, requests: number, note?: string) =>
+    add({ service: 'SQS', component, quantity: requests, unit: 'requests', usd: requests * PRICES.sqsRequest.usd, ...(note ? { note } : {}) });
+  sqs('master queue: client sends (SendMessage, one per request)', messagesPerMonth * bodyChunks);
+  const idleReceives = (s.pollers * SECONDS_PER_MONTH) / 20;
+  const windowCloses = executions * (s.batchFill === undefined ? closedByWindowShare(batching) : 1);
+  sqs(
+    'master queue: event source receives',
+    messagesPerMonth + windowCloses + idleReceives,
+    `one per message, one per batch closed by its window, and ${s.pollers} pollers' idle 20 s long polls`,
+  );
+  sqs('master queue: event source deletes (DeleteMessageBatch)', executions * call('sqs.home.DeleteMessageBatch'));
+  const sendsPerExecution = expect((p) => sendsHome(p) + sendsRemote(p));
+  const messagesPerSend = sendsPerExecution ? fill / sendsPerExecution : 1;
+  sqs(
+    'regional queues: forward (SendMessageBatch)',
+    executions * sendsPerExecution * sqsBilledRequests(messagesPerSend * measured.payload.regionalMessageBytes),
+  );
+  sqs(
+    'regional queues: depth reads (GetQueueAttributes)',
+    executions * expect((p) => get(p, 'calls.sqs.home.GetQueueAttributes') + get(p, 'calls.sqs.remote.GetQueueAttributes')) * queueRead,
+    `${(queueRead * 100).toFixed(1)}% of snapshots miss the ${s.cacheTtlSeconds} s cache`,
+  );
+  // A receive that returned the message (a GPU worker takes one at a time), then its delete and any
+  // visibility change; idle polls are the fleet's, apart (workerPollers).
+  const workerQueueCalls =
+    perMessage('worker.copiesReceived') +
+    ['DeleteMessage', 'ChangeMessageVisibility'].reduce((sum, action) => sum + perMessage(`sqs.home.${action}`) + perMessage(`sqs.remote.${action}`), 0);
+  sqs('regional queues: workers receive + delete', messagesPerMonth * workerQueueCalls);
+  if (s.workerPollers > 0) sqs(`regional queues: ${s.workerPollers} idle workers' long polls`, (s.workerPollers * SECONDS_PER_MONTH) / 20);
+  const deadLetterSends = call('sqs.home.SendMessage');
+  if (deadLetterSends > 0) sqs('dead-letter queues: sends', executions * deadLetterSends);
+
+  // ---- Lambda ----
+  for (const fn of FUNCTIONS) {
+    const invocations = executions * expect((p) => get(p, `lambda.${fn}.invocations`));
+    const ms = expect((p) => functionMs(fn, p));
+    const gbSeconds = executions * (ms / 1000) * (s.memoryMb[fn] / 1024);
+    add({ service: 'Lambda', component: `${fn}: requests`, quantity: invocations, unit: 'requests', usd: invocations * PRICES.lambdaRequest.usd });
+    add({
+      service: 'Lambda',
+      component: `${fn}: duration (${s.memoryMb[fn]} MB, ${(ms / Math.max(1, expect((p) => get(p, `lambda.${fn}.invocations`)))).toFixed(0)} ms each)`,
+      quantity: gbSeconds,
+      unit: 'GB-s',
+      usd: gbSeconds * PRICES.lambdaArmGbSecond.usd,
+    });
+  }
+
+  // ---- Step Functions Express ----
+  add({ service: 'Step Functions', component: 'Express: requests (one execution per batch)', quantity: executions, unit: 'requests', usd: executions * PRICES.expressRequest.usd });
+  add({
+    service: 'Step Functions',
+    component: `Express: duration (${Math.round(expect(billedMs))} ms billed, ${Math.round(expect(memoryMb))} MB)`,
+    quantity: expressGbSeconds,
+    unit: 'GB-s',
+    usd: expressDurationUsd(expressGbSeconds),
+  });
+
+  // ---- DynamoDB ----
+  const claimUnits = dynamoWriteUnits(measured.items.dispatched.maxBytes);
+  const workerUnits = dynamoWriteUnits(measured.items.completed.maxBytes);
+  const wru = (component: string, writes: number, units: number) =>
+    add({ service: 'DynamoDB', component, quantity: writes * units, unit: 'WRU', usd: writes * units * PRICES.dynamoWriteUnit.usd });
+  const rru = (component: string, units: number) => add({ service: 'DynamoDB', component, quantity: units, unit: 'RRU', usd: units * PRICES.dynamoReadUnit.usd });
+  const updates = call('dynamodb.UpdateItem');
+  wru('claims (conditional UpdateItem per message)', messagesPerMonth, claimUnits);
+  wru('marks (DISPATCHED, or a release)', executions * Math.max(0, updates - fill), claimUnits);
+  const otherWrites = call('dynamodb.PutItem') + call('dynamodb.DeleteItem');
+  if (otherWrites > 0) wru('other writes (intake DLQ markers, health)', executions * otherWrites, 1);
+  const duplicate = measured.incidents.find((i) => i.what.includes('duplicate'));
+  const readsPerDuplicate = duplicate ? (duplicate.calls['dynamodb.GetItem'] ?? 0) / Math.max(1, duplicate.messages) : 1;
+  const claimReads = executions * call('dynamodb.GetItem') + messagesPerMonth * s.duplicates * readsPerDuplicate;
+  rru('reads (who holds a claim: duplicates only)', claimReads * dynamoReadUnits(measured.items.completed.maxBytes, true));
+  rru(
+    'health reads (BatchGetItem, one consistent read per region)',
+    executions * call('dynamodb.BatchGetItem') * healthRead * s.regions,
+  );
+  wru('workers: accept + complete (conditional UpdateItem)', messagesPerMonth * perMessage('dynamodb.UpdateItem'), workerUnits);
+  const workerReads = perMessage('dynamodb.GetItem');
+  if (workerReads > 0) rru('workers: reads', messagesPerMonth * workerReads);
+  const storedGb = (s.perDay * s.idempotencyTtlDays * (measured.items.completed.meanBytes + 100)) / GB;
+  add({
+    service: 'DynamoDB',
+    component: `storage (${s.idempotencyTtlDays} days of records, TTL)`,
+    quantity: storedGb,
+    unit: 'GB-month',
+    usd: storedGb * PRICES.dynamoStorageGbMonth.usd,
+    freeUsd: Math.min(storedGb, FREE_TIER.dynamoStorageGb) * PRICES.dynamoStorageGbMonth.usd,
+  });
+  if (s.pitr) add({ service: 'DynamoDB', component: 'point-in-time recovery', quantity: storedGb, unit: 'GB-month', usd: storedGb * PRICES.dynamoPitrGbMonth.usd });
+
+  // ---- CloudWatch Logs ----
+  const variant = logVariant(s.logLevel, s.executionData);
+  const duplicateErrorBytes =
+    duplicate && (s.logLevel === 'ERROR') ? (duplicate.logs[s.executionData ? 'errorData' : 'errorNoData'].ingestedBytes / Math.max(1, duplicate.messages)) : 0;
+  const executionLogBytes = variant ? executions * expect((p) => get(p, `logs.${variant}.bytes`)) + messagesPerMonth * s.duplicates * duplicateErrorBytes : 0;
+  const executionLogGb = executionLogBytes / GB;
+  const logName = s.logLevel === 'ALL' ? `ALL, ${s.executionData ? 'with' : 'without'} execution data` : s.logLevel;
+  add({ service: 'CloudWatch Logs', component: `state machine log: ingestion (${logName})`, quantity: executionLogGb, unit: 'GB', usd: executionLogGb * PRICES.logsIngestGb.usd });
+  const compression = s.executionData ? measured.compression.executionLogData : measured.compression.executionLogNoData;
+  const executionStoredGb = (executionLogGb / DAYS_PER_MONTH) * s.logRetentionDays * compression;
+  add({
+    service: 'CloudWatch Logs',
+    component: `state machine log: storage (${s.logRetentionDays} days, compressed to ${(compression * 100).toFixed(0)}%)`,
+    quantity: executionStoredGb,
+    unit: 'GB-month',
+    usd: executionStoredGb * PRICES.logsStorageGbMonth.usd,
+  });
+  const functionLogBytes =
+    executions *
+    expect((p) =>
+      FUNCTIONS.reduce(
+        (sum, fn) =>
+          sum +
+          get(p, `logs.fn.${fn}.bytes`) +
+          LOG_EVENT_OVERHEAD * get(p, `logs.fn.${fn}.lines`) +
+          (s.lambdaPlatformLogs ? get(p, `lambda.${fn}.invocations`) * (LAMBDA_PLATFORM_BYTES + LOG_EVENT_OVERHEAD * LAMBDA_PLATFORM_RECORDS.length) : 0),
+        0,
+      ),
+    );
+  const functionLogGb = functionLogBytes / GB;
+  add({ service: 'CloudWatch Logs', component: `function logs: ingestion (${s.lambdaPlatformLogs ? 'platform records + ' : ''}INFO logs)`, quantity: functionLogGb, unit: 'GB', usd: functionLogGb * PRICES.logsIngestGb.usd });
+  const functionStoredGb = (functionLogGb / DAYS_PER_MONTH) * s.logRetentionDays * measured.compression.functionLogs;
+  add({ service: 'CloudWatch Logs', component: `function logs: storage (${s.logRetentionDays} days)`, quantity: functionStoredGb, unit: 'GB-month', usd: functionStoredGb * PRICES.logsStorageGbMonth.usd });
+
+  // ---- X-Ray ----
+  const traces = s.xray ? SECONDS_PER_MONTH * xrayTracesPerSecond(executionsPerSecond) : 0;
+  if (s.xray) {
+    add({
+      service: 'X-Ray',
+      component: 'traces recorded (default sampling: 1/s + 5%; one trace per batch)',
+      quantity: traces,
+      unit: 'traces',
+      usd: traces * PRICES.xrayTraceRecorded.usd,
+      freeUsd: Math.min(traces, FREE_TIER.xrayTraces) * PRICES.xrayTraceRecorded.usd,
+    });
+  }
+
+  // ---- CloudWatch alarms, dashboard, metric ----
+  add({
+    service: 'CloudWatch',
+    component: `alarms (${s.alarmMetrics} alarm metrics)`,
+    quantity: s.alarmMetrics,
+    unit: 'alarm metrics',
+    usd: s.alarmMetrics * PRICES.alarmMetric.usd,
+    freeUsd: Math.min(s.alarmMetrics, FREE_TIER.alarmMetrics) * PRICES.alarmMetric.usd,
+  });
+  add({ service: 'CloudWatch', component: 'dashboard', quantity: s.dashboards, unit: 'dashboards', usd: s.dashboards * PRICES.dashboard.usd, freeUsd: Math.min(s.dashboards, FREE_TIER.dashboards) * PRICES.dashboard.usd });
+  add({
+    service: 'CloudWatch',
+    component: 'custom metric (DuplicatesDropped, from a metric filter)',
+    quantity: s.customMetrics,
+    unit: 'metrics',
+    usd: s.customMetrics * PRICES.customMetric.usd,
+    freeUsd: Math.min(s.customMetrics, FREE_TIER.customMetrics) * PRICES.customMetric.usd,
+  });
+
+  // ---- other: KMS for the table key, inter-region transfer ----
+  const kmsRequests = s.kmsCallers * 12 * 730;
+  add({ service: 'Other', component: `KMS: table key requests (~${s.kmsCallers} callers, one per 5 min each; estimate)`, quantity: kmsRequests, unit: 'requests', usd: kmsRequests * PRICES.kmsRequest.usd });
+  const remoteShare = s.regions > 1 ? (s.regions - 1) / s.regions : 0;
+  const transferGb = (messagesPerMonth * remoteShare * (measured.payload.regionalMessageBytes + 2 * 1024)) / GB;
+  add({
+    service: 'Other',
+    component: 'inter-region transfer (messages to other regions; their workers\' fence writes)',
+    quantity: transferGb,
+    unit: 'GB',
+    usd: transferGb * PRICES.interRegionGb.usd,
+  });
+
+  // ---- free tier (apart) ----
+  const sum = (service: Service, unit: string) => lines.filter((l) => l.service === service && l.unit === unit).reduce((t, l) => t + l.quantity, 0);
+  const logsGb = lines.filter((l) => l.service === 'CloudWatch Logs').reduce((t, l) => t + l.quantity, 0);
+  const freeTierUsd =
+    lines.reduce((t, l) => t + (l.freeUsd ?? 0), 0) +
+    Math.min(sum('SQS', 'requests'), FREE_TIER.sqsRequests) * PRICES.sqsRequest.usd +
+    Math.min(sum('Lambda', 'requests'), FREE_TIER.lambdaRequests) * PRICES.lambdaRequest.usd +
+    Math.min(sum('Lambda', 'GB-s'), FREE_TIER.lambdaGbSeconds) * PRICES.lambdaArmGbSecond.usd +
+    Math.min(logsGb, FREE_TIER.logsGb) * PRICES.logsIngestGb.usd +
+    Math.min(kmsRequests, FREE_TIER.kmsRequests) * PRICES.kmsRequest.usd;
+
+  const byService = { SQS: 0, Lambda: 0, 'Step Functions': 0, DynamoDB: 0, 'CloudWatch Logs': 0, 'X-Ray': 0, CloudWatch: 0, Other: 0 } as Record<Service, number>;
+  for (const line of lines) byService[line.service] += line.usd;
+  const totalUsd = lines.reduce((t, l) => t + l.usd, 0);
+  const logBytesPerExecution = variant ? expect((p) => get(p, `logs.${variant}.bytes`)) : 0;
+
+  return {
+    settings: s,
+    lines,
+    totalUsd,
+    byService,
+    freeTierUsd,
+    derived: {
+      messagesPerMonth,
+      executionsPerMonth: executions,
+      meanBatch: fill,
+      batchDistribution: dist,
+      batchingDelay: s.batchFill === undefined ? batchingDelaySeconds(batching) : null,
+      executionMsAws,
+      executionBilledMs: expect(billedMs),
+      expressMemoryMb: expect(memoryMb),
+      logBytesPerExecution,
+      logBytesPerMessage: logBytesPerExecution / fill,
+      queueReadShare: queueRead,
+      healthReadShare: healthRead,
+      xrayTracesPerMonth: traces,
+      regionsMeasured,
+    },
+  };
+}
