@@ -65,7 +65,7 @@ export const releasedUndeliverable = (ctx: ScenarioContext) =>
   ctx.stack.stepFunctions
     .executions()
     .flatMap((e) => ((e.output as { forwarded?: Array<Array<{ outcome?: string; reason?: string }>> } | undefined)?.forwarded ?? []).flat())
-    .filter((o) => o.outcome === 'retry' && /dead-letter queue unavailable/.test(o.reason ?? '')).length;
+    .filter((o) => o.outcome === 'retry' && /dead-letter queue unavailable|the dead-letter send had no answer/.test(o.reason ?? '')).length;
 export const workerCrashes = (ctx: ScenarioContext) => ctx.workerEvents.filter((e) => e.kind === 'crashed').length;
 
 /** A crash plan armed from the start of the load until the fault's end (held on until one crash happened). */

@@ -210,7 +210,7 @@ export const SCENARIOS: readonly Scenario[] = [
     proof: (ctx) => {
       const lost = appliedLost(proxy(ctx, 'us-east-1'), 'SendMessage');
       const released = releasedUndeliverable(ctx);
-      return lost && released ? [`${lost} dead-letter sends applied with the answer lost`, `${released} messages then released as undeliverable (retried later)`] : [];
+      return lost && released ? [`${lost} dead-letter sends applied with the answer lost`, `${released} messages then released to be dead-lettered again (retried later)`] : [];
     },
   },
   {

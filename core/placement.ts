@@ -34,6 +34,8 @@ export const claimSchema = z.object({
   reason: z.string().optional(),
   /** An earlier run's send to this region had no answer: place it there again (core/record.ts). */
   preferRegion: z.string().optional(),
+  /** An earlier dead-letter send had no answer: this one goes to the DLQ again, never to a region. */
+  deadLetter: z.boolean().optional(),
   /** How many claims the record has seen, this one included (DynamoDB numbers travel as strings). */
   attempt: z.coerce.number().int().positive().optional(),
 });

@@ -12,11 +12,17 @@ import type { Priority } from './request.js';
 import { snapshotAgeSeconds, type Snapshot } from './snapshot.js';
 import { MAX_RECEIVE_COUNT, regionKey } from './topology.js';
 
+/** Where the workflow's "dead-letter again" branch finds its messages (workflows/dispatch.ts DEAD_LETTER_AGAIN). */
+export const DEAD_LETTER_KEY = 'dead_letter';
+
 export interface SelectOutput {
   readonly batchId: string;
   readonly executionName: string;
   readonly snapshot: Snapshot;
-  /** One list per configured region, keyed by regionKey (us-west-2 -> us_west_2); empty lists included. */
+  /**
+   * One list per configured region, keyed by regionKey (us-west-2 -> us_west_2), and the messages to
+   * dead-letter again under DEAD_LETTER_KEY; empty lists included.
+   */
   readonly assignments: Record<string, Placement[]>;
   readonly skipped: Outcome[];
 }
@@ -56,7 +62,10 @@ export function selectRegions(input: SelectInput, settings: SelectSettings): Sel
   // Higher priority first: with per-batch counting, the earliest choices get the shortest queues.
   claimed.sort((a, b) => PRIORITY_ORDER[a.priority] - PRIORITY_ORDER[b.priority]);
 
-  const assignments: Record<string, Placement[]> = Object.fromEntries(settings.regions.map((r) => [regionKey(r.region), []]));
+  const assignments: Record<string, Placement[]> = {
+    ...Object.fromEntries(settings.regions.map((r) => [regionKey(r.region), []])),
+    [DEAD_LETTER_KEY]: [],
+  };
   const assign = (message: Envelope, region: string | undefined) => {
     const list = assignments[regionKey(region ?? '')];
     // A policy bug must fail the execution (its messages are retried), never drop a message.
@@ -67,9 +76,14 @@ export function selectRegions(input: SelectInput, settings: SelectSettings): Sel
   const { usable, canaries } = regionsInUse(settings.regions, input.snapshot);
   const toPlace: Envelope[] = [];
   for (const message of claimed) {
+    const claim = claims.get(message.messageId);
+    // Its earlier dead-letter send had no answer: it may be in the DLQ, so it goes there again.
+    if (claim?.deadLetter) {
+      assignments[DEAD_LETTER_KEY]?.push({ ...pending(message), reason: claim.reason ?? 'an earlier dead-letter send had no answer' });
+      continue;
+    }
     // A send to this region had no answer before: the copy may be there, so a second goes there too,
     // unless the region is unhealthy or this is the message's last try before the master DLQ.
-    const claim = claims.get(message.messageId);
     const prefer = claim?.preferRegion;
     const lastTry = (claim?.attempt ?? 1) >= MAX_RECEIVE_COUNT;
     if (prefer !== undefined && usable.has(prefer) && !lastTry) assign(message, prefer);

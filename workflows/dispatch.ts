@@ -25,6 +25,7 @@
  * (core/time-budget.ts).
  */
 import { RECORD_STATUS } from '../core/record.js';
+import { DEAD_LETTER_KEY } from '../core/select.js';
 import { regionKey, TASK_TIMEOUTS, TIMEOUTS } from '../core/topology.js';
 
 export interface RetryPolicy {
@@ -109,6 +110,32 @@ function serviceRetry(answers: readonly string[] = [], maxAttempts = 2) {
 }
 
 const CONDITION_FAILED = 'DynamoDB.ConditionalCheckFailedException';
+
+/**
+ * Answers of the dead-letter send that prove the DLQ took nothing (a rejection of the request). Any other
+ * failure (a 5xx, a timeout, an SDK client error) may come after the message was stored.
+ */
+export const DEAD_LETTER_REFUSED = [
+  'SQS.QueueDoesNotExistException',
+  'SQS.QueueDoesNotExist',
+  'SQS.AWS.SimpleQueueService.NonExistentQueue',
+  'SQS.InvalidMessageContentsException',
+  'SQS.InvalidMessageContents',
+  'SQS.InvalidParameterValueException',
+  'SQS.InvalidParameterValue',
+  'SQS.InvalidAttributeValue',
+  'SQS.AccessDeniedException',
+  'SQS.AccessDenied',
+  'SQS.RequestThrottled',
+  'SQS.ThrottlingException',
+  'SQS.KmsAccessDeniedException',
+  'SQS.KmsDisabledException',
+  'SQS.KmsThrottledException',
+  'SQS.UnsupportedOperation',
+];
+
+/** The extra Forward branch's label and its key in the select step's assignments. */
+export const DEAD_LETTER_AGAIN = { label: 'again', key: DEAD_LETTER_KEY } as const;
 const numberText = (path: string) => ({ 'N.$': `States.Format('{}', ${path})` });
 const dynamoTask = (action: 'putItem' | 'getItem' | 'updateItem' | 'deleteItem') => ({
   Type: 'Task',
@@ -174,9 +201,24 @@ function claimStates(tableName: string): Record<string, State> {
     },
     'Tried before?': {
       Type: 'Choice',
-      Comment: 'A send of an earlier run had no answer: the copy may be in that region, so prefer it.',
-      Choices: [{ Variable: '$.claimed.Attributes.triedRegion.S', IsPresent: true, Next: 'Claimed, prefer tried region' }],
+      Comment:
+        'A send of an earlier run had no answer: a dead-letter send means the message may be in the DLQ, so it goes ' +
+        'there again, never to a region; a regional send means the copy may be in that region, so prefer it.',
+      Choices: [
+        { Variable: '$.claimed.Attributes.triedDeadLetter.BOOL', IsPresent: true, Next: 'Claimed, dead-letter again' },
+        { Variable: '$.claimed.Attributes.triedRegion.S', IsPresent: true, Next: 'Claimed, prefer tried region' },
+      ],
       Default: 'Claimed',
+    },
+    'Claimed, dead-letter again': {
+      Type: 'Pass',
+      Parameters: {
+        'messageId.$': '$.message.messageId',
+        claim: 'claimed',
+        deadLetter: true,
+        'reason.$': '$.claimed.Attributes.deadLetterReason.S',
+      },
+      End: true,
     },
     'Claimed, prefer tried region': {
       Type: 'Pass',
@@ -342,6 +384,8 @@ function settleMap(region: string, refs: DispatchRefs): State {
     undeliverable: `Undeliverable from ${region}`,
     releaseUnanswered: STATE.releaseUnanswered(region),
     releaseFailoverUnanswered: `Release failover unanswered ${region}`,
+    releaseDeadLetterUnanswered: `Release dead-letter unanswered ${region}`,
+    deadLetterUnanswered: `Dead-letter unanswered from ${region}`,
     unanswered: `Unanswered from ${region}`,
   };
   const ownClaim = {
@@ -354,7 +398,7 @@ function settleMap(region: string, refs: DispatchRefs): State {
    * message takes the claim over at once and prefers that region. A claim that cannot be released
    * expires with its lease.
    */
-  const release = (next: string, tried: 'placement' | 'branch' | 'none') => ({
+  const release = (next: string, tried: 'placement' | 'branch' | 'none' | 'dead-letter') => ({
     ...dynamoTask('updateItem'),
     Comment:
       tried === 'none'
@@ -366,6 +410,7 @@ function settleMap(region: string, refs: DispatchRefs): State {
       UpdateExpression: {
         placement: 'SET leaseUntil = :zero, triedRegion = :region, triedToken = :token',
         branch: 'SET leaseUntil = :zero, triedRegion = :region',
+        'dead-letter': 'SET leaseUntil = :zero, triedDeadLetter = :true, deadLetterReason = :reason',
         none: 'SET leaseUntil = :zero',
       }[tried],
       ConditionExpression: ownClaim.ConditionExpression,
@@ -375,6 +420,7 @@ function settleMap(region: string, refs: DispatchRefs): State {
         ':zero': { N: '0' },
         ...(tried === 'placement' ? { ':region': { 'S.$': '$.placement.region' }, ':token': { 'S.$': '$.placement.token' } } : {}),
         ...(tried === 'branch' ? { ':region': { S: region } } : {}),
+        ...(tried === 'dead-letter' ? { ':true': { BOOL: true }, ':reason': { 'S.$': '$.placement.reason' } } : {}),
       },
     },
     ResultPath: null,
@@ -418,7 +464,8 @@ function settleMap(region: string, refs: DispatchRefs): State {
             TableName: refs.tableName,
             Key: { request_id: { 'S.$': '$.requestId' } },
             UpdateExpression:
-              'SET #status = :dispatched, #region = :region, dispatchedAt = :at, #token = :token REMOVE leaseUntil ADD tokens :tokens',
+              'SET #status = :dispatched, #region = :region, dispatchedAt = :at, #token = :token ' +
+              'REMOVE leaseUntil, triedDeadLetter, deadLetterReason ADD tokens :tokens',
             ConditionExpression: '#owner = :owner',
             ExpressionAttributeNames: { '#status': 'status', '#region': 'region', '#owner': 'owner', '#token': 'token' },
             ExpressionAttributeValues: {
@@ -480,7 +527,12 @@ function settleMap(region: string, refs: DispatchRefs): State {
           },
           ResultPath: null,
           Retry: serviceRetry(),
-          Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.deadLetterError', Next: item.releaseUndeliverable }],
+          Catch: [
+            // Refused: nothing reached the DLQ, so a later delivery may still go to a region.
+            { ErrorEquals: DEAD_LETTER_REFUSED, ResultPath: '$.deadLetterError', Next: item.releaseUndeliverable },
+            // No answer: it may be in the DLQ, so a later delivery goes to the DLQ again, never to a region.
+            { ErrorEquals: ['States.ALL'], ResultPath: '$.deadLetterError', Next: item.releaseDeadLetterUnanswered },
+          ],
           Next: item.markDeadLettered,
         },
         [item.markDeadLettered]: {
@@ -489,7 +541,7 @@ function settleMap(region: string, refs: DispatchRefs): State {
           Parameters: {
             TableName: refs.tableName,
             Key: { request_id: { 'S.$': '$.requestId' } },
-            UpdateExpression: 'SET #status = :deadLettered, reason = :reason REMOVE leaseUntil',
+            UpdateExpression: 'SET #status = :deadLettered, reason = :reason REMOVE leaseUntil, triedDeadLetter, deadLetterReason',
             ConditionExpression: ownClaim.ConditionExpression,
             ExpressionAttributeNames: ownClaim.names,
             ExpressionAttributeValues: {
@@ -523,6 +575,18 @@ function settleMap(region: string, refs: DispatchRefs): State {
             'requestId.$': '$.requestId',
             outcome: 'retry',
             'reason.$': "States.Format('{}; dead-letter queue unavailable: {}', $.placement.reason, $.deadLetterError.Error)",
+          },
+          End: true,
+        },
+        [item.releaseDeadLetterUnanswered]: release(item.deadLetterUnanswered, 'dead-letter'),
+        [item.deadLetterUnanswered]: {
+          Type: 'Pass',
+          Comment: 'It may be in the DLQ: the next delivery sends it to the DLQ again (a second DLQ copy at worst), never to a region.',
+          Parameters: {
+            'messageId.$': '$.placement.messageId',
+            'requestId.$': '$.requestId',
+            outcome: 'retry',
+            'reason.$': "States.Format('{}; the dead-letter send had no answer ({}): it goes to the dead-letter queue again on the next delivery', $.placement.reason, $.deadLetterError.Error)",
           },
           End: true,
         },
@@ -652,6 +716,32 @@ function forwardBranch(region: string, refs: DispatchRefs): State {
   };
 }
 
+/**
+ * Messages whose earlier dead-letter send had no answer: sent to the DLQ again (never to a region, so a
+ * request is never both dead-lettered and dispatched), then marked DEAD_LETTERED.
+ */
+function deadLetterAgainBranch(refs: DispatchRefs): State {
+  const { label, key } = DEAD_LETTER_AGAIN;
+  const names = { any: 'Anything to dead-letter again?', take: 'Messages to dead-letter again', nothing: 'Nothing to dead-letter again' };
+  return {
+    StartAt: names.any,
+    States: {
+      [names.any]: {
+        Type: 'Choice',
+        Choices: [{ Variable: `$.assignments.${key}[0]`, IsPresent: true, Next: names.take }],
+        Default: names.nothing,
+      },
+      [names.nothing]: { Type: 'Pass', Result: { outcomes: [] }, End: true },
+      [names.take]: {
+        Type: 'Pass',
+        Parameters: { ...branchContext, 'placements.$': `$.assignments.${key}`, unanswered: 'none', reason: 'dead-letter again' },
+        Next: STATE.settle(label),
+      },
+      [STATE.settle(label)]: settleMap(label, refs),
+    },
+  };
+}
+
 export function dispatchDefinition(refs: DispatchRefs): Definition {
   if (refs.regions.length === 0) throw new Error('dispatchDefinition: at least one region is required');
   if (new Set(refs.regions.map(regionKey)).size !== refs.regions.length) {
@@ -712,7 +802,7 @@ export function dispatchDefinition(refs: DispatchRefs): Definition {
       },
       [STATE.forwardAll]: {
         Type: 'Parallel',
-        Branches: refs.regions.map((region) => forwardBranch(region, refs)),
+        Branches: [...refs.regions.map((region) => forwardBranch(region, refs)), deadLetterAgainBranch(refs)],
         ResultPath: '$.forwarded',
         Next: STATE.report,
       },

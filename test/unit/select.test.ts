@@ -5,7 +5,7 @@ import { NOT_FORWARDED, type Claim, type Envelope, type SelectInput } from '../.
 import { leastWait, type Policy, type PolicyInput } from '../../core/policy.js';
 import { seededRandom } from '../../core/random.js';
 import type { Priority } from '../../core/request.js';
-import { selectRegions, type SelectSettings } from '../../core/select.js';
+import { DEAD_LETTER_KEY, selectRegions, type SelectSettings } from '../../core/select.js';
 import type { Snapshot } from '../../core/snapshot.js';
 
 const REGIONS: RegionQueue[] = [
@@ -70,7 +70,8 @@ describe('selectRegions', () => {
   it('assigns every claimed message once, as a pending placement, under every configured region key', () => {
     const messages = Array.from({ length: 9 }, (_, i) => envelope(i));
     const out = selectRegions(selectInput(messages, messages.map(claimed)), settings());
-    expect(Object.keys(out.assignments).sort()).toEqual([...KEYS].sort());
+    expect(Object.keys(out.assignments).sort()).toEqual([...KEYS, DEAD_LETTER_KEY].sort());
+    expect(out.assignments[DEAD_LETTER_KEY]).toEqual([]);
     expect(assignedIds(out.assignments).sort()).toEqual(messages.map((m) => m.messageId).sort());
     expect(out.skipped).toEqual([]);
     for (const placement of Object.values(out.assignments).flat()) {
@@ -93,7 +94,7 @@ describe('selectRegions', () => {
   it('keeps an empty list for every configured region, also when no message is claimed', () => {
     const messages = [envelope(1)];
     const out = selectRegions(selectInput(messages, [{ messageId: 'msg-1', claim: 'duplicate' }]), settings());
-    expect(out.assignments).toEqual({ us_east_1: [], us_west_2: [], us_west_1: [] });
+    expect(out.assignments).toEqual({ us_east_1: [], us_west_2: [], us_west_1: [], [DEAD_LETTER_KEY]: [] });
   });
 
   it('keys assignments with regionKey and places by the policy choice', () => {
@@ -271,5 +272,15 @@ describe('selectRegions: a region tried before, and region health', () => {
     const snap = withHealth(health('us-east-1', 'open'), health('us-west-2', 'half-open'), health('us-west-1', 'open'));
     const out = selectRegions(selectInput(messages, messages.map(claimed), snap), settings());
     expect(ids(out.assignments.us_west_2)).toHaveLength(4);
+  });
+});
+
+describe('selectRegions: a message whose dead-letter send had no answer', () => {
+  it('goes to the dead-letter list with its reason, never to a region', () => {
+    const messages = [envelope(1), envelope(2)];
+    const claims = [{ ...claimed(messages[0] as Envelope), deadLetter: true, reason: 'no region accepted the message: ...' }, claimed(messages[1] as Envelope)];
+    const out = selectRegions(selectInput(messages, claims), settings());
+    expect(out.assignments[DEAD_LETTER_KEY]?.map((p) => [p.messageId, p.status, p.reason])).toEqual([['msg-1', 'pending', 'no region accepted the message: ...']]);
+    expect(KEYS.flatMap((key) => ids(out.assignments[key]))).toEqual(['msg-2']);
   });
 });

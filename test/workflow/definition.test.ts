@@ -14,10 +14,13 @@ describe('dispatch definition', () => {
     expect(isValid).toBe(true);
   });
 
-  it('has one Forward branch per configured region, each retrying and catching', () => {
-    const definition = dispatchDefinition(refs) as unknown as { States: Record<string, { Branches?: Array<{ States: Record<string, { Retry?: unknown[]; Catch?: unknown[] }> }> }> };
+  it('has one Forward branch per configured region, each retrying and catching, and one to dead-letter again', () => {
+    const definition = dispatchDefinition(refs) as unknown as { States: Record<string, { Branches?: Array<{ StartAt: string; States: Record<string, { Retry?: unknown[]; Catch?: unknown[] }> }> }> };
     const branches = definition.States[STATE.forwardAll]?.Branches ?? [];
-    expect(branches).toHaveLength(3);
+    expect(branches).toHaveLength(4);
+    expect(branches[3]?.StartAt).toBe('Anything to dead-letter again?');
+    // That branch holds no forward: what it takes never reaches a region.
+    expect(Object.keys(branches[3]?.States ?? {}).some((name) => name.startsWith('Forward') || name.startsWith('Failover'))).toBe(false);
     refs.regions.forEach((region, i) => {
       const forward = branches[i]?.States[STATE.forward(region)];
       expect(forward?.Retry?.length).toBeGreaterThan(0);
