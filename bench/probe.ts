@@ -1,5 +1,5 @@
 /** Measuring helpers for the end-to-end bench: a memory sampler and a drain that counts by request_id. */
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 
 export interface MemoryPeak {
   readonly rssBytes: number;
@@ -31,14 +31,22 @@ export function sampleMemory(everyMs = 100): { stop(): MemoryPeak } {
 }
 
 /**
- * Receives and deletes everything in a queue; counts each body's request_id (or "(unreadable)").
+ * Receives and deletes everything in a queue; counts each body's request_id (or "(unreadable)") and hands
+ * each message to `onMessage` with it (the SentTimestamp system attribute is requested).
  * Stops after two empty receives in a row: the local SQS answers exactly, the second is a safeguard.
  */
-export async function drainByRequestId(client: SQSClient, queueUrl: string, counts: Map<string, number>): Promise<number> {
+export async function drainByRequestId(
+  client: SQSClient,
+  queueUrl: string,
+  counts: Map<string, number>,
+  onMessage?: (requestId: string, message: Message) => void,
+): Promise<number> {
   let drained = 0;
   let empty = 0;
   while (empty < 2) {
-    const { Messages = [] } = await client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+    const { Messages = [] } = await client.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageSystemAttributeNames: ['SentTimestamp'] }),
+    );
     if (!Messages.length) {
       empty++;
       continue;
@@ -52,6 +60,7 @@ export async function drainByRequestId(client: SQSClient, queueUrl: string, coun
         // counted as unreadable
       }
       counts.set(id, (counts.get(id) ?? 0) + 1);
+      onMessage?.(id, message);
     }
     await client.send(
       new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }),

@@ -8,13 +8,7 @@
  */
 import { createHook, executionAsyncResource } from 'node:async_hooks';
 import { cpus, loadavg } from 'node:os';
-import {
-  DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SendMessageBatchCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { Command, InvalidArgumentError } from 'commander';
 import { makeRequest } from '../cli/requests.js';
@@ -24,7 +18,7 @@ import { localDefinition, type HandlerWrapper, type LocalFunctionName } from '..
 import { sqsAt } from '../local/resources.js';
 import { startLocalStack, type LocalStack } from '../local/stack.js';
 import { secondsAtLeast, wholeNumber } from './args.js';
-import { mib, sampleMemory, type MemoryPeak } from './probe.js';
+import { drainByRequestId, mib, sampleMemory, type MemoryPeak } from './probe.js';
 import { fixed, summarize, table, type Summary } from './stats.js';
 
 interface Options {
@@ -355,40 +349,12 @@ async function depth(client: SQSClient, queueUrl: string): Promise<number> {
   return Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0);
 }
 
-/**
- * Receives and deletes everything in a queue; counts each body's request_id (or "(unreadable)") and keeps
- * the SentTimestamp of each request's first copy. Stops after two empty receives in a row.
- */
-async function drain(client: SQSClient, queueUrl: string, counts: Map<string, number>, sentAt: Map<string, number>): Promise<number> {
-  let drained = 0;
-  let empty = 0;
-  while (empty < 2) {
-    const { Messages = [] } = await client.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageSystemAttributeNames: ['SentTimestamp'] }),
-    );
-    if (!Messages.length) {
-      empty++;
-      continue;
-    }
-    empty = 0;
-    for (const message of Messages) {
-      let id = '(unreadable)';
-      try {
-        id = String((JSON.parse(message.Body ?? '') as { request_id?: unknown }).request_id);
-      } catch {
-        // counted as unreadable
-      }
-      counts.set(id, (counts.get(id) ?? 0) + 1);
-      const sent = Number(message.Attributes?.SentTimestamp);
-      if (Number.isFinite(sent)) sentAt.set(id, Math.min(sentAt.get(id) ?? Number.POSITIVE_INFINITY, sent));
-    }
-    await client.send(
-      new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }),
-    );
-    drained += Messages.length;
-  }
-  return drained;
-}
+/** Drains a queue by request_id, keeping the SentTimestamp of each request's first copy. */
+const drain = (client: SQSClient, queueUrl: string, counts: Map<string, number>, sentAt: Map<string, number>): Promise<number> =>
+  drainByRequestId(client, queueUrl, counts, (id, message) => {
+    const sent = Number(message.Attributes?.SentTimestamp);
+    if (Number.isFinite(sent)) sentAt.set(id, Math.min(sentAt.get(id) ?? Number.POSITIVE_INFINITY, sent));
+  });
 
 function executionFigures(stack: LocalStack): Report['executions'] {
   const executions = stack.stepFunctions.executions();

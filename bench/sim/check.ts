@@ -15,7 +15,7 @@ export interface ErlangCheck {
 }
 
 /** Poisson arrivals placed one by one at once (no batching window), exponential service, the oracle placing. */
-function mmcSettings(regions: readonly SimRegion[], arrivalsPerSecond: number, durationSeconds: number, seed: number): SimSettings {
+export function mmcSettings(regions: readonly SimRegion[], arrivalsPerSecond: number, durationSeconds: number, seed = 1): SimSettings {
   return {
     regions,
     arrivalsPerSecond,

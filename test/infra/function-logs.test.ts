@@ -27,6 +27,7 @@ import { handler as select } from '../../functions/select.js';
 import { applyEnvironment, createDispatchRunner, dispatchEnvironment, type RunnerSetup } from '../../local/dispatch.js';
 import { startStepFunctionsEndpoint, type StepFunctionsEndpoint } from '../../local/sfn-endpoint.js';
 import { startLocalAws, type LocalAws, type LocalFaults } from '../support/local-aws.js';
+import { sqsRecord } from '../support/sqs-event.js';
 
 /** What a reason may quote of a body: V8's JSON.parse messages show at most 20 characters of the text. */
 const QUOTE_LIMIT = 20;
@@ -90,22 +91,7 @@ function invalidBodies(tag: string): string[] {
 function record(body: string, receiveCount = 1, messageId: string = randomUUID()): SQSRecord {
   identifiers.add(messageId);
   bodies.push(body);
-  return {
-    messageId,
-    receiptHandle: `rh-${randomUUID()}`,
-    body,
-    attributes: {
-      ApproximateReceiveCount: String(receiveCount),
-      SentTimestamp: String(Date.now()),
-      SenderId: 'AIDAEXAMPLE',
-      ApproximateFirstReceiveTimestamp: String(Date.now()),
-    },
-    messageAttributes: {},
-    md5OfBody: 'not-checked',
-    eventSource: 'aws:sqs',
-    eventSourceARN: aws.resources.masterQueueArn,
-    awsRegion: 'us-east-1',
-  };
+  return sqsRecord(body, { queueArn: aws.resources.masterQueueArn, messageId, receiveCount });
 }
 
 const context = { functionName: 'intake', awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 60_000 } as unknown as Context;

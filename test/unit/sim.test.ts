@@ -7,22 +7,11 @@ import { POLICY } from '../../core/policy.js';
 import { capacityRandom } from '../../bench/sim/baselines.js';
 import { erlangChecks } from '../../bench/sim/check.js';
 import { erlangC, mmc } from '../../bench/sim/erlang.js';
+import { mmcSettings } from '../../bench/sim/check.js';
 import { simulate, type Contender, type SimSettings } from '../../bench/sim/model.js';
 
 const ORACLE: Contender = { name: 'oracle', kind: 'oracle' };
 
-/** Poisson arrivals placed one by one at once (no batching window), exponential service. */
-const mmcSettings = (regions: SimSettings['regions'], arrivalsPerSecond: number, durationSeconds: number, seed = 1): SimSettings => ({
-  regions,
-  arrivalsPerSecond,
-  durationSeconds,
-  warmupSeconds: 1000,
-  cacheTtlSeconds: 0,
-  maxQueueDepthThreshold: Number.MAX_SAFE_INTEGER,
-  seed,
-  batchWindowSeconds: 0,
-  batchSize: 1,
-});
 
 describe('erlangC and mmc', () => {
   it('gives the textbook values', () => {
