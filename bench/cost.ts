@@ -23,6 +23,7 @@ const MEASURED_FILE = join(ROOT, 'bench', 'cost', 'measured.json');
 
 interface Options {
   perDay: number;
+  stage: string;
   batchFill?: number;
   batchingWindow?: number;
   pollers?: number;
@@ -214,6 +215,7 @@ const program = new Command('cost')
   .addOption(new Option('--batch-fill <f>', 'mean messages per execution (instead of deriving it from the batching window)').argParser(fraction('--batch-fill', 1, 10)).conflicts('batchingWindow'))
   .option('--batching-window <s>', 'the event source mapping\'s MaximumBatchingWindowInSeconds (default: deployed)', secondsAtLeast('--batching-window', 0, 300))
   .option('--pollers <n>', 'event source pollers sharing the arrivals at low traffic (default: 5 with maximumConcurrency set, as deployed)', wholeNumber('--pollers', 1, 1000))
+  .option('--stage <stage>', 'the stage whose deployed settings to price (its state machine log level follows the stage)', 'production')
   .option('--log-level <level>', 'state machine log level ALL|ERROR|FATAL|OFF (default: deployed)', logLevel)
   .option('--no-execution-data', 'state machine log without execution data (input/output)')
   .option('--regions <n>', 'regions (default: deployed)', wholeNumber('--regions', 1, 20))
@@ -231,7 +233,7 @@ const program = new Command('cost')
       console.error(`measured in ${((Date.now() - started) / 1000).toFixed(0)} s; saved ${MEASURED_FILE.slice(ROOT.length + 1)}`);
     }
     const measured = loadMeasured();
-    const deployed = deployedSettings(ROOT);
+    const deployed = deployedSettings(ROOT, options.stage);
     const overridden = new Set<string>();
     const pick = <T>(key: string, value: T | undefined, fallback: T): T => {
       if (value === undefined) return fallback;

@@ -57,3 +57,6 @@ export function countOutcomes(outcomes: readonly Outcome[]): OutcomeCounts {
   for (const { outcome } of outcomes) counts[outcome]++;
   return counts;
 }
+
+/** The message of the intake's summary line, whose counts the dashboard's duplicates metric reads (stacks/monitoring.ts). */
+export const BATCH_DONE_MESSAGE = 'batch done';

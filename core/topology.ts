@@ -27,15 +27,18 @@ export const DEFAULT_REGIONS: readonly RegionSpec[] = [
  * master visibility timeout, and claim lease >= intake timeout + execution timeout.
  */
 export const TIMEOUTS = {
-  /** The master queue's visibility timeout (seed: 600 s). Also >= 6 x the intake timeout (AWS advice for SQS event sources). */
+  /**
+   * The master queue's visibility timeout (seed: 600 s). Also >= 6 x the intake timeout + the batching
+   * window (AWS advice for SQS event sources: a message is invisible while its batch gathers, too).
+   */
   masterVisibilitySeconds: 600,
   /** Intake Lambda timeout: above the synchronous Express execution it waits for. */
-  intakeTimeoutSeconds: 100,
+  intakeTimeoutSeconds: 95,
   /** Express executions are cut at 5 minutes; the dispatch state machine gives up earlier. */
   dispatchTimeoutSeconds: 90,
   /**
    * A claim outlives any execution that could hold it: a StartSyncExecution that the SDK retries under
-   * the same name may start a second execution as late as the intake's end (100 + 90 = 190 s).
+   * the same name may start a second execution as late as the intake's end (95 + 90 = 185 s).
    */
   claimLeaseSeconds: 300,
   /** Regional queues (seed: 3600 s visibility, 14 days retention). */

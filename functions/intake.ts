@@ -13,6 +13,7 @@ import { deadLetterInvalid } from '../aws/intake-dead-letters.js';
 import { batchIdFor, planExecutions, splitRepeats, tooLargeReason } from '../core/batching.js';
 import { config, required, type DispatchConfig } from '../core/config.js';
 import {
+  BATCH_DONE_MESSAGE,
   countOutcomes,
   executionOutputSchema,
   failedExecutionOutcomes,
@@ -158,7 +159,8 @@ export async function processBatch(
   const outcomes = records.map(
     (r): Outcome => byId.get(r.messageId) ?? { messageId: r.messageId, outcome: 'retry', reason: 'no outcome recorded' },
   );
-  log.info('batch done', { batchId, executions: executions.map((e) => e.executionName), ...countOutcomes(outcomes) });
+  // The dashboard's duplicates metric reads this line's counts (stacks/monitoring.ts).
+  log.info(BATCH_DONE_MESSAGE, { batchId, executions: executions.map((e) => e.executionName), ...countOutcomes(outcomes) });
   for (const outcome of outcomes.filter((o) => o.outcome !== 'dispatched')) log.info('not dispatched', { batchId, ...outcome, reason: forLog(outcome.reason) });
   return outcomes;
 }

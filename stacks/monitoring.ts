@@ -3,6 +3,7 @@
  * are created there (through that region's provider) and notify that region's topic; the dashboard in
  * the home region reads every region's metrics by naming the region per metric.
  */
+import { BATCH_DONE_MESSAGE } from '../core/outcomes.js';
 import { HOME_REGION, type resourceNames } from '../core/topology.js';
 import type { Dispatch } from './dispatch.js';
 import type { Queues } from './queues.js';
@@ -12,10 +13,11 @@ import { ALARM_SETTINGS } from './settings.js';
 type Names = ReturnType<typeof resourceNames>;
 
 /**
- * The workflow's Pass states that mean "duplicate dropped" (workflows/dispatch.ts). The state
- * machine logs every state exit with its name, so a metric filter counts them.
+ * Duplicates are counted from the intake's "batch done" line (functions/intake.ts), which holds the
+ * batch's outcome counts: it is logged whatever the state machine's log level (production logs only
+ * failures there: stacks/settings.ts), and it also counts the repeats the intake drops itself.
  */
-export const DUPLICATE_STATES = ['Already dispatched', 'Already dead-lettered', 'Already accepted', 'Claimed in this batch'] as const;
+export { BATCH_DONE_MESSAGE };
 export const METRIC_NAMESPACE = 'InferenceDispatch';
 export const DUPLICATES_METRIC = 'DuplicatesDropped';
 
@@ -150,12 +152,13 @@ export function createMonitoring({ names, regions, queues, dispatch }: Monitorin
 
   new aws.cloudwatch.LogMetricFilter('DuplicatesMetricFilter', {
     name: `inference-duplicates-${$app.stage}`,
-    logGroupName: dispatch.logGroup.name,
-    pattern: `{ ($.type = "PassStateExited") && (${DUPLICATE_STATES.map((s) => `($.details.name = "${s}")`).join(' || ')}) }`,
+    // The intake's own log group (SST creates it with the function, named after it).
+    logGroupName: dispatch.functions.intake.nodes.function.name.apply((name) => `/aws/lambda/${name}`),
+    pattern: `{ ($.message = "${BATCH_DONE_MESSAGE}") && ($.duplicate > 0) }`,
     metricTransformation: {
       namespace: `${METRIC_NAMESPACE}/${$app.stage}`,
       name: DUPLICATES_METRIC,
-      value: '1',
+      value: '$.duplicate',
       unit: 'Count',
     },
   });

@@ -8,7 +8,7 @@ import { assertDispatchBudget } from '../workflows/budget.js';
 import { dispatchDefinition } from '../workflows/dispatch.js';
 import type { resourceNames } from '../core/topology.js';
 import type { HomeContext } from './context.js';
-import { LOG_RETENTION_DAYS } from './settings.js';
+import { LOG_RETENTION_DAYS, stateMachineLogging } from './settings.js';
 
 type Names = ReturnType<typeof resourceNames>;
 
@@ -130,8 +130,7 @@ export function createStateMachine(args: StateMachineArgs): DispatchStateMachine
       roleArn: role.arn,
       definition,
       loggingConfiguration: {
-        level: 'ALL',
-        includeExecutionData: true,
+        ...stateMachineLogging($app.stage),
         logDestination: $interpolate`${logGroup.arn}:*`,
       },
       tracingConfiguration: { enabled: true },

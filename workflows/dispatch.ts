@@ -756,7 +756,8 @@ export function dispatchDefinition(refs: DispatchRefs): Definition {
         Type: 'Map',
         ItemsPath: '$.messages',
         ItemSelector: {
-          'message.$': '$$.Map.Item.Value',
+          // Ids only: the claim needs no body, and every state of an iteration logs what it holds.
+          message: { 'messageId.$': '$$.Map.Item.Value.messageId', 'requestId.$': '$$.Map.Item.Value.requestId' },
           // Unique per run, even for a rerun under the same name: what tells our own claim from another's.
           'owner.$': '$$.Execution.Id',
           'executionName.$': '$.executionName',

@@ -1,13 +1,14 @@
 /**
  * The deployment's own settings, as the cost model needs them: imported from stacks/settings.ts and
- * core/topology.ts where they are exported; the state machine's logging and tracing, the table's
- * point-in-time recovery are literals inside SST code that cannot be imported outside SST, so they are
- * read from the source text, and a warning says so when they cannot be found.
+ * core/topology.ts where they are exported (the state machine's log level per stage among them); the
+ * state machine's tracing and the table's point-in-time recovery are literals inside SST code that
+ * cannot be imported outside SST, so they are read from the source text, and a warning says so when
+ * they cannot be found.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_REGIONS } from '../../core/topology.js';
-import { FUNCTION_MEMORY_MB, FUNCTION_SETTINGS, INTAKE_SUBSCRIPTION, LOG_RETENTION_DAYS } from '../../stacks/settings.js';
+import { FUNCTION_MEMORY_MB, FUNCTION_SETTINGS, INTAKE_SUBSCRIPTION, LOG_RETENTION_DAYS, stateMachineLogging } from '../../stacks/settings.js';
 import type { LogLevel } from './log-records.js';
 import type { CostSettings } from './model.js';
 
@@ -42,10 +43,14 @@ function literal<T>(root: string, file: string, pattern: RegExp, parse: (match: 
   return fallback;
 }
 
-export function deployedSettings(root: string): Deployed {
+/** The stage the cost is computed for by default: production, whose log level the bill depends on. */
+export const DEFAULT_COST_STAGE = 'production';
+
+export function deployedSettings(root: string, stage: string = DEFAULT_COST_STAGE): Deployed {
   const warnings: string[] = [];
-  const level = literal(root, 'stacks/state-machine.ts', /level:\s*'(ALL|ERROR|FATAL|OFF)'/, (m) => m as LogLevel, 'ALL' as LogLevel, warnings, 'the log level');
-  const executionData = literal(root, 'stacks/state-machine.ts', /includeExecutionData:\s*(true|false)/, (m) => m === 'true', true, warnings, 'includeExecutionData');
+  const logging = stateMachineLogging(stage);
+  const level: LogLevel = logging.level;
+  const executionData = logging.includeExecutionData;
   const xray = literal(root, 'stacks/state-machine.ts', /tracingConfiguration:\s*\{\s*enabled:\s*(true|false)/, (m) => m === 'true', true, warnings, 'tracing');
   const pitr = literal(root, 'stacks/table.ts', /pointInTimeRecovery:\s*\{\s*enabled:\s*(true|false)/, (m) => m === 'true', true, warnings, 'point-in-time recovery');
   const regions = DEFAULT_REGIONS.length;
@@ -80,8 +85,8 @@ export function deployedSettings(root: string): Deployed {
       maxBatch: 'stacks/settings.ts INTAKE_SUBSCRIPTION.batchSize',
       pollers: `stacks/settings.ts INTAKE_SUBSCRIPTION (maximumConcurrency ${maximumConcurrencySet ? 'set: 5' : 'unset: 2'} pollers at low traffic)`,
       cacheTtlSeconds: 'stacks/settings.ts FUNCTION_SETTINGS.CACHE_TTL',
-      logLevel: 'stacks/state-machine.ts loggingConfiguration.level',
-      executionData: 'stacks/state-machine.ts loggingConfiguration.includeExecutionData',
+      logLevel: `stacks/settings.ts stateMachineLogging('${stage}')`,
+      executionData: `stacks/settings.ts stateMachineLogging('${stage}')`,
       logRetentionDays: 'stacks/settings.ts LOG_RETENTION_DAYS',
       memoryMb: 'stacks/settings.ts FUNCTION_MEMORY_MB',
       idempotencyTtlDays: 'stacks/settings.ts FUNCTION_SETTINGS.IDEMPOTENCY_TTL_SECONDS',

@@ -1,7 +1,7 @@
 /** Alarms and the dashboard watch every region, each alarm in the region of its metric. */
 import { describe, expect, it } from 'vitest';
+import { BATCH_DONE_MESSAGE, countOutcomes } from '../../core/outcomes.js';
 import { DEFAULT_REGIONS, HOME_REGION, resourceNames } from '../../core/topology.js';
-import { allStates, type Definition } from './harness/definition.js';
 import type { SynthResource } from './harness/model.js';
 import { useSynth } from './harness/use-synth.js';
 
@@ -112,20 +112,14 @@ describe('dashboard', () => {
     );
   });
 
-  it('counts duplicates from the state machine log, by states that exist in the deployed definition', () => {
+  it("counts duplicates from the intake's summary line, at any state machine log level, repeats the intake drops included", () => {
     const filters = synth().ofType('aws:cloudwatch/logMetricFilter:LogMetricFilter');
     expect(filters).toHaveLength(1);
-    const filter = filters[0]!.inputs as { logGroupName: string; pattern: string; metricTransformation: { namespace: string; name: string } };
-    expect(filter.logGroupName).toBe(`/aws/vendedlogs/states/${names.stateMachine}`);
-    expect(filter.metricTransformation).toMatchObject({ namespace: 'InferenceDispatch/ci', name: 'DuplicatesDropped' });
-    const machine = synth().byState('aws:sfn/stateMachine:StateMachine', 'name', names.stateMachine);
-    const states = new Map(allStates(JSON.parse(machine.inputs.definition as string) as Definition));
-    const named = [...filter.pattern.matchAll(/\$\.details\.name = "([^"]+)"/g)].map((m) => m[1]!);
-    expect(named.length).toBeGreaterThan(0);
-    // Exactly the states whose outcome is a duplicate: none missed, none extra.
-    const duplicates = [...states]
-      .filter(([, s]) => s.Type === 'Pass' && (s.Parameters as { claim?: string } | undefined)?.claim === 'duplicate')
-      .map(([name]) => name);
-    expect(named.sort()).toEqual(duplicates.sort());
+    const filter = filters[0]!.inputs as { logGroupName: string; pattern: string; metricTransformation: { namespace: string; name: string; value: string } };
+    expect(filter.logGroupName).toBe('/aws/lambda/inference-intake-ci');
+    expect(filter.pattern).toBe(`{ ($.message = "${BATCH_DONE_MESSAGE}") && ($.duplicate > 0) }`);
+    expect(filter.metricTransformation).toMatchObject({ namespace: 'InferenceDispatch/ci', name: 'DuplicatesDropped', value: '$.duplicate' });
+    // The field the filter reads is what the intake's summary line carries.
+    expect(countOutcomes([{ messageId: 'm', outcome: 'duplicate' }])).toMatchObject({ duplicate: 1 });
   });
 });

@@ -12,10 +12,12 @@ const intake = () => synth().byState('aws:lambda/function:Function', 'name', 'in
 const redrive = (q: SynthResource) => JSON.parse(q.inputs.redrivePolicy as string) as { deadLetterTargetArn: string; maxReceiveCount: number };
 
 describe('master queue', () => {
-  it('has a visibility timeout of at least 6 x the intake timeout (AWS advice for SQS event sources)', () => {
+  it('has a visibility timeout of at least 6 x the intake timeout + the batching window (AWS advice for SQS event sources)', () => {
     const master = queue(names.masterQueue);
+    const window = synth().ofType('aws:lambda/eventSourceMapping:EventSourceMapping')[0]?.inputs.maximumBatchingWindowInSeconds as number;
+    expect(window).toBeGreaterThan(0);
     expect(master.inputs.visibilityTimeoutSeconds).toBe(TIMEOUTS.masterVisibilitySeconds);
-    expect(master.inputs.visibilityTimeoutSeconds as number).toBeGreaterThanOrEqual(6 * (intake().inputs.timeout as number));
+    expect(master.inputs.visibilityTimeoutSeconds as number).toBeGreaterThanOrEqual(6 * (intake().inputs.timeout as number) + window);
   });
 
   it(`moves a message to its own DLQ after ${MAX_RECEIVE_COUNT} receives`, () => {

@@ -44,7 +44,7 @@ describe('dispatch state machine', () => {
     expect(result.isValid).toBe(true);
   });
 
-  it('logs every execution with its data to its own log group', () => {
+  it('logs every execution with its data to its own log group (a development stage)', () => {
     const groups = synth().ofType('aws:cloudwatch/logGroup:LogGroup').filter((g) => (g.state.name as string).startsWith('/aws/vendedlogs/states/'));
     expect(groups).toHaveLength(1);
     expect(machine().inputs.loggingConfiguration).toEqual({
@@ -100,5 +100,14 @@ describe('task functions', () => {
       expect(task.TimeoutSeconds, `${name} has a TimeoutSeconds`).toBeTypeOf('number');
       expect(lambda.inputs.timeout as number, name).toBeLessThan(task.TimeoutSeconds as number);
     }
+  });
+});
+
+describe('a production stage', () => {
+  const production = useSynth({ stage: 'production' });
+
+  it('logs failures only, without data (the bill at 100,000 requests a day: docs/cost.md)', () => {
+    const machine = production().byState('aws:sfn/stateMachine:StateMachine', 'name', 'inference-dispatch-production');
+    expect(machine.inputs.loggingConfiguration).toMatchObject({ level: 'ERROR', includeExecutionData: false });
   });
 });

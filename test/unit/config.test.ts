@@ -280,9 +280,9 @@ describe('SQS_REQUEST_TIMEOUT_MS', () => {
 
 describe('the time budget in the config', () => {
   it('refuses a claim lease shorter than the intake timeout plus the execution timeout', () => {
-    expect(parseConfig({ REGION_QUEUES: SEED_QUEUES, CLAIM_LEASE_SECONDS: '190' }).claimLeaseSeconds).toBe(190);
-    expect(() => parseConfig({ REGION_QUEUES: SEED_QUEUES, CLAIM_LEASE_SECONDS: '189' })).toThrow(
-      /CLAIM_LEASE_SECONDS: must be >= the intake timeout \+ the execution timeout \(100 \+ 90 = 190 s\)/,
+    expect(parseConfig({ REGION_QUEUES: SEED_QUEUES, CLAIM_LEASE_SECONDS: '185' }).claimLeaseSeconds).toBe(185);
+    expect(() => parseConfig({ REGION_QUEUES: SEED_QUEUES, CLAIM_LEASE_SECONDS: '184' })).toThrow(
+      /CLAIM_LEASE_SECONDS: must be >= the intake timeout \+ the execution timeout \(95 \+ 90 = 185 s\)/,
     );
   });
 
