@@ -1,6 +1,7 @@
 /** The whole stage, wired: regions -> queues and table -> dispatcher -> monitoring -> outputs. */
 import { HOME_REGION, resourceNames } from '../core/topology.js';
 import { homeContext } from './context.js';
+import { createDeployRole, PIPELINE } from './deploy-role.js';
 import { createDispatch } from './dispatch.js';
 import { createMonitoring } from './monitoring.js';
 import { stageOutputs } from './outputs.js';
@@ -25,5 +26,8 @@ export function deployStage() {
   // `sst shell` exposes linked resources to the command it runs as SST_RESOURCE_<name>.
   // A copy: SST adds its own keys (_protect) to the returned outputs.
   new sst.Linkable('Dispatch', { properties: { ...outputs } });
-  return outputs;
+  // The pipeline's stage also holds the role the pipeline deploys with (set it as the GitHub
+  // variable DEPLOY_ROLE_ARN after the first, manual, deployment: docs/deploy.md).
+  const pipeline = $app.stage === PIPELINE.stage ? createDeployRole(home, regions.map((r) => r.region)) : undefined;
+  return pipeline ? { ...outputs, deployRoleArn: pipeline.role.arn } : outputs;
 }

@@ -61,6 +61,8 @@ export function createStateMachine(args: StateMachineArgs): DispatchStateMachine
   });
 
   const role = new aws.iam.Role('DispatchStateMachineRole', {
+    // Named like SST's function roles (<app>-<stage>-...), so the deploy role can be scoped to them.
+    name: `${$app.name}-${$app.stage}-state-machine`,
     assumeRolePolicy: $jsonStringify({
       Version: '2012-10-17',
       Statement: [
