@@ -1,6 +1,8 @@
 /**
  * AWS SDK v3 clients, created once per container and per region, with the endpoint overrides of the
- * config, so the same code talks to AWS or to the local servers.
+ * config, so the same code talks to AWS or to the local servers. Where a tracer is configured
+ * (functions/tracing.ts, on Lambda only), the SQS and DynamoDB clients are captured by it: each call is
+ * a subsegment of the trace with its region, operation and latency (each region's SendMessageBatch).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -11,6 +13,23 @@ import type { DispatchConfig } from '../core/config.js';
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 const cache = new Map<string, unknown>();
+
+/** Wraps a client for tracing (Powertools' `tracer.captureAWSv3Client`); none unless a tracer is configured. */
+export type ClientCapture = <T>(client: T) => T;
+let capture: ClientCapture | undefined;
+
+/**
+ * Captures the SQS and DynamoDB clients created from now on (and drops those already made). The Step
+ * Functions client is left as the SDK makes it: the SDK passes the function's own trace header on to
+ * StartSyncExecution, so the execution follows the intake's sampling decision, or takes its own (the
+ * X-Ray sampling rule, stacks/tracing.ts) when the intake has none.
+ */
+export function captureClients(wrap: ClientCapture | undefined): void {
+  capture = wrap;
+  resetClients();
+}
+
+const captured = <T>(client: T): T => (capture ? capture(client) : client);
 
 function memo<T>(key: string, create: () => T): T {
   if (!cache.has(key)) cache.set(key, create());
@@ -29,14 +48,16 @@ export function sqsClient(config: DispatchConfig, region: string, maxAttempts = 
   return memo(
     `sqs:${region}:${endpoint}:${maxAttempts}:${timeout}`,
     () =>
-      new SQSClient({
-        region,
-        maxAttempts,
-        // A region that accepts the connection and then hangs must fail in bounded time, not hold the
-        // forward until its Lambda timeout. (Without throwOnRequestTimeout the SDK only logs a warning.)
-        requestHandler: { connectionTimeout: Math.min(3000, timeout), requestTimeout: timeout, throwOnRequestTimeout: true } as never,
-        ...local(endpoint),
-      }),
+      captured(
+        new SQSClient({
+          region,
+          maxAttempts,
+          // A region that accepts the connection and then hangs must fail in bounded time, not hold the
+          // forward until its Lambda timeout. (Without throwOnRequestTimeout the SDK only logs a warning.)
+          requestHandler: { connectionTimeout: Math.min(3000, timeout), requestTimeout: timeout, throwOnRequestTimeout: true } as never,
+          ...local(endpoint),
+        }),
+      ),
   );
 }
 
@@ -47,14 +68,16 @@ export function dynamoClient(config: DispatchConfig, options: { requestTimeoutMs
   return memo(
     `ddb:${config.homeRegion}:${endpoint}:${requestTimeoutMs}:${maxAttempts}`,
     () =>
-      new DynamoDBClient({
-        region: config.homeRegion,
-        ...(maxAttempts ? { maxAttempts } : {}),
-        ...(requestTimeoutMs
-          ? { requestHandler: { connectionTimeout: requestTimeoutMs, requestTimeout: requestTimeoutMs, throwOnRequestTimeout: true } as never }
-          : {}),
-        ...local(endpoint),
-      }),
+      captured(
+        new DynamoDBClient({
+          region: config.homeRegion,
+          ...(maxAttempts ? { maxAttempts } : {}),
+          ...(requestTimeoutMs
+            ? { requestHandler: { connectionTimeout: requestTimeoutMs, requestTimeout: requestTimeoutMs, throwOnRequestTimeout: true } as never }
+            : {}),
+          ...local(endpoint),
+        }),
+      ),
   );
 }
 

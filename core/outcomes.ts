@@ -58,5 +58,5 @@ export function countOutcomes(outcomes: readonly Outcome[]): OutcomeCounts {
   return counts;
 }
 
-/** The message of the intake's summary line, whose counts the dashboard's duplicates metric reads (stacks/monitoring.ts). */
+/** The message of the intake's summary line (its counts per batch), for people and log queries. */
 export const BATCH_DONE_MESSAGE = 'batch done';

@@ -7,8 +7,11 @@
  *   never failed over). It never throws after a region took something.
  * - failover ({ exclude }): places what is pending in the other regions (core/failover.ts).
  * Every copy carries a dispatch token, unique per send, for the workers' fence (worker/).
+ * Metrics (core/metrics.ts): the messages each failover moved (From, To), and sends without an answer per region.
  */
 import { randomUUID } from 'node:crypto';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
 import { sqsClient } from '../aws/clients.js';
 import { markHealthy, markUnhealthy } from '../aws/region-health.js';
 import { sendBatch, type OutgoingMessage } from '../aws/send-batch.js';
@@ -28,7 +31,9 @@ import { MESSAGE_ATTRIBUTE } from '../core/record.js';
 import { snapshotAgeSeconds } from '../core/snapshot.js';
 import { FORWARD_SEND_WINDOW_MS } from '../core/topology.js';
 import { REGION_UNAVAILABLE, REGION_UNCONFIRMED } from '../workflows/dispatch.js';
-import { logger } from './logger.js';
+import { logger, withLambdaContext } from './logger.js';
+import { NO_REGION_REASON, withMetrics, type MetricsRecorder } from './metrics.js';
+import { traced } from './tracing.js';
 
 const log = logger('forward');
 
@@ -106,12 +111,13 @@ export function failureText(failure: ForwardInput['failure']): string | undefine
   return [failure.Error, cause].filter(Boolean).join(': ').slice(0, 500) || undefined;
 }
 
-async function primary(input: ForwardInput, cfg: DispatchConfig, region: string): Promise<ForwardOutput> {
+async function primary(input: ForwardInput, cfg: DispatchConfig, region: string, metrics?: MetricsRecorder): Promise<ForwardOutput> {
   const send = sender(input, cfg, Date.now() + FORWARD_SEND_WINDOW_MS);
   const placements = input.placements.map((p) => ({ ...p }));
   const todo = placements.filter((p) => p.status === 'pending');
   const results = await send(region, todo);
   const { taken, rejected, unconfirmed } = applyResults(placements, region, results, new Date().toISOString(), false);
+  if (unconfirmed) metrics?.add('sendsUnconfirmed', unconfirmed, { Region: region });
   if (taken === 0 && rejected.size < todo.length) {
     const first = results.find((r) => !r.ok && !r.senderFault);
     const error = `${region} took none of ${todo.length} messages: ${first?.error ?? 'unknown error'}`;
@@ -125,7 +131,17 @@ async function primary(input: ForwardInput, cfg: DispatchConfig, region: string)
   return output(input, placements, left ? `${region}: ${left} of ${todo.length} messages not taken` : null);
 }
 
-async function failoverMode(input: ForwardInput, cfg: DispatchConfig): Promise<ForwardOutput> {
+/** What a failover did, as metrics: messages another region took (From, To), and sends without an answer. */
+function recordFailover(metrics: MetricsRecorder, from: string | undefined, before: readonly Placement[], after: readonly Placement[]): void {
+  const wasPending = new Set(before.filter((p) => p.status === 'pending').map((p) => p.messageId));
+  for (const placement of after) {
+    if (!wasPending.has(placement.messageId) || !placement.region) continue;
+    if (placement.status === 'dispatched' && from) metrics.add('failedOver', 1, { From: from, To: placement.region });
+    if (placement.status === 'unconfirmed') metrics.add('sendsUnconfirmed', 1, { Region: placement.region });
+  }
+}
+
+async function failoverMode(input: ForwardInput, cfg: DispatchConfig, metrics?: MetricsRecorder): Promise<ForwardOutput> {
   const exclude = new Set(input.exclude);
   const open = openRegions(input.snapshot.health);
   const others = regionLoads(cfg.regions, input.snapshot.readings).filter((r) => !exclude.has(r.region));
@@ -155,6 +171,8 @@ async function failoverMode(input: ForwardInput, cfg: DispatchConfig): Promise<F
     },
   );
   await Promise.all(down.map(([region, error]) => noteHealth(cfg, () => markUnhealthy(cfg, region, `${region}: ${error}`))));
+  // The workflow fails over from one region per branch: exclude holds that region.
+  if (metrics) recordFailover(metrics, input.exclude?.length === 1 ? input.exclude[0] : undefined, input.placements, placed);
   const stuck = placed.filter((p) => p.status === 'pending');
   log.warn('failover', {
     from: [...exclude],
@@ -164,13 +182,23 @@ async function failoverMode(input: ForwardInput, cfg: DispatchConfig): Promise<F
   });
   // What no region took goes to the DLQ with every reason on the way.
   const final = placed.map((p) =>
-    p.status === 'pending' ? { ...p, reason: `no region accepted the message: ${p.reason ?? reason ?? 'unknown'}` } : p,
+    p.status === 'pending' ? { ...p, reason: `${NO_REGION_REASON}: ${p.reason ?? reason ?? 'unknown'}` } : p,
   );
   return output(input, final, stuck.length ? `${stuck.length} messages unplaced` : null);
 }
 
-export async function forward(input: ForwardInput, cfg: DispatchConfig): Promise<ForwardOutput> {
-  return input.region !== undefined ? primary(input, cfg, input.region) : failoverMode(input, cfg);
+export async function forward(input: ForwardInput, cfg: DispatchConfig, metrics?: MetricsRecorder): Promise<ForwardOutput> {
+  return input.region !== undefined ? primary(input, cfg, input.region, metrics) : failoverMode(input, cfg, metrics);
 }
 
-export const handler = async (event: unknown): Promise<ForwardOutput> => forward(forwardInputSchema.parse(event), config());
+/**
+ * What Lambda calls: the Lambda context in every log record, the invocation traced where a tracer is
+ * configured, the metrics written when it ends (returned or thrown). No early timeout from middy: the
+ * function ends as it did before, by Lambda's own timeout.
+ */
+export const handler = middy(
+  async (event: unknown) => withMetrics('forward', log, (metrics) => forward(forwardInputSchema.parse(event), config(), metrics)),
+  { timeoutEarlyInMillis: 0 },
+)
+  .use(withLambdaContext(log))
+  .use(traced()) as unknown as (event: unknown, context?: Context) => Promise<ForwardOutput>;

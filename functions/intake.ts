@@ -24,7 +24,9 @@ import {
 import type { Envelope, ExecutionInput } from '../core/placement.js';
 import { parseRequest } from '../core/request.js';
 import { TIMEOUTS } from '../core/topology.js';
-import { logger } from './logger.js';
+import { logger, withLambdaContext } from './logger.js';
+import { deadLetterClass, withMetrics, type MetricsRecorder } from './metrics.js';
+import { traced } from './tracing.js';
 
 const log = logger('intake');
 
@@ -93,9 +95,10 @@ async function deadLetter(cfg: DispatchConfig, invalid: readonly Invalid[], batc
   return results.map((r) => ({ messageId: r.messageId, outcome: r.done ? 'dead-lettered' : 'retry', reason: r.reason }));
 }
 
-async function runExecution(cfg: DispatchConfig, input: ExecutionInput, deadlineMs: number): Promise<Outcome[]> {
+async function runExecution(cfg: DispatchConfig, input: ExecutionInput, deadlineMs: number, metrics?: MetricsRecorder): Promise<Outcome[]> {
   const ids = input.messages.map((m) => m.messageId);
   try {
+    const started = performance.now();
     const response = await sfnClient(cfg).send(
       new StartSyncExecutionCommand({
         stateMachineArn: required(cfg.stateMachineArn, 'STATE_MACHINE_ARN'),
@@ -106,6 +109,8 @@ async function runExecution(cfg: DispatchConfig, input: ExecutionInput, deadline
       // timeout, so that the batch gets its answer (retry) instead of failing whole.
       { abortSignal: AbortSignal.timeout(Math.max(1000, deadlineMs - Date.now())) },
     );
+    // How long the intake waited for the execution (it ran, whatever its status).
+    metrics?.add('executionDuration', Math.round(performance.now() - started));
     // A sync execution that fails is still HTTP 200: the status says so.
     if (response.status !== 'SUCCEEDED') {
       const reason = `execution ${input.executionName} ${response.status}: ${response.error ?? ''} ${response.cause ?? ''}`.trim();
@@ -129,12 +134,25 @@ async function runExecution(cfg: DispatchConfig, input: ExecutionInput, deadline
 /** Room kept before the intake's timeout to answer the event source mapping. */
 export const INTAKE_ANSWER_MARGIN_MS = 3000;
 
+/** The batch's metrics (core/metrics.ts), from its outcomes. */
+export function recordOutcomes(metrics: MetricsRecorder, recordCount: number, outcomes: readonly Outcome[]): void {
+  const counts = countOutcomes(outcomes);
+  metrics.add('batchSize', recordCount);
+  metrics.add('dispatched', counts.dispatched);
+  metrics.add('duplicates', counts.duplicate);
+  metrics.add('retried', counts.retry);
+  for (const outcome of outcomes) {
+    if (outcome.outcome === 'dead-lettered') metrics.add('deadLettered', 1, { ReasonClass: deadLetterClass(outcome.reason) });
+  }
+}
+
 /** One outcome per record, in record order. */
 export async function processBatch(
   records: readonly SQSRecord[],
   cfg: DispatchConfig,
   now = new Date(),
   deadlineMs = now.getTime() + TIMEOUTS.intakeTimeoutSeconds * 1000 - INTAKE_ANSWER_MARGIN_MS,
+  metrics?: MetricsRecorder,
 ): Promise<Outcome[]> {
   const batchId = batchIdFor(records.map((r) => r.messageId), now);
   const { valid, invalid } = triage(records);
@@ -147,7 +165,7 @@ export async function processBatch(
   });
   const results = await Promise.all([
     deadLetter(cfg, invalid, batchId, now),
-    ...executions.map((input) => runExecution(cfg, input, deadlineMs)),
+    ...executions.map((input) => runExecution(cfg, input, deadlineMs, metrics)),
   ]);
   const repeated: Outcome[] = repeats.map((m) => ({
     messageId: m.messageId,
@@ -159,7 +177,7 @@ export async function processBatch(
   const outcomes = records.map(
     (r): Outcome => byId.get(r.messageId) ?? { messageId: r.messageId, outcome: 'retry', reason: 'no outcome recorded' },
   );
-  // The dashboard's duplicates metric reads this line's counts (stacks/monitoring.ts).
+  if (metrics) recordOutcomes(metrics, records.length, outcomes);
   log.info(BATCH_DONE_MESSAGE, { batchId, executions: executions.map((e) => e.executionName), ...countOutcomes(outcomes) });
   for (const outcome of outcomes.filter((o) => o.outcome !== 'dispatched')) log.info('not dispatched', { batchId, ...outcome, reason: forLog(outcome.reason) });
   return outcomes;
@@ -171,12 +189,21 @@ export const toSettled = (outcomes: readonly Outcome[]): PromiseSettledResult<Ou
     isDone(outcome) ? { status: 'fulfilled', value: outcome } : { status: 'rejected', reason: new Error(outcome.reason) },
   );
 
-/** What Lambda calls: the middleware turns the settled results into { batchItemFailures }. */
-export const handler = middy(async (event: SQSEvent, context: Context) => {
-  const now = new Date();
-  const remaining = context?.getRemainingTimeInMillis?.() ?? TIMEOUTS.intakeTimeoutSeconds * 1000;
-  return toSettled(await processBatch(event.Records, config(), now, now.getTime() + remaining - INTAKE_ANSWER_MARGIN_MS));
-}).use(
-  // Failures are already logged above with their reasons; the middleware's own log would repeat them.
-  sqsPartialBatchFailure({ logger: false as never }),
-) as unknown as (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+/**
+ * What Lambda calls: the Lambda context in every log record, the invocation traced where a tracer is
+ * configured, the batch's metrics written when it ends, and the middleware turning the settled results
+ * into { batchItemFailures }.
+ */
+export const handler = middy(async (event: SQSEvent, context: Context) =>
+  withMetrics('intake', log, async (metrics) => {
+    const now = new Date();
+    const remaining = context?.getRemainingTimeInMillis?.() ?? TIMEOUTS.intakeTimeoutSeconds * 1000;
+    return toSettled(await processBatch(event.Records, config(), now, now.getTime() + remaining - INTAKE_ANSWER_MARGIN_MS, metrics));
+  }),
+)
+  .use(withLambdaContext(log))
+  .use(traced())
+  .use(
+    // Failures are already logged above with their reasons; the middleware's own log would repeat them.
+    sqsPartialBatchFailure({ logger: false as never }),
+  ) as unknown as (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;

@@ -1,17 +1,37 @@
-/** Select task: a region for every claimed message, by the configured policy. Pure: no AWS call. */
+/**
+ * Select task: a region for every claimed message, by the configured policy. Pure: no AWS call.
+ * Metric (core/metrics.ts): the claims it was handed that were taken over from an earlier run.
+ */
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
 import { config } from '../core/config.js';
-import { selectInputSchema } from '../core/placement.js';
+import { selectInputSchema, type SelectInput } from '../core/placement.js';
 import { POLICY } from '../core/policy.js';
 import { selectRegions, type SelectOutput } from '../core/select.js';
 import { DispatchedSince } from '../core/snapshot.js';
 import { regionKey } from '../core/topology.js';
+import { logger, withLambdaContext } from './logger.js';
+import { withMetrics, type MetricsRecorder } from './metrics.js';
+import { traced } from './tracing.js';
+
+const log = logger('select');
 
 /** Lives as long as the container, like the snapshot function's cache of readings. */
 const dispatchedSince = new DispatchedSince();
 
-export const handler = async (event: unknown): Promise<SelectOutput> => {
+/**
+ * Claims this execution took over from an earlier run that ended without settling them: the claim has
+ * been made before (attempts > 1, where the workflow passes it on), or carries what a released claim
+ * records (the region or the DLQ an unanswered send went to: workflows/dispatch.ts 'Tried before?').
+ */
+export function claimsTakenOver(claims: SelectInput['claims']): number {
+  return claims.filter((c) => c.claim === 'claimed' && ((c.attempt ?? 1) > 1 || c.preferRegion !== undefined || c.deadLetter === true)).length;
+}
+
+async function select(event: unknown, metrics: MetricsRecorder): Promise<SelectOutput> {
   const cfg = config();
   const input = selectInputSchema.parse(event);
+  metrics.add('claimsTakenOver', claimsTakenOver(input.claims));
   const output = selectRegions(input, {
     regions: cfg.regions,
     maxQueueDepthThreshold: cfg.maxQueueDepthThreshold,
@@ -24,4 +44,9 @@ export const handler = async (event: unknown): Promise<SelectOutput> => {
     dispatchedSince.add(input.snapshot, (output.assignments[regionKey(region)] ?? []).map(() => region));
   }
   return output;
-};
+}
+
+/** What Lambda calls: the Lambda context in every log record, traced where a tracer is configured, the metric written when it ends. */
+export const handler = middy(async (event: unknown) => withMetrics('select', log, (metrics) => select(event, metrics)), { timeoutEarlyInMillis: 0 })
+  .use(withLambdaContext(log))
+  .use(traced()) as unknown as (event: unknown, context?: Context) => Promise<SelectOutput>;

@@ -3,14 +3,17 @@
  * within the container, and the regions' health shared by every container (core/health.ts), cached
  * briefly. A region that cannot be read is reported unknown, never fatal; unreadable health is none.
  */
+import middy from '@middy/core';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import type { Context } from 'aws-lambda';
 import { sqsClient } from '../aws/clients.js';
 import { readHealth, takeProbe } from '../aws/region-health.js';
 import { config, type DispatchConfig, type RegionQueue } from '../core/config.js';
 import type { RegionHealth } from '../core/health.js';
 import type { Reading, Snapshot } from '../core/snapshot.js';
 import { SNAPSHOT_READ_TIMEOUT_MS } from '../core/topology.js';
-import { logger } from './logger.js';
+import { logger, withLambdaContext } from './logger.js';
+import { traced } from './tracing.js';
 
 const log = logger('snapshot');
 const cache = new Map<string, Extract<Reading, { known: true }>>();
@@ -86,4 +89,7 @@ export function clearSnapshotCache(): void {
   healthCache = undefined;
 }
 
-export const handler = async (): Promise<Snapshot> => takeSnapshot(config());
+/** What Lambda calls: the Lambda context in every log record, and the invocation traced where a tracer is configured. */
+export const handler = middy(async () => takeSnapshot(config()), { timeoutEarlyInMillis: 0 })
+  .use(withLambdaContext(log))
+  .use(traced()) as unknown as (event?: unknown, context?: Context) => Promise<Snapshot>;

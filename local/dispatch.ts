@@ -6,6 +6,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { resetClients } from '../aws/clients.js';
 import { resetConfig } from '../core/config.js';
+import { METRICS_NAMESPACE_ENV, METRICS_OUTPUT_ENV, metricNamespace, type MetricsOutput } from '../core/metrics.js';
 import { resourceNames } from '../core/topology.js';
 import { handler as forward } from '../functions/forward.js';
 import { applyLogLevel } from '../functions/logger.js';
@@ -38,6 +39,11 @@ export interface EnvironmentOptions {
   readonly sqsRequestTimeoutMs?: number;
   /** How long a region whose send failed gets no placements; 0 turns region health off. */
   readonly regionHealthSeconds?: number;
+  /**
+   * Where the functions' EMF metric lines go (core/metrics.ts): `capture` by default (kept by the local
+   * stack's metrics sink, local/metrics.ts, not printed), `stdout` as on Lambda, or `off`.
+   */
+  readonly metricsOutput?: MetricsOutput;
 }
 
 /** The environment every function gets: the deployment's variables plus endpoint overrides. */
@@ -65,6 +71,11 @@ export function dispatchEnvironment(
     SQS_ENDPOINTS: JSON.stringify(endpoints.sqs),
     DYNAMODB_ENDPOINT: endpoints.dynamodb,
     ...(options.sfnEndpoint ? { SFN_ENDPOINT: options.sfnEndpoint } : {}),
+    // Metrics in the stage's namespace, as deployed; captured in this process rather than printed.
+    [METRICS_NAMESPACE_ENV]: metricNamespace(resources.stage),
+    [METRICS_OUTPUT_ENV]: options.metricsOutput ?? 'capture',
+    // No X-Ray daemon here (functions/tracing.ts does not even load the tracer off Lambda).
+    POWERTOOLS_TRACE_ENABLED: 'false',
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
   };

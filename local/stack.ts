@@ -15,6 +15,7 @@ import {
 } from './dispatch.js';
 import { startEventSource, type BatchStats, type EventSource } from './event-source.js';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
+import { createEmfSink, startMetricsEndpoint, type EmfSink } from './metrics.js';
 import type { DropReason } from '../worker/errors.js';
 import { createResources, LOCAL_CREDENTIALS, sqsAt, type LocalResources } from './resources.js';
 import { startDynamo, startSqs, type DynamoServer, type SqsServer } from './servers.js';
@@ -101,6 +102,8 @@ export interface StackDescription {
   readonly masterDeadLetterQueueUrl: string;
   readonly dispatchDeadLetterQueueUrl: string;
   readonly regions: ReadonlyArray<{ region: string; capacity: number; queueUrl: string; deadLetterQueueUrl: string }>;
+  /** Where the functions' metrics are served as JSON (local/metrics.ts; `dispatch metrics` reads it). */
+  readonly metricsEndpoint?: string;
 }
 
 export interface LocalStack {
@@ -112,6 +115,8 @@ export interface LocalStack {
   readonly workers: Readonly<Record<string, Workers>>;
   /** Present with `faults: true`. */
   readonly faults?: StackFaults;
+  /** The functions' metrics, kept from their EMF lines (local/metrics.ts). */
+  readonly metrics: EmfSink;
   /**
    * Stops what consumes queues (the event source and the workers) and leaves the servers up, so that what
    * is left in the queues and the table can be read as it stands. stop() still stops everything.
@@ -134,6 +139,11 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
   try {
     const dynamo: DynamoServer = await startDynamo(portAt(options.basePort, 0));
     started.push(dynamo);
+    // The functions' EMF lines, kept as counts and served as JSON on a free port.
+    const metrics = createEmfSink();
+    started.push({ stop: async () => metrics.stop() });
+    const metricsEndpoint = await startMetricsEndpoint(metrics);
+    started.push(metricsEndpoint);
     const regionNames = [...new Set([HOME_REGION, ...regions.map((r) => r.region)])];
     const sqsServers: Record<string, SqsServer> = {};
     for (const [i, region] of regionNames.entries()) {
@@ -259,6 +269,7 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
       masterDeadLetterQueueUrl: resources.masterDeadLetterQueueUrl,
       dispatchDeadLetterQueueUrl: resources.dispatchDeadLetterQueueUrl,
       regions: resources.regions.map(({ region, capacity, queueUrl, deadLetterQueueUrl }) => ({ region, capacity, queueUrl, deadLetterQueueUrl })),
+      metricsEndpoint: metricsEndpoint.url,
     };
     const faults = dynamoProxy && sfnProxy ? { dynamodb: dynamoProxy, stepFunctions: sfnProxy, sqs: sqsProxies } : undefined;
     return {
@@ -268,6 +279,7 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
       stepFunctions,
       eventSource,
       workers,
+      metrics,
       ...(faults ? { faults } : {}),
       stopConsumers: async () => {
         await Promise.all(consumers.map((stop) => stop()));

@@ -62,7 +62,10 @@ export function dispatchFunction(args: DispatchFunctionArgs, home: HomeContext):
         if (!$dev) role.assumeRolePolicy = LAMBDA_TRUST_POLICY;
       },
       function: (fn) => {
-        fn.tracingConfig = { mode: 'Active' };
+        // The intake passes through the upstream sampling decision, so the sampling rule as code
+        // (stacks/tracing.ts) decides which executions are traced; Active would sample there itself
+        // (1 a second plus 5%) and hand that decision on to every execution.
+        fn.tracingConfig = { mode: args.role === 'intake' ? 'PassThrough' : 'Active' };
       },
     },
   });

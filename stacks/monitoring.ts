@@ -2,29 +2,42 @@
  * Alarms and one dashboard. SQS metrics live in the queue's own region, so a regional queue's alarms
  * are created there (through that region's provider) and notify that region's topic; the dashboard in
  * the home region reads every region's metrics by naming the region per metric.
+ *
+ * The dispatch's own counts (dispatched, duplicates, dead-lettered by reason class, retried, failovers
+ * per region pair, unconfirmed sends, claims taken over, batch size, execution duration) are metrics the
+ * functions write in Embedded Metric Format (functions/metrics.ts), named in core/metrics.ts: read here
+ * by those names, whatever the state machine's log level, with no log metric filter. The X-Ray sampling
+ * rule is created here too (stacks/tracing.ts).
  */
-import { BATCH_DONE_MESSAGE } from '../core/outcomes.js';
+import { DEAD_LETTER_CLASSES, DIMENSION, METRICS, metricNamespace, SERVICE_DIMENSION, type MetricKey, type MetricSpec } from '../core/metrics.js';
 import { HOME_REGION, type resourceNames } from '../core/topology.js';
 import type { Dispatch } from './dispatch.js';
 import type { Queues } from './queues.js';
 import type { DeployRegion } from './regions.js';
 import { ALARM_SETTINGS } from './settings.js';
+import { createSamplingRule } from './tracing.js';
 
 type Names = ReturnType<typeof resourceNames>;
 
-/**
- * Duplicates are counted from the intake's "batch done" line (functions/intake.ts), which holds the
- * batch's outcome counts: it is logged whatever the state machine's log level (production logs only
- * failures there: stacks/settings.ts), and it also counts the repeats the intake drops itself.
- */
-export { BATCH_DONE_MESSAGE };
-export const METRIC_NAMESPACE = 'InferenceDispatch';
-export const DUPLICATES_METRIC = 'DuplicatesDropped';
+/** A metric the functions write, by its key in core/metrics.ts, with values for one of its dimension sets. */
+export function emfMetric(key: MetricKey, dimensions: Record<string, string> = {}) {
+  const spec: MetricSpec = METRICS[key];
+  const keys = Object.keys(dimensions);
+  if (!spec.dimensionSets.some((set) => set.length === keys.length && set.every((d) => keys.includes(d)))) {
+    throw new Error(`${spec.name} is not written with dimensions [${keys.join(', ')}] (core/metrics.ts)`);
+  }
+  return {
+    namespace: metricNamespace($app.stage),
+    metricName: spec.name,
+    dimensions: { [SERVICE_DIMENSION]: spec.service, ...dimensions },
+  };
+}
 
 export interface Monitoring {
   readonly topics: Record<string, aws.sns.Topic>;
   readonly dashboard: aws.cloudwatch.Dashboard;
   readonly alarms: aws.cloudwatch.MetricAlarm[];
+  readonly samplingRule: aws.xray.SamplingRule;
 }
 
 export interface MonitoringArgs {
@@ -150,25 +163,40 @@ export function createMonitoring({ names, regions, queues, dispatch }: Monitorin
     );
   }
 
-  new aws.cloudwatch.LogMetricFilter('DuplicatesMetricFilter', {
-    name: `inference-duplicates-${$app.stage}`,
-    // The intake's own log group (SST creates it with the function, named after it).
-    logGroupName: dispatch.functions.intake.nodes.function.name.apply((name) => `/aws/lambda/${name}`),
-    pattern: `{ ($.message = "${BATCH_DONE_MESSAGE}") && ($.duplicate > 0) }`,
-    metricTransformation: {
-      namespace: `${METRIC_NAMESPACE}/${$app.stage}`,
-      name: DUPLICATES_METRIC,
-      value: '$.duplicate',
-      unit: 'Count',
-    },
+  // Signs of trouble before a message is lost (thresholds and why: stacks/settings.ts).
+  alarm('FailoversAlarm', {
+    name: `inference-dispatch-failovers-${$app.stage}`,
+    alarmDescription:
+      'Messages failed over to another region: a region refused whole sends (throttled, down, denied). ' +
+      'The dashboard shows which (FailedOver by From and To).',
+    ...emfMetric('failedOver'),
+    statistic: 'Sum',
+    period: ALARM_SETTINGS.failovers.periodSeconds,
+    evaluationPeriods: ALARM_SETTINGS.failovers.evaluationPeriods,
+    threshold: ALARM_SETTINGS.failovers.threshold,
+    comparisonOperator: 'GreaterThanThreshold',
   });
+  alarm('ClaimsTakenOverAlarm', {
+    name: `inference-dispatch-claims-taken-over-${$app.stage}`,
+    alarmDescription:
+      'Claims taken over from an earlier run that ended without settling them (a crash, a timeout, a send without an answer): ' +
+      'those messages were in doubt and are being dispatched again.',
+    ...emfMetric('claimsTakenOver'),
+    statistic: 'Sum',
+    period: ALARM_SETTINGS.claimsTakenOver.periodSeconds,
+    evaluationPeriods: ALARM_SETTINGS.claimsTakenOver.evaluationPeriods,
+    threshold: ALARM_SETTINGS.claimsTakenOver.threshold,
+    comparisonOperator: 'GreaterThanThreshold',
+  });
+
+  const samplingRule = createSamplingRule(names.stateMachine);
 
   const dashboard = new aws.cloudwatch.Dashboard('Dashboard', {
     dashboardName: `inference-dispatch-${$app.stage}`,
     dashboardBody: $jsonStringify({ widgets: dashboardWidgets({ names, queues, dispatch }) }),
   });
 
-  return { topics, dashboard, alarms };
+  return { topics, dashboard, alarms, samplingRule };
 }
 
 type Metric = (string | $util.Output<string> | Record<string, unknown>)[];
@@ -185,6 +213,13 @@ function graph(title: string, metrics: Metric[], options: { stat: string; period
 }
 
 function dashboardWidgets({ names, queues, dispatch }: Omit<MonitoringArgs, 'regions'>) {
+  /** A metric the functions write, as a dashboard row: [namespace, name, dimension, value, ..., options]. */
+  const dispatchMetric = (key: MetricKey, dimensions: Record<string, string> = {}, label?: string, extra: Record<string, unknown> = {}): Metric => {
+    const m = emfMetric(key, dimensions);
+    return [m.namespace, m.metricName, ...Object.entries(m.dimensions).flat(), { label: label ?? m.metricName, ...extra }];
+  };
+  const regions = queues.regional.map((r) => r.region);
+  const pairs = regions.flatMap((from) => regions.filter((to) => to !== from).map((to) => [from, to] as const));
   const perRegion = (metricName: string, queueName: (region: string) => string) =>
     queues.regional.map((r): Metric => ['AWS/SQS', metricName, 'QueueName', queueName(r.region), { region: r.region, label: r.region }]);
   const states = (metricName: string, extra: Record<string, unknown> = {}): Metric => [
@@ -234,8 +269,13 @@ function dashboardWidgets({ names, queues, dispatch }: Omit<MonitoringArgs, 'reg
       { stat: 'p50', period: 300, x: 12, y: 12 },
     ),
     graph(
-      'Duplicates dropped',
-      [[`${METRIC_NAMESPACE}/${$app.stage}`, DUPLICATES_METRIC, { label: 'duplicates' }]],
+      'Outcomes (messages)',
+      [
+        dispatchMetric('dispatched'),
+        dispatchMetric('duplicates'),
+        dispatchMetric('retried'),
+        ...DEAD_LETTER_CLASSES.map((reasonClass) => dispatchMetric('deadLettered', { [DIMENSION.reasonClass]: reasonClass }, `dead-lettered: ${reasonClass}`)),
+      ],
       { stat: 'Sum', period: 300, x: 0, y: 18 },
     ),
     graph(
@@ -268,6 +308,31 @@ function dashboardWidgets({ names, queues, dispatch }: Omit<MonitoringArgs, 'reg
         ['AWS/SQS', 'ApproximateAgeOfOldestMessage', 'QueueName', names.masterQueue, { label: 'master oldest (s)', yAxis: 'right', stat: 'Maximum' }],
       ],
       { stat: 'Sum', period: 300, x: 12, y: 18 },
+    ),
+    graph(
+      'Failovers (From -> To) and sends without an answer',
+      [
+        ...pairs.map(([from, to]) => dispatchMetric('failedOver', { [DIMENSION.from]: from, [DIMENSION.to]: to }, `${from} -> ${to}`)),
+        ...regions.map((region) =>
+          dispatchMetric('sendsUnconfirmed', { [DIMENSION.region]: region }, `unconfirmed in ${region}`, { yAxis: 'right' }),
+        ),
+      ],
+      { stat: 'Sum', period: 300, x: 0, y: 30 },
+    ),
+    graph(
+      'Claims taken over (an earlier run ended without settling them)',
+      [dispatchMetric('claimsTakenOver'), dispatchMetric('failedOver', {}, 'failed over (all regions)')],
+      { stat: 'Sum', period: 300, x: 12, y: 30 },
+    ),
+    graph(
+      'Batches: size (messages) and how long the intake waited for each execution (ms)',
+      [
+        dispatchMetric('batchSize', {}, 'batch size (average)', { stat: 'Average' }),
+        dispatchMetric('batchSize', {}, 'batches', { stat: 'SampleCount' }),
+        dispatchMetric('executionDuration', {}, 'execution p50', { stat: 'p50', yAxis: 'right' }),
+        dispatchMetric('executionDuration', {}, 'execution p99', { stat: 'p99', yAxis: 'right' }),
+      ],
+      { stat: 'Average', period: 300, x: 0, y: 36, width: 24 },
     ),
   ];
 }

@@ -46,6 +46,40 @@ export const ALARM_SETTINGS = {
   regionalAgeSeconds: 900,
   /** Depth above which a region counts as overloaded (same value the selection policy uses). */
   regionalDepth: Number(FUNCTION_SETTINGS.MAX_QUEUE_DEPTH_THRESHOLD),
+  /**
+   * Messages failed over to another region (the FailedOver metric, all region pairs), above this in a
+   * period. Zero: a failover happens only after a region refused a whole send and its retry, which a
+   * healthy region never does; the first one is the warning, while the other regions still take the
+   * messages. Once no region takes them they go to the DLQ (whose alarm would be the first sign otherwise).
+   */
+  failovers: { threshold: 0, periodSeconds: 300, evaluationPeriods: 1 },
+  /**
+   * Claims taken over from an earlier run (ClaimsTakenOver), above this in a period. Zero: a claim is
+   * taken over only after an execution ended without settling its messages (a crash, a timeout, a send
+   * or a dead-letter send without an answer), none of which a healthy dispatch does; each such message
+   * was in doubt (a copy may already be in a queue) and a repeat of it burns a receive towards the
+   * master queue's DLQ.
+   */
+  claimsTakenOver: { threshold: 0, periodSeconds: 300, evaluationPeriods: 1 },
+} as const;
+
+/**
+ * X-Ray sampling of the dispatch executions (stacks/tracing.ts: a sampling rule for the state machine,
+ * which decides for an execution started without a sampling decision; its task functions follow it).
+ * No reservoir and a fixed 5%: the default rule's reservoir of one a second would trace nearly every
+ * batch at 100,000 requests a day (a batch every ~5 s). At 100,000 a day with 20 s batching windows
+ * (~17,900 executions a day, 543,000 a month) that is ~890 traces a day, ~27,000 a month: $0.14 a month
+ * at $5.00 per million traces recorded (inside X-Ray's free 100,000), against ~$2.40 for the default
+ * rule; enough traces to read each region's SendMessageBatch latency, not to count anything (the
+ * metrics count). See stacks/tracing.ts for when the rule applies.
+ */
+export const TRACE_SAMPLING = {
+  /** Traces a second taken before the fixed rate applies. */
+  reservoirPerSecond: 0,
+  /** Share of the other executions traced. */
+  fixedRate: 0.05,
+  /** Before X-Ray's default rule (10000); lower is evaluated first. */
+  priority: 100,
 } as const;
 
 /** Log retention of the functions and the state machine. */

@@ -217,6 +217,7 @@ function claimStates(tableName: string): Record<string, State> {
         claim: 'claimed',
         deadLetter: true,
         'reason.$': '$.claimed.Attributes.deadLetterReason.S',
+        'attempt.$': '$.claimed.Attributes.attempts.N',
       },
       End: true,
     },
@@ -232,7 +233,7 @@ function claimStates(tableName: string): Record<string, State> {
     },
     Claimed: {
       Type: 'Pass',
-      Parameters: { 'messageId.$': '$.message.messageId', claim: 'claimed' },
+      Parameters: { 'messageId.$': '$.message.messageId', claim: 'claimed', 'attempt.$': '$.claimed.Attributes.attempts.N' },
       End: true,
     },
     [STATE.readClaim]: {

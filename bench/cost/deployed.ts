@@ -23,7 +23,7 @@ export function lowTrafficPollers(maximumConcurrencySet: boolean): number {
 }
 
 /** Alarm metrics of stacks/monitoring.ts: intake errors (1), failed executions (3, metric math), two home DLQs, and per region its DLQ, depth and age. */
-export const alarmMetrics = (regions: number) => 1 + 3 + 2 + 3 * regions;
+export const alarmMetrics = (regions: number) => 1 + 3 + 2 + 3 * regions + 2; // + failovers, claims taken over (EMF)
 
 export interface Deployed {
   readonly settings: CostSettings;
@@ -75,7 +75,8 @@ export function deployedSettings(root: string, stage: string = DEFAULT_COST_STAG
       lambdaPlatformLogs: true,
       alarmMetrics: alarmMetrics(regions),
       dashboards: 1,
-      customMetrics: 1,
+      // The EMF metrics of core/metrics.ts that carry data in a quiet month (the failure ones only when they happen).
+      customMetrics: 6,
       workerPollers: 0,
       kmsCallers: 2 + regions,
     },

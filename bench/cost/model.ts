@@ -628,7 +628,7 @@ export function computeBill(settings: CostSettings, measured: MeasuredFigures): 
   add({ service: 'CloudWatch', component: 'dashboard', quantity: s.dashboards, unit: 'dashboards', usd: s.dashboards * PRICES.dashboard.usd, freeUsd: Math.min(s.dashboards, FREE_TIER.dashboards) * PRICES.dashboard.usd });
   add({
     service: 'CloudWatch',
-    component: 'custom metric (DuplicatesDropped, from a metric filter)',
+    component: 'custom metrics (the functions\' EMF metrics with data)',
     quantity: s.customMetrics,
     unit: 'metrics',
     usd: s.customMetrics * PRICES.customMetric.usd,

@@ -35,7 +35,7 @@ export const PRICES = {
   logsStorageGbMonth: { usd: 0.03, per: 'GB-month stored (compressed)', source: CW },
   alarmMetric: { usd: 0.1, per: 'standard-resolution alarm metric a month (a metric-math alarm counts each metric)', source: CW },
   dashboard: { usd: 3.0, per: 'dashboard a month', source: CW },
-  customMetric: { usd: 0.3, per: 'custom metric a month (the metric filter\'s DuplicatesDropped)', source: CW },
+  customMetric: { usd: 0.3, per: 'custom metric a month', source: CW },
   xrayTraceRecorded: { usd: 5.0 / 1e6, per: 'trace recorded', source: XRAY },
   kmsRequest: { usd: 0.03 / 1e4, per: 'KMS request (the table\'s AWS managed key aws/dynamodb)', source: 'AWS KMS pricing (aws.amazon.com/kms/pricing)' },
   interRegionGb: { usd: 0.02, per: 'GB sent from us-east-1 to another AWS region', source: 'Amazon EC2 on-demand pricing, Data Transfer (aws.amazon.com/ec2/pricing/on-demand)' },

@@ -20,6 +20,7 @@ import { AlreadyAcceptedError, type DropReason } from '../../worker/errors.js';
 import { Fence } from '../../worker/fence.js';
 import { fenced, type FencedOutcome } from '../../worker/wrapper.js';
 import { distributionTable } from '../distribution.js';
+import { helpText, print } from '../layout.js';
 import { awsOptions, positiveInt, queueUrl, seconds } from '../options.js';
 import { readStackFile } from '../stack-file.js';
 import { clientForQueueUrl, resolveTarget } from '../target.js';
@@ -34,6 +35,7 @@ interface ConsumeOptions {
   /** false with --no-fence. */
   fence: boolean;
   table?: string;
+  json?: boolean;
   /** The per-region queue flags, by commander's attribute name (queueUsEast1, ...). */
   [queueFlag: string]: unknown;
 }
@@ -132,7 +134,7 @@ const isLocalUrl = (url: string) => /^(sqs\.[a-z0-9-]+\.localhost|127\.0\.0\.1|l
 /** The fence for bare queue URLs: only with --table (on the running local stack's DynamoDB for local URLs). */
 function fenceForUrls(options: ConsumeOptions, urls: readonly string[]): FenceSetup {
   if (!options.fence) return { on: false, why: '--no-fence' };
-  if (!options.table) return { on: false, why: 'no idempotency table for bare queue URLs (give --table NAME to use it)' };
+  if (!options.table) return { on: false, why: 'no idempotency table for bare queue URLs (--table NAME)' };
   const local = urls.every(isLocalUrl);
   const client = local
     ? new DynamoDBClient({ region: HOME_REGION, endpoint: readStackFile().endpoints.dynamodb, credentials: LOCAL_CREDENTIALS })
@@ -148,6 +150,21 @@ export function fenceLine(setup: FenceSetup, dropped: ReadonlyMap<DropReason, nu
   const total = [...dropped.values()].reduce((a, b) => a + b, 0);
   const reasons = [...dropped.entries()].map(([reason, n]) => `${reason} ${n}`).join(', ');
   return `Dropped by the dispatch fence: ${plural(total, 'copy', 'copies')}${total ? ` (${reasons})` : ''}`;
+}
+
+/** What `consume --json` prints. */
+export function consumeJson(counts: ReadonlyArray<readonly [string, number]>, setup: FenceSetup, dropped: ReadonlyMap<DropReason, number>, held: number) {
+  return {
+    regions: counts.map(([region, count]) => ({ region, count })),
+    total: counts.reduce((sum, [, n]) => sum + n, 0),
+    fence: {
+      on: setup.on,
+      ...(setup.on ? { table: setup.tableName } : { why: setup.why }),
+      dropped: Object.fromEntries(dropped),
+      droppedTotal: [...dropped.values()].reduce((a, b) => a + b, 0),
+    },
+    heldByAnotherWorker: held,
+  };
 }
 
 /** The original's per-region flags: --queue-us-east-1 URL and so on. */
@@ -167,7 +184,11 @@ export function consumeCommand(): Command {
     .option('--wait <seconds>', 'long-poll time of each receive', seconds('--wait'), 1)
     .option('--queue <region=url...>', 'a regional queue on AWS (repeatable)', regionQueue)
     .option('--table <name>', "the idempotency table of the dispatch fence (default: the local stack's or the stage's)")
-    .option('--no-fence', 'drain without the dispatch fence: every copy is counted, none dropped');
+    .option('--no-fence', 'drain without the dispatch fence: every copy is counted, none dropped')
+    .option('--json', 'print the distribution as JSON on stdout (shape below; progress stays on stderr)')
+    .addHelpText('after', helpText(`
+--json prints { "regions": [ { "region", "count" } ], "total", "fence": { "on": boolean, "why" (when off),
+"table" (when on), "dropped": { <reason>: count }, "droppedTotal" }, "heldByAnotherWorker" }.`));
   for (const { region } of DEFAULT_REGIONS) command.addOption(regionOption(region));
   for (const option of awsOptions()) command.addOption(option);
   return command.action(async (options: ConsumeOptions) => {
@@ -190,7 +211,7 @@ export function consumeCommand(): Command {
         ? { on: false, why: '--no-fence' }
         : tableName
           ? { on: true, tableName, fence: Fence.dynamo(target.dynamo(), tableName) }
-          : { on: false, why: `${target.description} names no idempotency table (give --table NAME to use it)` };
+          : { on: false, why: `${target.description} names no idempotency table (--table NAME)` };
     }
     /** Copies without the dispatch attributes (identified by the body's request_id / their message id). */
     const fallbacks = new Set<string>();
@@ -232,8 +253,12 @@ export function consumeCommand(): Command {
         `${plural(fallbacks.size, 'copy', 'copies')} without the dispatch message attributes: fenced by the body's request_id and the SQS message id\n`,
       );
     }
+    if (options.json) {
+      console.log(JSON.stringify(consumeJson(counts, setup, dropped, held), null, 2));
+      return;
+    }
     console.log(distributionTable(counts));
-    console.log(fenceLine(setup, dropped));
-    if (held) console.log(`Left in the queues: ${plural(held, 'copy', 'copies')} held by another worker`);
+    print(fenceLine(setup, dropped));
+    if (held) print(`Left in the queues: ${plural(held, 'copy', 'copies')} held by another worker`);
   });
 }

@@ -19,10 +19,12 @@ import { makeRequest, MALFORMED_BODIES } from '../requests.js';
 import { removeStackFile, writeStackFile } from '../stack-file.js';
 import { formatSummary, summarizeSteps, toSteps } from '../steps.js';
 import { drainQueue } from './consume.js';
-import { executionHistory } from './executions.js';
-import { describeStack } from './up.js';
+import { executionHistory, formatMessagesSection } from './executions.js';
+import { batchMessages, failoversAcross, formatRoutes } from '../batch-messages.js';
+import { outputWidth, print } from '../layout.js';
+import { consoleLine, consoleOptions, describeStack, startStackConsole, type ConsoleFlags } from './up.js';
 
-interface DemoOptions {
+interface DemoOptions extends ConsoleFlags {
   count: number;
   duplicates: number;
   malformed: number;
@@ -144,6 +146,8 @@ async function report(
   console.log('');
   console.log(`requests sent         ${uniqueIds.length} unique + ${sentValid - uniqueIds.length} repeats`);
   console.log(`dispatched            ${regionOf.size} of ${uniqueIds.length} unique requests`);
+  const failovers = failoversAcross(stack.stepFunctions.executions().map((e) => e.output), d.regions.map((r) => r.region));
+  print(`failed over           ${failovers.total} (${failovers.total ? formatRoutes(failovers.routes) : 'dispatched elsewhere after their region refused'})`);
   console.log(`duplicates dropped    ${sentValid - regionOf.size} (repeated request_id, forwarded once)`);
   console.log(`delivered to workers  ${deliveries} (each dispatched request exactly once: ${duplicatesDelivered.length === 0 && deliveries === regionOf.size ? 'yes' : 'NO'})`);
   console.log(`dropped by the fence  ${dropped} (second copies a worker refused to process; 0 without faults)`);
@@ -160,7 +164,7 @@ async function report(
   }
   const deadLettered = [...reasons.values()].reduce((a, b) => a + b, 0);
   console.log(`dead-lettered         ${deadLettered} (dispatch DLQ), with reasons:`);
-  for (const [reason, n] of reasons) console.log(`  ${n} x ${reason}`);
+  for (const [reason, n] of reasons) print(`  ${n} x ${reason}`);
   const masterDlq = await depth(home, d.masterDeadLetterQueueUrl);
   console.log(`master DLQ            ${masterDlq} (messages that failed ${MAX_RECEIVE_COUNT} receives)`);
   home.destroy();
@@ -182,10 +186,13 @@ async function showOneExecution(stack: LocalStack): Promise<void> {
   console.log(`\n${executions.length} executions ran. One of them (${pick.name}, ${messages} messages), state by state:`);
   console.log('    (xN: visits, one per message in a Map; the time is the slowest visit)\n');
   console.log(formatSummary(summarizeSteps(steps)));
+  // What became of each message, named as it happened (a failover says from where).
+  const table = batchMessages(pick.output, { regions: stack.description.regions.map((r) => r.region), steps });
+  if (table) console.log(`\n${formatMessagesSection(table, outputWidth())}`);
 }
 
 export function demoCommand(): Command {
-  return new Command('demo')
+  return consoleOptions(new Command('demo'))
     .description('run the whole dispatch locally on a mixed load and report what happened (npm start)')
     .option('--count <n>', 'unique requests', positiveInt('--count', 5000), 60)
     .option('--duplicates <n>', 'repeats of already-sent request_ids', nonNegativeInt('--duplicates'), 6)
@@ -194,7 +201,7 @@ export function demoCommand(): Command {
     .option('--seconds-per-request <s>', 'simulated inference time per request', seconds('--seconds-per-request'), 0.3)
     .option('--timeout <s>', 'give up waiting after this long', positiveInt('--timeout', 3600), 50)
     .option('--fail-region <region>', 'make this region refuse every send, to watch failover', regionNameFor)
-    .option('--keep', 'keep the stack running afterwards for executions / inspect / status (Ctrl-C stops it)')
+    .option('--keep', 'keep the stack and its web console running afterwards (Ctrl-C stops them)')
     .action(async (options: DemoOptions) => {
       const started = Date.now();
       const delivered = new Map<string, string[]>();
@@ -218,10 +225,12 @@ export function demoCommand(): Command {
           delivered.set(id, [...(delivered.get(id) ?? []), region]);
         },
       });
+      // With --keep, the web console serves from the start, so the demo can be watched in it.
+      const web = options.keep ? await startStackConsole(stack, options) : undefined;
       let ok = false;
       try {
         const d = stack.description;
-        console.log(`local stack up in ${Date.now() - started} ms:\n${describeStack(d)}\n`);
+        console.log(`local stack up in ${Date.now() - started} ms:\n${describeStack(d)}${web ? `\n${consoleLine(web)}` : ''}\n`);
         if (options.failRegion) {
           stack.sqsServers[options.failRegion]?.failActions(['SendMessageBatch']);
           console.log(`${options.failRegion} refuses every send: its messages are retried, then fail over.\n`);
@@ -266,6 +275,7 @@ export function demoCommand(): Command {
           console.log('  npm run cli -- executions');
           console.log('  npm run cli -- inspect <name>');
           console.log(`  npm run cli -- status ${uniqueIds[0]}`);
+          if (web) console.log(`or open the web console: ${web.url}`);
           console.log('Ctrl-C stops it.');
           await new Promise<void>((resolve) => {
             process.once('SIGINT', resolve);
@@ -276,6 +286,7 @@ export function demoCommand(): Command {
           console.log('\nto explore afterwards: npm run cli -- demo --keep, then executions / inspect <name> / status <request_id>');
         }
       } finally {
+        await web?.stop();
         await stack.stop();
       }
       if (!ok) process.exitCode = 1;

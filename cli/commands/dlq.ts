@@ -24,6 +24,7 @@ import {
   type ReasonGroup,
   type RecordRead,
 } from '../dlq-model.js';
+import { helpText, print } from '../layout.js';
 import { awsOptions } from '../options.js';
 import { QueueReader, queueDepth, READ_DEFAULTS, type QueueDepth, type ReaderOptions } from '../queue-reader.js';
 import { stderrProgress } from '../stderr-progress.js';
@@ -183,7 +184,12 @@ export function dlqCommand(): Command {
     .description('list what the dead-letter queues hold, grouped by reason (reads without consuming)')
     .option('--queue <queue>', 'dispatch, master or all', queueChoice, 'all' as const)
     .option('--full', 'show every request_id and the whole reason (lists are cut at 10 by default)')
-    .option('--json', 'print a machine-readable listing (every message) on stdout');
+    .option('--json', 'print a machine-readable listing (every message) on stdout (shape below)')
+    .addHelpText('after', helpText(`
+--json prints { "target", "note", "queues": [ { "queue": "dispatch"|"master", "name", "url", "read",
+"approximate": { "visible", "inFlight" }, "groups": [ { "reason", "count", "requestIds", "withoutRequestId",
+"messageIds" } ], "messages": [ { "messageId", "requestId", "sourceMessageId", "reason", "record",
+"receiveCount", "sentAt" } ], "stillHidden", "warnings" } ] }.`));
   for (const option of awsOptions()) command.addOption(option);
   return command.action(async (options: DlqFlags) => {
     const target = resolveTarget(options);
@@ -201,9 +207,9 @@ export function dlqCommand(): Command {
       console.log(JSON.stringify({ target: target.description, note: COUNTS_NOTE, queues: listings }, null, 2));
       return;
     }
-    console.log(`${target.description}\n`);
-    console.log(listings.map((l) => formatListing(l, Boolean(options.full))).join('\n\n'));
-    console.log(`\n${COUNTS_NOTE}`);
-    if (listings.some((l) => l.read)) console.log('Move messages back to the master queue with: npm run cli -- redrive --dry-run (then without --dry-run)');
+    print(`${target.description}\n`);
+    print(listings.map((l) => formatListing(l, Boolean(options.full))).join('\n\n'));
+    print(`\n${COUNTS_NOTE}`);
+    if (listings.some((l) => l.read)) print('Move messages back to the master queue with: npm run cli -- redrive --dry-run (then without --dry-run)');
   });
 }

@@ -1,4 +1,10 @@
-/** `executions` and `inspect NAME`: the local Step Functions console. */
+/**
+ * `executions` and `inspect NAME`: the Step Functions console in a terminal. Locally they read the
+ * endpoint the stack runs; on a deployed stage, the state machine's log group (Express executions are
+ * not served by the Step Functions API there): `executions` with one Logs Insights query (newest first,
+ * each with its console link), `inspect` with the execution's own log events. Long reads show progress
+ * on stderr; stdout is the report, or JSON with --json.
+ */
 import {
   DescribeExecutionCommand,
   GetExecutionHistoryCommand,
@@ -10,9 +16,20 @@ import {
 } from '@aws-sdk/client-sfn';
 import { Command, InvalidArgumentError } from 'commander';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import { executionName, executionsFromLogs, logMessagesToHistory, readLogMessages } from '../express-logs.js';
+import { batchMessages, formatMessages, summarizeMessages, type BatchMessage } from '../batch-messages.js';
+import {
+  executionName,
+  executionsFromLogs,
+  expressExecutionUrl,
+  logMessagesToHistory,
+  newestExecutions,
+  readLogMessages,
+  type InsightsProgress,
+} from '../express-logs.js';
+import { fit, helpText, outputWidth, print } from '../layout.js';
 import { formatSteps, formatSummary, summarizeSteps, toSteps } from '../steps.js';
 import { awsOptions, nonNegativeInt, positiveInt } from '../options.js';
+import { stderrStatus } from '../stderr-status.js';
 import { resolveTarget, type Target } from '../target.js';
 
 const STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'];
@@ -55,35 +72,105 @@ const status = (value: string) => {
   return upper;
 };
 
+/** What a Logs Insights query is doing, for the status line. */
+export function insightsStatusText(progress: InsightsProgress): string {
+  const stats = progress.statistics;
+  const scanned = stats?.recordsScanned !== undefined ? `, ${Math.round(stats.recordsScanned).toLocaleString('en-US')} records scanned` : '';
+  const matched = stats?.recordsMatched !== undefined ? `, ${Math.round(stats.recordsMatched).toLocaleString('en-US')} matched` : '';
+  return `${progress.status}${scanned}${matched} (${(progress.elapsedMs / 1000).toFixed(0)} s)`;
+}
+
+/** One execution as `executions --json` prints it. */
+export interface ListedExecution {
+  readonly name: string;
+  readonly executionArn: string;
+  readonly status: string;
+  /** ISO times. */
+  readonly startDate?: string;
+  readonly stopDate?: string;
+  readonly durationMs?: number;
+  /** Deployed stages only: the execution's page in the Step Functions console. */
+  readonly consoleUrl?: string;
+}
+
+export function listedExecution(e: ExecutionListItem, consoleUrl?: string): ListedExecution {
+  return {
+    name: e.name ?? '',
+    executionArn: e.executionArn ?? '',
+    status: e.status ?? '',
+    ...(e.startDate ? { startDate: e.startDate.toISOString() } : {}),
+    ...(e.stopDate ? { stopDate: e.stopDate.toISOString() } : {}),
+    ...(e.stopDate && e.startDate ? { durationMs: e.stopDate.getTime() - e.startDate.getTime() } : {}),
+    ...(consoleUrl ? { consoleUrl } : {}),
+  };
+}
+
+/** The text listing: one line per execution (70 columns), its console link indented below it on a stage. */
+export function formatExecutions(executions: readonly ListedExecution[]): string {
+  return executions
+    .flatMap((e) => {
+      const duration = e.durationMs !== undefined ? `${e.durationMs}ms` : '';
+      const line = `${e.startDate ?? ''.padEnd(24)}  ${e.status.padEnd(9)} ${duration.padStart(7)}  ${e.name}`;
+      return e.consoleUrl ? [line, `  ${e.consoleUrl}`] : [line];
+    })
+    .join('\n');
+}
+
+const EXECUTIONS_JSON_HELP = `
+--json prints { "target": string, "executions": [ { "name", "executionArn", "status",
+"startDate" (ISO), "stopDate" (ISO, once ended), "durationMs" (once ended), "consoleUrl" (deployed
+stages only) } ] }, newest first.
+
+On a deployed stage the list comes from one CloudWatch Logs Insights query over the state machine's
+log group (the newest executions of the last --hours first; progress on stderr), each with its page
+in the Step Functions console.`;
+
 export function executionsCommand(): Command {
   const command = new Command('executions')
     .description('list dispatch executions, newest first (local endpoint, or the log group of a deployed stage)')
     .option('--status <status>', `only executions with this status (${STATUSES.join(', ')})`, status)
     .option('--max <n>', 'how many to list', positiveInt('--max', 10_000), 20)
-    .option('--hours <n>', 'on AWS: how far back to read the log group', positiveInt('--hours', 24 * 14), 1);
+    .option('--hours <n>', 'on AWS: how far back to read the log group', positiveInt('--hours', 24 * 14), 1)
+    .option('--json', 'print the list as JSON on stdout (shape below)')
+    .addHelpText('after', helpText(EXECUTIONS_JSON_HELP));
   for (const option of awsOptions()) command.addOption(option);
-  return command.action(async (options: TargetFlags & { status?: string; max: number; hours: number }) => {
+  return command.action(async (options: TargetFlags & { status?: string; max: number; hours: number; json?: boolean }) => {
     const target = resolveTarget(options);
-    let executions: ExecutionListItem[];
+    let listed: ListedExecution[];
     if (target.kind === 'aws') {
       const { client, logGroupName } = logSource(target);
-      const messages = await readLogMessages(client, logGroupName, '{ $.type = "Execution*" }', options.hours);
-      executions = executionsFromLogs(messages)
-        .filter((e) => !options.status || e.status === options.status)
-        .slice(0, options.max)
-        .map((e) => ({ ...e, status: e.status as ExecutionStatus, stateMachineArn: target.stateMachineArn }));
+      const line = stderrStatus(`querying ${logGroupName} (Logs Insights)`);
+      try {
+        const found = await newestExecutions(client, logGroupName, {
+          max: options.max,
+          hours: options.hours,
+          ...(options.status ? { status: options.status } : {}),
+          onProgress: (progress) => line.update(insightsStatusText(progress)),
+        });
+        listed = found.map((e) =>
+          listedExecution({ ...e, status: e.status as ExecutionStatus, stateMachineArn: target.stateMachineArn }, expressExecutionUrl(e.executionArn, e.startDate)),
+        );
+      } finally {
+        line.stop();
+      }
     } else {
-      executions = await listExecutions(target.sfn(), target.stateMachineArn as string, options.max, options.status);
+      listed = (await listExecutions(target.sfn(), target.stateMachineArn as string, options.max, options.status)).map((e) => listedExecution(e));
     }
-    if (!executions.length) {
-      console.log('no executions yet: send some requests with `npm run cli -- send`');
+    if (options.json) {
+      console.log(JSON.stringify({ target: target.description, executions: listed }, null, 2));
       return;
     }
-    for (const e of executions) {
-      const duration = e.stopDate && e.startDate ? `${e.stopDate.getTime() - e.startDate.getTime()}ms` : '';
-      console.log(`${e.startDate?.toISOString() ?? ''}  ${(e.status ?? '').padEnd(9)} ${duration.padStart(7)}  ${e.name}`);
+    if (!listed.length) {
+      print(
+        target.kind === 'aws'
+          ? `no executions in the last ${options.hours} hour(s) of the log group (--hours to look further back)`
+          : 'no executions yet: send some requests with `npm run cli -- send`',
+      );
+      return;
     }
-    console.log(`\ninspect one with: npm run cli -- inspect ${executions[0]?.name}`);
+    // Console links are URLs: printed whole on their own line (a cut link could not be opened).
+    console.log(formatExecutions(listed));
+    print(`\ninspect one with: npm run cli -- inspect ${listed[0]?.name}${target.kind === 'aws' ? ` --stage ${options.stage}` : ''}`);
   });
 }
 
@@ -115,7 +202,15 @@ async function fromEndpoint(target: Target, name: string) {
 async function fromLogs(target: Target, nameOrArn: string, hours: number) {
   const { client, logGroupName } = logSource(target);
   const name = nameOrArn.startsWith('arn:') ? executionName(nameOrArn) : nameOrArn;
-  const messages = await readLogMessages(client, logGroupName, `{ $.execution_arn = "*:${name}:*" }`, hours);
+  const line = stderrStatus(`reading ${logGroupName}`);
+  let messages: string[];
+  try {
+    messages = await readLogMessages(client, logGroupName, `{ $.execution_arn = "*:${name}:*" }`, hours, 10_000, (read, pages) =>
+      line.update(`${read} log events (${pages} page${pages === 1 ? '' : 's'})`),
+    );
+  } finally {
+    line.stop();
+  }
   const found = executionsFromLogs(messages)[0];
   if (!found) throw new Error(`no execution named ${name} in ${logGroupName} over the last ${hours} hours (--hours to look further back)`);
   const events = logMessagesToHistory(messages, found.executionArn);
@@ -136,29 +231,97 @@ async function fromLogs(target: Target, nameOrArn: string, hours: number) {
   };
 }
 
+interface InspectFlags extends TargetFlags {
+  width?: number;
+  data: boolean;
+  summary?: boolean;
+  hours: number;
+  json?: boolean;
+}
+
+const INSPECT_JSON_HELP = `
+--json prints { "target": string, "execution": { "name", "executionArn", "status", "startDate",
+"stopDate", "durationMs", "error", "cause", "consoleUrl" (deployed stages) }, "steps": [ { "name", "type",
+"eventId", "parentEventId" (the Map or Parallel visit it runs in), "depth", "iteration" (Map index),
+"enteredAt", "exitedAt", "input", "output", "errors": [ { "error", "cause" } ], "attempts" } ],
+"messages": [ { "messageId", "requestId", "outcome", "region", "failedOver", "failedOverFrom",
+"failoverReason", "reason" } ] or null (no dispatch output), "output": the execution output or null }.
+
+Each error and retry is attached to its state by following the events' previousEventId, so concurrent
+Map iterations and Parallel branches never mix. A message that failed over is named so in the messages
+table ("failed over from us-west-2"), with the region that took it.`;
+
 export function inspectCommand(): Command {
   const command = new Command('inspect')
-    .description('show one execution step by step: state, input, output, errors, retries, duration')
+    .description('show one execution step by step (state, input, output, errors, retries, duration) and what became of each message')
     .argument('<name>', 'execution name (from `executions`) or ARN')
-    .option('--width <n>', 'cut inputs and outputs to this many characters (0: whole)', nonNegativeInt('--width'), 100)
+    .option('--width <n>', 'cut every line to this many columns (default: the terminal width, else 80; 0: nothing is cut)', nonNegativeInt('--width'))
     .option('--no-data', 'leave out inputs and outputs')
     .option('--summary', 'one line per state: visits (Map iterations), slowest visit, errors')
-    .option('--hours <n>', 'on AWS: how far back to read the log group', positiveInt('--hours', 24 * 14), 24);
+    .option('--hours <n>', 'on AWS: how far back to read the log group', positiveInt('--hours', 24 * 14), 24)
+    .option('--json', 'print the execution, its steps and its messages as JSON on stdout (shape below)')
+    .addHelpText('after', helpText(INSPECT_JSON_HELP));
   for (const option of awsOptions()) command.addOption(option);
-  return command.action(async (name: string, options: TargetFlags & { width: number; data: boolean; summary?: boolean; hours: number }) => {
+  return command.action(async (name: string, options: InspectFlags) => {
     const target = resolveTarget(options);
     const { execution, events, executionArn } =
       target.kind === 'aws' ? await fromLogs(target, name, options.hours) : await fromEndpoint(target, name);
+    const width = options.width ?? outputWidth();
     const took = execution.stopDate && execution.startDate ? execution.stopDate.getTime() - execution.startDate.getTime() : undefined;
-    console.log(`execution ${execution.name}  ${execution.status}${took !== undefined ? `  ${took}ms` : ''}`);
-    console.log(`arn       ${executionArn}`);
-    if (execution.error) console.log(`error     ${execution.error}: ${execution.cause ?? ''}`);
-    console.log('');
     const steps = toSteps(events);
-    console.log(options.summary ? formatSummary(summarizeSteps(steps)) : formatSteps(steps, { width: options.width, data: options.data }));
-    if (execution.output && !options.summary) {
-      console.log('\noutput:');
-      console.log(JSON.stringify(JSON.parse(execution.output), null, 2));
+    const messages = batchMessages(execution.output, { regions: target.regions.map((r) => r.region), steps });
+    const consoleUrl = target.kind === 'aws' && execution.startDate ? expressExecutionUrl(executionArn, execution.startDate) : undefined;
+    if (options.json) {
+      console.log(
+        JSON.stringify(
+          {
+            target: target.description,
+            execution: {
+              name: execution.name,
+              executionArn,
+              status: execution.status,
+              startDate: execution.startDate?.toISOString(),
+              stopDate: execution.stopDate?.toISOString(),
+              ...(took !== undefined ? { durationMs: took } : {}),
+              ...(execution.error ? { error: execution.error } : {}),
+              ...(execution.cause ? { cause: execution.cause } : {}),
+              ...(consoleUrl ? { consoleUrl } : {}),
+            },
+            steps,
+            messages: messages ?? null,
+            output: parseOutput(execution.output),
+          },
+          null,
+          2,
+        ),
+      );
+      return;
     }
+    const fitted = (text: string) => (width > 0 ? fit(text, width) : text);
+    console.log(fitted(`execution ${execution.name}  ${execution.status}${took !== undefined ? `  ${took}ms` : ''}`));
+    // ARNs and links whole: a cut one could not be used.
+    console.log(`arn       ${executionArn}`);
+    if (consoleUrl) console.log(`console   ${consoleUrl}`);
+    if (execution.error) console.log(fitted(`error     ${execution.error}: ${execution.cause ?? ''}`));
+    console.log('');
+    console.log(options.summary ? formatSummary(summarizeSteps(steps)) : formatSteps(steps, { width, data: options.data }));
+    if (messages) console.log(`\n${formatMessagesSection(messages, width)}`);
+    else if (execution.output && !options.summary) console.log(fitted(`\noutput: ${execution.output}`));
   });
 }
+
+function parseOutput(output: string | undefined): unknown {
+  if (output === undefined) return null;
+  try {
+    return JSON.parse(output);
+  } catch {
+    return output;
+  }
+}
+
+/** The messages part of `inspect`: a summary line, then one line per message. */
+export function formatMessagesSection(messages: readonly BatchMessage[], width: number): string {
+  const summary = summarizeMessages(messages);
+  return [width > 0 ? fit(summary, width) : summary, formatMessages(messages, width)].join('\n');
+}
+

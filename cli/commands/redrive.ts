@@ -33,6 +33,7 @@ import {
   type Selection,
   type Verdict,
 } from '../dlq-model.js';
+import { helpText, print } from '../layout.js';
 import { awsOptions, positiveInt } from '../options.js';
 import { QueueReader, queueDepth, READ_DEFAULTS, type QueueDepth, type ReaderOptions } from '../queue-reader.js';
 import { stderrProgress } from '../stderr-progress.js';
@@ -359,15 +360,18 @@ export function redriveCommand(): Command {
     .option('--dry-run', 'list what would move; move nothing, change no record')
     .option('--force', 'also move a message whose record says DISPATCHED or done (the record is left alone)')
     .option('--full', 'show every request_id, skip and failure (lists are cut by default)')
-    .option('--json', 'print the result as JSON on stdout')
-    .addHelpText(
-      'after',
-      `
+    .option('--json', 'print the result as JSON on stdout (shape below)')
+    .addHelpText('after', helpText(`
 Per message, in this order: (a) a DEAD_LETTERED record is set REDRIVEN (so the claim accepts the copy);
 (b) the original body is sent, unchanged, to the master queue (attributes redriven_from, redrive_reason);
 (c) only then is the message deleted from the DLQ. A message whose record says DISPATCHED is a duplicate
-and is skipped unless --force. A failed message stays in the DLQ; the exit status is then 1.`,
-    );
+and is skipped unless --force. A failed message stays in the DLQ; the exit status is then 1.
+
+--json prints { "target", "note", "queue", "from": { "name", "url" }, "to": { "name", "url" }, "dryRun",
+"read", "approximate": { "visible", "inFlight" }, "notSelected", "entries": [ { "messageId", "requestId",
+"reason", "outcome": "moved"|"would-move"|"skipped"|"failed", "detail", "recordBefore", "action",
+"reopened", "forced", "sentMessageId" } ], "counts": { "moved", "would-move", "skipped", "failed" },
+"stoppedAtMax", "aborted", "stillHidden", "ok" }.`));
   for (const option of awsOptions()) command.addOption(option);
   return command.action(async (options: RedriveFlags) => {
     const target = resolveTarget(options);
@@ -397,8 +401,8 @@ and is skipped unless --force. A failed message stays in the DLQ; the exit statu
     if (options.json) {
       console.log(JSON.stringify({ target: target.description, note: COUNTS_NOTE, ...result }, null, 2));
     } else {
-      console.log(`${target.description}: ${DLQ_LABEL[result.queue]} ${result.from.name} -> master queue ${result.to.name}${result.dryRun ? ' (dry run)' : ''}`);
-      console.log(formatRedrive(result, Boolean(options.full)));
+      print(`${target.description}: ${DLQ_LABEL[result.queue]} ${result.from.name} -> master queue ${result.to.name}${result.dryRun ? ' (dry run)' : ''}`);
+      print(formatRedrive(result, Boolean(options.full)));
     }
     if (result.aborted) process.exitCode = 130;
     else if (!result.ok) process.exitCode = 1;

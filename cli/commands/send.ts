@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { Command, Option } from 'commander';
 import { parseRequest, type Priority } from '../../core/request.js';
+import { print } from '../layout.js';
 import { makeRequest } from '../requests.js';
 import { awsOptions, positiveInt, priority, queueUrl, seconds } from '../options.js';
 import { progress } from '../progress.js';
@@ -162,7 +163,7 @@ export function sendCommand(): Command {
           }),
         ),
       );
-    console.log(`sending ${bodies.length} request(s) to ${where}`);
+    print(`sending ${bodies.length} request(s) to ${where}`);
     const bar = progress('sent', bodies.length);
     const started = Date.now();
     const ids: string[] = [];
@@ -177,9 +178,9 @@ export function sendCommand(): Command {
       const parsed = parseRequest(b);
       return parsed.ok ? parsed.request.request_id : '(invalid)';
     });
-    console.log(`sent ${bodies.length} message(s) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    console.log(`request_id: ${requestIds[0]}${requestIds.length > 1 ? ` ... ${requestIds.at(-1)}` : ''}`);
-    if (read && options.file) console.log(fileSummary(options.file, read));
+    print(`sent ${bodies.length} message(s) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    print(`request_id: ${requestIds[0]}${requestIds.length > 1 ? ` ... ${requestIds.at(-1)}` : ''}`);
+    if (read && options.file) print(fileSummary(options.file, read));
     client.destroy();
   });
 }

@@ -1,9 +1,11 @@
 /** `up`: start the local stack and keep it running until Ctrl-C. */
 import { Command, Option } from 'commander';
 import { DEFAULT_REGIONS } from '../../core/topology.js';
-import { startLocalStack, type StackDescription } from '../../local/stack.js';
+import { startConsole, type ConsoleServer } from '../../local/console/server.js';
+import { startLocalStack, type LocalStack, type StackDescription } from '../../local/stack.js';
 import { positiveInt, nonNegativeInt, port, seconds } from '../options.js';
-import { removeStackFile, STACK_FILE, writeStackFile } from '../stack-file.js';
+import { stopOnSignals } from '../shutdown.js';
+import { claimStackFile, removeStackFile, STACK_FILE, writeStackFile } from '../stack-file.js';
 
 export interface StackFlags {
   port: number;
@@ -25,6 +27,35 @@ export const stackOptions = (command: Command) =>
     .addOption(new Option('--log-level <level>', "the functions' log level (their JSON logs go to this terminal)").choices(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('SILENT'))
     .addOption(new Option('--policy <name>', 'selection policy').choices(['least-wait', 'seed-inverse']).default('least-wait'));
 
+export interface ConsoleFlags {
+  /** false with --no-console. */
+  console: boolean;
+  consolePort?: number;
+}
+
+export const consoleOptions = (command: Command) =>
+  command
+    .option('--console-port <n>', "the web console's port (default: the one after the servers' with --port, else any free port)", port)
+    .option('--no-console', 'do not serve the web console');
+
+/**
+ * The web console of a running stack (local/console), on 127.0.0.1: on --console-port, else on the port
+ * after the servers' when they were given one (--port), else on any free port. A console that cannot
+ * start stops the stack with it.
+ */
+export async function startStackConsole(stack: LocalStack, flags: ConsoleFlags, basePort = 0): Promise<ConsoleServer | undefined> {
+  if (!flags.console) return undefined;
+  const next = basePort ? basePort + 2 + Object.keys(stack.sqsServers).length : 0;
+  try {
+    return await startConsole({ description: stack.description, port: flags.consolePort ?? next });
+  } catch (error) {
+    await stack.stop();
+    throw error;
+  }
+}
+
+export const consoleLine = (server: ConsoleServer) => `web console      ${server.url}`;
+
 export function describeStack(d: StackDescription): string {
   const lines = [
     `DynamoDB         ${d.endpoints.dynamodb}   table ${d.tableName}`,
@@ -38,8 +69,13 @@ export function describeStack(d: StackDescription): string {
 }
 
 export function upCommand(): Command {
-  return stackOptions(new Command('up').description('start the local stack (DynamoDB, SQS per region, Step Functions, intake, workers)')).action(
-    async (options: StackFlags) => {
+  return consoleOptions(stackOptions(new Command('up').description('start the local stack (DynamoDB, SQS per region, Step Functions, intake, workers) and its web console'))).action(
+    async (options: StackFlags & ConsoleFlags) => {
+      // One stack per folder: claim its state file first (refused while another live stack owns it).
+      const claim = await claimStackFile();
+      if (claim.note) console.log(claim.note);
+      // From now on Ctrl-C stops the stack cleanly; a second one does not cut the stop short.
+      const signals = stopOnSignals({ force: () => removeStackFile() });
       const stack = await startLocalStack({
         basePort: options.port,
         masterVisibilitySeconds: options.visibilityTimeout,
@@ -50,21 +86,23 @@ export function upCommand(): Command {
         ),
         regions: DEFAULT_REGIONS.map((r) => ({ ...r, capacity: Math.max(1, options.workers) })),
       });
+      const web = await startStackConsole(stack, options, options.port);
       writeStackFile(stack.description);
       console.log('local stack running (127.0.0.1 only)\n');
       console.log(describeStack(stack.description));
+      if (web) console.log(consoleLine(web));
       console.log(`\nendpoints written to ${STACK_FILE}; in another terminal:`);
       console.log('  npm run cli -- send --count 30        # the producer');
       console.log('  npm run cli -- executions             # dispatch executions');
       console.log('  npm run cli -- consume                # drain regional queues, print the distribution');
+      if (web) console.log(`  open ${web.url}        # the web console`);
       console.log('\nCtrl-C stops the stack.');
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
-      console.log('\nstopping ...');
+      await signals.requested;
+      console.log('\nstopping ... (Ctrl-C again does not interrupt this)');
+      await web?.stop();
       await stack.stop();
       removeStackFile();
+      signals.dispose();
       console.log('stopped');
     },
   );

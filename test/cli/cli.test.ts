@@ -69,7 +69,8 @@ describe.concurrent('bad input', () => {
     expect(result.stderr).toMatch(/warning: line 3: not a valid request \(body is not JSON: .*\): sent anyway, expect it in the dispatch DLQ/);
     expect(result.stderr).toContain('warning: line 4: holds U+0001 at column 7, which SQS does not accept in a message body: skipped');
     expect(result.stdout).toMatch(/sent 2 message/);
-    expect(result.stdout).toContain(`${file}: 2 line(s) sent (1 not valid, expect them in the dispatch DLQ), 2 skipped (1 blank, 1 unsendable)`);
+    // Wrapped to 80 columns: read with the line breaks as spaces.
+    expect(result.stdout.replace(/\s+/g, ' ')).toContain(`${file}: 2 line(s) sent (1 not valid, expect them in the dispatch DLQ), 2 skipped (1 blank, 1 unsendable)`);
   });
 });
 
@@ -106,7 +107,8 @@ describe('against a running local stack', () => {
 
   it('up names a port that is taken and exits 1', async () => {
     const taken = new URL(stack.description.endpoints.dynamodb).port;
-    const result = await cli('up', '--port', taken);
+    // In a folder of its own: in this one, the running stack's file makes `up` refuse before it tries a port.
+    const result = await runCli(mkdtempSync(join(tmpdir(), 'dispatch-cli-port-')), ['up', '--port', taken]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`port ${taken} on 127.0.0.1 is already in use`);
   });

@@ -118,7 +118,7 @@ describe('consume with the dispatch fence', () => {
     const bare = await cli('consume', ...flags, '--wait', '0');
     expect(bare.code, bare.stderr).toBe(0);
     expect(total(bare.stdout)).toBe(2);
-    expect(bare.stdout).toMatch(/^Dispatch fence off: no idempotency table for bare queue URLs \(give --table NAME to use it\)$/m);
+    expect(bare.stdout).toMatch(/^Dispatch fence off: no idempotency table for bare queue URLs \(--table NAME\)$/m);
 
     await twoCopies();
     const withTable = await cli('consume', ...flags, '--table', aws.resources.tableName, '--wait', '0');

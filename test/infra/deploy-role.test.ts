@@ -4,7 +4,7 @@
  * deployment makes, each on this stage's own resources (bar the read-only lookups AWS offers on "*" only).
  */
 import { describe, expect, it } from 'vitest';
-import { AWS_REQUIRES_STAR_FOR_DEPLOY, DEPLOY_ACTIONS, PIPELINE } from '../../stacks/deploy-role.js';
+import { AWS_REQUIRES_STAR_FOR_DEPLOY, DEPLOY_ACTIONS, PIPELINE } from '../../stacks/pipeline.js';
 import { useSynth } from './harness/use-synth.js';
 
 const production = useSynth({ stage: 'production' });

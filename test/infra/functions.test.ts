@@ -19,11 +19,11 @@ describe('functions', () => {
   });
 
   for (const role of ROLES) {
-    it(`${role}: Node 24 on arm64, X-Ray active, JSON logs in its own log group`, () => {
+    it(`${role}: Node 24 on arm64, X-Ray on (the intake passes the sampling decision through), JSON logs in its own log group`, () => {
       expect(fn(role).inputs).toMatchObject({
         runtime: 'nodejs24.x',
         architectures: ['arm64'],
-        tracingConfig: { mode: 'Active' },
+        tracingConfig: { mode: role === 'intake' ? 'PassThrough' : 'Active' },
         loggingConfig: { logFormat: 'JSON', logGroup: `/aws/lambda/inference-${role}-ci` },
       });
       expect(synth().byState('aws:cloudwatch/logGroup:LogGroup', 'name', `/aws/lambda/inference-${role}-ci`).inputs.retentionInDays).toBe(30);

@@ -1,6 +1,5 @@
 /** Alarms and the dashboard watch every region, each alarm in the region of its metric. */
 import { describe, expect, it } from 'vitest';
-import { BATCH_DONE_MESSAGE, countOutcomes } from '../../core/outcomes.js';
 import { DEFAULT_REGIONS, HOME_REGION, resourceNames } from '../../core/topology.js';
 import type { SynthResource } from './harness/model.js';
 import { useSynth } from './harness/use-synth.js';
@@ -103,7 +102,14 @@ describe('dashboard', () => {
       ].sort(),
     );
     expect(widget(/^Execution duration/).every((m) => m[1] === 'ExecutionTime')).toBe(true);
-    expect(widget(/^Duplicates/)[0]).toEqual(['InferenceDispatch/ci', 'DuplicatesDropped', { label: 'duplicates' }]);
+    // Duplicates are the intake's EMF metric now, not a log metric filter.
+    expect(widget(/^Outcomes/).find((m) => m[1] === 'DuplicatesDropped')).toEqual([
+      'InferenceDispatch/ci',
+      'DuplicatesDropped',
+      'service',
+      'intake',
+      { label: 'DuplicatesDropped' },
+    ]);
     // The original watched every function's duration and errors.
     expect(widget(/^Functions: duration/).map((m) => m[1]).sort()).toEqual([...Array(4).fill('Duration'), ...Array(4).fill('Errors')]);
     // The original watched DynamoDB latency: every operation the claim makes, on the idempotency table.
@@ -112,14 +118,7 @@ describe('dashboard', () => {
     );
   });
 
-  it("counts duplicates from the intake's summary line, at any state machine log level, repeats the intake drops included", () => {
-    const filters = synth().ofType('aws:cloudwatch/logMetricFilter:LogMetricFilter');
-    expect(filters).toHaveLength(1);
-    const filter = filters[0]!.inputs as { logGroupName: string; pattern: string; metricTransformation: { namespace: string; name: string; value: string } };
-    expect(filter.logGroupName).toBe('/aws/lambda/inference-intake-ci');
-    expect(filter.pattern).toBe(`{ ($.message = "${BATCH_DONE_MESSAGE}") && ($.duplicate > 0) }`);
-    expect(filter.metricTransformation).toMatchObject({ namespace: 'InferenceDispatch/ci', name: 'DuplicatesDropped', value: '$.duplicate' });
-    // The field the filter reads is what the intake's summary line carries.
-    expect(countOutcomes([{ messageId: 'm', outcome: 'duplicate' }])).toMatchObject({ duplicate: 1 });
+  it('counts nothing from logs: no log metric filter (the functions write their metrics as EMF)', () => {
+    expect(synth().ofType('aws:cloudwatch/logMetricFilter:LogMetricFilter')).toEqual([]);
   });
 });

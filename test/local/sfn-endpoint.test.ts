@@ -251,6 +251,43 @@ describe('GetExecutionHistory', () => {
     expect(JSON.parse(flaky.at(-1)?.stateExitedEventDetails?.output ?? '{}').caught).toMatchObject({ Error: 'Flaky' });
   });
 
+  // Until now previousEventId was simply the event logged before (id - 1), which under a Map or a
+  // Parallel is often another iteration's or branch's; no expectation here relied on it (only the first
+  // event's 0, which stays). It now links each event to its causal predecessor, as on AWS.
+  it('links each event to its causal predecessor, as Step Functions does, not to the one logged before it', () => {
+    const of = (type: string, name?: string) =>
+      all.filter((e) => e.type === type && (name === undefined || (e.stateEnteredEventDetails ?? e.stateExitedEventDetails)?.name === name));
+    const one = (type: string, name?: string) => of(type, name)[0] as HistoryEvent;
+    // The first state links to 0, as histories recorded on AWS show.
+    expect(one('PassStateEntered', 'Prepare').previousEventId).toBe(0);
+    expect(one('PassStateExited', 'Prepare').previousEventId).toBe(one('PassStateEntered', 'Prepare').id);
+    expect(one('MapStateEntered', 'Each').previousEventId).toBe(one('PassStateExited', 'Prepare').id);
+    const mapStarted = one('MapStateStarted');
+    expect(mapStarted.previousEventId).toBe(one('MapStateEntered', 'Each').id);
+    // Each iteration starts from the Map; its first state from its own MapIterationStarted; the Map ends
+    // after its last iteration.
+    const iterations = of('MapIterationStarted');
+    expect(iterations.map((e) => e.previousEventId)).toEqual([mapStarted.id, mapStarted.id]);
+    const echoes = of('TaskStateEntered', 'Echo');
+    expect(echoes.map((e) => e.previousEventId).sort()).toEqual(iterations.map((e) => e.id).sort());
+    for (const succeeded of of('MapIterationSucceeded')) {
+      const index = succeeded.mapIterationSucceededEventDetails?.index;
+      const started = iterations.find((e) => e.mapIterationStartedEventDetails?.index === index) as HistoryEvent;
+      // Back through its own Echo's events to its own MapIterationStarted.
+      let at = all.find((e) => e.id === succeeded.previousEventId);
+      while (at && at.type !== 'MapIterationStarted') at = all.find((e) => e.id === at?.previousEventId);
+      expect(at?.id).toBe(started.id);
+    }
+    expect(of('MapIterationSucceeded').map((e) => e.id)).toContain(one('MapStateSucceeded').previousEventId);
+    // The retried Task: its retry follows the failure, its exit follows the last failure (caught).
+    const failures = of('LambdaFunctionFailed');
+    const flakySchedules = of('LambdaFunctionScheduled').filter((e) => e.lambdaFunctionScheduledEventDetails?.resource === FLAKY);
+    expect(flakySchedules.map((e) => e.previousEventId)).toEqual([one('TaskStateEntered', 'Flaky').id, failures[0]?.id]);
+    expect(one('TaskStateExited', 'Flaky').previousEventId).toBe(failures[1]?.id);
+    expect(all.at(-1)?.previousEventId).toBe(one('SucceedStateExited', 'Done').id);
+    expect(all.every((e) => (e.previousEventId ?? 0) < (e.id ?? 0))).toBe(true);
+  });
+
   it('pages forwards and backwards with maxResults and nextToken', async () => {
     const forward: HistoryEvent[] = [];
     for await (const page of paginateGetExecutionHistory({ client, pageSize: 4 }, { executionArn })) forward.push(...(page.events ?? []));
