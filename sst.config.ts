@@ -6,7 +6,9 @@
 export default $config({
   app(input) {
     return {
-      name: 'inference-dispatch',
+      // The first part of every resource name (core/topology.ts resourceNames): a second copy of this
+      // app in one account takes another name (DISPATCH_APP_NAME=...), so no name is shared.
+      name: process.env.DISPATCH_APP_NAME || 'inference-dispatch',
       home: 'aws',
       // Keep production data (the idempotency table, the queues) if the stage is removed.
       removal: input?.stage === 'production' ? 'retain' : 'remove',

@@ -73,7 +73,7 @@ export const envSchema = z.object({
   REGION_CAPACITY: jsonText(z.record(regionName, capacity)).optional(),
   CACHE_TTL: number().min(0, 'must be >= 0').default(5),
   MAX_QUEUE_DEPTH_THRESHOLD: seconds(5000),
-  IDEMPOTENCY_TABLE_NAME: z.string().min(3).max(255).default('inference-idempotency-dev'),
+  IDEMPOTENCY_TABLE_NAME: z.string().min(3).max(255).default('inference-dispatch-idempotency-dev'),
   IDEMPOTENCY_TTL_SECONDS: seconds(7 * 24 * 3600),
   // The time budget (core/topology.ts TIMEOUTS): a claim must outlive the intake and a same-name rerun
   // of its execution, and lapse before the master queue delivers the message again.

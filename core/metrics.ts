@@ -10,10 +10,11 @@
  * (always the one function that emits it, so it adds no combinations); the only other dimensions are a
  * region pair, a region, or a reason class, so the whole set is bounded: see `metricCount`.
  */
+import { APP_NAME } from './topology.js';
 
-/** Namespace prefix; the stage follows it (one namespace per stage). */
+/** Namespace prefix; the app and the stage follow it (one namespace per app and stage). */
 export const METRIC_NAMESPACE = 'InferenceDispatch';
-export const metricNamespace = (stage: string): string => `${METRIC_NAMESPACE}/${stage}`;
+export const metricNamespace = (stage: string, app: string = APP_NAME): string => `${METRIC_NAMESPACE}/${app}/${stage}`;
 
 /** Powertools Metrics adds this dimension to every metric, valued with the emitting function's service name. */
 export const SERVICE_DIMENSION = 'service';
@@ -164,8 +165,8 @@ export function namespaceFromEnvironment(env: Readonly<Record<string, string | u
   const explicit = env[METRICS_NAMESPACE_ENV];
   if (explicit) return explicit;
   try {
-    const app = JSON.parse(env.SST_RESOURCE_App ?? 'null') as { stage?: unknown } | null;
-    if (typeof app?.stage === 'string' && app.stage) return metricNamespace(app.stage);
+    const app = JSON.parse(env.SST_RESOURCE_App ?? 'null') as { name?: unknown; stage?: unknown } | null;
+    if (typeof app?.stage === 'string' && app.stage) return metricNamespace(app.stage, typeof app.name === 'string' && app.name ? app.name : APP_NAME);
   } catch {
     // Not SST's JSON: the local default.
   }

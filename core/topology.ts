@@ -86,17 +86,51 @@ export const MAX_RECEIVE_COUNT = 3;
 /** Batch size of the intake's event source mapping and of every SendMessageBatch (SQS maximum: 10). */
 export const SQS_BATCH_SIZE = 10;
 
-/** Stage-scoped resource names (the original's names with "dev" replaced by the stage). */
-export function resourceNames(stage: string) {
-  return {
-    masterQueue: `inference-master-queue-${stage}`,
-    masterDeadLetterQueue: `inference-master-dlq-${stage}`,
-    dispatchDeadLetterQueue: `inference-dispatch-dlq-${stage}`,
-    regionalQueue: (region: string) => `inference-queue-${region}-${stage}`,
-    regionalDeadLetterQueue: (region: string) => `inference-queue-${region}-dlq-${stage}`,
-    idempotencyTable: `inference-idempotency-${stage}`,
-    stateMachine: `inference-dispatch-${stage}`,
+/**
+ * The app's default name (sst.config.ts reads DISPATCH_APP_NAME, else this): the first part of every
+ * resource name, so two apps, or two copies of this one, never collide in one account.
+ */
+export const APP_NAME = 'inference-dispatch';
+export const APP_NAME_ENV = 'DISPATCH_APP_NAME';
+
+export const QUEUE_ALARM_KINDS = ['not-empty', 'depth', 'age'] as const;
+export type QueueAlarmKind = (typeof QUEUE_ALARM_KINDS)[number];
+
+/** AWS's limits on the names this app makes: SQS queues 80 characters, Lambda functions 64. */
+const NAME_LIMITS = { queue: 80, function: 64 } as const;
+
+/**
+ * Resource names, scoped by app and stage (the original's names, prefixed by the app's, with "dev"
+ * replaced by the stage): two apps, or two stages of one, in one account never share a name.
+ */
+export function resourceNames(stage: string, app: string = APP_NAME) {
+  const names = {
+    app,
+    stage,
+    masterQueue: `${app}-master-queue-${stage}`,
+    masterDeadLetterQueue: `${app}-master-dlq-${stage}`,
+    dispatchDeadLetterQueue: `${app}-dlq-${stage}`,
+    regionalQueue: (region: string) => `${app}-queue-${region}-${stage}`,
+    regionalDeadLetterQueue: (region: string) => `${app}-queue-${region}-dlq-${stage}`,
+    idempotencyTable: `${app}-idempotency-${stage}`,
+    stateMachine: `${app}-${stage}`,
+    /** A Lambda function: intake, snapshot, select, forward. */
+    function: (role: string) => `${app}-${role}-${stage}`,
+    alarmTopic: `${app}-alarms-${stage}`,
+    /** An alarm of the home region; a queue's alarms are named after their queue. */
+    alarm: (what: string) => `${app}-${what}-${stage}`,
+    /** A queue's alarm: not-empty (a DLQ), depth, age (a regional queue). */
+    queueAlarm: (queueName: string, kind: QueueAlarmKind) => `${queueName}-${kind}`,
+    dashboard: `${app}-${stage}`,
+    /** The SSM parameter holding the stage's outputs: how the CLI finds any stage, deployed last or not. */
+    outputsParameter: `/${app}/${stage}/outputs`,
   } as const;
+  const longest = (...values: string[]) => values.reduce((a, b) => (b.length > a.length ? b : a), '');
+  const queue = longest(names.regionalDeadLetterQueue('ap-southeast-1'), names.dispatchDeadLetterQueue, names.masterQueue);
+  if (queue.length > NAME_LIMITS.queue) throw new Error(`app "${app}" and stage "${stage}" make a queue name too long for SQS (${queue.length} > 80): ${queue}`);
+  const fn = names.function('snapshot');
+  if (fn.length > NAME_LIMITS.function) throw new Error(`app "${app}" and stage "${stage}" make a function name too long for Lambda (${fn.length} > 64): ${fn}`);
+  return names;
 }
 
 /** A region name as a JSON key safe for JSONPath dot notation: us-west-2 -> us_west_2. */

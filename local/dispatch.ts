@@ -21,7 +21,7 @@ export const LOCAL_ACCOUNT = '000000000000';
 export const functionArn = (region: string, name: string) => `arn:aws:lambda:${region}:${LOCAL_ACCOUNT}:function:${name}`;
 
 export function localFunctionArns(resources: LocalResources) {
-  const arn = (name: string) => functionArn(resources.homeRegion, `inference-${name}-${resources.stage}`);
+  const arn = (role: string) => functionArn(resources.homeRegion, resourceNames(resources.stage).function(role));
   return { snapshot: arn('snapshot'), select: arn('select'), forward: arn('forward') };
 }
 

@@ -214,7 +214,7 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
       batchSize: 10,
       maximumBatchingWindowSeconds: options.batchWindowSeconds ?? 0.5,
       pollers: options.pollers ?? 2,
-      functionName: `inference-intake-${stage}`,
+      functionName: `inference-dispatch-intake-${stage}`,
       ...(options.onBatch ? { onBatch: options.onBatch } : {}),
       ...(options.quickStop ? { abortReceivesOnStop: true } : {}),
     });

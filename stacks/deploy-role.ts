@@ -5,7 +5,10 @@
  * the stage's). Created with the pipeline's stage; the first deployment of that stage is made by a person
  * with administrator rights, every later one by the pipeline.
  */
-import { resourceNames } from '../core/topology.js';
+import { HOME_REGION, QUEUE_ALARM_KINDS, resourceNames } from '../core/topology.js';
+import { FUNCTION_ROLES } from './functions.js';
+import { HOME_ALARMS } from './monitoring.js';
+import { samplingRuleName } from './tracing.js';
 import type { HomeContext } from './context.js';
 import { AWS_REQUIRES_STAR_FOR_DEPLOY, DEPLOY_ACTIONS, PIPELINE } from './pipeline.js';
 
@@ -16,31 +19,45 @@ export interface DeployRole {
   readonly providerArn: $util.Input<string>;
 }
 
-/** The stage's resources, by ARN pattern: every region's queues, the table, functions, roles, the rest. */
-function stageResources(stage: string, home: HomeContext, regions: readonly string[]) {
-  const names = resourceNames(stage);
+/**
+ * The stage's resources, by exact ARN (names from core/topology.ts): no wildcard that a stage named
+ * "production-eu", or an app named "inference-dispatch-eu", could also match. Two exceptions, named:
+ * the roles SST names <app>-<stage>-<component><hash> (a prefix is all that is known before deploying),
+ * and log streams (named by Lambda at run time).
+ */
+function stageResources(app: string, stage: string, home: HomeContext, regions: readonly string[]) {
+  const names = resourceNames(stage, app);
   const arn = (service: string, region: $util.Input<string>, rest: string) =>
     $interpolate`arn:${home.partition}:${service}:${region}:${home.accountId}:${rest}`;
-  // Every queue of the stage is named inference-...-<stage> (core/topology.ts resourceNames).
-  const queues = regions.map((region) => arn('sqs', region, `inference-*-${stage}`));
+  const queuesIn = (region: string) => [
+    ...(region === HOME_REGION ? [names.masterQueue, names.masterDeadLetterQueue, names.dispatchDeadLetterQueue] : []),
+    names.regionalQueue(region),
+    names.regionalDeadLetterQueue(region),
+  ];
+  const functions = FUNCTION_ROLES.map((role) => names.function(role));
+  const alarmsIn = (region: string) => [
+    ...(region === HOME_REGION ? HOME_ALARMS.map((what) => names.alarm(what)) : []),
+    ...queuesIn(region).flatMap((queue) => QUEUE_ALARM_KINDS.map((kind) => names.queueAlarm(queue, kind))),
+  ];
   return {
-    sqs: queues,
+    sqs: regions.flatMap((region) => queuesIn(region).map((queue) => arn('sqs', region, queue))),
     dynamodb: [arn('dynamodb', home.region, `table/${names.idempotencyTable}`)],
-    // The four functions are named inference-<role>-<stage> (stacks/functions.ts).
-    lambda: [arn('lambda', home.region, `function:inference-*-${stage}`)],
+    lambda: functions.map((fn) => arn('lambda', home.region, `function:${fn}`)),
     // SST names its function roles <app>-<stage>-...; the state machine's role is named likewise.
-    iam: [$interpolate`arn:${home.partition}:iam::${home.accountId}:role/${$app.name}-${stage}-*`],
+    iam: [$interpolate`arn:${home.partition}:iam::${home.accountId}:role/${app}-${stage}-*`],
     states: [arn('states', home.region, `stateMachine:${names.stateMachine}`)],
     logs: [
-      arn('logs', home.region, `log-group:/aws/lambda/inference-*-${stage}*`),
-      arn('logs', home.region, `log-group:/aws/vendedlogs/states/${names.stateMachine}*`),
+      ...functions.flatMap((fn) => [arn('logs', home.region, `log-group:/aws/lambda/${fn}`), arn('logs', home.region, `log-group:/aws/lambda/${fn}:*`)]),
+      arn('logs', home.region, `log-group:/aws/vendedlogs/states/${names.stateMachine}`),
+      arn('logs', home.region, `log-group:/aws/vendedlogs/states/${names.stateMachine}:*`),
     ],
     cloudwatch: [
-      ...regions.map((region) => arn('cloudwatch', region, `alarm:inference-*-${stage}*`)),
-      $interpolate`arn:${home.partition}:cloudwatch::${home.accountId}:dashboard/inference-dispatch-${stage}`,
+      ...regions.flatMap((region) => alarmsIn(region).map((alarm) => arn('cloudwatch', region, `alarm:${alarm}`))),
+      $interpolate`arn:${home.partition}:cloudwatch::${home.accountId}:dashboard/${names.dashboard}`,
     ],
-    sns: regions.map((region) => arn('sns', region, `inference-*-${stage}*`)),
-    xray: [arn('xray', home.region, `sampling-rule/inference-*-${stage}*`)],
+    sns: regions.map((region) => arn('sns', region, names.alarmTopic)),
+    xray: [arn('xray', home.region, `sampling-rule/${samplingRuleName(names.stateMachine)}`)],
+    ssm: [arn('ssm', home.region, `parameter${names.outputsParameter}`)],
     sst: [
       $interpolate`arn:${home.partition}:s3:::sst-state-*`,
       $interpolate`arn:${home.partition}:s3:::sst-state-*/*`,
@@ -79,7 +96,7 @@ export function createDeployRole(home: HomeContext, regions: readonly string[]):
       ],
     }),
   });
-  const resources = stageResources($app.stage, home, regions);
+  const resources = stageResources($app.name, $app.stage, home, regions);
   new aws.iam.RolePolicy('DeployRolePolicy', {
     role: role.id,
     policy: $jsonStringify({

@@ -3,9 +3,11 @@
  * x86 for the same work), JSON logs kept a month, X-Ray active tracing, and a role that
  * holds exactly the permissions passed in plus writing to its own log group.
  */
+import { resourceNames } from '../core/topology.js';
 import type { HomeContext } from './context.js';
 
-export type FunctionRole = 'intake' | 'snapshot' | 'select' | 'forward';
+export const FUNCTION_ROLES = ['intake', 'snapshot', 'select', 'forward'] as const;
+export type FunctionRole = (typeof FUNCTION_ROLES)[number];
 
 export interface DispatchFunctionArgs {
   readonly role: FunctionRole;
@@ -28,7 +30,7 @@ const LAMBDA_TRUST_POLICY = JSON.stringify({
 });
 
 export function functionName(role: FunctionRole): string {
-  return `inference-${role}-${$app.stage}`;
+  return resourceNames($app.stage, $app.name).function(role);
 }
 
 export function dispatchFunction(args: DispatchFunctionArgs, home: HomeContext): sst.aws.Function {

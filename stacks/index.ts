@@ -15,7 +15,7 @@ export function deployStage() {
   if (region !== HOME_REGION) {
     throw new Error(`sst.config.ts must deploy to the home region ${HOME_REGION} (core/topology.ts), not ${String(region)}`);
   }
-  const names = resourceNames($app.stage);
+  const names = resourceNames($app.stage, $app.name);
   const home = homeContext();
   const regions = deployRegions();
   const queues = createQueues(names, regions);
@@ -26,6 +26,15 @@ export function deployStage() {
   // `sst shell` exposes linked resources to the command it runs as SST_RESOURCE_<name>.
   // A copy: SST adds its own keys (_protect) to the returned outputs.
   new sst.Linkable('Dispatch', { properties: { ...outputs } });
+  // The same outputs where the CLI finds any stage by name (`--stage`), whichever was deployed last.
+  // Intelligent tiering: standard (free) while the value fits 4 KB, advanced beyond.
+  new aws.ssm.Parameter('OutputsParameter', {
+    name: names.outputsParameter,
+    description: `Outputs of ${$app.name} stage ${$app.stage}, read by the dispatch CLI`,
+    type: 'String',
+    tier: 'Intelligent-Tiering',
+    value: $jsonStringify(outputs),
+  });
   // The pipeline's stage also holds the role the pipeline deploys with (set it as the GitHub
   // variable DEPLOY_ROLE_ARN after the first, manual, deployment: docs/deploy.md).
   const pipeline = $app.stage === PIPELINE.stage ? createDeployRole(home, regions.map((r) => r.region)) : undefined;

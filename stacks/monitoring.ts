@@ -27,11 +27,15 @@ export function emfMetric(key: MetricKey, dimensions: Record<string, string> = {
     throw new Error(`${spec.name} is not written with dimensions [${keys.join(', ')}] (core/metrics.ts)`);
   }
   return {
-    namespace: metricNamespace($app.stage),
+    namespace: metricNamespace($app.stage, $app.name),
     metricName: spec.name,
     dimensions: { [SERVICE_DIMENSION]: spec.service, ...dimensions },
   };
 }
+
+/** The home region's alarms that are not a queue's (names.alarm(what)). */
+export const HOME_ALARMS = ['intake-errors', 'failed-executions', 'failovers', 'claims-taken-over'] as const;
+type HomeAlarm = (typeof HOME_ALARMS)[number];
 
 export interface Monitoring {
   readonly topics: Record<string, aws.sns.Topic>;
@@ -53,11 +57,12 @@ export function createMonitoring({ names, regions, queues, dispatch }: Monitorin
   const topics = Object.fromEntries(
     regions.map((r) => [
       r.region,
-      new aws.sns.Topic(`AlarmTopic${r.pascal}`, { name: `inference-alarms-${$app.stage}` }, r.opts),
+      new aws.sns.Topic(`AlarmTopic${r.pascal}`, { name: names.alarmTopic }, r.opts),
     ]),
   );
   const topicOf = (region: string) => topics[region]!.arn;
   const alarms: aws.cloudwatch.MetricAlarm[] = [];
+  const homeAlarm = (what: HomeAlarm) => names.alarm(what);
   const alarm = (name: string, args: aws.cloudwatch.MetricAlarmArgs, region = HOME_REGION, opts = {}) => {
     const created = new aws.cloudwatch.MetricAlarm(
       name,
@@ -69,7 +74,7 @@ export function createMonitoring({ names, regions, queues, dispatch }: Monitorin
   };
 
   alarm('IntakeErrorsAlarm', {
-    name: `inference-intake-errors-${$app.stage}`,
+    name: homeAlarm('intake-errors'),
     alarmDescription: `More than ${ALARM_SETTINGS.intakeErrors.threshold} intake errors in 5 minutes`,
     namespace: 'AWS/Lambda',
     metricName: 'Errors',
@@ -82,7 +87,7 @@ export function createMonitoring({ names, regions, queues, dispatch }: Monitorin
   });
 
   alarm('FailedExecutionsAlarm', {
-    name: `inference-dispatch-failed-executions-${$app.stage}`,
+    name: homeAlarm('failed-executions'),
     alarmDescription: 'A dispatch execution failed, timed out or was aborted (its batch returns to the master queue)',
     metricQueries: [
       ...(['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted'] as const).map((metricName, i) => ({
@@ -107,7 +112,7 @@ export function createMonitoring({ names, regions, queues, dispatch }: Monitorin
     alarm(
       name,
       {
-        name: `${queueName}-not-empty`,
+        name: names.queueAlarm(queueName, 'not-empty'),
         alarmDescription: `Messages waiting in the dead-letter queue ${queueName} (${region})`,
         namespace: 'AWS/SQS',
         metricName: 'ApproximateNumberOfMessagesVisible',
@@ -130,7 +135,7 @@ export function createMonitoring({ names, regions, queues, dispatch }: Monitorin
     alarm(
       `RegionalDepthAlarm${r.pascal}`,
       {
-        name: `${queueName}-depth`,
+        name: names.queueAlarm(queueName, 'depth'),
         alarmDescription: `${r.region} holds more than ${ALARM_SETTINGS.regionalDepth} messages: the policy avoids it`,
         namespace: 'AWS/SQS',
         metricName: 'ApproximateNumberOfMessagesVisible',
@@ -147,7 +152,7 @@ export function createMonitoring({ names, regions, queues, dispatch }: Monitorin
     alarm(
       `RegionalAgeAlarm${r.pascal}`,
       {
-        name: `${queueName}-age`,
+        name: names.queueAlarm(queueName, 'age'),
         alarmDescription: `The oldest message in ${r.region} waited more than ${ALARM_SETTINGS.regionalAgeSeconds} s: its workers are behind`,
         namespace: 'AWS/SQS',
         metricName: 'ApproximateAgeOfOldestMessage',
@@ -165,7 +170,7 @@ export function createMonitoring({ names, regions, queues, dispatch }: Monitorin
 
   // Signs of trouble before a message is lost (thresholds and why: stacks/settings.ts).
   alarm('FailoversAlarm', {
-    name: `inference-dispatch-failovers-${$app.stage}`,
+    name: homeAlarm('failovers'),
     alarmDescription:
       'Messages failed over to another region: a region refused whole sends (throttled, down, denied). ' +
       'The dashboard shows which (FailedOver by From and To).',
@@ -177,7 +182,7 @@ export function createMonitoring({ names, regions, queues, dispatch }: Monitorin
     comparisonOperator: 'GreaterThanThreshold',
   });
   alarm('ClaimsTakenOverAlarm', {
-    name: `inference-dispatch-claims-taken-over-${$app.stage}`,
+    name: homeAlarm('claims-taken-over'),
     alarmDescription:
       'Claims taken over from an earlier run that ended without settling them (a crash, a timeout, a send without an answer): ' +
       'those messages were in doubt and are being dispatched again.',
@@ -192,7 +197,7 @@ export function createMonitoring({ names, regions, queues, dispatch }: Monitorin
   const samplingRule = createSamplingRule(names.stateMachine);
 
   const dashboard = new aws.cloudwatch.Dashboard('Dashboard', {
-    dashboardName: `inference-dispatch-${$app.stage}`,
+    dashboardName: names.dashboard,
     dashboardBody: $jsonStringify({ widgets: dashboardWidgets({ names, queues, dispatch }) }),
   });
 

@@ -79,6 +79,8 @@ export const DEPLOY_ACTIONS = {
   xray: ['xray:CreateSamplingRule', 'xray:UpdateSamplingRule', 'xray:DeleteSamplingRule', 'xray:TagResource', 'xray:UntagResource', 'xray:ListTagsForResource'],
   cloudwatch: ['cloudwatch:PutMetricAlarm', 'cloudwatch:DeleteAlarms', 'cloudwatch:TagResource', 'cloudwatch:ListTagsForResource', 'cloudwatch:PutDashboard', 'cloudwatch:GetDashboard', 'cloudwatch:DeleteDashboards'],
   sns: ['sns:CreateTopic', 'sns:DeleteTopic', 'sns:GetTopicAttributes', 'sns:SetTopicAttributes', 'sns:TagResource', 'sns:ListTagsForResource'],
+  /** The stage's outputs parameter (names.outputsParameter), read by the CLI. */
+  ssm: ['ssm:PutParameter', 'ssm:GetParameter', 'ssm:GetParameters', 'ssm:DeleteParameter', 'ssm:AddTagsToResource', 'ssm:RemoveTagsFromResource', 'ssm:ListTagsForResource'],
   /** SST's own state and assets: the buckets it bootstraps in the account, and its bootstrap parameters. */
   sst: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:ListBucket', 'ssm:GetParameter', 'ssm:GetParameters'],
 } as const;
@@ -104,5 +106,6 @@ export const AWS_REQUIRES_STAR_FOR_DEPLOY = [
   'logs:ListLogDeliveries',
   'logs:PutResourcePolicy',
   'logs:DescribeResourcePolicies',
+  'ssm:DescribeParameters',
 ] as const;
 

@@ -56,7 +56,7 @@ describe('metrics', () => {
       report.rows.filter((r) => r.name === name && (key === undefined || r.dimensions[key] === value)).reduce((n, r) => n + r.sum, 0);
     expect(sum('Dispatched')).toBe(3);
     expect(sum('DeadLettered', 'ReasonClass', 'invalid')).toBe(1);
-    expect(report.rows.every((r) => r.namespace === 'InferenceDispatch/local')).toBe(true);
+    expect(report.rows.every((r) => r.namespace === 'InferenceDispatch/inference-dispatch/local')).toBe(true);
   });
 
   it('prints a table, one row per metric and dimension values', { timeout: 60_000 }, async () => {

@@ -9,18 +9,18 @@ const outputs = {
   app: 'inference-dispatch',
   stage: 'dev',
   homeRegion: 'us-east-1',
-  masterQueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/inference-master-queue-dev',
-  masterDeadLetterQueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/inference-master-dlq-dev',
+  masterQueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/inference-dispatch-master-queue-dev',
+  masterDeadLetterQueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/inference-dispatch-master-dlq-dev',
   dispatchDeadLetterQueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/inference-dispatch-dlq-dev',
   regionQueues: '{}',
   regionalQueueUrls: {
-    'us-east-1': 'https://sqs.us-east-1.amazonaws.com/123456789012/inference-queue-us-east-1-dev',
-    'us-west-2': 'https://sqs.us-west-2.amazonaws.com/123456789012/inference-queue-us-west-2-dev',
+    'us-east-1': 'https://sqs.us-east-1.amazonaws.com/123456789012/inference-dispatch-queue-us-east-1-dev',
+    'us-west-2': 'https://sqs.us-west-2.amazonaws.com/123456789012/inference-dispatch-queue-us-west-2-dev',
   },
   regionalDeadLetterQueueUrls: {},
   stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:inference-dispatch-dev',
   stateMachineLogGroup: '/aws/vendedlogs/states/inference-dispatch-dev',
-  tableName: 'inference-idempotency-dev',
+  tableName: 'inference-dispatch-idempotency-dev',
   functionNames: { intake: 'a', snapshot: 'b', select: 'c', forward: 'd' },
   alarmTopicArns: {},
   consoleLinks: { stateMachine: 'x', executionLogs: 'x', dashboard: 'x', masterQueue: 'x', table: 'x' },
@@ -44,7 +44,7 @@ describe('awsTarget', () => {
       { region: 'us-east-1', queueUrl: outputs.regionalQueueUrls['us-east-1'] },
       { region: 'us-west-2', queueUrl: outputs.regionalQueueUrls['us-west-2'] },
     ]);
-    expect(target.tableName).toBe('inference-idempotency-dev');
+    expect(target.tableName).toBe('inference-dispatch-idempotency-dev');
     expect(target.logGroupName).toBe(outputs.stateMachineLogGroup);
     expect(target.homeRegion).toBe('us-east-1');
   });

@@ -56,7 +56,7 @@ it('starts the stack, records its endpoints, refuses a second up, and on Ctrl-C 
     const client = sqsAt('us-east-1', description.endpoints.sqs['us-east-1'] as string);
     const { QueueUrls = [] } = await client.send(new ListQueuesCommand({}));
     client.destroy();
-    expect(QueueUrls.some((url) => url.endsWith('/inference-master-queue-local'))).toBe(true);
+    expect(QueueUrls.some((url) => url.endsWith('/inference-dispatch-master-queue-local'))).toBe(true);
 
     // A second `up` in the same folder is refused and leaves the first one's record alone.
     const second = await runCli(cwd, ['up']);

@@ -125,7 +125,7 @@ describe('the console in Chromium', () => {
     // Each request is dispatched once: its record says DISPATCHED, and one copy is in a regional queue.
     for (const id of ids) await waitFor(`${id} dispatched`, async () => (await harness.recordStatus(id)) === 'DISPATCHED');
     await page.goto(`${harness.console.url}#/requests/${ids[0]}`);
-    await poll(() => page.locator('#request-summary').textContent()).toMatch(/^Record DISPATCHED \(us-[a-z]+-\d\)\. 1 copy held: inference-queue-us-/);
+    await poll(() => page.locator('#request-summary').textContent()).toMatch(/^Record DISPATCHED \(us-[a-z]+-\d\)\. 1 copy held: inference-dispatch-queue-us-/);
     expect(await page.locator('#held tbody tr[data-kind="regional queue"]').count()).toBe(1);
     for (const id of ids) expect(await harness.regionalCopies(id)).toHaveLength(1);
   }, 60_000);

@@ -70,3 +70,38 @@ describe('the deploy role', () => {
     expect(production().ofType('aws:iam/role:Role').map((r) => r.inputs.name)).toContain('inference-dispatch-production-state-machine');
   });
 });
+
+/** An IAM resource pattern as a regular expression ("*" any run of characters, "?" one). */
+const patternOf = (resource: string) =>
+  new RegExp(`^${resource.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+
+describe("the deploy role's reach", () => {
+  const stageStatements = () => deployPolicy().filter((s) => !s.resources.includes('*') && s.sid !== 'StageSst');
+  const covered = (arn: string) => stageStatements().some((s) => s.resources.some((r) => patternOf(r).test(arn)));
+  /** Every resource of a synthesized stage that AWS names, by the ARN the role must reach. */
+  const namedArns = (synth: ReturnType<typeof production>) => [
+    ...synth.ofType('aws:sqs/queue:Queue').map((q) => q.state.arn as string),
+    ...synth.ofType('aws:lambda/function:Function').map((f) => `arn:aws:lambda:${f.region}:123456789012:function:${f.inputs.name as string}`),
+    ...synth.ofType('aws:cloudwatch/metricAlarm:MetricAlarm').map((a) => `arn:aws:cloudwatch:${a.region}:123456789012:alarm:${a.inputs.name as string}`),
+    ...synth.ofType('aws:sns/topic:Topic').map((t) => t.state.arn as string),
+    ...synth.ofType('aws:dynamodb/table:Table').map((t) => t.state.arn as string),
+    ...synth.ofType('aws:sfn/stateMachine:StateMachine').map((m) => m.state.arn as string),
+    ...synth.ofType('aws:cloudwatch/logGroup:LogGroup').map((g) => `arn:aws:logs:${g.region}:123456789012:log-group:${g.inputs.name as string}`),
+    ...synth.ofType('aws:xray/samplingRule:SamplingRule').map((r) => `arn:aws:xray:${r.region}:123456789012:sampling-rule/${r.inputs.ruleName as string}`),
+    ...synth.ofType('aws:ssm/parameter:Parameter').map((p) => `arn:aws:ssm:${p.region}:123456789012:parameter${p.inputs.name as string}`),
+    ...synth.ofType('aws:cloudwatch/dashboard:Dashboard').map((d) => `arn:aws:cloudwatch::123456789012:dashboard/${d.inputs.dashboardName as string}`),
+  ];
+  const neighbour = useSynth({ stage: 'production-eu' });
+
+  it('reaches every resource the stage names', () => {
+    const arns = namedArns(production());
+    expect(arns.length).toBeGreaterThan(40);
+    expect(arns.filter((arn) => !covered(arn))).toEqual([]);
+  });
+
+  it('reaches nothing of a stage whose name only extends its own (production-eu)', () => {
+    const arns = namedArns(neighbour());
+    expect(arns.length).toBeGreaterThan(40);
+    expect(arns.filter((arn) => covered(arn))).toEqual([]);
+  });
+});

@@ -7,7 +7,7 @@ import { useSynth } from './harness/use-synth.js';
 const synth = useSynth();
 const names = resourceNames('ci');
 const ROLES = ['intake', 'snapshot', 'select', 'forward'] as const;
-const fn = (role: string) => synth().byState('aws:lambda/function:Function', 'name', `inference-${role}-ci`);
+const fn = (role: string) => synth().byState('aws:lambda/function:Function', 'name', `inference-dispatch-${role}-ci`);
 const env = (role: string) => (fn(role).inputs.environment as { variables: Record<string, string> }).variables;
 const queueUrl = (name: string) => synth().byState('aws:sqs/queue:Queue', 'name', name).state.url as string;
 
@@ -24,9 +24,9 @@ describe('functions', () => {
         runtime: 'nodejs24.x',
         architectures: ['arm64'],
         tracingConfig: { mode: role === 'intake' ? 'PassThrough' : 'Active' },
-        loggingConfig: { logFormat: 'JSON', logGroup: `/aws/lambda/inference-${role}-ci` },
+        loggingConfig: { logFormat: 'JSON', logGroup: `/aws/lambda/inference-dispatch-${role}-ci` },
       });
-      expect(synth().byState('aws:cloudwatch/logGroup:LogGroup', 'name', `/aws/lambda/inference-${role}-ci`).inputs.retentionInDays).toBe(30);
+      expect(synth().byState('aws:cloudwatch/logGroup:LogGroup', 'name', `/aws/lambda/inference-dispatch-${role}-ci`).inputs.retentionInDays).toBe(30);
     });
   }
 

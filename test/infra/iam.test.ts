@@ -13,7 +13,7 @@ const synth = useSynth();
 const names = resourceNames('ci');
 const arnOf = (type: string, name: string) => synth().byState(type, 'name', name).state.arn as string;
 const queueArn = (name: string) => arnOf('aws:sqs/queue:Queue', name);
-const fn = (role: string) => synth().byState('aws:lambda/function:Function', 'name', `inference-${role}-ci`);
+const fn = (role: string) => synth().byState('aws:lambda/function:Function', 'name', `inference-dispatch-${role}-ci`);
 
 describe('every IAM role policy', () => {
   const all = (): RolePolicies[] => synth().rolePolicies();
@@ -64,7 +64,7 @@ describe('function roles', () => {
   /** What every function holds besides its own calls: its log streams, and X-Ray writes. */
   const base = (role: string) => [
     ...['logs:CreateLogStream', 'logs:PutLogEvents'].map(
-      (a) => `${a} on arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/inference-${role}-ci:*`,
+      (a) => `${a} on arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/inference-dispatch-${role}-ci:*`,
     ),
     'xray:PutTelemetryRecords on *',
     'xray:PutTraceSegments on *',

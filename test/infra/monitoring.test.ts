@@ -21,7 +21,7 @@ describe('alarms', () => {
   it('intake errors: more than 5 in 5 minutes', () => {
     const alarm = alarms().find((a) => a.inputs.namespace === 'AWS/Lambda' && a.inputs.metricName === 'Errors')!;
     expect(alarm.inputs).toMatchObject({
-      dimensions: { FunctionName: 'inference-intake-ci' },
+      dimensions: { FunctionName: 'inference-dispatch-intake-ci' },
       statistic: 'Sum',
       period: 300,
       evaluationPeriods: 1,
@@ -104,7 +104,7 @@ describe('dashboard', () => {
     expect(widget(/^Execution duration/).every((m) => m[1] === 'ExecutionTime')).toBe(true);
     // Duplicates are the intake's EMF metric now, not a log metric filter.
     expect(widget(/^Outcomes/).find((m) => m[1] === 'DuplicatesDropped')).toEqual([
-      'InferenceDispatch/ci',
+      'InferenceDispatch/inference-dispatch/ci',
       'DuplicatesDropped',
       'service',
       'intake',

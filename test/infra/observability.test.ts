@@ -20,7 +20,7 @@ import { useSynth } from './harness/use-synth.js';
 
 const synth = useSynth();
 const names = resourceNames('ci');
-const NAMESPACE = 'InferenceDispatch/ci';
+const NAMESPACE = 'InferenceDispatch/inference-dispatch/ci';
 const REGIONS = DEFAULT_REGIONS.map((r) => r.region);
 const SPECS = Object.values(METRICS) as MetricSpec[];
 
@@ -104,7 +104,7 @@ describe('the metrics the dashboard and the alarms read', () => {
 
   it('are in the namespace the deployed functions write to (from the environment SST gives each one)', () => {
     for (const role of ['intake', 'select', 'forward']) {
-      const fn = synth().byState('aws:lambda/function:Function', 'name', `inference-${role}-ci`);
+      const fn = synth().byState('aws:lambda/function:Function', 'name', `inference-dispatch-${role}-ci`);
       const env = (fn.inputs.environment as { variables: Record<string, string> }).variables;
       expect(namespaceFromEnvironment(env), role).toBe(NAMESPACE);
     }

@@ -24,7 +24,7 @@ describe('stage outputs', () => {
       stateMachineArn: s.byState('aws:sfn/stateMachine:StateMachine', 'name', names.stateMachine).state.arn,
       stateMachineLogGroup: `/aws/vendedlogs/states/${names.stateMachine}`,
       tableName: names.idempotencyTable,
-      functionNames: { intake: 'inference-intake-ci', snapshot: 'inference-snapshot-ci', select: 'inference-select-ci', forward: 'inference-forward-ci' },
+      functionNames: { intake: 'inference-dispatch-intake-ci', snapshot: 'inference-dispatch-snapshot-ci', select: 'inference-dispatch-select-ci', forward: 'inference-dispatch-forward-ci' },
     });
   });
 
@@ -38,7 +38,7 @@ describe('stage outputs', () => {
   });
 
   it('give REGION_QUEUES exactly as the functions get it', () => {
-    const intake = synth().byState('aws:lambda/function:Function', 'name', 'inference-intake-ci');
+    const intake = synth().byState('aws:lambda/function:Function', 'name', 'inference-dispatch-intake-ci');
     expect(outputs().regionQueues).toBe((intake.inputs.environment as { variables: Record<string, string> }).variables.REGION_QUEUES);
     expect(parseConfig({ REGION_QUEUES: outputs().regionQueues }).regions.map((r) => r.region)).toEqual(DEFAULT_REGIONS.map((r) => r.region));
   });

@@ -8,7 +8,7 @@ import { useSynth } from './harness/use-synth.js';
 const synth = useSynth();
 const names = resourceNames('ci');
 const queue = (name: string) => synth().byState('aws:sqs/queue:Queue', 'name', name);
-const intake = () => synth().byState('aws:lambda/function:Function', 'name', 'inference-intake-ci');
+const intake = () => synth().byState('aws:lambda/function:Function', 'name', 'inference-dispatch-intake-ci');
 const redrive = (q: SynthResource) => JSON.parse(q.inputs.redrivePolicy as string) as { deadLetterTargetArn: string; maxReceiveCount: number };
 
 describe('master queue', () => {

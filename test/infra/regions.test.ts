@@ -54,7 +54,7 @@ describe('regional queues', () => {
     const regional = synth()
       .ofType('aws:sqs/queue:Queue')
       .map((q) => q.state.name as string)
-      .filter((name) => name.startsWith('inference-queue-'));
+      .filter((name) => name.startsWith('inference-dispatch-queue-'));
     expect(regional.sort()).toEqual(
       DEFAULT_REGIONS.flatMap((r) => [names.regionalQueue(r.region), names.regionalDeadLetterQueue(r.region)]).sort(),
     );

@@ -15,7 +15,7 @@ const synth = useSynth();
 const names = resourceNames('ci');
 const machine = () => synth().byState('aws:sfn/stateMachine:StateMachine', 'name', names.stateMachine);
 const deployed = () => JSON.parse(machine().inputs.definition as string) as Definition;
-const fn = (role: string) => synth().byState('aws:lambda/function:Function', 'name', `inference-${role}-ci`);
+const fn = (role: string) => synth().byState('aws:lambda/function:Function', 'name', `inference-dispatch-${role}-ci`);
 
 describe('dispatch state machine', () => {
   it('is the only state machine, and EXPRESS', () => {

@@ -11,7 +11,7 @@ export function testRefs(regions: readonly string[] = REGIONS): DispatchRefs {
       select: 'arn:aws:lambda:us-east-1:123456789012:function:select',
       forward: 'arn:aws:lambda:us-east-1:123456789012:function:forward',
     },
-    tableName: 'inference-idempotency-dev',
+    tableName: 'inference-dispatch-idempotency-dev',
     deadLetterQueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/inference-dispatch-dlq-dev',
   };
 }

@@ -17,7 +17,7 @@ const record = (body: string): SQSRecord => ({
   messageAttributes: {},
   md5OfBody: 'md5',
   eventSource: 'aws:sqs',
-  eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:inference-master-queue-dev',
+  eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:inference-dispatch-master-queue-dev',
   awsRegion: 'us-east-1',
 });
 

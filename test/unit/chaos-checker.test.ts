@@ -363,7 +363,7 @@ describe('bad input', () => {
 
 describe('evidence from a fault log', () => {
   const record = (partial: Partial<FaultRecord>): FaultRecord => ({ seq: 1, at: 0, action: 'SendMessageBatch', mode: 'lose-answer', ruleId: 'rule-1', applied: true, ...partial });
-  const queues = { regional: new Map([['inference-queue-us-west-1-chaos', 'us-west-1']]), deadLetter: new Set(['inference-dispatch-dlq-chaos']) };
+  const queues = { regional: new Map([['inference-dispatch-queue-us-west-1-chaos', 'us-west-1']]), deadLetter: new Set(['inference-dispatch-dlq-chaos']) };
   const batch = (queue: string, entries: Array<Record<string, string>>) =>
     JSON.stringify({
       QueueUrl: `http://sqs.us-west-1.localhost:1/000000000000/${queue}`,
@@ -371,7 +371,7 @@ describe('evidence from a fault log', () => {
     });
 
   it('reads each entry of an applied SendMessageBatch whose answer was lost', () => {
-    const body = batch('inference-queue-us-west-1-chaos', [
+    const body = batch('inference-dispatch-queue-us-west-1-chaos', [
       { request_id: 'a', dispatch_token: 't1' },
       { request_id: 'b', dispatch_token: 't2' },
     ]);
@@ -382,16 +382,16 @@ describe('evidence from a fault log', () => {
   });
 
   it('ignores requests the target never applied, faults that never forwarded, and other actions', () => {
-    const body = batch('inference-queue-us-west-1-chaos', [{ request_id: 'a', dispatch_token: 't1' }]);
+    const body = batch('inference-dispatch-queue-us-west-1-chaos', [{ request_id: 'a', dispatch_token: 't1' }]);
     const log = [record({ body, applied: false }), record({ body, mode: 'hang', applied: undefined as never }), record({ body, action: 'ReceiveMessage' })];
     expect(fromFaultLog(log, queues).unansweredSends).toEqual([]);
   });
 
   it('reads requests whose caller hung up (its own timeout) while the target applied them, and not those the target refused', () => {
-    const body = batch('inference-queue-us-west-1-chaos', [{ request_id: 'a', dispatch_token: 't1' }]);
+    const body = batch('inference-dispatch-queue-us-west-1-chaos', [{ request_id: 'a', dispatch_token: 't1' }]);
     const abandoned = [
       { seq: 1, at: 0, action: 'SendMessageBatch', targetStatus: 200, applied: true, body },
-      { seq: 2, at: 0, action: 'SendMessageBatch', targetStatus: 400, applied: false, body: batch('inference-queue-us-west-1-chaos', [{ request_id: 'b', dispatch_token: 't2' }]) },
+      { seq: 2, at: 0, action: 'SendMessageBatch', targetStatus: 400, applied: false, body: batch('inference-dispatch-queue-us-west-1-chaos', [{ request_id: 'b', dispatch_token: 't2' }]) },
     ];
     expect(fromFaultLog([], queues, abandoned).unansweredSends).toEqual([{ region: 'us-west-1', requestId: 'a', token: 't1' }]);
   });

@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig, required } from '../../core/config.js';
 import { MAX_SQS_REQUEST_TIMEOUT_MS } from '../../core/topology.js';
 
-const URL_EAST = 'https://sqs.us-east-1.amazonaws.com/123456789012/inference-queue-us-east-1-dev';
-const URL_WEST2 = 'https://sqs.us-west-2.amazonaws.com/123456789012/inference-queue-us-west-2-dev';
-const URL_WEST1 = 'https://sqs.us-west-1.amazonaws.com/123456789012/inference-queue-us-west-1-dev';
+const URL_EAST = 'https://sqs.us-east-1.amazonaws.com/123456789012/inference-dispatch-queue-us-east-1-dev';
+const URL_WEST2 = 'https://sqs.us-west-2.amazonaws.com/123456789012/inference-dispatch-queue-us-west-2-dev';
+const URL_WEST1 = 'https://sqs.us-west-1.amazonaws.com/123456789012/inference-dispatch-queue-us-west-1-dev';
 
 /** The seed's REGION_QUEUES form: {"region": "url"}. */
 const SEED_QUEUES = JSON.stringify({ 'us-east-1': URL_EAST, 'us-west-2': URL_WEST2, 'us-west-1': URL_WEST1 });
@@ -106,7 +106,7 @@ describe('parseConfig: defaults and values', () => {
       homeRegion: 'us-east-1',
       cacheTtlSeconds: 5,
       maxQueueDepthThreshold: 5000,
-      idempotencyTableName: 'inference-idempotency-dev',
+      idempotencyTableName: 'inference-dispatch-idempotency-dev',
       idempotencyTtlSeconds: 604_800,
       claimLeaseSeconds: 300,
       logLevel: 'INFO',
@@ -144,7 +144,7 @@ describe('parseConfig: defaults and values', () => {
       HOME_REGION: 'us-west-2',
       CACHE_TTL: '0',
       MAX_QUEUE_DEPTH_THRESHOLD: '100',
-      IDEMPOTENCY_TABLE_NAME: 'inference-idempotency-prod',
+      IDEMPOTENCY_TABLE_NAME: 'inference-dispatch-idempotency-prod',
       IDEMPOTENCY_TTL_SECONDS: '3600',
       CLAIM_LEASE_SECONDS: '240',
       REGION_HEALTH_SECONDS: '0',
@@ -160,7 +160,7 @@ describe('parseConfig: defaults and values', () => {
       homeRegion: 'us-west-2',
       cacheTtlSeconds: 0,
       maxQueueDepthThreshold: 100,
-      idempotencyTableName: 'inference-idempotency-prod',
+      idempotencyTableName: 'inference-dispatch-idempotency-prod',
       idempotencyTtlSeconds: 3600,
       claimLeaseSeconds: 240,
       regionHealthSeconds: 0,

@@ -18,7 +18,7 @@ const record = (messageId: string, body: string): SQSRecord => ({
   messageAttributes: {},
   md5OfBody: 'md5',
   eventSource: 'aws:sqs',
-  eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:inference-master-queue-dev',
+  eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:inference-dispatch-master-queue-dev',
   awsRegion: 'us-east-1',
 });
 

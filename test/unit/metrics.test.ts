@@ -123,9 +123,9 @@ describe('the recorder', () => {
 describe('the namespace', () => {
   it('is POWERTOOLS_METRICS_NAMESPACE, else the stage SST gives the function, else the local one', () => {
     expect(namespaceFromEnvironment({ POWERTOOLS_METRICS_NAMESPACE: 'X/y' })).toBe('X/y');
-    expect(namespaceFromEnvironment({ SST_RESOURCE_App: '{"name":"inference-dispatch","stage":"prod"}' })).toBe('InferenceDispatch/prod');
-    expect(namespaceFromEnvironment({ SST_RESOURCE_App: 'not json' })).toBe('InferenceDispatch/local');
-    expect(namespaceFromEnvironment({})).toBe('InferenceDispatch/local');
+    expect(namespaceFromEnvironment({ SST_RESOURCE_App: '{"name":"inference-dispatch","stage":"prod"}' })).toBe('InferenceDispatch/inference-dispatch/prod');
+    expect(namespaceFromEnvironment({ SST_RESOURCE_App: 'not json' })).toBe('InferenceDispatch/inference-dispatch/local');
+    expect(namespaceFromEnvironment({})).toBe('InferenceDispatch/inference-dispatch/local');
   });
 });
 
@@ -177,7 +177,7 @@ describe('the text log line (LOG_FORMAT=text)', () => {
       service: 'intake',
       sampling_rate: 0,
       cold_start: true,
-      function_name: 'inference-intake-dev',
+      function_name: 'inference-dispatch-intake-dev',
       function_request_id: '1a2b3c4d-0000-0000-0000-000000000000',
       batchId: 'b1',
       executions: ['e1'],

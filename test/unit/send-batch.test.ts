@@ -6,7 +6,7 @@ import type { SendMessageBatchCommand, SendMessageBatchRequestEntry, SQSClient }
 import { describe, expect, it } from 'vitest';
 import { chunk, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, sendBatch, type OutgoingMessage } from '../../aws/send-batch.js';
 
-const QUEUE = 'https://sqs.us-west-2.amazonaws.com/123456789012/inference-queue-us-west-2-dev';
+const QUEUE = 'https://sqs.us-west-2.amazonaws.com/123456789012/inference-dispatch-queue-us-west-2-dev';
 const NO_WAIT = { backoffMs: 0 };
 
 const message = (id: string, body = `{"request_id":"${id}"}`, attributes: Record<string, string> = { request_id: id }): OutgoingMessage => ({

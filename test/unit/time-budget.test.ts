@@ -347,7 +347,7 @@ describe('the current dispatch definition', () => {
       select: 'arn:aws:lambda:us-east-1:000000000000:function:select',
       forward: 'arn:aws:lambda:us-east-1:000000000000:function:forward',
     },
-    tableName: 'inference-idempotency-test',
+    tableName: 'inference-dispatch-idempotency-test',
     deadLetterQueueUrl: 'https://sqs.us-east-1.amazonaws.com/000000000000/inference-dispatch-dlq-test',
   });
 

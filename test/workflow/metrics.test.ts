@@ -59,7 +59,7 @@ beforeEach(async () => {
 });
 
 const record = (body: string) => sqsRecord(body, { queueArn: aws.resources.masterQueueArn });
-const context = () => ({ functionName: 'inference-intake-local', awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 60_000 }) as unknown as Context;
+const context = () => ({ functionName: 'inference-dispatch-intake-local', awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 60_000 }) as unknown as Context;
 const invoke = (records: SQSRecord[]): Promise<SQSBatchResponse> => handler({ Records: records } satisfies SQSEvent, context());
 
 /** The outcomes of the last execution, as its output reports them. */
@@ -195,7 +195,7 @@ describe('on Lambda (METRICS_OUTPUT=stdout)', () => {
     expect(lines).toEqual([]);
 
     const done = printed.map((line) => JSON.parse(line) as Record<string, unknown>).find((r) => r.message === 'batch done');
-    expect(done).toMatchObject({ service: 'intake', function_request_id: (ctx as { awsRequestId: string }).awsRequestId, function_name: 'inference-intake-local' });
+    expect(done).toMatchObject({ service: 'intake', function_request_id: (ctx as { awsRequestId: string }).awsRequestId, function_name: 'inference-dispatch-intake-local' });
     expect(typeof done?.cold_start).toBe('boolean');
   });
 

@@ -106,8 +106,8 @@ export async function ensurePlatform(): Promise<{ installed: boolean; seconds: n
   return { installed, seconds: (Date.now() - started) / 1000 };
 }
 
-function hashInputs(stage: string): string {
-  const hash = createHash('sha256').update(`${sstVersion()}\n${stage}\n`);
+function hashInputs(stage: string, appName: string | undefined): string {
+  const hash = createHash('sha256').update(`${sstVersion()}\n${stage}\n${appName ?? ''}\n`);
   const walk = (entry: string) => {
     const full = path.join(ROOT, entry);
     if (!existsSync(full)) return;
@@ -140,7 +140,7 @@ const platformEsbuild = () => createRequire(path.join(PLATFORM, 'package.json'))
 const BUNDLE_BASE = { bundle: true, platform: 'node', format: 'esm', target: 'node22', logLevel: 'silent' } as const;
 
 /** The stage's app config, as `sst` computes it before running the program: app() of sst.config.ts plus defaults. */
-async function evaluateApp(key: string, stage: string): Promise<Record<string, unknown>> {
+async function evaluateApp(key: string, stage: string, appName: string | undefined): Promise<Record<string, unknown>> {
   mkdirSync(BUNDLES, { recursive: true });
   const shim = path.join(BUNDLES, `eval-shim-${key}.mjs`);
   writeFileSync(shim, 'export const $config = (input) => input;\n');
@@ -157,7 +157,11 @@ async function evaluateApp(key: string, stage: string): Promise<Record<string, u
     inject: [shim],
   });
   if (result.errors.length > 0) throw new Error(`evaluating app() failed:\n${result.errors.map((e) => e.text).join('\n')}`);
-  const run = spawnSync(process.execPath, [outfile], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '' };
+  // As a deployer would: DISPATCH_APP_NAME names a second copy of the app.
+  if (appName) env.DISPATCH_APP_NAME = appName;
+  else delete env.DISPATCH_APP_NAME;
+  const run = spawnSync(process.execPath, [outfile], { cwd: ROOT, encoding: 'utf8', env });
   if (run.status !== 0) throw new Error(`evaluating app() failed:\n${run.stderr}`);
   const app = JSON.parse(run.stdout) as Record<string, unknown>;
   // SST's defaults for what app() leaves out.
@@ -281,20 +285,22 @@ function runBundle(bundleFile: string, key: string, app: Record<string, unknown>
 
 export interface SynthOptions {
   readonly stage?: string;
+  /** DISPATCH_APP_NAME at deploy time (default: the app's own name). */
+  readonly appName?: string;
 }
 
 /** The deployment of `stage` (default "ci"), synthesized offline; cached by input hash. */
 export async function synth(options: SynthOptions = {}): Promise<Synth> {
   const stage = options.stage ?? 'ci';
   await ensurePlatform();
-  const key = hashInputs(stage);
+  const key = hashInputs(stage, options.appName);
   const cached = path.join(CACHE, `result-${key}.json`);
   if (!existsSync(cached)) {
     await withLock(path.join(CACHE, `lock-${key}`), async () => {
       if (existsSync(cached)) return;
       prune(CACHE, key);
       prune(BUNDLES, key);
-      const app = await evaluateApp(key, stage);
+      const app = await evaluateApp(key, stage, options.appName);
       const result = await runBundle(await bundle(key, app), key, app);
       writeFileSync(cached, JSON.stringify(result));
     });
