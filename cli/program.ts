@@ -1,6 +1,7 @@
 /** The operator's tool: one bin, one subcommand per job. `npm run cli -- --help` lists them. */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { capacityCommand } from './commands/capacity.js';
 import { consumeCommand } from './commands/consume.js';
 import { demoCommand } from './commands/demo.js';
 import { dlqCommand } from './commands/dlq.js';
@@ -11,6 +12,7 @@ import { redriveCommand } from './commands/redrive.js';
 import { sendCommand } from './commands/send.js';
 import { statusCommand } from './commands/status.js';
 import { upCommand } from './commands/up.js';
+import { workersCommand } from './commands/workers.js';
 
 /** The project's version, from package.json. */
 export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -30,7 +32,9 @@ export function program(): Command {
     .addCommand(metricsCommand())
     .addCommand(invokeCommand())
     .addCommand(dlqCommand())
-    .addCommand(redriveCommand());
+    .addCommand(redriveCommand())
+    .addCommand(capacityCommand())
+    .addCommand(workersCommand());
 }
 
 export async function run(argv: readonly string[]): Promise<void> {

@@ -15,6 +15,12 @@ import type { StackDescription } from '../local/stack.js';
 
 export const STACK_FILE = join(process.cwd(), '.local', 'stack.json');
 
+/** What the file holds for a running stack: its description, and where `up` serves its web console. */
+export interface StackFileDescription extends StackDescription {
+  /** http://127.0.0.1:<port>/ (absent with --no-console): `workers` scales the simulated workers through it. */
+  readonly consoleUrl?: string;
+}
+
 /** What the file holds while `up` is starting: its pid only, the endpoints follow. */
 interface StartingClaim {
   readonly pid: number;
@@ -25,7 +31,7 @@ interface StartingClaim {
 export type StackEntry =
   | { readonly kind: 'none' }
   | { readonly kind: 'starting'; readonly pid: number; readonly startedAt?: string }
-  | { readonly kind: 'stack'; readonly description: StackDescription }
+  | { readonly kind: 'stack'; readonly description: StackFileDescription }
   | { readonly kind: 'unreadable'; readonly error: string };
 
 export class NoStackError extends Error {
@@ -55,10 +61,10 @@ export function readStackEntry(file = STACK_FILE): StackEntry {
   } catch (error) {
     return { kind: 'unreadable', error: (error as Error).message };
   }
-  const value = parsed as Partial<StartingClaim & StackDescription>;
+  const value = parsed as Partial<StartingClaim & StackFileDescription>;
   if (typeof value?.pid !== 'number') return { kind: 'unreadable', error: 'no pid in it' };
   if (value.starting) return { kind: 'starting', pid: value.pid, ...(value.startedAt ? { startedAt: value.startedAt } : {}) };
-  return { kind: 'stack', description: parsed as StackDescription };
+  return { kind: 'stack', description: parsed as StackFileDescription };
 }
 
 const ownerPid = (entry: StackEntry) => (entry.kind === 'starting' ? entry.pid : entry.kind === 'stack' ? entry.description.pid : undefined);
@@ -157,7 +163,7 @@ export async function claimStackFile(file = STACK_FILE, pid = process.pid): Prom
  * Writes the running stack's endpoints. Refuses to overwrite the file of another live stack (a `demo
  * --keep` next to a running `up`); a file whose owner is gone is replaced.
  */
-export function writeStackFile(description: StackDescription, file = STACK_FILE): void {
+export function writeStackFile(description: StackFileDescription, file = STACK_FILE): void {
   const owner = ownerPid(readStackEntry(file));
   if (owner !== undefined && owner !== description.pid && alive(owner)) {
     throw new StackRunningError(runningMessage(readStackEntry(file), file));
@@ -173,7 +179,7 @@ export function removeStackFile(file = STACK_FILE, pid = process.pid): void {
 }
 
 /** The running local stack, or a clear error saying how to start one. */
-export function readStackFile(file = STACK_FILE): StackDescription {
+export function readStackFile(file = STACK_FILE): StackFileDescription {
   const entry = readStackEntry(file);
   if (entry.kind === 'none') {
     throw new NoStackError('no local stack is running: start one with `npm run cli -- up` in another terminal (or use --queue-url / --stage)');

@@ -10,6 +10,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { stageOutputsSchema } from '../stacks/stage-outputs.js';
 import { HOME_REGION } from '../core/topology.js';
+import { envSchema } from '../core/config.js';
 import { LOCAL_CREDENTIALS } from '../local/resources.js';
 import { readStackFile } from './stack-file.js';
 
@@ -24,6 +25,11 @@ export interface Target {
   readonly stateMachineArn?: string;
   readonly logGroupName?: string;
   readonly regions: ReadonlyArray<{ region: string; queueUrl: string }>;
+  /**
+   * Each region's configured capacity, as the functions are configured (the local stack's regions, a
+   * stage's REGION_QUEUES); absent when the target does not say.
+   */
+  readonly capacities?: Readonly<Record<string, number>>;
   sqs(region: string): SQSClient;
   dynamo(): DynamoDBClient;
   sfn(): SFNClient;
@@ -72,9 +78,22 @@ export function localTarget(): Target {
     tableName: stack.tableName,
     stateMachineArn: stack.stateMachineArn,
     regions: stack.regions,
+    capacities: Object.fromEntries(stack.regions.map((r) => [r.region, r.capacity])),
     sqs,
     dynamo: once(() => new DynamoDBClient({ ...local, endpoint: stack.endpoints.dynamodb })),
     sfn: once(() => new SFNClient({ ...local, endpoint: stack.endpoints.stepFunctions, disableHostPrefix: true })),
+  };
+}
+
+/**
+ * The configured capacities in a stage's REGION_QUEUES text, read as the functions read it (core/config.ts:
+ * a bare URL or an entry without one has capacity 1); nothing when the text is not a valid value.
+ */
+function withCapacities(regionQueues: string): { capacities?: Record<string, number> } {
+  const parsed = envSchema.shape.REGION_QUEUES.safeParse(regionQueues);
+  if (!parsed.success) return {};
+  return {
+    capacities: Object.fromEntries(Object.entries(parsed.data).map(([region, entry]) => [region, typeof entry === 'string' ? 1 : (entry.capacity ?? 1)])),
   };
 }
 
@@ -102,6 +121,7 @@ export function awsTarget(options: TargetOptions, root = process.cwd()): Target 
     tableName: outputs.tableName,
     stateMachineArn: outputs.stateMachineArn,
     regions: Object.entries(outputs.regionalQueueUrls).map(([region, queueUrl]) => ({ region, queueUrl })),
+    ...withCapacities(outputs.regionQueues),
     sqs: memo((region) => new SQSClient({ region, ...common })),
     dynamo: once(() => new DynamoDBClient({ region: home, ...common })),
     sfn: once(() => new SFNClient({ region: home, ...common })),

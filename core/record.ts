@@ -85,6 +85,8 @@ export const MESSAGE_ATTRIBUTE = {
  */
 export const intakeDeadLetterKey = (masterMessageId: string) => `#intake-dlq#${masterMessageId}`;
 export const regionHealthKey = (region: string) => `#health#${region}`;
+/** A region's explicit capacity (core/capacity.ts), set by an operator or an autoscaling hook. */
+export const capacityKey = (region: string) => `#capacity#${region}`;
 
 const n = z.object({ N: z.string() }).transform((v) => Number(v.N));
 const s = z.object({ S: z.string() }).transform((v) => v.S);

@@ -13,6 +13,10 @@
  * queue's visibility timeout and, once the acceptance's lease has ended, the same copy is accepted again.
  * The worker's slot then starts afresh under a new worker id, as a restarted instance would. `onEvent`
  * tells what happened to every copy received.
+ *
+ * The pool scales while it runs (`setCount`), as a fleet behind a queue does: new workers start polling
+ * at once; a worker scaled away finishes the message it holds (a receive it has waiting may still bring
+ * one, which it finishes too) and takes no other. Each new worker has an id of its own.
  */
 import {
   ChangeMessageVisibilityCommand,
@@ -101,12 +105,26 @@ export interface WorkerEvent extends WorkerCopy {
 export interface Workers {
   /** Stops receiving, hands back messages being processed, waits for every worker to finish. */
   stop(): Promise<void>;
+  /**
+   * Scales the pool while it runs: up starts new workers at once; down retires the newest ones, each
+   * after the message it holds (finished, not handed back), before its next receive. Throws a
+   * RangeError for anything but a whole number >= 0, and after stop().
+   */
+  setCount(count: number): void;
+  /** Workers: `count` working (what setCount last asked), `retiring` still finishing their message, `busy` holding one now. */
+  counts(): WorkerCounts;
   /** Messages processed and deleted so far. */
   processed(): number;
   /** Copies the fence refused, deleted without processing (always 0 without a fence). */
   dropped(): number;
   /** Times a worker died while processing (see `crash`). */
   crashed(): number;
+}
+
+export interface WorkerCounts {
+  readonly count: number;
+  readonly retiring: number;
+  readonly busy: number;
 }
 
 class Interrupted extends Error {
@@ -118,8 +136,18 @@ const attribute = (message: Message, name: string) => message.MessageAttributes?
 
 const ERROR_PAUSE_MS = 500;
 
+const checkCount = (count: number) => {
+  if (!Number.isSafeInteger(count) || count < 0) throw new RangeError(`workers must be a whole number >= 0, got ${count}`);
+};
+
+/** One worker of the pool: told to retire, it finishes the message it holds and takes no other. */
+interface Slot {
+  retiring: boolean;
+  busy: boolean;
+}
+
 export function startWorkers(options: WorkersOptions): Workers {
-  if (!Number.isInteger(options.workers) || options.workers < 0) throw new Error(`workers must be a whole number >= 0, got ${options.workers}`);
+  checkCount(options.workers);
   if (!(options.secondsPerRequest >= 0)) throw new Error(`secondsPerRequest must be >= 0, got ${options.secondsPerRequest}`);
   const waitTimeSeconds = options.waitTimeSeconds ?? 1;
   let stopping = false;
@@ -174,7 +202,7 @@ export function startWorkers(options: WorkersOptions): Workers {
     if (options.onEvent) notify(() => options.onEvent?.({ ...copy, kind, at: Date.now(), ...(reason === undefined ? {} : { reason }) }));
   };
 
-  const work = async (index: number) => {
+  const work = async (index: number, slot: Slot) => {
     // A crashed worker's slot starts again as a new worker, with its own id.
     let life = 0;
     const workerId = () => `${workerIdPrefix}-${index}${life ? `-r${life}` : ''}`;
@@ -214,7 +242,8 @@ export function startWorkers(options: WorkersOptions): Workers {
     };
     let accept = accepting(workerId());
     const observe = Boolean(fence || options.onEvent || options.crash);
-    while (!stopping) {
+    while (!stopping && !slot.retiring) {
+      slot.busy = false;
       let message: Message | undefined;
       try {
         const result = await options.client.send(
@@ -233,6 +262,8 @@ export function startWorkers(options: WorkersOptions): Workers {
         continue;
       }
       if (!message?.ReceiptHandle) continue;
+      // Held from here until deleted, handed back or left: a retiring worker finishes it first.
+      slot.busy = true;
       const receiptHandle = message.ReceiptHandle;
       const body = message.Body ?? '';
       const copy = copyOf(message, workerId());
@@ -320,15 +351,46 @@ export function startWorkers(options: WorkersOptions): Workers {
     }
   };
 
-  const running = Array.from({ length: options.workers }, (_, index) => work(index));
+  // Working slots, oldest first (scaling down retires the newest); retired ones finishing their message;
+  // every worker still running, retiring ones included.
+  const working: Slot[] = [];
+  const retired = new Set<Slot>();
+  const running = new Set<Promise<void>>();
+  let nextIndex = 0;
+  const add = () => {
+    const slot: Slot = { retiring: false, busy: false };
+    working.push(slot);
+    const done: Promise<void> = work(nextIndex++, slot).finally(() => {
+      slot.busy = false;
+      running.delete(done);
+      retired.delete(slot);
+    });
+    running.add(done);
+  };
+  for (let i = 0; i < options.workers; i++) add();
 
   return {
     async stop() {
       stopping = true;
       if (options.abortReceivesOnStop) aborter.abort();
       for (const interrupt of [...sleepers]) interrupt();
-      await Promise.all(running);
+      await Promise.all([...running]);
     },
+    setCount(count: number) {
+      checkCount(count);
+      if (stopping) throw new RangeError('the workers are stopped');
+      while (working.length < count) add();
+      while (working.length > count) {
+        const slot = working.pop() as Slot;
+        slot.retiring = true;
+        retired.add(slot);
+      }
+    },
+    counts: () => ({
+      count: working.length,
+      retiring: retired.size,
+      busy: [...working, ...retired].filter((slot) => slot.busy).length,
+    }),
     processed: () => processed,
     dropped: () => dropped,
     crashed: () => crashed,

@@ -10,6 +10,7 @@ import cliProgress from 'cli-progress';
 import { Command } from 'commander';
 import { executionOutputSchema } from '../../core/outcomes.js';
 import { DEFAULT_REGIONS, HOME_REGION, MAX_RECEIVE_COUNT } from '../../core/topology.js';
+import { workerFleet } from '../../local/fleet.js';
 import { LOCAL_CREDENTIALS, sqsAt } from '../../local/resources.js';
 import { startLocalStack, type LocalStack } from '../../local/stack.js';
 import { distributionTable } from '../distribution.js';
@@ -226,7 +227,8 @@ export function demoCommand(): Command {
         },
       });
       // With --keep, the web console serves from the start, so the demo can be watched in it.
-      const web = options.keep ? await startStackConsole(stack, options) : undefined;
+      const fleet = options.keep ? workerFleet(stack, { secondsPerRequest: options.secondsPerRequest }) : undefined;
+      const web = options.keep ? await startStackConsole(stack, options, 0, fleet) : undefined;
       let ok = false;
       try {
         const d = stack.description;
@@ -270,7 +272,7 @@ export function demoCommand(): Command {
         await showOneExecution(stack);
         console.log(`\ndemo finished in ${((Date.now() - started) / 1000).toFixed(1)} s: ${ok ? 'every request accounted for' : 'SOMETHING IS MISSING (see above)'}`);
         if (options.keep) {
-          writeStackFile(d);
+          writeStackFile({ ...d, ...(web ? { consoleUrl: web.url } : {}) });
           console.log('\nthe stack keeps running; in another terminal try:');
           console.log('  npm run cli -- executions');
           console.log('  npm run cli -- inspect <name>');
@@ -287,6 +289,7 @@ export function demoCommand(): Command {
         }
       } finally {
         await web?.stop();
+        await fleet?.stop();
         await stack.stop();
       }
       if (!ok) process.exitCode = 1;

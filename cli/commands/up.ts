@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { DEFAULT_REGIONS } from '../../core/topology.js';
 import { startConsole, type ConsoleServer } from '../../local/console/server.js';
+import { workerFleet, type WorkerFleet } from '../../local/fleet.js';
 import { startLocalStack, type LocalStack, type StackDescription } from '../../local/stack.js';
 import { positiveInt, nonNegativeInt, port, seconds } from '../options.js';
 import { stopOnSignals } from '../shutdown.js';
@@ -41,13 +42,13 @@ export const consoleOptions = (command: Command) =>
 /**
  * The web console of a running stack (local/console), on 127.0.0.1: on --console-port, else on the port
  * after the servers' when they were given one (--port), else on any free port. A console that cannot
- * start stops the stack with it.
+ * start stops the stack with it. With `workers`, the console scales them (/api/workers, `workers set`).
  */
-export async function startStackConsole(stack: LocalStack, flags: ConsoleFlags, basePort = 0): Promise<ConsoleServer | undefined> {
+export async function startStackConsole(stack: LocalStack, flags: ConsoleFlags, basePort = 0, workers?: WorkerFleet): Promise<ConsoleServer | undefined> {
   if (!flags.console) return undefined;
   const next = basePort ? basePort + 2 + Object.keys(stack.sqsServers).length : 0;
   try {
-    return await startConsole({ description: stack.description, port: flags.consolePort ?? next });
+    return await startConsole({ description: stack.description, port: flags.consolePort ?? next, ...(workers ? { workers } : {}) });
   } catch (error) {
     await stack.stop();
     throw error;
@@ -86,8 +87,10 @@ export function upCommand(): Command {
         ),
         regions: DEFAULT_REGIONS.map((r) => ({ ...r, capacity: Math.max(1, options.workers) })),
       });
-      const web = await startStackConsole(stack, options, options.port);
-      writeStackFile(stack.description);
+      // The simulated workers, scalable per region while the stack runs (`workers set`, through the console).
+      const fleet = workerFleet(stack, { secondsPerRequest: options.secondsPerRequest });
+      const web = await startStackConsole(stack, options, options.port, fleet);
+      writeStackFile({ ...stack.description, ...(web ? { consoleUrl: web.url } : {}) });
       console.log('local stack running (127.0.0.1 only)\n');
       console.log(describeStack(stack.description));
       if (web) console.log(consoleLine(web));
@@ -95,11 +98,13 @@ export function upCommand(): Command {
       console.log('  npm run cli -- send --count 30        # the producer');
       console.log('  npm run cli -- executions             # dispatch executions');
       console.log('  npm run cli -- consume                # drain regional queues, print the distribution');
+      if (web) console.log('  npm run cli -- workers list           # simulated workers; `workers set REGION N` scales them');
       if (web) console.log(`  open ${web.url}        # the web console`);
       console.log('\nCtrl-C stops the stack.');
       await signals.requested;
       console.log('\nstopping ... (Ctrl-C again does not interrupt this)');
       await web?.stop();
+      await fleet.stop();
       await stack.stop();
       removeStackFile();
       signals.dispose();

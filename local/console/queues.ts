@@ -1,7 +1,7 @@
 /**
  * What the console reads from the queues and the table: where a request is now (its record, the DLQ
- * that holds it with the reason, or the live queue it waits in), the regions' depths over time and
- * their health.
+ * that holds it with the reason, or the live queue it waits in), the regions' depths over time, their
+ * health and the capacity each is weighed by.
  *
  * Two ways to look into a queue without consuming it:
  * - the dispatch and master DLQs are read as `dlq` reads them (cli/commands/dlq.ts listDlq: receive,
@@ -15,7 +15,9 @@
 import { BatchGetItemCommand, GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
+import { readCapacitySettings } from '../../aws/capacity.js';
 import { forgetAfterMs } from '../../aws/region-health.js';
+import { regionCapacities, type RegionCapacity } from '../../cli/capacity-view.js';
 import { listDlq, type DlqListing } from '../../cli/commands/dlq.js';
 import type { RedriveDeps } from '../../cli/commands/redrive.js';
 import { DLQ_KINDS, queueName, readRecord } from '../../cli/dlq-model.js';
@@ -294,6 +296,33 @@ export async function regionHealth(dynamo: DynamoDBClient, description: StackDes
       return [r.region, health ?? null];
     }),
   );
+}
+
+/**
+ * The capacity each region is weighed by (core/capacity.ts), as `capacity list` shows it: the settings
+ * read from the table, the configured capacities, and the queues as the last sample saw them. A table
+ * that cannot be read leaves the settings out, with a warning, as the dispatch then falls back.
+ */
+export async function regionCapacityView(
+  dynamo: DynamoDBClient,
+  description: StackDescription,
+  sample: Sample | undefined,
+): Promise<{ regions: RegionCapacity[]; warning?: string }> {
+  let warning: string | undefined;
+  const settings = await readCapacitySettings({ client: dynamo, tableName: description.tableName }, description.regions.map((r) => r.region)).catch(
+    (error: Error) => {
+      warning = `${error.message}: shown without settings, as the dispatch falls back to the configured capacities`;
+      return [];
+    },
+  );
+  const regions = regionCapacities(
+    description.regions.map((r) => {
+      const depth = sample?.regions[r.region];
+      return { region: r.region, configured: r.capacity, depth: depth && { visible: depth.visible, inFlight: depth.inFlight } };
+    }),
+    settings,
+  );
+  return { regions, ...(warning ? { warning } : {}) };
 }
 
 /** What `dlq` and `redrive` need, built from the stack's description with clients made once. */

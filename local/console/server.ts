@@ -8,9 +8,14 @@
  *   GET  /api/execution?arn=                 one execution: summary, messages, events, states' outcomes
  *   GET  /api/graph                          the deployed definition laid out as a graph
  *   GET  /api/requests?id=                   a request's story: executions, record, where it is now
- *   GET  /api/regions                        depth, in flight, dispatched, failed over over time; health; DLQs
+ *   GET  /api/regions                        depth, in flight, dispatched, failed over over time; health; DLQs;
+ *                                            the capacity each region is weighed by (as `capacity list` says)
  *   GET  /api/dead-letters?queue=            the DLQs' messages grouped by reason (as `dlq` lists them)
  *   POST /api/redrive                        { queue, reason?, requestIds?, dryRun } (as `redrive` moves them)
+ *   GET  /api/workers                        the simulated workers per region (local/fleet.ts)
+ *   PUT  /api/workers/<region>               { count }: scales that region's workers (`workers set`)
+ *
+ * Writes (POST, PUT) must be JSON and come from no other site than this console's own.
  */
 import { readFile, readdir } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -25,11 +30,12 @@ import { redrive } from '../../cli/commands/redrive.js';
 import { DLQ_KINDS } from '../../cli/dlq-model.js';
 import { inferenceRequestSchema } from '../../core/request.js';
 import { DEAD_LETTER_AGAIN } from '../../workflows/dispatch.js';
+import { MAX_WORKERS, UnknownRegionError, type WorkerFleet } from '../fleet.js';
 import { LOCAL_CREDENTIALS, sqsAt } from '../resources.js';
 import { PortInUseError } from '../servers.js';
 import type { StackDescription } from '../stack.js';
 import { ExecutionStore } from './executions.js';
-import { consoleDeps, DLQ_READ, Lock, regionHealth, RegionSampler, requestStory } from './queues.js';
+import { consoleDeps, DLQ_READ, Lock, regionCapacityView, regionHealth, RegionSampler, requestStory } from './queues.js';
 
 export const STATIC_DIR = fileURLToPath(new URL('./static/', import.meta.url));
 
@@ -39,6 +45,8 @@ export interface ConsoleOptions {
   readonly port?: number;
   /** How often the Regions page's figures are sampled. */
   readonly sampleIntervalMs?: number;
+  /** The stack's simulated workers, scaled through /api/workers; without it those routes say so (404). */
+  readonly workers?: WorkerFleet;
 }
 
 export interface ConsoleServer {
@@ -76,6 +84,13 @@ const schemas = {
     requestIds: z.array(requestId).min(1, 'must name at least one request_id').max(1000).optional(),
     dryRun: z.boolean({ error: 'is required: true to see what would move, false to move it' }),
   }),
+  workers: z.strictObject({
+    count: z
+      .number({ error: (issue) => (issue.input === undefined ? 'is required: a whole number of workers' : 'must be a number') })
+      .int('must be a whole number')
+      .min(0, 'must be at least 0')
+      .max(MAX_WORKERS, `must be at most ${MAX_WORKERS}`),
+  }),
   none: z.strictObject({}),
 };
 
@@ -111,7 +126,13 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   const lock = new Lock();
   const files = new Set((await readdir(STATIC_DIR)).filter((f) => /^[a-z0-9-]+\.(html|css|js|svg)$/.test(f)));
 
-  const routes: Record<string, (query: Record<string, string>, body: unknown) => Promise<unknown>> = {
+  const fleet = () => {
+    if (!options.workers) throw new ApiError(404, "this console was started without control of the stack's workers");
+    return options.workers;
+  };
+
+  // A key's `:name` segment matches one path segment, passed in `params`.
+  const routes: Record<string, (query: Record<string, string>, body: unknown, params: Record<string, string>) => Promise<unknown>> = {
     'GET /api/stack': async (query) => {
       parse(schemas.none, query, 'query parameter');
       return {
@@ -137,11 +158,15 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     'GET /api/requests': async (query) => requestStory(deps, store, lock, parse(schemas.request, query, 'query parameter').id),
     'GET /api/regions': async (query) => {
       parse(schemas.none, query, 'query parameter');
+      const [health, capacity] = await Promise.all([regionHealth(dynamo, d), regionCapacityView(dynamo, d, sampler.samples.at(-1))]);
       return {
         intervalMs: sampler.intervalMs,
         regions: d.regions.map((r) => ({ region: r.region, capacity: r.capacity, queue: r.queueUrl.split('/').at(-1) })),
         samples: sampler.samples,
-        health: await regionHealth(dynamo, d),
+        health,
+        capacities: capacity.regions,
+        ...(capacity.warning ? { capacityWarning: capacity.warning } : {}),
+        ...(options.workers ? { workers: options.workers.list() } : {}),
         dlqs: sampler.dlqUrls().map((q) => ({ label: q.label, name: q.url.split('/').at(-1) })),
       };
     },
@@ -168,6 +193,49 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
         }),
       );
     },
+    'GET /api/workers': async (query) => {
+      parse(schemas.none, query, 'query parameter');
+      return { regions: fleet().list() };
+    },
+    'PUT /api/workers/:region': async (query, body, params) => {
+      parse(schemas.none, query, 'query parameter');
+      const workers = fleet();
+      const { count } = parse(schemas.workers, body, 'body field');
+      try {
+        return workers.setCount(params.region as string, count);
+      } catch (error) {
+        if (error instanceof UnknownRegionError) throw new ApiError(404, error.message);
+        if (error instanceof RangeError) throw new ApiError(409, error.message);
+        throw error;
+      }
+    },
+  };
+
+  /** The route for a method and a path, with its parameters; or the methods the path takes, if any. */
+  const routeFor = (method: string, pathname: string) => {
+    const segments = pathname.split('/');
+    const allowed: string[] = [];
+    for (const [key, handler] of Object.entries(routes)) {
+      const [routeMethod, pattern] = key.split(' ') as [string, string];
+      const parts = pattern.split('/');
+      if (parts.length !== segments.length) continue;
+      const params: Record<string, string> = {};
+      const matches = parts.every((part, i) => {
+        const segment = segments[i] as string;
+        if (!part.startsWith(':')) return part === segment;
+        if (!segment) return false;
+        try {
+          params[part.slice(1)] = decodeURIComponent(segment);
+        } catch {
+          return false;
+        }
+        return true;
+      });
+      if (!matches) continue;
+      if (routeMethod === method) return { handler, params };
+      allowed.push(routeMethod);
+    }
+    return { allowed };
   };
 
   let port = options.port ?? 0;
@@ -190,13 +258,12 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       if (!origins().includes(String(req.headers.host))) throw new ApiError(403, 'this console answers only to 127.0.0.1 and localhost');
       const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
       if (url.pathname.startsWith('/api/')) {
-        const route = routes[`${req.method} ${url.pathname}`];
-        if (!route) {
-          const known = Object.keys(routes).filter((r) => r.endsWith(` ${url.pathname}`));
-          throw known.length ? new ApiError(405, `${url.pathname} takes ${known.map((r) => r.split(' ')[0]).join(', ')}`) : new ApiError(404, `no API route ${url.pathname}`);
+        const route = routeFor(String(req.method), url.pathname);
+        if (!route.handler) {
+          throw route.allowed.length ? new ApiError(405, `${url.pathname} takes ${route.allowed.join(', ')}`) : new ApiError(404, `no API route ${url.pathname}`);
         }
         let body: unknown;
-        if (req.method === 'POST') {
+        if (req.method === 'POST' || req.method === 'PUT') {
           const origin = req.headers.origin;
           if (origin && !origins().some((o) => origin === `http://${o}`)) throw new ApiError(403, 'cross-origin writes are refused');
           if (!String(req.headers['content-type']).startsWith('application/json')) throw new ApiError(415, 'the body must be JSON (content-type: application/json)');
@@ -218,7 +285,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
           if (k in query) throw new ApiError(400, `query parameter ${k} is given twice`);
           query[k] = v;
         }
-        json(200, await route(query, body));
+        json(200, await route.handler(query, body, route.params));
         return;
       }
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new ApiError(405, 'pages take GET');

@@ -54,4 +54,15 @@ describe('awsTarget', () => {
     expect(() => awsTarget({ stage: 'prod' }, root(outputs))).toThrow(/outputs of stage dev, not prod/);
     expect(() => awsTarget({ stage: 'dev' }, root({ something: 'else' }))).toThrow(/does not hold this app's outputs/);
   });
+
+  it("reads each region's configured capacity from REGION_QUEUES as the functions do (1 where it is not given)", async () => {
+    const regionQueues = JSON.stringify({
+      'us-east-1': { url: outputs.regionalQueueUrls['us-east-1'], capacity: 4 },
+      'us-west-2': outputs.regionalQueueUrls['us-west-2'],
+    });
+    const target = await awsTarget({ stage: 'dev' }, root({ ...outputs, regionQueues }));
+    expect(target.capacities).toEqual({ 'us-east-1': 4, 'us-west-2': 1 });
+    // Outputs whose REGION_QUEUES cannot be read leave them unknown rather than guessed.
+    expect((await awsTarget({ stage: 'dev' }, root(outputs))).capacities).toBeUndefined();
+  });
 });

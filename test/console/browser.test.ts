@@ -98,6 +98,9 @@ describe('the console in Chromium', () => {
       const card = page.locator(`section.card[data-region="${region}"]`);
       expect(await card.locator('h2 .health-ok').textContent()).toBe('healthy'); // region health is off in these stacks
       expect(await card.locator('svg.chart polyline').count()).toBe(4);
+      // What the region is weighed by: nothing is set in these stacks, so its configured capacity (or the estimate).
+      expect(await card.locator('dd[data-field="weighed by"]').textContent()).toMatch(/^\d+ \((configured|estimated: in flight with a backlog)\)$/);
+      expect(await card.locator('dd[data-field="capacity set"]').textContent()).toBe('not set');
     }
     expect(await page.locator('#dlq-depths tbody tr').count()).toBe(2 + harness.stack.description.regions.length);
   }, 60_000);

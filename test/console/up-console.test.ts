@@ -1,6 +1,6 @@
 /** `up` serves the web console on 127.0.0.1 and prints its address; Ctrl-C stops it with the stack. */
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect, it } from 'vitest';
@@ -28,6 +28,14 @@ it('up prints the console address, and the console serves its pages and API ther
     expect(await page.text()).toContain('<title>Dispatch console</title>');
     const stack = (await (await fetch(new URL('/api/stack', url))).json()) as { regions: Array<{ region: string }> };
     expect(stack.regions.map((r) => r.region)).toEqual(['us-east-1', 'us-west-2', 'us-west-1']);
+    // The stack file names the console, which controls the stack's workers (`workers set`): none by default.
+    expect((JSON.parse(readFileSync(join(cwd, '.local', 'stack.json'), 'utf8')) as { consoleUrl?: string }).consoleUrl).toBe(url);
+    const workers = (await (await fetch(new URL('/api/workers', url))).json()) as { regions: Array<{ region: string; workers: number }> };
+    expect(workers.regions.map((r) => [r.region, r.workers])).toEqual([
+      ['us-east-1', 0],
+      ['us-west-2', 0],
+      ['us-west-1', 0],
+    ]);
 
     child.kill('SIGINT');
     expect(await exited).toBe(0);

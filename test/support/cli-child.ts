@@ -14,10 +14,13 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** `dispatch <args>` run from `cwd`, with the functions' logs silenced; never throws for a non-zero exit. */
-export async function runCli(cwd: string, args: readonly string[], timeoutMs = 30_000): Promise<CliResult> {
+/**
+ * `dispatch <args>` run from `cwd`, with the functions' logs silenced (and `env` added to this process's
+ * environment); never throws for a non-zero exit.
+ */
+export async function runCli(cwd: string, args: readonly string[], timeoutMs = 30_000, env: Record<string, string> = {}): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await run(TSX, [MAIN, ...args], { cwd, env: { ...process.env, LOG_LEVEL: 'SILENT' }, timeout: timeoutMs });
+    const { stdout, stderr } = await run(TSX, [MAIN, ...args], { cwd, env: { ...process.env, LOG_LEVEL: 'SILENT', ...env }, timeout: timeoutMs });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code?: number; stdout?: string; stderr?: string };

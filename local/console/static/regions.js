@@ -1,5 +1,6 @@
 // Regions: each region's queue depth, in flight, dispatched and failed-over counts over time (sampled
-// by the server), its health, and the DLQs' depths. Polls the API every two seconds.
+// by the server), its health, the capacity it is weighed by (set, estimated or configured) and its
+// simulated workers, and the DLQs' depths. Polls the API every two seconds.
 import { api, fill, h, time } from './dom.js';
 
 const NS = 'http://www.w3.org/2000/svg';
@@ -63,14 +64,37 @@ function healthText(health) {
   return h('span', { class: `health-${health.state}`, title: health.error }, health.state === 'open' ? `unhealthy until ${until}` : 'half-open (one canary per execution)');
 }
 
+const SOURCES = { set: 'set', estimated: 'estimated: in flight with a backlog', configured: 'configured' };
+
+/** "4 (set)", "3 (estimated: in flight with a backlog)", "0 (set: drained)". */
+function weighedBy(capacity) {
+  if (!capacity) return '…';
+  const { capacity: n, source } = capacity.effective;
+  return `${n} (${SOURCES[source] ?? source}${source === 'set' && n === 0 ? ': drained' : ''})`;
+}
+
+function setText(capacity) {
+  const s = capacity?.setting;
+  return s ? `${s.capacity} by ${s.setBy} at ${new Date(s.setAt).toLocaleString([], { hour12: false })}` : 'not set';
+}
+
+function workersText(w) {
+  return `${w.workers} (${w.busy} busy${w.retiring ? `, ${w.retiring} finishing before they stop` : ''})`;
+}
+
 function card(data, region) {
   const last = data.samples.at(-1)?.regions[region.region];
   const health = data.health[region.region];
+  const capacity = data.capacities?.find((c) => c.region === region.region);
+  const workers = data.workers?.find((w) => w.region === region.region);
   return h('section', { class: 'panel card', dataset: { region: region.region } }, [
     h('h2', {}, [region.region, healthText(health)]),
     h('dl', { class: 'kv' }, [
       ['queue', region.queue],
-      ['capacity', region.capacity],
+      ['weighed by', weighedBy(capacity)],
+      ['capacity set', setText(capacity)],
+      ['configured capacity', region.capacity],
+      ...(workers ? [['workers', workersText(workers)]] : []),
       ['depth', last?.visible ?? '…'],
       ['in flight', last?.inFlight ?? '…'],
       ['dispatched', last?.dispatched ?? '…'],
@@ -94,6 +118,8 @@ export function render(main) {
       const last = data.samples.at(-1);
       fill(content, [
         h('p', { class: 'muted' }, `Sampled every ${(data.intervalMs / 1000).toFixed(1)} s by the stack; dispatched and failed-over counts come from the executions as they finish. Master queue: ${last ? `${last.master.visible} waiting, ${last.master.inFlight} in flight` : '…'}.`),
+        h('p', { class: 'muted' }, 'A region is weighed by the capacity set for it (npm run cli -- capacity set REGION N), else by its messages in flight when it has a backlog, never below its configured capacity.'),
+        data.capacityWarning ? h('p', { class: 'error', id: 'capacity-warning' }, data.capacityWarning) : null,
         h('div', { class: 'cards' }, data.regions.map((r) => card(data, r))),
         h('h2', {}, 'Dead-letter queues'),
         h('table', { id: 'dlq-depths' }, [

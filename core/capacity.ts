@@ -1,0 +1,78 @@
+/**
+ * The capacity a region is weighed by: how many requests it works on at once (its GPU workers). The
+ * configured number (REGION_QUEUES / REGION_CAPACITY) is fixed at deploy time; the fleet behind a queue
+ * is not. So capacity follows the fleet, by this rule:
+ *
+ * 1. An explicit value wins: set by an operator (`dispatch capacity set REGION N`) or by an autoscaling
+ *    hook, kept as one item per region in the idempotency table (core/record.ts capacityKey) until it is
+ *    cleared. It is taken as given, even below what the queue shows in flight (a fleet being scaled in
+ *    still finishes its messages).
+ * 2. Where nothing is set, it is estimated from the queue: a region with a backlog (messages waiting)
+ *    has every worker busy, so its messages in flight are a lower bound on its workers. Capacity is then
+ *    max(configured, in flight).
+ * 3. Otherwise (no backlog, or no reading) the configured number: the floor of the estimate and the
+ *    default.
+ *
+ * A set capacity of 0 means "drained": the region should take nothing while any region has capacity
+ * above 0. When every region is at 0, nothing is excluded by capacity (dispatch goes on rather than
+ * burning receive counts into the DLQ, as with MAX_QUEUE_DEPTH_THRESHOLD): how the selection weighs
+ * them then is the selection's choice (core/select.ts). Configured capacities are always > 0
+ * (core/config.ts), so 0 comes only from a setting.
+ *
+ * No AWS import.
+ */
+import { z } from 'zod';
+
+/** Larger than any fleet behind one queue: a typo's guard, not a quota. */
+export const MAX_CAPACITY = 100_000;
+
+/** Where an effective capacity came from. */
+export type CapacitySource = 'set' | 'estimated' | 'configured';
+
+export const capacityValueSchema = z
+  .number({ error: 'capacity must be a number' })
+  .int('capacity must be a whole number')
+  .min(0, 'capacity must be >= 0 (0 drains the region)')
+  .max(MAX_CAPACITY, `capacity must be <= ${MAX_CAPACITY}`);
+
+/** One region's explicit capacity, as stored and as read. */
+export const capacitySettingSchema = z.object({
+  region: z.string().min(1, 'region must not be empty'),
+  capacity: capacityValueSchema,
+  /** Epoch ms. */
+  setAt: z.number().int().nonnegative(),
+  /** Who set it (an operator, a hook): free text for the people reading `capacity list`. */
+  setBy: z.string().min(1, 'setBy must not be empty').max(200, 'setBy must be at most 200 characters'),
+});
+export type CapacitySetting = z.infer<typeof capacitySettingSchema>;
+
+export interface CapacityInput {
+  /** The deployed configuration's capacity (> 0). */
+  readonly configured: number;
+  /** The region's explicit setting, if any. */
+  readonly setting?: CapacitySetting | undefined;
+  /** Messages in flight in the region's queue (ApproximateNumberOfMessagesNotVisible). */
+  readonly inFlight?: number | undefined;
+  /** Messages waiting in the region's queue (ApproximateNumberOfMessages). */
+  readonly waiting?: number | undefined;
+}
+
+export interface EffectiveCapacity {
+  readonly capacity: number;
+  readonly source: CapacitySource;
+}
+
+const known = (n: number | undefined): n is number => n !== undefined && Number.isFinite(n);
+
+/** The capacity a region is weighed by now, and why (the rule in the header). */
+export function effectiveCapacity(input: CapacityInput): EffectiveCapacity {
+  if (input.setting) return { capacity: input.setting.capacity, source: 'set' };
+  const { configured, inFlight, waiting } = input;
+  if (known(waiting) && waiting > 0 && known(inFlight) && inFlight > configured) return { capacity: inFlight, source: 'estimated' };
+  return { capacity: configured, source: 'configured' };
+}
+
+/** Settings by region (the last one wins if a region appears twice). */
+export function settingsByRegion(settings: readonly CapacitySetting[]): Map<string, CapacitySetting> {
+  return new Map(settings.map((s) => [s.region, s]));
+}
