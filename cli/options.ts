@@ -45,7 +45,8 @@ export const queueUrl = (value: string) => {
 
 /** The options every AWS-reaching command shares. */
 export const awsOptions = () => [
-  new Option('--stage <stage>', 'use a deployed stage (reads .sst/outputs.json) instead of the local stack'),
+  new Option('--stage <stage>', 'use a deployed stage instead of the local stack (its outputs: sst shell\'s link, .sst/outputs.json, or the stage\'s SSM parameter)'),
+  new Option('--app <name>', 'the app\'s name, if it was deployed with DISPATCH_APP_NAME').env('DISPATCH_APP_NAME'),
   new Option('--profile <profile>', 'AWS profile of the standard credential chain'),
   new Option('--region <region>', 'AWS region (default: the queue URL\'s region, else us-east-1)'),
 ];

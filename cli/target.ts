@@ -1,5 +1,6 @@
 /**
- * What a command talks to: the running local stack (default), or a deployed stage (its SST outputs),
+ * What a command talks to: the running local stack (default), or a deployed stage (its outputs: from
+ * `sst shell`'s link, the last deploy's .sst/outputs.json, or the parameter each stage writes),
  * or queue URLs given on the command line, with the standard AWS credential chain (--profile, --region).
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -8,8 +9,9 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { stageOutputsSchema } from '../stacks/stage-outputs.js';
-import { HOME_REGION } from '../core/topology.js';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { stageOutputsSchema, type StageOutputs } from '../stacks/stage-outputs.js';
+import { APP_NAME, APP_NAME_ENV, HOME_REGION, resourceNames } from '../core/topology.js';
 import { envSchema } from '../core/config.js';
 import { LOCAL_CREDENTIALS } from '../local/resources.js';
 import { readStackFile } from './stack-file.js';
@@ -39,9 +41,14 @@ export interface Target {
 
 export interface TargetOptions {
   readonly stage?: string;
+  /** The app's name (DISPATCH_APP_NAME when it was deployed); default the app's own. */
+  readonly app?: string;
   readonly profile?: string;
   readonly region?: string;
 }
+
+/** What `sst shell` sets for the Dispatch link (stacks/index.ts). */
+export const LINK_ENV = 'SST_RESOURCE_Dispatch';
 
 export class TargetError extends Error {
   override name = 'TargetError';
@@ -97,22 +104,77 @@ function withCapacities(regionQueues: string): { capacities?: Record<string, num
   };
 }
 
-export function awsTarget(options: TargetOptions, root = process.cwd()): Target {
+/** Where a stage's outputs were found, for the command's description and errors. */
+type OutputsSource = { readonly outputs: StageOutputs; readonly from: string };
+
+/** The stage's outputs, from the first place that holds them: `sst shell`'s link, the last deploy's file, the stage's parameter. */
+async function findStageOutputs(options: TargetOptions & { stage: string }, root: string): Promise<OutputsSource> {
+  const app = options.app ?? process.env[APP_NAME_ENV] ?? APP_NAME;
+  const tried: string[] = [];
+  const accept = (json: unknown, from: string): OutputsSource | undefined => {
+    const parsed = stageOutputsSchema.safeParse(json);
+    if (!parsed.success) {
+      tried.push(`${from} does not hold this app's outputs (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message})`);
+      return undefined;
+    }
+    if (parsed.data.stage !== options.stage || parsed.data.app !== app) {
+      tried.push(`${from} holds app ${parsed.data.app} stage ${parsed.data.stage}`);
+      return undefined;
+    }
+    return { outputs: parsed.data, from };
+  };
+  const parseJson = (text: string, from: string): unknown => {
+    try {
+      return JSON.parse(text);
+    } catch {
+      tried.push(`${from} is not JSON`);
+      return undefined;
+    }
+  };
+
+  // 1. Under `sst shell --stage X`: the Dispatch link (stacks/index.ts).
+  const linked = process.env[LINK_ENV];
+  if (linked) {
+    const json = parseJson(linked, LINK_ENV);
+    const found = json === undefined ? undefined : accept(json, LINK_ENV);
+    if (found) return found;
+  }
+  // 2. The last `sst deploy` in this folder.
   const file = join(root, '.sst', 'outputs.json');
-  if (!existsSync(file)) {
-    throw new TargetError(`no deployed outputs found at ${file}: run \`npx sst deploy --stage ${options.stage}\` first`);
+  if (existsSync(file)) {
+    const json = parseJson(readFileSync(file, 'utf8'), file);
+    const found = json === undefined ? undefined : accept(json, file);
+    if (found) return found;
+  } else {
+    tried.push(`${file} does not exist`);
   }
-  const parsed = stageOutputsSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
-  if (!parsed.success) throw new TargetError(`${file} does not hold this app's outputs: ${parsed.error.issues[0]?.message}`);
-  const outputs = parsed.data;
+  // 3. The parameter every deployed stage writes, whichever was deployed last and from wherever.
+  const name = resourceNames(options.stage, app).outputsParameter;
+  const region = options.region ?? HOME_REGION;
+  const from = `SSM parameter ${name} (${region})`;
+  try {
+    const ssm = new SSMClient({ region, ...(options.profile ? { profile: options.profile } : {}) });
+    const answer = await ssm.send(new GetParameterCommand({ Name: name }));
+    const json = parseJson(answer.Parameter?.Value ?? '', from);
+    const found = json === undefined ? undefined : accept(json, from);
+    if (found) return found;
+  } catch (error) {
+    const reason = (error as Error).name === 'ParameterNotFound' ? 'not found' : `unreadable: ${(error as Error).name}: ${(error as Error).message}`;
+    tried.push(`${from} ${reason}`);
+  }
+  throw new TargetError(
+    `no outputs of app ${app} stage ${options.stage} found:\n  - ${tried.join('\n  - ')}\n` +
+      `deploy it (\`npx sst deploy --stage ${options.stage}\`), or pass --app/--region/--profile for where it is`,
+  );
+}
+
+export async function awsTarget(options: TargetOptions & { stage: string }, root = process.cwd()): Promise<Target> {
+  const { outputs, from } = await findStageOutputs(options, root);
   const common = { ...(options.profile ? { profile: options.profile } : {}) };
-  if (options.stage && outputs.stage !== options.stage) {
-    throw new TargetError(`${file} holds the outputs of stage ${outputs.stage}, not ${options.stage}: deploy ${options.stage} or pass --stage ${outputs.stage}`);
-  }
   const home = options.region ?? outputs.homeRegion;
   return {
     kind: 'aws',
-    description: `stage ${options.stage} on AWS`,
+    description: `stage ${outputs.stage} of ${outputs.app} on AWS (outputs from ${from})`,
     homeRegion: home,
     masterQueueUrl: outputs.masterQueueUrl,
     masterDeadLetterQueueUrl: outputs.masterDeadLetterQueueUrl,
@@ -149,6 +211,6 @@ export function clientForQueueUrl(queueUrl: string, options: TargetOptions): SQS
   return new SQSClient({ region, ...(options.profile ? { profile: options.profile } : {}) });
 }
 
-export function resolveTarget(options: TargetOptions): Target {
-  return options.stage ? awsTarget(options) : localTarget();
+export async function resolveTarget(options: TargetOptions): Promise<Target> {
+  return options.stage ? awsTarget({ ...options, stage: options.stage }) : localTarget();
 }

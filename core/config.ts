@@ -10,7 +10,10 @@ export type PolicyName = (typeof POLICIES)[number];
 
 export interface RegionQueue {
   readonly region: string;
+  /** The normal lane (normal and low priority; every message when the region has no high lane). */
   readonly queueUrl: string;
+  /** The high-priority lane (core/lanes.ts); absent: high requests share the normal lane. */
+  readonly highQueueUrl?: string;
   readonly capacity: number;
 }
 
@@ -48,9 +51,12 @@ const regionName = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS r
 const queueUrl = z.url({ error: 'must be a queue URL' });
 const capacity = z.number().positive('capacity must be > 0').finite();
 
-/** REGION_QUEUES: the original's {"region": "url"} map, or {"region": {"url": "...", "capacity": 2}}. */
+/**
+ * REGION_QUEUES: the original's {"region": "url"} map, or {"region": {"url": "...", "capacity": 2,
+ * "highUrl": "..."}} (highUrl: the region's high-priority lane).
+ */
 const regionQueuesSchema = z
-  .record(regionName, z.union([queueUrl, z.strictObject({ url: queueUrl, capacity: capacity.optional() })]))
+  .record(regionName, z.union([queueUrl, z.strictObject({ url: queueUrl, capacity: capacity.optional(), highUrl: queueUrl.optional() })]))
   .refine((map) => Object.keys(map).length > 0, 'must name at least one region');
 
 const jsonText = <T extends z.ZodType>(schema: T) =>
@@ -122,6 +128,7 @@ export function parseConfig(env: Record<string, string | undefined>): DispatchCo
   const regions = Object.entries(e.REGION_QUEUES).map(([region, entry]) => ({
     region,
     queueUrl: typeof entry === 'string' ? entry : entry.url,
+    ...(typeof entry !== 'string' && entry.highUrl ? { highQueueUrl: entry.highUrl } : {}),
     capacity: e.REGION_CAPACITY?.[region] ?? (typeof entry === 'string' ? 1 : (entry.capacity ?? 1)),
   }));
   for (const region of Object.keys(e.REGION_CAPACITY ?? {})) {

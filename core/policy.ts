@@ -31,6 +31,8 @@ export interface RegionLoad {
   readonly inFlight?: number;
   /** Of which delayed per the reading (ApproximateNumberOfMessagesDelayed); absent when none. */
   readonly delayed?: number;
+  /** Workers, when known from a wider view than this load (a lane's: core/lanes.ts); else estimated. */
+  readonly workers?: number;
 }
 
 export interface PolicyInput {
@@ -137,7 +139,7 @@ export function estimateWorkers(regions: readonly RegionLoad[]): number[] {
   const saturated = rows.filter((x) => x.waiting && x.inFlight > 0);
   const perCapacity = Math.max(...(saturated.length ? saturated : rows).map((x) => x.inFlight / x.r.capacity));
   const scale = perCapacity > 0 ? perCapacity : 1;
-  return rows.map((x) => (x.waiting && x.inFlight > 0 ? x.inFlight : Math.max(x.inFlight, scale * x.r.capacity)));
+  return rows.map((x) => x.r.workers ?? (x.waiting && x.inFlight > 0 ? x.inFlight : Math.max(x.inFlight, scale * x.r.capacity)));
 }
 
 /**

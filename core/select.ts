@@ -6,7 +6,8 @@ import type { RegionQueue } from './config.js';
 import { halfOpenRegions, openRegions } from './health.js';
 import type { Outcome } from './outcomes.js';
 import { pending, type Envelope, type Placement, type SelectInput } from './placement.js';
-import { regionLoads, type Policy } from './policy.js';
+import { highLaneKey, laneLoads, laneOf, type HighLaneLoad } from './lanes.js';
+import { regionLoads, type Policy, type PolicyInput, type RegionLoad } from './policy.js';
 import type { Random } from './random.js';
 import type { Priority } from './request.js';
 import { snapshotAgeSeconds, type Snapshot } from './snapshot.js';
@@ -94,20 +95,64 @@ export function selectRegions(input: SelectInput, settings: SelectSettings): Sel
     const probe = toPlace.pop();
     if (probe) assign(probe, region);
   }
-  const choices = settings.policy(toPlace.length, {
-    regions: regionLoads(
-      settings.regions.filter((r) => usable.has(r.region) && !canaries.includes(r.region)),
-      input.snapshot.readings,
-      settings.dispatchedSince,
-    ),
+  const usableLoads = regionLoads(
+    settings.regions.filter((r) => usable.has(r.region) && !canaries.includes(r.region)),
+    input.snapshot.readings,
+    settings.dispatchedSince,
+  );
+  const policyInput = (regions: RegionLoad[]): PolicyInput => ({
+    regions,
     maxQueueDepthThreshold: settings.maxQueueDepthThreshold,
     random: settings.random,
     ageSeconds: settings.nowMs === undefined ? 0 : snapshotAgeSeconds(input.snapshot, settings.nowMs),
     ...(settings.readingLagSeconds === undefined ? {} : { readingLagSeconds: settings.readingLagSeconds }),
     ...(settings.serviceSeconds === undefined ? {} : { serviceSeconds: settings.serviceSeconds }),
   });
+  const choices = placeByLane(toPlace, usableLoads, highLanes(settings, input.snapshot), settings.policy, policyInput);
   toPlace.forEach((message, i) => assign(message, choices[i]));
   return { batchId: input.batchId, executionName: input.executionName, snapshot: input.snapshot, assignments, skipped };
+}
+
+/** What each region's high lane holds, for the regions that have one (core/lanes.ts). */
+function highLanes(settings: SelectSettings, snapshot: Snapshot): Map<string, HighLaneLoad> {
+  const lanes = new Map<string, HighLaneLoad>();
+  for (const { region, highQueueUrl } of settings.regions) {
+    if (!highQueueUrl) continue;
+    const reading = snapshot.readings.find((r) => r.region === region);
+    const high = reading?.known ? reading.high : undefined;
+    lanes.set(region, {
+      waiting: high ? high.visible + high.delayed : reading?.known ? 0 : undefined,
+      placedSince: settings.dispatchedSince?.get(highLaneKey(region)) ?? 0,
+    });
+  }
+  return lanes;
+}
+
+/**
+ * A region for each message, in order. With high lanes, high-priority messages are placed first, by
+ * what is ahead of them in the high lanes; the others then by everything queued, the high messages
+ * just placed included. Without high lanes, one call of the policy, as before lanes existed.
+ */
+function placeByLane(
+  messages: readonly Envelope[],
+  combined: RegionLoad[],
+  high: ReadonlyMap<string, HighLaneLoad>,
+  policy: Policy,
+  policyInput: (regions: RegionLoad[]) => PolicyInput,
+): string[] {
+  if (!high.size) return policy(messages.length, policyInput(combined));
+  const isHigh = messages.map((m) => laneOf(m.priority) === 'high');
+  const highChoices = policy(isHigh.filter(Boolean).length, policyInput(laneLoads(combined, high, 'high')));
+  const placedHigh = new Map<string, number>();
+  for (const region of highChoices) placedHigh.set(region, (placedHigh.get(region) ?? 0) + 1);
+  const after = combined.map((r) => {
+    const placed = placedHigh.get(r.region) ?? 0;
+    return r.backlog === undefined || !placed ? r : { ...r, backlog: r.backlog + placed, placedSince: (r.placedSince ?? 0) + placed };
+  });
+  const otherChoices = policy(isHigh.filter((h) => !h).length, policyInput(after));
+  let h = 0;
+  let o = 0;
+  return isHigh.map((high) => (high ? highChoices[h++] : otherChoices[o++]) as string);
 }
 
 /**

@@ -2,16 +2,23 @@
 import { z } from 'zod';
 import { regionHealthSchema } from './health.js';
 
+const count = z.number().int().nonnegative();
+/** One queue's counts. */
+export const laneCountsSchema = z.object({ visible: count, inFlight: count, delayed: count });
+export type LaneCounts = z.infer<typeof laneCountsSchema>;
+
 export const readingSchema = z.union([
   z.object({
     region: z.string(),
     known: z.literal(true),
-    /** ApproximateNumberOfMessages: waiting for a worker. */
-    visible: z.number().int().nonnegative(),
-    /** ApproximateNumberOfMessagesNotVisible: being processed. */
-    inFlight: z.number().int().nonnegative(),
-    /** ApproximateNumberOfMessagesDelayed. */
-    delayed: z.number().int().nonnegative(),
+    /** ApproximateNumberOfMessages: waiting for a worker (every lane of the region). */
+    visible: count,
+    /** ApproximateNumberOfMessagesNotVisible: being processed (every lane). */
+    inFlight: count,
+    /** ApproximateNumberOfMessagesDelayed (every lane). */
+    delayed: count,
+    /** Of which in the high-priority lane (core/lanes.ts); absent when the region has none. */
+    high: laneCountsSchema.optional(),
     readAt: z.number(),
   }),
   z.object({ region: z.string(), known: z.literal(false), error: z.string() }),

@@ -109,9 +109,15 @@ export function resourceNames(stage: string, app: string = APP_NAME) {
     stage,
     masterQueue: `${app}-master-queue-${stage}`,
     masterDeadLetterQueue: `${app}-master-dlq-${stage}`,
+    /** The master queue's high-priority lane (core/lanes.ts), and its DLQ. */
+    masterHighQueue: `${app}-master-high-queue-${stage}`,
+    masterHighDeadLetterQueue: `${app}-master-high-dlq-${stage}`,
     dispatchDeadLetterQueue: `${app}-dlq-${stage}`,
     regionalQueue: (region: string) => `${app}-queue-${region}-${stage}`,
     regionalDeadLetterQueue: (region: string) => `${app}-queue-${region}-dlq-${stage}`,
+    /** A region's high-priority lane, and its DLQ. */
+    regionalHighQueue: (region: string) => `${app}-queue-${region}-high-${stage}`,
+    regionalHighDeadLetterQueue: (region: string) => `${app}-queue-${region}-high-dlq-${stage}`,
     idempotencyTable: `${app}-idempotency-${stage}`,
     stateMachine: `${app}-${stage}`,
     /** A Lambda function: intake, snapshot, select, forward. */
@@ -126,7 +132,7 @@ export function resourceNames(stage: string, app: string = APP_NAME) {
     outputsParameter: `/${app}/${stage}/outputs`,
   } as const;
   const longest = (...values: string[]) => values.reduce((a, b) => (b.length > a.length ? b : a), '');
-  const queue = longest(names.regionalDeadLetterQueue('ap-southeast-1'), names.dispatchDeadLetterQueue, names.masterQueue);
+  const queue = longest(names.regionalHighDeadLetterQueue('ap-southeast-1'), names.masterHighDeadLetterQueue, names.dispatchDeadLetterQueue);
   if (queue.length > NAME_LIMITS.queue) throw new Error(`app "${app}" and stage "${stage}" make a queue name too long for SQS (${queue.length} > 80): ${queue}`);
   const fn = names.function('snapshot');
   if (fn.length > NAME_LIMITS.function) throw new Error(`app "${app}" and stage "${stage}" make a function name too long for Lambda (${fn.length} > 64): ${fn}`);

@@ -14,6 +14,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { sqsClient } from '../aws/clients.js';
 import { markHealthy, markUnhealthy } from '../aws/region-health.js';
+import { laneOf } from '../core/lanes.js';
 import { sendBatch, type OutgoingMessage } from '../aws/send-batch.js';
 import { config, type DispatchConfig } from '../core/config.js';
 import { applyResults, failover, type SendResult } from '../core/failover.js';
@@ -61,20 +62,27 @@ function outgoing(input: ForwardInput, cfg: DispatchConfig, placement: Placement
   };
 }
 
-/** Sends to one region with a fresh token per message; no call starts after the deadline. */
+/**
+ * Sends to one region with a fresh token per message; no call starts after the deadline. High-priority
+ * messages go to the region's high lane where it has one (core/lanes.ts), the rest to its normal lane.
+ */
 function sender(input: ForwardInput, cfg: DispatchConfig, deadlineMs: number) {
   return async (region: string, placements: readonly Placement[]): Promise<SendResult[]> => {
     const queue = cfg.regions.find((r) => r.region === region);
     if (!queue) return placements.map((p) => ({ messageId: p.messageId, ok: false, error: `${region} is not configured` }));
     const tokens = new Map(placements.map((p) => [p.messageId, randomUUID()]));
-    const results = await sendBatch(
-      // One SDK attempt: a second is the workflow's Retry, in sight and within the time budget.
-      sqsClient(cfg, region, 1),
-      queue.queueUrl,
-      placements.map((p) => outgoing(input, cfg, p, tokens.get(p.messageId) as string)),
-      { deadlineMs },
+    const laneUrl = (p: Placement) => (queue.highQueueUrl && laneOf(p.priority) === 'high' ? queue.highQueueUrl : queue.queueUrl);
+    const byLane = new Map<string, Placement[]>();
+    for (const p of placements) byLane.set(laneUrl(p), [...(byLane.get(laneUrl(p)) ?? []), p]);
+    // One SDK attempt: a second is the workflow's Retry, in sight and within the time budget.
+    const client = sqsClient(cfg, region, 1);
+    const sent = await Promise.all(
+      [...byLane].map(([url, group]) =>
+        sendBatch(client, url, group.map((p) => outgoing(input, cfg, p, tokens.get(p.messageId) as string)), { deadlineMs }),
+      ),
     );
-    return results.map((r) => ({ ...r, token: tokens.get(r.messageId) as string }));
+    const results = new Map(sent.flat().map((r) => [r.messageId, r]));
+    return placements.map((p) => ({ ...(results.get(p.messageId) as SendResult), token: tokens.get(p.messageId) as string }));
   };
 }
 

@@ -6,6 +6,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { config } from '../core/config.js';
 import { selectInputSchema, type SelectInput } from '../core/placement.js';
+import { highLaneKey, laneOf } from '../core/lanes.js';
 import { POLICY } from '../core/policy.js';
 import { selectRegions, type SelectOutput } from '../core/select.js';
 import { DispatchedSince } from '../core/snapshot.js';
@@ -40,8 +41,11 @@ async function select(event: unknown, metrics: MetricsRecorder): Promise<SelectO
     nowMs: Date.now(),
     dispatchedSince: dispatchedSince.for(input.snapshot),
   });
-  for (const { region } of cfg.regions) {
-    dispatchedSince.add(input.snapshot, (output.assignments[regionKey(region)] ?? []).map(() => region));
+  for (const { region, highQueueUrl } of cfg.regions) {
+    const placed = output.assignments[regionKey(region)] ?? [];
+    dispatchedSince.add(input.snapshot, placed.map(() => region));
+    // Placements in the region's high lane, counted apart as well (core/lanes.ts).
+    if (highQueueUrl) dispatchedSince.add(input.snapshot, placed.filter((p) => laneOf(p.priority) === 'high').map(() => highLaneKey(region)));
   }
   return output;
 }

@@ -10,7 +10,7 @@ import { sqsClient } from '../aws/clients.js';
 import { readHealth, takeProbe } from '../aws/region-health.js';
 import { config, type DispatchConfig, type RegionQueue } from '../core/config.js';
 import type { RegionHealth } from '../core/health.js';
-import type { Reading, Snapshot } from '../core/snapshot.js';
+import type { LaneCounts, Reading, Snapshot } from '../core/snapshot.js';
 import { SNAPSHOT_READ_TIMEOUT_MS } from '../core/topology.js';
 import { logger, withLambdaContext } from './logger.js';
 import { traced } from './tracing.js';
@@ -22,23 +22,34 @@ const cache = new Map<string, Extract<Reading, { known: true }>>();
 export const HEALTH_CACHE_MS = 2000;
 let healthCache: { readAt: number; health: RegionHealth[] } | undefined;
 
-async function read(cfg: DispatchConfig, { region, queueUrl }: RegionQueue): Promise<Reading> {
+/** One queue's counts; one attempt: a reading is advice, and a slow region must not hold the snapshot past its timeout. */
+async function counts(cfg: DispatchConfig, region: string, queueUrl: string): Promise<LaneCounts> {
+  const { Attributes: a = {} } = await sqsClient(cfg, region, 1, Math.min(cfg.sqsRequestTimeoutMs, SNAPSHOT_READ_TIMEOUT_MS)).send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+    }),
+  );
+  return {
+    visible: Number(a.ApproximateNumberOfMessages ?? 0),
+    inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0),
+    delayed: Number(a.ApproximateNumberOfMessagesDelayed ?? 0),
+  };
+}
+
+/** A region's reading: its lanes read together, totals at the top and the high lane's own counts. */
+async function read(cfg: DispatchConfig, { region, queueUrl, highQueueUrl }: RegionQueue): Promise<Reading> {
   const cached = cache.get(region);
   if (cached && Date.now() - cached.readAt < cfg.cacheTtlSeconds * 1000) return cached;
   try {
-    // One attempt: a reading is advice, and a slow region must not hold the snapshot past its timeout.
-    const { Attributes: a = {} } = await sqsClient(cfg, region, 1, Math.min(cfg.sqsRequestTimeoutMs, SNAPSHOT_READ_TIMEOUT_MS)).send(
-      new GetQueueAttributesCommand({
-        QueueUrl: queueUrl,
-        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
-      }),
-    );
+    const [normal, high] = await Promise.all([counts(cfg, region, queueUrl), highQueueUrl ? counts(cfg, region, highQueueUrl) : undefined]);
     const reading = {
       region,
       known: true as const,
-      visible: Number(a.ApproximateNumberOfMessages ?? 0),
-      inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0),
-      delayed: Number(a.ApproximateNumberOfMessagesDelayed ?? 0),
+      visible: normal.visible + (high?.visible ?? 0),
+      inFlight: normal.inFlight + (high?.inFlight ?? 0),
+      delayed: normal.delayed + (high?.delayed ?? 0),
+      ...(high ? { high } : {}),
       readAt: Date.now(),
     };
     cache.set(region, reading);

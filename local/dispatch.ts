@@ -52,7 +52,9 @@ export function dispatchEnvironment(
   endpoints: ResourceEndpoints,
   options: EnvironmentOptions = {},
 ): Record<string, string> {
-  const regionQueues = Object.fromEntries(resources.regions.map((r) => [r.region, { url: r.queueUrl, capacity: r.capacity }]));
+  const regionQueues = Object.fromEntries(
+    resources.regions.map((r) => [r.region, { url: r.queueUrl, capacity: r.capacity, ...(r.highQueueUrl ? { highUrl: r.highQueueUrl } : {}) }]),
+  );
   return {
     HOME_REGION: resources.homeRegion,
     REGION_QUEUES: JSON.stringify(regionQueues),

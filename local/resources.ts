@@ -16,7 +16,9 @@ export interface LocalResources {
   readonly masterQueueArn: string;
   readonly masterDeadLetterQueueUrl: string;
   readonly dispatchDeadLetterQueueUrl: string;
-  readonly regions: ReadonlyArray<RegionSpec & { queueUrl: string; deadLetterQueueUrl: string }>;
+  /** The master queue's high lane (core/lanes.ts); absent when the stack runs without lanes. */
+  readonly masterHigh?: { readonly url: string; readonly arn: string; readonly deadLetterQueueUrl: string };
+  readonly regions: ReadonlyArray<RegionSpec & { queueUrl: string; deadLetterQueueUrl: string; highQueueUrl?: string; highDeadLetterQueueUrl?: string }>;
 }
 
 export interface ResourceEndpoints {
@@ -36,6 +38,8 @@ export interface ResourceOptions {
    * run shortens it so that the copy a crashed worker held comes back within the run.
    */
   readonly regionalVisibilitySeconds?: number;
+  /** High-priority lanes beside the master queue and each regional queue, as deployed (default true). */
+  readonly lanes?: boolean;
 }
 
 export const sqsAt = (region: string, endpoint: string) =>
@@ -80,9 +84,10 @@ export async function createResources(endpoints: ResourceEndpoints, options: Res
   }
   dynamo.destroy();
 
-  const master = await queueWithDlq(home, names.masterQueue, names.masterDeadLetterQueue, {
-    VisibilityTimeout: String(options.masterVisibilitySeconds ?? TIMEOUTS.masterVisibilitySeconds),
-  });
+  const lanes = options.lanes ?? true;
+  const masterAttributes = { VisibilityTimeout: String(options.masterVisibilitySeconds ?? TIMEOUTS.masterVisibilitySeconds) };
+  const master = await queueWithDlq(home, names.masterQueue, names.masterDeadLetterQueue, masterAttributes);
+  const masterHigh = lanes ? await queueWithDlq(home, names.masterHighQueue, names.masterHighDeadLetterQueue, masterAttributes) : undefined;
   const dispatchDlq = await home.send(
     new CreateQueueCommand({ QueueName: names.dispatchDeadLetterQueue, Attributes: { MessageRetentionPeriod: '1209600' } }),
   );
@@ -93,12 +98,21 @@ export async function createResources(endpoints: ResourceEndpoints, options: Res
       const endpoint = endpoints.sqs[spec.region];
       if (!endpoint) throw new Error(`no SQS server for region ${spec.region}`);
       const client = sqsAt(spec.region, endpoint);
-      const queue = await queueWithDlq(client, names.regionalQueue(spec.region), names.regionalDeadLetterQueue(spec.region), {
+      const attributes = {
         VisibilityTimeout: String(options.regionalVisibilitySeconds ?? TIMEOUTS.regionalVisibilitySeconds),
         MessageRetentionPeriod: String(TIMEOUTS.regionalRetentionSeconds),
-      });
+      };
+      const queue = await queueWithDlq(client, names.regionalQueue(spec.region), names.regionalDeadLetterQueue(spec.region), attributes);
+      const high = lanes
+        ? await queueWithDlq(client, names.regionalHighQueue(spec.region), names.regionalHighDeadLetterQueue(spec.region), attributes)
+        : undefined;
       client.destroy();
-      return { ...spec, queueUrl: queue.url, deadLetterQueueUrl: queue.dlqUrl };
+      return {
+        ...spec,
+        queueUrl: queue.url,
+        deadLetterQueueUrl: queue.dlqUrl,
+        ...(high ? { highQueueUrl: high.url, highDeadLetterQueueUrl: high.dlqUrl } : {}),
+      };
     }),
   );
 
@@ -110,6 +124,7 @@ export async function createResources(endpoints: ResourceEndpoints, options: Res
     masterQueueArn: master.arn,
     masterDeadLetterQueueUrl: master.dlqUrl,
     dispatchDeadLetterQueueUrl: dispatchDlq.QueueUrl as string,
+    ...(masterHigh ? { masterHigh: { url: masterHigh.url, arn: masterHigh.arn, deadLetterQueueUrl: masterHigh.dlqUrl } } : {}),
     regions,
   };
 }

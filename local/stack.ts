@@ -30,6 +30,8 @@ export interface WorkerSpec {
 
 export interface StackOptions {
   readonly regions?: readonly RegionSpec[];
+  /** High-priority lanes, as deployed (default true); false runs the stack as it was before lanes. */
+  readonly lanes?: boolean;
   /** First port; the servers take consecutive ones (DynamoDB, Step Functions, then SQS per region). 0 = any free port. */
   readonly basePort?: number;
   /** Master queue visibility timeout: short locally, so that retried messages come back within a demo. */
@@ -101,7 +103,9 @@ export interface StackDescription {
   readonly masterQueueUrl: string;
   readonly masterDeadLetterQueueUrl: string;
   readonly dispatchDeadLetterQueueUrl: string;
-  readonly regions: ReadonlyArray<{ region: string; capacity: number; queueUrl: string; deadLetterQueueUrl: string }>;
+  /** The master queue's high lane, where producers send high-priority requests (core/lanes.ts). */
+  readonly masterHighQueueUrl?: string;
+  readonly regions: ReadonlyArray<{ region: string; capacity: number; queueUrl: string; deadLetterQueueUrl: string; highQueueUrl?: string }>;
   /** Where the functions' metrics are served as JSON (local/metrics.ts; `dispatch metrics` reads it). */
   readonly metricsEndpoint?: string;
 }
@@ -182,6 +186,7 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
       stage,
       masterVisibilitySeconds: options.masterVisibilitySeconds ?? 10,
       ...(options.regionalVisibilitySeconds === undefined ? {} : { regionalVisibilitySeconds: options.regionalVisibilitySeconds }),
+      ...(options.lanes === undefined ? {} : { lanes: options.lanes }),
     });
 
     // The Step Functions endpoint's port must be known before the functions' environment is set.
@@ -218,8 +223,25 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
       ...(options.onBatch ? { onBatch: options.onBatch } : {}),
       ...(options.quickStop ? { abortReceivesOnStop: true } : {}),
     });
-    started.push({ stop: async () => (await eventSource.stop(), home.destroy()) });
-    const consumers: Array<() => Promise<void>> = [() => eventSource.stop()];
+    // The master queue's high lane: pollers of its own and a short window, as deployed
+    // (stacks/settings.ts INTAKE_HIGH_SUBSCRIPTION), so high requests never wait behind normal batches.
+    const highEventSource = resources.masterHigh
+      ? startEventSource({
+          client: home,
+          queueUrl: resources.masterHigh.url,
+          queueArn: resources.masterHigh.arn,
+          region: HOME_REGION,
+          handler: (options.wrap ? options.wrap('intake', intake) : intake) as never,
+          batchSize: 10,
+          maximumBatchingWindowSeconds: Math.min(options.batchWindowSeconds ?? 0.5, 0.1),
+          pollers: 1,
+          functionName: `inference-dispatch-intake-${stage}`,
+          ...(options.onBatch ? { onBatch: options.onBatch } : {}),
+          ...(options.quickStop ? { abortReceivesOnStop: true } : {}),
+        })
+      : undefined;
+    started.push({ stop: async () => (await Promise.all([eventSource.stop(), highEventSource?.stop()]), home.destroy()) });
+    const consumers: Array<() => Promise<void>> = [() => eventSource.stop(), async () => highEventSource?.stop()];
 
     const workers: Record<string, Workers> = {};
     const fenceClient =
@@ -268,7 +290,14 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
       masterQueueUrl: resources.masterQueueUrl,
       masterDeadLetterQueueUrl: resources.masterDeadLetterQueueUrl,
       dispatchDeadLetterQueueUrl: resources.dispatchDeadLetterQueueUrl,
-      regions: resources.regions.map(({ region, capacity, queueUrl, deadLetterQueueUrl }) => ({ region, capacity, queueUrl, deadLetterQueueUrl })),
+      ...(resources.masterHigh ? { masterHighQueueUrl: resources.masterHigh.url } : {}),
+      regions: resources.regions.map(({ region, capacity, queueUrl, deadLetterQueueUrl, highQueueUrl }) => ({
+        region,
+        capacity,
+        queueUrl,
+        deadLetterQueueUrl,
+        ...(highQueueUrl ? { highQueueUrl } : {}),
+      })),
       metricsEndpoint: metricsEndpoint.url,
     };
     const faults = dynamoProxy && sfnProxy ? { dynamodb: dynamoProxy, stepFunctions: sfnProxy, sqs: sqsProxies } : undefined;

@@ -30,9 +30,13 @@ function stageResources(app: string, stage: string, home: HomeContext, regions: 
   const arn = (service: string, region: $util.Input<string>, rest: string) =>
     $interpolate`arn:${home.partition}:${service}:${region}:${home.accountId}:${rest}`;
   const queuesIn = (region: string) => [
-    ...(region === HOME_REGION ? [names.masterQueue, names.masterDeadLetterQueue, names.dispatchDeadLetterQueue] : []),
+    ...(region === HOME_REGION
+      ? [names.masterQueue, names.masterDeadLetterQueue, names.masterHighQueue, names.masterHighDeadLetterQueue, names.dispatchDeadLetterQueue]
+      : []),
     names.regionalQueue(region),
     names.regionalDeadLetterQueue(region),
+    names.regionalHighQueue(region),
+    names.regionalHighDeadLetterQueue(region),
   ];
   const functions = FUNCTION_ROLES.map((role) => names.function(role));
   const alarmsIn = (region: string) => [

@@ -9,7 +9,7 @@ import { FUNCTION_TIMEOUTS, HOME_REGION, TIMEOUTS, type resourceNames } from '..
 import type { HomeContext } from './context.js';
 import { dispatchFunction } from './functions.js';
 import type { Queues } from './queues.js';
-import { FUNCTION_MEMORY_MB, FUNCTION_SETTINGS, INTAKE_SUBSCRIPTION } from './settings.js';
+import { FUNCTION_MEMORY_MB, FUNCTION_SETTINGS, INTAKE_HIGH_SUBSCRIPTION, INTAKE_SUBSCRIPTION } from './settings.js';
 import { createStateMachine, type DispatchStateMachine } from './state-machine.js';
 
 type Names = ReturnType<typeof resourceNames>;
@@ -22,6 +22,7 @@ export interface Dispatch extends DispatchStateMachine {
     readonly forward: sst.aws.Function;
   };
   readonly subscription: aws.lambda.EventSourceMapping;
+  readonly highSubscription: aws.lambda.EventSourceMapping;
 }
 
 export interface DispatchArgs {
@@ -31,10 +32,10 @@ export interface DispatchArgs {
   readonly home: HomeContext;
 }
 
-/** REGION_QUEUES as core/config.ts reads it: {"us-west-2": {"url": "...", "capacity": 1}, ...}, in configured order. */
+/** REGION_QUEUES as core/config.ts reads it: {"us-west-2": {"url": "...", "capacity": 1, "highUrl": "..."}, ...}, in configured order. */
 export function regionQueuesJson(queues: Queues): $util.Output<string> {
   return $jsonStringify(
-    Object.fromEntries(queues.regional.map((r) => [r.region, { url: r.queue.url, capacity: r.capacity }])),
+    Object.fromEntries(queues.regional.map((r) => [r.region, { url: r.queue.url, capacity: r.capacity, highUrl: r.highQueue.url }])),
   );
 }
 
@@ -54,7 +55,8 @@ export function createDispatch({ names, queues, table, home }: DispatchArgs): Di
     IDEMPOTENCY_TABLE_NAME: table.name,
     ...FUNCTION_SETTINGS,
   };
-  const regionalQueueArns = queues.regional.map((r) => r.queue.arn);
+  // Both lanes of every region (core/lanes.ts).
+  const regionalQueueArns = queues.regional.flatMap((r) => [r.queue.arn, r.highQueue.arn]);
 
   // Each task function's timeout is below its Task's TimeoutSeconds in the definition
   // (core/topology.ts): a forward that the state machine gave up on must not still be sending.
@@ -130,10 +132,10 @@ export function createDispatch({ names, queues, table, home }: DispatchArgs): Di
         DISPATCH_DLQ_URL: queues.dispatchDeadLetter.url,
       },
       permissions: [
-        // What the event source mapping needs to poll the master queue on the function's behalf.
+        // What the event source mappings need to poll both lanes of the master queue on the function's behalf.
         {
           actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
-          resources: [queues.master.arn],
+          resources: [queues.master.arn, queues.masterHigh.arn],
         },
         { actions: ['states:StartSyncExecution'], resources: [machine.stateMachine.arn] },
         // Invalid input goes straight to the dispatch DLQ with its reason...
@@ -158,6 +160,15 @@ export function createDispatch({ names, queues, table, home }: DispatchArgs): Di
     functionResponseTypes: ['ReportBatchItemFailures'],
     scalingConfig: { maximumConcurrency: INTAKE_SUBSCRIPTION.maximumConcurrency },
   });
+  // The high lane: pollers and concurrency of its own, so it never waits behind normal batches.
+  const highSubscription = new aws.lambda.EventSourceMapping('IntakeHighSubscription', {
+    eventSourceArn: queues.masterHigh.arn,
+    functionName: intake.arn,
+    batchSize: INTAKE_HIGH_SUBSCRIPTION.batchSize,
+    maximumBatchingWindowInSeconds: INTAKE_HIGH_SUBSCRIPTION.maximumBatchingWindowInSeconds,
+    functionResponseTypes: ['ReportBatchItemFailures'],
+    scalingConfig: { maximumConcurrency: INTAKE_HIGH_SUBSCRIPTION.maximumConcurrency },
+  });
 
-  return { ...machine, functions: { intake, snapshot, select, forward }, subscription };
+  return { ...machine, functions: { intake, snapshot, select, forward }, subscription, highSubscription };
 }

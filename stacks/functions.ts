@@ -4,6 +4,7 @@
  * holds exactly the permissions passed in plus writing to its own log group.
  */
 import { resourceNames } from '../core/topology.js';
+import { LIVE_IN_SST_DEV } from './settings.js';
 import type { HomeContext } from './context.js';
 
 export const FUNCTION_ROLES = ['intake', 'snapshot', 'select', 'forward'] as const;
@@ -41,6 +42,8 @@ export function dispatchFunction(args: DispatchFunctionArgs, home: HomeContext):
     name,
     description: args.description,
     handler: `functions/${args.role}.handler`,
+    // Under `sst dev`: live (run on the developer's machine) or deployed (stacks/settings.ts).
+    ...(LIVE_IN_SST_DEV[args.role] ? {} : { dev: false as const }),
     runtime: 'nodejs24.x',
     architecture: 'arm64',
     memory: args.memory,

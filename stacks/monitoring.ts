@@ -128,10 +128,30 @@ export function createMonitoring({ names, regions, queues, dispatch }: Monitorin
     );
   deadLetterAlarm('MasterDeadLetterAlarm', names.masterDeadLetterQueue, HOME_REGION, {});
   deadLetterAlarm('DispatchDeadLetterAlarm', names.dispatchDeadLetterQueue, HOME_REGION, {});
+  deadLetterAlarm('MasterHighDeadLetterAlarm', names.masterHighDeadLetterQueue, HOME_REGION, {});
 
   for (const r of regions) {
     const queueName = names.regionalQueue(r.region);
     deadLetterAlarm(`RegionalDeadLetterAlarm${r.pascal}`, names.regionalDeadLetterQueue(r.region), r.region, r.opts);
+    deadLetterAlarm(`RegionalHighDeadLetterAlarm${r.pascal}`, names.regionalHighDeadLetterQueue(r.region), r.region, r.opts);
+    const highQueueName = names.regionalHighQueue(r.region);
+    alarm(
+      `RegionalHighAgeAlarm${r.pascal}`,
+      {
+        name: names.queueAlarm(highQueueName, 'age'),
+        alarmDescription: `A high-priority message in ${r.region} waited more than ${ALARM_SETTINGS.highLaneAgeSeconds} s: its workers are behind even on the high lane`,
+        namespace: 'AWS/SQS',
+        metricName: 'ApproximateAgeOfOldestMessage',
+        dimensions: { QueueName: highQueueName },
+        statistic: 'Maximum',
+        period: 60,
+        evaluationPeriods: 3,
+        threshold: ALARM_SETTINGS.highLaneAgeSeconds,
+        comparisonOperator: 'GreaterThanThreshold',
+      },
+      r.region,
+      r.opts,
+    );
     alarm(
       `RegionalDepthAlarm${r.pascal}`,
       {
@@ -225,6 +245,11 @@ function dashboardWidgets({ names, queues, dispatch }: Omit<MonitoringArgs, 'reg
   };
   const regions = queues.regional.map((r) => r.region);
   const pairs = regions.flatMap((from) => regions.filter((to) => to !== from).map((to) => [from, to] as const));
+  /** The same row, labelled as the high lane's. */
+  const highLane = (m: Metric): Metric => {
+    const options = m[m.length - 1] as { label: string };
+    return [...m.slice(0, -1), { ...options, label: `${options.label} high` }] as Metric;
+  };
   const perRegion = (metricName: string, queueName: (region: string) => string) =>
     queues.regional.map((r): Metric => ['AWS/SQS', metricName, 'QueueName', queueName(r.region), { region: r.region, label: r.region }]);
   const states = (metricName: string, extra: Record<string, unknown> = {}): Metric => [
@@ -242,23 +267,34 @@ function dashboardWidgets({ names, queues, dispatch }: Omit<MonitoringArgs, 'reg
     { label: `intake ${metricName}`, ...extra },
   ];
   return [
-    graph('Depth per region (visible messages)', perRegion('ApproximateNumberOfMessagesVisible', names.regionalQueue), {
-      stat: 'Maximum', period: 60, x: 0, y: 0,
-    }),
+    graph(
+      'Depth per region and lane (visible messages)',
+      [
+        ...perRegion('ApproximateNumberOfMessagesVisible', names.regionalQueue),
+        ...perRegion('ApproximateNumberOfMessagesVisible', names.regionalHighQueue).map(highLane),
+      ],
+      { stat: 'Maximum', period: 60, x: 0, y: 0 },
+    ),
     graph('Dispatched per region (messages sent)', perRegion('NumberOfMessagesSent', names.regionalQueue), {
       stat: 'Sum', period: 300, x: 12, y: 0,
     }),
-    graph('Oldest message per region (s)', perRegion('ApproximateAgeOfOldestMessage', names.regionalQueue), {
-      stat: 'Maximum', period: 60, x: 0, y: 6,
-    }),
+    graph(
+      'Oldest message per region and lane (s)',
+      [
+        ...perRegion('ApproximateAgeOfOldestMessage', names.regionalQueue),
+        ...perRegion('ApproximateAgeOfOldestMessage', names.regionalHighQueue).map(highLane),
+      ],
+      { stat: 'Maximum', period: 60, x: 0, y: 6 },
+    ),
     graph(
       'Dead-letter queues (visible messages)',
       [
         ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', names.masterDeadLetterQueue, { label: 'master DLQ' }],
         ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', names.dispatchDeadLetterQueue, { label: 'dispatch DLQ' }],
-        ...queues.regional.map((r): Metric => [
-          'AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', names.regionalDeadLetterQueue(r.region),
-          { region: r.region, label: `${r.region} DLQ` },
+        ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', names.masterHighDeadLetterQueue, { label: 'master high DLQ' }],
+        ...queues.regional.flatMap((r): Metric[] => [
+          ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', names.regionalDeadLetterQueue(r.region), { region: r.region, label: `${r.region} DLQ` }],
+          ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', names.regionalHighDeadLetterQueue(r.region), { region: r.region, label: `${r.region} high DLQ` }],
         ]),
       ],
       { stat: 'Maximum', period: 60, x: 12, y: 6 },

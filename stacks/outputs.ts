@@ -6,7 +6,7 @@ import type { Monitoring } from './monitoring.js';
 import type { Queues } from './queues.js';
 import type { StageOutputs } from './stage-outputs.js';
 
-type Deployed<T> = { [K in keyof T]: T[K] extends string ? $util.Input<string> : Deployed<T[K]> };
+type Deployed<T> = { [K in keyof T]-?: NonNullable<T[K]> extends string ? $util.Input<string> : Deployed<NonNullable<T[K]>> };
 
 /** A page of the AWS console in the home region. */
 function consoleUrl(service: string, fragment: string): string {
@@ -37,6 +37,8 @@ export function stageOutputs(args: {
     regionQueues: regionQueuesJson(queues),
     regionalQueueUrls: byRegion((r) => r.queue.url),
     regionalDeadLetterQueueUrls: byRegion((r) => r.deadLetterQueue.url),
+    masterHighQueueUrl: queues.masterHigh.url,
+    regionalHighQueueUrls: byRegion((r) => r.highQueue.url),
     stateMachineArn: dispatch.stateMachine.arn,
     stateMachineLogGroup: dispatch.logGroup.name,
     tableName: table.name,

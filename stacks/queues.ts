@@ -1,6 +1,8 @@
 /**
  * The queues: the master queue and its DLQ, the dispatch DLQ (messages no region would take, with the
  * reason), and per region a work queue with its own DLQ, created in that region through its provider.
+ * The master queue and every region's work queue have a high-priority lane beside them, each with its
+ * own DLQ and the same settings (core/lanes.ts, docs/lanes.md).
  * Every queue is created by `queue()` below, which gives it the two security properties each one has
  * (docs/deploy.md, Security):
  * - encryption at rest with SQS-managed keys (SSE-SQS): no KMS key policy to keep in step with the
@@ -12,6 +14,7 @@
  */
 import { MAX_RECEIVE_COUNT, TIMEOUTS, type resourceNames } from '../core/topology.js';
 import { tlsOnlyQueuePolicy } from './policies.js';
+import { SST_DEV_MASTER_QUEUE } from './settings.js';
 import type { DeployRegion } from './regions.js';
 
 type Names = ReturnType<typeof resourceNames>;
@@ -27,12 +30,18 @@ export interface RegionalQueue {
   readonly capacity: number;
   readonly queue: aws.sqs.Queue;
   readonly deadLetterQueue: aws.sqs.Queue;
+  /** The region's high-priority lane and its DLQ. */
+  readonly highQueue: aws.sqs.Queue;
+  readonly highDeadLetterQueue: aws.sqs.Queue;
   readonly deployRegion: DeployRegion;
 }
 
 export interface Queues {
   readonly master: aws.sqs.Queue;
   readonly masterDeadLetter: aws.sqs.Queue;
+  /** The master queue's high-priority lane (the intake subscribes to both) and its DLQ. */
+  readonly masterHigh: aws.sqs.Queue;
+  readonly masterHighDeadLetter: aws.sqs.Queue;
   readonly dispatchDeadLetter: aws.sqs.Queue;
   readonly regional: readonly RegionalQueue[];
 }
@@ -46,23 +55,37 @@ function queue(logicalName: string, args: QueueArgs, opts: { readonly provider?:
   return created;
 }
 
-function redrive(deadLetter: aws.sqs.Queue) {
-  return $jsonStringify({ deadLetterTargetArn: deadLetter.arn, maxReceiveCount: MAX_RECEIVE_COUNT });
+function redrive(deadLetter: aws.sqs.Queue, maxReceiveCount = MAX_RECEIVE_COUNT) {
+  return $jsonStringify({ deadLetterTargetArn: deadLetter.arn, maxReceiveCount });
+}
+
+/**
+ * The master queue's retention and receive limit: as deployed, or under `sst dev` (stacks/settings.ts
+ * SST_DEV_MASTER_QUEUE) more receives than its retention allows, so a stopped `sst dev` never moves a
+ * message to the master DLQ.
+ */
+export function masterQueueLimits(dev: boolean) {
+  if (!dev) return { retentionSeconds: MASTER_RETENTION_SECONDS, maxReceiveCount: MAX_RECEIVE_COUNT };
+  const retentionSeconds = SST_DEV_MASTER_QUEUE.retentionSeconds;
+  return { retentionSeconds, maxReceiveCount: Math.ceil(retentionSeconds / TIMEOUTS.masterVisibilitySeconds) + 1 };
 }
 
 export function createQueues(names: Names, regions: readonly DeployRegion[]): Queues {
-  const masterDeadLetter = queue('MasterDeadLetterQueue', {
-    name: names.masterDeadLetterQueue,
-    messageRetentionSeconds: DEAD_LETTER_RETENTION_SECONDS,
-  });
-  const master = queue('MasterQueue', {
-    name: names.masterQueue,
-    // >= 6 x the intake timeout (AWS advice for SQS event sources), so a batch still being
-    // processed is not delivered again.
-    visibilityTimeoutSeconds: TIMEOUTS.masterVisibilitySeconds,
-    messageRetentionSeconds: MASTER_RETENTION_SECONDS,
-    redrivePolicy: redrive(masterDeadLetter),
-  });
+  const limits = masterQueueLimits($dev);
+  const masterLane = (logical: string, name: string, deadLetterName: string) => {
+    const deadLetter = queue(`${logical}DeadLetterQueue`, { name: deadLetterName, messageRetentionSeconds: DEAD_LETTER_RETENTION_SECONDS });
+    const work = queue(`${logical}Queue`, {
+      name,
+      // >= 6 x the intake timeout (AWS advice for SQS event sources), so a batch still being
+      // processed is not delivered again.
+      visibilityTimeoutSeconds: TIMEOUTS.masterVisibilitySeconds,
+      messageRetentionSeconds: limits.retentionSeconds,
+      redrivePolicy: redrive(deadLetter, limits.maxReceiveCount),
+    });
+    return { work, deadLetter };
+  };
+  const { work: master, deadLetter: masterDeadLetter } = masterLane('Master', names.masterQueue, names.masterDeadLetterQueue);
+  const { work: masterHigh, deadLetter: masterHighDeadLetter } = masterLane('MasterHigh', names.masterHighQueue, names.masterHighDeadLetterQueue);
   const dispatchDeadLetter = queue('DispatchDeadLetterQueue', {
     name: names.dispatchDeadLetterQueue,
     messageRetentionSeconds: DEAD_LETTER_RETENTION_SECONDS,
@@ -70,28 +93,34 @@ export function createQueues(names: Names, regions: readonly DeployRegion[]): Qu
 
   const regional = regions.map((deployRegion) => {
     const { region, pascal, opts } = deployRegion;
-    const deadLetterQueue = queue(
-      `RegionalDeadLetterQueue${pascal}`,
-      {
-        name: names.regionalDeadLetterQueue(region),
-        messageRetentionSeconds: DEAD_LETTER_RETENTION_SECONDS,
-      },
-      opts,
-    );
-    const work = queue(
-      `RegionalQueue${pascal}`,
-      {
-        name: names.regionalQueue(region),
-        // Seed values: an inference job may hold a message for up to an hour; a backlog may wait 14 days.
-        visibilityTimeoutSeconds: TIMEOUTS.regionalVisibilitySeconds,
-        messageRetentionSeconds: TIMEOUTS.regionalRetentionSeconds,
-        // A job that crashes its worker 3 times is parked instead of poisoning the region.
-        redrivePolicy: redrive(deadLetterQueue),
-      },
-      opts,
-    );
-    return { region, capacity: deployRegion.capacity, queue: work, deadLetterQueue, deployRegion };
+    const lane = (logical: string, name: string, deadLetterName: string) => {
+      const deadLetterQueue = queue(`${logical}DeadLetterQueue${pascal}`, { name: deadLetterName, messageRetentionSeconds: DEAD_LETTER_RETENTION_SECONDS }, opts);
+      const work = queue(
+        `${logical}Queue${pascal}`,
+        {
+          name,
+          // Seed values: an inference job may hold a message for up to an hour; a backlog may wait 14 days.
+          visibilityTimeoutSeconds: TIMEOUTS.regionalVisibilitySeconds,
+          messageRetentionSeconds: TIMEOUTS.regionalRetentionSeconds,
+          // A job that crashes its worker 3 times is parked instead of poisoning the region.
+          redrivePolicy: redrive(deadLetterQueue),
+        },
+        opts,
+      );
+      return { work, deadLetterQueue };
+    };
+    const normal = lane('Regional', names.regionalQueue(region), names.regionalDeadLetterQueue(region));
+    const high = lane('RegionalHigh', names.regionalHighQueue(region), names.regionalHighDeadLetterQueue(region));
+    return {
+      region,
+      capacity: deployRegion.capacity,
+      queue: normal.work,
+      deadLetterQueue: normal.deadLetterQueue,
+      highQueue: high.work,
+      highDeadLetterQueue: high.deadLetterQueue,
+      deployRegion,
+    };
   });
 
-  return { master, masterDeadLetter, dispatchDeadLetter, regional };
+  return { master, masterDeadLetter, masterHigh, masterHighDeadLetter, dispatchDeadLetter, regional };
 }

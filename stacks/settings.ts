@@ -40,10 +40,23 @@ export const INTAKE_SUBSCRIPTION = {
   maximumConcurrency: 20,
 } as const;
 
+/**
+ * The intake's second subscription, to the master queue's high lane (core/lanes.ts): its own pollers
+ * and concurrency, so high requests never queue behind normal batches, and a 1 s window, so they do not
+ * wait 20 s for a batch to fill (high traffic is a small share: the extra executions cost little).
+ */
+export const INTAKE_HIGH_SUBSCRIPTION = {
+  batchSize: SQS_BATCH_SIZE,
+  maximumBatchingWindowInSeconds: 1,
+  maximumConcurrency: 5,
+} as const;
+
 export const ALARM_SETTINGS = {
   intakeErrors: { threshold: 5, periodSeconds: 300 },
   /** Oldest message in a regional queue: workers are behind by more than this. */
   regionalAgeSeconds: 900,
+  /** A high-priority message should start within minutes, not fifteen: the high lanes' age alarm. */
+  highLaneAgeSeconds: 300,
   /** Depth above which a region counts as overloaded (same value the selection policy uses). */
   regionalDepth: Number(FUNCTION_SETTINGS.MAX_QUEUE_DEPTH_THRESHOLD),
   /**
@@ -101,3 +114,21 @@ export interface StateMachineLogging {
 export function stateMachineLogging(stage: string): StateMachineLogging {
   return PRODUCTION_STAGES.includes(stage) ? { level: 'ERROR', includeExecutionData: false } : { level: 'ALL', includeExecutionData: true };
 }
+
+/**
+ * `sst dev` deploys a stub in place of each live function; when `sst dev` is not running, the stub
+ * waits 16 s and then answers the invocation *successfully* with {"statusCode":"500","body":"sst dev
+ * is not running ..."}. For the intake that is a batch without failures: the event source mapping
+ * would delete every master message it received. So the intake is never live (its deployed code runs
+ * under `sst dev` too); the other three may be, because the state machine takes no such answer for a
+ * dispatch (test/workflow/ambiguous-outcomes.test.ts) and fails the execution instead.
+ */
+export const LIVE_IN_SST_DEV = { intake: false, snapshot: true, select: true, forward: true } as const;
+
+/**
+ * Under `sst dev` the master queue keeps a message, retried every visibility timeout, for its whole
+ * retention (the SQS maximum) rather than sending it to the master DLQ after MAX_RECEIVE_COUNT
+ * attempts: while `sst dev` is stopped every execution fails, and those failures say nothing about
+ * the message. A message the intake finds invalid is still dead-lettered at once, with its reason.
+ */
+export const SST_DEV_MASTER_QUEUE = { retentionSeconds: 14 * 24 * 3600 } as const;

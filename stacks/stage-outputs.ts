@@ -18,6 +18,9 @@ export const stageOutputsSchema = z.object({
   regionQueues: z.string(),
   regionalQueueUrls: byRegion,
   regionalDeadLetterQueueUrls: byRegion,
+  /** The high-priority lanes (core/lanes.ts): where producers send high requests, and each region's. */
+  masterHighQueueUrl: z.string().optional(),
+  regionalHighQueueUrls: byRegion.optional(),
   stateMachineArn: z.string(),
   /** Express executions are inspected here (no history API on AWS). */
   stateMachineLogGroup: z.string(),

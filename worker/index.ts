@@ -5,3 +5,4 @@ export * from './identity.js';
 export * from './middleware.js';
 export * from './persistence.js';
 export * from './wrapper.js';
+export * from './lanes.js';

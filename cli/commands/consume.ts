@@ -204,7 +204,7 @@ export function consumeCommand(): Command {
       queues = given.map(([region, url]) => ({ region, url, client: clientForQueueUrl(url, { ...options, region: options.region ?? region }) }));
       setup = fenceForUrls(options, queues.map((q) => q.url));
     } else {
-      const target = resolveTarget(options);
+      const target = await resolveTarget(options);
       queues = target.regions.map((r) => ({ region: r.region, url: r.queueUrl, client: target.sqs(r.region) }));
       const tableName = options.table ?? target.tableName;
       setup = !options.fence

@@ -192,7 +192,7 @@ export function dlqCommand(): Command {
 "receiveCount", "sentAt" } ], "stillHidden", "warnings" } ] }.`));
   for (const option of awsOptions()) command.addOption(option);
   return command.action(async (options: DlqFlags) => {
-    const target = resolveTarget(options);
+    const target = await resolveTarget(options);
     const kinds = options.queue === 'all' ? DLQ_KINDS : [options.queue];
     const listings: DlqListing[] = [];
     for (const kind of kinds) {

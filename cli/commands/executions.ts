@@ -135,7 +135,7 @@ export function executionsCommand(): Command {
     .addHelpText('after', helpText(EXECUTIONS_JSON_HELP));
   for (const option of awsOptions()) command.addOption(option);
   return command.action(async (options: TargetFlags & { status?: string; max: number; hours: number; json?: boolean }) => {
-    const target = resolveTarget(options);
+    const target = await resolveTarget(options);
     let listed: ListedExecution[];
     if (target.kind === 'aws') {
       const { client, logGroupName } = logSource(target);
@@ -263,7 +263,7 @@ export function inspectCommand(): Command {
     .addHelpText('after', helpText(INSPECT_JSON_HELP));
   for (const option of awsOptions()) command.addOption(option);
   return command.action(async (name: string, options: InspectFlags) => {
-    const target = resolveTarget(options);
+    const target = await resolveTarget(options);
     const { execution, events, executionArn } =
       target.kind === 'aws' ? await fromLogs(target, name, options.hours) : await fromEndpoint(target, name);
     const width = options.width ?? outputWidth();

@@ -374,7 +374,7 @@ and is skipped unless --force. A failed message stays in the DLQ; the exit statu
 "stoppedAtMax", "aborted", "stillHidden", "ok" }.`));
   for (const option of awsOptions()) command.addOption(option);
   return command.action(async (options: RedriveFlags) => {
-    const target = resolveTarget(options);
+    const target = await resolveTarget(options);
     const controller = new AbortController();
     const interrupt = () => {
       process.stderr.write('\ninterrupted: finishing the message at hand, then releasing what is held (Ctrl-C again to quit at once)\n');

@@ -147,7 +147,7 @@ export function sendCommand(): Command {
       url = options.queueUrl;
       where = url;
     } else {
-      const target = resolveTarget(options);
+      const target = await resolveTarget(options);
       client = target.sqs(target.homeRegion);
       url = target.masterQueueUrl as string;
       where = `${target.description}: ${url}`;

@@ -431,7 +431,7 @@ export function statusCommand(): Command {
     .addHelpText('after', helpText(STATUS_JSON_HELP));
   for (const option of awsOptions()) command.addOption(option);
   return command.action(async (requestId: string, options: StatusFlags) => {
-    const target = resolveTarget(options);
+    const target = await resolveTarget(options);
     const report = await statusReport(target, requestId, options);
     if (options.json) console.log(JSON.stringify(report, null, 2));
     else print(formatStatus(report));

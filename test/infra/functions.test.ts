@@ -59,7 +59,12 @@ describe('function configuration', () => {
       const config = parseConfig(env(role));
       expect(config.homeRegion).toBe(HOME_REGION);
       expect(config.regions).toEqual(
-        DEFAULT_REGIONS.map((r) => ({ region: r.region, capacity: r.capacity, queueUrl: queueUrl(names.regionalQueue(r.region)) })),
+        DEFAULT_REGIONS.map((r) => ({
+          region: r.region,
+          capacity: r.capacity,
+          queueUrl: queueUrl(names.regionalQueue(r.region)),
+          highQueueUrl: queueUrl(names.regionalHighQueue(r.region)),
+        })),
       );
       expect(config.idempotencyTableName).toBe(names.idempotencyTable);
     });

@@ -71,16 +71,22 @@ describe('function roles', () => {
   ];
   const table = () => arnOf('aws:dynamodb/table:Table', names.idempotencyTable);
   const onTable = (...actions: string[]) => actions.map((a) => `dynamodb:${a} on ${table()}`);
+  /** Both lanes of every region (core/lanes.ts). */
+  const bothLanes = (action: string) =>
+    DEFAULT_REGIONS.flatMap((r) => [`${action} on ${queueArn(names.regionalQueue(r.region))}`, `${action} on ${queueArn(names.regionalHighQueue(r.region))}`]);
   const expected: Record<string, () => string[]> = {
     intake: () => [
-      ...['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'].map((a) => `${a} on ${queueArn(names.masterQueue)}`),
+      ...['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'].flatMap((a) => [
+        `${a} on ${queueArn(names.masterQueue)}`,
+        `${a} on ${queueArn(names.masterHighQueue)}`,
+      ]),
       `states:StartSyncExecution on ${arnOf('aws:sfn/stateMachine:StateMachine', names.stateMachine)}`,
       `sqs:SendMessage on ${queueArn(names.dispatchDeadLetterQueue)}`,
       ...onTable('BatchGetItem', 'PutItem'),
     ],
-    snapshot: () => [...DEFAULT_REGIONS.map((r) => `sqs:GetQueueAttributes on ${queueArn(names.regionalQueue(r.region))}`), ...onTable('BatchGetItem', 'UpdateItem')],
+    snapshot: () => [...bothLanes('sqs:GetQueueAttributes'), ...onTable('BatchGetItem', 'UpdateItem')],
     select: () => [],
-    forward: () => [...DEFAULT_REGIONS.map((r) => `sqs:SendMessage on ${queueArn(names.regionalQueue(r.region))}`), ...onTable('UpdateItem', 'DeleteItem')],
+    forward: () => [...bothLanes('sqs:SendMessage'), ...onTable('UpdateItem', 'DeleteItem')],
   };
   /** The items of the table each function may touch: requests are the workflow's alone. */
   const keyPrefixes: Record<string, string> = { intake: intakeDeadLetterKey(''), snapshot: regionHealthKey(''), forward: regionHealthKey('') };
@@ -169,8 +175,8 @@ describe('every resource policy (queues, table)', () => {
         }
       }
     }
-    // The master queue, the regional queues, the dispatch DLQ and the table are all used by some role.
-    expect(new Set(checked.map((c) => c.split(' on ')[1])).size).toBe(3 + DEFAULT_REGIONS.length);
+    // Both master lanes, both lanes of every region, the dispatch DLQ and the table are all used by some role.
+    expect(new Set(checked.map((c) => c.split(' on ')[1])).size).toBe(4 + 2 * DEFAULT_REGIONS.length);
   });
 });
 

@@ -87,9 +87,10 @@ describe('dashboard', () => {
     metrics.map((m) => `${m[1] as string} ${m[3] as string} ${((m[m.length - 1] as { region?: string }).region ?? HOME_REGION)}`);
 
   it('shows depth and dispatched count per region, each read in its region', () => {
-    expect(rows(widget(/^Depth per region/))).toEqual(
-      DEFAULT_REGIONS.map((r) => `ApproximateNumberOfMessagesVisible ${names.regionalQueue(r.region)} ${r.region}`),
-    );
+    expect(rows(widget(/^Depth per region and lane/))).toEqual([
+      ...DEFAULT_REGIONS.map((r) => `ApproximateNumberOfMessagesVisible ${names.regionalQueue(r.region)} ${r.region}`),
+      ...DEFAULT_REGIONS.map((r) => `ApproximateNumberOfMessagesVisible ${names.regionalHighQueue(r.region)} ${r.region}`),
+    ]);
     expect(rows(widget(/^Dispatched per region/))).toEqual(DEFAULT_REGIONS.map((r) => `NumberOfMessagesSent ${names.regionalQueue(r.region)} ${r.region}`));
   });
 
@@ -98,7 +99,11 @@ describe('dashboard', () => {
       [
         `ApproximateNumberOfMessagesVisible ${names.masterDeadLetterQueue} ${HOME_REGION}`,
         `ApproximateNumberOfMessagesVisible ${names.dispatchDeadLetterQueue} ${HOME_REGION}`,
-        ...DEFAULT_REGIONS.map((r) => `ApproximateNumberOfMessagesVisible ${names.regionalDeadLetterQueue(r.region)} ${r.region}`),
+        `ApproximateNumberOfMessagesVisible ${names.masterHighDeadLetterQueue} ${HOME_REGION}`,
+        ...DEFAULT_REGIONS.flatMap((r) => [
+          `ApproximateNumberOfMessagesVisible ${names.regionalDeadLetterQueue(r.region)} ${r.region}`,
+          `ApproximateNumberOfMessagesVisible ${names.regionalHighDeadLetterQueue(r.region)} ${r.region}`,
+        ]),
       ].sort(),
     );
     expect(widget(/^Execution duration/).every((m) => m[1] === 'ExecutionTime')).toBe(true);

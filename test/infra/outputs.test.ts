@@ -28,6 +28,17 @@ describe('stage outputs', () => {
     });
   });
 
+  it('are written, whole, to the SSM parameter the CLI reads for any stage, in the home region', () => {
+    const parameter = synth().byState('aws:ssm/parameter:Parameter', 'name', names.outputsParameter);
+    expect(parameter.region).toBe(HOME_REGION);
+    expect(parameter.inputs).toMatchObject({ type: 'String', tier: 'Intelligent-Tiering' });
+    // The provider marks a parameter's value secret: Pulumi wraps it ({ <secret signature>, value }).
+    const value = (parameter.inputs.value as { value: string }).value;
+    expect(parseStageOutputs(JSON.parse(value))).toEqual(outputs());
+    // A standard parameter (no charge) holds 4 KB: the outputs of three regions fit.
+    expect(value.length).toBeLessThan(4096);
+  });
+
   it('name every regional queue and DLQ by region', () => {
     expect(outputs().regionalQueueUrls).toEqual(
       Object.fromEntries(DEFAULT_REGIONS.map((r) => [r.region, queue(names.regionalQueue(r.region)).url])),

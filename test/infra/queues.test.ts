@@ -27,6 +27,13 @@ describe('master queue', () => {
     });
   });
 
+  it('has a high lane with the same settings and a DLQ of its own', () => {
+    const [normal, high] = [queue(names.masterQueue).inputs, queue(names.masterHighQueue).inputs];
+    expect(high.visibilityTimeoutSeconds).toBe(normal.visibilityTimeoutSeconds);
+    expect(high.messageRetentionSeconds).toBe(normal.messageRetentionSeconds);
+    expect(redrive(queue(names.masterHighQueue))).toEqual({ deadLetterTargetArn: queue(names.masterHighDeadLetterQueue).state.arn, maxReceiveCount: MAX_RECEIVE_COUNT });
+  });
+
   it('keeps dead letters longer than the master queue keeps messages (a message keeps its age in the DLQ)', () => {
     expect(queue(names.masterDeadLetterQueue).inputs.messageRetentionSeconds as number).toBeGreaterThan(
       queue(names.masterQueue).inputs.messageRetentionSeconds as number,
@@ -44,14 +51,33 @@ describe('regional queues', () => {
       expect(redrive(q)).toEqual({ deadLetterTargetArn: dlq.state.arn, maxReceiveCount: MAX_RECEIVE_COUNT });
       // SQS redrives only within a region.
       expect([q.region, dlq.region]).toEqual([region, region]);
+      // Its high lane: the same settings, a DLQ of its own, in the same region.
+      const high = queue(names.regionalHighQueue(region));
+      const highDlq = queue(names.regionalHighDeadLetterQueue(region));
+      expect(high.inputs.visibilityTimeoutSeconds).toBe(TIMEOUTS.regionalVisibilitySeconds);
+      expect(redrive(high)).toEqual({ deadLetterTargetArn: highDlq.state.arn, maxReceiveCount: MAX_RECEIVE_COUNT });
+      expect([high.region, highDlq.region]).toEqual([region, region]);
     });
   }
 });
 
 describe('every queue', () => {
   // Encryption at rest and the TLS-only policy of every queue: security.test.ts.
-  it('is one of the master queue, its DLQ, the dispatch DLQ, and a queue and a DLQ per region', () => {
-    expect(synth().ofType('aws:sqs/queue:Queue').length).toBe(3 + 2 * DEFAULT_REGIONS.length);
+  it('is one of the master queue and its high lane, their DLQs, the dispatch DLQ, and per region both lanes and their DLQs', () => {
+    const expected = [
+      names.masterQueue,
+      names.masterDeadLetterQueue,
+      names.masterHighQueue,
+      names.masterHighDeadLetterQueue,
+      names.dispatchDeadLetterQueue,
+      ...DEFAULT_REGIONS.flatMap((r) => [
+        names.regionalQueue(r.region),
+        names.regionalDeadLetterQueue(r.region),
+        names.regionalHighQueue(r.region),
+        names.regionalHighDeadLetterQueue(r.region),
+      ]),
+    ];
+    expect(synth().ofType('aws:sqs/queue:Queue').map((q) => q.state.name).sort()).toEqual(expected.sort());
   });
 
   it('has a stage-scoped name', () => {
@@ -90,16 +116,20 @@ describe('idempotency table', () => {
   });
 });
 
-describe('intake subscription', () => {
-  const mapping = () => {
-    const all = synth().ofType('aws:lambda/eventSourceMapping:EventSourceMapping');
-    expect(all).toHaveLength(1);
-    return all[0]!.inputs;
-  };
+describe('intake subscriptions', () => {
+  const mappings = () => synth().ofType('aws:lambda/eventSourceMapping:EventSourceMapping');
+  const mapping = () => mappings().find((m) => m.inputs.eventSourceArn === queue(names.masterQueue).state.arn)!.inputs;
+  const highMapping = () => mappings().find((m) => m.inputs.eventSourceArn === queue(names.masterHighQueue).state.arn)!.inputs;
 
-  it('connects the master queue to the intake function', () => {
-    expect(mapping().eventSourceArn).toBe(queue(names.masterQueue).state.arn);
+  it('connect both lanes of the master queue to the intake function, each with pollers and concurrency of its own', () => {
+    expect(mappings()).toHaveLength(2);
     expect(mapping().functionName).toBe(intake().state.arn);
+    expect(highMapping().functionName).toBe(intake().state.arn);
+    // A high request does not wait for a batch of normal ones to fill.
+    expect(highMapping().maximumBatchingWindowInSeconds as number).toBeLessThan(mapping().maximumBatchingWindowInSeconds as number);
+    expect(highMapping().functionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    const { maximumConcurrency } = highMapping().scalingConfig as { maximumConcurrency: number };
+    expect(maximumConcurrency).toBeGreaterThanOrEqual(2);
   });
 
   it(`reports batch item failures, in batches of ${SQS_BATCH_SIZE} with a batching window`, () => {

@@ -50,13 +50,18 @@ describe('regional queues', () => {
     });
   }
 
-  it('has exactly one queue and one DLQ per configured region', () => {
+  it('has exactly two lanes (normal, high), each with its DLQ, per configured region', () => {
     const regional = synth()
       .ofType('aws:sqs/queue:Queue')
       .map((q) => q.state.name as string)
       .filter((name) => name.startsWith('inference-dispatch-queue-'));
     expect(regional.sort()).toEqual(
-      DEFAULT_REGIONS.flatMap((r) => [names.regionalQueue(r.region), names.regionalDeadLetterQueue(r.region)]).sort(),
+      DEFAULT_REGIONS.flatMap((r) => [
+        names.regionalQueue(r.region),
+        names.regionalDeadLetterQueue(r.region),
+        names.regionalHighQueue(r.region),
+        names.regionalHighDeadLetterQueue(r.region),
+      ]).sort(),
     );
   });
 });
@@ -84,10 +89,12 @@ describe('home-region resources', () => {
       .map((r) => r.type)
       .sort();
     const perRegion = [
-      ...Array(2).fill('aws:sqs/queue:Queue'),
-      ...Array(2).fill('aws:sqs/queuePolicy:QueuePolicy'),
+      // Two lanes and their DLQs, with their policies.
+      ...Array(4).fill('aws:sqs/queue:Queue'),
+      ...Array(4).fill('aws:sqs/queuePolicy:QueuePolicy'),
       'aws:sns/topic:Topic',
-      ...Array(3).fill('aws:cloudwatch/metricAlarm:MetricAlarm'),
+      // Both DLQs not empty, the normal lane's depth and age, the high lane's age.
+      ...Array(5).fill('aws:cloudwatch/metricAlarm:MetricAlarm'),
     ];
     expect(elsewhere).toEqual(otherRegions.flatMap(() => perRegion).sort());
   });

@@ -18,8 +18,8 @@ const table = () => synth().byState('aws:dynamodb/table:Table', 'name', names.id
 const absent = (value: unknown) => value === undefined || value === null;
 
 describe('encryption at rest', () => {
-  it(`every queue the deployment creates (${3 + 2 * DEFAULT_REGIONS.length} now): SQS-managed keys (SSE-SQS), no KMS key`, () => {
-    expect(queues().length).toBe(3 + 2 * DEFAULT_REGIONS.length);
+  it(`every queue the deployment creates (${5 + 4 * DEFAULT_REGIONS.length} now: two master lanes, their DLQs, the dispatch DLQ, two lanes and their DLQs per region): SQS-managed keys (SSE-SQS), no KMS key`, () => {
+    expect(queues().length).toBe(5 + 4 * DEFAULT_REGIONS.length);
     const wrong = queues()
       .filter((q) => q.inputs.sqsManagedSseEnabled !== true || !absent(q.inputs.kmsMasterKeyId))
       .map((q) => `${q.state.name as string}: sqsManagedSseEnabled ${String(q.inputs.sqsManagedSseEnabled)}, kmsMasterKeyId ${String(q.inputs.kmsMasterKeyId)}`);

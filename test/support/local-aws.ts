@@ -111,8 +111,12 @@ export async function drain(client: SQSClient, queueUrl: string): Promise<Messag
 
 /** Regional queues' contents by region. */
 export async function drainRegions(aws: LocalAws): Promise<Record<string, Message[]>> {
+  // Both lanes of a region (core/lanes.ts): a copy in either is in the region.
   const entries = await Promise.all(
-    aws.resources.regions.map(async (r) => [r.region, await drain(aws.sqs(r.region), r.queueUrl)] as const),
+    aws.resources.regions.map(async (r) => {
+      const [normal, high] = await Promise.all([drain(aws.sqs(r.region), r.queueUrl), r.highQueueUrl ? drain(aws.sqs(r.region), r.highQueueUrl) : []]);
+      return [r.region, [...normal, ...high]] as [string, Message[]];
+    }),
   );
   return Object.fromEntries(entries);
 }
@@ -137,8 +141,8 @@ export function request(requestId: string, extra: Record<string, unknown> = {}) 
   };
 }
 
-export function envelope(requestId: string, messageId = randomUUID()): Envelope {
-  return { messageId, requestId, body: JSON.stringify(request(requestId)), priority: 'normal' };
+export function envelope(requestId: string, messageId = randomUUID(), priority: Envelope['priority'] = 'normal'): Envelope {
+  return { messageId, requestId, body: JSON.stringify({ ...request(requestId), priority }), priority };
 }
 
 let counter = 0;

@@ -205,6 +205,33 @@ describe('a forward function that fails after sending', () => {
   });
 });
 
+describe('a live function that is gone (sst dev stopped)', () => {
+  /**
+   * What SST's live-mode stub answers when `sst dev` is not running: after 16 s without an answer from the
+   * developer's machine it returns this as the invocation's *successful* result (platform/functions/bridge).
+   */
+  const bridgeAnswer: LambdaHandler = async () => ({ statusCode: '500', body: 'sst dev is not running (worker: 0123abcd)' });
+
+  for (const role of ['snapshot', 'select', 'forward'] as const) {
+    it(`${role}: its canned answer is never taken for a dispatch: nothing sent, nothing committed, the message retried`, async () => {
+      await withHandlers(() => ({ [role]: bridgeAnswer }), async (runner) => {
+        const messages = [envelope(`req-dev-gone-${role}`)];
+        const input = executionInput(messages);
+        const record = await runner.run(input, { name: input.executionName });
+        if (record.status === 'SUCCEEDED') {
+          const outcomes = flattenOutcomes(input.messages.map((m) => m.messageId), executionOutputSchema.parse(record.output));
+          expect(outcomes.map((o) => o.outcome)).toEqual(['retry']);
+        } else {
+          // A failed execution: the intake reports the whole batch failed; SQS delivers it again.
+          expect(record.status).toBe('FAILED');
+        }
+        expect((await claimRecord(local.aws, `req-dev-gone-${role}`))?.status?.S).not.toBe('DISPATCHED');
+        expect(await copies()).toEqual(new Map());
+      });
+    });
+  }
+});
+
 describe('a dead-lettered message delivered again', () => {
   it('is recognised by its DEAD_LETTERED record: not dispatched as well, not dead-lettered twice', async () => {
     for (const proxy of Object.values(local.aws.faults.sqs)) proxy.rules.add({ actions: ['SendMessageBatch'], mode: 'error', error: 'throttle' });

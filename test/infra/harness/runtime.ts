@@ -169,6 +169,12 @@ export async function synthesize({ config, run }: SynthesizeArgs): Promise<void>
           appsyncRealtime: '',
         };
       }
+      case 'Provider.Aws.Appsync':
+        // `sst dev` only: the AppSync Events endpoints a live function's stub talks to.
+        return { http: 'mock.appsync-api.us-east-1.amazonaws.com', realtime: 'mock.appsync-realtime-api.us-east-1.amazonaws.com' };
+      case 'Runtime.AddTarget':
+        // `sst dev` only: registers a live function with the running dev session (recorded in rpcs).
+        return {};
       case 'Runtime.Build':
         return buildHandler(input);
       default:

@@ -106,8 +106,8 @@ export async function ensurePlatform(): Promise<{ installed: boolean; seconds: n
   return { installed, seconds: (Date.now() - started) / 1000 };
 }
 
-function hashInputs(stage: string, appName: string | undefined): string {
-  const hash = createHash('sha256').update(`${sstVersion()}\n${stage}\n${appName ?? ''}\n`);
+function hashInputs(stage: string, appName: string | undefined, dev: boolean): string {
+  const hash = createHash('sha256').update(`${sstVersion()}\n${stage}\n${appName ?? ''}\n${dev ? 'dev' : 'deploy'}\n`);
   const walk = (entry: string) => {
     const full = path.join(ROOT, entry);
     if (!existsSync(full)) return;
@@ -168,17 +168,17 @@ async function evaluateApp(key: string, stage: string, appName: string | undefin
   return { removal: 'retain', protect: false, ...app, stage };
 }
 
-function cliGlobal(key: string) {
+function cliGlobal(key: string, dev = false) {
   const work = path.join(CACHE, `work-${key}`);
   return {
-    command: 'deploy',
-    dev: false,
+    command: dev ? 'dev' : 'deploy',
+    dev,
     paths: { home: path.join(work, 'home'), root: ROOT, work, platform: PLATFORM },
     state: { version: {} },
   };
 }
 
-async function bundle(key: string, app: Record<string, unknown>): Promise<string> {
+async function bundle(key: string, app: Record<string, unknown>, dev: boolean): Promise<string> {
   const esbuild = platformEsbuild();
   mkdirSync(BUNDLES, { recursive: true });
   const outfile = path.join(BUNDLES, `synth-${key}.mjs`);
@@ -216,7 +216,7 @@ async function bundle(key: string, app: Record<string, unknown>): Promise<string
     nodePaths: [path.join(PLATFORM, 'node_modules')],
     inject: [path.join(PLATFORM, 'src/shim/run.js')],
     // As `sst deploy` defines them: components read $app while their modules load.
-    define: { $app: JSON.stringify(app), $cli: JSON.stringify(cliGlobal(key)), $dev: 'false' },
+    define: { $app: JSON.stringify(app), $cli: JSON.stringify(cliGlobal(key, dev)), $dev: String(dev) },
     plugins: [
       {
         name: 'platform-packages-external',
@@ -287,13 +287,16 @@ export interface SynthOptions {
   readonly stage?: string;
   /** DISPATCH_APP_NAME at deploy time (default: the app's own name). */
   readonly appName?: string;
+  /** As `sst dev` deploys it ($dev true: functions live unless they opt out), instead of `sst deploy`. */
+  readonly dev?: boolean;
 }
 
 /** The deployment of `stage` (default "ci"), synthesized offline; cached by input hash. */
 export async function synth(options: SynthOptions = {}): Promise<Synth> {
   const stage = options.stage ?? 'ci';
   await ensurePlatform();
-  const key = hashInputs(stage, options.appName);
+  const dev = options.dev ?? false;
+  const key = hashInputs(stage, options.appName, dev);
   const cached = path.join(CACHE, `result-${key}.json`);
   if (!existsSync(cached)) {
     await withLock(path.join(CACHE, `lock-${key}`), async () => {
@@ -301,7 +304,7 @@ export async function synth(options: SynthOptions = {}): Promise<Synth> {
       prune(CACHE, key);
       prune(BUNDLES, key);
       const app = await evaluateApp(key, stage, options.appName);
-      const result = await runBundle(await bundle(key, app), key, app);
+      const result = await runBundle(await bundle(key, app, dev), key, app);
       writeFileSync(cached, JSON.stringify(result));
     });
   }
