@@ -250,7 +250,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     const records = await scanRecords(dynamo, d.tableName);
     const { work, copies } = fromWorkerEvents(workerEvents);
     const queues: QueueMap = {
-      regional: new Map(d.regions.map((r) => [queueNameOf(r.queueUrl), r.region])),
+      // Both lanes of a region (core/lanes.ts).
+      regional: new Map(d.regions.flatMap((r) => [r.queueUrl, ...(r.highQueueUrl ? [r.highQueueUrl] : [])].map((url) => [queueNameOf(url), r.region] as const))),
       deadLetter: new Set([queueNameOf(d.dispatchDeadLetterQueueUrl)]),
     };
     const fromProxies = Object.values(stack.faults?.sqs ?? {}).map((proxy) => fromFaultLog(proxy.stats.faults(), queues, proxy.stats.abandoned()));

@@ -18,15 +18,19 @@ export interface QueueRef {
   readonly server: string;
 }
 
-/** Every queue of the stack, with what it is. */
+/** Every queue of the stack, with what it is: a lane (core/lanes.ts) counts as the queue it sits beside. */
 export function queuesOf(d: StackDescription): QueueRef[] {
   return [
     { queue: 'master', url: d.masterQueueUrl, server: d.homeRegion },
     { queue: 'master-dlq', url: d.masterDeadLetterQueueUrl, server: d.homeRegion },
+    ...(d.masterHighQueueUrl ? [{ queue: 'master' as const, url: d.masterHighQueueUrl, server: d.homeRegion }] : []),
+    ...(d.masterHighDeadLetterQueueUrl ? [{ queue: 'master-dlq' as const, url: d.masterHighDeadLetterQueueUrl, server: d.homeRegion }] : []),
     { queue: 'dispatch-dlq', url: d.dispatchDeadLetterQueueUrl, server: d.homeRegion },
     ...d.regions.flatMap((r): QueueRef[] => [
       { queue: 'region', region: r.region, url: r.queueUrl, server: r.region },
       { queue: 'regional-dlq', region: r.region, url: r.deadLetterQueueUrl, server: r.region },
+      ...(r.highQueueUrl ? [{ queue: 'region' as const, region: r.region, url: r.highQueueUrl, server: r.region }] : []),
+      ...(r.highDeadLetterQueueUrl ? [{ queue: 'regional-dlq' as const, region: r.region, url: r.highDeadLetterQueueUrl, server: r.region }] : []),
     ]),
   ];
 }

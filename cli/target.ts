@@ -26,7 +26,10 @@ export interface Target {
   readonly tableName?: string;
   readonly stateMachineArn?: string;
   readonly logGroupName?: string;
-  readonly regions: ReadonlyArray<{ region: string; queueUrl: string }>;
+  /** Both lanes (core/lanes.ts): the high lane where the stack or stage has one. */
+  readonly regions: ReadonlyArray<{ region: string; queueUrl: string; highQueueUrl?: string }>;
+  /** The master queue's high lane: where high-priority requests are sent. */
+  readonly masterHighQueueUrl?: string;
   /**
    * Each region's configured capacity, as the functions are configured (the local stack's regions, a
    * stage's REGION_QUEUES); absent when the target does not say.
@@ -84,7 +87,8 @@ export function localTarget(): Target {
     dispatchDeadLetterQueueUrl: stack.dispatchDeadLetterQueueUrl,
     tableName: stack.tableName,
     stateMachineArn: stack.stateMachineArn,
-    regions: stack.regions,
+    regions: stack.regions.map((r) => ({ region: r.region, queueUrl: r.queueUrl, ...(r.highQueueUrl ? { highQueueUrl: r.highQueueUrl } : {}) })),
+    ...(stack.masterHighQueueUrl ? { masterHighQueueUrl: stack.masterHighQueueUrl } : {}),
     capacities: Object.fromEntries(stack.regions.map((r) => [r.region, r.capacity])),
     sqs,
     dynamo: once(() => new DynamoDBClient({ ...local, endpoint: stack.endpoints.dynamodb })),
@@ -182,7 +186,11 @@ export async function awsTarget(options: TargetOptions & { stage: string }, root
     logGroupName: outputs.stateMachineLogGroup,
     tableName: outputs.tableName,
     stateMachineArn: outputs.stateMachineArn,
-    regions: Object.entries(outputs.regionalQueueUrls).map(([region, queueUrl]) => ({ region, queueUrl })),
+    regions: Object.entries(outputs.regionalQueueUrls).map(([region, queueUrl]) => {
+      const highQueueUrl = outputs.regionalHighQueueUrls?.[region];
+      return { region, queueUrl, ...(highQueueUrl ? { highQueueUrl } : {}) };
+    }),
+    ...(outputs.masterHighQueueUrl ? { masterHighQueueUrl: outputs.masterHighQueueUrl } : {}),
     ...withCapacities(outputs.regionQueues),
     sqs: memo((region) => new SQSClient({ region, ...common })),
     dynamo: once(() => new DynamoDBClient({ region: home, ...common })),

@@ -2,6 +2,7 @@
  * The Select step: claimed messages get a region from the configured policy; the others leave the
  * workflow here with their outcome. Pure code, no AWS import.
  */
+import { settingsByRegion } from './capacity.js';
 import type { RegionQueue } from './config.js';
 import { halfOpenRegions, openRegions } from './health.js';
 import type { Outcome } from './outcomes.js';
@@ -96,7 +97,7 @@ export function selectRegions(input: SelectInput, settings: SelectSettings): Sel
     if (probe) assign(probe, region);
   }
   const usableLoads = regionLoads(
-    settings.regions.filter((r) => usable.has(r.region) && !canaries.includes(r.region)),
+    weighedRegions(settings.regions.filter((r) => usable.has(r.region) && !canaries.includes(r.region)), input.snapshot),
     input.snapshot.readings,
     settings.dispatchedSince,
   );
@@ -111,6 +112,23 @@ export function selectRegions(input: SelectInput, settings: SelectSettings): Sel
   const choices = placeByLane(toPlace, usableLoads, highLanes(settings, input.snapshot), settings.policy, policyInput);
   toPlace.forEach((message, i) => assign(message, choices[i]));
   return { batchId: input.batchId, executionName: input.executionName, snapshot: input.snapshot, assignments, skipped };
+}
+
+/**
+ * The regions with the capacity each is weighed by: a capacity set at run time where there is one
+ * (core/capacity.ts), else the configured one. (Where nothing is set, the in-flight lower bound on busy
+ * workers enters through the policy's own worker estimate, core/policy.ts estimateWorkers.) A region set
+ * to 0 is drained: left out while any other region has capacity; if all are 0, all are weighed as
+ * configured, so that dispatch never stops for a setting.
+ */
+export function weighedRegions<R extends RegionQueue>(regions: readonly R[], snapshot: Snapshot): R[] {
+  const settings = settingsByRegion(snapshot.capacities ?? []);
+  const weighed = regions.map((r) => {
+    const setting = settings.get(r.region);
+    return setting ? { ...r, capacity: setting.capacity } : r;
+  });
+  const available = weighed.filter((r) => r.capacity > 0);
+  return available.length ? available : [...regions];
 }
 
 /** What each region's high lane holds, for the regions that have one (core/lanes.ts). */

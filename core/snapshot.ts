@@ -1,5 +1,6 @@
 /** Queue-depth readings of the regional queues, as the snapshot function returns them. No AWS import. */
 import { z } from 'zod';
+import { capacitySettingSchema } from './capacity.js';
 import { regionHealthSchema } from './health.js';
 
 const count = z.number().int().nonnegative();
@@ -29,6 +30,8 @@ export const snapshotSchema = z.object({
   readings: z.array(readingSchema),
   /** Regions whose sends failed lately (core/health.ts); healthy ones are absent. */
   health: z.array(regionHealthSchema).default([]),
+  /** Capacities set at run time (core/capacity.ts); regions without one are weighed as configured. */
+  capacities: z.array(capacitySettingSchema).optional(),
 });
 export type Snapshot = z.infer<typeof snapshotSchema>;
 

@@ -28,6 +28,7 @@ import {
   type Placement,
 } from '../core/placement.js';
 import { POLICY, regionLoads } from '../core/policy.js';
+import { weighedRegions } from '../core/select.js';
 import { MESSAGE_ATTRIBUTE } from '../core/record.js';
 import { snapshotAgeSeconds } from '../core/snapshot.js';
 import { FORWARD_SEND_WINDOW_MS } from '../core/topology.js';
@@ -152,7 +153,7 @@ function recordFailover(metrics: MetricsRecorder, from: string | undefined, befo
 async function failoverMode(input: ForwardInput, cfg: DispatchConfig, metrics?: MetricsRecorder): Promise<ForwardOutput> {
   const exclude = new Set(input.exclude);
   const open = openRegions(input.snapshot.health);
-  const others = regionLoads(cfg.regions, input.snapshot.readings).filter((r) => !exclude.has(r.region));
+  const others = regionLoads(weighedRegions(cfg.regions, input.snapshot), input.snapshot.readings).filter((r) => !exclude.has(r.region));
   // Regions marked unhealthy are left out while any other remains.
   const healthy = others.filter((r) => !open.has(r.region));
   const loads = healthy.length ? healthy : others;

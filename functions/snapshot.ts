@@ -7,7 +7,9 @@ import middy from '@middy/core';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { sqsClient } from '../aws/clients.js';
+import { readCapacities } from '../aws/capacity.js';
 import { readHealth, takeProbe } from '../aws/region-health.js';
+import type { CapacitySetting } from '../core/capacity.js';
 import { config, type DispatchConfig, type RegionQueue } from '../core/config.js';
 import type { RegionHealth } from '../core/health.js';
 import type { LaneCounts, Reading, Snapshot } from '../core/snapshot.js';
@@ -89,15 +91,40 @@ async function health(cfg: DispatchConfig): Promise<RegionHealth[]> {
   }
 }
 
+let capacityCache: { readAt: number; settings: CapacitySetting[] } | undefined;
+
+/**
+ * Capacities set at run time (`capacity set`, an autoscaling hook), cached like the readings. Unreadable
+ * settings are none: every region is then weighed as configured, and dispatch goes on.
+ */
+async function capacities(cfg: DispatchConfig): Promise<CapacitySetting[]> {
+  const now = Date.now();
+  if (capacityCache && now - capacityCache.readAt < Math.max(HEALTH_CACHE_MS, cfg.cacheTtlSeconds * 1000)) return capacityCache.settings;
+  try {
+    const settings = await readCapacities(cfg);
+    capacityCache = { readAt: now, settings };
+    return settings;
+  } catch (error) {
+    const err = error as Error;
+    log.warn('capacity settings unreadable: regions weighed as configured', { error: `${err.name}: ${err.message}` });
+    return [];
+  }
+}
+
 export async function takeSnapshot(cfg: DispatchConfig): Promise<Snapshot> {
-  const [readings, regionHealth] = await Promise.all([Promise.all(cfg.regions.map((region) => read(cfg, region))), health(cfg)]);
-  return { readings, health: regionHealth };
+  const [readings, regionHealth, settings] = await Promise.all([
+    Promise.all(cfg.regions.map((region) => read(cfg, region))),
+    health(cfg),
+    capacities(cfg),
+  ]);
+  return { readings, health: regionHealth, capacities: settings };
 }
 
 /** Forget cached readings and health (tests, and the local stack between runs). */
 export function clearSnapshotCache(): void {
   cache.clear();
   healthCache = undefined;
+  capacityCache = undefined;
 }
 
 /** What Lambda calls: the Lambda context in every log record, and the invocation traced where a tracer is configured. */

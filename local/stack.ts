@@ -103,9 +103,17 @@ export interface StackDescription {
   readonly masterQueueUrl: string;
   readonly masterDeadLetterQueueUrl: string;
   readonly dispatchDeadLetterQueueUrl: string;
-  /** The master queue's high lane, where producers send high-priority requests (core/lanes.ts). */
+  /** The master queue's high lane, where producers send high-priority requests (core/lanes.ts), and its DLQ. */
   readonly masterHighQueueUrl?: string;
-  readonly regions: ReadonlyArray<{ region: string; capacity: number; queueUrl: string; deadLetterQueueUrl: string; highQueueUrl?: string }>;
+  readonly masterHighDeadLetterQueueUrl?: string;
+  readonly regions: ReadonlyArray<{
+    region: string;
+    capacity: number;
+    queueUrl: string;
+    deadLetterQueueUrl: string;
+    highQueueUrl?: string;
+    highDeadLetterQueueUrl?: string;
+  }>;
   /** Where the functions' metrics are served as JSON (local/metrics.ts; `dispatch metrics` reads it). */
   readonly metricsEndpoint?: string;
 }
@@ -257,6 +265,7 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
         region: region.region,
         client,
         queueUrl: region.queueUrl,
+        ...(region.highQueueUrl ? { highQueueUrl: region.highQueueUrl } : {}),
         workers: spec.workers,
         secondsPerRequest: spec.secondsPerRequest,
         ...(options.onProcessed ? { onProcessed: (body: string) => options.onProcessed?.(region.region, body) } : {}),
@@ -290,13 +299,16 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
       masterQueueUrl: resources.masterQueueUrl,
       masterDeadLetterQueueUrl: resources.masterDeadLetterQueueUrl,
       dispatchDeadLetterQueueUrl: resources.dispatchDeadLetterQueueUrl,
-      ...(resources.masterHigh ? { masterHighQueueUrl: resources.masterHigh.url } : {}),
-      regions: resources.regions.map(({ region, capacity, queueUrl, deadLetterQueueUrl, highQueueUrl }) => ({
+      ...(resources.masterHigh
+        ? { masterHighQueueUrl: resources.masterHigh.url, masterHighDeadLetterQueueUrl: resources.masterHigh.deadLetterQueueUrl }
+        : {}),
+      regions: resources.regions.map(({ region, capacity, queueUrl, deadLetterQueueUrl, highQueueUrl, highDeadLetterQueueUrl }) => ({
         region,
         capacity,
         queueUrl,
         deadLetterQueueUrl,
         ...(highQueueUrl ? { highQueueUrl } : {}),
+        ...(highDeadLetterQueueUrl ? { highDeadLetterQueueUrl } : {}),
       })),
       metricsEndpoint: metricsEndpoint.url,
     };

@@ -32,6 +32,7 @@ import { TIMEOUTS } from '../core/topology.js';
 import { MESSAGE_ATTRIBUTE } from '../core/record.js';
 import { AlreadyAcceptedError, type DropReason } from '../worker/errors.js';
 import { Fence } from '../worker/fence.js';
+import { LaneReceiver } from '../worker/lanes.js';
 import { fenced } from '../worker/wrapper.js';
 
 /** The dispatch fence on the idempotency table. */
@@ -48,6 +49,8 @@ export interface WorkersOptions {
   readonly region: string;
   readonly client: SQSClient;
   readonly queueUrl: string;
+  /** The region's high-priority lane: taken first, with the starvation guard of core/lanes.ts (worker/lanes.ts). */
+  readonly highQueueUrl?: string;
   /** Concurrent workers, each processing one message at a time. */
   readonly workers: number;
   /** Processing time per message; fractions allowed. */
@@ -182,9 +185,9 @@ export function startWorkers(options: WorkersOptions): Workers {
     }
   };
 
-  const handBack = (receiptHandle: string, seconds = 0) =>
+  const handBack = (queueUrl: string, receiptHandle: string, seconds = 0) =>
     options.client
-      .send(new ChangeMessageVisibilityCommand({ QueueUrl: options.queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: seconds }))
+      .send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: seconds }))
       .then(() => undefined, report);
 
   const notify = (callback: () => void) => {
@@ -242,20 +245,31 @@ export function startWorkers(options: WorkersOptions): Workers {
     };
     let accept = accepting(workerId());
     const observe = Boolean(fence || options.onEvent || options.crash);
+    // This worker's lanes, high first (core/lanes.ts): one receiver keeps its turn across messages.
+    const lanes = new LaneReceiver(
+      async (queueUrl, waitSeconds) =>
+        (
+          await options.client.send(
+            new ReceiveMessageCommand({
+              QueueUrl: queueUrl,
+              MaxNumberOfMessages: 1,
+              WaitTimeSeconds: waitSeconds,
+              ...(observe ? { MessageAttributeNames: ['All'], MessageSystemAttributeNames: RECEIVE_COUNT } : {}),
+            }),
+            ...(options.abortReceivesOnStop ? [{ abortSignal: aborter.signal }] : []),
+          )
+        ).Messages?.[0],
+      { normal: options.queueUrl, ...(options.highQueueUrl ? { high: options.highQueueUrl } : {}) },
+      { idleWaitSeconds: waitTimeSeconds },
+    );
     while (!stopping && !slot.retiring) {
       slot.busy = false;
       let message: Message | undefined;
+      let queueUrl = options.queueUrl;
       try {
-        const result = await options.client.send(
-          new ReceiveMessageCommand({
-            QueueUrl: options.queueUrl,
-            MaxNumberOfMessages: 1,
-            WaitTimeSeconds: waitTimeSeconds,
-            ...(observe ? { MessageAttributeNames: ['All'], MessageSystemAttributeNames: RECEIVE_COUNT } : {}),
-          }),
-          ...(options.abortReceivesOnStop ? [{ abortSignal: aborter.signal }] : []),
-        );
-        message = result.Messages?.[0];
+        const received = await lanes.next();
+        message = received?.message;
+        if (received) queueUrl = received.queueUrl;
       } catch (error) {
         report(error);
         await sleep(ERROR_PAUSE_MS);
@@ -290,13 +304,13 @@ export function startWorkers(options: WorkersOptions): Workers {
           if (error instanceof Interrupted) {
             // Released by the wrapper: give the message back now rather than after the visibility timeout.
             emit(copy, 'deferred', 'interrupted');
-            await handBack(receiptHandle);
+            await handBack(queueUrl, receiptHandle);
             return;
           }
           if (error instanceof AlreadyAcceptedError && error.retryAfterSeconds !== undefined) {
             // This very copy is held by a worker whose lease runs: look again when it ends.
             emit(copy, 'deferred', error.reason);
-            await handBack(receiptHandle, Math.min(error.retryAfterSeconds, 43_200));
+            await handBack(queueUrl, receiptHandle, Math.min(error.retryAfterSeconds, 43_200));
             continue;
           }
           // Not accepted (DynamoDB unreachable, no request_id): left to the visibility timeout, as on AWS.
@@ -306,7 +320,7 @@ export function startWorkers(options: WorkersOptions): Workers {
           continue;
         }
         try {
-          await options.client.send(new DeleteMessageCommand({ QueueUrl: options.queueUrl, ReceiptHandle: receiptHandle }));
+          await options.client.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle }));
         } catch (error) {
           // Not deleted: it comes back; the fence then drops it (the request is completed).
           report(error);
@@ -334,11 +348,11 @@ export function startWorkers(options: WorkersOptions): Workers {
       if (!(await processOne())) {
         // Interrupted: give the message back now rather than after the visibility timeout.
         emit(copy, 'deferred', 'interrupted');
-        await handBack(receiptHandle);
+        await handBack(queueUrl, receiptHandle);
         return;
       }
       try {
-        await options.client.send(new DeleteMessageCommand({ QueueUrl: options.queueUrl, ReceiptHandle: receiptHandle }));
+        await options.client.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle }));
       } catch (error) {
         // Not deleted: it comes back after the visibility timeout and is processed again, as on AWS.
         report(error);

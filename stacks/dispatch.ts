@@ -4,7 +4,7 @@
  * master queue. Every function gets the same configuration (core/config.ts validates all of it at
  * start) and only the permissions its own calls need.
  */
-import { intakeDeadLetterKey, regionHealthKey } from '../core/record.js';
+import { capacityKey, intakeDeadLetterKey, regionHealthKey } from '../core/record.js';
 import { FUNCTION_TIMEOUTS, HOME_REGION, TIMEOUTS, type resourceNames } from '../core/topology.js';
 import type { HomeContext } from './context.js';
 import { dispatchFunction } from './functions.js';
@@ -74,6 +74,8 @@ export function createDispatch({ names, queues, table, home }: DispatchArgs): Di
         // The regions' health items (core/health.ts), nothing else of the table: read them, and take
         // the one probe of a half-open region.
         { actions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'], resources: [table.arn], conditions: healthKeys },
+        // The capacities set at run time (core/capacity.ts): read only.
+        { actions: ['dynamodb:BatchGetItem'], resources: [table.arn], conditions: keysStartingWith(capacityKey('')) },
       ],
     },
     home,

@@ -58,6 +58,13 @@ export async function drainQueue(client: SQSClient, url: string, maxMessages: nu
   }
 }
 
+/** Counts per region, lanes added together, in first-seen order. */
+function perRegion(counts: ReadonlyArray<readonly [string, number]>): Array<readonly [string, number]> {
+  const sums = new Map<string, number>();
+  for (const [region, n] of counts) sums.set(region, (sums.get(region) ?? 0) + n);
+  return [...sums];
+}
+
 /** The fence's acceptance lease for consume: it completes each copy at once. */
 const CONSUME_LEASE_SECONDS = 60;
 
@@ -199,13 +206,17 @@ export function consumeCommand(): Command {
       ...(options.queue ?? []).map((entry) => entry.split(/=(.*)/s) as unknown as readonly [string, string]),
     ] as Array<readonly [string, string]>;
     let setup: FenceSetup;
-    let queues: Array<{ region: string; url: string; client: SQSClient }>;
+    let queues: Array<{ region: string; url: string; client: SQSClient; lane?: string }>;
     if (given.length) {
       queues = given.map(([region, url]) => ({ region, url, client: clientForQueueUrl(url, { ...options, region: options.region ?? region }) }));
       setup = fenceForUrls(options, queues.map((q) => q.url));
     } else {
       const target = await resolveTarget(options);
-      queues = target.regions.map((r) => ({ region: r.region, url: r.queueUrl, client: target.sqs(r.region) }));
+      // Both lanes of a region, the high lane first (core/lanes.ts); counted together per region.
+      queues = target.regions.flatMap((r) => [
+        ...(r.highQueueUrl ? [{ region: r.region, url: r.highQueueUrl, client: target.sqs(r.region), lane: 'high' }] : []),
+        { region: r.region, url: r.queueUrl, client: target.sqs(r.region) },
+      ]);
       const tableName = options.table ?? target.tableName;
       setup = !options.fence
         ? { on: false, why: '--no-fence' }
@@ -230,8 +241,8 @@ export function consumeCommand(): Command {
     const dropped = new Map<DropReason, number>();
     let held = 0;
     try {
-      for (const { region, url, client } of queues) {
-        process.stderr.write(`draining ${region} ... `);
+      for (const { region, url, client, lane } of queues) {
+        process.stderr.write(`draining ${region}${lane ? ` (${lane} lane)` : ''} ... `);
         if (!accept) {
           const n = await drainQueue(client, url, options.maxMessages, options.wait);
           process.stderr.write(`${n}\n`);
@@ -254,10 +265,10 @@ export function consumeCommand(): Command {
       );
     }
     if (options.json) {
-      console.log(JSON.stringify(consumeJson(counts, setup, dropped, held), null, 2));
+      console.log(JSON.stringify(consumeJson(perRegion(counts), setup, dropped, held), null, 2));
       return;
     }
-    console.log(distributionTable(counts));
+    console.log(distributionTable(perRegion(counts)));
     print(fenceLine(setup, dropped));
     if (held) print(`Left in the queues: ${plural(held, 'copy', 'copies')} held by another worker`);
   });

@@ -56,6 +56,15 @@ function unsendable(line: string): { kind: string; why: string } | undefined {
  * SQS refuses) are skipped with a warning; lines that are not valid requests are sent all the same, since
  * sending bad input is how the dispatch DLQ is tested, with a warning saying where they will end up.
  */
+/** A body's priority field, if it is JSON with one; the intake validates the rest. */
+function priorityOf(body: string): unknown {
+  try {
+    return (JSON.parse(body) as { priority?: unknown } | null)?.priority;
+  } catch {
+    return undefined;
+  }
+}
+
 export function linesToSend(bytes: Uint8Array): FileBodies {
   const bodies: string[] = [];
   const warnings: string[] = [];
@@ -142,6 +151,8 @@ export function sendCommand(): Command {
     let client: SQSClient;
     let url: string;
     let where: string;
+    /** The master queue's high lane, where high-priority requests go (core/lanes.ts); none with --queue-url. */
+    let highUrl: string | undefined;
     if (options.queueUrl) {
       client = clientForQueueUrl(options.queueUrl, options);
       url = options.queueUrl;
@@ -150,8 +161,10 @@ export function sendCommand(): Command {
       const target = await resolveTarget(options);
       client = target.sqs(target.homeRegion);
       url = target.masterQueueUrl as string;
-      where = `${target.description}: ${url}`;
+      highUrl = target.masterHighQueueUrl;
+      where = `${target.description}: ${url}${highUrl ? ` (high priority: ${highUrl})` : ''}`;
     }
+    const laneOfBody = (body: string): string => (highUrl && priorityOf(body) === 'high' ? highUrl : url);
     const bodies =
       read?.bodies ??
       Array.from({ length: options.count }, (_, i) =>
@@ -169,7 +182,7 @@ export function sendCommand(): Command {
     const ids: string[] = [];
     for (const [i, body] of bodies.entries()) {
       if (i > 0 && options.interval > 0) await new Promise((resolve) => setTimeout(resolve, options.interval * 1000));
-      const sent = await client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: body }));
+      const sent = await client.send(new SendMessageCommand({ QueueUrl: laneOfBody(body), MessageBody: body }));
       ids.push(sent.MessageId ?? '?');
       bar.update(i + 1);
     }

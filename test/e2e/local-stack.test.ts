@@ -39,7 +39,8 @@ describe('the embedded stack', () => {
     const perRegion: Record<string, Message[]> = {};
     for (const region of stack.description.regions) {
       const client = sqsAt(region.region, stack.description.endpoints.sqs[region.region] as string);
-      perRegion[region.region] = await drain(client, region.queueUrl);
+      // Both lanes (core/lanes.ts): the high-priority requests are in the high lanes.
+      perRegion[region.region] = [...(await drain(client, region.queueUrl)), ...(region.highQueueUrl ? await drain(client, region.highQueueUrl) : [])];
       client.destroy();
     }
     const delivered = Object.values(perRegion).flat().map((m) => JSON.parse(m.Body as string).request_id as string);
