@@ -8,10 +8,13 @@ import { RECORD_STATUS, WORK_STATUS, requestRecordSchema, type RequestRecord } f
 import { parseRequest } from '../core/request.js';
 import { MAX_RECEIVE_COUNT } from '../core/topology.js';
 
-export const DLQ_KINDS = ['dispatch', 'master'] as const;
+export const DLQ_KINDS = ['dispatch', 'master', 'master-high'] as const;
 export type DlqKind = (typeof DLQ_KINDS)[number];
 
-export const DLQ_LABEL: Record<DlqKind, string> = { dispatch: 'dispatch DLQ', master: 'master DLQ' };
+export const DLQ_LABEL: Record<DlqKind, string> = { dispatch: 'dispatch DLQ', master: 'master DLQ', 'master-high': 'master high DLQ' };
+
+/** The master queue's DLQs (its normal lane's and its high lane's): SQS moved their messages, without a reason. */
+export const isMasterDlq = (kind: DlqKind): boolean => kind !== 'dispatch';
 
 /** What a master-DLQ message is grouped under: SQS moved it there, so it carries no reason of ours. */
 export const MASTER_DLQ_REASON = `failed ${MAX_RECEIVE_COUNT} receives (master queue redrive policy)`;
@@ -87,13 +90,13 @@ export function readRecord(item: Record<string, unknown> | undefined): RecordRea
 /** The reason a message is listed and selected under (the record is not needed for it). */
 export function baseReason(message: Pick<DlqMessage, 'queue' | 'reason'>): string {
   if (message.reason) return message.reason;
-  return message.queue === 'master' ? MASTER_DLQ_REASON : NO_REASON;
+  return isMasterDlq(message.queue) ? MASTER_DLQ_REASON : NO_REASON;
 }
 
 /** The reason `dlq` groups a message under: for a master-DLQ message, what its record says too. */
 export function listingReason(message: Pick<DlqMessage, 'queue' | 'reason'>, record?: RecordRead): string {
   const base = baseReason(message);
-  if (message.queue !== 'master' || message.reason || !record?.found) return base;
+  if (!isMasterDlq(message.queue) || message.reason || !record?.found) return base;
   if ('invalid' in record) return `${base}; record unreadable`;
   const { status, reason } = record.record;
   return `${base}; record says ${status ?? 'no status'}${status === RECORD_STATUS.deadLettered && reason ? `: ${reason}` : ''}`;

@@ -26,6 +26,12 @@ export async function queueDepth(client: SQSClient, queueUrl: string): Promise<Q
   return { visible: Number(a.ApproximateNumberOfMessages ?? 0), inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) };
 }
 
+/** A region's lanes read together (core/lanes.ts): the normal queue plus its high lane where there is one. */
+export async function lanesDepth(client: SQSClient, queueUrl: string, highQueueUrl?: string): Promise<QueueDepth> {
+  const [normal, high] = await Promise.all([queueDepth(client, queueUrl), highQueueUrl ? queueDepth(client, highQueueUrl) : undefined]);
+  return { visible: normal.visible + (high?.visible ?? 0), inFlight: normal.inFlight + (high?.inFlight ?? 0) };
+}
+
 export interface ReaderOptions {
   /** How long a received message stays hidden while this run holds it (seconds). */
   readonly visibilitySeconds: number;

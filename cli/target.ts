@@ -28,8 +28,9 @@ export interface Target {
   readonly logGroupName?: string;
   /** Both lanes (core/lanes.ts): the high lane where the stack or stage has one. */
   readonly regions: ReadonlyArray<{ region: string; queueUrl: string; highQueueUrl?: string }>;
-  /** The master queue's high lane: where high-priority requests are sent. */
+  /** The master queue's high lane: where high-priority requests are sent; and its DLQ. */
   readonly masterHighQueueUrl?: string;
+  readonly masterHighDeadLetterQueueUrl?: string;
   /**
    * Each region's configured capacity, as the functions are configured (the local stack's regions, a
    * stage's REGION_QUEUES); absent when the target does not say.
@@ -89,6 +90,7 @@ export function localTarget(): Target {
     stateMachineArn: stack.stateMachineArn,
     regions: stack.regions.map((r) => ({ region: r.region, queueUrl: r.queueUrl, ...(r.highQueueUrl ? { highQueueUrl: r.highQueueUrl } : {}) })),
     ...(stack.masterHighQueueUrl ? { masterHighQueueUrl: stack.masterHighQueueUrl } : {}),
+    ...(stack.masterHighDeadLetterQueueUrl ? { masterHighDeadLetterQueueUrl: stack.masterHighDeadLetterQueueUrl } : {}),
     capacities: Object.fromEntries(stack.regions.map((r) => [r.region, r.capacity])),
     sqs,
     dynamo: once(() => new DynamoDBClient({ ...local, endpoint: stack.endpoints.dynamodb })),
@@ -191,6 +193,7 @@ export async function awsTarget(options: TargetOptions & { stage: string }, root
       return { region, queueUrl, ...(highQueueUrl ? { highQueueUrl } : {}) };
     }),
     ...(outputs.masterHighQueueUrl ? { masterHighQueueUrl: outputs.masterHighQueueUrl } : {}),
+    ...(outputs.masterHighDeadLetterQueueUrl ? { masterHighDeadLetterQueueUrl: outputs.masterHighDeadLetterQueueUrl } : {}),
     ...withCapacities(outputs.regionQueues),
     sqs: memo((region) => new SQSClient({ region, ...common })),
     dynamo: once(() => new DynamoDBClient({ region: home, ...common })),

@@ -38,6 +38,7 @@ export function stageOutputs(args: {
     regionalQueueUrls: byRegion((r) => r.queue.url),
     regionalDeadLetterQueueUrls: byRegion((r) => r.deadLetterQueue.url),
     masterHighQueueUrl: queues.masterHigh.url,
+    masterHighDeadLetterQueueUrl: queues.masterHighDeadLetter.url,
     regionalHighQueueUrls: byRegion((r) => r.highQueue.url),
     stateMachineArn: dispatch.stateMachine.arn,
     stateMachineLogGroup: dispatch.logGroup.name,

@@ -20,6 +20,7 @@ export const stageOutputsSchema = z.object({
   regionalDeadLetterQueueUrls: byRegion,
   /** The high-priority lanes (core/lanes.ts): where producers send high requests, and each region's. */
   masterHighQueueUrl: z.string().optional(),
+  masterHighDeadLetterQueueUrl: z.string().optional(),
   regionalHighQueueUrls: byRegion.optional(),
   stateMachineArn: z.string(),
   /** Express executions are inspected here (no history API on AWS). */

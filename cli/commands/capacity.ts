@@ -15,7 +15,7 @@ import { capacityValueSchema, MAX_CAPACITY, type CapacitySetting } from '../../c
 import { capacityTable, DEFAULT_CAPACITY, regionCapacities, settingText, type RegionCapacity } from '../capacity-view.js';
 import { helpText, print } from '../layout.js';
 import { awsOptions } from '../options.js';
-import { queueDepth, type QueueDepth } from '../queue-reader.js';
+import { lanesDepth, type QueueDepth } from '../queue-reader.js';
 import { resolveTarget, type Target, type TargetOptions } from '../target.js';
 
 type Flags = TargetOptions & { json?: boolean; by?: string };
@@ -71,7 +71,7 @@ export async function capacityReport(target: Target): Promise<CapacityReport> {
     }),
     Promise.all(
       target.regions.map((r) =>
-        queueDepth(target.sqs(r.region), r.queueUrl).catch((error: Error): QueueDepth | undefined => {
+        lanesDepth(target.sqs(r.region), r.queueUrl, r.highQueueUrl).catch((error: Error): QueueDepth | undefined => {
           warnings.push(`${r.region} queue unreadable (${error.name}: ${error.message}): its capacity is shown without the estimate`);
           complete = false;
           return undefined;

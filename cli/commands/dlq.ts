@@ -9,6 +9,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { Command, InvalidArgumentError } from 'commander';
 import {
   DLQ_KINDS,
+  isMasterDlq,
   DLQ_LABEL,
   formatIdList,
   groupByReason,
@@ -31,13 +32,13 @@ import { stderrProgress } from '../stderr-progress.js';
 import { resolveTarget, TargetError, type Target } from '../target.js';
 
 /** What `dlq` and `redrive` need of a Target (a Target is one). */
-export type DlqDeps = Pick<Target, 'homeRegion' | 'masterDeadLetterQueueUrl' | 'dispatchDeadLetterQueueUrl' | 'tableName' | 'sqs' | 'dynamo'>;
+export type DlqDeps = Pick<Target, 'homeRegion' | 'masterDeadLetterQueueUrl' | 'masterHighDeadLetterQueueUrl' | 'dispatchDeadLetterQueueUrl' | 'tableName' | 'sqs' | 'dynamo'>;
 
 export const COUNTS_NOTE =
   'Counts are the messages this read could see; SQS\'s ApproximateNumberOfMessages is shown beside them (messages held in flight by another reader are not seen).';
 
-export function dlqUrl(deps: Pick<DlqDeps, 'masterDeadLetterQueueUrl' | 'dispatchDeadLetterQueueUrl'>, kind: DlqKind): string {
-  const url = kind === 'dispatch' ? deps.dispatchDeadLetterQueueUrl : deps.masterDeadLetterQueueUrl;
+export function dlqUrl(deps: Pick<DlqDeps, 'masterDeadLetterQueueUrl' | 'masterHighDeadLetterQueueUrl' | 'dispatchDeadLetterQueueUrl'>, kind: DlqKind): string {
+  const url = { dispatch: deps.dispatchDeadLetterQueueUrl, master: deps.masterDeadLetterQueueUrl, 'master-high': deps.masterHighDeadLetterQueueUrl }[kind];
   if (!url) throw new TargetError(`the target names no ${DLQ_LABEL[kind]} URL`);
   return url;
 }
@@ -115,7 +116,7 @@ export async function listDlq(deps: DlqDeps, kind: DlqKind, options: ListOptions
   }
   const warnings: string[] = [];
   const records = new Map<string, RecordRead>();
-  if (kind === 'master') {
+  if (isMasterDlq(kind)) {
     // SQS gave these no reason: what their record says is the best one there is.
     const ids = [...new Set(messages.flatMap((m) => (m.requestId ? [m.requestId] : [])))];
     let failures = 0;

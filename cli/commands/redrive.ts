@@ -41,7 +41,7 @@ import { resolveTarget, TargetError } from '../target.js';
 import { clientFor, COUNTS_NOTE, dlqUrl, getRecord, type DlqDeps } from './dlq.js';
 
 /** What a redrive needs of a Target (a Target is one). */
-export type RedriveDeps = DlqDeps & { readonly masterQueueUrl?: string };
+export type RedriveDeps = DlqDeps & { readonly masterQueueUrl?: string; readonly masterHighQueueUrl?: string };
 
 export interface RedriveOptions extends Selection, Partial<Omit<ReaderOptions, 'signal'>> {
   readonly queue?: DlqKind;
@@ -131,7 +131,8 @@ async function reopen(deps: RedriveDeps, requestId: string, now: Date): Promise<
 export async function redrive(deps: RedriveDeps, options: RedriveOptions = {}): Promise<RedriveResult> {
   const kind = options.queue ?? 'dispatch';
   const fromUrl = dlqUrl(deps, kind);
-  const toUrl = deps.masterQueueUrl;
+  // The master high DLQ's messages go back to the high lane they came from (core/lanes.ts).
+  const toUrl = kind === 'master-high' ? (deps.masterHighQueueUrl ?? deps.masterQueueUrl) : deps.masterQueueUrl;
   if (!toUrl) throw new TargetError('the target names no master queue URL');
   if (!deps.tableName) throw new TargetError('the target names no idempotency table');
   const dlq = clientFor(deps, fromUrl);

@@ -21,7 +21,7 @@ import { regionCapacities, type RegionCapacity } from '../../cli/capacity-view.j
 import { listDlq, type DlqListing } from '../../cli/commands/dlq.js';
 import type { RedriveDeps } from '../../cli/commands/redrive.js';
 import { DLQ_KINDS, queueName, readRecord } from '../../cli/dlq-model.js';
-import { queueDepth, type QueueDepth } from '../../cli/queue-reader.js';
+import { lanesDepth, type QueueDepth } from '../../cli/queue-reader.js';
 import { statusRows } from '../../cli/commands/status.js';
 import { config } from '../../core/config.js';
 import { healthOf, type RegionHealth } from '../../core/health.js';
@@ -119,9 +119,13 @@ export interface RequestStory {
 function liveQueues(d: StackDescription): Array<{ url: string; kind: LiveKind; region: string }> {
   return [
     { url: d.masterQueueUrl, kind: 'master queue', region: d.homeRegion },
+    ...(d.masterHighQueueUrl ? [{ url: d.masterHighQueueUrl, kind: 'master queue' as const, region: d.homeRegion }] : []),
     ...d.regions.flatMap((r) => [
       { url: r.queueUrl, kind: 'regional queue' as const, region: r.region },
       { url: r.deadLetterQueueUrl, kind: 'regional DLQ' as const, region: r.region },
+      // The high lanes (core/lanes.ts): a request there is in the same region.
+      ...(r.highQueueUrl ? [{ url: r.highQueueUrl, kind: 'regional queue' as const, region: r.region }] : []),
+      ...(r.highDeadLetterQueueUrl ? [{ url: r.highDeadLetterQueueUrl, kind: 'regional DLQ' as const, region: r.region }] : []),
     ]),
   ];
 }
@@ -235,7 +239,11 @@ export class RegionSampler {
     return [
       { label: 'dispatch DLQ', url: d.dispatchDeadLetterQueueUrl, region: d.homeRegion },
       { label: 'master DLQ', url: d.masterDeadLetterQueueUrl, region: d.homeRegion },
-      ...d.regions.map((r) => ({ label: `${r.region} DLQ`, url: r.deadLetterQueueUrl, region: r.region })),
+      ...(d.masterHighDeadLetterQueueUrl ? [{ label: 'master high DLQ', url: d.masterHighDeadLetterQueueUrl, region: d.homeRegion }] : []),
+      ...d.regions.flatMap((r) => [
+        { label: `${r.region} DLQ`, url: r.deadLetterQueueUrl, region: r.region },
+        ...(r.highDeadLetterQueueUrl ? [{ label: `${r.region} high DLQ`, url: r.highDeadLetterQueueUrl, region: r.region }] : []),
+      ]),
     ];
   }
 
@@ -255,11 +263,12 @@ export class RegionSampler {
         if (from) from.failedOverFrom++;
       }
     }
-    const depth = (region: string, url: string) =>
-      queueDepth(this.deps.sqs(region), url).catch(() => ({ visible: Number.NaN, inFlight: Number.NaN }));
+    // A queue and its high lane, read together (core/lanes.ts).
+    const depth = (region: string, url: string, highUrl?: string) =>
+      lanesDepth(this.deps.sqs(region), url, highUrl).catch(() => ({ visible: Number.NaN, inFlight: Number.NaN }));
     const [master, regional, dlqs] = await Promise.all([
-      depth(d.homeRegion, d.masterQueueUrl),
-      Promise.all(d.regions.map((r) => depth(r.region, r.queueUrl))),
+      depth(d.homeRegion, d.masterQueueUrl, d.masterHighQueueUrl),
+      Promise.all(d.regions.map((r) => depth(r.region, r.queueUrl, r.highQueueUrl))),
       Promise.all(this.dlqUrls().map((q) => depth(q.region, q.url))),
     ]);
     const sample: Sample = {

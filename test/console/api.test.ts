@@ -127,7 +127,12 @@ describe('requests, regions and dead letters', () => {
     expect(last.regions['us-west-2']?.failedOverFrom).toBeGreaterThan(0);
     expect(sum(last, 'failedOverTo')).toBe(last.regions['us-west-2']?.failedOverFrom);
     expect(regions.health).toEqual({ 'us-east-1': null, 'us-west-2': null, 'us-west-1': null });
-    expect((regions.dlqs as Array<{ label: string }>).map((q) => q.label)).toEqual(['dispatch DLQ', 'master DLQ', 'us-east-1 DLQ', 'us-west-2 DLQ', 'us-west-1 DLQ']);
+    expect((regions.dlqs as Array<{ label: string }>).map((q) => q.label)).toEqual([
+      'dispatch DLQ',
+      'master DLQ',
+      'master high DLQ',
+      ...['us-east-1', 'us-west-2', 'us-west-1'].flatMap((region) => [`${region} DLQ`, `${region} high DLQ`]),
+    ]);
   });
 
   it('lists the DLQs by reason and redrives one request with the CLI rules (dry run first)', async () => {

@@ -102,7 +102,8 @@ describe('the console in Chromium', () => {
       expect(await card.locator('dd[data-field="weighed by"]').textContent()).toMatch(/^\d+ \((configured|estimated: in flight with a backlog)\)$/);
       expect(await card.locator('dd[data-field="capacity set"]').textContent()).toBe('not set');
     }
-    expect(await page.locator('#dlq-depths tbody tr').count()).toBe(2 + harness.stack.description.regions.length);
+    // The dispatch DLQ, both master lanes' DLQs, and both lanes' DLQs of every region.
+    expect(await page.locator('#dlq-depths tbody tr').count()).toBe(3 + 2 * harness.stack.description.regions.length);
   }, 60_000);
 
   it('redrives the dispatch DLQ from the Dead letters page after a confirmation: the DLQ empties and each request is dispatched once', async () => {

@@ -27,6 +27,8 @@ beforeAll(async () => {
     homeRegion: HOME_REGION,
     masterQueueUrl: aws.resources.masterQueueUrl,
     masterDeadLetterQueueUrl: aws.resources.masterDeadLetterQueueUrl,
+    masterHighQueueUrl: aws.resources.masterHigh?.url as string,
+    masterHighDeadLetterQueueUrl: aws.resources.masterHigh?.deadLetterQueueUrl as string,
     dispatchDeadLetterQueueUrl: aws.resources.dispatchDeadLetterQueueUrl,
     tableName: aws.resources.tableName,
     sqs: (region) => aws.sqs(region),
@@ -230,5 +232,18 @@ describe('redrive', () => {
     const moved = await drain(home, aws.resources.masterQueueUrl);
     expect(attribute(moved[0] ?? {}, 'redrive_reason')).toBe(MASTER_DLQ_REASON);
     expect(attribute(moved[0] ?? {}, 'redriven_from')).toBe(aws.resources.masterDeadLetterQueueUrl.split('/').at(-1));
+  });
+
+  it("lists the master high lane's DLQ and redrives it to the high lane it came from", async () => {
+    const high = aws.resources.masterHigh as { url: string; deadLetterQueueUrl: string };
+    await home.send(new SendMessageCommand({ QueueUrl: high.deadLetterQueueUrl, MessageBody: JSON.stringify({ ...request('req-h1'), priority: 'high' }) }));
+    const listing = await listDlq(deps, 'master-high', FAST);
+    expect(listing.messages.map((m) => m.requestId)).toEqual(['req-h1']);
+    const result = await redrive(deps, { ...FAST, queue: 'master-high' });
+    expect(result.counts.moved).toBe(1);
+    const moved = await drain(home, high.url);
+    expect(moved.map((m) => JSON.parse(m.Body as string).request_id)).toEqual(['req-h1']);
+    expect(attribute(moved[0] ?? {}, 'redrive_reason')).toBe(MASTER_DLQ_REASON);
+    expect(await drain(home, aws.resources.masterQueueUrl)).toEqual([]);
   });
 });

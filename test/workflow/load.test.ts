@@ -17,8 +17,9 @@ function useEnvironment(options: Parameters<typeof dispatchEnvironment>[2]) {
   applyEnvironment(dispatchEnvironment(local.aws.resources, local.aws.endpoints, options));
 }
 
-async function fill(region: string, count: number) {
-  const url = local.aws.resources.regions.find((r) => r.region === region)?.queueUrl as string;
+async function fill(region: string, count: number, lane: 'normal' | 'high' = 'normal') {
+  const queues = local.aws.resources.regions.find((r) => r.region === region);
+  const url = (lane === 'high' ? queues?.highQueueUrl : queues?.queueUrl) as string;
   for (let i = 0; i < count; i += 10) {
     const entries = Array.from({ length: Math.min(10, count - i) }, (_, j) => ({ Id: String(j), MessageBody: `backlog-${i + j}` }));
     await local.aws.sqs(region).send(new SendMessageBatchCommand({ QueueUrl: url, Entries: entries }));
@@ -43,6 +44,14 @@ describe('queue depth snapshot', () => {
     useEnvironment({ cacheTtlSeconds: 0 });
     await fill('us-west-1', 1);
     expect(await visible('us-west-1')).toBe(5);
+  });
+
+  it("reads both lanes of a region: the totals at the top, the high lane's own counts apart", async () => {
+    useEnvironment({ cacheTtlSeconds: 0 });
+    await fill('us-west-1', 3);
+    await fill('us-west-1', 2, 'high');
+    const reading = (await takeSnapshot(config())).readings.find((r) => r.region === 'us-west-1');
+    expect(reading).toMatchObject({ known: true, visible: 5, high: { visible: 2, inFlight: 0, delayed: 0 } });
   });
 
   it('marks a region it cannot read as unknown, without failing, and does not cache that', async () => {
