@@ -20,7 +20,7 @@ import { forgetAfterMs } from '../../aws/region-health.js';
 import { regionCapacities, type RegionCapacity } from '../../cli/capacity-view.js';
 import { listDlq, type DlqListing } from '../../cli/commands/dlq.js';
 import type { RedriveDeps } from '../../cli/commands/redrive.js';
-import { DLQ_KINDS, queueName, readRecord } from '../../cli/dlq-model.js';
+import { DLQ_KINDS, queueName, readRecord, type DlqKind } from '../../cli/dlq-model.js';
 import { lanesDepth, type QueueDepth } from '../../cli/queue-reader.js';
 import { statusRows } from '../../cli/commands/status.js';
 import { config } from '../../core/config.js';
@@ -150,7 +150,7 @@ export async function requestStory(deps: ConsoleDeps, store: ExecutionStore, loc
   );
   const dlqs = lock.run(async () => {
     const listings: DlqListing[] = [];
-    for (const kind of DLQ_KINDS) listings.push(await listDlq(deps, kind, DLQ_READ));
+    for (const kind of dlqKindsOf(deps.description)) listings.push(await listDlq(deps, kind, DLQ_READ));
     return listings;
   });
   const [record, executions, liveHeld, listings] = await Promise.all([recordRead(), store.withRequest(requestId), live, dlqs]);
@@ -335,12 +335,19 @@ export async function regionCapacityView(
 }
 
 /** What `dlq` and `redrive` need, built from the stack's description with clients made once. */
+/** The DLQs `dlq` and `redrive` read that this stack has (the master high lane's only with lanes). */
+export function dlqKindsOf(description: StackDescription): DlqKind[] {
+  return DLQ_KINDS.filter((kind) => kind !== 'master-high' || description.masterHighDeadLetterQueueUrl !== undefined);
+}
+
 export function consoleDeps(description: StackDescription, sqs: (region: string) => SQSClient, dynamo: () => DynamoDBClient): ConsoleDeps {
   return {
     description,
     homeRegion: description.homeRegion,
     masterQueueUrl: description.masterQueueUrl,
     masterDeadLetterQueueUrl: description.masterDeadLetterQueueUrl,
+    ...(description.masterHighQueueUrl ? { masterHighQueueUrl: description.masterHighQueueUrl } : {}),
+    ...(description.masterHighDeadLetterQueueUrl ? { masterHighDeadLetterQueueUrl: description.masterHighDeadLetterQueueUrl } : {}),
     dispatchDeadLetterQueueUrl: description.dispatchDeadLetterQueueUrl,
     tableName: description.tableName,
     sqs,

@@ -35,7 +35,7 @@ import { LOCAL_CREDENTIALS, sqsAt } from '../resources.js';
 import { PortInUseError } from '../servers.js';
 import type { StackDescription } from '../stack.js';
 import { ExecutionStore } from './executions.js';
-import { consoleDeps, DLQ_READ, Lock, regionCapacityView, regionHealth, RegionSampler, requestStory } from './queues.js';
+import { consoleDeps, dlqKindsOf, DLQ_READ, Lock, regionCapacityView, regionHealth, RegionSampler, requestStory } from './queues.js';
 
 export const STATIC_DIR = fileURLToPath(new URL('./static/', import.meta.url));
 
@@ -77,9 +77,9 @@ const schemas = {
     arn: z.string({ error: 'is required (an execution ARN)' }).regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:(express|execution):[^:\s]+:[^:\s]+(:[^:\s]+)?$/, 'must be an execution ARN'),
   }),
   request: z.strictObject({ id: requestId }),
-  deadLetters: z.strictObject({ queue: z.enum([...DLQ_KINDS, 'all'], { error: 'must be dispatch, master or all' }).default('all') }),
+  deadLetters: z.strictObject({ queue: z.enum([...DLQ_KINDS, 'all'], { error: 'must be dispatch, master, master-high or all' }).default('all') }),
   redrive: z.strictObject({
-    queue: z.enum(DLQ_KINDS, { error: 'must be dispatch or master' }),
+    queue: z.enum(DLQ_KINDS, { error: 'must be dispatch, master or master-high' }),
     reason: z.string().trim().min(1, 'must not be empty').max(2000).optional(),
     requestIds: z.array(requestId).min(1, 'must name at least one request_id').max(1000).optional(),
     dryRun: z.boolean({ error: 'is required: true to see what would move, false to move it' }),
@@ -172,7 +172,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     },
     'GET /api/dead-letters': async (query) => {
       const q = parse(schemas.deadLetters, query, 'query parameter');
-      const kinds = q.queue === 'all' ? DLQ_KINDS : [q.queue];
+      const kinds = q.queue === 'all' ? dlqKindsOf(d) : [q.queue];
       const queues = await lock.run(async () => {
         const listings = [];
         for (const kind of kinds) listings.push(await listDlq(deps, kind, DLQ_READ));

@@ -25,7 +25,7 @@ describe('bad requests are 4xx with a message that names the problem', () => {
     ['/api/execution?arn=nope', 400, /arn: must be an execution ARN/],
     ['/api/execution?arn=arn:aws:states:us-east-1:000000000000:express:inference-dispatch-local:nope:0000', 404, /Execution Does Not Exist/],
     ['/api/requests?id=has%20space', 400, /request_id may hold only/],
-    ['/api/dead-letters?queue=regional', 400, /queue: must be dispatch, master or all/],
+    ['/api/dead-letters?queue=regional', 400, /queue: must be dispatch, master, master-high or all/],
     ['/api/nothing', 404, /no API route/],
     ['/nothing.html', 404, /no page/],
   ])('GET %s -> %i', async (path, status, message) => {
@@ -38,7 +38,7 @@ describe('bad requests are 4xx with a message that names the problem', () => {
     const post = (body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
       h.get('/api/redrive', { method: 'POST', headers, body });
     expect(await post('{"queue":"dispatch"}')).toMatchObject({ status: 400, body: { error: expect.stringMatching(/dryRun: is required/) } });
-    expect(await post('{"queue":"nowhere","dryRun":true}')).toMatchObject({ status: 400, body: { error: expect.stringMatching(/queue: must be dispatch or master/) } });
+    expect(await post('{"queue":"nowhere","dryRun":true}')).toMatchObject({ status: 400, body: { error: expect.stringMatching(/queue: must be dispatch, master or master-high/) } });
     expect(await post('{"queue":"dispatch","dryRun":true,"force":true}')).toMatchObject({ status: 400, body: { error: 'unknown body field: force' } });
     expect(await post('queue=dispatch', { 'content-type': 'text/plain' })).toMatchObject({ status: 415 });
     expect(await post('{"queue":"dispatch","dryRun":false}', { 'content-type': 'application/json', origin: 'http://example.com' })).toMatchObject({ status: 403 });
