@@ -134,7 +134,8 @@ async function report(
   // What is still queued counts as delivered too: drain it.
   for (const region of d.regions) {
     const client = sqsAt(region.region, d.endpoints.sqs[region.region] as string);
-    const left = await drainQueue(client, region.queueUrl, 10, 0);
+    // Both lanes (core/lanes.ts).
+    const left = (await drainQueue(client, region.queueUrl, 10, 0)) + (region.highQueueUrl ? await drainQueue(client, region.highQueueUrl, 10, 0) : 0);
     if (left) delivered.set(`(queued in ${region.region})`, Array.from({ length: left }, () => region.region));
     client.destroy();
   }
@@ -254,7 +255,10 @@ export function demoCommand(): Command {
         for (;;) {
           const [master, ...regional] = await Promise.all([
             depth(home, d.masterQueueUrl),
-            ...d.regions.map((r) => depth(clients[r.region] as SQSClient, r.queueUrl)),
+            // A region's depth is both its lanes' (core/lanes.ts).
+            ...d.regions.map(async (r) =>
+              (await depth(clients[r.region] as SQSClient, r.queueUrl)) + (r.highQueueUrl ? await depth(clients[r.region] as SQSClient, r.highQueueUrl) : 0),
+            ),
           ]);
           const depths = Object.fromEntries(d.regions.map((r, i) => [r.region, regional[i] as number]));
           if (!Number.isNaN(master)) resolved = Math.max(0, sentCount - (master as number));

@@ -63,8 +63,12 @@ export function describeStack(d: StackDescription): string {
     `Step Functions   ${d.endpoints.stepFunctions}   ${d.stateMachineArn}`,
     `master queue     ${d.masterQueueUrl}`,
     `master DLQ       ${d.masterDeadLetterQueueUrl}`,
+    ...(d.masterHighQueueUrl ? [`master high lane ${d.masterHighQueueUrl}   (send --priority high)`] : []),
     `dispatch DLQ     ${d.dispatchDeadLetterQueueUrl}`,
-    ...d.regions.map((r) => `${r.region.padEnd(16)} ${r.queueUrl}   (SQS ${d.endpoints.sqs[r.region]}, capacity ${r.capacity})`),
+    ...d.regions.flatMap((r) => [
+      `${r.region.padEnd(16)} ${r.queueUrl}   (SQS ${d.endpoints.sqs[r.region]}, capacity ${r.capacity})`,
+      ...(r.highQueueUrl ? [`${''.padEnd(16)} ${r.highQueueUrl}   (high lane)`] : []),
+    ]),
   ];
   return lines.join('\n');
 }
