@@ -8,15 +8,15 @@ import { MAX_RECEIVE_COUNT, resourceNames, TIMEOUTS } from '../../core/topology.
 import { LIVE_IN_SST_DEV, SST_DEV_MASTER_QUEUE } from '../../stacks/settings.js';
 import { useSynth } from './harness/use-synth.js';
 
-const dev = useSynth({ stage: 'alice', dev: true });
-const deployed = useSynth({ stage: 'alice' });
+const dev = useSynth({ stage: 'dev', dev: true });
+const deployed = useSynth({ stage: 'dev' });
 
 const fn = (synth: ReturnType<typeof dev>, role: string) =>
-  synth.byState('aws:lambda/function:Function', 'name', resourceNames('alice').function(role));
+  synth.byState('aws:lambda/function:Function', 'name', resourceNames('dev').function(role));
 /** SST gives a live function's stub the settings it needs to reach `sst dev` (AppSync endpoints). */
 const isLive = (environment: unknown) =>
   typeof (environment as { variables?: Record<string, string> } | undefined)?.variables?.SST_APPSYNC_HTTP === 'string';
-const masterQueue = (synth: ReturnType<typeof dev>) => synth.byState('aws:sqs/queue:Queue', 'name', resourceNames('alice').masterQueue);
+const masterQueue = (synth: ReturnType<typeof dev>) => synth.byState('aws:sqs/queue:Queue', 'name', resourceNames('dev').masterQueue);
 const maxReceiveCount = (synth: ReturnType<typeof dev>) =>
   (JSON.parse(masterQueue(synth).inputs.redrivePolicy as string) as { maxReceiveCount: number }).maxReceiveCount;
 
