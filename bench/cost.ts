@@ -32,6 +32,8 @@ interface Options {
   regions?: number;
   cacheTtl?: number;
   duplicates: number;
+  highShare?: number;
+  lanes: boolean;
   retentionDays?: number;
   measure?: boolean;
   json?: boolean;
@@ -118,7 +120,10 @@ function printSettings(s: CostSettings, overridden: ReadonlySet<string>): void {
         : `batch fill ${s.batchFill}${mark('batchFill')}`) +
       `; CACHE_TTL ${s.cacheTtlSeconds} s${mark('cacheTtl')}; state machine log ${loggingName(s)}${overridden.has('logLevel') || overridden.has('executionData') ? ' (flag)' : ' (deployed)'}, ` +
       `kept ${s.logRetentionDays} days${mark('retentionDays')}; memory intake ${s.memoryMb.intake} / snapshot ${s.memoryMb.snapshot} / select ${s.memoryMb.select} / forward ${s.memoryMb.forward} MB (deployed)` +
-      (s.duplicates ? `; ${pct(s.duplicates)} duplicates` : ''),
+      (s.duplicates ? `; ${pct(s.duplicates)} duplicates` : '') +
+      (s.highLane
+        ? `; high lanes${mark('highLane')}: ${pct(s.highLane.share)} of requests, their own master lane batched within ${s.highLane.windowSeconds} s by ${s.highLane.pollers} pollers`
+        : '; no high lanes (flag)'),
   );
 }
 
@@ -221,6 +226,8 @@ const program = new Command('cost')
   .option('--regions <n>', 'regions (default: deployed)', wholeNumber('--regions', 1, 20))
   .option('--cache-ttl <s>', 'CACHE_TTL of queue-depth readings (default: deployed)', secondsAtLeast('--cache-ttl', 0, 86_400))
   .option('--duplicates <f>', 'share of requests that repeat one already dispatched', fraction('--duplicates', 0, 1), 0)
+  .option('--high-share <f>', 'share of requests sent at high priority, through the high lanes (default: 0.1, an assumption)', fraction('--high-share', 0, 1))
+  .option('--no-lanes', 'price the deployment without priority lanes (one master queue, one queue per region)')
   .option('--retention-days <n>', 'log retention (default: deployed)', retention)
   .option('--measure', 'measure the figures again on the local stack (about a minute) and save them')
   .option('--json', 'print the results as JSON')
@@ -259,6 +266,13 @@ const program = new Command('cost')
       logRetentionDays: pick('retentionDays', options.retentionDays, d.logRetentionDays),
       duplicates: options.duplicates,
     };
+    if (!options.lanes) {
+      overridden.add('highLane');
+      delete (settings as { highLane?: unknown }).highLane;
+    } else if (options.highShare !== undefined && d.highLane) {
+      overridden.add('highLane');
+      (settings as { highLane?: CostSettings['highLane'] }).highLane = { ...d.highLane, share: options.highShare };
+    }
     const bill = computeBill(settings, measured);
     const result = levers(settings, measured);
     if (options.json) {

@@ -8,7 +8,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_REGIONS } from '../../core/topology.js';
-import { FUNCTION_MEMORY_MB, FUNCTION_SETTINGS, INTAKE_SUBSCRIPTION, LOG_RETENTION_DAYS, stateMachineLogging } from '../../stacks/settings.js';
+import {
+  FUNCTION_MEMORY_MB,
+  FUNCTION_SETTINGS,
+  INTAKE_HIGH_SUBSCRIPTION,
+  INTAKE_SUBSCRIPTION,
+  LOG_RETENTION_DAYS,
+  stateMachineLogging,
+} from '../../stacks/settings.js';
 import type { LogLevel } from './log-records.js';
 import type { CostSettings } from './model.js';
 
@@ -22,8 +29,18 @@ export function lowTrafficPollers(maximumConcurrencySet: boolean): number {
   return maximumConcurrencySet ? 5 : 2;
 }
 
-/** Alarm metrics of stacks/monitoring.ts: intake errors (1), failed executions (3, metric math), two home DLQs, and per region its DLQ, depth and age. */
-export const alarmMetrics = (regions: number) => 1 + 3 + 2 + 3 * regions + 2; // + failovers, claims taken over (EMF)
+/**
+ * Alarm metrics of stacks/monitoring.ts: intake errors (1), failed executions (3, metric math), three home
+ * DLQs (master, its high lane's, dispatch), and per region its two DLQs, the normal lane's depth and age
+ * and the high lane's age; plus failovers and claims taken over (EMF).
+ */
+export const alarmMetrics = (regions: number) => 1 + 3 + 3 + 5 * regions + 2;
+
+/**
+ * Share of requests sent at high priority, for the bill's high lane: a workload assumption, not a setting
+ * (the simulations and docs/lanes.md use 10%); `npm run cost -- --high-share` changes it.
+ */
+export const ASSUMED_HIGH_SHARE = 0.1;
 
 export interface Deployed {
   readonly settings: CostSettings;
@@ -61,6 +78,11 @@ export function deployedSettings(root: string, stage: string = DEFAULT_COST_STAG
       regions,
       batchingWindowSeconds: INTAKE_SUBSCRIPTION.maximumBatchingWindowInSeconds,
       pollers: lowTrafficPollers(maximumConcurrencySet),
+      highLane: {
+        share: ASSUMED_HIGH_SHARE,
+        windowSeconds: INTAKE_HIGH_SUBSCRIPTION.maximumBatchingWindowInSeconds,
+        pollers: lowTrafficPollers('maximumConcurrency' in INTAKE_HIGH_SUBSCRIPTION),
+      },
       maxBatch: INTAKE_SUBSCRIPTION.batchSize,
       cacheTtlSeconds: Number(FUNCTION_SETTINGS.CACHE_TTL),
       logLevel: level,
@@ -93,7 +115,8 @@ export function deployedSettings(root: string, stage: string = DEFAULT_COST_STAG
       idempotencyTtlDays: 'stacks/settings.ts FUNCTION_SETTINGS.IDEMPOTENCY_TTL_SECONDS',
       pitr: 'stacks/table.ts pointInTimeRecovery',
       xray: 'stacks/state-machine.ts tracingConfiguration (and the functions: Active)',
-      alarmMetrics: 'stacks/monitoring.ts (1 + 3 + 2 + 3 per region)',
+      alarmMetrics: 'stacks/monitoring.ts (1 + 3 + 3 + 5 per region + 2)',
+      highLane: `stacks/settings.ts INTAKE_HIGH_SUBSCRIPTION (window, pollers); ${ASSUMED_HIGH_SHARE * 100}% of requests high (an assumption)`,
     },
     warnings,
   };

@@ -73,6 +73,8 @@ export interface MeasuredFigures {
     readonly functionLogLevel: string;
     readonly requests: string;
     readonly notes: readonly string[];
+    /** The measured stack had high lanes (core/lanes.ts): its depth reads count both lanes of a region. */
+    readonly lanes?: boolean;
   };
   readonly cells: readonly MeasuredCell[];
   /** Compressed / raw size of the execution log and the functions' logs (gzip), for storage. */

@@ -576,6 +576,8 @@ export async function measure(options: MeasureOptions = {}): Promise<MeasuredFig
       regionCounts: [...new Set([deployedRegions, ...regionCounts])].sort((a, b) => a - b),
       repeats,
       functionLogLevel: FUNCTION_SETTINGS.LOG_LEVEL,
+      // The local stack runs with lanes by default, as deployed.
+      lanes: true,
       requests: 'cli/requests.ts makeRequest (the seed message format), one SendMessageBatch per execution',
       notes: [
         'local/stack.ts with faults: true; calls counted per API action by the fault proxies; CACHE_TTL 0 so every snapshot reads',

@@ -259,6 +259,11 @@ export interface CostSettings {
   readonly batchFill?: number;
   /** Event source pollers sharing the arrivals (and long-polling when idle). */
   readonly pollers: number;
+  /**
+   * The high-priority lanes (core/lanes.ts): the share of requests that travel them, and the high master
+   * lane's own event source (window, pollers). Absent: no lanes (one master queue, one queue per region).
+   */
+  readonly highLane?: { readonly share: number; readonly windowSeconds: number; readonly pollers: number };
   readonly maxBatch: number;
   readonly cacheTtlSeconds: number;
   readonly logLevel: LogLevel;
@@ -418,10 +423,20 @@ export function computeBill(settings: CostSettings, measured: MeasuredFigures): 
   const { table, measured: regionsMeasured } = profiles(measured, s.regions, s.maxBatch);
   const messagesPerMonth = s.perDay * DAYS_PER_MONTH;
   const ratePerSecond = s.perDay / 86_400;
-  const batching: BatchingInput = { ratePerSecond, windowSeconds: s.batchingWindowSeconds, pollers: s.pollers, maxBatch: s.maxBatch };
-  const dist = s.batchFill === undefined ? batchSizeDistribution(batching) : batchDistributionForFill(s.batchFill, s.maxBatch);
-  const fill = meanBatch(dist);
-  const executions = messagesPerMonth / fill;
+  const highShare = s.highLane?.share ?? 0;
+  const batching: BatchingInput = { ratePerSecond: ratePerSecond * (1 - highShare), windowSeconds: s.batchingWindowSeconds, pollers: s.pollers, maxBatch: s.maxBatch };
+  const normalDist = s.batchFill === undefined ? batchSizeDistribution(batching) : batchDistributionForFill(s.batchFill, s.maxBatch);
+  // The high master lane batches apart (its own window and pollers): executions of both, and the batch
+  // sizes over all executions as a mixture, so every per-execution figure below covers both lanes.
+  const highBatching: BatchingInput | undefined = s.highLane
+    ? { ratePerSecond: ratePerSecond * highShare, windowSeconds: s.highLane.windowSeconds, pollers: s.highLane.pollers, maxBatch: s.maxBatch }
+    : undefined;
+  const highDist = highBatching ? batchSizeDistribution(highBatching) : undefined;
+  const normalExecutions = (messagesPerMonth * (1 - highShare)) / meanBatch(normalDist);
+  const highExecutions = highDist ? (messagesPerMonth * highShare) / meanBatch(highDist) : 0;
+  const executions = normalExecutions + highExecutions;
+  const dist = normalDist.map((p, i) => (p * normalExecutions + (highDist?.[i] ?? 0) * highExecutions) / executions);
+  const fill = messagesPerMonth / executions;
   const executionsPerSecond = ratePerSecond / fill;
   const queueRead = cacheMissShare(executionsPerSecond, s.cacheTtlSeconds);
   const healthRead = cacheMissShare(executionsPerSecond, Math.min(HEALTH_CACHE_SECONDS, s.cacheTtlSeconds));
@@ -482,12 +497,14 @@ export function computeBill(settings: CostSettings, measured: MeasuredFigures): 
   const sqs = (component: string, requests: number, note?: string) =>
     add({ service: 'SQS', component, quantity: requests, unit: 'requests', usd: requests * PRICES.sqsRequest.usd, ...(note ? { note } : {}) });
   sqs('master queue: client sends (SendMessage, one per request)', messagesPerMonth * bodyChunks);
-  const idleReceives = (s.pollers * SECONDS_PER_MONTH) / 20;
-  const windowCloses = executions * (s.batchFill === undefined ? closedByWindowShare(batching) : 1);
+  const pollers = s.pollers + (s.highLane?.pollers ?? 0);
+  const idleReceives = (pollers * SECONDS_PER_MONTH) / 20;
+  const windowCloses =
+    normalExecutions * (s.batchFill === undefined ? closedByWindowShare(batching) : 1) + (highBatching ? highExecutions * closedByWindowShare(highBatching) : 0);
   sqs(
-    'master queue: event source receives',
+    s.highLane ? 'master queue and its high lane: event source receives' : 'master queue: event source receives',
     messagesPerMonth + windowCloses + idleReceives,
-    `one per message, one per batch closed by its window, and ${s.pollers} pollers' idle 20 s long polls`,
+    `one per message, one per batch closed by its window, and ${pollers} pollers' idle 20 s long polls`,
   );
   sqs('master queue: event source deletes (DeleteMessageBatch)', executions * call('sqs.home.DeleteMessageBatch'));
   const sendsPerExecution = expect((p) => sendsHome(p) + sendsRemote(p));
@@ -496,10 +513,13 @@ export function computeBill(settings: CostSettings, measured: MeasuredFigures): 
     'regional queues: forward (SendMessageBatch)',
     executions * sendsPerExecution * sqsBilledRequests(messagesPerSend * measured.payload.regionalMessageBytes),
   );
+  // With lanes a region's reading is two queues' (both lanes, read together). The measured calls are
+  // per region; a measurement made with lanes already counts both (measured.lanes).
+  const lanesRead = s.highLane && !measured.setup.lanes ? 2 : 1;
   sqs(
     'regional queues: depth reads (GetQueueAttributes)',
-    executions * expect((p) => get(p, 'calls.sqs.home.GetQueueAttributes') + get(p, 'calls.sqs.remote.GetQueueAttributes')) * queueRead,
-    `${(queueRead * 100).toFixed(1)}% of snapshots miss the ${s.cacheTtlSeconds} s cache`,
+    executions * expect((p) => get(p, 'calls.sqs.home.GetQueueAttributes') + get(p, 'calls.sqs.remote.GetQueueAttributes')) * queueRead * lanesRead,
+    `${(queueRead * 100).toFixed(1)}% of snapshots miss the ${s.cacheTtlSeconds} s cache${s.highLane ? '; two lanes per region' : ''}`,
   );
   // A receive that returned the message (a GPU worker takes one at a time), then its delete and any
   // visibility change; idle polls are the fleet's, apart (workerPollers).

@@ -237,6 +237,23 @@ describe('the bill for a small fixed input, computed by hand', () => {
     expect(bill.totalUsd).toBeCloseTo(12.2830168, 6);
   });
 
+  it('prices the priority lanes: the high lane batches apart, a reading is two queues, its pollers poll too', () => {
+    const without = computeBill(settings, measured);
+    // 10% high through a master lane with its own poller; one message per batch either way (maxBatch 1).
+    const lanes = computeBill({ ...settings, highLane: { share: 0.1, windowSeconds: 0, pollers: 1 } }, measured);
+    expect(lanes.derived.executionsPerMonth).toBeCloseTo(730_000, 6);
+    // SQS: one more poller's idle long polls (131,400) and the depth reads doubled (730,000 more): 861,400 x $0.40/M.
+    expect(lanes.byService.SQS - without.byService.SQS).toBeCloseTo(0.34456, 9);
+    // Batches fuller on the normal lane than on the high one: the high lane adds executions.
+    const wide = { ...settings, maxBatch: 10, batchingWindowSeconds: 20, perDay: 100_000 };
+    const wideLanes = computeBill({ ...wide, highLane: { share: 0.1, windowSeconds: 1, pollers: 5 } }, measured);
+    expect(wideLanes.derived.executionsPerMonth).toBeGreaterThan(computeBill(wide, measured).derived.executionsPerMonth);
+    // A measurement made with lanes counts both lanes' reads already: no doubling.
+    const measuredWithLanes = { ...measured, setup: { ...measured.setup, lanes: true } };
+    const lanesMeasured = computeBill({ ...settings, highLane: { share: 0.1, windowSeconds: 0, pollers: 1 } }, measuredWithLanes);
+    expect(lanesMeasured.byService.SQS - without.byService.SQS).toBeCloseTo(0.05256, 9);
+  });
+
   it('a lower log level takes the state machine log out, and only that', () => {
     const all = computeBill(settings, measured);
     const off = computeBill({ ...settings, logLevel: 'OFF' }, measured);
