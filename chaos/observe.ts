@@ -4,7 +4,8 @@
  * records, and whether the system has drained (nothing visible, in flight or delayed anywhere).
  */
 import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type Message, type QueueAttributeName, type SQSClient } from '@aws-sdk/client-sqs';
+import { COUNT_ATTRIBUTES, countsOf, type LaneCounts } from '../core/snapshot.js';
 import { MESSAGE_ATTRIBUTE, requestRecordSchema } from '../core/record.js';
 import type { StackDescription } from '../local/stack.js';
 import type { ObservedMessage, QueueKind, RecordView, WorkEvent } from './checker.js';
@@ -35,18 +36,9 @@ export function queuesOf(d: StackDescription): QueueRef[] {
   ];
 }
 
-async function counts(client: SQSClient, url: string): Promise<{ visible: number; inFlight: number; delayed: number }> {
-  const { Attributes: a = {} } = await client.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: url,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
-    }),
-  );
-  return {
-    visible: Number(a.ApproximateNumberOfMessages ?? 0),
-    inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0),
-    delayed: Number(a.ApproximateNumberOfMessagesDelayed ?? 0),
-  };
+async function counts(client: SQSClient, url: string): Promise<LaneCounts> {
+  const { Attributes = {} } = await client.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: COUNT_ATTRIBUTES as QueueAttributeName[] }));
+  return countsOf(Attributes);
 }
 
 /** Messages still to be handled: in the master queue and the regional queues, visible, in flight or delayed. */

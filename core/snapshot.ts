@@ -8,6 +8,18 @@ const count = z.number().int().nonnegative();
 export const laneCountsSchema = z.object({ visible: count, inFlight: count, delayed: count });
 export type LaneCounts = z.infer<typeof laneCountsSchema>;
 
+/** The GetQueueAttributes names a queue's counts are read from. */
+export const COUNT_ATTRIBUTES = ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'];
+
+/** A queue's counts from its GetQueueAttributes answer (SQS gives them as strings; absent ones are 0). */
+export function countsOf(a: Partial<Record<string, string>>): LaneCounts {
+  return {
+    visible: Number(a.ApproximateNumberOfMessages ?? 0),
+    inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0),
+    delayed: Number(a.ApproximateNumberOfMessagesDelayed ?? 0),
+  };
+}
+
 export const readingSchema = z.union([
   z.object({
     region: z.string(),

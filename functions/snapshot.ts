@@ -4,7 +4,7 @@
  * briefly. A region that cannot be read is reported unknown, never fatal; unreadable health is none.
  */
 import middy from '@middy/core';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, type QueueAttributeName } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { sqsClient } from '../aws/clients.js';
 import { readCapacities } from '../aws/capacity.js';
@@ -12,7 +12,7 @@ import { readHealth, takeProbe } from '../aws/region-health.js';
 import type { CapacitySetting } from '../core/capacity.js';
 import { config, type DispatchConfig, type RegionQueue } from '../core/config.js';
 import type { RegionHealth } from '../core/health.js';
-import type { LaneCounts, Reading, Snapshot } from '../core/snapshot.js';
+import { COUNT_ATTRIBUTES, countsOf, type LaneCounts, type Reading, type Snapshot } from '../core/snapshot.js';
 import { SNAPSHOT_READ_TIMEOUT_MS } from '../core/topology.js';
 import { logger, withLambdaContext } from './logger.js';
 import { traced } from './tracing.js';
@@ -26,17 +26,10 @@ let healthCache: { readAt: number; health: RegionHealth[] } | undefined;
 
 /** One queue's counts; one attempt: a reading is advice, and a slow region must not hold the snapshot past its timeout. */
 async function counts(cfg: DispatchConfig, region: string, queueUrl: string): Promise<LaneCounts> {
-  const { Attributes: a = {} } = await sqsClient(cfg, region, 1, Math.min(cfg.sqsRequestTimeoutMs, SNAPSHOT_READ_TIMEOUT_MS)).send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
-    }),
+  const { Attributes = {} } = await sqsClient(cfg, region, 1, Math.min(cfg.sqsRequestTimeoutMs, SNAPSHOT_READ_TIMEOUT_MS)).send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: COUNT_ATTRIBUTES as QueueAttributeName[] }),
   );
-  return {
-    visible: Number(a.ApproximateNumberOfMessages ?? 0),
-    inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0),
-    delayed: Number(a.ApproximateNumberOfMessagesDelayed ?? 0),
-  };
+  return countsOf(Attributes);
 }
 
 /** A region's reading: its lanes read together, totals at the top and the high lane's own counts. */

@@ -218,35 +218,26 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
     );
 
     const home = sqsAt(HOME_REGION, systemEndpoints.sqs[HOME_REGION] as string);
-    const eventSource = startEventSource({
-      client: home,
-      queueUrl: resources.masterQueueUrl,
-      queueArn: resources.masterQueueArn,
-      region: HOME_REGION,
-      handler: (options.wrap ? options.wrap('intake', intake) : intake) as never,
-      batchSize: 10,
-      maximumBatchingWindowSeconds: options.batchWindowSeconds ?? 0.5,
-      pollers: options.pollers ?? 2,
-      functionName: `inference-dispatch-intake-${stage}`,
-      ...(options.onBatch ? { onBatch: options.onBatch } : {}),
-      ...(options.quickStop ? { abortReceivesOnStop: true } : {}),
-    });
+    /** The intake's subscription to one master lane, as the deployment's event source mappings. */
+    const subscribe = (queueUrl: string, queueArn: string, maximumBatchingWindowSeconds: number, pollers: number) =>
+      startEventSource({
+        client: home,
+        queueUrl,
+        queueArn,
+        region: HOME_REGION,
+        handler: (options.wrap ? options.wrap('intake', intake) : intake) as never,
+        batchSize: 10,
+        maximumBatchingWindowSeconds,
+        pollers,
+        functionName: resourceNames(stage).function('intake'),
+        ...(options.onBatch ? { onBatch: options.onBatch } : {}),
+        ...(options.quickStop ? { abortReceivesOnStop: true } : {}),
+      });
+    const eventSource = subscribe(resources.masterQueueUrl, resources.masterQueueArn, options.batchWindowSeconds ?? 0.5, options.pollers ?? 2);
     // The master queue's high lane: pollers of its own and a short window, as deployed
     // (stacks/settings.ts INTAKE_HIGH_SUBSCRIPTION), so high requests never wait behind normal batches.
     const highEventSource = resources.masterHigh
-      ? startEventSource({
-          client: home,
-          queueUrl: resources.masterHigh.url,
-          queueArn: resources.masterHigh.arn,
-          region: HOME_REGION,
-          handler: (options.wrap ? options.wrap('intake', intake) : intake) as never,
-          batchSize: 10,
-          maximumBatchingWindowSeconds: Math.min(options.batchWindowSeconds ?? 0.5, 0.1),
-          pollers: 1,
-          functionName: `inference-dispatch-intake-${stage}`,
-          ...(options.onBatch ? { onBatch: options.onBatch } : {}),
-          ...(options.quickStop ? { abortReceivesOnStop: true } : {}),
-        })
+      ? subscribe(resources.masterHigh.url, resources.masterHigh.arn, Math.min(options.batchWindowSeconds ?? 0.5, 0.1), 1)
       : undefined;
     started.push({ stop: async () => (await Promise.all([eventSource.stop(), highEventSource?.stop()]), home.destroy()) });
     const consumers: Array<() => Promise<void>> = [() => eventSource.stop(), async () => highEventSource?.stop()];

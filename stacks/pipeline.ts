@@ -2,6 +2,7 @@
  * The CI/CD pipeline's settings and the deploy role's permissions, as plain data (stacks/deploy-role.ts
  * builds the role from them; tests and docs read them without SST).
  */
+import { LOG_DELIVERY_ACTIONS } from './log-delivery.js';
 export const PIPELINE = {
   /** The stage the pipeline deploys (ci.yml: `npx sst deploy --stage production`). */
   stage: 'production',
@@ -91,7 +92,6 @@ export const DEPLOY_ACTIONS = {
  */
 export const AWS_REQUIRES_STAR_FOR_DEPLOY = [
   'sts:GetCallerIdentity',
-  'logs:DescribeLogGroups',
   'xray:GetSamplingRules',
   'cloudwatch:DescribeAlarms',
   'lambda:GetEventSourceMapping',
@@ -99,13 +99,8 @@ export const AWS_REQUIRES_STAR_FOR_DEPLOY = [
   'lambda:UpdateEventSourceMapping',
   'lambda:DeleteEventSourceMapping',
   'lambda:ListEventSourceMappings',
-  'logs:CreateLogDelivery',
-  'logs:GetLogDelivery',
-  'logs:UpdateLogDelivery',
-  'logs:DeleteLogDelivery',
-  'logs:ListLogDeliveries',
-  'logs:PutResourcePolicy',
-  'logs:DescribeResourcePolicies',
+  // Setting up the state machine's vended log delivery: what its own role holds on "*" too.
+  ...LOG_DELIVERY_ACTIONS,
   'ssm:DescribeParameters',
 ] as const;
 

@@ -8,25 +8,10 @@ import { assertDispatchBudget } from '../workflows/budget.js';
 import { dispatchDefinition } from '../workflows/dispatch.js';
 import type { resourceNames } from '../core/topology.js';
 import type { HomeContext } from './context.js';
+import { LOG_DELIVERY_ACTIONS } from './log-delivery.js';
 import { LOG_RETENTION_DAYS, stateMachineLogging } from './settings.js';
 
 type Names = ReturnType<typeof resourceNames>;
-
-/**
- * Vended log delivery is configured by Step Functions on the caller's behalf; these actions do not
- * support resource-level permissions, so AWS requires Resource "*" (Step Functions developer guide,
- * "IAM policies for logging to CloudWatch Logs").
- */
-export const LOG_DELIVERY_ACTIONS = [
-  'logs:CreateLogDelivery',
-  'logs:GetLogDelivery',
-  'logs:UpdateLogDelivery',
-  'logs:DeleteLogDelivery',
-  'logs:ListLogDeliveries',
-  'logs:PutResourcePolicy',
-  'logs:DescribeResourcePolicies',
-  'logs:DescribeLogGroups',
-];
 
 /** X-Ray tracing of a state machine (Step Functions developer guide); X-Ray requires Resource "*". */
 export const STATE_MACHINE_XRAY_ACTIONS = [
