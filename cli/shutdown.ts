@@ -24,7 +24,12 @@ export interface SignalGuard {
   readonly requested: Promise<NodeJS.Signals>;
   /** Signals received so far. */
   readonly count: number;
-  /** Removes the handlers (once stopped: a later Ctrl-C is Node's again). */
+  /**
+   * The stop is done and the process is about to end: later signals are taken quietly (Node's default
+   * would turn a clean exit 0 into a death by signal in the moment before the process ends).
+   */
+  finished(): void;
+  /** Removes the handlers (a later Ctrl-C is Node's again). */
   dispose(): void;
 }
 
@@ -35,9 +40,11 @@ export function stopOnSignals(options: StopOnSignalsOptions = {}): SignalGuard {
   const exit = options.exit ?? ((code: number) => process.exit(code));
   const what = options.what ?? 'the stack';
   let count = 0;
+  let done = false;
   let resolve: (signal: NodeJS.Signals) => void = () => undefined;
   const requested = new Promise<NodeJS.Signals>((done) => (resolve = done));
   const handler = (signal: NodeJS.Signals) => {
+    if (done) return;
     count++;
     if (count === 1) {
       resolve(signal);
@@ -57,6 +64,9 @@ export function stopOnSignals(options: StopOnSignalsOptions = {}): SignalGuard {
     requested,
     get count() {
       return count;
+    },
+    finished() {
+      done = true;
     },
     dispose() {
       for (const signal of signals) source.removeListener(signal, handler);

@@ -111,7 +111,7 @@ export function upCommand(): Command {
       await fleet.stop();
       await stack.stop();
       removeStackFile();
-      signals.dispose();
+      signals.finished();
       console.log('stopped');
     },
   );

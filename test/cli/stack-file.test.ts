@@ -97,6 +97,21 @@ describe('Ctrl-C while stopping', () => {
     guard.dispose();
     expect(source.listenerCount('SIGINT') + source.listenerCount('SIGTERM')).toBe(0);
   });
+
+  it('takes a signal quietly once the stop is finished, so the ending process still exits 0', async () => {
+    const source = new EventEmitter();
+    const log: string[] = [];
+    const exits: number[] = [];
+    const guard = stopOnSignals({ source: source as never, log: (line) => log.push(line), exit: (code) => void exits.push(code) });
+    source.emit('SIGINT', 'SIGINT');
+    await guard.requested;
+    guard.finished();
+    // Still handled (Node's default would kill the process by the signal), and neither logged nor forced.
+    expect(source.listenerCount('SIGINT')).toBe(1);
+    for (let i = 0; i < 3; i++) source.emit('SIGINT', 'SIGINT');
+    expect(log).toEqual([]);
+    expect(exits).toEqual([]);
+  });
 });
 
 describe('the Node version, checked first', () => {
