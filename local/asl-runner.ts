@@ -31,9 +31,17 @@ export interface Bindings {
   readonly sqs?: SQSClient;
 }
 
+/** A bound Task as the engine calls it: one call per attempt, with the state's resolved Parameters. */
+export type TaskHandler = (input: Json) => Promise<Json>;
+
 export interface RunnerOptions {
   /** Replace every Retry interval by this many milliseconds (tests); AWS timing when absent. */
   readonly retryIntervalMs?: number;
+  /**
+   * Wraps each bound Task by state name (fault injection, observation): called once per Task when the
+   * runner is built; the handler it returns runs for every attempt of that state. Absent: as bound.
+   */
+  readonly wrapTask?: (stateName: string, handler: TaskHandler) => TaskHandler;
 }
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
@@ -211,7 +219,13 @@ export interface DefinitionRunner {
 
 /** Validates and binds once (StateMachine construction costs hundreds of ms), runs many times. */
 export function createRunner(definition: object, bindings: Bindings, options: RunnerOptions = {}): DefinitionRunner {
-  const taskResourceLocalHandlers = bindTasks(definition, bindings);
+  const bound = bindTasks(definition, bindings);
+  const wrapTask = options.wrapTask;
+  const taskResourceLocalHandlers = wrapTask
+    ? Object.fromEntries(
+        Object.entries(bound).map(([name, handler]) => [name, wrapTask(name, handler as unknown as TaskHandler) as unknown as LocalHandler]),
+      )
+    : bound;
   const machine = new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
   const retryIntervalOverrides =
     options.retryIntervalMs === undefined

@@ -13,7 +13,7 @@ import { applyLogLevel } from '../functions/logger.js';
 import { handler as select } from '../functions/select.js';
 import { clearSnapshotCache, handler as snapshot } from '../functions/snapshot.js';
 import { dispatchDefinition, type Definition, type RetryPolicy } from '../workflows/dispatch.js';
-import { createRunner, type DefinitionRunner, type LambdaHandler } from './asl-runner.js';
+import { createRunner, type DefinitionRunner, type LambdaHandler, type RunnerOptions } from './asl-runner.js';
 import { LOCAL_CREDENTIALS, sqsAt, type LocalResources, type ResourceEndpoints } from './resources.js';
 
 export const LOCAL_ACCOUNT = '000000000000';
@@ -116,6 +116,8 @@ export interface DispatchRunnerOptions {
   readonly regionRetry?: RetryPolicy;
   /** Wraps the snapshot, select and forward handlers (e.g. a forward that crashes after sending). */
   readonly wrap?: HandlerWrapper;
+  /** Wraps each bound Task by state name, service integrations included (RunnerOptions.wrapTask). */
+  readonly wrapTask?: RunnerOptions['wrapTask'];
   /**
    * Time scale for short local runs: the workflow sees `leaseUntil = now + claimLeaseSeconds` instead
    * of the lease the intake computed. CLAIM_LEASE_SECONDS may not go below 190 s (core/config.ts), so
@@ -162,7 +164,10 @@ export function createDispatchRunner(
       dynamodb,
       sqs,
     },
-    options.retryIntervalMs === undefined ? {} : { retryIntervalMs: options.retryIntervalMs },
+    {
+      ...(options.retryIntervalMs === undefined ? {} : { retryIntervalMs: options.retryIntervalMs }),
+      ...(options.wrapTask ? { wrapTask: options.wrapTask } : {}),
+    },
   );
   const lease = options.claimLeaseSeconds;
   const runner: DefinitionRunner = lease === undefined ? inner : { run: (input, runOptions) => inner.run(withClaimLease(input, lease), runOptions) };
