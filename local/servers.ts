@@ -7,6 +7,8 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { buildApp } from 'fauxqs';
+import { z } from 'zod';
+import { firstRefusedCharacter, isSqsText } from '../core/sqs-text.js';
 
 const require = createRequire(import.meta.url);
 // dynalite is CommonJS without types.
@@ -71,7 +73,9 @@ export interface SqsServer {
 const THROTTLED = JSON.stringify({ __type: 'com.amazonaws.sqs#RequestThrottled', message: 'Rate exceeded (local outage)' });
 
 export async function startSqs(region: string, port = 0): Promise<SqsServer> {
+  await fauxqsCharacterCheckCorrected;
   const app = buildApp({ logger: false, defaultRegion: region });
+  refuseCharactersAsSqs(app);
   let available = true;
   let failing = new Set<string>();
   let mode: 'reject' | 'cut' | 'hang' = 'reject';
@@ -152,4 +156,102 @@ export async function startSqs(region: string, port = 0): Promise<SqsServer> {
       return app.close();
     },
   };
+}
+
+/*
+ * Characters, as SQS takes them (SendMessage in the SQS API reference; core/sqs-text.ts): a body and a
+ * String attribute value may hold #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF.
+ * fauxqs checks bodies code unit by code unit, so it refuses every emoji (two surrogates) and, refusing
+ * a body, answers a query code the SDK does not model; it does not check attributes at all. Its check is
+ * made SQS's, and a hook in front of its handler refuses what SQS refuses, in SQS's own answer.
+ */
+
+/** fauxqs's body check (a RegExp its actions call `.test` on), made to follow SQS's set. */
+const fauxqsCharacterCheckCorrected = (async () => {
+  const types = (await import(new URL('./sqs/sqsTypes.js', import.meta.resolve('fauxqs')).href)) as { INVALID_MESSAGE_BODY_CHAR?: unknown };
+  const check = types.INVALID_MESSAGE_BODY_CHAR;
+  if (!(check instanceof RegExp)) throw new Error('fauxqs no longer exports INVALID_MESSAGE_BODY_CHAR from sqs/sqsTypes.js: correct its character check anew');
+  Object.defineProperty(check, 'test', { value: (text: unknown) => typeof text === 'string' && !isSqsText(text) });
+})();
+
+const ALLOWED = '#x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]';
+const attributesSchema = z.record(z.string(), z.looseObject({ StringValue: z.unknown().optional() })).optional();
+const entrySchema = z.looseObject({
+  Id: z.unknown().optional(),
+  MessageBody: z.unknown().optional(),
+  MessageAttributes: attributesSchema,
+  MessageSystemAttributes: attributesSchema,
+});
+const batchSchema = z.looseObject({ Entries: z.array(entrySchema) });
+type Entry = z.infer<typeof entrySchema>;
+
+/** Why SQS refuses this message's characters (SQS's wording), or undefined. */
+function refusedCharacters(entry: Entry): string | undefined {
+  const found = (text: unknown) => (typeof text === 'string' ? firstRefusedCharacter(text) : undefined);
+  const inBody = found(entry.MessageBody);
+  if (inBody) return `Invalid binary character '${inBody}' was found in the message body, the set of allowed characters is ${ALLOWED}`;
+  for (const [name, value] of Object.entries({ ...entry.MessageAttributes, ...entry.MessageSystemAttributes })) {
+    const inValue = found(value.StringValue);
+    if (inValue) return `Invalid binary character '${inValue}' was found in the value of message attribute '${name}', the set of allowed characters is ${ALLOWED}`;
+  }
+  return undefined;
+}
+
+const entryBytes = (e: Entry) =>
+  Buffer.byteLength(String(e.MessageBody ?? '')) +
+  Object.entries(e.MessageAttributes ?? {}).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(String(v.StringValue ?? '')) + 6, 0);
+
+/** Can entries be failed one by one? Only where SQS would not refuse the batch as a whole first. */
+const entriesStandAlone = (entries: readonly Entry[]) =>
+  entries.length >= 1 &&
+  entries.length <= 10 &&
+  new Set(entries.map((e) => e.Id)).size === entries.length &&
+  entries.every((e) => typeof e.Id === 'string' && /^[A-Za-z0-9_-]{1,80}$/.test(e.Id)) &&
+  entries.reduce((n, e) => n + entryBytes(e), 0) <= 1024 * 1024;
+
+type App = ReturnType<typeof buildApp>;
+
+/**
+ * SendMessage with a refused character: 400 InvalidMessageContents (a sender fault; the error has no
+ * query code of its own in SQS's model). SendMessageBatch: each such entry is failed on its own as a
+ * sender fault and the others go on, as SQS reports every entry's result apart.
+ */
+function refuseCharactersAsSqs(app: App): void {
+  const refusedEntries = new WeakMap<object, Array<{ Id: string; SenderFault: true; Code: 'InvalidMessageContents'; Message: string }>>();
+  app.addHook('preHandler', (request, reply, done) => {
+    const target = String(request.headers['x-amz-target'] ?? '');
+    if (target === 'AmazonSQS.SendMessage') {
+      const entry = entrySchema.safeParse(request.body);
+      const refused = entry.success ? refusedCharacters(entry.data) : undefined;
+      if (!refused) return done();
+      void reply
+        .code(400)
+        .header('content-type', 'application/x-amz-json-1.0')
+        .header('x-amzn-query-error', 'InvalidMessageContents;Sender')
+        .send(JSON.stringify({ __type: 'com.amazonaws.sqs#InvalidMessageContents', message: refused }));
+      return;
+    }
+    if (target !== 'AmazonSQS.SendMessageBatch') return done();
+    const batch = batchSchema.safeParse(request.body);
+    if (!batch.success || !entriesStandAlone(batch.data.Entries)) return done();
+    const failed = batch.data.Entries.flatMap((e) => {
+      const refused = refusedCharacters(e);
+      return refused ? [{ Id: e.Id as string, SenderFault: true as const, Code: 'InvalidMessageContents' as const, Message: refused }] : [];
+    });
+    if (!failed.length) return done();
+    const kept = batch.data.Entries.filter((e) => !failed.some((f) => f.Id === e.Id));
+    if (!kept.length) {
+      void reply.code(200).header('content-type', 'application/x-amz-json-1.0').send(JSON.stringify({ Successful: [], Failed: failed }));
+      return;
+    }
+    (request.body as { Entries: Entry[] }).Entries = kept;
+    refusedEntries.set(request, failed);
+    done();
+  });
+  app.addHook('onSend', (request, reply, payload, done) => {
+    const failed = refusedEntries.get(request);
+    if (!failed || reply.statusCode !== 200 || typeof payload !== 'string') return done(null, payload);
+    const answer = JSON.parse(payload) as { Successful?: unknown[]; Failed?: unknown[] };
+    done(null, JSON.stringify({ ...answer, Failed: [...(answer.Failed ?? []), ...failed] }));
+  });
 }
