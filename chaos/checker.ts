@@ -13,7 +13,15 @@
  *
  * Per scenario it reports: sent, accepted by a worker exactly once, lost, accepted twice (processed more
  * than once), copies beyond the first (each attributed to a named window, chaos/windows.ts, or
- * UNEXPLAINED), dead-lettered with and without a reason, still pending, and the time to drain.
+ * UNEXPLAINED), dead-lettered with and without a reason, still pending, and the time to drain; and three
+ * checks that must find nothing: a request failed over or dead-lettered by the execution whose own attempt
+ * for it went unanswered (DESIGN invariant 10), a request both in a region and in the dispatch DLQ, and a
+ * DEAD_LETTERED record completed by a worker.
+ *
+ * Executions: a copy's execution is its `execution` attribute, or the one that sent its token (the hooks'
+ * forward log, the proxies' bodies). Every delivery of a master message runs under an execution name of
+ * its own (the intake names it from the batch's message ids and the second), so "a later delivery" is
+ * "another execution name"; two runs under one name (the SDK retrying StartSyncExecution) count as one.
  *
  * Definitions:
  * - a request is completed when a worker processed it (workers' events; a COMPLETED record counts too);
@@ -63,6 +71,8 @@ export interface ObservedMessage {
   readonly reason?: string;
   /** The `source_message_id` attribute: the master message a DLQ copy came from. */
   readonly sourceMessageId?: string;
+  /** The `execution` attribute: the name of the execution that sent it (one per delivery of a master message). */
+  readonly execution?: string;
   readonly body?: string;
   /** Still in its queue when the run ended (not taken by a worker). */
   readonly leftAtEnd: boolean;
@@ -100,6 +110,8 @@ export interface SentCopy {
   readonly region: string;
   readonly requestId: string;
   readonly token: string;
+  /** The execution that sent it, when known (the forward's input, the send's `execution` attribute). */
+  readonly execution?: string;
 }
 
 export interface Evidence {
@@ -175,6 +187,15 @@ export interface CheckResult {
   readonly badInput: readonly BadInputMismatch[];
   /** Same token accepted again after the worker holding it died (worker crashes; not a failure). */
   readonly reacceptedAfterCrash: number;
+  /**
+   * Requests an execution failed over or dead-lettered after one of its own attempts for them went
+   * unanswered (one line each, naming the execution). Must be empty.
+   */
+  readonly sameExecution: readonly string[];
+  /** Requests found in a region (a regional queue or its DLQ) and in the dispatch DLQ. Must be empty. */
+  readonly dispatchedAndDeadLettered: readonly string[];
+  /** Requests whose record is DEAD_LETTERED and that a worker completed all the same. Must be empty. */
+  readonly deadLetteredCompleted: readonly string[];
   /** One sentence per failure; empty when the scenario passes. */
   readonly problems: readonly string[];
   readonly ok: boolean;
@@ -216,6 +237,40 @@ interface Ambiguity {
   readonly unanswered: Set<string>;
   readonly crashed: Set<string>;
   readonly confirmed: Set<string>;
+  /** Dispatch token -> the execution that sent it. */
+  readonly executionOf: ReadonlyMap<string, string>;
+}
+
+const executionOf = (copy: ObservedMessage | undefined, seen: Ambiguity) => copy?.execution ?? (copy?.token ? seen.executionOf.get(copy.token) : undefined);
+
+export const SAME_EXECUTION_FAILOVER = 'failed over after an unanswered attempt in the same execution';
+export const SAME_EXECUTION_DEAD_LETTER = 'dead-lettered after an unanswered attempt in the same execution';
+
+/**
+ * A copy left by an attempt without an answer, and the kept copy elsewhere: a failover is a named window
+ * only when it came on a later delivery of the master message (another execution), never in the
+ * execution whose attempt went unanswered (DESIGN invariant 10).
+ */
+function elsewhere(
+  copy: ObservedMessage,
+  kept: ObservedMessage | undefined,
+  seen: Ambiguity,
+  source: string,
+  window: WindowName,
+): { window: Attribution; why: string } {
+  const region = copy.region ?? '';
+  const mine = executionOf(copy, seen);
+  const theirs = executionOf(kept, seen);
+  const where = kept?.queue === 'region' ? `the kept copy is in ${kept.region}` : 'the request was dead-lettered';
+  if (mine !== undefined && mine === theirs) {
+    const what = kept?.queue === 'region' ? SAME_EXECUTION_FAILOVER : SAME_EXECUTION_DEAD_LETTER;
+    return { window: UNEXPLAINED, why: `${what} (${mine}): ${source} to ${region}; ${where}` };
+  }
+  if (kept?.queue !== 'region') return { window: UNEXPLAINED, why: `${source} to ${region}, and ${where} (a dead-lettered request must not also be dispatched)` };
+  if (mine === undefined || theirs === undefined) {
+    return { window: UNEXPLAINED, why: `${source} to ${region}; ${where}, and no evidence says which execution sent ${mine === undefined ? 'it' : 'the kept copy'} (a failover counts only on a later delivery)` };
+  }
+  return { window, why: `${source} to ${region} by ${mine}; ${where}, placed by a later execution, ${theirs}` };
 }
 
 function attributeRegional(
@@ -235,19 +290,52 @@ function attributeRegional(
       ? { window: WINDOWS.sdkResend, why: `token ${copy.token} twice in ${region}; a request carrying it reached the queue without its answer` }
       : { window: UNEXPLAINED, why: `token ${copy.token} twice in ${region} and no lost answer carried it` };
   }
-  if (seen.crashed.has(k)) return { window: WINDOWS.forwardCrash, why: `token ${copy.token} was sent by a forward that crashed after sending` };
+  const sameRegion = kept?.queue === 'region' && kept.region === region;
+  if (seen.crashed.has(k)) {
+    return sameRegion
+      ? { window: WINDOWS.forwardCrash, why: `token ${copy.token} was sent by a forward that crashed after sending` }
+      : elsewhere(copy, kept, seen, `token ${copy.token} sent by a forward that crashed after sending`, WINDOWS.forwardCrash);
+  }
   const triedToken = record?.triedToken === copy.token && record?.triedRegion === region;
   if (seen.unanswered.has(k) || triedToken) {
     const source = triedToken ? "the record's triedToken" : 'a send without an answer';
-    return kept?.queue === 'region' && kept.region !== region
-      ? { window: WINDOWS.ambiguousFailover, why: `${source} to ${region}; the kept copy is in ${kept.region}` }
-      : { window: WINDOWS.unconfirmedSend, why: `${source} to ${region}, retried there` };
+    return sameRegion ? { window: WINDOWS.unconfirmedSend, why: `${source} to ${region}, retried there` } : elsewhere(copy, kept, seen, source, WINDOWS.ambiguousFailover);
   }
   if (seen.confirmed.has(k) && !(record?.tokens ?? []).includes(copy.token)) {
     const committed = kept?.token && (record?.tokens ?? []).includes(kept.token) ? `; ${kept.token} was` : '; neither was the other';
     return { window: WINDOWS.commitLost, why: `token ${copy.token} was confirmed by its forward but never committed${committed}` };
   }
   return { window: UNEXPLAINED, why: `no evidence explains token ${copy.token} in ${region}` };
+}
+
+/**
+ * Executions that failed a request over, or dead-lettered it, after one of their own attempts for it went
+ * unanswered (a send without an answer, a forward that crashed after sending): the copies of one request
+ * grouped by the execution that sent them.
+ */
+function sameExecutionViolations(all: readonly ObservedMessage[], requestId: string, seen: Ambiguity): string[] {
+  const byExecution = new Map<string, ObservedMessage[]>();
+  for (const m of all) {
+    if (m.queue !== 'region' && m.queue !== 'regional-dlq' && m.queue !== 'dispatch-dlq') continue;
+    const execution = executionOf(m, seen);
+    if (execution === undefined) continue;
+    byExecution.set(execution, [...(byExecution.get(execution) ?? []), m]);
+  }
+  const found: string[] = [];
+  for (const [execution, copies] of byExecution) {
+    const unanswered = copies.filter((c) => {
+      if (!c.token || (c.queue !== 'region' && c.queue !== 'regional-dlq')) return false;
+      const k = key({ region: c.region ?? '', requestId, token: c.token });
+      return seen.unanswered.has(k) || seen.crashed.has(k);
+    });
+    if (!unanswered.length) continue;
+    const tried = new Set(unanswered.map((c) => c.region));
+    const other = copies.find((c) => c.queue !== 'dispatch-dlq' && !tried.has(c.region));
+    const dlq = copies.find((c) => c.queue === 'dispatch-dlq');
+    if (other) found.push(`${requestId}: ${SAME_EXECUTION_FAILOVER} ${execution} (unanswered in ${[...tried].join(', ')}, then sent to ${other.region})`);
+    if (dlq) found.push(`${requestId}: ${SAME_EXECUTION_DEAD_LETTER} ${execution} (unanswered in ${[...tried].join(', ')})`);
+  }
+  return found;
 }
 
 /** The copy to keep: the committed one, else the processed one, else the first seen. */
@@ -270,6 +358,11 @@ export function checkScenario(sent: readonly SentMessage[], observed: Observatio
     unanswered: new Set(observed.evidence.unansweredSends.map(key)),
     crashed: new Set(observed.evidence.crashedForwards.map(key)),
     confirmed: new Set(observed.evidence.confirmedSends.map(key)),
+    executionOf: new Map(
+      [...observed.evidence.unansweredSends, ...observed.evidence.crashedForwards, ...observed.evidence.confirmedSends, ...messages].flatMap((c) =>
+        c.token && c.execution ? [[c.token, c.execution] as const] : [],
+      ),
+    ),
   };
   const deadLetterEvidence = {
     byRequest: new Set(observed.evidence.unansweredDeadLetters.flatMap((e) => (e.requestId ? [e.requestId] : []))),
@@ -311,6 +404,9 @@ export function checkScenario(sent: readonly SentMessage[], observed: Observatio
   );
 
   const extraCopies: ExtraCopy[] = [];
+  const sameExecution: string[] = [];
+  const dispatchedAndDeadLettered: string[] = [];
+  const deadLetteredCompleted: string[] = [];
   const lost: string[] = [];
   const acceptedTwice: string[] = [];
   const withoutReason: string[] = [];
@@ -335,6 +431,11 @@ export function checkScenario(sent: readonly SentMessage[], observed: Observatio
       else lost.push(id);
       if (reasonless) withoutReason.push(id);
     }
+
+    sameExecution.push(...sameExecutionViolations(all, id, seen));
+    // A dead-lettered request is never also dispatched, and never completed once dead-lettered.
+    if (all.some((m) => m.queue === 'dispatch-dlq') && all.some((m) => m.queue === 'region' || m.queue === 'regional-dlq')) dispatchedAndDeadLettered.push(id);
+    if (record?.status === 'DEAD_LETTERED' && (record.workStatus === 'COMPLETED' || (processed.get(id)?.length ?? 0) > 0)) deadLetteredCompleted.push(id);
 
     // Copies: regional ones (a regional DLQ message is a regional copy moved there) and dispatch-DLQ ones.
     const copies = [
@@ -422,6 +523,9 @@ export function checkScenario(sent: readonly SentMessage[], observed: Observatio
     const copies = group.length === 1 ? `copy (message ${u.messageId})` : `${group.length} copies`;
     problems.push(`UNEXPLAINED ${copies} of ${u.item} in ${u.region ?? u.queue}: ${u.why}`);
   }
+  if (sameExecution.length) problems.push(`unanswered, then failed over or dead-lettered in the same execution ${sameExecution.length}: ${list(sameExecution)}`);
+  if (dispatchedAndDeadLettered.length) problems.push(`both dispatched and dead-lettered ${dispatchedAndDeadLettered.length}: ${list(dispatchedAndDeadLettered)}`);
+  if (deadLetteredCompleted.length) problems.push(`DEAD_LETTERED yet completed by a worker ${deadLetteredCompleted.length}: ${list(deadLetteredCompleted)}`);
   for (const b of badInput) problems.push(`bad input ${b.caseName}: expected ${b.expected}, found ${b.found}`);
 
   const windowNames = new Set<string>(Object.values(WINDOWS));
@@ -447,6 +551,9 @@ export function checkScenario(sent: readonly SentMessage[], observed: Observatio
     ...(observed.drainMs === undefined ? {} : { drainMs: observed.drainMs }),
     badInput,
     reacceptedAfterCrash,
+    sameExecution,
+    dispatchedAndDeadLettered,
+    deadLetteredCompleted,
     problems,
     ok: problems.length === 0,
   };

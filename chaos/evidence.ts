@@ -3,7 +3,7 @@
  * although its caller never heard so. A SendMessageBatch (or SendMessage) whose answer was lost
  * (lose-answer) or arrived late (delay) and that the target applied carries, in its body (proxies keep
  * it with `logBodies`), the request_id and dispatch_token of every entry, or the source_message_id of a
- * dead-letter copy. No AWS import: bodies are the AWS JSON protocol's.
+ * dead-letter copy, and the execution that sent it (its `execution` attribute). No AWS import: bodies are the AWS JSON protocol's.
  */
 import type { AbandonedRecord, FaultRecord } from '../local/faults/stats.js';
 import type { Evidence, SentCopy } from './checker.js';
@@ -62,8 +62,9 @@ export function fromFaultLog(
       const attributes = entry.MessageAttributes ?? {};
       const requestId = attributes.request_id?.StringValue;
       const token = attributes.dispatch_token?.StringValue;
+      const execution = attributes.execution?.StringValue;
       const region = queues.regional.get(name);
-      if (region && requestId && token) unansweredSends.push({ region, requestId, token });
+      if (region && requestId && token) unansweredSends.push({ region, requestId, token, ...(execution ? { execution } : {}) });
       if (queues.deadLetter.has(name)) {
         const sourceMessageId = attributes.source_message_id?.StringValue;
         unansweredDeadLetters.push({ ...(requestId ? { requestId } : {}), ...(sourceMessageId ? { sourceMessageId } : {}) });

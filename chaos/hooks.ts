@@ -20,6 +20,8 @@ export interface ForwardCall {
   readonly at: number;
   /** primary: sends to `region`; failover: places in the other regions. */
   readonly mode: 'primary' | 'failover';
+  /** The execution that called it (its input's executionName). */
+  readonly execution?: string;
   readonly region?: string;
   /** returned: answered; threw: failed on its own; crashed: ran, then the hook killed it before it answered. */
   readonly outcome: 'returned' | 'threw' | 'crashed';
@@ -122,7 +124,7 @@ export function chaosHooks(): ChaosHooks {
       for (const call of log.forwards) {
         for (const p of call.placements) {
           if (!p.region || !p.token) continue;
-          const copy = { region: p.region, requestId: p.requestId, token: p.token };
+          const copy = { region: p.region, requestId: p.requestId, token: p.token, ...(call.execution ? { execution: call.execution } : {}) };
           if (call.outcome === 'crashed' && (p.status === 'dispatched' || p.status === 'unconfirmed')) crashed.push(copy);
           else if (p.status === 'dispatched') confirmed.push(copy);
           else if (p.status === 'unconfirmed') unconfirmed.push(copy);
@@ -134,9 +136,14 @@ export function chaosHooks(): ChaosHooks {
       const run = (event: never, context: never) => Promise.resolve(handler(event, context));
       const wrapped: Record<LocalFunctionName, (event: never, context: never) => Promise<unknown>> = {
         async forward(event, context) {
-          const input = event as unknown as { region?: string };
+          const input = event as unknown as { region?: string; executionName?: string };
           const mode = input.region === undefined ? 'failover' : 'primary';
-          const base = { at: Date.now(), mode, ...(input.region === undefined ? {} : { region: input.region }) } as const;
+          const base = {
+            at: Date.now(),
+            mode,
+            ...(input.region === undefined ? {} : { region: input.region }),
+            ...(input.executionName ? { execution: input.executionName } : {}),
+          } as const;
           let output: unknown;
           try {
             output = await run(event, context);

@@ -70,6 +70,7 @@ export function observedMessage(ref: Pick<QueueRef, 'queue' | 'region'>, m: Mess
   const token = attribute(m, MESSAGE_ATTRIBUTE.dispatchToken);
   const reason = attribute(m, 'reason');
   const sourceMessageId = attribute(m, MESSAGE_ATTRIBUTE.sourceMessageId);
+  const execution = attribute(m, MESSAGE_ATTRIBUTE.execution);
   return {
     queue: ref.queue,
     ...(ref.region ? { region: ref.region } : {}),
@@ -78,6 +79,7 @@ export function observedMessage(ref: Pick<QueueRef, 'queue' | 'region'>, m: Mess
     ...(token ? { token } : {}),
     ...(reason !== undefined ? { reason } : {}),
     ...(sourceMessageId ? { sourceMessageId } : {}),
+    ...(execution ? { execution } : {}),
     ...(m.Body !== undefined ? { body: m.Body } : {}),
     leftAtEnd,
   };

@@ -13,6 +13,9 @@ export const COLUMNS = [
   'DLQ with reason',
   'DLQ no reason',
   'pending',
+  'same-execution failover',
+  'region and DLQ',
+  'DLQ then completed',
   'drain',
   'fault fired',
 ] as const;
@@ -32,6 +35,9 @@ export function row(r: ScenarioReport): string[] {
     String(c.deadLetteredWithReason),
     String(c.deadLetteredWithoutReason.length),
     String(c.pending.length),
+    String(c.sameExecution.length),
+    String(c.dispatchedAndDeadLettered.length),
+    String(c.deadLetteredCompleted.length),
     seconds(c.drainMs),
     r.fired.ok ? 'yes' : 'NO',
   ];

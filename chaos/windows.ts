@@ -27,13 +27,15 @@ export const WINDOW_EVIDENCE: Readonly<Record<WindowName, string>> = {
     "SQS worked), or in a placement the forward reported unconfirmed, or is the record's triedToken; the copy is in the " +
     'region of the kept copy.',
   [WINDOWS.ambiguousFailover]:
-    'A send without an answer, then the message placed in ANOTHER region on a later run (the tried region was unhealthy, or ' +
-    "it was the message's last try before the master DLQ). Evidence: as for an unconfirmed send, with the copy in another " +
-    'region than the kept copy.',
+    'A send without an answer, then the message placed in ANOTHER region on a later delivery of the master message (the ' +
+    "tried region was unhealthy, or it was the message's last try before the master DLQ). Evidence: as for an unconfirmed " +
+    'send, with the copy in another region than the kept copy, and the two sent by different executions (each delivery ' +
+    'runs under an execution name of its own). The same execution failing over after its own unanswered attempt is no ' +
+    'window: a violation.',
   [WINDOWS.forwardCrash]:
     "The forward function sent, then failed before it answered (its runtime died): the workflow cannot know what was sent, " +
     "releases the claim and the redelivery sends again. Evidence: the copy's token is in the output of a forward the chaos " +
-    'hook crashed after it ran.',
+    'hook crashed after it ran; a kept copy in another region must come from a later execution, as for a failover.',
   [WINDOWS.sdkResend]:
     'The same entry (same dispatch token) twice: an SDK resent a request whose answer was lost. Evidence: two copies with one ' +
     'token, and that token in a faulted request that reached the queue.',

@@ -25,6 +25,9 @@ describe('chaos, short form', () => {
         expect(c.lost.length, `requests LOST in ${where}:\n  ${problems}`).toBe(0);
         expect(c.acceptedTwice.length, `requests processed MORE THAN ONCE in ${where}:\n  ${problems}`).toBe(0);
         expect(c.unexplained.length, `copies no named window explains in ${where}:\n  ${problems}`).toBe(0);
+        expect(c.sameExecution, `failed over or dead-lettered after an unanswered attempt in the same execution, in ${where}`).toEqual([]);
+        expect(c.dispatchedAndDeadLettered, `requests both in a region and in the dispatch DLQ in ${where}`).toEqual([]);
+        expect(c.deadLetteredCompleted, `DEAD_LETTERED requests completed by a worker in ${where}`).toEqual([]);
         expect(c.badInput, `bad input not handled as the corpus says in ${where}`).toEqual([]);
         expect(c.pending, `requests still pending when ${where} ended`).toEqual([]);
         expect(report.problems, where).toEqual([]);

@@ -4,7 +4,7 @@
  * beyond the first is attributed to a named window, or reported UNEXPLAINED, from evidence.
  */
 import { describe, expect, it } from 'vitest';
-import { checkScenario, type Evidence, type ObservedMessage, type Observations, type RecordView, type SentMessage, type WorkEvent } from '../../chaos/checker.js';
+import { SAME_EXECUTION_DEAD_LETTER, SAME_EXECUTION_FAILOVER, checkScenario, type Evidence, type ObservedMessage, type Observations, type RecordView, type SentMessage, type WorkEvent } from '../../chaos/checker.js';
 import { fromFaultLog } from '../../chaos/evidence.js';
 import { UNEXPLAINED, WINDOWS } from '../../chaos/windows.js';
 import type { FaultRecord } from '../../local/faults/stats.js';
@@ -212,11 +212,60 @@ describe('extra copies and their windows', () => {
     expect(result.extraCopies[0]?.window).toBe(WINDOWS.unconfirmedSend);
   });
 
-  it('an unanswered copy in one region and the kept copy in another: failover after an ambiguous forward', () => {
-    const result = twoCopies(copy('a', 'us-west-1', 't-lost'), copy('a', 'us-east-1', 't-kept'), dispatched('a', 't-kept', { triedRegion: 'us-west-1' }), {
-      unansweredSends: [{ region: 'us-west-1', requestId: 'a', token: 't-lost' }],
+  describe('failover after an ambiguous forward counts only on a later delivery', () => {
+    const failover = (lostBy: string | undefined, keptBy: string | undefined) =>
+      twoCopies(copy('a', 'us-west-1', 't-lost'), copy('a', 'us-east-1', 't-kept'), dispatched('a', 't-kept', { triedRegion: 'us-west-1' }), {
+        unansweredSends: [{ region: 'us-west-1', requestId: 'a', token: 't-lost', ...(lostBy ? { execution: lostBy } : {}) }],
+        confirmedSends: [{ region: 'us-east-1', requestId: 'a', token: 't-kept', ...(keptBy ? { execution: keptBy } : {}) }],
+      });
+
+    it('the kept copy placed in another region by a later execution: failover after an ambiguous forward', () => {
+      const result = failover('b1', 'b2');
+      expect(result.extraCopies).toEqual([expect.objectContaining({ region: 'us-west-1', window: WINDOWS.ambiguousFailover })]);
+      expect(result.sameExecution).toEqual([]);
+      expect(result.ok).toBe(true);
     });
-    expect(result.extraCopies).toEqual([expect.objectContaining({ region: 'us-west-1', window: WINDOWS.ambiguousFailover })]);
+
+    it('failed over by the execution whose own send went unanswered: a violation, not a window', () => {
+      const result = failover('b1', 'b1');
+      expect(result.unexplained).toEqual([expect.objectContaining({ region: 'us-west-1', why: expect.stringMatching(new RegExp(`^${SAME_EXECUTION_FAILOVER} \\(b1\\)`)) })]);
+      expect(result.sameExecution).toEqual([expect.stringMatching(/^a: failed over after an unanswered attempt in the same execution b1 \(unanswered in us-west-1, then sent to us-east-1\)/)]);
+      expect(result.ok).toBe(false);
+      expect(result.problems.join('\n')).toMatch(/unanswered, then failed over or dead-lettered in the same execution 1/);
+    });
+
+    it('no evidence of which execution sent either copy: UNEXPLAINED (a later delivery must be shown)', () => {
+      expect(failover(undefined, 'b2').unexplained).toHaveLength(1);
+      expect(failover('b1', undefined).unexplained).toHaveLength(1);
+    });
+
+    it("reads a copy's execution from its own message attribute when no send names it", () => {
+      const result = twoCopies(copy('a', 'us-west-1', 't-lost', { execution: 'b1' }), copy('a', 'us-east-1', 't-kept', { execution: 'b1' }), dispatched('a', 't-kept'), {
+        unansweredSends: [{ region: 'us-west-1', requestId: 'a', token: 't-lost' }],
+      });
+      expect(result.unexplained[0]?.why).toMatch(SAME_EXECUTION_FAILOVER);
+    });
+
+    it('a retry in the same region by the same execution stays an unconfirmed send', () => {
+      const result = twoCopies(copy('a', 'us-west-1', 't-lost'), copy('a', 'us-west-1', 't-kept'), dispatched('a', 't-kept'), {
+        unansweredSends: [{ region: 'us-west-1', requestId: 'a', token: 't-lost', execution: 'b1' }],
+        confirmedSends: [{ region: 'us-west-1', requestId: 'a', token: 't-kept', execution: 'b1' }],
+      });
+      expect(result.extraByWindow).toEqual({ [WINDOWS.unconfirmedSend]: 1 });
+      expect(result.ok).toBe(true);
+    });
+
+    it('a forward that crashed after sending, then a failover in the same execution: a violation; on a later delivery: the crash window', () => {
+      const crash = (keptBy: string) =>
+        twoCopies(copy('a', 'us-west-2', 't-crash'), copy('a', 'us-east-1', 't-kept'), dispatched('a', 't-kept'), {
+          crashedForwards: [{ region: 'us-west-2', requestId: 'a', token: 't-crash', execution: 'b1' }],
+          confirmedSends: [{ region: 'us-east-1', requestId: 'a', token: 't-kept', execution: keptBy }],
+        });
+      expect(crash('b2').extraByWindow).toEqual({ [WINDOWS.forwardCrash]: 1 });
+      const same = crash('b1');
+      expect(same.unexplained[0]?.why).toMatch(SAME_EXECUTION_FAILOVER);
+      expect(same.sameExecution).toHaveLength(1);
+    });
   });
 
   it('keeps the committed copy even when another was seen first', () => {
@@ -288,6 +337,48 @@ describe('extra copies and their windows', () => {
       }),
     );
     expect(result.unexplained).toEqual([expect.objectContaining({ queue: 'dispatch-dlq', why: expect.stringMatching(/^in the dispatch DLQ and also forwarded to a region/) })]);
+  });
+
+  it('a request dead-lettered by the execution whose send went unanswered: in a region and in the DLQ, both violations', () => {
+    const result = checkScenario(
+      [sentRequest('a')],
+      observe({
+        messages: [copy('a', 'us-west-1', 't-lost'), { queue: 'dispatch-dlq', messageId: 'd1', requestId: 'a', reason: 'no region', execution: 'b1', leftAtEnd: true }],
+        records: [{ requestId: 'a', status: 'DEAD_LETTERED', reason: 'no region' }],
+        evidence: { unansweredSends: [{ region: 'us-west-1', requestId: 'a', token: 't-lost', execution: 'b1' }] },
+      }),
+    );
+    expect(result.unexplained).toEqual([expect.objectContaining({ region: 'us-west-1', why: expect.stringMatching(new RegExp(`^${SAME_EXECUTION_DEAD_LETTER}`)) })]);
+    expect(result.sameExecution).toEqual([expect.stringMatching(/^a: dead-lettered after an unanswered attempt in the same execution b1/)]);
+    expect(result.dispatchedAndDeadLettered).toEqual(['a']);
+    expect(result.ok).toBe(false);
+  });
+
+  it('nothing both dispatched and dead-lettered: a regional copy beside a DLQ copy fails the scenario, whichever was kept', () => {
+    const dlq: ObservedMessage = { queue: 'dispatch-dlq', messageId: 'd1', requestId: 'a', reason: 'r', leftAtEnd: true };
+    const regional = copy('a', 'us-east-1', 't1', { leftAtEnd: true });
+    const result = checkScenario(
+      [sentRequest('a'), sentRequest('b')],
+      observe({ messages: [regional, dlq, { ...dlq, messageId: 'd2', requestId: 'b' }], records: [{ requestId: 'a', status: 'DEAD_LETTERED' }, { requestId: 'b', status: 'DEAD_LETTERED' }] }),
+    );
+    expect(result.dispatchedAndDeadLettered).toEqual(['a']);
+    expect(result.problems.join('\n')).toMatch(/both dispatched and dead-lettered 1: a/);
+    expect(result.ok).toBe(false);
+    // A request only in the DLQ is dead-lettered, nothing more.
+    const clean = checkScenario([sentRequest('b')], observe({ messages: [{ ...dlq, requestId: 'b' }], records: [{ requestId: 'b', status: 'DEAD_LETTERED' }] }));
+    expect(clean).toMatchObject({ dispatchedAndDeadLettered: [], deadLetteredCompleted: [], ok: true });
+  });
+
+  it('no DEAD_LETTERED record completed by a worker (the record says so, or a worker processed it)', () => {
+    const dlq: ObservedMessage = { queue: 'dispatch-dlq', messageId: 'd1', requestId: 'a', reason: 'r', leftAtEnd: true };
+    const byRecord = checkScenario([sentRequest('a')], observe({ messages: [dlq], records: [{ requestId: 'a', status: 'DEAD_LETTERED', workStatus: 'COMPLETED', completedAt: 5 }] }));
+    expect(byRecord.deadLetteredCompleted).toEqual(['a']);
+    expect(byRecord.problems.join('\n')).toMatch(/DEAD_LETTERED yet completed by a worker 1: a/);
+    expect(byRecord.ok).toBe(false);
+    const byWorker = checkScenario([sentRequest('a')], observe({ messages: [dlq], work: [processed('a', 'us-east-1', 't1')], records: [{ requestId: 'a', status: 'DEAD_LETTERED' }] }));
+    expect(byWorker.deadLetteredCompleted).toEqual(['a']);
+    const redriven = checkScenario([sentRequest('a')], observe({ messages: [dlq], records: [{ requestId: 'a', status: 'REDRIVEN', workStatus: 'COMPLETED' }] }));
+    expect(redriven.deadLetteredCompleted).toEqual([]);
   });
 
   it('two DLQ copies of one request: dead-letter sent again with evidence, UNEXPLAINED without', () => {
@@ -379,6 +470,11 @@ describe('evidence from a fault log', () => {
       { region: 'us-west-1', requestId: 'a', token: 't1' },
       { region: 'us-west-1', requestId: 'b', token: 't2' },
     ]);
+  });
+
+  it('names the execution that sent each entry, from its execution attribute', () => {
+    const body = batch('inference-dispatch-queue-us-west-1-chaos', [{ request_id: 'a', dispatch_token: 't1', execution: 'b1' }]);
+    expect(fromFaultLog([record({ body })], queues).unansweredSends).toEqual([{ region: 'us-west-1', requestId: 'a', token: 't1', execution: 'b1' }]);
   });
 
   it('ignores requests the target never applied, faults that never forwarded, and other actions', () => {
