@@ -28,6 +28,10 @@ export interface PlanOptions {
   readonly batchId: string;
   readonly now: Date;
   readonly claimLeaseSeconds: number;
+  /**
+   * The record lifetime (core/config.ts holds it to the longest queue retention + the redrive window):
+   * every claim sets expiresAt = now + this, so the record outlives every copy of this delivery.
+   */
   readonly idempotencyTtlSeconds: number;
   readonly budgetBytes?: number;
 }

@@ -3,7 +3,15 @@
  * A bad value fails at start with a message naming the variable. No AWS import.
  */
 import { z } from 'zod';
-import { HOME_REGION, MAX_SQS_REQUEST_TIMEOUT_MS, TIMEOUTS } from './topology.js';
+import {
+  DEFAULT_RECORD_LIFETIME_SECONDS,
+  HOME_REGION,
+  LONGEST_RETENTION_SECONDS,
+  MAX_SQS_REQUEST_TIMEOUT_MS,
+  REDRIVE_WINDOW_SECONDS,
+  recordLifetimeFloor,
+  TIMEOUTS,
+} from './topology.js';
 
 export const POLICIES = ['least-wait', 'seed-inverse'] as const;
 export type PolicyName = (typeof POLICIES)[number];
@@ -24,7 +32,9 @@ export interface DispatchConfig {
   readonly cacheTtlSeconds: number;
   readonly maxQueueDepthThreshold: number;
   readonly idempotencyTableName: string;
+  /** A record's lifetime after each refresh: at least the longest queue retention + the redrive window. */
   readonly idempotencyTtlSeconds: number;
+  readonly redriveWindowSeconds: number;
   readonly claimLeaseSeconds: number;
   /** How long one SQS call may take before the region counts as unreachable. */
   readonly sqsRequestTimeoutMs: number;
@@ -80,7 +90,10 @@ export const envSchema = z.object({
   CACHE_TTL: number().min(0, 'must be >= 0').default(5),
   MAX_QUEUE_DEPTH_THRESHOLD: seconds(5000),
   IDEMPOTENCY_TABLE_NAME: z.string().min(3).max(255).default('inference-dispatch-idempotency-dev'),
-  IDEMPOTENCY_TTL_SECONDS: seconds(7 * 24 * 3600),
+  // Checked against the redrive window below (DESIGN.md invariant 11). The original's 7 days fell short
+  // of the 14 days its DLQs and regional queues keep a copy.
+  IDEMPOTENCY_TTL_SECONDS: seconds(DEFAULT_RECORD_LIFETIME_SECONDS),
+  REDRIVE_WINDOW_SECONDS: number().int('must be a whole number').min(0, 'must be >= 0').default(REDRIVE_WINDOW_SECONDS),
   // The time budget (core/topology.ts TIMEOUTS): a claim must outlive the intake and a same-name rerun
   // of its execution, and lapse before the master queue delivers the message again.
   CLAIM_LEASE_SECONDS: seconds(TIMEOUTS.claimLeaseSeconds)
@@ -125,6 +138,14 @@ export function parseConfig(env: Record<string, string | undefined>): DispatchCo
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const e = parsed.data;
+  const lifetimeFloor = recordLifetimeFloor([LONGEST_RETENTION_SECONDS], e.REDRIVE_WINDOW_SECONDS);
+  if (e.IDEMPOTENCY_TTL_SECONDS < lifetimeFloor) {
+    // The functions know the retentions the deployment gives every queue (core/topology.ts RETENTION).
+    throw new ConfigError(
+      `invalid configuration:\n  IDEMPOTENCY_TTL_SECONDS: must be >= the longest queue retention (${LONGEST_RETENTION_SECONDS} s) + ` +
+        `REDRIVE_WINDOW_SECONDS (${e.REDRIVE_WINDOW_SECONDS} s) = ${lifetimeFloor} s, so that a record outlives every copy that can refer to it`,
+    );
+  }
   const regions = Object.entries(e.REGION_QUEUES).map(([region, entry]) => ({
     region,
     queueUrl: typeof entry === 'string' ? entry : entry.url,
@@ -143,6 +164,7 @@ export function parseConfig(env: Record<string, string | undefined>): DispatchCo
     maxQueueDepthThreshold: e.MAX_QUEUE_DEPTH_THRESHOLD,
     idempotencyTableName: e.IDEMPOTENCY_TABLE_NAME,
     idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
+    redriveWindowSeconds: e.REDRIVE_WINDOW_SECONDS,
     claimLeaseSeconds: e.CLAIM_LEASE_SECONDS,
     sqsRequestTimeoutMs: e.SQS_REQUEST_TIMEOUT_MS,
     regionHealthSeconds: e.REGION_HEALTH_SECONDS,

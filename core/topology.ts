@@ -46,6 +46,52 @@ export const TIMEOUTS = {
   regionalRetentionSeconds: 1_209_600,
 } as const;
 
+const DAY = 86_400;
+
+/** SQS keeps no message longer than this. */
+export const SQS_MAX_RETENTION_SECONDS = 14 * DAY;
+
+/**
+ * How long each kind of queue that can hold a copy of a request keeps it (stacks/queues.ts deploys
+ * these). SQS counts retention from a message's first enqueue, also after a move to a DLQ, so a copy
+ * lives at most as long as the longest of these after it was sent.
+ */
+export const RETENTION = {
+  /** The master queue and its high lane: SQS's default, stated; a request nobody takes in 4 days has long gone to the master DLQ. */
+  masterSeconds: 4 * DAY,
+  /** Every DLQ (master, master high, dispatch, each regional lane's): the SQS maximum, longer than any source queue (AWS advice). */
+  deadLetterSeconds: SQS_MAX_RETENTION_SECONDS,
+  /** The regional lanes (seed: 14 days): a backlog may wait that long for a GPU. */
+  regionalSeconds: TIMEOUTS.regionalRetentionSeconds,
+} as const;
+
+export const LONGEST_RETENTION_SECONDS = Math.max(...Object.values(RETENTION));
+
+/**
+ * The redrive window: how long past the longest retention a request's record is still kept, for copies
+ * that left the queues and come back (an operator's saved DLQ listing sent again, a client's resend of
+ * the same request_id) and for the days an operator takes to act on an alarm. The functions read it as
+ * REDRIVE_WINDOW_SECONDS, the deployment as DISPATCH_REDRIVE_WINDOW_SECONDS.
+ */
+export const REDRIVE_WINDOW_SECONDS = 7 * DAY;
+
+/** The names of the two lifetime settings in the functions' environment (core/config.ts). */
+export const RECORD_LIFETIME_SETTINGS = { recordLifetime: 'IDEMPOTENCY_TTL_SECONDS', redriveWindow: 'REDRIVE_WINDOW_SECONDS' } as const;
+
+/** The shortest lifetime a record may have: it must outlive every copy that can refer to it (DESIGN.md invariant 11). */
+export function recordLifetimeFloor(retentionSeconds: readonly number[], redriveWindowSeconds: number): number {
+  if (retentionSeconds.length === 0) throw new Error('recordLifetimeFloor: at least one queue retention is required');
+  return Math.max(...retentionSeconds) + redriveWindowSeconds;
+}
+
+/**
+ * How long a record lives after its last refresh (the claim, a worker's acceptance, a redrive): 21 days.
+ * The original system said 7 days while its DLQs and regional queues kept messages 14: a redrive on
+ * day 8 of a request already dispatched and completed found its record expired, the claim took the
+ * copy as new, and a worker processed the request a second time.
+ */
+export const DEFAULT_RECORD_LIFETIME_SECONDS = recordLifetimeFloor(Object.values(RETENTION), REDRIVE_WINDOW_SECONDS);
+
 /**
  * Each Task's TimeoutSeconds in the dispatch definition. A function's own timeout (stacks/) sits below
  * its Task's, so a function is stopped before the state machine stops waiting for it.

@@ -12,11 +12,12 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
+import { DEFAULT_RECORD_LIFETIME_SECONDS } from '../core/topology.js';
 import type { RequestRecord } from '../core/record.js';
 import { DynamoFencePersistence, type FencePersistence } from './persistence.js';
 
-/** The record outlives the work: 7 days after the last acceptance (the table's TTL attribute is expiresAt). */
-export const RECORD_TTL_SECONDS = 7 * 24 * 3600;
+/** The record outlives every copy: the deployment's default lifetime after the last acceptance (core/topology.ts). */
+export const RECORD_TTL_SECONDS = DEFAULT_RECORD_LIFETIME_SECONDS;
 
 const text = z.string().min(1);
 const epochSeconds = z.number().int().nonnegative();
