@@ -157,10 +157,14 @@ export function selects(message: Pick<DlqMessage, 'queue' | 'reason' | 'requestI
 
 /**
  * What the record means for a redrive:
- * - `reopen`: DEAD_LETTERED (or REDRIVEN by an earlier, interrupted redrive): set REDRIVEN first, then move;
- * - `move`: nothing to change in the table (no request_id, no record, an expired one, or a claim the
- *   dispatcher itself decides on), or `--force` past a skip; the record is left alone;
- * - `skip`: the request went out or was done after all: this DLQ copy is a duplicate; left in the DLQ.
+ * - `reopen`: DEAD_LETTERED (or REDRIVEN by an earlier, interrupted redrive): set REDRIVEN, with a new
+ *   expiry, first, then move;
+ * - `move`: nothing to decide in the table (no request_id, no record, or a claim nobody settled: the
+ *   dispatcher's claim decides), or `--force` past a skip (status left alone, expiry extended);
+ * - `skip`: the request went out or was done: this DLQ copy is a duplicate; left in the DLQ.
+ * What the request became is read before its expiry (DESIGN.md invariant 11): a record past expiresAt
+ * that DynamoDB has not deleted yet still says the request was dispatched or completed, and moving its
+ * copy as "expired" would have the claim take it as new and a worker process it again.
  */
 export type Verdict =
   | { readonly action: 'reopen'; readonly note: string }
@@ -175,28 +179,36 @@ export function redriveVerdict(requestId: string | undefined, read: RecordRead, 
   if (!read.found) return { action: 'move', note: 'no record: the claim takes it as new' };
   const skip = (note: string): Verdict =>
     force
-      ? { action: 'move', forced: true, note: `${note}; moved anyway (--force), record left alone: while it lives the dispatcher drops this copy as a duplicate` }
+      ? {
+          action: 'move',
+          forced: true,
+          note: `${note}; moved anyway (--force): status left alone, expiry extended so the record outlives this copy, which the dispatcher drops as a duplicate`,
+        }
       : { action: 'skip', note: `${note}; left in the DLQ (--force to move it anyway)` };
   if ('invalid' in read) return skip(`record unreadable (${read.invalid})`);
   const record = read.record;
-  if (record.expiresAt !== undefined && record.expiresAt < nowSeconds) {
-    return { action: 'move', note: `record ${record.status ? `${record.status} ` : ''}expired at ${at(record.expiresAt)}: the claim takes it as new` };
+  const expired = record.expiresAt !== undefined && record.expiresAt < nowSeconds;
+  const expiry = expired ? ` (its expiry ${at(record.expiresAt)} has passed)` : '';
+  if (record.workStatus === WORK_STATUS.completed) {
+    return skip(`record says a worker completed the request (${at(record.completedAt)})${expiry}: this DLQ copy is a duplicate`);
   }
-  if (record.workStatus === WORK_STATUS.completed) return skip(`record says a worker completed the request (${at(record.completedAt)}): this DLQ copy is a duplicate`);
   // The claim never takes over a record a worker has accepted: a copy sent now would not be dispatched.
-  if (record.acceptedToken) return skip(`record says worker ${record.acceptedBy ?? '?'} accepted the request: this DLQ copy is a duplicate`);
+  if (record.acceptedToken) return skip(`record says worker ${record.acceptedBy ?? '?'} accepted the request${expiry}: this DLQ copy is a duplicate`);
   switch (record.status) {
     case RECORD_STATUS.deadLettered:
-      return { action: 'reopen', note: 'record DEAD_LETTERED -> REDRIVEN' };
+      return { action: 'reopen', note: `record DEAD_LETTERED${expiry} -> REDRIVEN` };
     case RECORD_STATUS.redriven:
       return { action: 'reopen', note: 'record already REDRIVEN (an earlier redrive was interrupted) -> REDRIVEN' };
     case RECORD_STATUS.dispatched:
-      return skip(`record DISPATCHED to ${record.region ?? '?'} at ${record.dispatchedAt ?? '?'}: the request went out after all, this DLQ copy is a duplicate`);
+      return skip(
+        `record DISPATCHED to ${record.region ?? '?'} at ${record.dispatchedAt ?? '?'}${expiry}: the request went out after all, this DLQ copy is a duplicate`,
+      );
     case RECORD_STATUS.inProgress:
       return {
         action: 'move',
-        note:
-          record.leaseUntil !== undefined && record.leaseUntil > nowSeconds
+        note: expired
+          ? `record IN_PROGRESS expired at ${at(record.expiresAt)}, never settled: left alone, the claim takes it over`
+          : record.leaseUntil !== undefined && record.leaseUntil > nowSeconds
             ? `record IN_PROGRESS, claimed by ${record.owner ?? '?'} until ${at(record.leaseUntil)}: left alone, the claim decides (busy now, taken over when the lease ends)`
             : 'record IN_PROGRESS with its lease over: left alone, the claim takes it over',
       };

@@ -3,6 +3,8 @@
  *   a. its idempotency record, if DEAD_LETTERED (or REDRIVEN by an interrupted earlier redrive), is set
  *      REDRIVEN (conditional write), so that the claim accepts the copy about to be sent; a record in any
  *      other state is left alone (DISPATCHED or done by a worker: the DLQ copy is a duplicate, skipped);
+ *      the copy about to be sent starts a new retention period, so a record that a redrive reopens, or
+ *      that --force moves past, gets expiresAt >= now + the record lifetime (DESIGN.md invariant 11);
  *   b. the original body, unchanged, is sent to the master queue, with attributes naming the redrive;
  *   c. only once the send succeeded, the message is deleted from the DLQ.
  * A failure at a or b leaves the message in the DLQ, visible again at once. Crash between a and b: the
@@ -14,6 +16,7 @@ import { ConditionalCheckFailedException, UpdateItemCommand } from '@aws-sdk/cli
 import { DeleteMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { Command, InvalidArgumentError } from 'commander';
 import { ATTR, RECORD_STATUS } from '../../core/record.js';
+import { DEFAULT_RECORD_LIFETIME_SECONDS } from '../../core/topology.js';
 import {
   DLQ_KINDS,
   DLQ_LABEL,
@@ -48,8 +51,13 @@ export interface RedriveOptions extends Selection, Partial<Omit<ReaderOptions, '
   readonly dryRun?: boolean;
   /** At most this many messages moved (or, in a dry run, listed as would move); failures count too. */
   readonly max?: number;
-  /** Move a message whose record says it went out or was done (record left alone). */
+  /** Move a message whose record says it went out or was done (its status left alone, its expiry extended). */
   readonly force?: boolean;
+  /**
+   * How long a record must live after a copy is sent (the stage's IDEMPOTENCY_TTL_SECONDS); default the
+   * deployment's default. An expiry already later is kept.
+   */
+  readonly recordLifetimeSeconds?: number;
   readonly now?: () => Date;
   /** Stops after the message at hand; what is held is released. */
   readonly signal?: AbortSignal;
@@ -71,6 +79,8 @@ export interface RedriveEntry {
   readonly action?: Verdict['action'];
   /** Whether the record was set REDRIVEN (not in a dry run). */
   readonly reopened?: boolean;
+  /** The record's expiry as this redrive left it (epoch seconds), when it wrote one. */
+  readonly expiresAt?: number;
   readonly forced?: boolean;
   /** The master-queue message id of the copy sent. */
   readonly sentMessageId?: string;
@@ -103,27 +113,55 @@ const describeError = (error: unknown) => {
 
 const recordStatus = (read: RecordRead) => (!read.found ? 'none' : 'invalid' in read ? 'unreadable' : (read.record.status ?? 'no status'));
 
-/** Sets REDRIVEN if the record is still DEAD_LETTERED or REDRIVEN; false if it changed meanwhile. */
-async function reopen(deps: RedriveDeps, requestId: string, now: Date): Promise<boolean> {
+const isConditionFailure = (error: unknown) =>
+  error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException';
+
+/**
+ * Sets REDRIVEN, and the expiry the new copy needs, if the record is still DEAD_LETTERED or REDRIVEN;
+ * false if it changed meanwhile.
+ */
+async function reopen(deps: RedriveDeps, requestId: string, now: Date, expiresAt: number): Promise<boolean> {
   try {
     await deps.dynamo().send(
       new UpdateItemCommand({
         TableName: deps.tableName,
         Key: { [ATTR.key]: { S: requestId } },
-        UpdateExpression: 'SET #status = :redriven, #redrivenAt = :now',
+        UpdateExpression: 'SET #status = :redriven, #redrivenAt = :now, #expiresAt = :expiresAt',
         ConditionExpression: '#status IN (:deadLettered, :redriven)',
-        ExpressionAttributeNames: { '#status': ATTR.status, '#redrivenAt': ATTR.redrivenAt },
+        ExpressionAttributeNames: { '#status': ATTR.status, '#redrivenAt': ATTR.redrivenAt, '#expiresAt': ATTR.expiresAt },
         ExpressionAttributeValues: {
           ':redriven': { S: RECORD_STATUS.redriven },
           ':deadLettered': { S: RECORD_STATUS.deadLettered },
           ':now': { S: now.toISOString() },
+          ':expiresAt': { N: String(expiresAt) },
         },
       }),
     );
     return true;
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException') return false;
+    if (isConditionFailure(error)) return false;
     throw error;
+  }
+}
+
+/**
+ * A forced copy of a request that went out or was done: the record's expiry moves to `expiresAt` unless
+ * it is already later (or the record is gone), so the record outlives the copy and the claim drops it.
+ */
+async function outliveCopy(deps: RedriveDeps, requestId: string, expiresAt: number): Promise<void> {
+  try {
+    await deps.dynamo().send(
+      new UpdateItemCommand({
+        TableName: deps.tableName,
+        Key: { [ATTR.key]: { S: requestId } },
+        UpdateExpression: 'SET #expiresAt = :expiresAt',
+        ConditionExpression: 'attribute_exists(#key) AND (attribute_not_exists(#expiresAt) OR #expiresAt < :expiresAt)',
+        ExpressionAttributeNames: { '#key': ATTR.key, '#expiresAt': ATTR.expiresAt },
+        ExpressionAttributeValues: { ':expiresAt': { N: String(expiresAt) } },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
   }
 }
 
@@ -141,6 +179,13 @@ export async function redrive(deps: RedriveDeps, options: RedriveOptions = {}): 
   const now = options.now ?? (() => new Date());
   const dryRun = Boolean(options.dryRun);
   const max = options.max ?? Number.POSITIVE_INFINITY;
+  const lifetime = options.recordLifetimeSeconds ?? DEFAULT_RECORD_LIFETIME_SECONDS;
+  /** The expiry a record needs once a copy is sent now: never earlier than the one it has. */
+  const expiryFor = (read: RecordRead) => {
+    const needed = Math.floor(now().getTime() / 1000) + lifetime;
+    const current = read.found && 'record' in read ? read.record.expiresAt : undefined;
+    return current !== undefined && current > needed ? current : needed;
+  };
 
   const approximate = await queueDepth(dlq, fromUrl);
   const { onProgress, signal } = options;
@@ -175,8 +220,10 @@ export async function redrive(deps: RedriveDeps, options: RedriveOptions = {}): 
     // a. The record first, so that the copy sent next finds it claimable.
     let verdict: Verdict | undefined;
     let reopened = false;
+    let read: RecordRead = { found: false };
+    let expiresAt: number | undefined;
     for (let attempt = 0; attempt < 3 && !verdict; attempt++) {
-      let read: RecordRead = { found: false };
+      read = { found: false };
       if (message.requestId) {
         try {
           read = await getRecord(deps.dynamo(), deps.tableName, message.requestId);
@@ -192,9 +239,11 @@ export async function redrive(deps: RedriveDeps, options: RedriveOptions = {}): 
       }
       try {
         // The condition holds unless the record changed since it was read: then read it again.
-        if (await reopen(deps, message.requestId as string, now())) {
+        const expiry = expiryFor(read);
+        if (await reopen(deps, message.requestId as string, now(), expiry)) {
           verdict = decided;
           reopened = true;
+          expiresAt = expiry;
         }
       } catch (error) {
         return failed(base, `setting the record REDRIVEN failed: ${describeError(error)}`);
@@ -205,7 +254,16 @@ export async function redrive(deps: RedriveDeps, options: RedriveOptions = {}): 
     base = { ...base, action: verdict.action, ...(forced ? { forced } : {}) };
     if (verdict.action === 'skip') return { ...base, outcome: 'skipped', detail: verdict.note };
     if (dryRun) return { ...base, outcome: 'would-move', detail: verdict.action === 'reopen' ? `${verdict.note} (would be set)` : verdict.note };
-    base = { ...base, reopened };
+    if (forced && read.found && message.requestId) {
+      // The copy about to be sent may outlive the record as it stands: extend it first.
+      expiresAt = expiryFor(read);
+      try {
+        await outliveCopy(deps, message.requestId, expiresAt);
+      } catch (error) {
+        return failed(base, `extending the record's expiry failed: ${describeError(error)}`);
+      }
+    }
+    base = { ...base, reopened, ...(expiresAt !== undefined ? { expiresAt } : {}) };
 
     // b. The original body, unchanged, to the master queue.
     let sentMessageId: string;
@@ -359,19 +417,22 @@ export function redriveCommand(): Command {
     .option('--request-id <id>', 'only this request_id (repeatable)', collect)
     .option('--max <n>', 'move at most N messages', positiveInt('--max'))
     .option('--dry-run', 'list what would move; move nothing, change no record')
-    .option('--force', 'also move a message whose record says DISPATCHED or done (the record is left alone)')
+    .option('--force', 'also move a message whose record says DISPATCHED or done (its status left alone, its expiry extended)')
     .option('--full', 'show every request_id, skip and failure (lists are cut by default)')
     .option('--json', 'print the result as JSON on stdout (shape below)')
     .addHelpText('after', helpText(`
 Per message, in this order: (a) a DEAD_LETTERED record is set REDRIVEN (so the claim accepts the copy);
 (b) the original body is sent, unchanged, to the master queue (attributes redriven_from, redrive_reason);
-(c) only then is the message deleted from the DLQ. A message whose record says DISPATCHED is a duplicate
-and is skipped unless --force. A failed message stays in the DLQ; the exit status is then 1.
+(c) only then is the message deleted from the DLQ. A message whose record says DISPATCHED, or that a
+worker accepted or completed, is a duplicate and is skipped (left in the DLQ, its reason shown) unless
+--force, even past the record's expiry. The new copy starts a new retention period: a record reopened,
+or moved past with --force, is kept at least the record lifetime from now (expiresAt).
+A failed message stays in the DLQ; the exit status is then 1.
 
 --json prints { "target", "note", "queue", "from": { "name", "url" }, "to": { "name", "url" }, "dryRun",
 "read", "approximate": { "visible", "inFlight" }, "notSelected", "entries": [ { "messageId", "requestId",
 "reason", "outcome": "moved"|"would-move"|"skipped"|"failed", "detail", "recordBefore", "action",
-"reopened", "forced", "sentMessageId" } ], "counts": { "moved", "would-move", "skipped", "failed" },
+"reopened", "expiresAt", "forced", "sentMessageId" } ], "counts": { "moved", "would-move", "skipped", "failed" },
 "stoppedAtMax", "aborted", "stillHidden", "ok" }.`));
   for (const option of awsOptions()) command.addOption(option);
   return command.action(async (options: RedriveFlags) => {

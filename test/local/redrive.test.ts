@@ -11,7 +11,9 @@ import { redrive, type RedriveDeps, type RedriveOptions } from '../../cli/comman
 import { MASTER_DLQ_REASON } from '../../cli/dlq-model.js';
 import { queueDepth } from '../../cli/queue-reader.js';
 import { HOME_REGION } from '../../core/topology.js';
-import { claimRecord, drain, request, startLocalAws, type LocalAws } from '../support/local-aws.js';
+import { executionOutputSchema, flattenOutcomes } from '../../core/outcomes.js';
+import { createDispatchRunner } from '../../local/dispatch.js';
+import { claimRecord, drain, executionInput, request, startLocalAws, type LocalAws } from '../support/local-aws.js';
 
 let aws: LocalAws;
 let deps: RedriveDeps;
@@ -245,5 +247,121 @@ describe('redrive', () => {
     expect(moved.map((m) => JSON.parse(m.Body as string).request_id)).toEqual(['req-h1']);
     expect(attribute(moved[0] ?? {}, 'redrive_reason')).toBe(MASTER_DLQ_REASON);
     expect(await drain(home, aws.resources.masterQueueUrl)).toEqual([]);
+  });
+});
+
+/**
+ * DESIGN.md invariant 11: a record outlives every copy that can refer to it. Day 8 of a request that was
+ * dispatched and completed, under the original 7-day TTL: its record is past expiresAt (DynamoDB has
+ * not deleted it yet) while a copy still waits in a DLQ that keeps messages 14 days. The clock is
+ * injected: nothing here depends on the wall clock.
+ */
+describe('redrive after the record expired (records must outlive the copies)', () => {
+  const DAY = 86_400;
+  const T0 = 1_800_000_000;
+  const DAY_8 = T0 + 8 * DAY;
+  const day8 = () => new Date(DAY_8 * 1000);
+  const LIFETIME = 21 * DAY;
+
+  /** Dispatched at T0 and completed by a worker, with the original 7-day TTL: past expiresAt on day 8. */
+  async function completedAt(requestId: string, fields: Record<string, { S: string } | { N: string }> = {}) {
+    await aws.dynamo.send(
+      new PutItemCommand({
+        TableName: aws.resources.tableName,
+        Item: {
+          request_id: { S: requestId },
+          status: { S: 'DISPATCHED' },
+          owner: { S: 'exec-1' },
+          region: { S: 'us-west-2' },
+          dispatchedAt: { S: new Date(T0 * 1000).toISOString() },
+          token: { S: 'tok-1' },
+          acceptedToken: { S: 'tok-1' },
+          acceptedBy: { S: 'worker-1' },
+          acceptedAt: { N: String(T0 + 60) },
+          acceptedUntil: { N: String(T0 + 3660) },
+          workStatus: { S: 'COMPLETED' },
+          completedAt: { N: String(T0 + 600) },
+          expiresAt: { N: String(T0 + 7 * DAY) },
+          ...fields,
+        },
+      }),
+    );
+  }
+
+  it('a dispatched and completed request is not moved back for dispatch: left in the DLQ with the reason shown', async () => {
+    await completedAt('req-day8');
+    await home.send(new SendMessageCommand({ QueueUrl: aws.resources.masterDeadLetterQueueUrl, MessageBody: body('req-day8') }));
+
+    const result = await redrive(deps, { ...FAST, queue: 'master', now: day8 });
+    expect(result.counts).toMatchObject({ moved: 0, skipped: 1, failed: 0 });
+    expect(result.entries[0]).toMatchObject({ requestId: 'req-day8', outcome: 'skipped', recordBefore: 'DISPATCHED' });
+    expect(result.entries[0]?.detail).toMatch(/completed the request.*duplicate.*left in the DLQ/);
+    expect(result.entries[0]?.detail).not.toMatch(/takes it as new/);
+    expect(await master()).toEqual({ visible: 0, inFlight: 0 });
+    expect(await depth(aws.resources.masterDeadLetterQueueUrl)).toEqual({ visible: 1, inFlight: 0 });
+    const record = await claimRecord(aws, 'req-day8');
+    expect(record?.workStatus?.S).toBe('COMPLETED');
+    expect(record?.expiresAt?.N).toBe(String(T0 + 7 * DAY));
+  });
+
+  it('a dispatched request nobody completed yet is not moved either, expired or not', async () => {
+    await aws.dynamo.send(
+      new PutItemCommand({
+        TableName: aws.resources.tableName,
+        Item: { request_id: { S: 'req-day8-sent' }, status: { S: 'DISPATCHED' }, region: { S: 'us-east-1' }, expiresAt: { N: String(T0 + 7 * DAY) } },
+      }),
+    );
+    await deadLettered('req-day8-sent');
+    const result = await redrive(deps, { ...FAST, now: day8 });
+    expect(result.entries.map((e) => [e.requestId, e.outcome])).toEqual([['req-day8-sent', 'skipped']]);
+    expect(result.entries[0]?.detail).toMatch(/DISPATCHED to us-east-1.*left in the DLQ/);
+    expect(await master()).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  it('--force moves it, and the record then outlives the new copy: the claim drops it as a duplicate', async () => {
+    await completedAt('req-day8-forced');
+    await home.send(new SendMessageCommand({ QueueUrl: aws.resources.masterDeadLetterQueueUrl, MessageBody: body('req-day8-forced') }));
+
+    const result = await redrive(deps, { ...FAST, queue: 'master', now: day8, force: true, recordLifetimeSeconds: LIFETIME } as RedriveOptions);
+    expect(result.counts).toMatchObject({ moved: 1, failed: 0 });
+    expect(result.entries[0]).toMatchObject({ forced: true, recordBefore: 'DISPATCHED' });
+    const record = await claimRecord(aws, 'req-day8-forced');
+    // The copy just sent may live 14 days, 4 in the master queue and the rest in its DLQ.
+    expect(Number(record?.expiresAt?.N)).toBe(DAY_8 + LIFETIME);
+    expect(record?.workStatus?.S).toBe('COMPLETED');
+
+    // The copy reaches the dispatcher on day 8: the record a worker completed is no claim to take.
+    const [copy] = await drain(home, aws.resources.masterQueueUrl);
+    expect(JSON.parse(copy?.Body as string).request_id).toBe('req-day8-forced');
+    const setup = createDispatchRunner(aws.resources, aws.endpoints, { retryIntervalMs: 5 });
+    try {
+      const input = executionInput([{ messageId: copy?.MessageId as string, requestId: 'req-day8-forced', body: copy?.Body as string, priority: 'normal' }], { now: DAY_8 });
+      const run = await setup.runner.run(input, { name: input.executionName });
+      const outcomes = flattenOutcomes([copy?.MessageId as string], executionOutputSchema.parse(run.output));
+      expect(outcomes.map((o) => o.outcome)).toEqual(['duplicate']);
+    } finally {
+      setup.close();
+    }
+    expect((await claimRecord(aws, 'req-day8-forced'))?.status?.S).toBe('DISPATCHED');
+  });
+
+  it('reopening a DEAD_LETTERED record sets its expiry to now + the record lifetime: the new copy starts a new retention', async () => {
+    await aws.dynamo.send(
+      new PutItemCommand({
+        TableName: aws.resources.tableName,
+        Item: {
+          request_id: { S: 'req-day8-dl' },
+          status: { S: 'DEAD_LETTERED' },
+          reason: { S: 'no region accepted the message' },
+          expiresAt: { N: String(T0 + 7 * DAY) },
+        },
+      }),
+    );
+    await deadLettered('req-day8-dl');
+    const result = await redrive(deps, { ...FAST, now: day8, recordLifetimeSeconds: LIFETIME } as RedriveOptions);
+    expect(result.entries[0]).toMatchObject({ requestId: 'req-day8-dl', outcome: 'moved', action: 'reopen' });
+    const record = await claimRecord(aws, 'req-day8-dl');
+    expect(record?.status?.S).toBe('REDRIVEN');
+    expect(Number(record?.expiresAt?.N)).toBe(DAY_8 + LIFETIME);
   });
 });

@@ -164,7 +164,7 @@ describe('redriveVerdict: what the record means for a redrive', () => {
     expect(skipped.note).toMatch(/DISPATCHED to us-west-2.*duplicate.*left in the DLQ/);
     const forced = redriveVerdict('req-1', dispatched, NOW, true);
     expect(forced).toMatchObject({ action: 'move', forced: true });
-    expect(forced.note).toMatch(/record left alone/);
+    expect(forced.note).toMatch(/status left alone.*outlive/);
   });
 
   it('a worker completed or accepted the request: skipped unless --force, whatever the dispatch status', () => {
@@ -184,9 +184,40 @@ describe('redriveVerdict: what the record means for a redrive', () => {
     expect(released).toMatchObject({ action: 'move', note: expect.stringMatching(/lease over/) });
   });
 
-  it('an expired record counts as none (the claim takes it as new), whatever it said', () => {
-    const expired = readRecord(item({ status: 'DISPATCHED', expiresAt: NOW - 1 }));
-    expect(redriveVerdict('req-1', expired, NOW, false)).toMatchObject({ action: 'move', note: expect.stringMatching(/expired/) });
+  // DESIGN.md invariant 11: what the request became is read before its expiry. A record past expiresAt
+  // that DynamoDB has not deleted yet still says whether the request went out or was done.
+  describe('work status before expiry: a record past expiresAt', () => {
+    const expired = (fields: Record<string, string | number>) => readRecord(item({ ...fields, expiresAt: NOW - 1 }));
+
+    it('dispatched and completed by a worker: skipped (left in the DLQ), never moved as "expired"', () => {
+      const verdict = redriveVerdict('req-1', expired({ status: 'DISPATCHED', region: 'us-west-2', acceptedToken: 't', workStatus: 'COMPLETED', completedAt: NOW - 86_400 }), NOW, false);
+      expect(verdict.action).toBe('skip');
+      expect(verdict.note).toMatch(/completed the request.*duplicate.*left in the DLQ/);
+      expect(verdict.note).not.toMatch(/takes it as new/);
+    });
+
+    it('DISPATCHED, accepted, or dead-lettered and completed: skipped', () => {
+      expect(redriveVerdict('req-1', expired({ status: 'DISPATCHED', region: 'us-west-2' }), NOW, false)).toMatchObject({
+        action: 'skip',
+        note: expect.stringMatching(/DISPATCHED to us-west-2/),
+      });
+      expect(redriveVerdict('req-1', expired({ status: 'DISPATCHED', acceptedToken: 't', acceptedBy: 'w1' }), NOW, false).action).toBe('skip');
+      expect(redriveVerdict('req-1', expired({ status: 'DEAD_LETTERED', workStatus: 'COMPLETED' }), NOW, false).action).toBe('skip');
+    });
+
+    it('DEAD_LETTERED: reopened, as if it had not expired (the reopen writes a new expiry)', () => {
+      expect(redriveVerdict('req-1', expired({ status: 'DEAD_LETTERED' }), NOW, false).action).toBe('reopen');
+    });
+
+    it('IN_PROGRESS nobody accepted: moved, the claim takes it over', () => {
+      expect(redriveVerdict('req-1', expired({ status: 'IN_PROGRESS', leaseUntil: 0 }), NOW, false)).toMatchObject({ action: 'move' });
+    });
+
+    it('--force still moves a done request, saying that its record is made to outlive the copy', () => {
+      const forced = redriveVerdict('req-1', expired({ status: 'DISPATCHED', workStatus: 'COMPLETED' }), NOW, true);
+      expect(forced).toMatchObject({ action: 'move', forced: true });
+      expect(forced.note).toMatch(/outlive/);
+    });
   });
 
   it('an unreadable record or one without status: skipped unless --force', () => {
