@@ -1,6 +1,7 @@
-/** aws/intake-dead-letters.ts: the DLQ copy of an invalid message always fits SQS's 1 MiB limit. */
+/** aws/intake-dead-letters.ts: the DLQ copy of an invalid message fits its DLQ's limit and carries a reason SQS takes. */
 import { describe, expect, it } from 'vitest';
-import { deadLetterCopy, REASON_ATTRIBUTE_BYTES, SQS_MESSAGE_LIMIT_BYTES } from '../../aws/intake-dead-letters.js';
+import { deadLetterCopy, FALLBACK_LIMIT_BYTES, REASON_ATTRIBUTE_BYTES, SQS_MESSAGE_LIMIT_BYTES } from '../../aws/intake-dead-letters.js';
+import { isSqsText } from '../../core/sqs-text.js';
 import { intakeDeadLetterKey } from '../../core/record.js';
 
 const sqsSize = (m: { body: string; attributes: Record<string, string> }) =>
@@ -36,5 +37,23 @@ describe('deadLetterCopy', () => {
     const copy = deadLetterCopy(invalid(SQS_MESSAGE_LIMIT_BYTES - 10), 'b-1');
     expect(copy.attributes).toEqual({});
     expect(sqsSize(copy)).toBeLessThanOrEqual(SQS_MESSAGE_LIMIT_BYTES);
+  });
+
+  it("sizes the copy against the DLQ's own limit, not 1 MiB", () => {
+    const message = invalid(FALLBACK_LIMIT_BYTES - 600, 'r'.repeat(1000));
+    expect(deadLetterCopy(message, 'b-1').attributes.reason).toBe('r'.repeat(1000));
+    const copy = deadLetterCopy(message, 'b-1', FALLBACK_LIMIT_BYTES);
+    expect(copy.attributes.reason).toContain(intakeDeadLetterKey('m-1'));
+    expect(sqsSize(copy)).toBeLessThanOrEqual(FALLBACK_LIMIT_BYTES);
+    expect(deadLetterCopy(invalid(FALLBACK_LIMIT_BYTES - 10), 'b-1', FALLBACK_LIMIT_BYTES).attributes).toEqual({});
+  });
+
+  it('carries a reason SQS takes, cut on a character boundary, when the reason quotes half an emoji', () => {
+    expect(deadLetterCopy(invalid(10, "invalid request: body is not JSON: Unexpected token '\uD83D'"), 'b-1').attributes.reason).toBe(
+      "invalid request: body is not JSON: Unexpected token '\uFFFD'",
+    );
+    const long = deadLetterCopy(invalid(10, `${'r'.repeat(REASON_ATTRIBUTE_BYTES - 5)}😀😀`), 'b-1').attributes.reason as string;
+    expect(Buffer.byteLength(long)).toBeLessThanOrEqual(REASON_ATTRIBUTE_BYTES);
+    expect(isSqsText(long)).toBe(true);
   });
 });

@@ -2,15 +2,26 @@
  * The intake under faults that answer ambiguously, through fault proxies in front of DynamoDB, SQS and
  * the Step Functions endpoint: a StartSyncExecution whose answer is lost (the SDK starts a second run
  * under the same name), a batch delivered again after its invalid messages were dead-lettered, and an
- * invalid message so large that its reason no longer fits beside it in the DLQ.
+ * invalid message so large that its reason no longer fits beside it in the DLQ, a dispatch DLQ whose
+ * MaximumMessageSize refuses a copy, and reasons that quote half an emoji.
  */
 import { randomUUID } from 'node:crypto';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SetQueueAttributesCommand,
+} from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { forgetDeadLetterLimits } from '../../aws/intake-dead-letters.js';
 import { intakeDeadLetterKey } from '../../core/record.js';
 import { resourceNames } from '../../core/topology.js';
 import { handler } from '../../functions/intake.js';
+import { toSqsRecord } from '../../local/event-source.js';
 import { startFaultProxy, type FaultProxy } from '../../local/fault-proxy.js';
 import { applyEnvironment, createDispatchRunner, dispatchEnvironment, type RunnerSetup } from '../../local/dispatch.js';
 import { startStepFunctionsEndpoint, type StepFunctionsEndpoint } from '../../local/sfn-endpoint.js';
@@ -38,6 +49,9 @@ afterAll(async () => {
   await aws?.stop();
 });
 afterEach(async () => {
+  await setDeadLetterLimit(SQS_DEFAULT_LIMIT);
+  // The intake reads a DLQ's limit once per container; these tests change it.
+  forgetDeadLetterLimits();
   sfnProxy.rules.clear();
   aws.faults.dynamodb.rules.clear();
   for (const proxy of Object.values(aws.faults.sqs)) proxy.rules.clear();
@@ -106,5 +120,129 @@ describe('invalid messages', () => {
     );
     expect(Item?.reason?.S).toMatch(/^invalid request: body is not JSON/);
     expect(Item?.deadLetterMessageId?.S).toBe(dead[0]?.MessageId);
+  });
+});
+
+/** Today's default (and largest) MaximumMessageSize. */
+const SQS_DEFAULT_LIMIT = 1024 * 1024;
+
+const home = () => aws.sqs('us-east-1');
+
+async function setDeadLetterLimit(bytes: number) {
+  await home().send(
+    new SetQueueAttributesCommand({ QueueUrl: aws.resources.dispatchDeadLetterQueueUrl, Attributes: { MaximumMessageSize: String(bytes) } }),
+  );
+}
+
+async function held(queueUrl: string): Promise<number> {
+  const { Attributes: a = {} } = await home().send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+  );
+  return Number(a.ApproximateNumberOfMessages) + Number(a.ApproximateNumberOfMessagesNotVisible);
+}
+
+/** How many copies each queue that can hold a master message holds. */
+async function whereabouts() {
+  return {
+    master: await held(aws.resources.masterQueueUrl),
+    masterDlq: await held(aws.resources.masterDeadLetterQueueUrl),
+    dispatchDlq: await held(aws.resources.dispatchDeadLetterQueueUrl),
+  };
+}
+
+/**
+ * One delivery from the real master queue, as the event source mapping makes it: receive, invoke,
+ * delete what succeeded; what failed becomes visible at once (its visibility timeout cut short), so
+ * the next delivery is the message's next receive and the queue's RedrivePolicy counts it.
+ */
+async function deliverFromMaster(): Promise<{ received: number; failed: string[] }> {
+  const { Messages = [] } = await home().send(
+    new ReceiveMessageCommand({
+      QueueUrl: aws.resources.masterQueueUrl,
+      MaxNumberOfMessages: 10,
+      MessageSystemAttributeNames: ['All'],
+      MessageAttributeNames: ['All'],
+    }),
+  );
+  if (!Messages.length) return { received: 0, failed: [] };
+  const records = Messages.map((m) => toSqsRecord(m, aws.resources.masterQueueArn, 'us-east-1'));
+  const failed = (await invoke(records)).batchItemFailures.map((f) => f.itemIdentifier);
+  for (const { messageId, receiptHandle: ReceiptHandle } of records) {
+    const QueueUrl = aws.resources.masterQueueUrl;
+    if (failed.includes(messageId)) await home().send(new ChangeMessageVisibilityCommand({ QueueUrl, ReceiptHandle, VisibilityTimeout: 0 }));
+    else await home().send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle }));
+  }
+  return { received: records.length, failed };
+}
+
+const marker = async (messageId: string) =>
+  (
+    await aws.dynamo.send(
+      new GetItemCommand({ TableName: aws.resources.tableName, Key: { request_id: { S: intakeDeadLetterKey(messageId) } }, ConsistentRead: true }),
+    )
+  ).Item;
+
+/** A valid request whose body alone passes the execution payload budget (about `kib` KiB of body). */
+async function sendTooLarge(requestId: string, kib: number) {
+  const body = JSON.stringify(request(requestId, { payload: 'z'.repeat(kib * 1024) }));
+  const { MessageId } = await home().send(new SendMessageCommand({ QueueUrl: aws.resources.masterQueueUrl, MessageBody: body }));
+  return { body, messageId: MessageId as string };
+}
+
+describe('a request too large for an execution, and a dispatch DLQ that refuses its copy', () => {
+  afterEach(async () => {
+    await drain(home(), aws.resources.masterQueueUrl);
+    await drain(home(), aws.resources.masterDeadLetterQueueUrl);
+  });
+
+  it('is never deleted while no DLQ holds it: back to the master queue each time, then in the master DLQ, its reason in the marker', async () => {
+    // Below the body itself: no copy of it can ever enter this DLQ.
+    await setDeadLetterLimit(256 * 1024);
+    const { body, messageId } = await sendTooLarge('req-too-large-refused', 300);
+    let deliveries = 0;
+    for (;;) {
+      const { received, failed } = await deliverFromMaster();
+      if (!received) break;
+      deliveries++;
+      // After every delivery the message is somewhere an operator finds it.
+      const where = await whereabouts();
+      expect(where.master + where.masterDlq, `copies in the master queue and its DLQ after delivery ${deliveries}`).toBe(1);
+      expect(failed).toEqual([messageId]);
+      expect(deliveries).toBeLessThanOrEqual(10);
+    }
+    // maxReceiveCount deliveries, then SQS's own redrive.
+    expect(await whereabouts()).toEqual({ master: 0, masterDlq: 1, dispatchDlq: 0 });
+    expect((await drain(home(), aws.resources.masterDeadLetterQueueUrl)).map((m) => m.Body)).toEqual([body]);
+    const item = await marker(messageId);
+    expect(item?.status?.S).toBe('UNDELIVERABLE');
+    expect(item?.reason?.S).toMatch(/^too large: the request takes \d+ bytes of execution input/);
+  });
+
+  it('is sized against the DLQ\'s own limit: a DLQ that takes the body but not its attributes gets the body, the reason kept in the marker', async () => {
+    const { body, messageId } = await sendTooLarge('req-too-large-fits-bare', 300);
+    // Room for the body and a few bytes, not for the reason attributes (about 1.3 KiB with the 1 MiB sizing).
+    await setDeadLetterLimit(Buffer.byteLength(body) + 64);
+    const first = await deliverFromMaster();
+    expect(first).toEqual({ received: 1, failed: [] });
+    const dead = await drain(home(), aws.resources.dispatchDeadLetterQueueUrl);
+    expect(dead.map((m) => m.Body)).toEqual([body]);
+    const item = await marker(messageId);
+    expect(item?.status?.S).toBe('DEAD_LETTERED');
+    expect(item?.reason?.S).toMatch(/^too large:/);
+    expect(item?.deadLetterMessageId?.S).toBe(dead[0]?.MessageId);
+    expect(await whereabouts()).toEqual({ master: 0, masterDlq: 0, dispatchDlq: 0 });
+  });
+
+  it('falls back to 256 KiB when the DLQ\'s limit cannot be read: the copy carries a pointer, not its 1 KiB reason', async () => {
+    aws.faults.sqs['us-east-1']?.rules.add({ actions: ['GetQueueAttributes'], mode: 'error', error: 'internal' });
+    // Not JSON, 205 bytes short of 256 KiB: room for the pointer (about 195 bytes), not for the reason and
+    // the other attributes (about 235).
+    const prefix = '{"request_id": "req-limit-unread", "blob": "';
+    const body = `${prefix}${'z'.repeat(256 * 1024 - 205 - prefix.length)}`;
+    const huge = record(body);
+    expect((await invoke([huge])).batchItemFailures).toEqual([]);
+    const dead = await drain(home(), aws.resources.dispatchDeadLetterQueueUrl);
+    expect(dead.map((m) => m.Body)).toEqual([body]);
+    expect(dead[0]?.MessageAttributes?.reason?.StringValue).toContain(intakeDeadLetterKey(huge.messageId));
   });
 });
