@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { scanJson, type JsonScan } from './json-scan.js';
+import { cutChars, sqsText } from './sqs-text.js';
 
 /*
  * Limits on the free-form parts of a body (metadata and unknown fields), set by what a Python worker's
@@ -124,7 +125,7 @@ function refuseDuplicateRequestId(scan: JsonScan): string | undefined {
     }
   });
   if (new Set(canonical).size <= 1) return undefined;
-  const shown = canonical.map((v) => (v.length > 80 ? `${v.slice(0, 77)}...` : v)).join(', ');
+  const shown = canonical.map((v) => cutChars(v, 80)).join(', ');
   return `request_id: given ${values.length} times with different values (${shown}); parsers disagree on which one counts, so the dispatcher and a worker could read different ids`;
 }
 
@@ -137,7 +138,8 @@ export function parseRequest(body: string): ParseResult {
   try {
     json = JSON.parse(body);
   } catch (error) {
-    return { ok: false, reason: `body is not JSON: ${(error as Error).message}` };
+    // V8 quotes the body around the error by code units: half an emoji, which SQS refuses in an attribute.
+    return { ok: false, reason: `body is not JSON: ${sqsText((error as Error).message)}` };
   }
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     return { ok: false, reason: 'body must be a JSON object' };

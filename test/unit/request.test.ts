@@ -343,3 +343,20 @@ describe('parseRequest: prototype-pollution keys', () => {
     );
   });
 });
+
+describe('parseRequest: reasons are text SQS takes', () => {
+  const lone = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+  it("replaces the half emoji V8's parse error quotes (the token, and the quote cut inside a pair)", () => {
+    const reason = reasonOf(parseRequest(`{"request_id": 😀a${'😀'.repeat(8)}}`));
+    expect(reason).toMatch(/^body is not JSON: Unexpected token '\uFFFD'/);
+    expect(reason).not.toMatch(lone);
+    expect(reason).toContain('😀a😀😀😀\uFFFD');
+  });
+
+  it('cuts a long request_id value it shows without splitting an emoji', () => {
+    const reason = reasonOf(parseRequest(raw(`"request_id":"a${'😀'.repeat(60)}"`)));
+    expect(reason).toMatch(/^request_id: given 2 times with different values/);
+    expect(reason).not.toMatch(lone);
+  });
+});

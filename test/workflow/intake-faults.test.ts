@@ -19,6 +19,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { forgetDeadLetterLimits } from '../../aws/intake-dead-letters.js';
 import { intakeDeadLetterKey } from '../../core/record.js';
+import { isSqsText } from '../../core/sqs-text.js';
 import { resourceNames } from '../../core/topology.js';
 import { handler } from '../../functions/intake.js';
 import { toSqsRecord } from '../../local/event-source.js';
@@ -244,5 +245,24 @@ describe('a request too large for an execution, and a dispatch DLQ that refuses 
     const dead = await drain(home(), aws.resources.dispatchDeadLetterQueueUrl);
     expect(dead.map((m) => m.Body)).toEqual([body]);
     expect(dead[0]?.MessageAttributes?.reason?.StringValue).toContain(intakeDeadLetterKey(huge.messageId));
+  });
+});
+
+describe('a reason that quotes half an emoji', () => {
+  it('reaches the DLQ and the marker as text SQS takes, the emoji that fit kept whole', async () => {
+    // V8 names the unexpected token by one code unit (half the emoji) and cuts its quote of the body
+    // ten code units on, inside the fifth emoji: two lone surrogates, which SQS refuses in an attribute.
+    const body = `{"request_id": 😀a${'😀'.repeat(8)}}`;
+    const broken = record(body);
+    expect((await invoke([broken])).batchItemFailures).toEqual([]);
+    const dead = await drain(home(), aws.resources.dispatchDeadLetterQueueUrl);
+    expect(dead.map((m) => m.Body)).toEqual([body]);
+    const reason = dead[0]?.MessageAttributes?.reason?.StringValue ?? '';
+    expect(reason).toMatch(/^invalid request: body is not JSON: Unexpected token/);
+    expect(isSqsText(reason)).toBe(true);
+    expect(reason).toContain('😀a😀😀😀');
+    const item = await marker(broken.messageId);
+    expect(item?.status?.S).toBe('DEAD_LETTERED');
+    expect(isSqsText(item?.reason?.S ?? '')).toBe(true);
   });
 });
