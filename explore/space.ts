@@ -1,0 +1,114 @@
+/**
+ * Combinations of faults: one fault is a Task state, the item it works on (a Map iteration's message,
+ * `-` for a state that holds the whole batch or branch), the attempt (1 = the first try, `*` = every
+ * attempt) and a fault kind. A combination's id is its text, so any run can be replayed by id.
+ */
+import { z } from 'zod';
+import { FAULT_IDS, kindsFor, type FaultId, type PointRole } from './faults.js';
+import { mulberry32 } from '../local/faults/prng.js';
+
+export interface Fault {
+  readonly state: string;
+  readonly item: string;
+  readonly attempt: number | '*';
+  readonly kind: FaultId;
+}
+export type Combination = readonly Fault[];
+
+/** An attempt a run reached: where a later fault can go. */
+export interface Point {
+  readonly state: string;
+  readonly item: string;
+  readonly attempt: number;
+  readonly role: PointRole;
+  readonly maxAttempts: number;
+  /** Order among the run's attempts (both deliveries). */
+  readonly seq: number;
+  readonly execution: number;
+}
+
+export const NO_FAULT = 'none';
+
+const faultText = (f: Fault) => `${f.state}[${f.item}]#${f.attempt}=${f.kind}`;
+
+export function comboId(combo: Combination): string {
+  return combo.length ? combo.map(faultText).join(' & ') : NO_FAULT;
+}
+
+const faultPattern = /^(.+)\[([^\]]+)\]#(\d+|\*)=([a-z0-9-]+)$/;
+const kindSchema = z.enum(FAULT_IDS as [FaultId, ...FaultId[]]);
+
+export function parseComboId(id: string): Combination {
+  if (id.trim() === NO_FAULT) return [];
+  return id.split(' & ').map((text) => {
+    const match = faultPattern.exec(text.trim());
+    if (!match) throw new Error(`not a fault: "${text}" (expected <state>[<item>]#<attempt|*>=<kind>)`);
+    const [, state, item, attempt, kind] = match as unknown as [string, string, string, string, string];
+    return { state, item, attempt: attempt === '*' ? '*' : Number(attempt), kind: kindSchema.parse(kind) };
+  });
+}
+
+/** The same faults in any order are one combination. */
+export const comboKey = (combo: Combination) => combo.map(faultText).sort().join(' & ') || NO_FAULT;
+
+/** The faults a reached point can take: each kind at that attempt, and at every attempt when it is a first try of a retried state. */
+export function faultsAt(point: Point): Fault[] {
+  const attempts: Array<number | '*'> = point.attempt === 1 && point.maxAttempts > 1 ? [1, '*'] : [point.attempt];
+  return attempts.flatMap((attempt) => kindsFor(point.role).map((kind) => ({ state: point.state, item: point.item, attempt, kind })));
+}
+
+/** Does a fault cover this attempt? */
+export const covers = (fault: Fault, state: string, item: string, attempt: number) =>
+  fault.state === state && fault.item === item && (fault.attempt === '*' || fault.attempt === attempt);
+
+/** Every single fault at the points a fault-free run reached. */
+export function singles(baseline: readonly Point[]): Combination[] {
+  return baseline.filter((p) => p.execution === 0).flatMap((p) => faultsAt(p).map((f) => [f]));
+}
+
+/**
+ * Pairs: the first fault, then each fault at a point its own run reached after it (in the same
+ * execution), not at an attempt it already covers. Deduplicated across orders.
+ */
+export function pairs(runs: ReadonlyArray<{ readonly combo: Combination; readonly points: readonly Point[]; readonly firstFaultSeq?: number }>): Combination[] {
+  const seen = new Set<string>();
+  const out: Combination[] = [];
+  for (const run of runs) {
+    const [first] = run.combo;
+    if (!first || run.combo.length !== 1 || run.firstFaultSeq === undefined) continue;
+    for (const point of run.points) {
+      if (point.execution !== 0 || point.seq <= run.firstFaultSeq) continue;
+      if (covers(first, point.state, point.item, point.attempt)) continue;
+      for (const second of faultsAt(point)) {
+        const combo = [first, second];
+        const key = comboKey(combo);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        out.push(combo);
+      }
+    }
+  }
+  return out;
+}
+
+/** A seeded sample of n, in a stable order (the same seed picks the same combinations). */
+export function sample<T>(items: readonly T[], n: number, seed: number): T[] {
+  if (n >= items.length) return [...items];
+  const random = mulberry32(seed);
+  const pool = [...items];
+  for (let i = pool.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [pool[i], pool[j]] = [pool[j] as T, pool[i] as T];
+  }
+  return pool.slice(0, n);
+}
+
+/** A seed from a text (FNV-1a): each combination draws its own random choices, the same on a replay. */
+export function seedOf(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
