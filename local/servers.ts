@@ -73,7 +73,7 @@ export interface SqsServer {
 const THROTTLED = JSON.stringify({ __type: 'com.amazonaws.sqs#RequestThrottled', message: 'Rate exceeded (local outage)' });
 
 export async function startSqs(region: string, port = 0): Promise<SqsServer> {
-  await fauxqsCharacterCheckCorrected;
+  await correctFauxqsCharacterCheck();
   const app = buildApp({ logger: false, defaultRegion: region });
   refuseCharactersAsSqs(app);
   let available = true;
@@ -166,13 +166,18 @@ export async function startSqs(region: string, port = 0): Promise<SqsServer> {
  * made SQS's, and a hook in front of its handler refuses what SQS refuses, in SQS's own answer.
  */
 
-/** fauxqs's body check (a RegExp its actions call `.test` on), made to follow SQS's set. */
-const fauxqsCharacterCheckCorrected = (async () => {
-  const types = (await import(new URL('./sqs/sqsTypes.js', import.meta.resolve('fauxqs')).href)) as { INVALID_MESSAGE_BODY_CHAR?: unknown };
-  const check = types.INVALID_MESSAGE_BODY_CHAR;
-  if (!(check instanceof RegExp)) throw new Error('fauxqs no longer exports INVALID_MESSAGE_BODY_CHAR from sqs/sqsTypes.js: correct its character check anew');
-  Object.defineProperty(check, 'test', { value: (text: unknown) => typeof text === 'string' && !isSqsText(text) });
-})();
+let fauxqsCorrected: Promise<void> | undefined;
+
+/** fauxqs's body check (a RegExp its actions call `.test` on), made to follow SQS's set; once per process. */
+function correctFauxqsCharacterCheck(): Promise<void> {
+  fauxqsCorrected ??= (async () => {
+    const types = (await import(new URL('./sqs/sqsTypes.js', import.meta.resolve('fauxqs')).href)) as { INVALID_MESSAGE_BODY_CHAR?: unknown };
+    const check = types.INVALID_MESSAGE_BODY_CHAR;
+    if (!(check instanceof RegExp)) throw new Error('fauxqs no longer exports INVALID_MESSAGE_BODY_CHAR from sqs/sqsTypes.js: correct its character check anew');
+    Object.defineProperty(check, 'test', { value: (text: unknown) => typeof text === 'string' && !isSqsText(text) });
+  })();
+  return fauxqsCorrected;
+}
 
 const ALLOWED = '#x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]';
 const attributesSchema = z.record(z.string(), z.looseObject({ StringValue: z.unknown().optional() })).optional();
