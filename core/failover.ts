@@ -62,6 +62,25 @@ export function applyResults(
   return { taken, rejected, unconfirmed };
 }
 
+/**
+ * After an attempt without an answer, a message this attempt did not place may still be in `region`'s
+ * queue from before: it becomes unconfirmed there (released for a later delivery that prefers the same
+ * region), never pending (which would fail it over or dead-letter it).
+ */
+export function unconfirmedAfterUnanswered(placements: Placement[], region: string, results: readonly SendResult[], at: string): number {
+  const byId = new Map(results.map((r) => [r.messageId, r]));
+  let count = 0;
+  for (const [i, placement] of placements.entries()) {
+    if (placement.status !== 'pending') continue;
+    const result = byId.get(placement.messageId);
+    const token = result?.token ?? placement.token ?? placement.tokens.at(-1);
+    const note = `${region}: an earlier send had no answer${result?.error ? `; then ${result.error}` : ''} (it may be in the queue)`;
+    placements[i] = { ...placement, ...(token ? { token } : {}), body: '', status: 'unconfirmed', region, at, reason: appendReason(placement.reason, note) };
+    count++;
+  }
+  return count;
+}
+
 export function appendReason(previous: string | undefined, next: string): string {
   return previous && previous !== NOT_FORWARDED ? `${previous}; ${next}` : next;
 }

@@ -84,6 +84,11 @@ export const forwardInputSchema = z
     snapshot: snapshotSchema,
     /** Primary mode: send to this region. */
     region: z.string().optional(),
+    /**
+     * Primary mode, sent again after an attempt without an answer: every message this attempt does not
+     * place is unconfirmed (it may be in the queue from before), never pending.
+     */
+    afterUnanswered: z.boolean().optional(),
     /** Failover mode: place in any region but these. */
     exclude: z.array(z.string()).optional(),
     placements: z.array(placementSchema),

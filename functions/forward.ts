@@ -17,7 +17,7 @@ import { markHealthy, markUnhealthy } from '../aws/region-health.js';
 import { laneOf } from '../core/lanes.js';
 import { sendBatch, type OutgoingMessage } from '../aws/send-batch.js';
 import { config, type DispatchConfig } from '../core/config.js';
-import { applyResults, failover, type SendResult } from '../core/failover.js';
+import { applyResults, failover, unconfirmedAfterUnanswered, type SendResult } from '../core/failover.js';
 import { openRegions } from '../core/health.js';
 import {
   forwardInputSchema,
@@ -125,8 +125,16 @@ async function primary(input: ForwardInput, cfg: DispatchConfig, region: string,
   const placements = input.placements.map((p) => ({ ...p }));
   const todo = placements.filter((p) => p.status === 'pending');
   const results = await send(region, todo);
-  const { taken, rejected, unconfirmed } = applyResults(placements, region, results, new Date().toISOString(), false);
+  const at = new Date().toISOString();
+  const { taken, rejected, unconfirmed } = applyResults(placements, region, results, at, false);
   if (unconfirmed) metrics?.add('sendsUnconfirmed', unconfirmed, { Region: region });
+  if (input.afterUnanswered && taken > 0) {
+    // An earlier attempt had no answer: what this one did not place stays tied to this region. (When it
+    // took nothing it throws below, and the workflow releases the whole branch the same way.)
+    const released = unconfirmedAfterUnanswered(placements, region, results, at);
+    if (released) log.warn('sent again after no answer; not all taken', { region, taken, released });
+    return output(input, placements, released ? `${region}: ${released} of ${todo.length} messages released after no answer` : null);
+  }
   if (taken === 0 && rejected.size < todo.length) {
     const first = results.find((r) => !r.ok && !r.senderFault);
     const error = `${region} took none of ${todo.length} messages: ${first?.error ?? 'unknown error'}`;
@@ -153,7 +161,12 @@ function recordFailover(metrics: MetricsRecorder, from: string | undefined, befo
 async function failoverMode(input: ForwardInput, cfg: DispatchConfig, metrics?: MetricsRecorder): Promise<ForwardOutput> {
   const exclude = new Set(input.exclude);
   const open = openRegions(input.snapshot.health);
-  const others = regionLoads(weighedRegions(cfg.regions, input.snapshot), input.snapshot.readings).filter((r) => !exclude.has(r.region));
+  // The failed region is left out BEFORE weighing: with every other region drained (capacity 0), the
+  // drained ones are still the last resort before the DLQ (weighedRegions falls back to all it is given).
+  const others = regionLoads(
+    weighedRegions(cfg.regions.filter((r) => !exclude.has(r.region)), input.snapshot),
+    input.snapshot.readings,
+  );
   // Regions marked unhealthy are left out while any other remains.
   const healthy = others.filter((r) => !open.has(r.region));
   const loads = healthy.length ? healthy : others;

@@ -35,7 +35,7 @@ export interface Bindings {
 export type TaskHandler = (input: Json) => Promise<Json>;
 
 export interface RunnerOptions {
-  /** Replace every Retry interval by this many milliseconds (tests); AWS timing when absent. */
+  /** Replace every Retry interval and every Wait by this many milliseconds (tests); AWS timing when absent. */
   readonly retryIntervalMs?: number;
   /**
    * Wraps each bound Task by state name (fault injection, observation): called once per Task when the
@@ -236,6 +236,16 @@ export function createRunner(definition: object, bindings: Bindings, options: Ru
             .map(([name]) => [name, options.retryIntervalMs as number]),
         );
 
+  // Wait states back off like retries do: shortened by the same option.
+  const waitTimeOverrides =
+    options.retryIntervalMs === undefined
+      ? undefined
+      : Object.fromEntries(
+          walk(definition as StateNode)
+            .filter(([, state]) => state.Type === 'Wait')
+            .map(([name]) => [name, options.retryIntervalMs as number]),
+        );
+
   return {
     async run(input, runOptions = {}) {
       const name = runOptions.name ?? randomUUID();
@@ -249,7 +259,11 @@ export function createRunner(definition: object, bindings: Bindings, options: Ru
         events: [],
       };
       const execution = machine.run(input as never, {
-        overrides: { taskResourceLocalHandlers, ...(retryIntervalOverrides ? { retryIntervalOverrides } : {}) },
+        overrides: {
+          taskResourceLocalHandlers,
+          ...(retryIntervalOverrides ? { retryIntervalOverrides } : {}),
+          ...(waitTimeOverrides ? { waitTimeOverrides } : {}),
+        },
         // The engine fills in Input and StartTime; the id and name are ours to give, as AWS gives them.
         context: { Execution: { Id: executionArn, Name: name } },
       });

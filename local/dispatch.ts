@@ -14,7 +14,8 @@ import { handler as select } from '../functions/select.js';
 import { clearSnapshotCache, handler as snapshot } from '../functions/snapshot.js';
 import { dispatchDefinition, type Definition, type RetryPolicy } from '../workflows/dispatch.js';
 import { createRunner, type DefinitionRunner, type LambdaHandler, type RunnerOptions } from './asl-runner.js';
-import { LOCAL_CREDENTIALS, sqsAt, type LocalResources, type ResourceEndpoints } from './resources.js';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { LOCAL_CREDENTIALS, type LocalResources, type ResourceEndpoints } from './resources.js';
 
 export const LOCAL_ACCOUNT = '000000000000';
 
@@ -155,7 +156,14 @@ export function createDispatchRunner(
     credentials: LOCAL_CREDENTIALS,
     maxAttempts: 1,
   });
-  const sqs = sqsAt(resources.homeRegion, endpoints.sqs[resources.homeRegion] as string);
+  // One call per Task attempt, as Step Functions makes it: an SDK retry inside would hand the Catch
+  // only the last answer (a refusal after an unanswered send that had landed).
+  const sqs = new SQSClient({
+    region: resources.homeRegion,
+    endpoint: endpoints.sqs[resources.homeRegion] as string,
+    credentials: LOCAL_CREDENTIALS,
+    maxAttempts: 1,
+  });
   const wrap: HandlerWrapper = options.wrap ?? ((_name, handler) => handler);
   const inner = createRunner(
     definition,

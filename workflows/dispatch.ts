@@ -61,10 +61,12 @@ export const STATE = {
   forwardAll: 'Forward to regions',
   report: 'Report outcomes',
   forward: (region: string) => `Forward ${region}`,
+  forwardAgain: (region: string) => `Forward ${region} again`,
   failover: (region: string) => `Failover from ${region}`,
   settle: (region: string) => `Settle ${region}`,
   markDispatched: (region: string) => `Mark dispatched ${region}`,
   deadLetter: (region: string) => `Dead-letter ${region}`,
+  deadLetterAgain: (region: string) => `Dead-letter ${region} again`,
   markDeadLettered: (region: string) => `Mark dead-lettered ${region}`,
   releaseUnconfirmed: (region: string) => `Release unconfirmed ${region}`,
   releaseUndeliverable: (region: string) => `Release undeliverable ${region}`,
@@ -94,12 +96,22 @@ const LAMBDA_TRANSIENT = [
   'Lambda.TooManyRequestsException',
 ];
 
+/**
+ * Lambda errors that prove the function never ran (the invocation was throttled before it started).
+ * Every other Lambda error (a service exception, an SDK client error, a runtime that died) may come
+ * after the function did its work.
+ */
+export const LAMBDA_NOT_RUN = ['Lambda.TooManyRequestsException'];
+/** Lambda errors of the invocation itself, which may come before or after the function ran. */
+const LAMBDA_ANSWER_LOST = LAMBDA_TRANSIENT.filter((name) => !LAMBDA_NOT_RUN.includes(name));
+
 /** Errors the forward function throws when a region took nothing (see functions/forward.ts). */
 export const REGION_UNAVAILABLE = 'RegionUnavailable';
 export const REGION_UNCONFIRMED = 'RegionUnconfirmed';
 
-const lambdaRetry = (maxAttempts: number) =>
-  maxAttempts ? [{ ErrorEquals: LAMBDA_TRANSIENT, IntervalSeconds: 1, MaxAttempts: maxAttempts, BackoffRate: 2, JitterStrategy: 'FULL' }] : [];
+/** Retries of a function without side effects: any transient Lambda error. */
+const lambdaRetry = (maxAttempts: number, errors: readonly string[] = LAMBDA_TRANSIENT) =>
+  maxAttempts ? [{ ErrorEquals: errors, IntervalSeconds: 1, MaxAttempts: maxAttempts, BackoffRate: 2, JitterStrategy: 'FULL' }] : [];
 
 /** Retry any error of a service integration except the named ones, which are answers, not faults. */
 function serviceRetry(answers: readonly string[] = [], maxAttempts = 2) {
@@ -377,6 +389,7 @@ function settleMap(region: string, refs: DispatchRefs): State {
     dispatched: `Dispatched via ${region}`,
     commitFailed: `Dispatched via ${region}, commit failed`,
     deadLetter: STATE.deadLetter(region),
+    deadLetterAgain: STATE.deadLetterAgain(region),
     markDeadLettered: STATE.markDeadLettered(region),
     deadLettered: `Dead-lettered from ${region}`,
     releaseUnconfirmed: STATE.releaseUnconfirmed(region),
@@ -430,6 +443,25 @@ function settleMap(region: string, refs: DispatchRefs): State {
     Next: next,
   });
 
+  /** The dead-letter send (first attempt and the one after an unanswered attempt share it). */
+  const deadLetterSend = {
+    Type: 'Task',
+    Resource: 'arn:aws:states:::sqs:sendMessage',
+    TimeoutSeconds: TASK_TIMEOUTS.sqsSeconds,
+    Parameters: {
+      QueueUrl: refs.deadLetterQueueUrl,
+      'MessageBody.$': '$.placement.body',
+      MessageAttributes: {
+        reason: { DataType: 'String', 'StringValue.$': '$.placement.reason' },
+        request_id: { DataType: 'String', 'StringValue.$': '$.requestId' },
+        source_message_id: { DataType: 'String', 'StringValue.$': '$.placement.messageId' },
+        batch_id: { DataType: 'String', 'StringValue.$': '$.batchId' },
+        execution: { DataType: 'String', 'StringValue.$': '$.executionName' },
+      },
+    },
+    ResultPath: null,
+  };
+
   return {
     Type: 'Map',
     Comment: 'Per message: mark DISPATCHED; release an unconfirmed one for a later retry; or dead-letter with the reason.',
@@ -479,11 +511,12 @@ function settleMap(region: string, refs: DispatchRefs): State {
             },
           },
           ResultPath: null,
-          // Tried longer than other writes: a forward whose commit is lost leaves a claim that, once
-          // its lease expires, would let a later duplicate through.
+          // Tried longer than any other write, as long as the time budget allows (capped backoff with full
+          // jitter, as AWS advises for throttling): a forward whose commit is lost leaves a claim that, once
+          // its lease expires, lets a later duplicate through (docs/architecture.md, the lost commit).
           Retry: [
             { ErrorEquals: [CONDITION_FAILED], MaxAttempts: 0 },
-            { ErrorEquals: ['States.ALL'], IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2, MaxDelaySeconds: 4, JitterStrategy: 'FULL' },
+            { ErrorEquals: ['States.ALL'], IntervalSeconds: 1, MaxAttempts: 4, BackoffRate: 2, MaxDelaySeconds: 6, JitterStrategy: 'FULL' },
           ],
           Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.commitError', Next: item.commitFailed }],
           Next: item.dispatched,
@@ -511,29 +544,23 @@ function settleMap(region: string, refs: DispatchRefs): State {
           End: true,
         },
         [item.deadLetter]: {
-          Type: 'Task',
-          Resource: 'arn:aws:states:::sqs:sendMessage',
-          TimeoutSeconds: TASK_TIMEOUTS.sqsSeconds,
-          Comment: 'The original body, untouched; the reason travels as a message attribute.',
-          Parameters: {
-            QueueUrl: refs.deadLetterQueueUrl,
-            'MessageBody.$': '$.placement.body',
-            MessageAttributes: {
-              reason: { DataType: 'String', 'StringValue.$': '$.placement.reason' },
-              request_id: { DataType: 'String', 'StringValue.$': '$.requestId' },
-              source_message_id: { DataType: 'String', 'StringValue.$': '$.placement.messageId' },
-              batch_id: { DataType: 'String', 'StringValue.$': '$.batchId' },
-              execution: { DataType: 'String', 'StringValue.$': '$.executionName' },
-            },
-          },
-          ResultPath: null,
-          Retry: serviceRetry(),
+          ...deadLetterSend,
+          Comment: 'The original body, untouched; the reason travels as a message attribute. Only refusals are retried here.',
+          // Refusals only: Step Functions hands a Catch the LAST attempt's error, so a retrier that also took
+          // unanswered sends could report "refused" for a message an earlier attempt put in the DLQ.
+          Retry: [{ ErrorEquals: DEAD_LETTER_REFUSED, IntervalSeconds: 1, MaxAttempts: 2, BackoffRate: 2, JitterStrategy: 'FULL' }],
           Catch: [
-            // Refused: nothing reached the DLQ, so a later delivery may still go to a region.
+            // Refused every time: nothing reached the DLQ, so a later delivery may still go to a region.
             { ErrorEquals: DEAD_LETTER_REFUSED, ResultPath: '$.deadLetterError', Next: item.releaseUndeliverable },
-            // No answer: it may be in the DLQ, so a later delivery goes to the DLQ again, never to a region.
-            { ErrorEquals: ['States.ALL'], ResultPath: '$.deadLetterError', Next: item.releaseDeadLetterUnanswered },
+            // No answer: it may be in the DLQ; sent once more, and from here on never to a region.
+            { ErrorEquals: ['States.ALL'], ResultPath: '$.deadLetterError', Next: item.deadLetterAgain },
           ],
+          Next: item.markDeadLettered,
+        },
+        [item.deadLetterAgain]: {
+          ...deadLetterSend,
+          Comment: 'An earlier send had no answer, so the message may be in the DLQ: whatever this attempt answers, it never goes to a region.',
+          Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.deadLetterError', Next: item.releaseDeadLetterUnanswered }],
           Next: item.markDeadLettered,
         },
         [item.markDeadLettered]: {
@@ -617,6 +644,8 @@ function forwardBranch(region: string, refs: DispatchRefs): State {
   const names = {
     any: `Anything for ${region}?`,
     forward: STATE.forward(region),
+    pause: `Back off ${region}`,
+    again: STATE.forwardAgain(region),
     failed: `Region ${region} refused`,
     unanswered: `Region ${region} unanswered`,
     pending: `Anything pending ${region}?`,
@@ -643,10 +672,12 @@ function forwardBranch(region: string, refs: DispatchRefs): State {
       [names.forward]: {
         ...forwardTask,
         Parameters: { ...branchContext, region, 'placements.$': `$.assignments.${key}` },
-        // One retrier: a refused region and one without an answer are both tried once more, here.
+        // Refusals only (known not delivered). Step Functions hands a Catch the LAST attempt's error: one
+        // retrier for refusals and unanswered sends would fail over a message an earlier attempt left in
+        // the queue whenever the retry was refused (docs/architecture.md, invariant 10).
         Retry: [
           {
-            ErrorEquals: [REGION_UNAVAILABLE, REGION_UNCONFIRMED, ...LAMBDA_TRANSIENT],
+            ErrorEquals: [REGION_UNAVAILABLE, ...LAMBDA_NOT_RUN],
             IntervalSeconds: retry.intervalSeconds,
             MaxAttempts: retry.maxAttempts,
             BackoffRate: retry.backoffRate,
@@ -654,11 +685,28 @@ function forwardBranch(region: string, refs: DispatchRefs): State {
           },
         ],
         Catch: [
-          { ErrorEquals: [REGION_UNAVAILABLE], ResultPath: '$.forwardError', Next: names.failed },
-          // Anything else (no answer from SQS, a timeout, a function that failed after it ran) may have sent.
+          { ErrorEquals: [REGION_UNAVAILABLE, ...LAMBDA_NOT_RUN], ResultPath: '$.forwardError', Next: names.failed },
+          // SQS or Lambda left an answer out: sent once more to the same region.
+          { ErrorEquals: [REGION_UNCONFIRMED, ...LAMBDA_ANSWER_LOST], ResultPath: '$.forwardError', Next: names.pause },
+          // Anything else (a timeout, a runtime that died after it ran) may have sent: released as it is.
           { ErrorEquals: ['States.ALL'], ResultPath: '$.forwardError', Next: names.unanswered },
         ],
         Next: names.pending,
+      },
+      [names.pause]: {
+        Type: 'Wait',
+        Comment: 'A send may have arrived: back off, then send once more to the same region, never to another.',
+        Seconds: retry.intervalSeconds,
+        Next: names.again,
+      },
+      [names.again]: {
+        ...forwardTask,
+        Comment:
+          'The same region once more, after an attempt without an answer: what it takes is dispatched; what it refuses or ' +
+          'leaves unanswered is released for a later delivery (never failed over nor dead-lettered in this execution).',
+        Parameters: { ...branchContext, region, afterUnanswered: true, 'placements.$': `$.assignments.${key}` },
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.forwardError', Next: names.unanswered }],
+        Next: names.settle,
       },
       [names.failed]: {
         Type: 'Pass',
@@ -697,7 +745,9 @@ function forwardBranch(region: string, refs: DispatchRefs): State {
           'reason.$': '$.reason',
           'failure.$': '$.failure',
         },
-        Retry: lambdaRetry(1),
+        // Only an invocation that never ran is retried: a failover that ran may have sent, and its retry could
+        // place the same messages in another region, or dead-letter them.
+        Retry: lambdaRetry(1, LAMBDA_NOT_RUN),
         Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failoverError', Next: names.failoverUnanswered }],
         Next: names.settle,
       },

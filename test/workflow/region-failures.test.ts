@@ -83,7 +83,7 @@ describe('a region whose forward fails', () => {
       expect(outcomes.filter((o) => o.outcome === 'dispatched').length + retried.length).toBe(9);
       expect(outcomes.some((o) => o.failedOver)).toBe(false);
       for (const outcome of retried) expect(outcome.reason).toMatch(/us-west-2: no answer from the forward \(RegionUnconfirmed\)/);
-      expect(record.events.filter((e) => e.type === 'StateRetried' && e.state.name === STATE.forward('us-west-2'))).toHaveLength(1);
+      expect(record.events.filter((e) => e.type === 'StateEntered' && e.state.name === STATE.forwardAgain('us-west-2'))).toHaveLength(1);
       // Not failed over: the failover step never ran for us-west-2.
       expect(record.events.some((e) => e.type === 'StateEntered' && e.state.name === STATE.failover('us-west-2'))).toBe(false);
       for (const outcome of retried) {

@@ -1,0 +1,223 @@
+/**
+ * Invariant 10 (docs/architecture.md): once any attempt for a message went unanswered, that message is
+ * never failed over or dead-lettered in the same execution, whatever a later attempt answers. Step
+ * Functions hands a Catch only the LAST attempt's error, so a send stored-then-unanswered followed by a
+ * refused retry must not reach the failover. And a failover that ran is never run again.
+ * Faults at the wire (fault proxies in front of each region's SQS), plus a Lambda service error after
+ * the failover function ran. Also: a region drained to capacity 0 is still a failover target of last
+ * resort before the DLQ.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { clearCapacity, writeCapacity } from '../../aws/capacity.js';
+import { executionOutputSchema, flattenOutcomes } from '../../core/outcomes.js';
+import type { ExecutionInput } from '../../core/placement.js';
+import { handler as forward } from '../../functions/forward.js';
+import { handler as select } from '../../functions/select.js';
+import { clearSnapshotCache, handler as snapshot } from '../../functions/snapshot.js';
+import { createRunner, type DefinitionRunner, type LambdaHandler } from '../../local/asl-runner.js';
+import { localDefinition, localFunctionArns } from '../../local/dispatch.js';
+import { LOCAL_CREDENTIALS } from '../../local/resources.js';
+import { STATE } from '../../workflows/dispatch.js';
+import { claimRecord, drain, drainRegions, envelope, executionInput, useLocalDispatch } from '../support/local-aws.js';
+import { clearRegionHealth } from '../support/region-health.js';
+
+const local = useLocalDispatch({ faults: true });
+const table = () => ({ client: local.aws.dynamo, tableName: local.aws.resources.tableName });
+const regions = () => local.aws.resources.regions.map((r) => r.region);
+const WEST2 = 'us-west-2';
+
+afterEach(async () => {
+  local.aws.faults.dynamodb.rules.clear();
+  for (const proxy of Object.values(local.aws.faults.sqs)) proxy.rules.clear();
+  for (const region of regions()) await clearCapacity(table(), region);
+  await drainRegions(local.aws);
+  await drain(local.aws.sqs('us-east-1'), local.aws.resources.dispatchDeadLetterQueueUrl);
+  await clearRegionHealth(local.aws);
+  clearSnapshotCache();
+});
+
+/** Every message to us-west-2: the other regions drained (capacity 0), as an operator or a hook sets it. */
+async function onlyWest2(): Promise<void> {
+  for (const region of regions()) if (region !== WEST2) await writeCapacity(table(), region, 0, 'test');
+  clearSnapshotCache();
+}
+
+async function run(input: ExecutionInput, runner: DefinitionRunner = local.runner) {
+  const record = await runner.run(input, { name: input.executionName });
+  expect(record.status, `${record.error}: ${record.cause}`).toBe('SUCCEEDED');
+  const outcomes = flattenOutcomes(
+    input.messages.map((m) => m.messageId),
+    executionOutputSchema.parse(record.output),
+  );
+  return { record, outcomes };
+}
+
+/** request_id -> the regions holding a copy (one entry per copy). */
+async function copies(): Promise<Map<string, string[]>> {
+  const found = new Map<string, string[]>();
+  for (const [region, messages] of Object.entries(await drainRegions(local.aws))) {
+    for (const m of messages) {
+      const id = m.MessageAttributes?.request_id?.StringValue ?? '?';
+      found.set(id, [...(found.get(id) ?? []), region]);
+    }
+  }
+  return found;
+}
+
+async function deadLettered(): Promise<string[]> {
+  const dead = await drain(local.aws.sqs('us-east-1'), local.aws.resources.dispatchDeadLetterQueueUrl);
+  return dead.map((m) => m.MessageAttributes?.request_id?.StringValue ?? '?');
+}
+
+const entered = (record: { events: Array<{ type: string; state?: { name: string } }> }, name: string) =>
+  record.events.some((e) => e.type === 'StateEntered' && e.state?.name === name);
+
+describe('a send stored but unanswered, then refused on the retry', () => {
+  it('is not failed over: released for a later delivery, its one copy in the region it was sent to', async () => {
+    await onlyWest2();
+    const west2 = local.aws.faults.sqs[WEST2];
+    // The first send is stored by SQS and answered 500; every send after it is refused (throttled, 400).
+    west2?.rules.once('SendMessageBatch', { mode: 'lose-answer', then: 'error' });
+    west2?.rules.add({ actions: ['SendMessageBatch'], mode: 'error', error: 'throttle' });
+    const messages = Array.from({ length: 4 }, (_, i) => envelope(`req-unanswered-refused-${i}`));
+    const { record, outcomes } = await run(executionInput(messages));
+
+    expect(west2?.stats.faults({ mode: 'lose-answer' })[0]?.applied).toBe(true);
+    expect(entered(record, STATE.failover(WEST2))).toBe(false);
+    expect(outcomes.map((o) => o.outcome)).toEqual(messages.map(() => 'retry'));
+    expect(outcomes.some((o) => o.failedOver)).toBe(false);
+    const found = await copies();
+    for (const m of messages) expect(found.get(m.requestId), m.requestId).toEqual([WEST2]);
+    expect(await deadLettered()).toEqual([]);
+    for (const m of messages) {
+      const item = await claimRecord(local.aws, m.requestId);
+      expect(item?.status?.S).toBe('IN_PROGRESS');
+      expect(item?.leaseUntil?.N).toBe('0');
+      expect(item?.triedRegion?.S).toBe(WEST2);
+    }
+  });
+
+  it('is not dead-lettered when every other region refuses too', async () => {
+    await onlyWest2();
+    for (const region of regions()) {
+      if (region !== WEST2) local.aws.faults.sqs[region]?.rules.add({ actions: ['SendMessageBatch'], mode: 'error', error: 'throttle' });
+    }
+    const west2 = local.aws.faults.sqs[WEST2];
+    west2?.rules.once('SendMessageBatch', { mode: 'lose-answer', then: 'reset' });
+    west2?.rules.add({ actions: ['SendMessageBatch'], mode: 'error', error: 'throttle' });
+    const messages = Array.from({ length: 3 }, (_, i) => envelope(`req-unanswered-all-refuse-${i}`));
+    const { outcomes } = await run(executionInput(messages));
+
+    expect(outcomes.map((o) => o.outcome)).toEqual(messages.map(() => 'retry'));
+    expect(await deadLettered()).toEqual([]);
+    const found = await copies();
+    for (const m of messages) expect(found.get(m.requestId), m.requestId).toEqual([WEST2]);
+    for (const m of messages) expect((await claimRecord(local.aws, m.requestId))?.status?.S).not.toBe('DEAD_LETTERED');
+  });
+
+  it('is dispatched where it was sent when the retry is taken: one region, never another', async () => {
+    await onlyWest2();
+    local.aws.faults.sqs[WEST2]?.rules.once('SendMessageBatch', { mode: 'lose-answer', then: 'error' });
+    const messages = Array.from({ length: 3 }, (_, i) => envelope(`req-unanswered-then-taken-${i}`));
+    const { record, outcomes } = await run(executionInput(messages));
+    expect(entered(record, STATE.forwardAgain(WEST2))).toBe(true);
+    expect(outcomes.map((o) => [o.outcome, o.region])).toEqual(messages.map(() => ['dispatched', WEST2]));
+    const found = await copies();
+    // The unanswered send's copy and the retry's: both in us-west-2, nowhere else.
+    for (const m of messages) expect(found.get(m.requestId), m.requestId).toEqual([WEST2, WEST2]);
+  });
+});
+
+describe('a dead-letter send stored but unanswered, then refused on the retry', () => {
+  it('is not released as undeliverable: the next delivery goes to the DLQ again, never to a region', async () => {
+    // Every region refuses: the message is dead-lettered. The DLQ stores the first send and answers 500,
+    // then refuses (throttled) the retry.
+    for (const region of regions()) local.aws.faults.sqs[region]?.rules.add({ actions: ['SendMessageBatch'], mode: 'error', error: 'throttle' });
+    const home = local.aws.faults.sqs['us-east-1'];
+    home?.rules.once('SendMessage', { mode: 'lose-answer', then: 'error' });
+    home?.rules.add({ actions: ['SendMessage'], mode: 'error', error: 'throttle' });
+    const messages = [envelope('req-dlq-unanswered-refused')];
+    const { outcomes } = await run(executionInput(messages));
+    expect(home?.stats.faults({ mode: 'lose-answer' })[0]?.applied).toBe(true);
+    expect(outcomes[0]?.outcome).toBe('retry');
+    const item = await claimRecord(local.aws, 'req-dlq-unanswered-refused');
+    expect(item?.triedDeadLetter?.BOOL).toBe(true);
+
+    // The regions answer again; the next delivery must not dispatch what may sit in the DLQ.
+    for (const proxy of Object.values(local.aws.faults.sqs)) proxy.rules.clear();
+    await clearRegionHealth(local.aws);
+    const second = await run(executionInput(messages));
+    expect(second.outcomes[0]?.outcome).toBe('dead-lettered');
+    expect(await copies()).toEqual(new Map());
+  });
+});
+
+type Handlers = { snapshot: LambdaHandler; select: LambdaHandler; forward: LambdaHandler };
+
+/** The definition with the forward function wrapped; service integrations through the fault proxies. */
+async function withForward(wrap: (real: LambdaHandler) => LambdaHandler, use: (runner: DefinitionRunner) => Promise<void>): Promise<void> {
+  const arns = localFunctionArns(local.aws.resources);
+  const handlers: Handlers = { snapshot, select, forward: wrap(forward) };
+  const dynamodb = new DynamoDBClient({ region: 'us-east-1', endpoint: local.aws.codeEndpoints.dynamodb, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+  const sqs = new SQSClient({ region: 'us-east-1', endpoint: local.aws.codeEndpoints.sqs['us-east-1'] as string, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+  const runner = createRunner(
+    localDefinition(local.aws.resources),
+    { lambdas: { [arns.snapshot]: handlers.snapshot, [arns.select]: handlers.select, [arns.forward]: handlers.forward }, dynamodb, sqs },
+    { retryIntervalMs: 5 },
+  );
+  try {
+    await use(runner);
+  } finally {
+    dynamodb.destroy();
+    sqs.destroy();
+  }
+}
+
+/** A Lambda service error as Step Functions reports it when the invocation's answer is lost. */
+const serviceError = () => Object.assign(new Error('Lambda service error after the function ran'), { name: 'Lambda.ServiceException' });
+
+describe('a failover that ran and then failed', () => {
+  it('is not run again: its messages are released, in at most the one region it sent them to', async () => {
+    // us-west-2 refuses every send, so its messages fail over. The first failover sends, then its answer
+    // is lost (a Lambda service error). After that every region refuses, as on a bad minute.
+    await onlyWest2();
+    local.aws.faults.sqs[WEST2]?.rules.add({ actions: ['SendMessageBatch'], mode: 'error', error: 'throttle' });
+    let failovers = 0;
+    const loseFirstFailoverAnswer = (real: LambdaHandler): LambdaHandler => async (event: never, context: never) => {
+      const result = await real(event, context);
+      if ((event as { exclude?: string[] }).exclude && ++failovers === 1) {
+        for (const proxy of Object.values(local.aws.faults.sqs)) proxy.rules.add({ actions: ['SendMessageBatch'], mode: 'error', error: 'throttle' });
+        throw serviceError();
+      }
+      return result;
+    };
+    await withForward(loseFirstFailoverAnswer, async (runner) => {
+      const messages = Array.from({ length: 3 }, (_, i) => envelope(`req-failover-ran-${i}`));
+      const { outcomes } = await run(executionInput(messages), runner);
+      expect(failovers).toBe(1);
+      expect(outcomes.map((o) => o.outcome)).toEqual(messages.map(() => 'retry'));
+      expect(await deadLettered()).toEqual([]);
+      const found = await copies();
+      // The first failover placed each message once, in a drained region (the last resort): one copy each.
+      for (const m of messages) expect(found.get(m.requestId)?.length ?? 0, m.requestId).toBeLessThanOrEqual(1);
+      for (const m of messages) expect(found.get(m.requestId)?.[0], m.requestId).not.toBe(WEST2);
+    });
+  });
+});
+
+describe('a failover with every other region drained', () => {
+  it('tries the drained regions as a last resort before the DLQ', async () => {
+    await onlyWest2();
+    local.aws.faults.sqs[WEST2]?.rules.add({ actions: ['SendMessageBatch'], mode: 'error', error: 'throttle' });
+    const messages = Array.from({ length: 4 }, (_, i) => envelope(`req-drained-last-resort-${i}`));
+    const { outcomes } = await run(executionInput(messages));
+    expect(outcomes.map((o) => o.outcome)).toEqual(messages.map(() => 'dispatched'));
+    for (const o of outcomes) {
+      expect(o.failedOver).toBe(true);
+      expect(o.region).not.toBe(WEST2);
+    }
+    expect(await deadLettered()).toEqual([]);
+  });
+});
