@@ -91,6 +91,10 @@ export interface ScenarioContext {
   setWorkerCrash(crash: ((copy: WorkerCopy) => boolean) | undefined): void;
   /** A line for the report: what the scenario did when. */
   note(text: string): void;
+  /** What a scenario drew at random (the combined nemesis's mix), printed with its report. */
+  drew(text: string): void;
+  /** A client on the idempotency table, straight to the server (capacity settings, say). */
+  readonly dynamo: DynamoDBClient;
 }
 
 export interface Scenario {
@@ -109,6 +113,10 @@ export interface Scenario {
   inject(ctx: ScenarioContext): Promise<void>;
   /** Evidence that the fault happened (fault proxies' stats, hook counters): one sentence each; none = it never fired. */
   proof(ctx: ScenarioContext, check: CheckResult): string[];
+  /** What this scenario requires beyond the checker's rules: one problem each (none = met). */
+  expect?(ctx: ScenarioContext, check: CheckResult): string[];
+  /** Run by `npm run chaos` (long form) and by name only: the short suite leaves it out to stay fast. */
+  readonly longOnly?: boolean;
 }
 
 export interface ScenarioReport {
@@ -116,6 +124,8 @@ export interface ScenarioReport {
   readonly form: FormName;
   readonly seed: number;
   readonly injects: string;
+  /** What the scenario drew at random, if anything (the combined nemesis's mix). */
+  readonly drawn?: string;
   readonly check: CheckResult;
   readonly fired: { readonly ok: boolean; readonly evidence: readonly string[] };
   /** SQS refused at send: expected (corpus) and not. */
@@ -152,6 +162,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   const hooks = chaosHooks();
   const workerEvents: WorkerEvent[] = [];
   const notes: string[] = [];
+  let drawn: string | undefined;
   let crash: ((copy: WorkerCopy) => boolean) | undefined;
 
   status('starting the stack');
@@ -204,6 +215,11 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       crash = next;
     },
     note: (text) => void notes.push(`+${((Date.now() - startMs) / 1000).toFixed(1)} s ${text}`),
+    drew: (text) => {
+      drawn = text;
+      status(`drew ${text}`);
+    },
+    dynamo,
   };
 
   try {
@@ -270,11 +286,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       ...(drainMs === undefined ? {} : { drainMs }),
     });
     const evidence = scenario.proof(ctx, check);
+    const unmet = scenario.expect?.(ctx, check) ?? [];
     const refusedUnexpectedly = sent.refused.filter((r) => !r.expected).map((r) => `${r.planned.caseName ?? r.planned.requestId ?? 'message'}: ${r.error}`);
     const acceptedUnexpectedly = sent.unexpectedlyAccepted.map((p) => p.caseName ?? '?');
     const problems = [
       ...check.problems,
-      ...(evidence.length ? [] : [`the fault never fired (${scenario.injects})`]),
+      ...(evidence.length ? [] : [`the fault never fired (${drawn ?? scenario.injects})`]),
+      ...unmet,
       ...refusedUnexpectedly.map((r) => `the master queue refused ${r}`),
       ...acceptedUnexpectedly.map((c) => `SQS took ${c}, which the corpus says it refuses`),
     ];
@@ -283,6 +301,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       form: options.form,
       seed: options.seed,
       injects: scenario.injects,
+      ...(drawn === undefined ? {} : { drawn }),
       check,
       fired: { ok: evidence.length > 0, evidence },
       send: { refusedAsExpected: sent.refused.filter((r) => r.expected).length, refusedUnexpectedly, acceptedUnexpectedly },

@@ -12,7 +12,7 @@ import { cpus } from 'node:os';
 import { Command } from 'commander';
 import { choices, wholeNumber } from '../bench/args.js';
 import { runScenario, type ScenarioReport } from './harness.js';
-import { SCENARIO_NAMES, scenario } from './scenarios.js';
+import { SCENARIO_NAMES, SHORT_SUITE, scenario } from './scenarios.js';
 import { details, reportTable, windowTable } from './table.js';
 
 interface Options {
@@ -43,13 +43,14 @@ const program = new Command('chaos')
   .description('inject every fault on the local stack and account for every request (docs/chaos.md)')
   .option('--scenario <names>', `scenarios to run, repeatable or comma-separated (default: all)`, choices('--scenario', SCENARIO_NAMES))
   .option('--seed <n>', 'seed of every random choice (requests, faults, timing)', wholeNumber('--seed', 0, 2 ** 31 - 1), 1)
-  .option('--short', 'the short forms (what the test suite runs) instead of the long ones')
+  .option('--short', 'the short forms (what the test suite runs: long-only scenarios left out unless named) instead of the long ones')
   .option('--json', 'print the reports as JSON instead of the table')
   .addHelpText('after', `\nscenarios:\n${SCENARIO_NAMES.map((n) => `  ${n.padEnd(24)} ${scenario(n).injects}`).join('\n')}\n`)
   .showHelpAfterError('(npm run chaos -- --help lists the scenarios)')
   .action(async (options: Options) => {
-    const names = [...new Set(options.scenario ?? SCENARIO_NAMES)];
     const form = options.short ? 'short' : 'long';
+    // The short forms without names: the test suite's list (long-only scenarios left out).
+    const names = [...new Set(options.scenario ?? (options.short ? SHORT_SUITE.map((s) => s.name) : SCENARIO_NAMES))];
     const status = statusLine();
     const began = Date.now();
     const reports: ScenarioReport[] = [];
@@ -61,7 +62,7 @@ const program = new Command('chaos')
         onStatus: (text) => status.set(`chaos [${i + 1}/${names.length}] ${elapsed()} ${text}`),
       });
       reports.push(report);
-      status.set(`chaos [${i + 1}/${names.length}] ${elapsed()} ${name}: ${report.ok ? 'ok' : 'FAILED'}`);
+      status.set(`chaos [${i + 1}/${names.length}] ${elapsed()} ${name}: ${report.ok ? 'ok' : 'FAILED'}${report.drawn ? ` (drew ${report.drawn})` : ''}`);
     }
     status.done();
     const failed = reports.filter((r) => !r.ok);

@@ -71,6 +71,7 @@ export function details(reports: readonly ScenarioReport[]): string {
   const lines: string[] = [];
   for (const r of reports) {
     lines.push(`${r.ok ? 'ok  ' : 'FAIL'} ${r.scenario}: ${r.injects}`);
+    if (r.drawn) lines.push(`     drew: ${r.drawn}`);
     lines.push(`     fault: ${r.fired.evidence.length ? r.fired.evidence.join('; ') : 'NEVER FIRED'}`);
     if (r.check.masterDlqOfCompleted) lines.push(`     ${r.check.masterDlqOfCompleted} master-DLQ message(s) of requests completed all the same`);
     if (r.check.reacceptedAfterCrash) lines.push(`     ${r.check.reacceptedAfterCrash} copy(ies) accepted again with the same token after their worker died`);

@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { runScenario } from '../../chaos/harness.js';
-import { SCENARIOS } from '../../chaos/scenarios.js';
+import { SHORT_SUITE as SCENARIOS } from '../../chaos/scenarios.js';
 
 const SEED = Number(process.env.CHAOS_SEED ?? 1);
 
