@@ -5,7 +5,7 @@
 import { checkRun, type CheckReport } from './checker.js';
 import { taskStates, type TaskInfo } from './definition.js';
 import { runCombination, type RunResult } from './run.js';
-import { comboId, pairs, sample, singles, type Combination } from './space.js';
+import { comboId, frontier, pairs, sampleStratified, singles, type Combination } from './space.js';
 import { startExploreStack } from './stack.js';
 
 export interface ExploreOptions {
@@ -30,6 +30,8 @@ export interface Exploration {
   /** Pairs the space holds (before sampling). */
   readonly pairSpace: number;
   readonly singleSpace: number;
+  /** Third faults at states only pairs reached (long form). */
+  readonly tripleSpace: number;
   readonly ms: number;
 }
 
@@ -51,7 +53,7 @@ export async function explore(options: ExploreOptions, replay?: (id: string) => 
         record(combo, await runCombination(stack, tasks, combo));
         options.onProgress?.(i + 1, options.ids.length, 'replay');
       }
-      return { tasks: list, results, pairSpace: 0, singleSpace: 0, ms: Date.now() - began };
+      return { tasks: list, results, pairSpace: 0, singleSpace: 0, tripleSpace: 0, ms: Date.now() - began };
     }
     const baseline = record([], await runCombination(stack, tasks, []));
     const single = singles(baseline.points).filter(matches);
@@ -61,12 +63,19 @@ export async function explore(options: ExploreOptions, replay?: (id: string) => 
       options.onProgress?.(i + 1, single.length, 'single faults');
     }
     const space = pairs(singleRuns).filter(matches);
-    const chosen = options.pairs === 'all' ? space : sample(space, options.pairs, options.seed);
+    const chosen = options.pairs === 'all' ? space : sampleStratified(space, options.pairs, options.seed);
+    const pairRuns: Array<{ combo: Combination } & RunResult> = [];
     for (const [i, combo] of chosen.entries()) {
-      record(combo, await runCombination(stack, tasks, combo));
+      pairRuns.push({ combo, ...record(combo, await runCombination(stack, tasks, combo)) });
       options.onProgress?.(i + 1, chosen.length, 'pairs of faults');
     }
-    return { tasks: list, results, pairSpace: space.length, singleSpace: single.length, ms: Date.now() - began };
+    // The long form: a third fault where only a pair's run could reach (every reached Task gets faults).
+    const triples = options.pairs === 'all' ? frontier(pairRuns, new Set(results.flatMap((r) => r.combo.map((f) => f.state)))).filter(matches) : [];
+    for (const [i, combo] of triples.entries()) {
+      record(combo, await runCombination(stack, tasks, combo));
+      options.onProgress?.(i + 1, triples.length, 'third faults where only pairs reach');
+    }
+    return { tasks: list, results, pairSpace: space.length, singleSpace: single.length, tripleSpace: triples.length, ms: Date.now() - began };
   } finally {
     await stack.stop();
   }

@@ -66,7 +66,7 @@ export function formatReport(e: Exploration, options: { readonly showViolations?
       for (const v of r.violations) lines.push(`    ${v.check} ${v.requestId}: ${v.detail}`);
     }
   }
-  lines.push('', `pairs in the space: ${e.pairSpace}; single faults: ${e.singleSpace}; ${(e.ms / 1000).toFixed(1)} s`);
+  lines.push('', `single faults: ${e.singleSpace}; pairs in the space: ${e.pairSpace}; third faults where only pairs reach: ${e.tripleSpace}; ${(e.ms / 1000).toFixed(1)} s`);
   lines.push(summaryLine(e));
   return lines.join('\n');
 }

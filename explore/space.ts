@@ -112,3 +112,42 @@ export function seedOf(text: string): number {
   }
   return hash >>> 0;
 }
+
+/** Both faults on one state and item: a retry meeting a second answer, where Catch sees only the last. */
+export const isRetryPair = (combo: Combination) =>
+  combo.length === 2 && combo[0]?.state === combo[1]?.state && combo[0]?.item === combo[1]?.item;
+
+/**
+ * The short form's sample: half from the retry pairs, half from the rest (each seeded), so a small
+ * sample still meets the retries, which a uniform draw over thousands of pairs mostly misses.
+ */
+export function sampleStratified(combos: readonly Combination[], n: number, seed: number): Combination[] {
+  const retry = combos.filter(isRetryPair);
+  const rest = combos.filter((c) => !isRetryPair(c));
+  const fromRetry = Math.min(retry.length, Math.max(n - rest.length, Math.ceil(n / 2)));
+  return [...sample(retry, fromRetry, seed), ...sample(rest, n - fromRetry, seed + 1)];
+}
+
+/**
+ * Third faults, only where no single or pair could put one: at the points of states that only a pair's
+ * run reached (the dead-letter path, say). One pair run per such point is enough to cover the state.
+ */
+export function frontier(
+  runs: ReadonlyArray<{ readonly combo: Combination; readonly points: readonly Point[]; readonly firstFaultSeq?: number }>,
+  covered: ReadonlySet<string>,
+): Combination[] {
+  const seen = new Set<string>();
+  const out: Combination[] = [];
+  for (const run of runs) {
+    if (run.combo.length !== 2 || run.firstFaultSeq === undefined) continue;
+    for (const point of run.points) {
+      if (point.execution !== 0 || point.seq <= run.firstFaultSeq || covered.has(point.state)) continue;
+      if (run.combo.some((f) => covers(f, point.state, point.item, point.attempt))) continue;
+      const where = `${point.state}\u0000${point.item}\u0000${point.attempt}`;
+      if (seen.has(where)) continue;
+      seen.add(where);
+      for (const third of faultsAt(point)) out.push([...run.combo, third]);
+    }
+  }
+  return out;
+}
