@@ -7,6 +7,7 @@ import { BatchGetItemCommand, DeleteItemCommand, UpdateItemCommand } from '@aws-
 import type { DispatchConfig } from '../core/config.js';
 import { healthOf, type RegionHealth } from '../core/health.js';
 import { regionHealthKey } from '../core/record.js';
+import { cutChars } from '../core/sqs-text.js';
 import { dynamoClient } from './clients.js';
 
 /** Health calls are quick or skipped: they sit on the snapshot's and the forward's time budget. */
@@ -29,7 +30,7 @@ export async function markUnhealthy(cfg: DispatchConfig, region: string, error: 
       ExpressionAttributeNames: { '#until': 'until', '#error': 'error' },
       ExpressionAttributeValues: {
         ':until': { N: String(until) },
-        ':error': { S: error.slice(0, 500) },
+        ':error': { S: cutChars(error, 500) },
         ':expiresAt': { N: String(Math.ceil((until + forgetAfterMs(cfg)) / 1000)) },
         ':one': { N: '1' },
       },

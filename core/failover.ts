@@ -7,6 +7,7 @@
  * takes stay pending with every reason, for the workflow to dead-letter.
  */
 import { NOT_FORWARDED, type Placement } from './placement.js';
+import { sqsText } from './sqs-text.js';
 import type { Policy, RegionLoad } from './policy.js';
 import type { Random } from './random.js';
 
@@ -81,8 +82,9 @@ export function unconfirmedAfterUnanswered(placements: Placement[], region: stri
   return count;
 }
 
+/** Reasons carry SDK error text and end up as an SQS attribute (the DLQ's reason): only characters SQS takes. */
 export function appendReason(previous: string | undefined, next: string): string {
-  return previous && previous !== NOT_FORWARDED ? `${previous}; ${next}` : next;
+  return sqsText(previous && previous !== NOT_FORWARDED ? `${previous}; ${next}` : next);
 }
 
 export interface FailoverSettings {

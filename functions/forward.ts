@@ -31,6 +31,7 @@ import { POLICY, regionLoads } from '../core/policy.js';
 import { weighedRegions } from '../core/select.js';
 import { MESSAGE_ATTRIBUTE } from '../core/record.js';
 import { snapshotAgeSeconds } from '../core/snapshot.js';
+import { cutChars, sqsText } from '../core/sqs-text.js';
 import { FORWARD_SEND_WINDOW_MS } from '../core/topology.js';
 import { REGION_UNAVAILABLE, REGION_UNCONFIRMED } from '../workflows/dispatch.js';
 import { logger, withLambdaContext } from './logger.js';
@@ -117,7 +118,8 @@ export function failureText(failure: ForwardInput['failure']): string | undefine
   } catch {
     // Not Lambda's JSON: the Cause as it is.
   }
-  return [failure.Error, cause].filter(Boolean).join(': ').slice(0, 500) || undefined;
+  // Cut on a character, never inside a surrogate pair: the text travels as an SQS attribute (the DLQ's reason).
+  return cutChars([failure.Error, cause].filter(Boolean).join(': '), 500) || undefined;
 }
 
 async function primary(input: ForwardInput, cfg: DispatchConfig, region: string, metrics?: MetricsRecorder): Promise<ForwardOutput> {
@@ -204,7 +206,7 @@ async function failoverMode(input: ForwardInput, cfg: DispatchConfig, metrics?: 
   });
   // What no region took goes to the DLQ with every reason on the way.
   const final = placed.map((p) =>
-    p.status === 'pending' ? { ...p, reason: `${NO_REGION_REASON}: ${p.reason ?? reason ?? 'unknown'}` } : p,
+    p.status === 'pending' ? { ...p, reason: sqsText(`${NO_REGION_REASON}: ${p.reason ?? reason ?? 'unknown'}`) } : p,
   );
   return output(input, final, stuck.length ? `${stuck.length} messages unplaced` : null);
 }

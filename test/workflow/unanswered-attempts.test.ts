@@ -12,6 +12,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { clearCapacity, writeCapacity } from '../../aws/capacity.js';
 import { executionOutputSchema, flattenOutcomes } from '../../core/outcomes.js';
+import { isSqsText } from '../../core/sqs-text.js';
 import type { ExecutionInput } from '../../core/placement.js';
 import { handler as forward } from '../../functions/forward.js';
 import { handler as select } from '../../functions/select.js';
@@ -220,4 +221,25 @@ describe('a failover with every other region drained', () => {
     }
     expect(await deadLettered()).toEqual([]);
   });
+});
+
+describe('a dead-letter reason built from an error that quotes an emoji', () => {
+  for (const offset of [0, 1]) {
+    it(`is cut on a character, so the DLQ takes it (offset ${offset})`, async () => {
+      // Every region refuses with a long message of emoji: the reason the failover builds from it is cut
+      // to 500 characters, which lands inside a surrogate pair for one of the two offsets.
+      const message = `${'x'.repeat(offset)}${'\u{1F600}'.repeat(300)}`;
+      for (const proxy of Object.values(local.aws.faults.sqs)) {
+        proxy.rules.add({ actions: ['SendMessageBatch'], mode: 'error', error: { status: 400, type: 'com.amazonaws.sqs#RequestThrottled', message } });
+      }
+      const messages = [envelope(`req-emoji-reason-${offset}`)];
+      const { outcomes } = await run(executionInput(messages));
+      expect(outcomes[0]?.outcome).toBe('dead-lettered');
+      const dead = await drain(local.aws.sqs('us-east-1'), local.aws.resources.dispatchDeadLetterQueueUrl);
+      expect(dead).toHaveLength(1);
+      const reason = dead[0]?.MessageAttributes?.reason?.StringValue ?? '';
+      expect(reason).toContain('\u{1F600}');
+      expect(isSqsText(reason)).toBe(true);
+    });
+  }
 });
