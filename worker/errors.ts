@@ -4,6 +4,7 @@
  * No AWS import: every persistence reuses the same classification (`acceptRefusal`, `holderRefusal`).
  */
 import { RECORD_STATUS, WORK_STATUS, type RequestRecord } from '../core/record.js';
+import type { FenceRecord } from './record.js';
 
 export class FenceError extends Error {
   override name = 'FenceError';
@@ -35,23 +36,27 @@ export abstract class AcceptRefusedError extends FenceError {
 
 /**
  * Another acceptance holds the request (reason ALREADY_ACCEPTED: another token; the copy is dropped), or
- * this same copy is held and its lease still runs (reason IN_FLIGHT: a redelivery while its worker may
- * still be working; NOT dropped: deleting it would lose the request if that worker then fails).
+ * this same copy is held and this fence has not yet watched its lease unchanged for the lease's duration
+ * (reason IN_FLIGHT: a redelivery while its worker may still be working; NOT dropped: deleting it would
+ * lose the request if that worker then fails).
  */
 export class AlreadyAcceptedError extends AcceptRefusedError {
   override name = 'AlreadyAcceptedError';
   readonly reason: 'ALREADY_ACCEPTED' | 'IN_FLIGHT';
-  /** IN_FLIGHT only: seconds until the holder's lease ends (at least 1). */
+  /**
+   * IN_FLIGHT only: seconds after which this fence will have watched the lease for its whole duration
+   * (at least 1). Look again then, through the same Fence: it remembers what it watched.
+   */
   readonly retryAfterSeconds: number | undefined;
-  constructor(record: RequestRecord, readonly sameCopy: boolean, now: number) {
+  constructor(record: RequestRecord, readonly sameCopy: boolean, retryAfterSeconds?: number) {
     super(
       sameCopy
-        ? `request ${record.request_id}: this copy (token ${record.acceptedToken}) is held by ${record.acceptedBy} until ${record.acceptedUntil}`
+        ? `request ${record.request_id}: this copy (token ${record.acceptedToken}) is held by ${record.acceptedBy}; its lease is taken over only after it was seen unchanged for its whole duration`
         : `request ${record.request_id}: already accepted by ${record.acceptedBy} with another copy (token ${record.acceptedToken})`,
       record,
     );
     this.reason = sameCopy ? 'IN_FLIGHT' : 'ALREADY_ACCEPTED';
-    this.retryAfterSeconds = sameCopy ? Math.max(1, Math.ceil((record.acceptedUntil ?? now) - now) + 1) : undefined;
+    this.retryAfterSeconds = sameCopy ? Math.max(1, Math.ceil(retryAfterSeconds ?? 1)) : undefined;
   }
 }
 
@@ -94,28 +99,69 @@ export class NoDispatchIdentityError extends FenceError {
 }
 
 /**
- * Why `accept` (token, at `now`) is refused by this record, or undefined when the record would accept
- * (it changed between the refused write and the read: the caller writes again).
- * Mirrors the accept condition (persistence.ts), case by case.
+ * A request_id the intake would refuse (core/request.ts): no copy the dispatcher forwards carries one, and
+ * such an id can name an item that is not a request (`#capacity#...`, `#health#...`). Nothing is written.
  */
-export function acceptRefusal(record: RequestRecord, token: string, now: number): AcceptRefusedError | undefined {
+export class InvalidRequestIdError extends NoDispatchIdentityError {
+  override name = 'InvalidRequestIdError';
+  constructor(
+    readonly requestId: string,
+    /** The intake's reason. */
+    readonly why: string,
+  ) {
+    super(`request_id ${JSON.stringify(requestId.length > 140 ? `${requestId.slice(0, 137)}...` : requestId)} is refused: ${why}`);
+  }
+}
+
+/**
+ * The holder no longer holds its lease: a heartbeat was refused (another worker took the copy over after
+ * watching the lease, or it was released or completed elsewhere: reason NOT_HOLDER), or no heartbeat got
+ * through before the lease ran out by the holder's own clock (reason EXPIRED: a watcher may take it over).
+ * The job is told through its AbortSignal; a NOT_HOLDER job's completion is refused.
+ */
+export class LeaseLostError extends FenceError {
+  override name = 'LeaseLostError';
+  constructor(
+    readonly requestId: string,
+    readonly reason: 'NOT_HOLDER' | 'EXPIRED',
+    /** NOT_HOLDER: the record as found. */
+    readonly record?: RequestRecord,
+  ) {
+    super(
+      reason === 'NOT_HOLDER'
+        ? `request ${requestId}: the lease is lost${record?.acceptedBy ? ` (now held by ${record.acceptedBy})` : ''}`
+        : `request ${requestId}: no heartbeat got through before the lease ran out; another worker may take it over`,
+    );
+  }
+}
+
+/**
+ * Why `accept` of `token` is refused by this record, or undefined when the record would accept (it
+ * changed between the refused write and the read: the caller writes again). Mirrors the accept condition
+ * (persistence.ts), case by case. The same copy held is IN_FLIGHT whatever any clock says: whether it may
+ * be taken over is the watching fence's decision (watch.ts), never a comparison of timestamps.
+ */
+export function acceptRefusal(record: RequestRecord, token: string): AcceptRefusedError | undefined {
   if (record.status === RECORD_STATUS.deadLettered) return new DeadLetteredError(record);
   if (record.workStatus === WORK_STATUS.completed) return new AlreadyCompletedError(record);
   if (record.acceptedToken === undefined) return undefined;
-  if (record.acceptedToken !== token) return new AlreadyAcceptedError(record, false, now);
-  if (record.acceptedUntil === undefined || !(record.acceptedUntil < now)) return new AlreadyAcceptedError(record, true, now);
-  return undefined;
+  return new AlreadyAcceptedError(record, record.acceptedToken === token);
 }
 
-/** Why complete / release / extend by (token, workerId) is refused by this record, or undefined. */
+/**
+ * Why complete / release / extend by (token, workerId) is refused by this record, or undefined.
+ * `versions`: the lease versions the holder may have written last (its write condition named them).
+ */
 export function holderRefusal(
   operation: 'complete' | 'release' | 'extend',
   requestId: string,
   token: string,
   workerId: string,
-  record: RequestRecord | undefined,
+  record: FenceRecord | undefined,
+  versions?: readonly string[],
 ): FenceError | undefined {
   if (!record || record.acceptedToken !== token || record.acceptedBy !== workerId) return new NotHolderError(requestId, token, workerId, record);
   if (operation === 'release' && record.workStatus === WORK_STATUS.completed) return new AlreadyCompletedError(record);
+  if (versions?.length && (record.leaseVersion === undefined || !versions.includes(record.leaseVersion))) return new NotHolderError(requestId, token, workerId, record);
   return undefined;
 }

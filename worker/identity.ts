@@ -3,13 +3,15 @@
  * dispatcher puts on every forwarded message, read from an SDK `Message` (ReceiveMessage with
  * MessageAttributeNames ['All']) or a Lambda `SQSRecord`. A message without them (sent by hand, or
  * received without asking for its attributes) falls back to the body's request_id and the SQS message
- * id as token, and says so in `fallbacks`.
+ * id as token, and says so in `fallbacks`. A request_id the intake would refuse (core/request.ts) is
+ * refused here too (InvalidRequestIdError): it could name an item that is not a request.
  */
 import type { Message } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
 import { MESSAGE_ATTRIBUTE } from '../core/record.js';
 import { NoDispatchIdentityError } from './errors.js';
+import { checkRequestId } from './record.js';
 
 export type FenceableMessage = Message | SQSRecord;
 
@@ -39,7 +41,10 @@ function requestIdInBody(body: string | undefined): string | undefined {
   }
 }
 
-/** Throws NoDispatchIdentityError when no request_id can be found (not in the attributes, not in the body). */
+/**
+ * Throws NoDispatchIdentityError when no request_id can be found (not in the attributes, not in the
+ * body), InvalidRequestIdError (a NoDispatchIdentityError) when the one found is not a request's.
+ */
 export function dispatchIdentity(message: FenceableMessage): DispatchIdentity {
   const lambda = isLambdaRecord(message);
   const messageId = lambda ? message.messageId : message.MessageId;
@@ -56,6 +61,7 @@ export function dispatchIdentity(message: FenceableMessage): DispatchIdentity {
     }
     fallbacks.push(`no ${MESSAGE_ATTRIBUTE.requestId} message attribute: request_id read from the body`);
   }
+  checkRequestId(requestId);
 
   let token = attribute(message, MESSAGE_ATTRIBUTE.dispatchToken);
   if (!token) {

@@ -1,8 +1,12 @@
 /** The worker-side dispatch fence: see docs/worker-fence.md. */
 export * from './errors.js';
 export * from './fence.js';
+export * from './heartbeat.js';
 export * from './identity.js';
 export * from './middleware.js';
 export * from './persistence.js';
+export * from './record.js';
+export * from './visibility.js';
+export * from './watch.js';
 export * from './wrapper.js';
 export * from './lanes.js';

@@ -3,15 +3,19 @@
  * source mapping must report batch item failures (FunctionResponseTypes: ReportBatchItemFailures):
  * the middleware answers with { batchItemFailures }.
  *
- *   before:  accept each record. A record whose acceptance is refused because another copy holds or
+ *   before:  accept each record, and extend each acceptance's lease every third of it while the handler
+ *            runs (the message's visibility too, with `extendVisibility`). A record whose acceptance is refused because another copy holds or
  *            finished the request, or because it is dead-lettered, is removed from the event the handler
  *            sees and reported as done (SQS deletes that copy). A record that cannot be accepted now
  *            (this very copy still leased by a worker, no request_id, DynamoDB unreachable) is removed
  *            too and reported as a batch item failure (it comes back). When nothing is left, the
  *            handler is not called.
- *   after:   the handler's failures (its { batchItemFailures }, or one settled promise per record as for
- *            @middy/sqs-partial-batch-failure) are released, every other accepted record is completed;
- *            the response is { batchItemFailures } with the handler's failures and the fence's.
+ *   after:   the heartbeats stop; the handler's failures (its { batchItemFailures }, or one settled
+ *            promise per record as for @middy/sqs-partial-batch-failure) are released, every other
+ *            accepted record is completed; a record whose lease was lost meanwhile is neither (its
+ *            completion would be refused: another worker holds the copy) and is reported as failed, so
+ *            that this invocation does not delete it. The response is { batchItemFailures } with the
+ *            handler's failures and the fence's.
  *   onError: the handler threw: every accepted record is released and the error stands (SQS retries the
  *            batch; copies dropped in `before` come back and are dropped again). When an inner
  *            middleware turned the error into a response (sqs-partial-batch-failure does), that
@@ -19,13 +23,18 @@
  *
  * With @middy/sqs-partial-batch-failure, use the fence FIRST so that it sees that middleware's answer:
  *   middy(handler).use(fenceMiddleware({ fence, leaseSeconds })).use(sqsPartialBatchFailure())
+ * The handler reads a record's lease signal with `leaseSignal(record)`: aborted when that lease is lost.
+ * A Lambda that times out runs neither after nor onError; its environment is restarted, so its
+ * heartbeats end with it and the leases lapse.
  */
 import type { MiddlewareObj, Request } from '@middy/core';
 import type { Context, SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { RequestRecord } from '../core/record.js';
-import { AcceptRefusedError, type DropReason } from './errors.js';
+import { AcceptRefusedError, NotHolderError, type DropReason } from './errors.js';
 import type { Fence } from './fence.js';
+import { Heartbeat } from './heartbeat.js';
 import { dispatchIdentity } from './identity.js';
+import type { ExtendVisibility } from './visibility.js';
 import { defaultWarning, type FenceWarningHandler } from './wrapper.js';
 
 export interface FenceMiddlewareOptions {
@@ -37,6 +46,18 @@ export interface FenceMiddlewareOptions {
   readonly onWarning?: FenceWarningHandler;
   /** A copy dropped by the fence (not passed to the handler, reported as done). */
   readonly onDropped?: (record: SQSRecord, reason: DropReason, existing: RequestRecord) => void;
+  /** Extends each held message's visibility with its heartbeat (`sqsVisibility(client)`: the queue is the record's eventSourceARN). */
+  readonly extendVisibility?: ExtendVisibility<SQSRecord>;
+  /** Between heartbeats, ms. Default: a third of the lease. */
+  readonly heartbeatMs?: number;
+}
+
+/** The lease signals of the records the handler holds: aborted (reason: a LeaseLostError) when that lease is lost. */
+const signals = new WeakMap<SQSRecord, AbortSignal>();
+
+/** The lease signal of a record handed to the handler by fenceMiddleware (undefined for any other record). */
+export function leaseSignal(record: SQSRecord): AbortSignal | undefined {
+  return signals.get(record);
 }
 
 /** What the handler may return: a batch response, one settled promise per record, or nothing (all done). */
@@ -46,6 +67,7 @@ interface Held {
   readonly record: SQSRecord;
   readonly requestId: string;
   readonly token: string;
+  readonly heartbeat: Heartbeat;
 }
 
 interface State {
@@ -81,20 +103,32 @@ export function fenceMiddleware(options: FenceMiddlewareOptions): MiddlewareObj<
 
   /** Completes what the handler did, releases what it failed; the batch response. */
   const settle = async (request: Request<SQSEvent, FencedBatchResult, Error, Context>, state: State) => {
+    await stopAll(state);
     const failed = handlerFailures(request.response, request.event.Records);
     const failedSet = new Set(failed);
+    const lost: string[] = [];
     await Promise.all(
-      state.held.map(async ({ record, requestId, token }) => {
-        const holder = { requestId, token, workerId: state.workerId };
+      state.held.map(async ({ record, requestId, token, heartbeat }) => {
+        const holder = { requestId, token, workerId: state.workerId, versions: heartbeat.heldVersions };
         if (failedSet.has(record.messageId)) {
           await fence.release(holder).catch((error: unknown) => warn('release failed: the acceptance stands until its lease ends', { kind: 'release-failed', ...holder, error: describe(error) }));
-        } else {
-          await fence.complete(holder).catch((error: unknown) => warn('complete failed after the handler succeeded', { kind: 'complete-failed', ...holder, error: describe(error) }));
+          return;
         }
+        if (heartbeat.lost?.reason === 'NOT_HOLDER') {
+          lost.push(record.messageId);
+          return;
+        }
+        await fence.complete(holder).catch((error: unknown) => {
+          // Taken over by a watcher after the lease ran out: that worker holds the copy now.
+          if (error instanceof NotHolderError) lost.push(record.messageId);
+          warn('complete failed after the handler succeeded', { kind: 'complete-failed', ...holder, error: describe(error) });
+        });
       }),
     );
-    request.response = asResponse([...failed, ...state.failed]);
+    request.response = asResponse([...failed, ...state.failed, ...lost]);
   };
+
+  const stopAll = (state: State) => Promise.all(state.held.map((h) => h.heartbeat.stop()));
 
   return {
     name: 'dispatchFence',
@@ -108,15 +142,22 @@ export function fenceMiddleware(options: FenceMiddlewareOptions): MiddlewareObj<
           try {
             identity = dispatchIdentity(record);
           } catch (error) {
-            warn('record without a request_id: reported as failed', { kind: 'not-accepted', messageId: record.messageId, error: describe(error) });
+            warn('record without a valid request_id: reported as failed', { kind: 'not-accepted', messageId: record.messageId, error: describe(error) });
             failed.push(record.messageId);
             return;
           }
           const { requestId, token, fallbacks } = identity;
           for (const fallback of fallbacks) warn(fallback, { kind: 'fallback', messageId: record.messageId, requestId, token });
           try {
-            await fence.accept({ requestId, token, workerId, leaseSeconds });
-            held.push({ record, requestId, token });
+            const lease = await fence.acceptLease({ requestId, token, workerId, leaseSeconds });
+            const extendVisibility = options.extendVisibility;
+            const heartbeat = new Heartbeat(fence, lease, {
+              ...(options.heartbeatMs ? { everyMs: options.heartbeatMs } : {}),
+              ...(extendVisibility ? { onBeat: (seconds: number) => extendVisibility(record, seconds) } : {}),
+              onError: (error) => warn('heartbeat failed: tried again at the next beat', { kind: 'heartbeat-failed', requestId, token, error: describe(error) }),
+            });
+            signals.set(record, heartbeat.signal);
+            held.push({ record, requestId, token, heartbeat });
           } catch (error) {
             if (error instanceof AcceptRefusedError && error.dropCopy) {
               try {
@@ -152,10 +193,11 @@ export function fenceMiddleware(options: FenceMiddlewareOptions): MiddlewareObj<
         await settle(request, state);
         return;
       }
+      await stopAll(state);
       await Promise.all(
-        state.held.map(({ requestId, token }) =>
+        state.held.map(({ requestId, token, heartbeat }) =>
           fence
-            .release({ requestId, token, workerId: state.workerId })
+            .release({ requestId, token, workerId: state.workerId, versions: heartbeat.heldVersions })
             .catch((error: unknown) => warn('release after a failed handler failed', { kind: 'release-failed', requestId, token, error: describe(error) })),
         ),
       );

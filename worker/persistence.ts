@@ -1,9 +1,10 @@
 /**
- * Where the fence keeps its state: the request's idempotency record (core/record.ts), behind a small
- * interface. The DynamoDB implementation makes each operation ONE conditional UpdateItem; when the
- * condition fails it reads the record (from the error when DynamoDB returns it, else with a consistent
- * GetItem: dynalite accepts ReturnValuesOnConditionCheckFailure but returns nothing) and throws the
- * typed error that says why.
+ * Where the fence keeps its state: the request's idempotency record (core/record.ts, worker/record.ts),
+ * behind a small interface. The DynamoDB implementation makes each operation ONE conditional UpdateItem;
+ * when the condition fails it reads the record (from the error when DynamoDB returns it, else with a
+ * consistent GetItem: dynalite accepts ReturnValuesOnConditionCheckFailure but returns nothing) and
+ * throws the typed error that says why. No condition compares timestamps: a lease is taken over only
+ * with a write conditional on the lease version the taker watched (watch.ts).
  */
 import {
   ConditionalCheckFailedException,
@@ -13,19 +14,34 @@ import {
   type DynamoDBClient,
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import { ATTR, RECORD_STATUS, requestRecordSchema, WORK_STATUS, type RequestRecord } from '../core/record.js';
+import { ATTR, RECORD_STATUS, WORK_STATUS } from '../core/record.js';
 import { acceptRefusal, FenceError, holderRefusal } from './errors.js';
+import { FENCE_ATTR, fenceRecordSchema, type FenceRecord } from './record.js';
 
-/** Epoch seconds throughout. */
+/** Epoch seconds (the writer's own clock: written for people to read, never compared by the fence). */
 export interface AcceptWrite {
   readonly requestId: string;
   readonly token: string;
   readonly workerId: string;
   readonly now: number;
-  /** now + lease: until then no other acceptance, not even of the same token. */
+  /** now + lease, for people to read. */
   readonly acceptedUntil: number;
   /** The record's TTL after this write (now + 7 days). */
   readonly expiresAt: number;
+  /** Fresh and random: what a taker watches. */
+  readonly leaseVersion: string;
+  /** The lease's duration: how long a taker watches the version before it may take over. */
+  readonly leaseSeconds: number;
+}
+
+/**
+ * The lease a taker watched and may take over: its leaseVersion, or, for an acceptance written without
+ * one (an older worker), its holder and acceptedUntil as they were read.
+ */
+export interface SeenVersion {
+  readonly leaseVersion?: string;
+  readonly acceptedBy?: string;
+  readonly acceptedUntil?: number;
 }
 
 export interface HolderWrite {
@@ -33,18 +49,30 @@ export interface HolderWrite {
   readonly token: string;
   readonly workerId: string;
   readonly now: number;
+  /** When given: the write also requires the record's leaseVersion to be one of these (the holder's own). */
+  readonly versions?: readonly string[];
+}
+
+export interface ExtendWrite extends HolderWrite {
+  readonly acceptedUntil: number;
+  readonly leaseVersion: string;
+  readonly leaseSeconds: number;
 }
 
 export interface FencePersistence {
-  /** Throws AlreadyAcceptedError, AlreadyCompletedError or DeadLetteredError when refused. */
-  accept(write: AcceptWrite): Promise<RequestRecord>;
+  /**
+   * Accepts a free record (never accepted, released, absent), or with `takeOver` the same copy's lease at
+   * exactly the version watched. Throws AlreadyAcceptedError (IN_FLIGHT when the same copy is held),
+   * AlreadyCompletedError or DeadLetteredError when refused.
+   */
+  accept(write: AcceptWrite, takeOver?: SeenVersion): Promise<FenceRecord>;
   /** Throws NotHolderError when refused. */
-  complete(write: HolderWrite): Promise<RequestRecord>;
+  complete(write: HolderWrite): Promise<FenceRecord>;
   /** Throws NotHolderError, or AlreadyCompletedError when the holder already completed it. */
   release(write: HolderWrite): Promise<void>;
-  /** Throws NotHolderError when refused. */
-  extend(write: HolderWrite & { readonly acceptedUntil: number }): Promise<RequestRecord>;
-  get(requestId: string): Promise<RequestRecord | undefined>;
+  /** Heartbeat: a new version and duration. Throws NotHolderError when refused. */
+  extend(write: ExtendWrite): Promise<FenceRecord>;
+  get(requestId: string): Promise<FenceRecord | undefined>;
 }
 
 /** Expression attribute names: every attribute the fence reads or writes (`status` is a reserved word). */
@@ -57,6 +85,8 @@ const NAMES = {
   '#workStatus': ATTR.workStatus,
   '#completedAt': ATTR.completedAt,
   '#expiresAt': ATTR.expiresAt,
+  '#leaseVersion': FENCE_ATTR.leaseVersion,
+  '#leaseSeconds': FENCE_ATTR.leaseSeconds,
 } as const;
 type Name = keyof typeof NAMES;
 
@@ -67,29 +97,66 @@ type Name = keyof typeof NAMES;
 export const ACCEPT_CONDITION_CASES = {
   notDeadLettered: '(attribute_not_exists(#status) OR #status <> :deadLettered)',
   notCompleted: '(attribute_not_exists(#workStatus) OR #workStatus <> :completed)',
-  /** Nobody holds it (never accepted, released, or no record at all), or this same copy holds it and its lease has expired. */
-  freeOrOwnLeaseExpired: '(attribute_not_exists(#acceptedToken) OR (#acceptedToken = :token AND #acceptedUntil < :now))',
+  /** Nobody holds it: never accepted, released, or no record at all. */
+  free: 'attribute_not_exists(#acceptedToken)',
 } as const;
+
+/** The take-over condition's last case: this same copy holds it, at exactly the version the taker watched. */
+export const TAKE_OVER_CASES = {
+  sameCopy: '#acceptedToken = :token',
+  watchedVersion: '#leaseVersion = :seenVersion',
+  /** An acceptance written without a version: the same holder with the same acceptedUntil (both as read). */
+  watchedLegacy: 'attribute_not_exists(#leaseVersion) AND #acceptedBy = :seenBy AND #acceptedUntil = :seenUntil',
+} as const;
+
+const NOT_COMPLETED = ACCEPT_CONDITION_CASES.notCompleted;
+const HOLDER = '#acceptedToken = :token AND #acceptedBy = :worker';
+const ACCEPT_SET =
+  'SET #acceptedToken = :token, #acceptedBy = :worker, #acceptedAt = :now, #acceptedUntil = :until, #leaseVersion = :version, ' +
+  '#leaseSeconds = :leaseSeconds, #workStatus = :accepted, #expiresAt = :expiresAt';
 
 export const EXPRESSIONS = {
   accept: {
-    update:
-      'SET #acceptedToken = :token, #acceptedBy = :worker, #acceptedAt = :now, #acceptedUntil = :until, #workStatus = :accepted, #expiresAt = :expiresAt',
+    update: ACCEPT_SET,
     condition: Object.values(ACCEPT_CONDITION_CASES).join(' AND '),
   },
   complete: {
     update: 'SET #workStatus = :completed, #completedAt = :now',
-    condition: '#acceptedToken = :token AND #acceptedBy = :worker',
+    condition: HOLDER,
   },
   release: {
-    update: 'REMOVE #acceptedToken, #acceptedBy, #acceptedAt, #acceptedUntil, #workStatus',
-    condition: '#acceptedToken = :token AND #acceptedBy = :worker AND (attribute_not_exists(#workStatus) OR #workStatus <> :completed)',
+    update: 'REMOVE #acceptedToken, #acceptedBy, #acceptedAt, #acceptedUntil, #leaseVersion, #leaseSeconds, #workStatus',
+    condition: `${HOLDER} AND ${NOT_COMPLETED}`,
   },
   extend: {
-    update: 'SET #acceptedUntil = :until',
-    condition: '#acceptedToken = :token AND #acceptedBy = :worker',
+    update: 'SET #acceptedUntil = :until, #leaseVersion = :version, #leaseSeconds = :leaseSeconds',
+    condition: HOLDER,
   },
 } as const;
+
+/** The take-over of the lease seen: the accept write, on the condition that nothing changed since. */
+export function takeOverExpression(seen: SeenVersion): { update: string; condition: string } {
+  const legacy = [
+    'attribute_not_exists(#leaseVersion)',
+    seen.acceptedBy === undefined ? 'attribute_not_exists(#acceptedBy)' : '#acceptedBy = :seenBy',
+    seen.acceptedUntil === undefined ? 'attribute_not_exists(#acceptedUntil)' : '#acceptedUntil = :seenUntil',
+  ].join(' AND ');
+  const version = seen.leaseVersion === undefined ? legacy : TAKE_OVER_CASES.watchedVersion;
+  return {
+    update: ACCEPT_SET,
+    condition: [ACCEPT_CONDITION_CASES.notDeadLettered, NOT_COMPLETED, TAKE_OVER_CASES.sameCopy, `(${version})`].join(' AND '),
+  };
+}
+
+/** `#leaseVersion IN (...)` when the holder names its versions: its write holds only on its own lease. */
+function withVersions(expression: { readonly update: string; readonly condition: string }, versions: readonly string[] | undefined) {
+  if (!versions?.length) return { expression, values: {} };
+  const names = versions.map((_, i) => `:v${i}`);
+  return {
+    expression: { update: expression.update, condition: `${expression.condition} AND #leaseVersion IN (${names.join(', ')})` },
+    values: Object.fromEntries(versions.map((v, i) => [names[i] as string, S(v)])),
+  };
+}
 
 /** Only the names and values an expression uses: DynamoDB refuses unused ones. */
 function used<T>(all: Record<string, T>, expressions: readonly string[]): Record<string, T> {
@@ -109,51 +176,70 @@ export class DynamoFencePersistence implements FencePersistence {
     readonly tableName: string,
   ) {}
 
-  async accept(write: AcceptWrite): Promise<RequestRecord> {
+  async accept(write: AcceptWrite, takeOver?: SeenVersion): Promise<FenceRecord> {
+    let seen = takeOver;
     for (let attempt = 1; ; attempt++) {
-      const outcome = await this.update(EXPRESSIONS.accept, write.requestId, {
+      const outcome = await this.update(seen ? takeOverExpression(seen) : EXPRESSIONS.accept, write.requestId, {
         ':token': S(write.token),
         ':worker': S(write.workerId),
         ':now': N(write.now),
         ':until': N(write.acceptedUntil),
+        ':version': S(write.leaseVersion),
+        ':leaseSeconds': N(write.leaseSeconds),
         ':accepted': S(WORK_STATUS.accepted),
         ':expiresAt': N(write.expiresAt),
         ':deadLettered': S(RECORD_STATUS.deadLettered),
         ':completed': S(WORK_STATUS.completed),
+        ...(seen?.leaseVersion !== undefined ? { ':seenVersion': S(seen.leaseVersion) } : {}),
+        ...(seen?.acceptedBy !== undefined ? { ':seenBy': S(seen.acceptedBy) } : {}),
+        ...(seen?.acceptedUntil !== undefined ? { ':seenUntil': N(seen.acceptedUntil) } : {}),
       });
       if (outcome.ok) return outcome.record;
       if (!outcome.record) {
         // Refused, yet no record: it was deleted in between. Write again.
-        if (attempt < ACCEPT_ATTEMPTS) continue;
+        if (attempt < ACCEPT_ATTEMPTS) {
+          seen = undefined;
+          continue;
+        }
         throw new FenceError(`request ${write.requestId}: acceptance refused ${attempt} times and no record found`);
       }
-      const refusal = acceptRefusal(outcome.record, write.token, write.now);
+      // The same copy held at another version than the one watched is IN_FLIGHT: the watch starts again.
+      const refusal = acceptRefusal(outcome.record, write.token);
       if (refusal) throw refusal;
       if (attempt >= ACCEPT_ATTEMPTS) {
         throw new FenceError(`request ${write.requestId}: acceptance refused ${attempt} times by a record that keeps changing`);
       }
+      // Free after all (released in between): a plain acceptance.
+      seen = undefined;
     }
   }
 
-  async complete(write: HolderWrite): Promise<RequestRecord> {
-    const outcome = await this.update(EXPRESSIONS.complete, write.requestId, this.holderValues(write, { ':completed': S(WORK_STATUS.completed) }));
+  async complete(write: HolderWrite): Promise<FenceRecord> {
+    const { expression, values } = withVersions(EXPRESSIONS.complete, write.versions);
+    const outcome = await this.update(expression, write.requestId, this.holderValues(write, { ':completed': S(WORK_STATUS.completed), ...values }));
     if (outcome.ok) return outcome.record;
     throw this.holderError('complete', write, outcome.record);
   }
 
   async release(write: HolderWrite): Promise<void> {
-    const outcome = await this.update(EXPRESSIONS.release, write.requestId, this.holderValues(write, { ':completed': S(WORK_STATUS.completed) }));
+    const { expression, values } = withVersions(EXPRESSIONS.release, write.versions);
+    const outcome = await this.update(expression, write.requestId, this.holderValues(write, { ':completed': S(WORK_STATUS.completed), ...values }));
     if (outcome.ok) return;
     throw this.holderError('release', write, outcome.record);
   }
 
-  async extend(write: HolderWrite & { readonly acceptedUntil: number }): Promise<RequestRecord> {
-    const outcome = await this.update(EXPRESSIONS.extend, write.requestId, this.holderValues(write, { ':until': N(write.acceptedUntil) }));
+  async extend(write: ExtendWrite): Promise<FenceRecord> {
+    const { expression, values } = withVersions(EXPRESSIONS.extend, write.versions);
+    const outcome = await this.update(
+      expression,
+      write.requestId,
+      this.holderValues(write, { ':until': N(write.acceptedUntil), ':version': S(write.leaseVersion), ':leaseSeconds': N(write.leaseSeconds), ...values }),
+    );
     if (outcome.ok) return outcome.record;
     throw this.holderError('extend', write, outcome.record);
   }
 
-  async get(requestId: string): Promise<RequestRecord | undefined> {
+  async get(requestId: string): Promise<FenceRecord | undefined> {
     const { Item } = await this.client.send(
       new GetItemCommand({ TableName: this.tableName, Key: { [ATTR.key]: S(requestId) }, ConsistentRead: true }),
     );
@@ -164,9 +250,9 @@ export class DynamoFencePersistence implements FencePersistence {
     return { ':token': S(write.token), ':worker': S(write.workerId), ':now': N(write.now), ...extra };
   }
 
-  private holderError(operation: 'complete' | 'release' | 'extend', write: HolderWrite, record: RequestRecord | undefined): FenceError {
+  private holderError(operation: 'complete' | 'release' | 'extend', write: HolderWrite, record: FenceRecord | undefined): FenceError {
     return (
-      holderRefusal(operation, write.requestId, write.token, write.workerId, record) ??
+      holderRefusal(operation, write.requestId, write.token, write.workerId, record, write.versions) ??
       new FenceError(`request ${write.requestId}: ${operation} refused, yet the record read back names ${write.workerId} as its holder`)
     );
   }
@@ -176,7 +262,7 @@ export class DynamoFencePersistence implements FencePersistence {
     expression: { readonly update: string; readonly condition: string },
     requestId: string,
     values: Record<string, AttributeValue>,
-  ): Promise<{ ok: true; record: RequestRecord } | { ok: false; record: RequestRecord | undefined }> {
+  ): Promise<{ ok: true; record: FenceRecord } | { ok: false; record: FenceRecord | undefined }> {
     const texts = [expression.update, expression.condition];
     const input: UpdateItemCommandInput = {
       TableName: this.tableName,
@@ -200,8 +286,8 @@ export class DynamoFencePersistence implements FencePersistence {
 }
 
 /** The record read back, through the contract's schema (zod at the boundary). */
-export function parseRecord(item: Record<string, AttributeValue>): RequestRecord {
-  const parsed = requestRecordSchema.safeParse(item);
+export function parseRecord(item: Record<string, AttributeValue>): FenceRecord {
+  const parsed = fenceRecordSchema.safeParse(item);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new FenceError(`unreadable idempotency record ${item[ATTR.key]?.S ?? '(no request_id)'}: ${issue?.path.join('.')}: ${issue?.message}`);

@@ -1,6 +1,7 @@
 /**
- * `fenced(handler, options)`: a message handler behind the fence. accept -> run -> complete; on an
- * error, release and rethrow. A copy whose acceptance is refused is not passed to the handler.
+ * `fenced(handler, options)`: a message handler behind the fence. accept -> run (the lease extended every
+ * third of it while the handler runs, the message's visibility too with `extendVisibility`) -> complete;
+ * on an error, release and rethrow. A copy whose acceptance is refused is not passed to the handler.
  *
  * The wrapped function
  *   resolves { skipped: false, result }          -> processed: delete the message
@@ -9,15 +10,20 @@
  *   rejects                                      -> leave the message; the visibility timeout brings it
  *                                                   back. The handler's own error (after release), an
  *                                                   AlreadyAcceptedError with reason IN_FLIGHT (this very
- *                                                   copy is held and its lease runs; `retryAfterSeconds`
- *                                                   says when to look again), or a DynamoDB error.
+ *                                                   copy is held; `retryAfterSeconds` says when to look
+ *                                                   again, through the same Fence), a LeaseLostError (the
+ *                                                   lease was lost while the handler ran: another worker
+ *                                                   holds this copy now; its completion was refused), an
+ *                                                   InvalidRequestIdError, or a DynamoDB error.
  */
 import type { RequestRecord } from '../core/record.js';
-import { AcceptRefusedError, type DropReason } from './errors.js';
-import type { Fence } from './fence.js';
+import { AcceptRefusedError, LeaseLostError, NotHolderError, type DropReason } from './errors.js';
+import type { Fence, HeldLease } from './fence.js';
+import { Heartbeat } from './heartbeat.js';
 import { dispatchIdentity, type FenceableMessage } from './identity.js';
+import type { ExtendVisibility } from './visibility.js';
 
-export interface FencedOptions {
+export interface FencedOptions<M extends FenceableMessage = FenceableMessage> {
   readonly fence: Fence;
   /** Unique per worker (process, thread, or Lambda invocation). */
   readonly workerId: string;
@@ -28,10 +34,18 @@ export interface FencedOptions {
    * fails after the handler ran (the outcome stands; the record is left as it was). Default: console.warn.
    */
   readonly onWarning?: FenceWarningHandler;
+  /**
+   * Extends the message's visibility with each heartbeat (`sqsVisibility(client, queueUrl)`, visibility.ts).
+   * Without it only the lease is extended: keep the queue's visibility timeout above the longest job, or
+   * SQS hands the copy to another worker, which then waits (IN_FLIGHT) while the lease is kept.
+   */
+  readonly extendVisibility?: ExtendVisibility<M>;
+  /** Between heartbeats, ms. Default: a third of the lease. */
+  readonly heartbeatMs?: number;
 }
 
 /** fallback: a message without the dispatch attributes; the others: a fence write that failed after the work. */
-export type FenceWarningKind = 'fallback' | 'release-failed' | 'complete-failed' | 'not-accepted';
+export type FenceWarningKind = 'fallback' | 'release-failed' | 'complete-failed' | 'not-accepted' | 'heartbeat-failed';
 export type FenceWarningHandler = (message: string, detail: Readonly<Record<string, unknown>> & { readonly kind: FenceWarningKind }) => void;
 
 /** What the handler gets beside the message. */
@@ -41,8 +55,18 @@ export interface FenceContext {
   readonly workerId: string;
   /** The accepted record. */
   readonly record: RequestRecord;
-  /** Heartbeat: the acceptance now holds `seconds` from now (extend the message's visibility too). */
+  /**
+   * Aborted (reason: a LeaseLostError) when the lease is lost while the handler runs: stop, another worker
+   * may hold this copy now. Its result is then not completed.
+   */
+  readonly signal: AbortSignal;
+  /** A heartbeat now: the acceptance holds `seconds` from now, and later heartbeats keep that length. */
   extend(seconds: number): Promise<void>;
+  /**
+   * Stops the heartbeat without releasing: the lease then runs out and, after a watcher has seen it
+   * unchanged for its duration, the copy is taken over. What a worker that dies leaves behind.
+   */
+  stopHeartbeat(): void;
 }
 
 export type FencedOutcome<R> =
@@ -55,7 +79,7 @@ export const defaultWarning: FenceWarningHandler = (message, detail) => console.
 
 const describe = (error: unknown) => `${(error as Error)?.name ?? 'Error'}: ${(error as Error)?.message ?? String(error)}`;
 
-export function fenced<M extends FenceableMessage, R>(handler: FencedHandler<M, R>, options: FencedOptions): (message: M) => Promise<FencedOutcome<R>> {
+export function fenced<M extends FenceableMessage, R>(handler: FencedHandler<M, R>, options: FencedOptions<M>): (message: M) => Promise<FencedOutcome<R>> {
   const { fence, workerId, leaseSeconds } = options;
   const warn = options.onWarning ?? defaultWarning;
   return async (message) => {
@@ -63,27 +87,34 @@ export function fenced<M extends FenceableMessage, R>(handler: FencedHandler<M, 
     for (const fallback of fallbacks) warn(fallback, { kind: 'fallback', requestId, token });
     const holder = { requestId, token, workerId };
 
-    let record: RequestRecord;
+    let lease: HeldLease;
     try {
-      record = await fence.accept({ ...holder, leaseSeconds });
+      lease = await fence.acceptLease({ ...holder, leaseSeconds });
     } catch (error) {
       if (error instanceof AcceptRefusedError && error.dropCopy) {
         return { skipped: true, reason: error.reason as DropReason, record: error.record, requestId, token };
       }
       throw error;
     }
+    const extendVisibility = options.extendVisibility;
+    const heartbeat = new Heartbeat(fence, lease, {
+      ...(options.heartbeatMs ? { everyMs: options.heartbeatMs } : {}),
+      ...(extendVisibility ? { onBeat: (seconds: number) => extendVisibility(message, seconds) } : {}),
+      onError: (error) => warn('heartbeat failed: tried again at the next beat', { kind: 'heartbeat-failed', ...holder, error: describe(error) }),
+    });
 
     let result: R;
     try {
       result = await handler(message, {
         ...holder,
-        record,
-        extend: async (seconds) => {
-          await fence.extend({ ...holder, seconds });
-        },
+        record: lease.record,
+        signal: heartbeat.signal,
+        extend: (seconds) => heartbeat.beat(seconds),
+        stopHeartbeat: () => void heartbeat.stop(),
       });
     } catch (error) {
-      await fence.release(holder).catch((releaseError: unknown) =>
+      await heartbeat.stop();
+      await fence.release({ ...holder, versions: heartbeat.heldVersions }).catch((releaseError: unknown) =>
         warn('release after a failed handler failed: the acceptance stands until its lease ends', {
           kind: 'release-failed',
           ...holder,
@@ -92,16 +123,24 @@ export function fenced<M extends FenceableMessage, R>(handler: FencedHandler<M, 
       );
       throw error;
     }
+    await heartbeat.stop();
+    // Lost to another holder: its completion is refused, and the copy is left to that holder.
+    const lost = heartbeat.lost;
+    if (lost?.reason === 'NOT_HOLDER') throw lost;
 
     let completed = true;
-    await fence.complete(holder).catch((completeError: unknown) => {
+    try {
+      // On this holder's own lease only: a lease that ran out is completed only if nobody took it over since.
+      await fence.complete({ ...holder, versions: heartbeat.heldVersions });
+    } catch (completeError) {
+      if (completeError instanceof NotHolderError) throw new LeaseLostError(requestId, 'NOT_HOLDER', completeError.record);
       completed = false;
       warn('complete failed after the handler succeeded: the result stands, the record is left as it was', {
         kind: 'complete-failed',
         ...holder,
         error: describe(completeError),
       });
-    });
+    }
     return { skipped: false, result, requestId, token, completed };
   };
 }

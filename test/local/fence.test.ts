@@ -91,7 +91,7 @@ describe.concurrent('accept', () => {
     expect(record.status).toBeUndefined();
     const stored = await item(id);
     expect(stored?.[ATTR.acceptedToken]).toEqual({ S: 'tok-a' });
-    expect(stored?.[ATTR.expiresAt]).toEqual({ N: String(NOW + 7 * 86400) });
+    expect(stored?.[ATTR.expiresAt]).toEqual({ N: String(NOW + RECORD_TTL_SECONDS) });
   });
 
   it.each([RECORD_STATUS.dispatched, RECORD_STATUS.inProgress, RECORD_STATUS.redriven])('accepts a %s record and keeps its dispatch fields', async (status) => {
@@ -119,17 +119,23 @@ describe.concurrent('accept', () => {
     expect((await item(id))?.[ATTR.acceptedToken]).toEqual({ S: 'tok-a' });
   });
 
-  it('refuses the same token while its lease runs (IN_FLIGHT, not dropped) and accepts it once the lease has expired', async () => {
+  it('refuses the same token while its lease is held (IN_FLIGHT, not dropped), whatever time the caller gives, and takes it over once it watched the lease', async () => {
     const id = newId();
-    await accept(id, 'tok-a', 'w1');
-    for (const now of [NOW, NOW + 10, NOW + LEASE]) {
-      const error = await refusal(accept(id, 'tok-a', 'w2', now));
+    const first = await accept(id, 'tok-a', 'w1', NOW, 1);
+    // Another worker's fence: its own watch, its own clock.
+    const watcher = Fence.dynamo(aws.dynamo, aws.resources.tableName);
+    for (const now of [NOW, NOW + 10, NOW + LEASE + 1000]) {
+      const error = await refusal(watcher.accept({ requestId: id, token: 'tok-a', workerId: 'w2', leaseSeconds: 1, now }));
       expect(error).toBeInstanceOf(AlreadyAcceptedError);
       expect(error).toMatchObject({ reason: 'IN_FLIGHT', sameCopy: true, dropCopy: false });
-      expect((error as AlreadyAcceptedError).retryAfterSeconds).toBe(NOW + LEASE - now + 1);
+      // Look again after the lease (1 s), as counted from this fence's first look.
+      expect((error as AlreadyAcceptedError).retryAfterSeconds).toBeGreaterThanOrEqual(1);
+      expect((error as AlreadyAcceptedError).retryAfterSeconds).toBeLessThanOrEqual(2);
     }
-    const record = await accept(id, 'tok-a', 'w2', NOW + LEASE + 1);
-    expect(record).toMatchObject({ acceptedToken: 'tok-a', acceptedBy: 'w2', acceptedAt: NOW + LEASE + 1, acceptedUntil: NOW + 2 * LEASE + 1 });
+    const record = await vi.waitFor(() => watcher.accept({ requestId: id, token: 'tok-a', workerId: 'w2', leaseSeconds: LEASE, now: NOW + 5 }), { timeout: 10_000, interval: 200 });
+    expect(record).toMatchObject({ acceptedToken: 'tok-a', acceptedBy: 'w2', acceptedAt: NOW + 5, acceptedUntil: NOW + 5 + LEASE, leaseSeconds: LEASE });
+    expect(record.leaseVersion).toBeDefined();
+    expect(record.leaseVersion).not.toBe(first.leaseVersion);
   });
 
   it('refuses every copy, even the same token after its lease, once the request is completed', async () => {
@@ -231,16 +237,25 @@ describe.concurrent('complete, release, extend', () => {
     expect(await item(missing)).toBeUndefined();
   });
 
-  it('extend moves the holder lease on, so that the same copy stays refused until the new end', async () => {
+  it('extend writes a new lease version and duration: a watcher starts again and waits the new duration; a lost holder cannot extend', async () => {
     const id = newId();
-    await accept(id, 'tok-a', 'w1');
+    const accepted = await accept(id, 'tok-a', 'w1', NOW, 1);
+    const watcher = Fence.dynamo(aws.dynamo, aws.resources.tableName);
+    expect(await refusal(watcher.accept({ requestId: id, token: 'tok-a', workerId: 'w2', leaseSeconds: 1 }))).toMatchObject({ reason: 'IN_FLIGHT' });
     const record = await fence.extend({ requestId: id, token: 'tok-a', workerId: 'w1', seconds: 100, now: NOW + 20 });
-    expect(record.acceptedUntil).toBe(NOW + 120);
-    // Past the first lease, within the extended one: refused.
-    expect(await refusal(accept(id, 'tok-a', 'w2', NOW + LEASE + 5))).toMatchObject({ reason: 'IN_FLIGHT' });
-    expect(await accept(id, 'tok-a', 'w2', NOW + 121)).toMatchObject({ acceptedBy: 'w2' });
+    expect(record).toMatchObject({ acceptedUntil: NOW + 120, leaseSeconds: 100 });
+    expect(record.leaseVersion).not.toBe(accepted.leaseVersion);
+    // A new version: the watch starts again and lasts the new lease.
+    const error = await refusal(watcher.accept({ requestId: id, token: 'tok-a', workerId: 'w2', leaseSeconds: 1 }));
+    expect(error).toMatchObject({ reason: 'IN_FLIGHT' });
+    expect((error as AlreadyAcceptedError).retryAfterSeconds).toBeGreaterThanOrEqual(100);
+
+    await fence.extend({ requestId: id, token: 'tok-a', workerId: 'w1', seconds: 1 });
+    expect(await vi.waitFor(() => watcher.accept({ requestId: id, token: 'tok-a', workerId: 'w2', leaseSeconds: LEASE }), { timeout: 10_000, interval: 200 })).toMatchObject({
+      acceptedBy: 'w2',
+    });
     // w1 no longer holds it: its heartbeat is refused.
-    expect(await refusal(fence.extend({ requestId: id, token: 'tok-a', workerId: 'w1', seconds: 100, now: NOW + 122 }))).toBeInstanceOf(NotHolderError);
+    expect(await refusal(fence.extend({ requestId: id, token: 'tok-a', workerId: 'w1', seconds: 100 }))).toBeInstanceOf(NotHolderError);
   });
 });
 
