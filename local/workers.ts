@@ -9,8 +9,10 @@
  * finished the request, or it is dead-lettered) without processing it: `dropped()` counts those.
  *
  * For chaos runs: `crash` makes a worker die while processing a copy (after its acceptance): the copy is
- * neither deleted nor handed back and the acceptance is not released, so the copy comes back after the
- * queue's visibility timeout and, once the acceptance's lease has ended, the same copy is accepted again.
+ * neither deleted nor handed back, the acceptance is not released and its heartbeat stops, so the copy
+ * comes back after the queue's visibility timeout and, once a worker of the pool has watched the
+ * acceptance's lease unchanged for the lease's duration (its fence's own clock, worker/watch.ts), the same
+ * copy is accepted again.
  * The worker's slot then starts afresh under a new worker id, as a restarted instance would. `onEvent`
  * tells what happened to every copy received.
  *
@@ -30,7 +32,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { TIMEOUTS } from '../core/topology.js';
 import { MESSAGE_ATTRIBUTE } from '../core/record.js';
-import { AlreadyAcceptedError, type DropReason } from '../worker/errors.js';
+import { AlreadyAcceptedError, LeaseLostError, type DropReason } from '../worker/errors.js';
 import { Fence } from '../worker/fence.js';
 import { LaneReceiver } from '../worker/lanes.js';
 import { fenced } from '../worker/wrapper.js';
@@ -162,6 +164,8 @@ export function startWorkers(options: WorkersOptions): Workers {
   const leaseSeconds = options.fence?.leaseSeconds ?? TIMEOUTS.regionalVisibilitySeconds;
   const workerIdPrefix = options.fence?.workerIdPrefix ?? `${options.region}-${randomUUID().slice(0, 8)}`;
   const sleepers = new Set<() => void>();
+  /** The lane each copy in hand came from: where its heartbeat extends its visibility. */
+  const queueOf = new WeakMap<Message, string>();
 
   /** Resolves true after ms, or false as soon as stop() is called. */
   const sleep = (ms: number) =>
@@ -214,10 +218,11 @@ export function startWorkers(options: WorkersOptions): Workers {
     const accepting = (id: string) =>
       fence
         ? fenced(
-            async (message: Message) => {
+            async (message: Message, held) => {
               if (options.crash?.(copyOf(message, id))) {
+                // Dead: nothing after this runs (no heartbeat, no complete, no release, no delete).
+                held.stopHeartbeat();
                 die();
-                // Dead: nothing after this runs (no complete, no release, no delete).
                 return new Promise<never>(() => undefined);
               }
               if (!(await processOne())) throw new Interrupted();
@@ -226,6 +231,11 @@ export function startWorkers(options: WorkersOptions): Workers {
               fence,
               workerId: id,
               leaseSeconds,
+              // The heartbeat keeps the copy invisible as long as its lease holds.
+              extendVisibility: async (message, seconds) => {
+                const queueUrl = queueOf.get(message);
+                if (queueUrl && message.ReceiptHandle) await handBack(queueUrl, message.ReceiptHandle, seconds);
+              },
               // A copy without the dispatch attributes is fenced by its body's request_id and message id: not an error.
               onWarning: (message, detail) => detail.kind !== 'fallback' && report(new Error(`dispatch fence: ${message} (${JSON.stringify(detail)})`)),
             },
@@ -279,6 +289,7 @@ export function startWorkers(options: WorkersOptions): Workers {
       // Held from here until deleted, handed back or left: a retiring worker finishes it first.
       slot.busy = true;
       const receiptHandle = message.ReceiptHandle;
+      queueOf.set(message, queueUrl);
       const body = message.Body ?? '';
       const copy = copyOf(message, workerId());
       if (options.onEvent) notify(() => options.onEvent?.({ ...copy, kind: 'received', at: Date.now(), body }));
@@ -307,8 +318,13 @@ export function startWorkers(options: WorkersOptions): Workers {
             await handBack(queueUrl, receiptHandle);
             return;
           }
+          if (error instanceof LeaseLostError) {
+            // Another worker took this copy over while it was processed here: it is that worker's to finish.
+            emit(copy, 'deferred', 'lease lost');
+            continue;
+          }
           if (error instanceof AlreadyAcceptedError && error.retryAfterSeconds !== undefined) {
-            // This very copy is held by a worker whose lease runs: look again when it ends.
+            // This very copy is held by a worker: look again once this pool's fence has watched its lease for the lease's duration.
             emit(copy, 'deferred', error.reason);
             await handBack(queueUrl, receiptHandle, Math.min(error.retryAfterSeconds, 43_200));
             continue;

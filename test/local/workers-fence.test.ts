@@ -1,11 +1,12 @@
 /**
  * Simulated workers behind the dispatch fence (local/workers.ts with `fence`), against dynalite and one
  * fauxqs server per region: two copies of one request in two regions' queues are processed once and
- * dropped once; an interrupted worker releases what it held.
+ * dropped once; an interrupted worker releases what it held; a job longer than its lease is kept by its
+ * heartbeat; a worker that dies stops beating and the pool takes the copy over after watching its lease.
  */
 import { randomUUID } from 'node:crypto';
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MESSAGE_ATTRIBUTE, RECORD_STATUS } from '../../core/record.js';
 import { startWorkers, type Workers } from '../../local/workers.js';
@@ -136,5 +137,79 @@ describe('workers with the dispatch fence', () => {
       await plain.stop();
     }
     expect(plain.dropped()).toBe(0);
+  });
+
+  /** A queue of its own whose visibility timeout is 1 s, so that a copy left in hand comes back at once. */
+  async function shortQueue(region: string): Promise<string> {
+    const { QueueUrl } = await aws.sqs(region).send(new CreateQueueCommand({ QueueName: `fence-${randomUUID().slice(0, 8)}`, Attributes: { VisibilityTimeout: '1' } }));
+    return QueueUrl as string;
+  }
+
+  async function sendTo(region: string, queueUrl: string, requestId: string, token: string): Promise<void> {
+    await aws.sqs(region).send(
+      new SendMessageCommand({
+        QueueUrl: queueUrl,
+        MessageBody: JSON.stringify(request(requestId)),
+        MessageAttributes: {
+          [MESSAGE_ATTRIBUTE.requestId]: { DataType: 'String', StringValue: requestId },
+          [MESSAGE_ATTRIBUTE.dispatchToken]: { DataType: 'String', StringValue: token },
+        },
+      }),
+    );
+  }
+
+  it('a job three times its lease and the queue visibility: the heartbeat keeps both, and two workers process it once', async () => {
+    const id = `req-${randomUUID().slice(0, 8)}`;
+    const queueUrl = await shortQueue('us-west-1');
+    await sendTo('us-west-1', queueUrl, id, 'tok-1');
+    const events: string[] = [];
+    const workers = startWorkers({
+      region: 'us-west-1',
+      client: aws.sqs('us-west-1'),
+      queueUrl,
+      workers: 2,
+      secondsPerRequest: 3,
+      fence: { ...fenceOption(), leaseSeconds: 1 },
+      onEvent: (event) => events.push(event.kind),
+    });
+    try {
+      await vi.waitFor(() => expect(workers.processed()).toBe(1), { timeout: 15_000 });
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+    } finally {
+      await workers.stop();
+    }
+    expect(workers.processed()).toBe(1);
+    expect(events.filter((kind) => kind === 'received')).toHaveLength(1);
+    expect((await record(id))?.workStatus).toEqual({ S: 'COMPLETED' });
+    expect(await queueEmpty(aws.sqs('us-west-1'), queueUrl)).toBe(true);
+  });
+
+  it('a worker that dies mid-job stops its heartbeat: the copy comes back and the pool takes it over after watching the lease', async () => {
+    const id = `req-${randomUUID().slice(0, 8)}`;
+    const queueUrl = await shortQueue('us-west-1');
+    await sendTo('us-west-1', queueUrl, id, 'tok-1');
+    let crashes = 0;
+    const deferred: string[] = [];
+    const workers = startWorkers({
+      region: 'us-west-1',
+      client: aws.sqs('us-west-1'),
+      queueUrl,
+      workers: 2,
+      secondsPerRequest: 0.1,
+      fence: { ...fenceOption(), leaseSeconds: 1 },
+      crash: () => crashes++ === 0,
+      onEvent: (event) => event.kind === 'deferred' && deferred.push(String(event.reason)),
+    });
+    try {
+      await vi.waitFor(() => expect(workers.processed()).toBe(1), { timeout: 20_000 });
+    } finally {
+      await workers.stop();
+    }
+    expect(workers.crashed()).toBe(1);
+    expect(workers.processed()).toBe(1);
+    // Before the take-over, the copy came back while the dead worker's lease was still watched.
+    expect(deferred).toContain('IN_FLIGHT');
+    const stored = await record(id);
+    expect(stored?.workStatus).toEqual({ S: 'COMPLETED' });
   });
 });
