@@ -11,6 +11,7 @@ import { dispatchFunction } from './functions.js';
 import type { Queues } from './queues.js';
 import { FUNCTION_MEMORY_MB, FUNCTION_SETTINGS, INTAKE_HIGH_SUBSCRIPTION, INTAKE_SUBSCRIPTION } from './settings.js';
 import { createStateMachine, type DispatchStateMachine } from './state-machine.js';
+import type { RecordLifetime } from './table.js';
 
 type Names = ReturnType<typeof resourceNames>;
 
@@ -30,6 +31,8 @@ export interface DispatchArgs {
   readonly queues: Queues;
   readonly table: aws.dynamodb.Table;
   readonly home: HomeContext;
+  /** The stage's record lifetime, checked against the queues (stacks/table.ts). */
+  readonly lifetime: RecordLifetime;
 }
 
 /** REGION_QUEUES as core/config.ts reads it: {"us-west-2": {"url": "...", "capacity": 1, "highUrl": "..."}, ...}, in configured order. */
@@ -47,13 +50,15 @@ export function keysStartingWith(prefix: string): sst.aws.FunctionPermissionArgs
   return [{ test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: [`${prefix}*`] }];
 }
 
-export function createDispatch({ names, queues, table, home }: DispatchArgs): Dispatch {
+export function createDispatch({ names, queues, table, home, lifetime }: DispatchArgs): Dispatch {
   // No endpoint overrides (SQS_ENDPOINTS, DYNAMODB_ENDPOINT, SFN_ENDPOINT): on AWS the SDK's defaults are right.
   const environment = {
     HOME_REGION,
     REGION_QUEUES: regionQueuesJson(queues),
     IDEMPOTENCY_TABLE_NAME: table.name,
     ...FUNCTION_SETTINGS,
+    IDEMPOTENCY_TTL_SECONDS: String(lifetime.recordLifetimeSeconds),
+    REDRIVE_WINDOW_SECONDS: String(lifetime.redriveWindowSeconds),
   };
   // Both lanes of every region (core/lanes.ts).
   const regionalQueueArns = queues.regional.flatMap((r) => [r.queue.arn, r.highQueue.arn]);

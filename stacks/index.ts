@@ -7,7 +7,8 @@ import { createMonitoring } from './monitoring.js';
 import { stageOutputs } from './outputs.js';
 import { createQueues } from './queues.js';
 import { deployRegions } from './regions.js';
-import { createTable } from './table.js';
+import { recordLifetimeSettings } from './settings.js';
+import { createTable, recordLifetime } from './table.js';
 
 export function deployStage() {
   const app = $app.providers?.aws;
@@ -19,8 +20,10 @@ export function deployStage() {
   const home = homeContext();
   const regions = deployRegions();
   const queues = createQueues(names, regions);
+  // Records must outlive every copy a queue can hold: a stage set otherwise is refused here.
+  const lifetime = recordLifetime(queues.retentions, recordLifetimeSettings(process.env));
   const table = createTable(names);
-  const dispatch = createDispatch({ names, queues, table, home });
+  const dispatch = createDispatch({ names, queues, table, home, lifetime });
   const monitoring = createMonitoring({ names, regions, queues, dispatch });
   const outputs = stageOutputs({ queues, table, dispatch, monitoring });
   // `sst shell` exposes linked resources to the command it runs as SST_RESOURCE_<name>.

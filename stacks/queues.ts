@@ -12,18 +12,18 @@
  * - a queue policy that denies any request not made over TLS (stacks/policies.ts), created in the
  *   queue's region through the same provider.
  */
-import { MAX_RECEIVE_COUNT, TIMEOUTS, type resourceNames } from '../core/topology.js';
+import { MAX_RECEIVE_COUNT, RETENTION, TIMEOUTS, type resourceNames } from '../core/topology.js';
+import type { QueueRetention } from '../workflows/lifetime.js';
 import { tlsOnlyQueuePolicy } from './policies.js';
 import { SST_DEV_MASTER_QUEUE } from './settings.js';
 import type { DeployRegion } from './regions.js';
 
 type Names = ReturnType<typeof resourceNames>;
 
-const DAY = 24 * 3600;
 /** SQS maximum. A DLQ keeps its messages longer than its source queue (AWS advice). */
-const DEAD_LETTER_RETENTION_SECONDS = 14 * DAY;
+const DEAD_LETTER_RETENTION_SECONDS = RETENTION.deadLetterSeconds;
 /** SQS default, stated: a request nobody takes in 4 days has long gone to the master DLQ. */
-const MASTER_RETENTION_SECONDS = 4 * DAY;
+const MASTER_RETENTION_SECONDS = RETENTION.masterSeconds;
 
 export interface RegionalQueue {
   readonly region: string;
@@ -44,6 +44,8 @@ export interface Queues {
   readonly masterHighDeadLetter: aws.sqs.Queue;
   readonly dispatchDeadLetter: aws.sqs.Queue;
   readonly regional: readonly RegionalQueue[];
+  /** Every queue above by name with its retention: what a record must outlive (workflows/lifetime.ts). */
+  readonly retentions: readonly QueueRetention[];
 }
 
 type QueueArgs = Omit<aws.sqs.QueueArgs, 'sqsManagedSseEnabled' | 'kmsMasterKeyId' | 'policy'>;
@@ -72,14 +74,20 @@ export function masterQueueLimits(dev: boolean) {
 
 export function createQueues(names: Names, regions: readonly DeployRegion[]): Queues {
   const limits = masterQueueLimits($dev);
+  // Each queue's retention as deployed, for the record lifetime check (stacks/table.ts).
+  const retentions: QueueRetention[] = [];
+  const kept = (name: string, seconds: number) => {
+    retentions.push({ queue: name, seconds });
+    return seconds;
+  };
   const masterLane = (logical: string, name: string, deadLetterName: string) => {
-    const deadLetter = queue(`${logical}DeadLetterQueue`, { name: deadLetterName, messageRetentionSeconds: DEAD_LETTER_RETENTION_SECONDS });
+    const deadLetter = queue(`${logical}DeadLetterQueue`, { name: deadLetterName, messageRetentionSeconds: kept(deadLetterName, DEAD_LETTER_RETENTION_SECONDS) });
     const work = queue(`${logical}Queue`, {
       name,
       // >= 6 x the intake timeout (AWS advice for SQS event sources), so a batch still being
       // processed is not delivered again.
       visibilityTimeoutSeconds: TIMEOUTS.masterVisibilitySeconds,
-      messageRetentionSeconds: limits.retentionSeconds,
+      messageRetentionSeconds: kept(name, limits.retentionSeconds),
       redrivePolicy: redrive(deadLetter, limits.maxReceiveCount),
     });
     return { work, deadLetter };
@@ -88,20 +96,24 @@ export function createQueues(names: Names, regions: readonly DeployRegion[]): Qu
   const { work: masterHigh, deadLetter: masterHighDeadLetter } = masterLane('MasterHigh', names.masterHighQueue, names.masterHighDeadLetterQueue);
   const dispatchDeadLetter = queue('DispatchDeadLetterQueue', {
     name: names.dispatchDeadLetterQueue,
-    messageRetentionSeconds: DEAD_LETTER_RETENTION_SECONDS,
+    messageRetentionSeconds: kept(names.dispatchDeadLetterQueue, DEAD_LETTER_RETENTION_SECONDS),
   });
 
   const regional = regions.map((deployRegion) => {
     const { region, pascal, opts } = deployRegion;
     const lane = (logical: string, name: string, deadLetterName: string) => {
-      const deadLetterQueue = queue(`${logical}DeadLetterQueue${pascal}`, { name: deadLetterName, messageRetentionSeconds: DEAD_LETTER_RETENTION_SECONDS }, opts);
+      const deadLetterQueue = queue(
+        `${logical}DeadLetterQueue${pascal}`,
+        { name: deadLetterName, messageRetentionSeconds: kept(deadLetterName, DEAD_LETTER_RETENTION_SECONDS) },
+        opts,
+      );
       const work = queue(
         `${logical}Queue${pascal}`,
         {
           name,
           // Seed values: an inference job may hold a message for up to an hour; a backlog may wait 14 days.
           visibilityTimeoutSeconds: TIMEOUTS.regionalVisibilitySeconds,
-          messageRetentionSeconds: TIMEOUTS.regionalRetentionSeconds,
+          messageRetentionSeconds: kept(name, RETENTION.regionalSeconds),
           // A job that crashes its worker 3 times is parked instead of poisoning the region.
           redrivePolicy: redrive(deadLetterQueue),
         },
@@ -122,5 +134,5 @@ export function createQueues(names: Names, regions: readonly DeployRegion[]): Qu
     };
   });
 
-  return { master, masterDeadLetter, masterHigh, masterHighDeadLetter, dispatchDeadLetter, regional };
+  return { master, masterDeadLetter, masterHigh, masterHighDeadLetter, dispatchDeadLetter, regional, retentions };
 }

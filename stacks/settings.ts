@@ -2,13 +2,17 @@
  * Deployment settings that are choices, not contracts: the functions' tunables (read through
  * core/config.ts) and the intake subscription's throttles. Pure data, no AWS import.
  */
-import { SQS_BATCH_SIZE, TIMEOUTS } from '../core/topology.js';
+import { z } from 'zod';
+import { DEFAULT_RECORD_LIFETIME_SECONDS, REDRIVE_WINDOW_SECONDS, SQS_BATCH_SIZE, TIMEOUTS } from '../core/topology.js';
 
 /** Environment values shared by the four functions (names as core/config.ts reads them). */
 export const FUNCTION_SETTINGS = {
   CACHE_TTL: '5',
   MAX_QUEUE_DEPTH_THRESHOLD: '5000',
-  IDEMPOTENCY_TTL_SECONDS: String(7 * 24 * 3600),
+  // The defaults; a stage may set its own (RECORD_LIFETIME_ENV below, checked in stacks/table.ts).
+  // 21 days, not the original's 7: a record must outlive the 14 days a DLQ keeps a copy, plus the window.
+  IDEMPOTENCY_TTL_SECONDS: String(DEFAULT_RECORD_LIFETIME_SECONDS),
+  REDRIVE_WINDOW_SECONDS: String(REDRIVE_WINDOW_SECONDS),
   // Longer than the intake and any execution it starts, shorter than the master visibility timeout,
   // so the redelivery of a crashed batch can take its claims over (core/topology.ts TIMEOUTS).
   CLAIM_LEASE_SECONDS: String(TIMEOUTS.claimLeaseSeconds),
@@ -132,3 +136,41 @@ export const LIVE_IN_SST_DEV = { intake: false, snapshot: true, select: true, fo
  * the message. A message the intake finds invalid is still dead-lettered at once, with its reason.
  */
 export const SST_DEV_MASTER_QUEUE = { retentionSeconds: 14 * 24 * 3600 } as const;
+
+/**
+ * The record lifetime settings a stage may take from the deployer's environment at `sst deploy`
+ * (docs/deploy.md). Unset: the redrive window is 7 days and the lifetime is derived from the queues'
+ * retention (stacks/table.ts); a lifetime set below that refuses the stage.
+ */
+export const RECORD_LIFETIME_ENV = {
+  recordLifetime: 'DISPATCH_IDEMPOTENCY_TTL_SECONDS',
+  redriveWindow: 'DISPATCH_REDRIVE_WINDOW_SECONDS',
+} as const;
+
+export interface RecordLifetimeSettings {
+  /** Absent: derived. */
+  readonly recordLifetimeSeconds?: number;
+  readonly redriveWindowSeconds: number;
+}
+
+const wholeSeconds = z.coerce.number({ error: 'must be a number of seconds' }).int('must be a whole number of seconds');
+
+/** Reads RECORD_LIFETIME_ENV (blank counts as unset); throws naming the variable when one is malformed. */
+export function recordLifetimeSettings(env: Readonly<Record<string, string | undefined>>): RecordLifetimeSettings {
+  const value = (name: string) => (env[name]?.trim() ? env[name] : undefined);
+  const parsed = z
+    .object({
+      [RECORD_LIFETIME_ENV.recordLifetime]: wholeSeconds.positive('must be > 0').optional(),
+      [RECORD_LIFETIME_ENV.redriveWindow]: wholeSeconds.min(0, 'must be >= 0').default(REDRIVE_WINDOW_SECONDS),
+    })
+    .safeParse({
+      [RECORD_LIFETIME_ENV.recordLifetime]: value(RECORD_LIFETIME_ENV.recordLifetime),
+      [RECORD_LIFETIME_ENV.redriveWindow]: value(RECORD_LIFETIME_ENV.redriveWindow),
+    });
+  if (!parsed.success) {
+    throw new Error(`record lifetime settings:\n  ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n  ')}`);
+  }
+  const lifetime = parsed.data[RECORD_LIFETIME_ENV.recordLifetime];
+  const window = parsed.data[RECORD_LIFETIME_ENV.redriveWindow] as number;
+  return { ...(lifetime !== undefined ? { recordLifetimeSeconds: lifetime } : {}), redriveWindowSeconds: window };
+}

@@ -1,7 +1,9 @@
 /**
  * The idempotency table: one record per request_id (a claim with a lease, then DISPATCHED), written
  * by the state machine's DynamoDB tasks. Records expire through TTL on `expiresAt` (epoch seconds,
- * IDEMPOTENCY_TTL_SECONDS after the claim, 7 days by default).
+ * IDEMPOTENCY_TTL_SECONDS after the claim, a worker's acceptance or a redrive). That lifetime is at least
+ * the longest retention of any queue that can hold a copy plus the redrive window, 21 days by default
+ * (the original's 7 days let a copy outlive its record): checked here when the stage is built.
  *
  * Security (docs/deploy.md): encrypted at rest with the AWS managed key `aws/dynamodb` (DynamoDB
  * encrypts every table; without `serverSideEncryption` it uses an AWS owned key, invisible in the
@@ -12,12 +14,29 @@
  * resource policy that denies any request not made over TLS (stacks/policies.ts).
  */
 import type { resourceNames } from '../core/topology.js';
+import { resolveRecordLifetime, type QueueRetention } from '../workflows/lifetime.js';
 import { tlsOnlyTablePolicy } from './policies.js';
+import { RECORD_LIFETIME_ENV, type RecordLifetimeSettings } from './settings.js';
 
 type Names = ReturnType<typeof resourceNames>;
 
 /** The attribute the workflow writes as the record's expiry (workflows/dispatch.ts). */
 export const TTL_ATTRIBUTE = 'expiresAt';
+
+export interface RecordLifetime {
+  readonly recordLifetimeSeconds: number;
+  readonly redriveWindowSeconds: number;
+}
+
+/**
+ * The stage's record lifetime: the one configured, once checked against every queue's retention plus
+ * the redrive window, else derived from them. Throws RecordLifetimeError naming the settings: such a
+ * stage does not synthesize (DESIGN.md invariant 11), as a broken time budget does not.
+ */
+export function recordLifetime(retentions: readonly QueueRetention[], settings: RecordLifetimeSettings): RecordLifetime {
+  const recordLifetimeSeconds = resolveRecordLifetime({ ...settings, retentions, names: RECORD_LIFETIME_ENV });
+  return { recordLifetimeSeconds, redriveWindowSeconds: settings.redriveWindowSeconds };
+}
 
 export function createTable(names: Names): aws.dynamodb.Table {
   const table = new aws.dynamodb.Table('IdempotencyTable', {
