@@ -1,5 +1,6 @@
 /**
- * Every chaos scenario of issue 8: what it injects, when, for how long, in a short form (the test suite
+ * Every chaos scenario of issue 8, the cases of issue 16 the harness can express, and the combined
+ * nemesis (chaos/nemesis.ts): what it injects, when, for how long, in a short form (the test suite
  * runs all of them, a few seconds each) and a long form (`npm run chaos`: more requests, longer faults).
  * Each is bounded in time and reproducible from a seed (chaos/harness.ts derives every PRNG from it), and
  * each proves its fault fired from the fault proxies' stats or the hooks' counters: `proof` returns one
