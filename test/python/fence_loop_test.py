@@ -1,0 +1,184 @@
+"""Runs the Python worker of docs/worker-fence.md, as the document shows it, against the local stack.
+
+test/local/python-fence.test.ts starts dynalite and fauxqs and runs this file with DYNAMODB_ENDPOINT,
+SQS_ENDPOINT, IDEMPOTENCY_TABLE and QUEUE_URL set. The two files (dispatch_fence.py, worker.py) are
+cut out of the document's code blocks into a temporary directory and imported from there.
+"""
+import json
+import os
+import pathlib
+import re
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import uuid
+
+DOC = pathlib.Path(__file__).resolve().parents[2] / "docs" / "worker-fence.md"
+
+
+def documented(name):
+    """The first python block after the line that names the file."""
+    text = DOC.read_text(encoding="utf-8")
+    found = re.search(r"`" + re.escape(name) + r"`[^\n]*\n(?:[^\n]*\n)*?```python\n(.*?)```", text, re.S)
+    if not found:
+        raise AssertionError(f"{DOC}: no python block after `{name}`")
+    return found.group(1)
+
+
+workdir = tempfile.mkdtemp(prefix="fence-doc-")
+for name in ("dispatch_fence.py", "worker.py"):
+    pathlib.Path(workdir, name).write_text(documented(name), encoding="utf-8")
+sys.path.insert(0, workdir)
+
+import boto3  # noqa: E402
+
+import dispatch_fence  # noqa: E402
+import worker  # noqa: E402
+
+sqs = boto3.client("sqs", region_name="us-west-2", endpoint_url=os.environ["SQS_ENDPOINT"])
+dynamodb = dispatch_fence.dynamodb
+
+
+def item(request_id):
+    return dynamodb.get_item(TableName=dispatch_fence.TABLE, Key={"request_id": {"S": request_id}}, ConsistentRead=True).get("Item", {})
+
+
+def short_queue():
+    """A queue of its own, visibility 1 s: a copy whose visibility is not extended comes back at once."""
+    url = sqs.create_queue(QueueName=f"py-fence-{uuid.uuid4().hex[:8]}", Attributes={"VisibilityTimeout": "1"})["QueueUrl"]
+    worker.QUEUE_URL = url
+    return url
+
+
+def send(url, request_id, token):
+    sqs.send_message(
+        QueueUrl=url,
+        MessageBody=json.dumps({"request_id": request_id}),
+        MessageAttributes={
+            "request_id": {"DataType": "String", "StringValue": request_id},
+            "dispatch_token": {"DataType": "String", "StringValue": token},
+        },
+    )
+
+
+def receive(url, wait=1):
+    return sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, WaitTimeSeconds=wait, MessageAttributeNames=["All"]).get("Messages", [])
+
+
+def heartbeats_alive():
+    return [t for t in threading.enumerate() if isinstance(t, dispatch_fence.Heartbeat) and t.is_alive()]
+
+
+class DocumentedPythonWorker(unittest.TestCase):
+    def test_a_job_three_times_its_lease_is_processed_once(self):
+        url = short_queue()
+        request_id = f"req-{uuid.uuid4().hex[:10]}"
+        send(url, request_id, "tok-a")
+        [message] = receive(url)
+        runs = []
+
+        def slow(body, lease_lost):
+            runs.append(body["request_id"])
+            time.sleep(3.5)
+            self.assertFalse(lease_lost.is_set())
+
+        first = threading.Thread(target=worker.handle, args=(message, 1, slow, "A"))
+        first.start()
+        refused_seen, received = 0, 0
+        while first.is_alive():
+            # SQS does not hand the copy out while the heartbeat extends its visibility...
+            received += len(receive(url, wait=0))
+            # ...and the same copy delivered twice anyway is refused by the fence, not processed.
+            try:
+                dispatch_fence.accept(request_id, "tok-a", "B", 1)
+                self.fail("a second worker accepted a live lease")
+            except dispatch_fence.Refused as refused:
+                self.assertEqual(refused.reason, "IN_FLIGHT")
+                refused_seen += 1
+            time.sleep(0.25)
+        first.join()
+        self.assertEqual(runs, [request_id])
+        self.assertEqual(received, 0)
+        self.assertGreaterEqual(refused_seen, 8)
+        stored = item(request_id)
+        self.assertEqual(stored["workStatus"]["S"], "COMPLETED")
+        self.assertEqual(stored["acceptedBy"]["S"], "A")
+        self.assertEqual(receive(url), [])  # deleted
+        self.assertEqual(heartbeats_alive(), [])
+
+    def test_skewed_clocks_take_over_only_after_watching(self):
+        request_id = f"req-{uuid.uuid4().hex[:10]}"
+        # A holder whose clock runs 5 minutes fast accepts, then dies: no heartbeat, no release.
+        dispatch_fence.accept(request_id, "tok-a", "dead", 1, now=int(time.time()) + 300)
+        url = short_queue()
+        send(url, request_id, "tok-a")
+        [message] = receive(url)
+        runs = []
+        # A watcher whose clock runs 5 minutes slow: refused first, whatever its clock says...
+        with self.assertRaises(dispatch_fence.Refused) as first:
+            dispatch_fence.accept(request_id, "tok-a", "B", 1, now=int(time.time()) - 300)
+        self.assertEqual(first.exception.reason, "IN_FLIGHT")
+        self.assertGreaterEqual(first.exception.retry_after, 1)
+        # ...and a fresh watcher elsewhere (another process's watch) does not take over either.
+        saved = dict(dispatch_fence._watch)
+        dispatch_fence._watch.clear()
+        with self.assertRaises(dispatch_fence.Refused):
+            dispatch_fence.accept(request_id, "tok-a", "C", 1, now=int(time.time()) + 600)
+        dispatch_fence._watch.clear()
+        dispatch_fence._watch.update(saved)
+        # Once this process has watched the lease unchanged for its duration, the copy is taken over.
+        time.sleep(1.2)
+        worker.handle(message, 1, lambda body, lost: runs.append(body["request_id"]), "B")
+        self.assertEqual(runs, [request_id])
+        stored = item(request_id)
+        self.assertEqual((stored["acceptedBy"]["S"], stored["workStatus"]["S"]), ("B", "COMPLETED"))
+
+    def test_a_heartbeat_that_finds_the_lease_taken_sets_lost_and_completion_is_refused(self):
+        url = short_queue()
+        request_id = f"req-{uuid.uuid4().hex[:10]}"
+        send(url, request_id, "tok-a")
+        [message] = receive(url)
+        told = []
+
+        def job(body, lease_lost):
+            # Another acceptance replaces this one (an older worker that trusted its clock, say).
+            dynamodb.put_item(
+                TableName=dispatch_fence.TABLE,
+                Item={"request_id": {"S": request_id}, "acceptedToken": {"S": "tok-a"}, "acceptedBy": {"S": "intruder"}, "workStatus": {"S": "ACCEPTED"}},
+            )
+            told.append(lease_lost.wait(5))
+
+        worker.handle(message, 1, job, "A")
+        self.assertEqual(told, [True])
+        stored = item(request_id)
+        self.assertEqual((stored["acceptedBy"]["S"], stored["workStatus"]["S"]), ("intruder", "ACCEPTED"))
+        time.sleep(1.2)
+        self.assertEqual(len(receive(url)), 1)  # not deleted: the copy is its holder's
+
+    def test_a_job_that_throws_stops_its_heartbeat_and_releases(self):
+        url = short_queue()
+        request_id = f"req-{uuid.uuid4().hex[:10]}"
+        send(url, request_id, "tok-a")
+        [message] = receive(url)
+
+        def crash(body, lease_lost):
+            time.sleep(0.6)  # a beat or two first
+            raise RuntimeError("GPU fell over")
+
+        worker.handle(message, 1, crash, "A")
+        self.assertEqual(heartbeats_alive(), [])
+        self.assertNotIn("acceptedToken", item(request_id))
+
+    def test_request_ids_the_intake_refuses(self):
+        key = "#capacity#us-west-2"
+        dynamodb.put_item(TableName=dispatch_fence.TABLE, Item={"request_id": {"S": key}, "capacity": {"N": "8"}})
+        for bad in (key, "#health#us-east-1", "with space", "a" * 129, ""):
+            with self.assertRaises(dispatch_fence.InvalidRequestId):
+                dispatch_fence.accept(bad, "tok-a", "A", 30)
+        self.assertEqual(item(key), {"request_id": {"S": key}, "capacity": {"N": "8"}})
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
