@@ -145,8 +145,9 @@ export function createDispatch({ names, queues, table, home, lifetime }: Dispatc
           resources: [queues.master.arn, queues.masterHigh.arn],
         },
         { actions: ['states:StartSyncExecution'], resources: [machine.stateMachine.arn] },
-        // Invalid input goes straight to the dispatch DLQ with its reason...
-        { actions: ['sqs:SendMessage'], resources: [queues.dispatchDeadLetter.arn] },
+        // Invalid input goes straight to the dispatch DLQ with its reason, the copy sized against the
+        // DLQ's own MaximumMessageSize (read once per container)...
+        { actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes'], resources: [queues.dispatchDeadLetter.arn] },
         // ...once: a marker per dead-lettered master message, read when a batch comes back.
         {
           actions: ['dynamodb:BatchGetItem', 'dynamodb:PutItem'],

@@ -82,6 +82,8 @@ describe('function roles', () => {
       ]),
       `states:StartSyncExecution on ${arnOf('aws:sfn/stateMachine:StateMachine', names.stateMachine)}`,
       `sqs:SendMessage on ${queueArn(names.dispatchDeadLetterQueue)}`,
+      // The DLQ's MaximumMessageSize, which the dead-letter copy is sized against.
+      `sqs:GetQueueAttributes on ${queueArn(names.dispatchDeadLetterQueue)}`,
       ...onTable('BatchGetItem', 'PutItem'),
     ],
     snapshot: () => [...bothLanes('sqs:GetQueueAttributes'), ...onTable('BatchGetItem', 'UpdateItem', 'BatchGetItem')],
