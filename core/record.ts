@@ -11,7 +11,8 @@
  *   unconfirmed send -> IN_PROGRESS with leaseUntil 0 (released) and triedRegion/triedToken, so the
  *                       next run may take it over at once and prefers the same region
  * and, beside the dispatch status, a worker's acceptance (the dispatch fence):
- *   accept   -> acceptedToken, acceptedBy, acceptedAt, acceptedUntil, workStatus ACCEPTED
+ *   accept   -> acceptedToken, acceptedBy, acceptedAt, acceptedUntil, workStatus ACCEPTED, and the lease:
+ *               leaseVersion (fresh on every accept and heartbeat) and leaseSeconds (a duration, never an end time)
  *   complete -> workStatus COMPLETED (the request is done; every other copy is dropped)
  *   release  -> acceptance removed (processing failed: the next copy or redelivery may accept)
  * A record a worker has accepted is never taken over by a later claim.
@@ -61,7 +62,10 @@ export const ATTR = {
   acceptedBy: 'acceptedBy',
   /** Epoch seconds. */
   acceptedAt: 'acceptedAt',
-  /** Epoch seconds: until then no other worker may accept, not even with the same token. */
+  /**
+   * Epoch seconds, for people to read: no decision compares it with another machine's clock. Another worker
+   * takes the same copy over only after it watched leaseVersion unchanged for leaseSeconds (invariant 12).
+   */
   acceptedUntil: 'acceptedUntil',
   workStatus: 'workStatus',
   completedAt: 'completedAt',

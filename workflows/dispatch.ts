@@ -168,6 +168,9 @@ const CLEARED_ON_CLAIM = [
   'acceptedUntil',
   'workStatus',
   'completedAt',
+  // The fence's lease (worker/record.ts): a record taken over as new starts with none.
+  'leaseVersion',
+  'leaseSeconds',
 ];
 
 function claimStates(tableName: string): Record<string, State> {
