@@ -514,12 +514,14 @@ function settleMap(region: string, refs: DispatchRefs): State {
             },
           },
           ResultPath: null,
-          // Tried longer than any other write, as long as the time budget allows (capped backoff with full
-          // jitter, as AWS advises for throttling): a forward whose commit is lost leaves a claim that, once
-          // its lease expires, lets a later duplicate through (docs/architecture.md, the lost commit).
+          // Tried longer than any other write, as long as the time budget allows (AWS advises retrying a
+          // throttled write for about a minute; the budget leaves 13 s of backoff here). No jitter: full
+          // jitter could give up within a second of a throttle, and a commit must outlast the throttle, not
+          // spread it. A lost commit leaves a claim that, once its lease expires, lets a later duplicate
+          // through (README, the guarantee: a lost commit).
           Retry: [
             { ErrorEquals: [CONDITION_FAILED], MaxAttempts: 0 },
-            { ErrorEquals: ['States.ALL'], IntervalSeconds: 1, MaxAttempts: 4, BackoffRate: 2, MaxDelaySeconds: 6, JitterStrategy: 'FULL' },
+            { ErrorEquals: ['States.ALL'], IntervalSeconds: 1, MaxAttempts: 4, BackoffRate: 2, MaxDelaySeconds: 6, JitterStrategy: 'NONE' },
           ],
           Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.commitError', Next: item.commitFailed }],
           Next: item.dispatched,
