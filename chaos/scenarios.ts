@@ -559,6 +559,11 @@ const dynamodbThrottlesUpdates: Scenario = {
     const throttled = faults(ctx.stack.faults.dynamodb, { action: 'UpdateItem', mode: 'error' }).length;
     return throttled ? [`${throttled} UpdateItem calls throttled`, ...count(ctx.stack.faults.dynamodb.stats.action('GetItem').passed, 'GetItem calls answered (never faulted)')] : [];
   },
+  // Throttling shorter than the commit's retries must not lose a commit: the commit outlasts it (issue 16, case 5).
+  expect: (_ctx, check) => {
+    const lost = windowed(check, WINDOWS.commitLost);
+    return lost ? [`${lost} copies left by commits that gave up within a ${THROTTLE_SECONDS} s throttle (the commit must outlast it)`] : [];
+  },
 };
 
 /** Case 7: every job outlives the fence's lease (2 s) and the regional visibility timeout (3 s). */
