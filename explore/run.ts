@@ -9,6 +9,7 @@ import { DeleteMessageCommand, ReceiveMessageCommand, type Message, type SQSClie
 import { executionOutputSchema, flattenOutcomes } from '../core/outcomes.js';
 import type { Envelope, ExecutionInput } from '../core/placement.js';
 import { MESSAGE_ATTRIBUTE, requestRecordSchema } from '../core/record.js';
+import { DEFAULT_RECORD_LIFETIME_SECONDS } from '../core/topology.js';
 import { clearSnapshotCache } from '../functions/snapshot.js';
 import { AcceptRefusedError, Fence } from '../worker/index.js';
 import { mulberry32 } from '../local/faults/prng.js';
@@ -49,7 +50,7 @@ function envelopes(run: number): Envelope[] {
 }
 
 function input(messages: Envelope[], name: string, now: number): ExecutionInput {
-  return { batchId: name, executionName: name, now, leaseUntil: now + LEASE_SECONDS, expiresAt: now + 7 * 86400, messages };
+  return { batchId: name, executionName: name, now, leaseUntil: now + LEASE_SECONDS, expiresAt: now + DEFAULT_RECORD_LIFETIME_SECONDS, messages };
 }
 
 /** Math.random drawn from the combination's seed while its execution runs: a replay places alike. */

@@ -1,7 +1,8 @@
 /**
  * local/history.ts links each event to its causal predecessor (previousEventId), as Step Functions does,
  * and cli/steps.ts follows those links: run on the real dispatch definition with two regions failing at
- * the same moment (us-west-2 refuses every send, us-west-1 never answers), each error and retry shows on
+ * the same moment (us-west-2 refuses every send, us-west-1 never answers), each error, retry and send
+ * once more shows on
  * the state where it happened, and the Claim map's concurrent iterations stay apart.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,15 +50,28 @@ const enteredOf = (e: WireHistoryEvent): WireHistoryEvent | undefined => {
 };
 
 describe('previousEventId, as Step Functions links events', () => {
-  it('ran the failures it is about: both regions retried, then caught', () => {
+  it('ran the failures it is about: the refusing region retried, the silent one sent once more by its own state, both caught', () => {
     expect(record.status, `${record.error}: ${record.cause}`).toBe('SUCCEEDED');
     const retried = record.events.filter((e) => e.type === 'StateRetried').map((e) => (e as { state: { name: string } }).state.name);
-    expect(retried.sort()).toEqual([STATE.forward('us-west-1'), STATE.forward('us-west-2')]);
+    expect(retried).toEqual([STATE.forward('us-west-2')]);
+    const entered = record.events.filter((e) => e.type === 'StateEntered').map((e) => (e as { state: { name: string } }).state.name);
+    expect(entered).toContain(STATE.forwardAgain('us-west-1'));
+    expect(entered).not.toContain(STATE.forwardAgain('us-west-2'));
   });
 
   it("links a Task's events to its own entry, and a retry to the failure it retries", () => {
     expect(events[0]).toMatchObject({ type: 'ExecutionStarted', previousEventId: 0 });
-    for (const region of ['us-west-2', 'us-west-1']) {
+    // us-west-2 refuses: its Forward is retried in place. us-west-1 never answers: its Forward fails once and
+    // the state that follows an unanswered attempt sends once more (one attempt each).
+    for (const region of ['us-west-1']) {
+      for (const name of [STATE.forward(region), STATE.forwardAgain(region)]) {
+        const entered = events.find((e) => e.type === 'TaskStateEntered' && nameOf(e) === name) as WireHistoryEvent;
+        const own = events.filter((e) => e.type.startsWith('LambdaFunction') && enteredOf(e)?.id === entered.id);
+        expect(own.map((e) => e.type), name).toEqual(['LambdaFunctionScheduled', 'LambdaFunctionStarted', 'LambdaFunctionFailed']);
+        expect(own[0]?.previousEventId).toBe(entered.id);
+      }
+    }
+    for (const region of ['us-west-2']) {
       const entered = events.find((e) => e.type === 'TaskStateEntered' && nameOf(e) === STATE.forward(region)) as WireHistoryEvent;
       const own = events.filter((e) => e.type.startsWith('LambdaFunction') && enteredOf(e)?.id === entered.id);
       expect(own.map((e) => e.type)).toEqual([
@@ -108,8 +122,12 @@ describe('steps built by following the links', () => {
     expect(west1).toHaveLength(1);
     expect(west2[0]?.errors.map((e) => e.error)).toEqual(['RegionUnavailable', 'RegionUnavailable']);
     expect(west2[0]?.attempts).toBe(2);
-    expect(west1[0]?.errors.map((e) => e.error)).toEqual(['RegionUnconfirmed', 'RegionUnconfirmed']);
-    expect(west1[0]?.attempts).toBe(2);
+    expect(west1[0]?.errors.map((e) => e.error)).toEqual(['RegionUnconfirmed']);
+    expect(west1[0]?.attempts).toBe(1);
+    const west1Again = step(STATE.forwardAgain('us-west-1'));
+    expect(west1Again).toHaveLength(1);
+    expect(west1Again[0]?.errors.map((e) => e.error)).toEqual(['RegionUnconfirmed']);
+    expect(west1Again[0]?.attempts).toBe(1);
     for (const s of [...step(STATE.forward('us-east-1')), ...step(STATE.snapshot), ...step(STATE.select)]) {
       expect(s.errors).toEqual([]);
       expect(s.attempts).toBe(1);
