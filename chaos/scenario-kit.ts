@@ -5,7 +5,7 @@
  */
 import type { FaultProxy } from '../local/fault-proxy.js';
 import type { CheckResult } from './checker.js';
-import type { ScenarioContext } from './harness.js';
+import type { ScenarioContext, ScenarioForm } from './harness.js';
 
 export const REMOTE = ['us-west-2', 'us-west-1'] as const;
 
@@ -76,3 +76,8 @@ export async function crashWhile(ctx: ScenarioContext, arm: () => void, disarm: 
   disarm();
   ctx.note('crashes disarmed');
 }
+
+/** The forms every scenario starts from (short: the test suite's; long: `npm run chaos`), with its own changes. */
+const SHORT: ScenarioForm = { requests: 30, repeats: 4, sendSeconds: 1, faultAtMs: 100, faultSeconds: 1, drainLimitSeconds: 25 };
+const LONG: ScenarioForm = { requests: 240, repeats: 30, sendSeconds: 8, faultAtMs: 1000, faultSeconds: 5, drainLimitSeconds: 90 };
+export const forms = (short: Partial<ScenarioForm> = {}, long: Partial<ScenarioForm> = {}) => ({ short: { ...SHORT, ...short }, long: { ...LONG, ...long } });
