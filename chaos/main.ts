@@ -2,8 +2,8 @@
  * `npm run chaos`: every chaos scenario (chaos/scenarios.ts) in its long form, one after another, each on
  * its own embedded stack, then one table: scenario, sent, accepted once, lost, accepted twice, extra copies
  * (each attributed to a named window), DLQ with reason, pending, drain time. Progress goes to stderr.
- * Exits 1 when any scenario lost a request, processed one twice, left an unexplained copy, or never
- * fired its fault. See docs/chaos.md.
+ * Exits 1 when any scenario lost a request, processed one twice, left an unexplained copy, broke one of
+ * the checker's other rules or the scenario's own, or never fired its fault. See docs/chaos.md.
  *
  *   npm run chaos -- --scenario region-loses-answers --seed 7
  *   npm run chaos -- --short --json
