@@ -86,7 +86,7 @@ export interface FenceOptions {
   readonly clock?: () => number;
   /** Milliseconds that never go back and are never set: what every lease decision is timed by. Default performance.now(). */
   readonly monotonic?: () => number;
-  /** Default 7 days. */
+  /** Default: the record lifetime (core/topology.ts). */
   readonly ttlSeconds?: number;
 }
 
@@ -108,6 +108,12 @@ export class Fence {
   private readonly clock: () => number;
   private readonly ttlSeconds: number;
   private readonly watch: LeaseWatch;
+  /**
+   * Acceptance writes this fence sent whose answer never came back (request_id -> version -> when it was
+   * sent, monotonic): a record later found at one of those versions holds this fence's own lease, written
+   * before the answer was lost. Versions are random per write, so no other writer can match one.
+   */
+  private readonly unanswered = new Map<string, Map<string, { token: string; workerId: string; sentAt: number }>>();
 
   constructor(options: FenceOptions) {
     this.persistence = options.persistence;
@@ -143,22 +149,48 @@ export class Fence {
       const write = { requestId, token, workerId, now, acceptedUntil: now + leaseSeconds, expiresAt: now + this.ttlSeconds, leaseVersion: version, leaseSeconds };
       // Before the write is sent: the holder's lease can only end earlier than any watcher's wait.
       const sentAt = this.monotonic();
+      this.noteUnanswered(requestId, version, { token, workerId, sentAt });
       try {
         const record = await this.persistence.accept(write, ripe?.seen);
         this.watch.forget(requestId);
+        this.unanswered.delete(requestId);
         return { requestId, token, workerId, record, version, leaseSeconds, validUntil: sentAt + leaseSeconds * 1000 };
       } catch (error) {
         if (error instanceof AlreadyAcceptedError && error.sameCopy) {
+          // Our own write, applied before its answer was lost (the SDK's resend, or this call after a failed one).
+          const own = this.ownLease(error.record, token, workerId);
+          if (own) {
+            this.watch.forget(requestId);
+            this.unanswered.delete(requestId);
+            return { requestId, token, workerId, record: error.record, version: own.version, leaseSeconds, validUntil: own.sentAt + leaseSeconds * 1000 };
+          }
           // Read back after the write that refused: the watch of this version starts no earlier than now.
           const sighting = this.watch.look(requestId, token, error.record, leaseSeconds);
           const remainingMs = this.watch.remainingMs(sighting);
           if (remainingMs <= 0 && attempt < TAKE_OVER_ATTEMPTS) continue;
           throw new AlreadyAcceptedError(error.record, true, Math.max(remainingMs, 0) / 1000 + 1);
         }
-        if (error instanceof AcceptRefusedError) this.watch.forget(requestId);
+        if (error instanceof AcceptRefusedError) {
+          this.watch.forget(requestId);
+          this.unanswered.delete(requestId);
+        }
         throw error;
       }
     }
+  }
+
+  private noteUnanswered(requestId: string, version: string, write: { token: string; workerId: string; sentAt: number }): void {
+    const versions = this.unanswered.get(requestId) ?? new Map();
+    versions.set(version, write);
+    this.unanswered.set(requestId, versions);
+  }
+
+  /** The record holds a lease this fence wrote for this copy and worker, whose answer was lost. */
+  private ownLease(record: FenceRecord, token: string, workerId: string): { version: string; sentAt: number } | undefined {
+    const version = record.leaseVersion;
+    if (!version || record.acceptedToken !== token || record.acceptedBy !== workerId) return undefined;
+    const write = this.unanswered.get(record.request_id)?.get(version);
+    return write && write.token === token && write.workerId === workerId ? { version, sentAt: write.sentAt } : undefined;
   }
 
   /** Marks the request COMPLETED; only its holder may (NotHolderError otherwise). */

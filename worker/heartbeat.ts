@@ -82,10 +82,11 @@ export class Heartbeat {
     if (lost) throw lost;
     const newVersion = randomUUID();
     const before = this.versions;
-    // Until the answer comes, the record may hold either version.
+    // Until the answer comes, the record may hold either version; the write itself holds on both, so that
+    // its resend after a lost answer (the SDK's) meets its own new version and is not taken for a loss.
     this.versions = [...before, newVersion].slice(-MAX_VERSIONS);
     try {
-      const renewed = await this.fence.renew({ requestId: this.lease.requestId, token: this.lease.token, workerId: this.lease.workerId, seconds, versions: before, newVersion });
+      const renewed = await this.fence.renew({ requestId: this.lease.requestId, token: this.lease.token, workerId: this.lease.workerId, seconds, versions: this.versions, newVersion });
       this.versions = [renewed.version];
       this.leaseSeconds = seconds;
       this.validUntil = renewed.validUntil;
