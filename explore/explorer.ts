@@ -30,10 +30,15 @@ export interface Exploration {
   /** Pairs the space holds (before sampling). */
   readonly pairSpace: number;
   readonly singleSpace: number;
-  /** Third faults at states only pairs reached (long form). */
-  readonly tripleSpace: number;
+  /** Combinations of 3, 4, ... faults at states only runs of one fault fewer reached (long form). */
+  readonly deeperSpace: readonly number[];
+  /** Task states some run entered, on either delivery. */
+  readonly reached: ReadonlySet<string>;
   readonly ms: number;
 }
+
+/** The deepest combination the long form builds (a deeper one only when a state is still unreached). */
+const MAX_FAULTS = 5;
 
 export async function explore(options: ExploreOptions, replay?: (id: string) => Combination): Promise<Exploration> {
   const began = Date.now();
@@ -41,7 +46,9 @@ export async function explore(options: ExploreOptions, replay?: (id: string) => 
   const list = taskStates(stack.setup.definition);
   const tasks = new Map(list.map((t) => [t.name, t]));
   const results: Explored[] = [];
+  const reached = new Set<string>();
   const record = (combo: Combination, run: RunResult) => {
+    for (const point of run.points) reached.add(point.state);
     results.push({ id: comboId(combo), combo, ...checkRun(run.view) });
     return run;
   };
@@ -53,7 +60,7 @@ export async function explore(options: ExploreOptions, replay?: (id: string) => 
         record(combo, await runCombination(stack, tasks, combo));
         options.onProgress?.(i + 1, options.ids.length, 'replay');
       }
-      return { tasks: list, results, pairSpace: 0, singleSpace: 0, tripleSpace: 0, ms: Date.now() - began };
+      return { tasks: list, results, pairSpace: 0, singleSpace: 0, deeperSpace: [], reached, ms: Date.now() - began };
     }
     const baseline = record([], await runCombination(stack, tasks, []));
     const single = singles(baseline.points).filter(matches);
@@ -69,13 +76,27 @@ export async function explore(options: ExploreOptions, replay?: (id: string) => 
       pairRuns.push({ combo, ...record(combo, await runCombination(stack, tasks, combo)) });
       options.onProgress?.(i + 1, chosen.length, 'pairs of faults');
     }
-    // The long form: a third fault where only a pair's run could reach (every reached Task gets faults).
-    const triples = options.pairs === 'all' ? frontier(pairRuns, new Set(results.flatMap((r) => r.combo.map((f) => f.state)))).filter(matches) : [];
-    for (const [i, combo] of triples.entries()) {
-      record(combo, await runCombination(stack, tasks, combo));
-      options.onProgress?.(i + 1, triples.length, 'third faults where only pairs reach');
+    // The long form: one fault more wherever only runs of that many faults reached, level by level, until
+    // every reached Task (on either delivery) has had every fault (the dead-letter path, its retry branch).
+    const deeper: number[] = [];
+    if (options.pairs === 'all') {
+      let level = 2;
+      let previous: Array<{ combo: Combination } & RunResult> = pairRuns;
+      while (level < MAX_FAULTS) {
+        const covered = new Set(results.flatMap((r) => r.combo.map((f) => f.state)));
+        const next = frontier(previous, covered, level).filter(matches);
+        if (!next.length) break;
+        deeper.push(next.length);
+        const runs: Array<{ combo: Combination } & RunResult> = [];
+        for (const [i, combo] of next.entries()) {
+          runs.push({ combo, ...record(combo, await runCombination(stack, tasks, combo)) });
+          options.onProgress?.(i + 1, next.length, `${level + 1} faults where only ${level} reach`);
+        }
+        previous = runs;
+        level++;
+      }
     }
-    return { tasks: list, results, pairSpace: space.length, singleSpace: single.length, tripleSpace: triples.length, ms: Date.now() - began };
+    return { tasks: list, results, pairSpace: space.length, singleSpace: single.length, deeperSpace: deeper, reached, ms: Date.now() - began };
   } finally {
     await stack.stop();
   }

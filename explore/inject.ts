@@ -69,7 +69,7 @@ export class Injector {
   readonly attempts: AttemptLog[] = [];
   readonly points: Point[] = [];
   firstFaultSeq: number | undefined;
-  /** Which delivery is running: faults are injected into the first only. */
+  /** Which delivery is running (0: the first; 1: the next): each fault names the one it hits. */
   execution = 0;
   #seq = 0;
   readonly #counters = new Map<string, number>();
@@ -94,7 +94,7 @@ export class Injector {
     const seq = ++this.#seq;
     const pointRole: PointRole = { kind: task.kind, ...(role === 'forward' ? { sends: 'primary' as const } : role === 'failover' ? { sends: 'failover' as const } : {}) };
     this.points.push({ state, item, attempt, role: pointRole, maxAttempts: task.maxAttempts, seq, execution: this.execution });
-    const fault = this.execution === 0 ? this.combo.find((f) => covers(f, state, item, attempt))?.kind : undefined;
+    const fault = this.combo.find((f) => covers(f, state, item, attempt, this.execution))?.kind;
     if (fault && this.firstFaultSeq === undefined) this.firstFaultSeq = seq;
 
     const log = (outcome: { unanswered: readonly string[]; sent?: readonly SentCopy[]; answerLost?: boolean }) =>

@@ -46,8 +46,14 @@ export function formatReport(e: Exploration, options: { readonly showViolations?
     `${'state'.padEnd(width)}  ${'fault'.padEnd(kindWidth)}  ${'combinations'.padStart(12)}  ${'violations'.padStart(10)}`,
     ...table.map((r) => `${r.state.padEnd(width)}  ${r.kind.padEnd(kindWidth)}  ${String(r.combinations).padStart(12)}  ${String(r.violations).padStart(10)}`),
   ];
-  const unreached = e.tasks.filter((t) => !table.some((r) => r.state === t.name)).map((t) => t.name);
-  if (unreached.length && e.singleSpace) lines.push('', `Task states no run reached (no fault injected there): ${unreached.join(', ')}`);
+  const unfaulted = e.tasks.filter((t) => !table.some((r) => r.state === t.name)).map((t) => t.name);
+  const unreached = unfaulted.filter((name) => !e.reached.has(name));
+  const reachedOnly = unfaulted.filter((name) => e.reached.has(name));
+  if (e.singleSpace) {
+    lines.push('', `Task states: ${e.tasks.length}; entered by some run: ${e.tasks.length - unreached.length}; given faults: ${e.tasks.length - unfaulted.length}`);
+    if (unreached.length) lines.push(`never entered (no combination explored reaches them): ${unreached.join(', ')}`);
+    if (reachedOnly.length) lines.push(`entered but given no fault: ${reachedOnly.join(', ')}`);
+  }
 
   const windows = new Map<string, number>();
   for (const r of e.results) for (const x of r.extraCopies) windows.set(x.window, (windows.get(x.window) ?? 0) + 1);
@@ -66,7 +72,8 @@ export function formatReport(e: Exploration, options: { readonly showViolations?
       for (const v of r.violations) lines.push(`    ${v.check} ${v.requestId}: ${v.detail}`);
     }
   }
-  lines.push('', `single faults: ${e.singleSpace}; pairs in the space: ${e.pairSpace}; third faults where only pairs reach: ${e.tripleSpace}; ${(e.ms / 1000).toFixed(1)} s`);
+  const deeper = e.deeperSpace.map((n, i) => `${i + 3} faults where only ${i + 2} reach: ${n}`).join('; ');
+  lines.push('', `single faults: ${e.singleSpace}; pairs in the space: ${e.pairSpace}${deeper ? `; ${deeper}` : ''}; ${(e.ms / 1000).toFixed(1)} s`);
   lines.push(summaryLine(e));
   return lines.join('\n');
 }

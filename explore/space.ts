@@ -12,6 +12,8 @@ export interface Fault {
   readonly item: string;
   readonly attempt: number | '*';
   readonly kind: FaultId;
+  /** Which delivery of the batch it hits: 0, the first (absent), or 1, the next delivery. */
+  readonly delivery?: number;
 }
 export type Combination = readonly Fault[];
 
@@ -29,22 +31,23 @@ export interface Point {
 
 export const NO_FAULT = 'none';
 
-const faultText = (f: Fault) => `${f.state}[${f.item}]#${f.attempt}=${f.kind}`;
+const faultText = (f: Fault) => `${f.state}[${f.item}]#${f.attempt}=${f.kind}${f.delivery ? `@${f.delivery + 1}` : ''}`;
 
 export function comboId(combo: Combination): string {
   return combo.length ? combo.map(faultText).join(' & ') : NO_FAULT;
 }
 
-const faultPattern = /^(.+)\[([^\]]+)\]#(\d+|\*)=([a-z0-9-]+)$/;
+const faultPattern = /^(.+)\[([^\]]+)\]#(\d+|\*)=([a-z0-9-]+)(?:@(\d+))?$/;
 const kindSchema = z.enum(FAULT_IDS as [FaultId, ...FaultId[]]);
 
 export function parseComboId(id: string): Combination {
   if (id.trim() === NO_FAULT) return [];
   return id.split(' & ').map((text) => {
     const match = faultPattern.exec(text.trim());
-    if (!match) throw new Error(`not a fault: "${text}" (expected <state>[<item>]#<attempt|*>=<kind>)`);
-    const [, state, item, attempt, kind] = match as unknown as [string, string, string, string, string];
-    return { state, item, attempt: attempt === '*' ? '*' : Number(attempt), kind: kindSchema.parse(kind) };
+    if (!match) throw new Error(`not a fault: "${text}" (expected <state>[<item>]#<attempt|*>=<kind>[@<delivery>])`);
+    const [, state, item, attempt, kind, delivery] = match as unknown as [string, string, string, string, string, string | undefined];
+    const later = delivery === undefined ? 0 : Number(delivery) - 1;
+    return { state, item, attempt: attempt === '*' ? '*' : Number(attempt), kind: kindSchema.parse(kind), ...(later > 0 ? { delivery: later } : {}) };
   });
 }
 
@@ -54,12 +57,13 @@ export const comboKey = (combo: Combination) => combo.map(faultText).sort().join
 /** The faults a reached point can take: each kind at that attempt, and at every attempt when it is a first try of a retried state. */
 export function faultsAt(point: Point): Fault[] {
   const attempts: Array<number | '*'> = point.attempt === 1 && point.maxAttempts > 1 ? [1, '*'] : [point.attempt];
-  return attempts.flatMap((attempt) => kindsFor(point.role).map((kind) => ({ state: point.state, item: point.item, attempt, kind })));
+  const delivery = point.execution > 0 ? { delivery: point.execution } : {};
+  return attempts.flatMap((attempt) => kindsFor(point.role).map((kind) => ({ state: point.state, item: point.item, attempt, kind, ...delivery })));
 }
 
 /** Does a fault cover this attempt? */
-export const covers = (fault: Fault, state: string, item: string, attempt: number) =>
-  fault.state === state && fault.item === item && (fault.attempt === '*' || fault.attempt === attempt);
+export const covers = (fault: Fault, state: string, item: string, attempt: number, delivery = 0) =>
+  (fault.delivery ?? 0) === delivery && fault.state === state && fault.item === item && (fault.attempt === '*' || fault.attempt === attempt);
 
 /** Every single fault at the points a fault-free run reached. */
 export function singles(baseline: readonly Point[]): Combination[] {
@@ -129,24 +133,28 @@ export function sampleStratified(combos: readonly Combination[], n: number, seed
 }
 
 /**
- * Third faults, only where no single or pair could put one: at the points of states that only a pair's
- * run reached (the dead-letter path, say). One pair run per such point is enough to cover the state.
+ * One fault more, only where no shallower combination could put one: at the points of states that only
+ * runs of `level` faults reached (the dead-letter path needs a forward and a failover refused first; the
+ * dead-letter-again branch runs only on the next delivery, after a dead-letter send without an answer).
+ * Points of the next delivery count too: the added fault then hits that delivery. One run per such point
+ * is enough to cover the state.
  */
 export function frontier(
   runs: ReadonlyArray<{ readonly combo: Combination; readonly points: readonly Point[]; readonly firstFaultSeq?: number }>,
   covered: ReadonlySet<string>,
+  level = 2,
 ): Combination[] {
   const seen = new Set<string>();
   const out: Combination[] = [];
   for (const run of runs) {
-    if (run.combo.length !== 2 || run.firstFaultSeq === undefined) continue;
+    if (run.combo.length !== level || run.firstFaultSeq === undefined) continue;
     for (const point of run.points) {
-      if (point.execution !== 0 || point.seq <= run.firstFaultSeq || covered.has(point.state)) continue;
-      if (run.combo.some((f) => covers(f, point.state, point.item, point.attempt))) continue;
-      const where = `${point.state}\u0000${point.item}\u0000${point.attempt}`;
+      if (point.seq <= run.firstFaultSeq || covered.has(point.state)) continue;
+      if (run.combo.some((f) => covers(f, point.state, point.item, point.attempt, point.execution))) continue;
+      const where = `${point.state}\u0000${point.item}\u0000${point.attempt}\u0000${point.execution}`;
       if (seen.has(where)) continue;
       seen.add(where);
-      for (const third of faultsAt(point)) out.push([...run.combo, third]);
+      for (const next of faultsAt(point)) out.push([...run.combo, next]);
     }
   }
   return out;

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { taskStates } from '../../explore/definition.js';
 import { kindsFor } from '../../explore/faults.js';
-import { comboId, pairs, parseComboId, sample, singles, type Point } from '../../explore/space.js';
+import { comboId, frontier, pairs, parseComboId, sample, singles, type Point } from '../../explore/space.js';
 import { dispatchDefinition, STATE } from '../../workflows/dispatch.js';
 
 const refs = {
@@ -54,6 +54,30 @@ describe('the fault space', () => {
     const run = { combo: first!, firstFaultSeq: 1, points: [point(1, 'A'), point(2, 'A', 2), point(3, 'B'), { ...point(4, 'C'), execution: 1 }] };
     const found = pairs([run]).map((c) => `${c[1]?.state}#${c[1]?.attempt}`);
     expect(new Set(found)).toEqual(new Set(['A#2', 'B#1', 'B#*']));
+  });
+
+  it('replays a fault on the next delivery from its id', () => {
+    const combo = [
+      { state: 'Forward us-west-2', item: '-', attempt: 1, kind: 'send-stored-5xx' },
+      { state: 'Dead-letter again', item: 'm0', attempt: 1, kind: 'stored-5xx', delivery: 1 },
+    ] as const;
+    expect(comboId(combo)).toContain('=stored-5xx@2');
+    expect(parseComboId(comboId(combo))).toEqual(combo);
+  });
+
+  it('adds one fault more only at states that no shallower run gave a fault, on either delivery', () => {
+    const point = (seq: number, state: string, execution = 0): Point => ({ state, item: 'm0', attempt: 1, role: { kind: 'sqs' }, maxAttempts: 1, seq, execution });
+    const pair = [
+      { state: 'A', item: '-', attempt: 1, kind: 'refused-4xx' },
+      { state: 'B', item: '-', attempt: 1, kind: 'refused-4xx' },
+    ] as const;
+    const run = { combo: pair, firstFaultSeq: 1, points: [point(1, 'A'), point(2, 'B'), point(3, 'C'), point(4, 'D', 1)] };
+    // C had faults already (a shallower run reached it); D is reached only by this run, on the next delivery.
+    const next = frontier([run], new Set(['A', 'B', 'C']), 2);
+    expect(next.length).toBeGreaterThan(0);
+    expect(next.every((c) => c.length === 3 && c[2]?.state === 'D' && c[2]?.delivery === 1)).toBe(true);
+    // Only runs of exactly `level` faults are extended.
+    expect(frontier([run], new Set(['A', 'B', 'C']), 3)).toEqual([]);
   });
 
   it('samples the same combinations for the same seed', () => {
