@@ -11,6 +11,7 @@
  * Requests that no rule breaks are forwarded unchanged and their answers streamed back.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { IDLE_KEEP_ALIVE_MS } from './keep-alive.js';
 import type { AddressInfo, Socket } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { errorAnswer, type ErrorAnswer, type ErrorSpec, type FaultService } from './faults/errors.js';
@@ -262,6 +263,9 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const server = createServer((req, res) => {
     handle(req, res).catch(() => req.socket.destroy());
   });
+  // AWS endpoints keep idle connections far longer than Node's 5 s default; a client that waited out a
+  // backoff of more than 5 s would otherwise meet a socket closed under it (a reset no service sent).
+  server.keepAliveTimeout = IDLE_KEEP_ALIVE_MS;
   server.on('connection', (socket: Socket) => {
     const decision = rules.decideConnection();
     stats.connection(decision !== undefined);

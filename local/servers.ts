@@ -3,6 +3,7 @@
  * so that one region can be stopped on its own. The project's code reaches them through the real SDK
  * clients with endpoint overrides.
  */
+import { IDLE_KEEP_ALIVE_MS } from './keep-alive.js';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -34,6 +35,7 @@ export interface DynamoServer {
 
 export async function startDynamo(port = 0): Promise<DynamoServer> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  server.keepAliveTimeout = IDLE_KEEP_ALIVE_MS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error) => reject(listenError('DynamoDB (dynalite)', port, error)));
     server.listen(port, HOST, () => resolve());
@@ -104,6 +106,7 @@ export async function startSqs(region: string, port = 0): Promise<SqsServer> {
   });
   try {
     await app.listen({ port, host: HOST });
+    app.server.keepAliveTimeout = IDLE_KEEP_ALIVE_MS;
   } catch (error) {
     throw listenError(`SQS ${region} (fauxqs)`, port, error);
   }
