@@ -36,8 +36,8 @@ export interface TimeScale {
   readonly regionHealthSeconds: number;
   /** SQS request timeout of the forward (3000 ms). */
   readonly sqsRequestTimeoutMs: number;
-  /** Every Retry interval of the workflow (1-2 s with backoff). */
-  readonly retryIntervalMs: number;
+  /** Every Retry interval, cap and Wait of the workflow, scaled with the backoff kept (1 s -> 100 ms, 2 s, ...). */
+  readonly retryScale: number;
   /** Depth readings cached (60 s). */
   readonly cacheTtlSeconds: number;
 }
@@ -49,7 +49,7 @@ export const TIME_SCALE: TimeScale = {
   fenceLeaseSeconds: 2,
   regionHealthSeconds: 1,
   sqsRequestTimeoutMs: 400,
-  retryIntervalMs: 100,
+  retryScale: 0.1,
   cacheTtlSeconds: 1,
 };
 
@@ -177,7 +177,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     regionalVisibilitySeconds: scale.regionalVisibilitySeconds,
     claimLeaseSeconds: scale.claimLeaseSeconds,
     fenceLeaseSeconds: scale.fenceLeaseSeconds,
-    retryIntervalMs: scale.retryIntervalMs,
+    retryScale: scale.retryScale,
     env: { regionHealthSeconds: scale.regionHealthSeconds, sqsRequestTimeoutMs: scale.sqsRequestTimeoutMs, cacheTtlSeconds: scale.cacheTtlSeconds },
     workers: Object.fromEntries(
       ['us-east-1', 'us-west-2', 'us-west-1'].map((region) => [

@@ -38,6 +38,12 @@ export interface RunnerOptions {
   /** Replace every Retry interval and every Wait by this many milliseconds (tests); AWS timing when absent. */
   readonly retryIntervalMs?: number;
   /**
+   * Scale every Retry's IntervalSeconds and MaxDelaySeconds, and every Wait's Seconds, by this factor
+   * (chaos runs at 1/10 of deployed time), keeping BackoffRate, the caps and the jitter as Step Functions
+   * computes them, so a retry's reach in time stays faithful. Ignored when retryIntervalMs is given.
+   */
+  readonly retryScale?: number;
+  /**
    * Wraps each bound Task by state name (fault injection, observation): called once per Task when the
    * runner is built; the handler it returns runs for every attempt of that state. Absent: as bound.
    */
@@ -194,6 +200,21 @@ export function bindTasks(definition: object, bindings: Bindings): Record<string
   return handlers;
 }
 
+/** A deep copy of the definition with every Retry's interval and cap, and every Wait's Seconds, times `scale`. */
+export function scaledTimes(definition: object, scale: number): object {
+  if (!(scale > 0)) throw new RangeError(`retryScale must be a positive number, not ${scale}`);
+  const copy = structuredClone(definition) as StateNode;
+  for (const [, state] of walk(copy)) {
+    for (const retrier of (state.Retry ?? []) as Array<{ IntervalSeconds?: number; MaxDelaySeconds?: number }>) {
+      retrier.IntervalSeconds = (retrier.IntervalSeconds ?? 1) * scale;
+      if (retrier.MaxDelaySeconds !== undefined) retrier.MaxDelaySeconds *= scale;
+    }
+    const wait = state as { Type?: string; Seconds?: number };
+    if (wait.Type === 'Wait' && typeof wait.Seconds === 'number') wait.Seconds *= scale;
+  }
+  return copy;
+}
+
 /** Step Functions' limit on an execution's input and output and on every state's input and output. */
 export const PAYLOAD_LIMIT_BYTES = 256 * 1024;
 
@@ -226,7 +247,11 @@ export function createRunner(definition: object, bindings: Bindings, options: Ru
         Object.entries(bound).map(([name, handler]) => [name, wrapTask(name, handler as unknown as TaskHandler) as unknown as LocalHandler]),
       )
     : bound;
-  const machine = new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
+  const validated = new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
+  // The scaled copy has fractional seconds, which ASL's schema refuses: the definition as written was
+  // validated just above, and its scaled twin differs only in those numbers.
+  const scale = options.retryIntervalMs === undefined ? options.retryScale : undefined;
+  const machine = scale === undefined ? validated : new StateMachine(scaledTimes(definition, scale) as never, { validationOptions: { noValidate: true } });
   const retryIntervalOverrides =
     options.retryIntervalMs === undefined
       ? undefined

@@ -114,6 +114,8 @@ export type HandlerWrapper = <H extends LambdaHandler>(name: LocalFunctionName, 
 
 export interface DispatchRunnerOptions {
   readonly retryIntervalMs?: number;
+  /** Scales every Retry interval, cap and Wait instead (local/asl-runner.ts RunnerOptions.retryScale). */
+  readonly retryScale?: number;
   readonly regionRetry?: RetryPolicy;
   /** Wraps the snapshot, select and forward handlers (e.g. a forward that crashes after sending). */
   readonly wrap?: HandlerWrapper;
@@ -174,6 +176,7 @@ export function createDispatchRunner(
     },
     {
       ...(options.retryIntervalMs === undefined ? {} : { retryIntervalMs: options.retryIntervalMs }),
+      ...(options.retryScale === undefined ? {} : { retryScale: options.retryScale }),
       ...(options.wrapTask ? { wrapTask: options.wrapTask } : {}),
     },
   );

@@ -67,6 +67,8 @@ export interface StackOptions {
   readonly regionalVisibilitySeconds?: number;
   /** Replaces every Retry interval of the workflow by this many ms (default: AWS timing). */
   readonly retryIntervalMs?: number;
+  /** Scales every Retry interval, cap and Wait of the workflow instead, keeping the backoff (chaos runs). */
+  readonly retryScale?: number;
   /**
    * Time scale for short runs: the claim lease the workflow sees (local/dispatch.ts withClaimLease), so
    * that "claim lease < master visibility timeout" holds locally as it does deployed. Default: the intake's.
@@ -201,6 +203,7 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
     const setup = createDispatchRunner(resources, systemEndpoints, {
       ...(options.wrap ? { wrap: options.wrap } : {}),
       ...(options.retryIntervalMs === undefined ? {} : { retryIntervalMs: options.retryIntervalMs }),
+      ...(options.retryScale === undefined ? {} : { retryScale: options.retryScale }),
       ...(options.claimLeaseSeconds === undefined ? {} : { claimLeaseSeconds: options.claimLeaseSeconds }),
     });
     const stepFunctions = await startStepFunctionsEndpoint({
