@@ -76,6 +76,11 @@ export interface StackOptions {
   readonly claimLeaseSeconds?: number;
   /** The simulated workers' fence acceptance lease (default: the regional visibility timeout of the deployment). */
   readonly fenceLeaseSeconds?: number;
+  /**
+   * Skews of the simulated workers' clocks, whole seconds, in every region: worker n's fence reads the
+   * system time plus entry n modulo the list's length (local/workers.ts `clockSkewSeconds`). Default: none.
+   */
+  readonly workerClockSkewSeconds?: readonly number[];
   /** Makes a simulated worker die while processing a copy (local/workers.ts `crash`). */
   readonly workerCrash?: (copy: WorkerCopy) => boolean;
   /** Every copy a simulated worker received and what became of it. */
@@ -269,6 +274,7 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
                 tableName: resources.tableName,
                 client: fenceClient,
                 ...(options.fenceLeaseSeconds === undefined ? {} : { leaseSeconds: options.fenceLeaseSeconds }),
+                ...(options.workerClockSkewSeconds ? { clockSkewSeconds: options.workerClockSkewSeconds } : {}),
               },
             }
           : {}),

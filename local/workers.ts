@@ -6,7 +6,10 @@
  *
  * With a `fence` (worker/), each worker accepts the request before processing it, completes it after,
  * releases it when interrupted, and deletes a copy whose acceptance is refused (another copy holds or
- * finished the request, or it is dead-lettered) without processing it: `dropped()` counts those.
+ * finished the request, or it is dead-lettered) without processing it: `dropped()` counts those. Each
+ * worker has a Fence of its own, as each real worker process does (a restarted one a new one): what one
+ * worker's fence watched (worker/watch.ts) is not another's. `clockSkewSeconds` runs a worker's fence on
+ * a wall clock that is off by so many seconds, as a machine's clock can be.
  *
  * For chaos runs: `crash` makes a worker die while processing a copy (after its acceptance): the copy is
  * neither deleted nor handed back, the acceptance is not released and its heartbeat stops, so the copy
@@ -45,6 +48,12 @@ export interface WorkersFence {
   readonly leaseSeconds?: number;
   /** Prefix of each worker's id (`<prefix>-<n>`). Default: `<region>-<random>`. */
   readonly workerIdPrefix?: string;
+  /**
+   * Skews of the workers' wall clocks, whole seconds (+ fast, - slow): worker n's fence reads the system
+   * time plus entry n modulo the list's length (its `clock` option, worker/fence.ts). Default: none, the
+   * system clock for every worker.
+   */
+  readonly clockSkewSeconds?: readonly number[];
 }
 
 export interface WorkersOptions {
@@ -90,6 +99,8 @@ export interface WorkerCopy {
   readonly requestId?: string;
   readonly token?: string;
   readonly receiveCount: number;
+  /** How far this worker's fence clock is off, seconds: only when the pool was given `clockSkewSeconds`. */
+  readonly clockSkewSeconds?: number;
 }
 
 /**
@@ -151,8 +162,21 @@ interface Slot {
   busy: boolean;
 }
 
+/** Worker n's clock skew: entry n modulo the list's length, or none. */
+export const clockSkewOf = (skews: readonly number[] | undefined, index: number): number | undefined =>
+  skews?.length ? skews[index % skews.length] : undefined;
+
+/** A fence of one worker's own, on a wall clock `skewSeconds` off (none: the system clock). */
+function workerFence(options: WorkersFence, skewSeconds: number | undefined): Fence {
+  const skew = skewSeconds ?? 0;
+  return Fence.dynamo(options.client, options.tableName, skew ? { clock: () => Math.floor(Date.now() / 1000) + skew } : {});
+}
+
 export function startWorkers(options: WorkersOptions): Workers {
   checkCount(options.workers);
+  for (const skew of options.fence?.clockSkewSeconds ?? []) {
+    if (!Number.isSafeInteger(skew)) throw new RangeError(`clock skews must be whole seconds, got ${skew}`);
+  }
   if (!(options.secondsPerRequest >= 0)) throw new Error(`secondsPerRequest must be >= 0, got ${options.secondsPerRequest}`);
   const waitTimeSeconds = options.waitTimeSeconds ?? 1;
   let stopping = false;
@@ -160,7 +184,6 @@ export function startWorkers(options: WorkersOptions): Workers {
   let processed = 0;
   let dropped = 0;
   let crashed = 0;
-  const fence = options.fence ? Fence.dynamo(options.fence.client, options.fence.tableName) : undefined;
   const leaseSeconds = options.fence?.leaseSeconds ?? TIMEOUTS.regionalVisibilitySeconds;
   const workerIdPrefix = options.fence?.workerIdPrefix ?? `${options.region}-${randomUUID().slice(0, 8)}`;
   const sleepers = new Set<() => void>();
@@ -213,10 +236,13 @@ export function startWorkers(options: WorkersOptions): Workers {
     // A crashed worker's slot starts again as a new worker, with its own id.
     let life = 0;
     const workerId = () => `${workerIdPrefix}-${index}${life ? `-r${life}` : ''}`;
+    const clockSkewSeconds = clockSkewOf(options.fence?.clockSkewSeconds, index);
     /** Resolves when the worker dies while processing (it never resolves otherwise). */
     let die: () => void = () => undefined;
-    const accepting = (id: string) =>
-      fence
+    // A fence per worker life: a restarted worker is a new process, with nothing watched yet.
+    const accepting = (id: string) => {
+      const fence = options.fence ? workerFence(options.fence, clockSkewSeconds) : undefined;
+      return fence
         ? fenced(
             async (message: Message, held) => {
               if (options.crash?.(copyOf(message, id))) {
@@ -241,6 +267,7 @@ export function startWorkers(options: WorkersOptions): Workers {
             },
           )
         : undefined;
+    };
     const copyOf = (message: Message, id: string): WorkerCopy => {
       const requestId = attribute(message, MESSAGE_ATTRIBUTE.requestId);
       const token = attribute(message, MESSAGE_ATTRIBUTE.dispatchToken);
@@ -251,10 +278,11 @@ export function startWorkers(options: WorkersOptions): Workers {
         ...(requestId ? { requestId } : {}),
         ...(token ? { token } : {}),
         receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? 1),
+        ...(clockSkewSeconds === undefined ? {} : { clockSkewSeconds }),
       };
     };
     let accept = accepting(workerId());
-    const observe = Boolean(fence || options.onEvent || options.crash);
+    const observe = Boolean(options.fence || options.onEvent || options.crash);
     // This worker's lanes, high first (core/lanes.ts): one receiver keeps its turn across messages.
     const lanes = new LaneReceiver(
       async (queueUrl, waitSeconds) =>
@@ -324,7 +352,7 @@ export function startWorkers(options: WorkersOptions): Workers {
             continue;
           }
           if (error instanceof AlreadyAcceptedError && error.retryAfterSeconds !== undefined) {
-            // This very copy is held by a worker: look again once this pool's fence has watched its lease for the lease's duration.
+            // This very copy is held by a worker: look again once this worker's fence has watched its lease for the lease's duration.
             emit(copy, 'deferred', error.reason);
             await handBack(queueUrl, receiptHandle, Math.min(error.retryAfterSeconds, 43_200));
             continue;
