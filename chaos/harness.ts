@@ -105,8 +105,11 @@ export interface Scenario {
   readonly long: ScenarioForm;
   readonly scale?: Partial<TimeScale>;
   readonly pollers?: number;
-  /** Simulated workers per region and their processing time (default 2 and 0.02 s): slower ones leave copies queued longer. */
-  readonly workers?: { readonly perRegion: number; readonly secondsPerRequest: number };
+  /**
+   * Simulated workers per region and their processing time (default 2 and 0.02 s): slower ones leave copies
+   * queued longer. `clockSkewSeconds`: worker n's clock is off by entry n modulo the list (local/workers.ts).
+   */
+  readonly workers?: { readonly perRegion: number; readonly secondsPerRequest: number; readonly clockSkewSeconds?: readonly number[] };
   /** Messages beside the planned requests (a storm, the bad-input corpus). */
   extraLoad?(form: ScenarioForm, random: Random, prefix: string): PlannedMessage[];
   /** Arms and heals the fault on schedule; resolves once the fault is over. */
@@ -185,6 +188,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
         { workers: scenario.workers?.perRegion ?? WORKERS_PER_REGION, secondsPerRequest: scenario.workers?.secondsPerRequest ?? SECONDS_PER_REQUEST },
       ]),
     ),
+    ...(scenario.workers?.clockSkewSeconds ? { workerClockSkewSeconds: scenario.workers.clockSkewSeconds } : {}),
     workerCrash: (copy) => crash?.(copy) ?? false,
     onWorkerEvent: (event) => void workerEvents.push(event),
     // Consumers are stopped only once the queues are idle, or after the drain limit, when what a cut
