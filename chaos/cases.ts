@@ -1,11 +1,12 @@
 /**
  * The cases of issue 16 the chaos harness can express at the wire (1: a send stored then answered 500
  * whose retry is refused; 4: two drained regions and the third refusing; 5: UpdateItem throttled past
- * the commit's retries; 7: jobs longer than the fence lease), and the combined nemesis's scenario
- * (chaos/nemesis.ts). Case 6 (workers' clocks skewed) needs a clock option on the simulated workers
- * (docs/chaos.md, Limits). Each names its fault and proves it fired, as chaos/scenarios.ts does.
+ * the commit's retries; 6: workers' clocks skewed by +-5 minutes; 7: jobs longer than the fence lease),
+ * and the combined nemesis's scenario (chaos/nemesis.ts). Each names its fault and proves it fired, as
+ * chaos/scenarios.ts does.
  */
 import { clearCapacity, writeCapacity } from '../aws/capacity.js';
+import type { WorkerEvent } from '../local/workers.js';
 import type { Scenario, ScenarioContext } from './harness.js';
 import { drawMix, type Fault } from './nemesis.js';
 import { count, faults, forms, proxy, sendFaults, window, windowed } from './scenario-kit.js';
@@ -151,6 +152,90 @@ export const jobsOutliveLease: Scenario = {
     return outlived ? [`${outlived} jobs outlived the fence lease`, ...count(again, 'copies received again (the visibility timeout ended while a worker held them)')] : [];
   },
 };
+
+/**
+ * Case 6: in every region the workers' fences run on clocks 5 minutes fast, 5 minutes slow and right, side
+ * by side. Each job (3 s) outlives the regional visibility timeout (1 s), and the first heartbeat, which
+ * extends the copy's visibility, comes only at a third of the lease (6 s, so at 2 s): SQS hands a held copy
+ * to another worker of the region, whose clock is always another, while its holder still works, and only
+ * the fence stands between them. A fence that compared the holder's clock with the taker's would let a
+ * taker whose clock is ahead take the copy over at once: processed twice.
+ */
+const SKEWS = [300, -300, 0] as const;
+const SKEWED_JOB_SECONDS = 3;
+export const skewedWorkerClocks: Scenario = {
+  name: 'skewed-worker-clocks',
+  injects: `the workers of every region run on clocks +300 s, -300 s and 0 s off (alternately, 3 per region); every job takes ${SKEWED_JOB_SECONDS} s, longer than the regional visibility timeout (1 s), with the first heartbeat at 2 s (fence lease 6 s): SQS hands held copies to workers with other clocks while their holder still works (issue 16, case 6)`,
+  ...forms({ requests: 6, repeats: 1 }, { requests: 24, repeats: 4 }),
+  scale: { regionalVisibilitySeconds: 1, fenceLeaseSeconds: 6 },
+  workers: { perRegion: SKEWS.length, secondsPerRequest: SKEWED_JOB_SECONDS, clockSkewSeconds: SKEWS },
+  longOnly: true,
+  inject: async () => undefined,
+  proof: (ctx) => {
+    const met = skewedMeetings(ctx.workerEvents);
+    const ahead = met.filter((m) => m.takerSkew > m.holderSkew);
+    const behind = met.filter((m) => m.takerSkew < m.holderSkew);
+    const outcomes = (list: readonly SkewedMeeting[]) => {
+      const by = new Map<string, number>();
+      for (const m of list) by.set(m.outcome, (by.get(m.outcome) ?? 0) + 1);
+      return [...by].map(([outcome, n]) => `${n} ${outcome}`).join(', ');
+    };
+    return ahead.length
+      ? [
+          `${ahead.length} held copies handed to a worker whose clock was ahead of the holder's (5 or 10 min) while the holder still worked: ${outcomes(ahead)}`,
+          ...(behind.length ? [`${behind.length} handed to a worker whose clock was behind the holder's: ${outcomes(behind)}`] : []),
+        ]
+      : [];
+  },
+};
+
+/** A copy received by one worker while another worker, on another clock, still worked on it. */
+interface SkewedMeeting {
+  readonly messageId: string;
+  readonly holderSkew: number;
+  readonly takerSkew: number;
+  /** What the taker did with it: refused IN_FLIGHT, taken over (processed), ... */
+  readonly outcome: string;
+}
+
+/**
+ * From the workers' events: every receive of a copy by a worker while another worker of another clock
+ * worked on it (from that worker's last receive of it to its `processed`, `crashed` or lease lost), with
+ * what the receiver then did.
+ */
+export function skewedMeetings(events: readonly WorkerEvent[]): SkewedMeeting[] {
+  const skew = new Map<string, number>();
+  const byCopy = new Map<string, WorkerEvent[]>();
+  for (const e of events) {
+    if (e.clockSkewSeconds !== undefined) skew.set(e.workerId, e.clockSkewSeconds);
+    const list = byCopy.get(e.messageId) ?? [];
+    list.push(e);
+    byCopy.set(e.messageId, list);
+  }
+  const ended = (e: WorkerEvent) => e.kind === 'processed' || e.kind === 'crashed' || (e.kind === 'deferred' && e.reason === 'lease lost');
+  const meetings: SkewedMeeting[] = [];
+  for (const [messageId, list] of byCopy) {
+    for (const end of list.filter(ended)) {
+      const from = list.filter((e) => e.kind === 'received' && e.workerId === end.workerId && e.at <= end.at).at(-1);
+      if (!from) continue;
+      for (const taken of list.filter((e) => e.kind === 'received' && e.workerId !== end.workerId && e.at >= from.at && e.at <= end.at)) {
+        const holderSkew = skew.get(end.workerId);
+        const takerSkew = skew.get(taken.workerId);
+        if (holderSkew === undefined || takerSkew === undefined || holderSkew === takerSkew) continue;
+        const next = list.find((e) => e.workerId === taken.workerId && e.kind !== 'received' && e.at >= taken.at);
+        const outcome = !next
+          ? 'no outcome seen'
+          : next.kind === 'deferred' && next.reason === 'IN_FLIGHT'
+            ? 'refused IN_FLIGHT'
+            : next.kind === 'processed'
+              ? 'taken over and processed'
+              : `${next.kind}${next.reason ? ` (${next.reason})` : ''}`;
+        meetings.push({ messageId, holderSkew, takerSkew, outcome });
+      }
+    }
+  }
+  return meetings;
+}
 
 /** The mix each run drew, by run. */
 const mixes = new WeakMap<ScenarioContext, Fault[]>();

@@ -13,7 +13,7 @@
  */
 import type { Random } from '../core/random.js';
 import { BAD_INPUT } from '../test/fixtures/bad-input.js';
-import { COMBINED_RUNS, combined, drainedLastResort, dynamodbThrottlesUpdates, jobsOutliveLease, storedThenRefused } from './cases.js';
+import { COMBINED_RUNS, combined, drainedLastResort, dynamodbThrottlesUpdates, jobsOutliveLease, skewedWorkerClocks, storedThenRefused } from './cases.js';
 import type { Scenario } from './harness.js';
 import type { PlannedMessage } from './load.js';
 import {
@@ -445,6 +445,7 @@ export const SCENARIOS: readonly Scenario[] = [
   drainedLastResort,
   dynamodbThrottlesUpdates,
   jobsOutliveLease,
+  skewedWorkerClocks,
   ...Array.from({ length: COMBINED_RUNS }, (_, i) => combined(i + 1)),
 ];
 
