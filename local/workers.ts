@@ -6,10 +6,14 @@
  *
  * With a `fence` (worker/), each worker accepts the request before processing it, completes it after,
  * releases it when interrupted, and deletes a copy whose acceptance is refused (another copy holds or
- * finished the request, or it is dead-lettered) without processing it: `dropped()` counts those. Each
- * worker has a Fence of its own, as each real worker process does (a restarted one a new one): what one
- * worker's fence watched (worker/watch.ts) is not another's. `clockSkewSeconds` runs a worker's fence on
- * a wall clock that is off by so many seconds, as a machine's clock can be.
+ * finished the request, or it is dead-lettered) without processing it: `dropped()` counts those.
+ *
+ * The pool's workers share one Fence, on the system clock. With `clockSkewSeconds` each worker has a
+ * Fence of its own instead, as each real worker process does (a restarted worker a new one), on a wall
+ * clock off by its skew: what one worker's fence watched (worker/watch.ts) is then not another's. Not the
+ * default: a crashed worker's copy is taken over only by a fence that saw it IN_FLIGHT before, and with
+ * one fence per worker the copy's third receive often reaches another fence, which watches again, and
+ * the fourth goes to the regional DLQ (maxReceiveCount 3): docs/chaos.md, Findings.
  *
  * For chaos runs: `crash` makes a worker die while processing a copy (after its acceptance): the copy is
  * neither deleted nor handed back, the acceptance is not released and its heartbeat stops, so the copy
@@ -49,9 +53,9 @@ export interface WorkersFence {
   /** Prefix of each worker's id (`<prefix>-<n>`). Default: `<region>-<random>`. */
   readonly workerIdPrefix?: string;
   /**
-   * Skews of the workers' wall clocks, whole seconds (+ fast, - slow): worker n's fence reads the system
-   * time plus entry n modulo the list's length (its `clock` option, worker/fence.ts). Default: none, the
-   * system clock for every worker.
+   * Skews of the workers' wall clocks, whole seconds (+ fast, - slow): each worker gets a fence of its own,
+   * and worker n's reads the system time plus entry n modulo the list's length (its `clock` option,
+   * worker/fence.ts). Default: none, one fence for the pool on the system clock.
    */
   readonly clockSkewSeconds?: readonly number[];
 }
@@ -184,6 +188,8 @@ export function startWorkers(options: WorkersOptions): Workers {
   let processed = 0;
   let dropped = 0;
   let crashed = 0;
+  // One fence for the pool, unless the workers' clocks differ (see the header).
+  const poolFence = options.fence && !options.fence.clockSkewSeconds?.length ? workerFence(options.fence, undefined) : undefined;
   const leaseSeconds = options.fence?.leaseSeconds ?? TIMEOUTS.regionalVisibilitySeconds;
   const workerIdPrefix = options.fence?.workerIdPrefix ?? `${options.region}-${randomUUID().slice(0, 8)}`;
   const sleepers = new Set<() => void>();
@@ -239,9 +245,9 @@ export function startWorkers(options: WorkersOptions): Workers {
     const clockSkewSeconds = clockSkewOf(options.fence?.clockSkewSeconds, index);
     /** Resolves when the worker dies while processing (it never resolves otherwise). */
     let die: () => void = () => undefined;
-    // A fence per worker life: a restarted worker is a new process, with nothing watched yet.
+    // With skewed clocks, a fence per worker life: a restarted worker is a new process, with nothing watched yet.
     const accepting = (id: string) => {
-      const fence = options.fence ? workerFence(options.fence, clockSkewSeconds) : undefined;
+      const fence = options.fence ? (poolFence ?? workerFence(options.fence, clockSkewSeconds)) : undefined;
       return fence
         ? fenced(
             async (message: Message, held) => {
