@@ -38,7 +38,7 @@ export interface Exploration {
 }
 
 /** The deepest combination the long form builds (a deeper one only when a state is still unreached). */
-const MAX_FAULTS = 5;
+const MAX_FAULTS = 6;
 
 export async function explore(options: ExploreOptions, replay?: (id: string) => Combination): Promise<Exploration> {
   const began = Date.now();

@@ -385,7 +385,12 @@ const branchContext = {
   'snapshot.$': '$.snapshot',
 };
 
-function settleMap(region: string, refs: DispatchRefs): State {
+/**
+ * The Settle map of a branch. `deadLetterOnly`: the branch of messages that go to the DLQ again, whose
+ * placements are never dispatched, unconfirmed or unanswered: only the dead-letter states, so that the
+ * graph and the log hold no state that no execution can enter.
+ */
+function settleMap(region: string, refs: DispatchRefs, deadLetterOnly = false): State {
   const item = {
     path: `Settle path ${region}`,
     mark: STATE.markDispatched(region),
@@ -465,6 +470,172 @@ function settleMap(region: string, refs: DispatchRefs): State {
     ResultPath: null,
   };
 
+  const states: Record<string, State> = {
+    [item.path]: {
+      Type: 'Choice',
+      Choices: [
+        { Variable: '$.placement.status', StringEquals: 'dispatched', Next: item.mark },
+        // The step that held these placements ended without an answer: any may have been sent.
+        { Variable: '$.unanswered', StringEquals: 'forward', Next: item.releaseUnanswered },
+        { Variable: '$.unanswered', StringEquals: 'failover', Next: item.releaseFailoverUnanswered },
+        { Variable: '$.placement.status', StringEquals: 'unconfirmed', Next: item.releaseUnconfirmed },
+      ],
+      Default: item.deadLetter,
+    },
+    [item.mark]: {
+      ...dynamoTask('updateItem'),
+      Parameters: {
+        TableName: refs.tableName,
+        Key: { request_id: { 'S.$': '$.requestId' } },
+        UpdateExpression:
+          'SET #status = :dispatched, #region = :region, dispatchedAt = :at, #token = :token ' +
+          'REMOVE leaseUntil, triedDeadLetter, deadLetterReason ADD tokens :tokens',
+        ConditionExpression: '#owner = :owner',
+        ExpressionAttributeNames: { '#status': 'status', '#region': 'region', '#owner': 'owner', '#token': 'token' },
+        ExpressionAttributeValues: {
+          ':dispatched': { S: CLAIM_STATUS.dispatched },
+          ':region': { 'S.$': '$.placement.region' },
+          ':at': { 'S.$': '$.placement.at' },
+          ':token': { 'S.$': '$.placement.token' },
+          ':tokens': { 'SS.$': '$.placement.tokens' },
+          ':owner': { 'S.$': '$.owner' },
+        },
+      },
+      ResultPath: null,
+      // Tried longer than any other write, as long as the time budget allows (AWS advises retrying a
+      // throttled write for about a minute; the budget leaves 13 s of backoff here). No jitter: full
+      // jitter could give up within a second of a throttle, and a commit must outlast the throttle, not
+      // spread it. A lost commit leaves a claim that, once its lease expires, lets a later duplicate
+      // through (README, the guarantee: a lost commit).
+      Retry: [
+        { ErrorEquals: [CONDITION_FAILED], MaxAttempts: 0 },
+        { ErrorEquals: ['States.ALL'], IntervalSeconds: 1, MaxAttempts: 4, BackoffRate: 2, MaxDelaySeconds: 6, JitterStrategy: 'NONE' },
+      ],
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.commitError', Next: item.commitFailed }],
+      Next: item.dispatched,
+    },
+    [item.dispatched]: { Type: 'Pass', Parameters: dispatchedOutcome, End: true },
+    [item.commitFailed]: {
+      Type: 'Pass',
+      Comment: 'Forwarded all the same: the message is in its regional queue and must not be retried.',
+      Parameters: {
+        ...dispatchedOutcome,
+        'reason.$': "States.Format('forwarded, but marking DISPATCHED failed: {}', $.commitError.Error)",
+      },
+      End: true,
+    },
+    [item.releaseUnconfirmed]: release(item.unconfirmed, 'placement'),
+    [item.unconfirmed]: {
+      Type: 'Pass',
+      Comment: 'The master queue delivers it again; the next run sends it to the same region (the fence drops a second copy).',
+      Parameters: {
+        'messageId.$': '$.placement.messageId',
+        'requestId.$': '$.requestId',
+        outcome: 'retry',
+        'reason.$': '$.placement.reason',
+      },
+      End: true,
+    },
+    [item.deadLetter]: {
+      ...deadLetterSend,
+      Comment: 'The original body, untouched; the reason travels as a message attribute. Only refusals are retried here.',
+      // Refusals only: Step Functions hands a Catch the LAST attempt's error, so a retrier that also took
+      // unanswered sends could report "refused" for a message an earlier attempt put in the DLQ.
+      Retry: [{ ErrorEquals: DEAD_LETTER_REFUSED, IntervalSeconds: 1, MaxAttempts: 2, BackoffRate: 2, JitterStrategy: 'FULL' }],
+      Catch: [
+        // Refused every time: nothing reached the DLQ, so a later delivery may still go to a region.
+        { ErrorEquals: DEAD_LETTER_REFUSED, ResultPath: '$.deadLetterError', Next: item.releaseUndeliverable },
+        // No answer: it may be in the DLQ; sent once more, and from here on never to a region.
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.deadLetterError', Next: item.deadLetterAgain },
+      ],
+      Next: item.markDeadLettered,
+    },
+    [item.deadLetterAgain]: {
+      ...deadLetterSend,
+      Comment: 'An earlier send had no answer, so the message may be in the DLQ: whatever this attempt answers, it never goes to a region.',
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.deadLetterError', Next: item.releaseDeadLetterUnanswered }],
+      Next: item.markDeadLettered,
+    },
+    [item.markDeadLettered]: {
+      ...dynamoTask('updateItem'),
+      Comment: 'Kept, not deleted: a redelivery of the message is then recognised, and only a redrive reopens it.',
+      Parameters: {
+        TableName: refs.tableName,
+        Key: { request_id: { 'S.$': '$.requestId' } },
+        UpdateExpression: 'SET #status = :deadLettered, reason = :reason REMOVE leaseUntil, triedDeadLetter, deadLetterReason',
+        ConditionExpression: ownClaim.ConditionExpression,
+        ExpressionAttributeNames: ownClaim.names,
+        ExpressionAttributeValues: {
+          ...ownClaim.values,
+          ':deadLettered': { S: CLAIM_STATUS.deadLettered },
+          ':reason': { 'S.$': '$.placement.reason' },
+        },
+      },
+      ResultPath: null,
+      Retry: serviceRetry([CONDITION_FAILED]),
+      // In the DLQ all the same: the outcome stands.
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.markError', Next: item.deadLettered }],
+      Next: item.deadLettered,
+    },
+    [item.deadLettered]: {
+      Type: 'Pass',
+      Parameters: {
+        'messageId.$': '$.placement.messageId',
+        'requestId.$': '$.requestId',
+        outcome: 'dead-lettered',
+        'reason.$': '$.placement.reason',
+      },
+      End: true,
+    },
+    [item.releaseUndeliverable]: release(item.undeliverable, 'none'),
+    [item.undeliverable]: {
+      Type: 'Pass',
+      Comment: 'Neither a region nor the DLQ took it: released, so the master queue delivers it again.',
+      Parameters: {
+        'messageId.$': '$.placement.messageId',
+        'requestId.$': '$.requestId',
+        outcome: 'retry',
+        'reason.$': "States.Format('{}; dead-letter queue unavailable: {}', $.placement.reason, $.deadLetterError.Error)",
+      },
+      End: true,
+    },
+    [item.releaseDeadLetterUnanswered]: release(item.deadLetterUnanswered, 'dead-letter'),
+    [item.deadLetterUnanswered]: {
+      Type: 'Pass',
+      Comment: 'It may be in the DLQ: the next delivery sends it to the DLQ again (a second DLQ copy at worst), never to a region.',
+      Parameters: {
+        'messageId.$': '$.placement.messageId',
+        'requestId.$': '$.requestId',
+        outcome: 'retry',
+        'reason.$': "States.Format('{}; the dead-letter send had no answer ({}): it goes to the dead-letter queue again on the next delivery', $.placement.reason, $.deadLetterError.Error)",
+      },
+      End: true,
+    },
+    [item.releaseUnanswered]: release(item.unanswered, 'branch'),
+    [item.releaseFailoverUnanswered]: release(item.unanswered, 'none'),
+    [item.unanswered]: {
+      Type: 'Pass',
+      Comment: 'The step that held it gave no answer, so it may be in a queue: released for a later retry, never dead-lettered.',
+      Parameters: {
+        'messageId.$': '$.placement.messageId',
+        'requestId.$': '$.requestId',
+        outcome: 'retry',
+        'reason.$': '$.branchReason',
+      },
+      End: true,
+    },
+  };
+  const deadLetterPath = [
+    item.deadLetter,
+    item.deadLetterAgain,
+    item.markDeadLettered,
+    item.deadLettered,
+    item.releaseUndeliverable,
+    item.undeliverable,
+    item.releaseDeadLetterUnanswered,
+    item.deadLetterUnanswered,
+  ];
+
   return {
     Type: 'Map',
     Comment: 'Per message: mark DISPATCHED; release an unconfirmed one for a later retry; or dead-letter with the reason.',
@@ -481,162 +652,8 @@ function settleMap(region: string, refs: DispatchRefs): State {
     MaxConcurrency: 10,
     ItemProcessor: {
       ProcessorConfig: { Mode: 'INLINE' },
-      StartAt: item.path,
-      States: {
-        [item.path]: {
-          Type: 'Choice',
-          Choices: [
-            { Variable: '$.placement.status', StringEquals: 'dispatched', Next: item.mark },
-            // The step that held these placements ended without an answer: any may have been sent.
-            { Variable: '$.unanswered', StringEquals: 'forward', Next: item.releaseUnanswered },
-            { Variable: '$.unanswered', StringEquals: 'failover', Next: item.releaseFailoverUnanswered },
-            { Variable: '$.placement.status', StringEquals: 'unconfirmed', Next: item.releaseUnconfirmed },
-          ],
-          Default: item.deadLetter,
-        },
-        [item.mark]: {
-          ...dynamoTask('updateItem'),
-          Parameters: {
-            TableName: refs.tableName,
-            Key: { request_id: { 'S.$': '$.requestId' } },
-            UpdateExpression:
-              'SET #status = :dispatched, #region = :region, dispatchedAt = :at, #token = :token ' +
-              'REMOVE leaseUntil, triedDeadLetter, deadLetterReason ADD tokens :tokens',
-            ConditionExpression: '#owner = :owner',
-            ExpressionAttributeNames: { '#status': 'status', '#region': 'region', '#owner': 'owner', '#token': 'token' },
-            ExpressionAttributeValues: {
-              ':dispatched': { S: CLAIM_STATUS.dispatched },
-              ':region': { 'S.$': '$.placement.region' },
-              ':at': { 'S.$': '$.placement.at' },
-              ':token': { 'S.$': '$.placement.token' },
-              ':tokens': { 'SS.$': '$.placement.tokens' },
-              ':owner': { 'S.$': '$.owner' },
-            },
-          },
-          ResultPath: null,
-          // Tried longer than any other write, as long as the time budget allows (AWS advises retrying a
-          // throttled write for about a minute; the budget leaves 13 s of backoff here). No jitter: full
-          // jitter could give up within a second of a throttle, and a commit must outlast the throttle, not
-          // spread it. A lost commit leaves a claim that, once its lease expires, lets a later duplicate
-          // through (README, the guarantee: a lost commit).
-          Retry: [
-            { ErrorEquals: [CONDITION_FAILED], MaxAttempts: 0 },
-            { ErrorEquals: ['States.ALL'], IntervalSeconds: 1, MaxAttempts: 4, BackoffRate: 2, MaxDelaySeconds: 6, JitterStrategy: 'NONE' },
-          ],
-          Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.commitError', Next: item.commitFailed }],
-          Next: item.dispatched,
-        },
-        [item.dispatched]: { Type: 'Pass', Parameters: dispatchedOutcome, End: true },
-        [item.commitFailed]: {
-          Type: 'Pass',
-          Comment: 'Forwarded all the same: the message is in its regional queue and must not be retried.',
-          Parameters: {
-            ...dispatchedOutcome,
-            'reason.$': "States.Format('forwarded, but marking DISPATCHED failed: {}', $.commitError.Error)",
-          },
-          End: true,
-        },
-        [item.releaseUnconfirmed]: release(item.unconfirmed, 'placement'),
-        [item.unconfirmed]: {
-          Type: 'Pass',
-          Comment: 'The master queue delivers it again; the next run sends it to the same region (the fence drops a second copy).',
-          Parameters: {
-            'messageId.$': '$.placement.messageId',
-            'requestId.$': '$.requestId',
-            outcome: 'retry',
-            'reason.$': '$.placement.reason',
-          },
-          End: true,
-        },
-        [item.deadLetter]: {
-          ...deadLetterSend,
-          Comment: 'The original body, untouched; the reason travels as a message attribute. Only refusals are retried here.',
-          // Refusals only: Step Functions hands a Catch the LAST attempt's error, so a retrier that also took
-          // unanswered sends could report "refused" for a message an earlier attempt put in the DLQ.
-          Retry: [{ ErrorEquals: DEAD_LETTER_REFUSED, IntervalSeconds: 1, MaxAttempts: 2, BackoffRate: 2, JitterStrategy: 'FULL' }],
-          Catch: [
-            // Refused every time: nothing reached the DLQ, so a later delivery may still go to a region.
-            { ErrorEquals: DEAD_LETTER_REFUSED, ResultPath: '$.deadLetterError', Next: item.releaseUndeliverable },
-            // No answer: it may be in the DLQ; sent once more, and from here on never to a region.
-            { ErrorEquals: ['States.ALL'], ResultPath: '$.deadLetterError', Next: item.deadLetterAgain },
-          ],
-          Next: item.markDeadLettered,
-        },
-        [item.deadLetterAgain]: {
-          ...deadLetterSend,
-          Comment: 'An earlier send had no answer, so the message may be in the DLQ: whatever this attempt answers, it never goes to a region.',
-          Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.deadLetterError', Next: item.releaseDeadLetterUnanswered }],
-          Next: item.markDeadLettered,
-        },
-        [item.markDeadLettered]: {
-          ...dynamoTask('updateItem'),
-          Comment: 'Kept, not deleted: a redelivery of the message is then recognised, and only a redrive reopens it.',
-          Parameters: {
-            TableName: refs.tableName,
-            Key: { request_id: { 'S.$': '$.requestId' } },
-            UpdateExpression: 'SET #status = :deadLettered, reason = :reason REMOVE leaseUntil, triedDeadLetter, deadLetterReason',
-            ConditionExpression: ownClaim.ConditionExpression,
-            ExpressionAttributeNames: ownClaim.names,
-            ExpressionAttributeValues: {
-              ...ownClaim.values,
-              ':deadLettered': { S: CLAIM_STATUS.deadLettered },
-              ':reason': { 'S.$': '$.placement.reason' },
-            },
-          },
-          ResultPath: null,
-          Retry: serviceRetry([CONDITION_FAILED]),
-          // In the DLQ all the same: the outcome stands.
-          Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.markError', Next: item.deadLettered }],
-          Next: item.deadLettered,
-        },
-        [item.deadLettered]: {
-          Type: 'Pass',
-          Parameters: {
-            'messageId.$': '$.placement.messageId',
-            'requestId.$': '$.requestId',
-            outcome: 'dead-lettered',
-            'reason.$': '$.placement.reason',
-          },
-          End: true,
-        },
-        [item.releaseUndeliverable]: release(item.undeliverable, 'none'),
-        [item.undeliverable]: {
-          Type: 'Pass',
-          Comment: 'Neither a region nor the DLQ took it: released, so the master queue delivers it again.',
-          Parameters: {
-            'messageId.$': '$.placement.messageId',
-            'requestId.$': '$.requestId',
-            outcome: 'retry',
-            'reason.$': "States.Format('{}; dead-letter queue unavailable: {}', $.placement.reason, $.deadLetterError.Error)",
-          },
-          End: true,
-        },
-        [item.releaseDeadLetterUnanswered]: release(item.deadLetterUnanswered, 'dead-letter'),
-        [item.deadLetterUnanswered]: {
-          Type: 'Pass',
-          Comment: 'It may be in the DLQ: the next delivery sends it to the DLQ again (a second DLQ copy at worst), never to a region.',
-          Parameters: {
-            'messageId.$': '$.placement.messageId',
-            'requestId.$': '$.requestId',
-            outcome: 'retry',
-            'reason.$': "States.Format('{}; the dead-letter send had no answer ({}): it goes to the dead-letter queue again on the next delivery', $.placement.reason, $.deadLetterError.Error)",
-          },
-          End: true,
-        },
-        [item.releaseUnanswered]: release(item.unanswered, 'branch'),
-        [item.releaseFailoverUnanswered]: release(item.unanswered, 'none'),
-        [item.unanswered]: {
-          Type: 'Pass',
-          Comment: 'The step that held it gave no answer, so it may be in a queue: released for a later retry, never dead-lettered.',
-          Parameters: {
-            'messageId.$': '$.placement.messageId',
-            'requestId.$': '$.requestId',
-            outcome: 'retry',
-            'reason.$': '$.branchReason',
-          },
-          End: true,
-        },
-      },
+      StartAt: deadLetterOnly ? item.deadLetter : item.path,
+      States: deadLetterOnly ? Object.fromEntries(deadLetterPath.map((name) => [name, states[name] as State])) : states,
     },
     ResultSelector: { 'outcomes.$': '$' },
     End: true,
@@ -793,7 +810,7 @@ function deadLetterAgainBranch(refs: DispatchRefs): State {
         Parameters: { ...branchContext, 'placements.$': `$.assignments.${key}`, unanswered: 'none', reason: 'dead-letter again' },
         Next: STATE.settle(label),
       },
-      [STATE.settle(label)]: settleMap(label, refs),
+      [STATE.settle(label)]: settleMap(label, refs, true),
     },
   };
 }
