@@ -3,6 +3,7 @@ export * from './errors.js';
 export * from './fence.js';
 export * from './heartbeat.js';
 export * from './identity.js';
+export * from './keep.js';
 export * from './middleware.js';
 export * from './persistence.js';
 export * from './record.js';
