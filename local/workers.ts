@@ -8,20 +8,22 @@
  * releases it when interrupted, and deletes a copy whose acceptance is refused (another copy holds or
  * finished the request, or it is dead-lettered) without processing it: `dropped()` counts those.
  *
- * The pool's workers share one Fence, on the system clock. With `clockSkewSeconds` each worker has a
- * Fence of its own instead, as each real worker process does (a restarted worker a new one), on a wall
- * clock off by its skew: what one worker's fence watched (worker/watch.ts) is then not another's. Not the
- * default: a crashed worker's copy is taken over only by a fence that saw it IN_FLIGHT before, and with
- * one fence per worker the copy's third receive often reaches another fence, which watches again, and
- * the fourth goes to the regional DLQ (maxReceiveCount 3): docs/chaos.md, Findings.
+ * Each worker has a Fence of its own, as each real worker process does (a restarted worker a new one):
+ * what one worker's fence watched (worker/watch.ts) is not another's. With `clockSkewSeconds` each
+ * worker's fence reads a wall clock off by its skew. A copy refused IN_FLIGHT (this very copy held by a
+ * worker, its lease not yet watched for its duration by this worker's fence) is kept by the worker that
+ * received it while its fence watches (worker/keep.ts): its visibility is extended, the worker goes on
+ * with other messages, and tries the copy's acceptance again once the watch is ripe (taking the lease
+ * over). Handed back instead, its next receive would usually reach another fence, which watches again,
+ * and after maxReceiveCount (3) receives the copy would go to the regional DLQ: docs/chaos.md, Findings.
  *
  * For chaos runs: `crash` makes a worker die while processing a copy (after its acceptance): the copy is
  * neither deleted nor handed back, the acceptance is not released and its heartbeat stops, so the copy
- * comes back after the queue's visibility timeout and, once a worker of the pool has watched the
- * acceptance's lease unchanged for the lease's duration (its fence's own clock, worker/watch.ts), the same
- * copy is accepted again.
- * The worker's slot then starts afresh under a new worker id, as a restarted instance would. `onEvent`
- * tells what happened to every copy received.
+ * comes back after the queue's visibility timeout; the worker that receives it keeps it while its fence
+ * watches the acceptance's lease unchanged for the lease's duration (its own clock, worker/watch.ts), then
+ * accepts the same copy again. The worker's slot starts afresh under a new worker id and a new fence, as
+ * a restarted instance would; the copies the dead worker kept come back after their visibility. `onEvent`
+ * tells what happened to every copy received (a kept copy tried again emits no second `received`).
  *
  * The pool scales while it runs (`setCount`), as a fleet behind a queue does: new workers start polling
  * at once; a worker scaled away finishes the message it holds (a receive it has waiting may still bring
@@ -42,6 +44,7 @@ import { MESSAGE_ATTRIBUTE } from '../core/record.js';
 import { AlreadyAcceptedError, LeaseLostError, type DropReason } from '../worker/errors.js';
 import { Fence } from '../worker/fence.js';
 import { LaneReceiver } from '../worker/lanes.js';
+import { WatchedCopies } from '../worker/keep.js';
 import { fenced } from '../worker/wrapper.js';
 
 /** The dispatch fence on the idempotency table. */
@@ -53,11 +56,13 @@ export interface WorkersFence {
   /** Prefix of each worker's id (`<prefix>-<n>`). Default: `<region>-<random>`. */
   readonly workerIdPrefix?: string;
   /**
-   * Skews of the workers' wall clocks, whole seconds (+ fast, - slow): each worker gets a fence of its own,
-   * and worker n's reads the system time plus entry n modulo the list's length (its `clock` option,
-   * worker/fence.ts). Default: none, one fence for the pool on the system clock.
+   * Skews of the workers' wall clocks, whole seconds (+ fast, - slow): worker n's fence reads the system
+   * time plus entry n modulo the list's length (its `clock` option, worker/fence.ts). Default: none, the
+   * system clock. Every worker has a fence of its own either way.
    */
   readonly clockSkewSeconds?: readonly number[];
+  /** Watches a copy refused IN_FLIGHT is kept for before it is handed back (worker/keep.ts `maxKeeps`). Default 3. */
+  readonly maxKeeps?: number;
 }
 
 export interface WorkersOptions {
@@ -110,7 +115,8 @@ export interface WorkerCopy {
 /**
  * received: taken from the queue; processed: done and deleted (with a fence: accepted, processed,
  * completed); dropped: refused by the fence and deleted unprocessed; crashed: the worker died holding it;
- * deferred: left in the queue (not accepted now: IN_FLIGHT, DynamoDB unreachable, interrupted by stop).
+ * deferred: not accepted now (IN_FLIGHT: kept while this worker's fence watches, or handed back when kept
+ * too often; DynamoDB unreachable; interrupted by stop).
  */
 export type WorkerEventKind = 'received' | 'processed' | 'dropped' | 'crashed' | 'deferred';
 export interface WorkerEvent extends WorkerCopy {
@@ -118,6 +124,8 @@ export interface WorkerEvent extends WorkerCopy {
   readonly at: number;
   /** dropped: the fence's reason; deferred: why; processed: 'not completed' when the fence's complete failed. */
   readonly reason?: string;
+  /** deferred IN_FLIGHT: true when the worker keeps the copy (worker/keep.ts), false when it hands it back. */
+  readonly kept?: boolean;
   /** received: the copy's body. */
   readonly body?: string;
 }
@@ -188,8 +196,6 @@ export function startWorkers(options: WorkersOptions): Workers {
   let processed = 0;
   let dropped = 0;
   let crashed = 0;
-  // One fence for the pool, unless the workers' clocks differ (see the header).
-  const poolFence = options.fence && !options.fence.clockSkewSeconds?.length ? workerFence(options.fence, undefined) : undefined;
   const leaseSeconds = options.fence?.leaseSeconds ?? TIMEOUTS.regionalVisibilitySeconds;
   const workerIdPrefix = options.fence?.workerIdPrefix ?? `${options.region}-${randomUUID().slice(0, 8)}`;
   const sleepers = new Set<() => void>();
@@ -234,9 +240,18 @@ export function startWorkers(options: WorkersOptions): Workers {
   /** "Processing": false when interrupted by stop(). */
   const processOne = () => sleep(options.secondsPerRequest * 1000);
 
-  const emit = (copy: WorkerCopy, kind: WorkerEventKind, reason?: string) => {
-    if (options.onEvent) notify(() => options.onEvent?.({ ...copy, kind, at: Date.now(), ...(reason === undefined ? {} : { reason }) }));
+  const emit = (copy: WorkerCopy, kind: WorkerEventKind, reason?: string, extra: { kept?: boolean } = {}) => {
+    if (options.onEvent) notify(() => options.onEvent?.({ ...copy, kind, at: Date.now(), ...(reason === undefined ? {} : { reason }), ...extra }));
   };
+
+  /** Sets a message's visibility; throws what SQS answers (handBack reports it instead). */
+  const setVisibility = async (message: Message, seconds: number) => {
+    const queueUrl = queueOf.get(message);
+    if (!queueUrl || !message.ReceiptHandle) throw new TypeError('a kept copy needs its queue URL and receipt handle');
+    await options.client.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: seconds }));
+  };
+  // A kept copy's visibility outlasts its watch by one turn of a worker: a job and a receive's wait.
+  const keepMarginSeconds = Math.ceil(options.secondsPerRequest) + waitTimeSeconds + 1;
 
   const work = async (index: number, slot: Slot) => {
     // A crashed worker's slot starts again as a new worker, with its own id.
@@ -245,9 +260,9 @@ export function startWorkers(options: WorkersOptions): Workers {
     const clockSkewSeconds = clockSkewOf(options.fence?.clockSkewSeconds, index);
     /** Resolves when the worker dies while processing (it never resolves otherwise). */
     let die: () => void = () => undefined;
-    // With skewed clocks, a fence per worker life: a restarted worker is a new process, with nothing watched yet.
+    // A fence per worker life: a restarted worker is a new process, with nothing watched yet.
     const accepting = (id: string) => {
-      const fence = options.fence ? (poolFence ?? workerFence(options.fence, clockSkewSeconds)) : undefined;
+      const fence = options.fence ? workerFence(options.fence, clockSkewSeconds) : undefined;
       return fence
         ? fenced(
             async (message: Message, held) => {
@@ -288,6 +303,20 @@ export function startWorkers(options: WorkersOptions): Workers {
       };
     };
     let accept = accepting(workerId());
+    // The copies this worker keeps while its fence watches their lease (worker/keep.ts).
+    const kept = new WatchedCopies<Message>({
+      extendVisibility: setVisibility,
+      marginSeconds: keepMarginSeconds,
+      ...(options.fence?.maxKeeps ? { maxKeeps: options.fence.maxKeeps } : {}),
+      onError: report,
+    });
+    /** Hands every kept copy back at once: this worker stops or retires. */
+    const handBackKept = async () => {
+      for (const { message } of kept.release()) {
+        const queueUrl = queueOf.get(message);
+        if (queueUrl && message.ReceiptHandle) await handBack(queueUrl, message.ReceiptHandle);
+      }
+    };
     const observe = Boolean(options.fence || options.onEvent || options.crash);
     // This worker's lanes, high first (core/lanes.ts): one receiver keeps its turn across messages.
     const lanes = new LaneReceiver(
@@ -306,112 +335,136 @@ export function startWorkers(options: WorkersOptions): Workers {
       { normal: options.queueUrl, ...(options.highQueueUrl ? { high: options.highQueueUrl } : {}) },
       { idleWaitSeconds: waitTimeSeconds },
     );
-    while (!stopping && !slot.retiring) {
-      slot.busy = false;
-      let message: Message | undefined;
-      let queueUrl = options.queueUrl;
-      try {
-        const received = await lanes.next();
-        message = received?.message;
-        if (received) queueUrl = received.queueUrl;
-      } catch (error) {
-        report(error);
-        await sleep(ERROR_PAUSE_MS);
-        continue;
-      }
-      if (!message?.ReceiptHandle) continue;
-      // Held from here until deleted, handed back or left: a retiring worker finishes it first.
-      slot.busy = true;
-      const receiptHandle = message.ReceiptHandle;
-      queueOf.set(message, queueUrl);
-      const body = message.Body ?? '';
-      const copy = copyOf(message, workerId());
-      if (options.onEvent) notify(() => options.onEvent?.({ ...copy, kind: 'received', at: Date.now(), body }));
-      const died = new Promise<'died'>((resolve) => {
-        die = () => resolve('died');
-      });
-      const crashNow = () => {
-        crashed += 1;
-        emit(copy, 'crashed');
-        life += 1;
-        accept = accepting(workerId());
-      };
-      if (accept) {
-        let outcome;
-        try {
-          const settled = await Promise.race([accept(message), died]);
-          if (settled === 'died') {
-            crashNow();
+    try {
+      while (!stopping && !slot.retiring) {
+        slot.busy = false;
+        let message: Message | undefined;
+        let queueUrl = options.queueUrl;
+        // A kept copy whose watch is ripe comes first: tried again without a receive.
+        const due = kept.takeDue();
+        if (due) {
+          message = due.message;
+          queueUrl = queueOf.get(message) ?? queueUrl;
+        } else {
+          try {
+            const received = await lanes.next();
+            message = received?.message;
+            if (received) queueUrl = received.queueUrl;
+          } catch (error) {
+            report(error);
+            await sleep(ERROR_PAUSE_MS);
             continue;
           }
-          outcome = settled;
-        } catch (error) {
-          if (error instanceof Interrupted) {
-            // Released by the wrapper: give the message back now rather than after the visibility timeout.
-            emit(copy, 'deferred', 'interrupted');
-            await handBack(queueUrl, receiptHandle);
-            return;
-          }
-          if (error instanceof LeaseLostError) {
-            // Another worker took this copy over while it was processed here: it is that worker's to finish.
-            emit(copy, 'deferred', 'lease lost');
+        }
+        if (!message?.ReceiptHandle) continue;
+        // Held from here until deleted, handed back, kept or left: a retiring worker finishes it first.
+        slot.busy = true;
+        const receiptHandle = message.ReceiptHandle;
+        queueOf.set(message, queueUrl);
+        const body = message.Body ?? '';
+        const copy = copyOf(message, workerId());
+        if (!due && options.onEvent) notify(() => options.onEvent?.({ ...copy, kind: 'received', at: Date.now(), body }));
+        const died = new Promise<'died'>((resolve) => {
+          die = () => resolve('died');
+        });
+        const crashNow = () => {
+          crashed += 1;
+          emit(copy, 'crashed');
+          // A dead process keeps nothing: its kept copies come back after their visibility.
+          kept.abandon();
+          life += 1;
+          accept = accepting(workerId());
+        };
+        if (accept) {
+          let outcome;
+          try {
+            const settled = await Promise.race([accept(message), died]);
+            if (settled === 'died') {
+              crashNow();
+              continue;
+            }
+            outcome = settled;
+          } catch (error) {
+            if (error instanceof Interrupted) {
+              // Released by the wrapper: give the message back now rather than after the visibility timeout.
+              emit(copy, 'deferred', 'interrupted');
+              await handBack(queueUrl, receiptHandle);
+              return;
+            }
+            if (error instanceof LeaseLostError) {
+              // Another worker took this copy over while it was processed here: it is that worker's to finish.
+              emit(copy, 'deferred', 'lease lost');
+              continue;
+            }
+            if (error instanceof AlreadyAcceptedError && error.retryAfterSeconds !== undefined) {
+              // This very copy is held by a worker: keep it while this worker's fence watches its lease, and
+              // try again once the watch is ripe (worker/keep.ts); kept too often, hand it back for that long.
+              let keeping = false;
+              try {
+                keeping = await kept.keep(message, error.retryAfterSeconds, due?.keeps ?? 0);
+              } catch (keepError) {
+                // Its visibility could not be extended: left to the visibility timeout.
+                report(keepError);
+                emit(copy, 'deferred', error.reason, { kept: false });
+                continue;
+              }
+              emit(copy, 'deferred', error.reason, { kept: keeping });
+              if (!keeping) await handBack(queueUrl, receiptHandle, Math.min(error.retryAfterSeconds, 43_200));
+              continue;
+            }
+            // Not accepted (DynamoDB unreachable, no request_id): left to the visibility timeout, as on AWS.
+            emit(copy, 'deferred', `${(error as Error)?.name ?? 'Error'}: ${(error as Error)?.message ?? String(error)}`);
+            report(error);
+            await sleep(ERROR_PAUSE_MS);
             continue;
           }
-          if (error instanceof AlreadyAcceptedError && error.retryAfterSeconds !== undefined) {
-            // This very copy is held by a worker: look again once this worker's fence has watched its lease for the lease's duration.
-            emit(copy, 'deferred', error.reason);
-            await handBack(queueUrl, receiptHandle, Math.min(error.retryAfterSeconds, 43_200));
+          try {
+            await options.client.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle }));
+          } catch (error) {
+            // Not deleted: it comes back; the fence then drops it (the request is completed).
+            report(error);
+            // The work was done all the same (the event says so; the counters count deleted copies only).
+            if (!outcome.skipped) emit(copy, 'processed', outcome.completed ? 'not deleted' : 'not completed, not deleted');
             continue;
           }
-          // Not accepted (DynamoDB unreachable, no request_id): left to the visibility timeout, as on AWS.
-          emit(copy, 'deferred', `${(error as Error)?.name ?? 'Error'}: ${(error as Error)?.message ?? String(error)}`);
-          report(error);
-          await sleep(ERROR_PAUSE_MS);
+          if (outcome.skipped) {
+            dropped += 1;
+            const reason = outcome.reason;
+            emit(copy, 'dropped', reason);
+            notify(() => options.onDropped?.(body, options.region, reason));
+          } else {
+            processed += 1;
+            emit(copy, 'processed', ...(outcome.completed ? [] : ['not completed']));
+            notify(() => options.onProcessed?.(body, options.region));
+          }
           continue;
+        }
+        if (options.crash?.(copy)) {
+          // Dead while processing: the message is neither deleted nor handed back.
+          crashNow();
+          continue;
+        }
+        if (!(await processOne())) {
+          // Interrupted: give the message back now rather than after the visibility timeout.
+          emit(copy, 'deferred', 'interrupted');
+          await handBack(queueUrl, receiptHandle);
+          return;
         }
         try {
           await options.client.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle }));
         } catch (error) {
-          // Not deleted: it comes back; the fence then drops it (the request is completed).
+          // Not deleted: it comes back after the visibility timeout and is processed again, as on AWS.
           report(error);
-          // The work was done all the same (the event says so; the counters count deleted copies only).
-          if (!outcome.skipped) emit(copy, 'processed', outcome.completed ? 'not deleted' : 'not completed, not deleted');
+          emit(copy, 'processed', 'not deleted');
           continue;
         }
-        if (outcome.skipped) {
-          dropped += 1;
-          const reason = outcome.reason;
-          emit(copy, 'dropped', reason);
-          notify(() => options.onDropped?.(body, options.region, reason));
-        } else {
-          processed += 1;
-          emit(copy, 'processed', ...(outcome.completed ? [] : ['not completed']));
-          notify(() => options.onProcessed?.(body, options.region));
-        }
-        continue;
+        processed += 1;
+        emit(copy, 'processed');
+        notify(() => options.onProcessed?.(body, options.region));
       }
-      if (options.crash?.(copy)) {
-        // Dead while processing: the message is neither deleted nor handed back.
-        crashNow();
-        continue;
-      }
-      if (!(await processOne())) {
-        // Interrupted: give the message back now rather than after the visibility timeout.
-        emit(copy, 'deferred', 'interrupted');
-        await handBack(queueUrl, receiptHandle);
-        return;
-      }
-      try {
-        await options.client.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle }));
-      } catch (error) {
-        // Not deleted: it comes back after the visibility timeout and is processed again, as on AWS.
-        report(error);
-        emit(copy, 'processed', 'not deleted');
-        continue;
-      }
-      processed += 1;
-      emit(copy, 'processed');
-      notify(() => options.onProcessed?.(body, options.region));
+    } finally {
+      // Stopped or retired: what this worker kept goes back to the queue at once.
+      await handBackKept();
     }
   };
 

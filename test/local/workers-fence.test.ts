@@ -2,14 +2,16 @@
  * Simulated workers behind the dispatch fence (local/workers.ts with `fence`), against dynalite and one
  * fauxqs server per region: two copies of one request in two regions' queues are processed once and
  * dropped once; an interrupted worker releases what it held; a job longer than its lease is kept by its
- * heartbeat; a worker that dies stops beating and the pool takes the copy over after watching its lease.
+ * heartbeat; a worker that dies stops beating and the pool takes the copy over after watching its lease;
+ * in a fleet whose workers each have a fence of their own, the worker that starts watching a dead
+ * worker's copy keeps it until its watch is ripe, so the copy never reaches the queue's DLQ.
  */
 import { randomUUID } from 'node:crypto';
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { CreateQueueCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MESSAGE_ATTRIBUTE, RECORD_STATUS } from '../../core/record.js';
-import { startWorkers, type Workers } from '../../local/workers.js';
+import { startWorkers, type WorkerEvent, type Workers } from '../../local/workers.js';
 import { queueEmpty, request, startLocalAws, type LocalAws } from '../support/local-aws.js';
 
 let aws: LocalAws;
@@ -212,4 +214,79 @@ describe('workers with the dispatch fence', () => {
     const stored = await record(id);
     expect(stored?.workStatus).toEqual({ S: 'COMPLETED' });
   });
+
+  /** A queue as deployed (visibility 1 s here, maxReceiveCount 3 into a DLQ of its own). */
+  async function redrivenQueue(region: string): Promise<{ queueUrl: string; dlqUrl: string }> {
+    const name = `fence-${randomUUID().slice(0, 8)}`;
+    const { QueueUrl: dlqUrl } = await aws.sqs(region).send(new CreateQueueCommand({ QueueName: `${name}-dlq` }));
+    const { Attributes } = await aws.sqs(region).send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }));
+    const { QueueUrl } = await aws.sqs(region).send(
+      new CreateQueueCommand({
+        QueueName: name,
+        Attributes: { VisibilityTimeout: '1', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes?.QueueArn, maxReceiveCount: 3 }) },
+      }),
+    );
+    return { queueUrl: QueueUrl as string, dlqUrl: dlqUrl as string };
+  }
+
+  /** Three workers, a fence each, on a redriven queue; `crash` decides which copies their worker dies on. */
+  async function fleet(requests: number, crash: (token: string) => boolean) {
+    const { queueUrl, dlqUrl } = await redrivenQueue('us-west-1');
+    const ids = Array.from({ length: requests }, () => `req-${randomUUID().slice(0, 8)}`);
+    for (const id of ids) await sendTo('us-west-1', queueUrl, id, `tok-${id}`);
+    const events: WorkerEvent[] = [];
+    const workers = startWorkers({
+      region: 'us-west-1',
+      client: aws.sqs('us-west-1'),
+      queueUrl,
+      workers: 3,
+      secondsPerRequest: 0.1,
+      fence: { ...fenceOption(), leaseSeconds: 1 },
+      crash: (copy) => crash(copy.token ?? ''),
+      onEvent: (event) => events.push(event),
+    });
+    try {
+      await vi.waitFor(() => expect(workers.processed()).toBe(requests), { timeout: 20_000 });
+      // Long enough for a copy left in the queue to come back and be received again.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+    } finally {
+      await workers.stop();
+    }
+    return { ids, events, workers, queueUrl, dlqUrl };
+  }
+
+  it('a fleet of three workers, a fence each: one dies mid-job, another keeps its copy while watching and processes it once; nothing reaches the DLQ', async () => {
+    let crashes = 0;
+    const { ids, events, workers, queueUrl, dlqUrl } = await fleet(1, () => crashes++ === 0);
+    expect(workers.crashed()).toBe(1);
+    expect(workers.processed()).toBe(1);
+    const died = events.find((e) => e.kind === 'crashed');
+    const done = events.filter((e) => e.kind === 'processed');
+    expect(done).toHaveLength(1);
+    expect(done[0]?.workerId).not.toBe(died?.workerId);
+    // The worker that found the copy held kept it while its own fence watched, then took it over.
+    const kept = events.filter((e) => e.kind === 'deferred' && e.reason === 'IN_FLIGHT');
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.every((e) => e.kept === true && e.workerId === done[0]?.workerId)).toBe(true);
+    // Kept, not handed back: no receive beyond the one after the death.
+    expect(Math.max(...events.filter((e) => e.kind === 'received').map((e) => e.receiveCount))).toBe(2);
+    const stored = await record(ids[0] as string);
+    expect(stored?.workStatus).toEqual({ S: 'COMPLETED' });
+    expect(stored?.acceptedBy?.S).toBe(done[0]?.workerId);
+    expect(await queueEmpty(aws.sqs('us-west-1'), queueUrl)).toBe(true);
+    expect(await queueEmpty(aws.sqs('us-west-1'), dlqUrl)).toBe(true);
+  }, 40_000);
+
+  it('a fleet of three workers, a fence each: every first acceptance dies, and every copy is processed once, none in the DLQ', async () => {
+    const died = new Set<string>();
+    const { ids, events, workers, queueUrl, dlqUrl } = await fleet(6, (token) => !died.has(token) && Boolean(died.add(token)));
+    expect(workers.crashed()).toBe(6);
+    expect(workers.processed()).toBe(6);
+    const done = events.filter((e) => e.kind === 'processed').map((e) => e.requestId);
+    expect(done.sort()).toEqual([...ids].sort());
+    for (const id of ids) expect((await record(id))?.workStatus).toEqual({ S: 'COMPLETED' });
+    expect(Math.max(...events.filter((e) => e.kind === 'received').map((e) => e.receiveCount))).toBeLessThanOrEqual(2);
+    expect(await queueEmpty(aws.sqs('us-west-1'), queueUrl)).toBe(true);
+    expect(await queueEmpty(aws.sqs('us-west-1'), dlqUrl)).toBe(true);
+  }, 40_000);
 });
