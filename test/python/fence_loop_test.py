@@ -178,6 +178,37 @@ class DocumentedPythonWorker(unittest.TestCase):
         self.assertEqual(heartbeats_alive(), [])
         self.assertNotIn("acceptedToken", item(request_id))
 
+    def test_a_dead_workers_copy_is_kept_while_watched_and_never_reaches_the_dlq(self):
+        # As deployed: the queue moves a copy to its DLQ after 3 receives.
+        name = f"py-keep-{uuid.uuid4().hex[:8]}"
+        dlq = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        url = sqs.create_queue(
+            QueueName=name,
+            Attributes={"VisibilityTimeout": "1", "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3})},
+        )["QueueUrl"]
+        worker.QUEUE_URL = url
+        request_id = f"req-{uuid.uuid4().hex[:10]}"
+        # Another process accepted this copy and died: no heartbeat, no release, no delete.
+        dispatch_fence.accept(request_id, "tok-a", "dead", 1)
+        send(url, request_id, "tok-a")
+        runs, kept, elsewhere = [], [], 0
+        deadline = time.monotonic() + 15
+        while not runs and time.monotonic() < deadline:
+            worker.step(1, lambda body, lost: runs.append(body["request_id"]), kept, wait=1)
+            if kept:
+                # Kept by this process while it watches: no other worker receives it meanwhile.
+                elsewhere += len(receive(url, wait=0))
+        self.assertEqual(runs, [request_id])
+        self.assertEqual(kept, [])
+        self.assertEqual(elsewhere, 0)
+        stored = item(request_id)
+        self.assertEqual((stored["acceptedBy"]["S"], stored["workStatus"]["S"]), (worker.WORKER_ID, "COMPLETED"))
+        time.sleep(1.2)
+        for queue in (url, dlq):
+            counts = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+            self.assertEqual(int(counts["ApproximateNumberOfMessages"]) + int(counts["ApproximateNumberOfMessagesNotVisible"]), 0, queue)
+
     def test_request_ids_the_intake_refuses(self):
         key = "#capacity#us-west-2"
         dynamodb.put_item(TableName=dispatch_fence.TABLE, Item={"request_id": {"S": key}, "capacity": {"N": "8"}})
