@@ -2,7 +2,7 @@
  * Did a failed SQS call deliver anything? Only an answer proves it did not: a refused connection, a
  * connection never established, or a 4xx rejection (throttled, denied, invalid). A request that was
  * sent and then timed out, a connection reset after sending, or a 5xx ("the request may have
- * succeeded") leaves it unknown. The workflow fails over only on the first kind (DESIGN.md, invariant 2).
+ * succeeded") leaves it unknown. The workflow fails over only on the first kind (docs/architecture.md, invariant 2).
  */
 export type Delivery = 'not-delivered' | 'unknown';
 

@@ -162,7 +162,7 @@ export function selects(message: Pick<DlqMessage, 'queue' | 'reason' | 'requestI
  * - `move`: nothing to decide in the table (no request_id, no record, or a claim nobody settled: the
  *   dispatcher's claim decides), or `--force` past a skip (status left alone, expiry extended);
  * - `skip`: the request went out or was done: this DLQ copy is a duplicate; left in the DLQ.
- * What the request became is read before its expiry (DESIGN.md invariant 11): a record past expiresAt
+ * What the request became is read before its expiry (docs/architecture.md, invariant 11): a record past expiresAt
  * that DynamoDB has not deleted yet still says the request was dispatched or completed, and moving its
  * copy as "expired" would have the claim take it as new and a worker process it again.
  */

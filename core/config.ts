@@ -90,7 +90,7 @@ export const envSchema = z.object({
   CACHE_TTL: number().min(0, 'must be >= 0').default(5),
   MAX_QUEUE_DEPTH_THRESHOLD: seconds(5000),
   IDEMPOTENCY_TABLE_NAME: z.string().min(3).max(255).default('inference-dispatch-idempotency-dev'),
-  // Checked against the redrive window below (DESIGN.md invariant 11). The original's 7 days fell short
+  // Checked against the redrive window below (docs/architecture.md, invariant 11). The original's 7 days fell short
   // of the 14 days its DLQs and regional queues keep a copy.
   IDEMPOTENCY_TTL_SECONDS: seconds(DEFAULT_RECORD_LIFETIME_SECONDS),
   REDRIVE_WINDOW_SECONDS: number().int('must be a whole number').min(0, 'must be >= 0').default(REDRIVE_WINDOW_SECONDS),

@@ -1,5 +1,5 @@
 /**
- * The time budget of invariant 9 (DESIGN.md section 4), by construction:
+ * The time budget of invariant 9 (docs/architecture.md), by construction:
  *   worst-case execution < execution timeout < intake timeout < claim lease < master visibility timeout.
  *
  * `analyzeTimeBudget` derives the worst case from an ASL (JSONPath) definition: the longest path from

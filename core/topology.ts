@@ -78,7 +78,7 @@ export const REDRIVE_WINDOW_SECONDS = 7 * DAY;
 /** The names of the two lifetime settings in the functions' environment (core/config.ts). */
 export const RECORD_LIFETIME_SETTINGS = { recordLifetime: 'IDEMPOTENCY_TTL_SECONDS', redriveWindow: 'REDRIVE_WINDOW_SECONDS' } as const;
 
-/** The shortest lifetime a record may have: it must outlive every copy that can refer to it (DESIGN.md invariant 11). */
+/** The shortest lifetime a record may have: it must outlive every copy that can refer to it (docs/architecture.md, invariant 11). */
 export function recordLifetimeFloor(retentionSeconds: readonly number[], redriveWindowSeconds: number): number {
   if (retentionSeconds.length === 0) throw new Error('recordLifetimeFloor: at least one queue retention is required');
   return Math.max(...retentionSeconds) + redriveWindowSeconds;

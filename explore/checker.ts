@@ -1,5 +1,5 @@
 /**
- * The checks run after every explored run (DESIGN.md, section 4). Pure: plain data in, violations out.
+ * The checks run after every explored run (docs/architecture.md, the invariants). Pure: plain data in, violations out.
  *
  * - lost: every message taken is in a regional queue, the dispatch DLQ, or back in the master queue
  * - failover-after-unanswered: no message is failed over or dead-lettered after an attempt that held it

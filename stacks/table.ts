@@ -31,7 +31,7 @@ export interface RecordLifetime {
 /**
  * The stage's record lifetime: the one configured, once checked against every queue's retention plus
  * the redrive window, else derived from them. Throws RecordLifetimeError naming the settings: such a
- * stage does not synthesize (DESIGN.md invariant 11), as a broken time budget does not.
+ * stage does not synthesize (docs/architecture.md, invariant 11), as a broken time budget does not.
  */
 export function recordLifetime(retentions: readonly QueueRetention[], settings: RecordLifetimeSettings): RecordLifetime {
   const recordLifetimeSeconds = resolveRecordLifetime({ ...settings, retentions, names: RECORD_LIFETIME_ENV });

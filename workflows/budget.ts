@@ -1,5 +1,5 @@
 /**
- * The dispatch definition against the deployment's time budget (DESIGN.md invariant 9): its worst case,
+ * The dispatch definition against the deployment's time budget (docs/architecture.md, invariant 9): its worst case,
  * derived from the definition itself, must fit the execution timeout, which must fit the intake's, the
  * claim lease and the master queue's visibility timeout in that order.
  */

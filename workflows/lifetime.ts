@@ -1,5 +1,5 @@
 /**
- * The record lifetime against the queues (DESIGN.md invariant 11): an idempotency record must outlive
+ * The record lifetime against the queues (docs/architecture.md, invariant 11): an idempotency record must outlive
  * every copy that can refer to it, that is the longest retention of any queue that can hold a copy plus
  * the redrive window. Checked when the stack is built, like the time budget (workflows/budget.ts): a
  * configuration that breaks it is refused, naming the settings.

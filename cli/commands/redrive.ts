@@ -4,7 +4,7 @@
  *      REDRIVEN (conditional write), so that the claim accepts the copy about to be sent; a record in any
  *      other state is left alone (DISPATCHED or done by a worker: the DLQ copy is a duplicate, skipped);
  *      the copy about to be sent starts a new retention period, so a record that a redrive reopens, or
- *      that --force moves past, gets expiresAt >= now + the record lifetime (DESIGN.md invariant 11);
+ *      that --force moves past, gets expiresAt >= now + the record lifetime (docs/architecture.md, invariant 11);
  *   b. the original body, unchanged, is sent to the master queue, with attributes naming the redrive;
  *   c. only once the send succeeded, the message is deleted from the DLQ.
  * A failure at a or b leaves the message in the DLQ, visible again at once. Crash between a and b: the

@@ -1,5 +1,5 @@
 /**
- * The record lifetime by construction (DESIGN.md invariant 11), on the synthesized stage: the idempotency
+ * The record lifetime by construction (docs/architecture.md, invariant 11), on the synthesized stage: the idempotency
  * table's records (TTL on expiresAt, IDEMPOTENCY_TTL_SECONDS after each refresh) outlive every queue that
  * can hold a copy, plus the redrive window; a stage configured with a shorter lifetime does not synthesize.
  */

@@ -251,7 +251,7 @@ describe('redrive', () => {
 });
 
 /**
- * DESIGN.md invariant 11: a record outlives every copy that can refer to it. Day 8 of a request that was
+ * docs/architecture.md, invariant 11: a record outlives every copy that can refer to it. Day 8 of a request that was
  * dispatched and completed, under the original 7-day TTL: its record is past expiresAt (DynamoDB has
  * not deleted it yet) while a copy still waits in a DLQ that keeps messages 14 days. The clock is
  * injected: nothing here depends on the wall clock.

@@ -1,6 +1,6 @@
 /**
  * core/config.ts: the functions' record lifetime (IDEMPOTENCY_TTL_SECONDS) against the queues' retention
- * and the redrive window (DESIGN.md invariant 11). A record kept 7 days while the DLQs and the regional
+ * and the redrive window (docs/architecture.md, invariant 11). A record kept 7 days while the DLQs and the regional
  * queues keep messages 14 let a redrive on day 8 dispatch a completed request again.
  */
 import { describe, expect, it } from 'vitest';

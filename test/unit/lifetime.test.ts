@@ -1,5 +1,5 @@
 /**
- * The record lifetime by construction (DESIGN.md invariant 11): derived from the retention of every queue
+ * The record lifetime by construction (docs/architecture.md, invariant 11): derived from the retention of every queue
  * that can hold a copy plus the redrive window, and a configured lifetime below that refused, naming the
  * settings (workflows/lifetime.ts; core/topology.ts holds the numbers).
  */

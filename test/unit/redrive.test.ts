@@ -184,7 +184,7 @@ describe('redriveVerdict: what the record means for a redrive', () => {
     expect(released).toMatchObject({ action: 'move', note: expect.stringMatching(/lease over/) });
   });
 
-  // DESIGN.md invariant 11: what the request became is read before its expiry. A record past expiresAt
+  // docs/architecture.md, invariant 11: what the request became is read before its expiry. A record past expiresAt
   // that DynamoDB has not deleted yet still says whether the request went out or was done.
   describe('work status before expiry: a record past expiresAt', () => {
     const expired = (fields: Record<string, string | number>) => readRecord(item({ ...fields, expiresAt: NOW - 1 }));

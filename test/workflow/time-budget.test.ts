@@ -1,5 +1,5 @@
 /**
- * The time budget by construction (DESIGN.md invariant 9): the worst case of the dispatch definition,
+ * The time budget by construction (docs/architecture.md, invariant 9): the worst case of the dispatch definition,
  * derived from the definition itself (every Retry's interval, attempts, backoff and cap; every Task's
  * timeout), and the functions' own worst cases from their settings, against the limits that follow.
  */
