@@ -77,9 +77,9 @@ export interface StackOptions {
   /** The simulated workers' fence acceptance lease (default: the regional visibility timeout of the deployment). */
   readonly fenceLeaseSeconds?: number;
   /**
-   * Skews of the simulated workers' clocks, whole seconds, in every region: each worker gets a fence of
-   * its own, and worker n's reads the system time plus entry n modulo the list's length (local/workers.ts
-   * `clockSkewSeconds`). Default: none, one fence per region's pool on the system clock.
+   * Skews of the simulated workers' clocks, whole seconds, in every region: worker n's fence (each worker
+   * has its own) reads the system time plus entry n modulo the list's length (local/workers.ts
+   * `clockSkewSeconds`). Default: none, every worker's fence on the system clock.
    */
   readonly workerClockSkewSeconds?: readonly number[];
   /** Makes a simulated worker die while processing a copy (local/workers.ts `crash`). */
