@@ -6,7 +6,7 @@
 import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type Message, type QueueAttributeName, type SQSClient } from '@aws-sdk/client-sqs';
 import { COUNT_ATTRIBUTES, countsOf, type LaneCounts } from '../core/snapshot.js';
-import { MESSAGE_ATTRIBUTE, requestRecordSchema } from '../core/record.js';
+import { MESSAGE_ATTRIBUTE, requestRecordSchema, type RequestRecord } from '../core/record.js';
 import type { StackDescription } from '../local/stack.js';
 import type { ObservedMessage, QueueKind, RecordView, WorkEvent } from './checker.js';
 import type { WorkerEvent } from '../local/workers.js';
@@ -104,6 +104,23 @@ export async function drainAll(clients: (server: string) => SQSClient, d: StackD
   return found.flat();
 }
 
+/** What the checkers read of a parsed idempotency record (chaos/checker.ts, and the explorer's). */
+export function recordView(r: RequestRecord): RecordView {
+  return {
+    requestId: r.request_id,
+    ...(r.status ? { status: r.status } : {}),
+    ...(r.token ? { token: r.token } : {}),
+    ...(r.tokens ? { tokens: r.tokens } : {}),
+    ...(r.triedRegion ? { triedRegion: r.triedRegion } : {}),
+    ...(r.triedToken ? { triedToken: r.triedToken } : {}),
+    ...(r.workStatus ? { workStatus: r.workStatus } : {}),
+    ...(r.acceptedToken ? { acceptedToken: r.acceptedToken } : {}),
+    ...(r.acceptedBy ? { acceptedBy: r.acceptedBy } : {}),
+    ...(r.completedAt !== undefined ? { completedAt: r.completedAt } : {}),
+    ...(r.reason ? { reason: r.reason } : {}),
+  };
+}
+
 /** The idempotency records (request ids only; health items and intake markers are left out). */
 export async function scanRecords(dynamo: DynamoDBClient, tableName: string): Promise<RecordView[]> {
   const records: RecordView[] = [];
@@ -114,20 +131,7 @@ export async function scanRecords(dynamo: DynamoDBClient, tableName: string): Pr
       if (item.request_id?.S?.startsWith('#')) continue;
       const parsed = requestRecordSchema.safeParse(item);
       if (!parsed.success) continue;
-      const r = parsed.data;
-      records.push({
-        requestId: r.request_id,
-        ...(r.status ? { status: r.status } : {}),
-        ...(r.token ? { token: r.token } : {}),
-        ...(r.tokens ? { tokens: r.tokens } : {}),
-        ...(r.triedRegion ? { triedRegion: r.triedRegion } : {}),
-        ...(r.triedToken ? { triedToken: r.triedToken } : {}),
-        ...(r.workStatus ? { workStatus: r.workStatus } : {}),
-        ...(r.acceptedToken ? { acceptedToken: r.acceptedToken } : {}),
-        ...(r.acceptedBy ? { acceptedBy: r.acceptedBy } : {}),
-        ...(r.completedAt !== undefined ? { completedAt: r.completedAt } : {}),
-        ...(r.reason ? { reason: r.reason } : {}),
-      });
+      records.push(recordView(parsed.data));
     }
     start = page.LastEvaluatedKey;
   } while (start);

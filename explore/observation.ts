@@ -62,16 +62,9 @@ export interface CopyView {
   readonly reason?: string;
 }
 
-export interface RecordView {
-  readonly requestId: string;
-  readonly status?: string;
-  readonly token?: string;
-  readonly tokens?: readonly string[];
-  readonly triedRegion?: string;
-  readonly triedToken?: string;
-  readonly workStatus?: string;
-  readonly acceptedToken?: string;
-}
+/** What the checker reads of an idempotency record: the chaos checker's view (chaos/observe.ts recordView). */
+import type { RecordView } from '../chaos/checker.js';
+export type { RecordView };
 
 export interface WorkView {
   readonly requestId: string;

@@ -11,6 +11,7 @@ import type { Envelope, ExecutionInput } from '../core/placement.js';
 import { MESSAGE_ATTRIBUTE, requestRecordSchema } from '../core/record.js';
 import { DEFAULT_RECORD_LIFETIME_SECONDS } from '../core/topology.js';
 import { clearSnapshotCache } from '../functions/snapshot.js';
+import { recordView } from '../chaos/observe.js';
 import { AcceptRefusedError, Fence } from '../worker/index.js';
 import { mulberry32 } from '../local/faults/prng.js';
 import type { TaskInfo } from './definition.js';
@@ -112,19 +113,7 @@ function recordViews(items: ReadonlyArray<Record<string, unknown>>, ids: Readonl
   return items.flatMap((item) => {
     const parsed = requestRecordSchema.safeParse(item);
     if (!parsed.success || !ids.has(parsed.data.request_id)) return [];
-    const r = parsed.data;
-    return [
-      {
-        requestId: r.request_id,
-        ...(r.status ? { status: r.status } : {}),
-        ...(r.token ? { token: r.token } : {}),
-        ...(r.tokens ? { tokens: r.tokens } : {}),
-        ...(r.triedRegion ? { triedRegion: r.triedRegion } : {}),
-        ...(r.triedToken ? { triedToken: r.triedToken } : {}),
-        ...(r.workStatus ? { workStatus: r.workStatus } : {}),
-        ...(r.acceptedToken ? { acceptedToken: r.acceptedToken } : {}),
-      },
-    ];
+    return [recordView(parsed.data)];
   });
 }
 

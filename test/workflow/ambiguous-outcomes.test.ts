@@ -7,14 +7,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { executionOutputSchema, flattenOutcomes, type Outcome } from '../../core/outcomes.js';
 import type { Envelope, ExecutionInput } from '../../core/placement.js';
-import { handler as forward } from '../../functions/forward.js';
-import { handler as select } from '../../functions/select.js';
-import { handler as snapshot } from '../../functions/snapshot.js';
-import { createRunner, type DefinitionRunner, type LambdaHandler } from '../../local/asl-runner.js';
-import { localDefinition, localFunctionArns } from '../../local/dispatch.js';
-import { LOCAL_CREDENTIALS, sqsAt } from '../../local/resources.js';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DefinitionRunner, LambdaHandler } from '../../local/asl-runner.js';
 import { STATE } from '../../workflows/dispatch.js';
+import { copiesByRequest, runDispatch, withTaskHandlers, type TaskHandlers } from '../support/dispatch-run.js';
 import { claimRecord, drain, drainRegions, envelope, executionInput, useLocalDispatch } from '../support/local-aws.js';
 import { clearRegionHealth } from '../support/region-health.js';
 
@@ -28,27 +23,9 @@ afterEach(async () => {
   await clearRegionHealth(local.aws);
 });
 
-async function run(input: ExecutionInput, runner: DefinitionRunner = local.runner) {
-  const record = await runner.run(input, { name: input.executionName });
-  expect(record.status, `${record.error}: ${record.cause}`).toBe('SUCCEEDED');
-  const outcomes = flattenOutcomes(
-    input.messages.map((m) => m.messageId),
-    executionOutputSchema.parse(record.output),
-  );
-  return { record, outcomes };
-}
+const run = (input: ExecutionInput, runner: DefinitionRunner = local.runner) => runDispatch(runner, input);
 
-/** Where each request's copies are: request_id -> regions (one entry per copy). */
-async function copies(): Promise<Map<string, string[]>> {
-  const found = new Map<string, string[]>();
-  for (const [region, messages] of Object.entries(await drainRegions(local.aws))) {
-    for (const m of messages) {
-      const id = m.MessageAttributes?.request_id?.StringValue ?? '?';
-      found.set(id, [...(found.get(id) ?? []), region]);
-    }
-  }
-  return found;
-}
+const copies = () => copiesByRequest(local.aws);
 
 /** Copies with their dispatch tokens, per region. */
 async function tokensIn(region: string): Promise<string[]> {
@@ -58,29 +35,10 @@ async function tokensIn(region: string): Promise<string[]> {
 
 const only = (messages: Envelope[], outcomes: Outcome[]) => expect(outcomes).toHaveLength(messages.length);
 
-type Handlers = { snapshot: LambdaHandler; select: LambdaHandler; forward: LambdaHandler };
+type Handlers = TaskHandlers;
 
-/**
- * The definition with some task functions wrapped (a fault inside a function), its service integrations
- * through the fault proxies like the default runner's; `use` gets the runner and frees its clients after.
- */
-async function withHandlers(wrap: (real: Handlers) => Partial<Handlers>, use: (runner: DefinitionRunner) => Promise<void>): Promise<void> {
-  const arns = localFunctionArns(local.aws.resources);
-  const handlers = { snapshot, select, forward, ...wrap({ snapshot, select, forward }) };
-  const dynamodb = new DynamoDBClient({ region: 'us-east-1', endpoint: local.aws.codeEndpoints.dynamodb, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
-  const sqs = sqsAt('us-east-1', local.aws.codeEndpoints.sqs['us-east-1'] as string);
-  const runner = createRunner(
-    localDefinition(local.aws.resources),
-    { lambdas: { [arns.snapshot]: handlers.snapshot, [arns.select]: handlers.select, [arns.forward]: handlers.forward }, dynamodb, sqs },
-    { retryIntervalMs: 5 },
-  );
-  try {
-    await use(runner);
-  } finally {
-    dynamodb.destroy();
-    sqs.destroy();
-  }
-}
+const withHandlers = (wrap: (real: TaskHandlers) => Partial<TaskHandlers>, use: (runner: DefinitionRunner) => Promise<void>) =>
+  withTaskHandlers(local.aws, wrap, use);
 
 const died = (message: string) => Object.assign(new Error(message), { name: 'Runtime.ExitError' });
 

@@ -8,19 +8,13 @@
  * resort before the DLQ.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { clearCapacity, writeCapacity } from '../../aws/capacity.js';
-import { executionOutputSchema, flattenOutcomes } from '../../core/outcomes.js';
 import { isSqsText } from '../../core/sqs-text.js';
 import type { ExecutionInput } from '../../core/placement.js';
-import { handler as forward } from '../../functions/forward.js';
-import { handler as select } from '../../functions/select.js';
-import { clearSnapshotCache, handler as snapshot } from '../../functions/snapshot.js';
-import { createRunner, type DefinitionRunner, type LambdaHandler } from '../../local/asl-runner.js';
-import { localDefinition, localFunctionArns } from '../../local/dispatch.js';
-import { LOCAL_CREDENTIALS } from '../../local/resources.js';
+import { clearSnapshotCache } from '../../functions/snapshot.js';
+import type { DefinitionRunner, LambdaHandler } from '../../local/asl-runner.js';
 import { STATE } from '../../workflows/dispatch.js';
+import { copiesByRequest, runDispatch, withTaskHandlers } from '../support/dispatch-run.js';
 import { claimRecord, drain, drainRegions, envelope, executionInput, useLocalDispatch } from '../support/local-aws.js';
 import { clearRegionHealth } from '../support/region-health.js';
 
@@ -45,27 +39,9 @@ async function onlyWest2(): Promise<void> {
   clearSnapshotCache();
 }
 
-async function run(input: ExecutionInput, runner: DefinitionRunner = local.runner) {
-  const record = await runner.run(input, { name: input.executionName });
-  expect(record.status, `${record.error}: ${record.cause}`).toBe('SUCCEEDED');
-  const outcomes = flattenOutcomes(
-    input.messages.map((m) => m.messageId),
-    executionOutputSchema.parse(record.output),
-  );
-  return { record, outcomes };
-}
+const run = (input: ExecutionInput, runner: DefinitionRunner = local.runner) => runDispatch(runner, input);
 
-/** request_id -> the regions holding a copy (one entry per copy). */
-async function copies(): Promise<Map<string, string[]>> {
-  const found = new Map<string, string[]>();
-  for (const [region, messages] of Object.entries(await drainRegions(local.aws))) {
-    for (const m of messages) {
-      const id = m.MessageAttributes?.request_id?.StringValue ?? '?';
-      found.set(id, [...(found.get(id) ?? []), region]);
-    }
-  }
-  return found;
-}
+const copies = () => copiesByRequest(local.aws);
 
 async function deadLettered(): Promise<string[]> {
   const dead = await drain(local.aws.sqs('us-east-1'), local.aws.resources.dispatchDeadLetterQueueUrl);
@@ -155,26 +131,9 @@ describe('a dead-letter send stored but unanswered, then refused on the retry', 
   });
 });
 
-type Handlers = { snapshot: LambdaHandler; select: LambdaHandler; forward: LambdaHandler };
-
 /** The definition with the forward function wrapped; service integrations through the fault proxies. */
-async function withForward(wrap: (real: LambdaHandler) => LambdaHandler, use: (runner: DefinitionRunner) => Promise<void>): Promise<void> {
-  const arns = localFunctionArns(local.aws.resources);
-  const handlers: Handlers = { snapshot, select, forward: wrap(forward) };
-  const dynamodb = new DynamoDBClient({ region: 'us-east-1', endpoint: local.aws.codeEndpoints.dynamodb, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
-  const sqs = new SQSClient({ region: 'us-east-1', endpoint: local.aws.codeEndpoints.sqs['us-east-1'] as string, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
-  const runner = createRunner(
-    localDefinition(local.aws.resources),
-    { lambdas: { [arns.snapshot]: handlers.snapshot, [arns.select]: handlers.select, [arns.forward]: handlers.forward }, dynamodb, sqs },
-    { retryIntervalMs: 5 },
-  );
-  try {
-    await use(runner);
-  } finally {
-    dynamodb.destroy();
-    sqs.destroy();
-  }
-}
+const withForward = (wrap: (real: LambdaHandler) => LambdaHandler, use: (runner: DefinitionRunner) => Promise<void>) =>
+  withTaskHandlers(local.aws, (real) => ({ forward: wrap(real.forward) }), use);
 
 /** A Lambda service error as Step Functions reports it when the invocation's answer is lost. */
 const serviceError = () => Object.assign(new Error('Lambda service error after the function ran'), { name: 'Lambda.ServiceException' });
