@@ -1,5 +1,5 @@
 /**
- * The fence under clock skew (DESIGN.md invariant 12), against dynalite through the real DynamoDBClient.
+ * The fence under clock skew (docs/architecture.md, invariant 12), against dynalite through the real DynamoDBClient.
  * Each worker has its own Fence with its own clock, skewed by minutes; no safety decision may depend on
  * those clocks agreeing. A lease is taken over only by a worker that has itself watched the lease's
  * version stay unchanged for the lease's duration, by its own monotonic clock.
