@@ -12,7 +12,7 @@
  * every worker acceptance under two regional visibility timeouts.
  */
 import type { Random } from '../core/random.js';
-import { BAD_INPUT } from '../test/fixtures/bad-input.js';
+import { BAD_INPUT } from './bad-input.js';
 import { COMBINED_RUNS, combined, drainedLastResort, dynamodbThrottlesUpdates, jobsOutliveLease, skewedWorkerClocks, storedThenRefused } from './cases.js';
 import type { Scenario } from './harness.js';
 import type { PlannedMessage } from './load.js';

@@ -22,7 +22,8 @@ import { z } from 'zod';
 import { DEFAULT_RECORD_LIFETIME_SECONDS } from '../core/topology.js';
 import { AcceptRefusedError, AlreadyAcceptedError } from './errors.js';
 import { DynamoFencePersistence, type FencePersistence } from './persistence.js';
-import { checkRequestId, type FenceRecord } from './record.js';
+import type { FenceRecord } from './record.js';
+import { checkRequestId } from './request-id.js';
 import { LeaseWatch } from './watch.js';
 
 /** The record outlives every copy: the deployment's default lifetime after the last acceptance (core/topology.ts). */

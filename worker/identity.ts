@@ -11,7 +11,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
 import { MESSAGE_ATTRIBUTE } from '../core/record.js';
 import { NoDispatchIdentityError } from './errors.js';
-import { checkRequestId } from './record.js';
+import { checkRequestId } from './request-id.js';
 
 export type FenceableMessage = Message | SQSRecord;
 

@@ -7,6 +7,7 @@ export * from './keep.js';
 export * from './middleware.js';
 export * from './persistence.js';
 export * from './record.js';
+export * from './request-id.js';
 export * from './visibility.js';
 export * from './watch.js';
 export * from './wrapper.js';

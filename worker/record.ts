@@ -10,9 +10,7 @@
  * decision rests on them.
  */
 import { z } from 'zod';
-import { describeIssues, inferenceRequestSchema } from '../core/request.js';
 import { requestRecordSchema } from '../core/record.js';
-import { InvalidRequestIdError } from './errors.js';
 
 export const FENCE_ATTR = { leaseVersion: 'leaseVersion', leaseSeconds: 'leaseSeconds' } as const;
 
@@ -21,15 +19,3 @@ export const fenceRecordSchema = requestRecordSchema.extend({
   leaseSeconds: z.object({ N: z.string() }).transform((v) => Number(v.N)).optional(),
 });
 export type FenceRecord = z.infer<typeof fenceRecordSchema>;
-
-/**
- * The intake's own rule for a request_id (core/request.ts): a worker refuses what the intake would refuse,
- * so that no copy can name an item that is not a request (`#capacity#...`, `#health#...`, `#intake-dlq#...`).
- */
-export const requestIdSchema = inferenceRequestSchema.shape.request_id;
-
-/** The intake's rule (core/request.ts): nothing is read or written for an id it would refuse. */
-export function checkRequestId(requestId: string): void {
-  const parsed = requestIdSchema.safeParse(requestId);
-  if (!parsed.success) throw new InvalidRequestIdError(requestId, describeIssues(parsed.error));
-}

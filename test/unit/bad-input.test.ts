@@ -1,5 +1,5 @@
 /**
- * The bad-input corpus (test/fixtures/bad-input.ts) through parseRequest and the intake's triage: every
+ * The bad-input corpus (chaos/bad-input.ts) through parseRequest and the intake's triage: every
  * body is dispatched unchanged or dead-lettered with a reason naming what was wrong, and none throws.
  */
 import { spawnSync } from 'node:child_process';
@@ -7,7 +7,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { parseRequest } from '../../core/request.js';
 import { triage } from '../../functions/intake.js';
-import { BAD_INPUT, CORPUS_MESSAGE_ID, type BadInputCase } from '../fixtures/bad-input.js';
+import { BAD_INPUT, CORPUS_MESSAGE_ID, type BadInputCase } from '../../chaos/bad-input.js';
 
 const record = (body: string): SQSRecord => ({
   messageId: CORPUS_MESSAGE_ID,
