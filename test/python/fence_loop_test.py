@@ -1,5 +1,4 @@
-"""Runs the Python worker of docs/worker-fence.md, as the document shows it, and the README's acceptance
-snippet, against the local stack.
+"""Runs the Python worker of docs/worker-fence.md, as the document shows it, against the local stack.
 
 test/local/python-fence.test.ts starts dynalite and fauxqs and runs this file with DYNAMODB_ENDPOINT,
 SQS_ENDPOINT, IDEMPOTENCY_TABLE and QUEUE_URL set. The two files (dispatch_fence.py, worker.py) are
@@ -18,7 +17,6 @@ import uuid
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "worker-fence.md"
-README = ROOT / "README.md"
 
 
 def block_after(path, marker):
@@ -216,26 +214,6 @@ class DocumentedPythonWorker(unittest.TestCase):
             with self.assertRaises(dispatch_fence.InvalidRequestId):
                 dispatch_fence.accept(bad, "tok-a", "A", 30)
         self.assertEqual(item(key), {"request_id": {"S": key}, "capacity": {"N": "8"}})
-
-
-class ReadmeSnippet(unittest.TestCase):
-    def test_the_readme_acceptance_takes_over_only_after_watching(self):
-        snippet = {}
-        exec(compile(block_after(README, "A Python worker makes the same acceptance write"), "README.md", "exec"), snippet)
-        snippet["dynamodb"] = dynamodb  # the local stack's
-        accept = lambda request_id, token, worker_id, lease: snippet["accept"](request_id, token, worker_id, lease, table=dispatch_fence.TABLE)
-        request_id = f"req-{uuid.uuid4().hex[:10]}"
-        self.assertEqual(accept(request_id, "tok-a", "A", 1)[0], "accepted")
-        self.assertEqual(accept(request_id, "tok-b", "B", 1), ("drop", None))
-        # The same copy: later, however late; taken over once watched unchanged for the lease.
-        outcome, wait = accept(request_id, "tok-a", "B", 1)
-        self.assertEqual(outcome, "later")
-        self.assertGreaterEqual(wait, 1)
-        time.sleep(1.2)
-        self.assertEqual(accept(request_id, "tok-a", "B", 1)[0], "accepted")
-        self.assertEqual(item(request_id)["acceptedBy"]["S"], "B")
-        with self.assertRaises(ValueError):
-            accept("#health#us-east-1", "tok-a", "A", 1)
 
 
 if __name__ == "__main__":
