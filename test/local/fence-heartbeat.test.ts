@@ -5,7 +5,7 @@
  * and refuse its completion then. Leases of 1 s; nothing asserts how long anything took.
  */
 import { randomUUID } from 'node:crypto';
-import { GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand, SendMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -22,7 +22,8 @@ import {
   type FencePersistence,
 } from '../../worker/index.js';
 import { runScript } from '../support/child-script.js';
-import { startLocalAws, type LocalAws } from '../support/local-aws.js';
+import { startLocalAws, type LocalAws, claimRecord } from '../support/local-aws.js';
+import { refusal } from '../support/refusal.js';
 
 const REGION = 'us-west-2';
 let aws: LocalAws;
@@ -41,21 +42,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const persistence = () => new DynamoFencePersistence(aws.dynamo, aws.resources.tableName);
 const newFence = () => Fence.dynamo(aws.dynamo, aws.resources.tableName);
 
-async function item(requestId: string): Promise<Record<string, AttributeValue> | undefined> {
-  const { Item } = await aws.dynamo.send(
-    new GetItemCommand({ TableName: aws.resources.tableName, Key: { request_id: { S: requestId } }, ConsistentRead: true }),
-  );
-  return Item;
-}
+const item = (requestId: string) => claimRecord(aws, requestId);
 
-async function refusal(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a refusal, but it was accepted');
-}
 
 const copy = (requestId: string, token: string): Message => ({
   MessageId: randomUUID(),

@@ -6,11 +6,12 @@
  * Leases are 1-2 s; nothing here asserts how long anything took, only who holds the request.
  */
 import { randomUUID } from 'node:crypto';
-import { GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ATTR, RECORD_STATUS } from '../../core/record.js';
 import { AlreadyAcceptedError, AlreadyCompletedError, Fence } from '../../worker/index.js';
-import { startLocalAws, type LocalAws } from '../support/local-aws.js';
+import { startLocalAws, type LocalAws, claimRecord } from '../support/local-aws.js';
+import { refusal } from '../support/refusal.js';
 
 const MINUTES_5 = 300;
 
@@ -27,21 +28,8 @@ const worker = (skew: number) => Fence.dynamo(aws.dynamo, aws.resources.tableNam
 const newId = () => `req-${randomUUID().slice(0, 12)}`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function item(requestId: string): Promise<Record<string, AttributeValue> | undefined> {
-  const { Item } = await aws.dynamo.send(
-    new GetItemCommand({ TableName: aws.resources.tableName, Key: { request_id: { S: requestId } }, ConsistentRead: true }),
-  );
-  return Item;
-}
+const item = (requestId: string) => claimRecord(aws, requestId);
 
-async function refusal(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a refusal, but it was accepted');
-}
 
 const expectInFlight = (error: unknown) => {
   expect(error).toBeInstanceOf(AlreadyAcceptedError);

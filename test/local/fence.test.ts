@@ -4,7 +4,7 @@
  * a race of ten workers, and the three ways in (identity reading, the wrapper, the middy middleware).
  */
 import { randomUUID } from 'node:crypto';
-import { GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { Message } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
@@ -25,7 +25,8 @@ import {
   NotHolderError,
   RECORD_TTL_SECONDS,
 } from '../../worker/index.js';
-import { startLocalAws, type LocalAws } from '../support/local-aws.js';
+import { startLocalAws, type LocalAws, claimRecord } from '../support/local-aws.js';
+import { refusal } from '../support/refusal.js';
 
 const NOW = 1_800_000_000;
 const LEASE = 30;
@@ -43,12 +44,7 @@ afterAll(async () => {
 
 const newId = () => `req-${randomUUID().slice(0, 12)}`;
 
-async function item(requestId: string): Promise<Record<string, AttributeValue> | undefined> {
-  const { Item } = await aws.dynamo.send(
-    new GetItemCommand({ TableName: aws.resources.tableName, Key: { request_id: { S: requestId } }, ConsistentRead: true }),
-  );
-  return Item;
-}
+const item = (requestId: string) => claimRecord(aws, requestId);
 
 async function put(requestId: string, attributes: Record<string, AttributeValue>): Promise<void> {
   await aws.dynamo.send(new PutItemCommand({ TableName: aws.resources.tableName, Item: { request_id: { S: requestId }, ...attributes } }));
@@ -62,15 +58,6 @@ const dispatched = (extra: Record<string, AttributeValue> = {}): Record<string, 
   ...extra,
 });
 
-/** The rejection of a promise (fails the test if it resolves). */
-async function refusal(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a refusal, but it was accepted');
-}
 
 const accept = (requestId: string, token: string, workerId = 'w1', now = NOW, leaseSeconds = LEASE) =>
   fence.accept({ requestId, token, workerId, leaseSeconds, now });
