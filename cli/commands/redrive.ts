@@ -12,7 +12,7 @@
  * and c: a copy is in the master queue and one in the DLQ: the claim lets one copy through, and the next
  * redrive sees DISPATCHED and skips the other. Nothing is lost, nothing is dispatched twice.
  */
-import { ConditionalCheckFailedException, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, UpdateItemCommand, type UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
 import { DeleteMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { Command, InvalidArgumentError } from 'commander';
 import { ATTR, RECORD_STATUS } from '../../core/record.js';
@@ -121,27 +121,19 @@ const isConditionFailure = (error: unknown) =>
  * false if it changed meanwhile.
  */
 async function reopen(deps: RedriveDeps, requestId: string, now: Date, expiresAt: number): Promise<boolean> {
-  try {
-    await deps.dynamo().send(
-      new UpdateItemCommand({
-        TableName: deps.tableName,
-        Key: { [ATTR.key]: { S: requestId } },
-        UpdateExpression: 'SET #status = :redriven, #redrivenAt = :now, #expiresAt = :expiresAt',
-        ConditionExpression: '#status IN (:deadLettered, :redriven)',
-        ExpressionAttributeNames: { '#status': ATTR.status, '#redrivenAt': ATTR.redrivenAt, '#expiresAt': ATTR.expiresAt },
-        ExpressionAttributeValues: {
-          ':redriven': { S: RECORD_STATUS.redriven },
-          ':deadLettered': { S: RECORD_STATUS.deadLettered },
-          ':now': { S: now.toISOString() },
-          ':expiresAt': { N: String(expiresAt) },
-        },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return updateIfStill(deps, {
+    TableName: deps.tableName,
+    Key: { [ATTR.key]: { S: requestId } },
+    UpdateExpression: 'SET #status = :redriven, #redrivenAt = :now, #expiresAt = :expiresAt',
+    ConditionExpression: '#status IN (:deadLettered, :redriven)',
+    ExpressionAttributeNames: { '#status': ATTR.status, '#redrivenAt': ATTR.redrivenAt, '#expiresAt': ATTR.expiresAt },
+    ExpressionAttributeValues: {
+      ':redriven': { S: RECORD_STATUS.redriven },
+      ':deadLettered': { S: RECORD_STATUS.deadLettered },
+      ':now': { S: now.toISOString() },
+      ':expiresAt': { N: String(expiresAt) },
+    },
+  });
 }
 
 /**
@@ -149,19 +141,24 @@ async function reopen(deps: RedriveDeps, requestId: string, now: Date, expiresAt
  * it is already later (or the record is gone), so the record outlives the copy and the claim drops it.
  */
 async function outliveCopy(deps: RedriveDeps, requestId: string, expiresAt: number): Promise<void> {
+  await updateIfStill(deps, {
+    TableName: deps.tableName,
+    Key: { [ATTR.key]: { S: requestId } },
+    UpdateExpression: 'SET #expiresAt = :expiresAt',
+    ConditionExpression: 'attribute_exists(#key) AND (attribute_not_exists(#expiresAt) OR #expiresAt < :expiresAt)',
+    ExpressionAttributeNames: { '#key': ATTR.key, '#expiresAt': ATTR.expiresAt },
+    ExpressionAttributeValues: { ':expiresAt': { N: String(expiresAt) } },
+  });
+}
+
+/** One conditional write on a record: false when its condition no longer holds (the record changed). */
+async function updateIfStill(deps: RedriveDeps, input: UpdateItemCommandInput): Promise<boolean> {
   try {
-    await deps.dynamo().send(
-      new UpdateItemCommand({
-        TableName: deps.tableName,
-        Key: { [ATTR.key]: { S: requestId } },
-        UpdateExpression: 'SET #expiresAt = :expiresAt',
-        ConditionExpression: 'attribute_exists(#key) AND (attribute_not_exists(#expiresAt) OR #expiresAt < :expiresAt)',
-        ExpressionAttributeNames: { '#key': ATTR.key, '#expiresAt': ATTR.expiresAt },
-        ExpressionAttributeValues: { ':expiresAt': { N: String(expiresAt) } },
-      }),
-    );
+    await deps.dynamo().send(new UpdateItemCommand(input));
+    return true;
   } catch (error) {
-    if (!isConditionFailure(error)) throw error;
+    if (isConditionFailure(error)) return false;
+    throw error;
   }
 }
 

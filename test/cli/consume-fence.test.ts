@@ -10,9 +10,8 @@ import { join } from 'node:path';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MESSAGE_ATTRIBUTE } from '../../core/record.js';
 import type { StackDescription } from '../../local/stack.js';
-import { queueEmpty, request, startLocalAws, type LocalAws } from '../support/local-aws.js';
+import { queueEmpty, request, startLocalAws, type LocalAws, sendCopy } from '../support/local-aws.js';
 import { runCli } from '../support/cli-child.js';
 
 
@@ -50,16 +49,7 @@ async function twoCopies(): Promise<string> {
   const id = `req-${randomUUID().slice(0, 8)}`;
   for (const [region, token] of [['us-east-1', 'tok-1'], ['us-west-2', 'tok-2']] as const) {
     const queueUrl = aws.resources.regions.find((r) => r.region === region)?.queueUrl;
-    await aws.sqs(region).send(
-      new SendMessageCommand({
-        QueueUrl: queueUrl,
-        MessageBody: JSON.stringify(request(id)),
-        MessageAttributes: {
-          [MESSAGE_ATTRIBUTE.requestId]: { DataType: 'String', StringValue: id },
-          [MESSAGE_ATTRIBUTE.dispatchToken]: { DataType: 'String', StringValue: token },
-        },
-      }),
-    );
+    await sendCopy(aws.sqs(region), queueUrl as string, id, token);
   }
   return id;
 }

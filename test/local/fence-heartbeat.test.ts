@@ -24,6 +24,7 @@ import {
 import { runScript } from '../support/child-script.js';
 import { startLocalAws, type LocalAws, claimRecord } from '../support/local-aws.js';
 import { refusal } from '../support/refusal.js';
+import { copyRecord } from '../support/sqs-event.js';
 
 const REGION = 'us-west-2';
 let aws: LocalAws;
@@ -242,20 +243,7 @@ describe('heartbeat under fenced()', () => {
   });
 });
 
-const sqsRecord = (requestId: string, token: string): SQSRecord => ({
-  messageId: randomUUID(),
-  receiptHandle: randomUUID(),
-  body: JSON.stringify({ request_id: requestId }),
-  attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'x', ApproximateFirstReceiveTimestamp: '0' },
-  messageAttributes: {
-    [MESSAGE_ATTRIBUTE.requestId]: { stringValue: requestId, dataType: 'String', stringListValues: [], binaryListValues: [] },
-    [MESSAGE_ATTRIBUTE.dispatchToken]: { stringValue: token, dataType: 'String', stringListValues: [], binaryListValues: [] },
-  },
-  md5OfBody: '',
-  eventSource: 'aws:sqs',
-  eventSourceARN: `arn:aws:sqs:${REGION}:000000000000:q`,
-  awsRegion: REGION,
-});
+const sqsRecord = (requestId: string, token: string): SQSRecord => copyRecord(requestId, token, { region: REGION });
 
 describe('heartbeat under fenceMiddleware()', () => {
   it('a batch three times its lease, with another worker trying the same copy meanwhile: processed once', async () => {

@@ -27,6 +27,7 @@ import {
 } from '../../worker/index.js';
 import { startLocalAws, type LocalAws, claimRecord } from '../support/local-aws.js';
 import { refusal } from '../support/refusal.js';
+import { copyRecord } from '../support/sqs-event.js';
 
 const NOW = 1_800_000_000;
 const LEASE = 30;
@@ -258,20 +259,7 @@ const sdkMessage = (requestId: string, token: string | undefined, body = JSON.st
   },
 });
 
-const sqsRecord = (requestId: string, token: string, messageId: string = randomUUID()): SQSRecord => ({
-  messageId,
-  receiptHandle: randomUUID(),
-  body: JSON.stringify({ request_id: requestId }),
-  attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'x', ApproximateFirstReceiveTimestamp: '0' },
-  messageAttributes: {
-    [MESSAGE_ATTRIBUTE.requestId]: { stringValue: requestId, dataType: 'String', stringListValues: [], binaryListValues: [] },
-    [MESSAGE_ATTRIBUTE.dispatchToken]: { stringValue: token, dataType: 'String', stringListValues: [], binaryListValues: [] },
-  },
-  md5OfBody: '',
-  eventSource: 'aws:sqs',
-  eventSourceARN: 'arn:aws:sqs:us-west-2:000000000000:q',
-  awsRegion: 'us-west-2',
-});
+const sqsRecord = (requestId: string, token: string, messageId?: string): SQSRecord => copyRecord(requestId, token, messageId ? { messageId } : {});
 
 const lambdaContext = (awsRequestId: string = randomUUID()) => ({ functionName: 'gpu-worker', awsRequestId }) as unknown as Context;
 

@@ -8,11 +8,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { MESSAGE_ATTRIBUTE, RECORD_STATUS } from '../../core/record.js';
+import { RECORD_STATUS } from '../../core/record.js';
 import { startWorkers, type WorkerEvent, type Workers } from '../../local/workers.js';
-import { queueEmpty, request, startLocalAws, type LocalAws } from '../support/local-aws.js';
+import { queueEmpty, request, startLocalAws, type LocalAws, sendCopy } from '../support/local-aws.js';
 
 let aws: LocalAws;
 
@@ -29,19 +29,10 @@ const regionQueue = (region: string) => {
   return queue.queueUrl;
 };
 
-async function sendCopy(region: string, requestId: string, token: string): Promise<string> {
-  const body = JSON.stringify(request(requestId));
-  await aws.sqs(region).send(
-    new SendMessageCommand({
-      QueueUrl: regionQueue(region),
-      MessageBody: body,
-      MessageAttributes: {
-        [MESSAGE_ATTRIBUTE.requestId]: { DataType: 'String', StringValue: requestId },
-        [MESSAGE_ATTRIBUTE.dispatchToken]: { DataType: 'String', StringValue: token },
-      },
-    }),
-  );
-  return body;
+/** A copy in a region's queue; returns its body. */
+async function sendRegionCopy(region: string, requestId: string, token: string): Promise<string> {
+  await sendCopy(aws.sqs(region), regionQueue(region), requestId, token);
+  return JSON.stringify(request(requestId));
 }
 
 const record = async (requestId: string) =>
@@ -55,8 +46,8 @@ describe('workers with the dispatch fence', () => {
     await aws.dynamo.send(
       new PutItemCommand({ TableName: aws.resources.tableName, Item: { request_id: { S: id }, status: { S: RECORD_STATUS.dispatched }, token: { S: 'tok-east' } } }),
     );
-    const body = await sendCopy('us-east-1', id, 'tok-east');
-    await sendCopy('us-west-2', id, 'tok-west');
+    const body = await sendRegionCopy('us-east-1', id, 'tok-east');
+    await sendRegionCopy('us-west-2', id, 'tok-west');
     const processed: Array<[string, string]> = [];
     const dropped: Array<[string, string, string]> = [];
     const workers: Workers[] = ['us-east-1', 'us-west-2'].map((region) =>
@@ -94,7 +85,7 @@ describe('workers with the dispatch fence', () => {
 
   it('stop() releases the request being processed and hands the copy back', async () => {
     const id = `req-${randomUUID().slice(0, 8)}`;
-    await sendCopy('us-west-1', id, 'tok-1');
+    await sendRegionCopy('us-west-1', id, 'tok-1');
     const workers = startWorkers({ region: 'us-west-1', client: aws.sqs('us-west-1'), queueUrl: regionQueue('us-west-1'), workers: 1, secondsPerRequest: 60, fence: fenceOption() });
     await vi.waitFor(async () => expect((await record(id))?.workStatus).toEqual({ S: 'ACCEPTED' }), { timeout: 10_000 });
     await workers.stop();
@@ -121,7 +112,7 @@ describe('workers with the dispatch fence', () => {
         Item: { request_id: { S: id }, acceptedToken: { S: 'tok-done' }, acceptedBy: { S: 'w' }, workStatus: { S: 'COMPLETED' } },
       }),
     );
-    await sendCopy('us-west-1', id, 'tok-late');
+    await sendRegionCopy('us-west-1', id, 'tok-late');
     const fencedWorkers = startWorkers({ region: 'us-west-1', client: aws.sqs('us-west-1'), queueUrl: regionQueue('us-west-1'), workers: 1, secondsPerRequest: 0, fence: fenceOption() });
     try {
       await vi.waitFor(() => expect(fencedWorkers.dropped()).toBe(1), { timeout: 10_000 });
@@ -131,7 +122,7 @@ describe('workers with the dispatch fence', () => {
     expect(fencedWorkers.processed()).toBe(0);
     expect(await queueEmpty(aws.sqs('us-west-1'), regionQueue('us-west-1'))).toBe(true);
 
-    await sendCopy('us-west-1', id, 'tok-late-2');
+    await sendRegionCopy('us-west-1', id, 'tok-late-2');
     const plain = startWorkers({ region: 'us-west-1', client: aws.sqs('us-west-1'), queueUrl: regionQueue('us-west-1'), workers: 1, secondsPerRequest: 0 });
     try {
       await vi.waitFor(() => expect(plain.processed()).toBe(1), { timeout: 10_000 });
@@ -147,18 +138,7 @@ describe('workers with the dispatch fence', () => {
     return QueueUrl as string;
   }
 
-  async function sendTo(region: string, queueUrl: string, requestId: string, token: string): Promise<void> {
-    await aws.sqs(region).send(
-      new SendMessageCommand({
-        QueueUrl: queueUrl,
-        MessageBody: JSON.stringify(request(requestId)),
-        MessageAttributes: {
-          [MESSAGE_ATTRIBUTE.requestId]: { DataType: 'String', StringValue: requestId },
-          [MESSAGE_ATTRIBUTE.dispatchToken]: { DataType: 'String', StringValue: token },
-        },
-      }),
-    );
-  }
+  const sendTo = (region: string, queueUrl: string, requestId: string, token: string) => sendCopy(aws.sqs(region), queueUrl, requestId, token);
 
   it('a job three times its lease and the queue visibility: the heartbeat keeps both, and two workers process it once', async () => {
     const id = `req-${randomUUID().slice(0, 8)}`;

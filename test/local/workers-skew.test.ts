@@ -6,11 +6,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { CreateQueueCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { MESSAGE_ATTRIBUTE } from '../../core/record.js';
 import { clockSkewOf, startWorkers, type WorkerEvent } from '../../local/workers.js';
-import { request, startLocalAws, type LocalAws } from '../support/local-aws.js';
+import { startLocalAws, type LocalAws, sendCopy } from '../support/local-aws.js';
 
 let aws: LocalAws;
 
@@ -35,18 +34,7 @@ async function queue(visibilitySeconds = 1): Promise<string> {
   return QueueUrl as string;
 }
 
-async function sendTo(queueUrl: string, requestId: string, token: string): Promise<void> {
-  await aws.sqs(REGION).send(
-    new SendMessageCommand({
-      QueueUrl: queueUrl,
-      MessageBody: JSON.stringify(request(requestId)),
-      MessageAttributes: {
-        [MESSAGE_ATTRIBUTE.requestId]: { DataType: 'String', StringValue: requestId },
-        [MESSAGE_ATTRIBUTE.dispatchToken]: { DataType: 'String', StringValue: token },
-      },
-    }),
-  );
-}
+const sendTo = (queueUrl: string, requestId: string, token: string) => sendCopy(aws.sqs(REGION), queueUrl, requestId, token);
 
 describe('workers with skewed clocks', () => {
   it('worker n takes entry n modulo the list; none without a list', () => {

@@ -4,7 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient, GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import { MESSAGE_ATTRIBUTE } from '../../core/record.js';
 import { DEFAULT_REGIONS, HOME_REGION, type RegionSpec } from '../../core/topology.js';
 import { afterAll, beforeAll } from 'vitest';
 import { applyEnvironment, createDispatchRunner, dispatchEnvironment, type EnvironmentOptions, type RunnerSetup } from '../../local/dispatch.js';
@@ -200,4 +201,18 @@ export async function until(condition: () => boolean | Promise<boolean>, limitMs
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
   return condition();
+}
+
+/** Sends one copy of a request to a queue, as the forward does: the request's body, its request_id and a dispatch token. */
+export async function sendCopy(client: SQSClient, queueUrl: string, requestId: string, token: string): Promise<void> {
+  await client.send(
+    new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: JSON.stringify(request(requestId)),
+      MessageAttributes: {
+        [MESSAGE_ATTRIBUTE.requestId]: { DataType: 'String', StringValue: requestId },
+        [MESSAGE_ATTRIBUTE.dispatchToken]: { DataType: 'String', StringValue: token },
+      },
+    }),
+  );
 }
