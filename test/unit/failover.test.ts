@@ -3,7 +3,7 @@
  * their messages placed elsewhere; SenderFault rejections stay pending; the loop always ends.
  */
 import { describe, expect, it } from 'vitest';
-import { appendReason, applyResults, failover, type FailoverSettings, type SendResult, type SendToRegion } from '../../core/failover.js';
+import { appendReason, applyResults, failover, unconfirmedAfterUnanswered, type FailoverSettings, type SendResult, type SendToRegion } from '../../core/failover.js';
 import { NOT_FORWARDED, pending, type Envelope, type Placement } from '../../core/placement.js';
 import { leastWait, type Policy, type RegionLoad } from '../../core/policy.js';
 import { seededRandom } from '../../core/random.js';
@@ -278,5 +278,22 @@ describe('failureText (the reason built from a Catch output)', () => {
     expect(failureText({ Error: 'States.Timeout' })).toBe('States.Timeout');
     expect(failureText({})).toBeUndefined();
     expect(failureText(null)).toBeUndefined();
+  });
+});
+
+describe('unconfirmedAfterUnanswered: the send after an attempt without an answer', () => {
+  it('ties what it did not place to the region (unconfirmed, with a token, its body dropped), never leaves it pending', () => {
+    const all = placements(3);
+    const results: SendResult[] = [
+      { messageId: all[0]!.messageId, ok: true, sqsMessageId: 'm1', token: 't1' },
+      { messageId: all[1]!.messageId, ok: false, error: 'RequestThrottled: Rate exceeded', token: 't2' },
+      { messageId: all[2]!.messageId, ok: false, unknown: true, error: 'socket hang up', token: 't3' },
+    ];
+    applyResults(all, 'us-west-2', results, AT, false);
+    expect(unconfirmedAfterUnanswered(all, 'us-west-2', results, AT)).toBe(1);
+    expect(all.map((p) => p.status)).toEqual(['dispatched', 'unconfirmed', 'unconfirmed']);
+    expect(all[1]).toMatchObject({ region: 'us-west-2', token: 't2', body: '' });
+    expect(all[1]?.reason).toMatch(/an earlier send had no answer; then RequestThrottled/);
+    expect(byStatus(all, 'pending')).toEqual([]);
   });
 });
