@@ -1,14 +1,16 @@
 /**
  * The house's import boundaries (docs/architecture.md, Layers), checked in `npm test`
- * (test/unit/boundaries.test.ts):
+ * (test/boundaries.test.ts):
  * - what ships (core, aws, functions, workflows, stacks, worker) never imports what helps develop and
- *   operate it (cli, local, bench, chaos, explore);
+ *   operate it (tools/);
+ * - the CLI and the console share only the operations layer (tools/ops): the console never imports the
+ *   CLI, and the CLI reaches the console only through the server it starts (`up`);
  * - the domain (core) imports no AWS SDK;
  * - nothing outside test/ imports test/;
  * - no cycles.
  */
 const SHIPPED = '^(core|aws|functions|workflows|stacks|worker)/';
-const TOOLING = '^(cli|local|bench|chaos|explore)/';
+const TOOLING = '^tools/';
 
 module.exports = {
   forbidden: [
@@ -25,6 +27,20 @@ module.exports = {
       severity: 'error',
       from: { path: '^core/' },
       to: { path: 'node_modules/@aws-sdk/' },
+    },
+    {
+      name: 'console-imports-cli',
+      comment: 'What the console shares with the CLI lives in tools/ops.',
+      severity: 'error',
+      from: { path: '^tools/console/' },
+      to: { path: '^tools/cli/' },
+    },
+    {
+      name: 'cli-imports-console',
+      comment: 'The CLI starts the console (its server); everything else they share lives in tools/ops.',
+      severity: 'error',
+      from: { path: '^tools/cli/' },
+      to: { path: '^tools/console/', pathNot: '^tools/console/server\\.ts$' },
     },
     {
       name: 'imports-test',

@@ -3,7 +3,7 @@
  * derived from the definition itself, must fit the execution timeout, which must fit the intake's, the
  * claim lease and the master queue's visibility timeout in that order.
  */
-import { analyzeTimeBudget, assertTimeBudget, checkTimeBudget, type AslDefinition, type TimeBudget } from '../core/time-budget.js';
+import { analyzeTimeBudget, assertTimeBudget, checkTimeBudget, type AslDefinition, type TimeBudget } from './time-budget.js';
 import { SQS_BATCH_SIZE, TIMEOUTS } from '../core/topology.js';
 
 export function dispatchBudget(definition: AslDefinition): TimeBudget {

@@ -6,9 +6,9 @@
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { HOME_REGION } from '../../core/topology.js';
-import { sqsAt } from '../../local/resources.js';
-import { startLocalStack, type LocalStack } from '../../local/stack.js';
-import { makeRequest } from '../../cli/requests.js';
+import { sqsAt } from '../../tools/local/resources.js';
+import { startLocalStack, type LocalStack } from '../../tools/local/stack.js';
+import { makeRequest } from '../../tools/cli/requests.js';
 import { drain, queueEmpty, until } from '../support/local-aws.js';
 
 let stack: LocalStack;

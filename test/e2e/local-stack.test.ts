@@ -6,9 +6,9 @@
 import { ReceiveMessageCommand, SendMessageBatchCommand, type Message } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_REGIONS, HOME_REGION } from '../../core/topology.js';
-import { sqsAt } from '../../local/resources.js';
-import { startLocalStack, type LocalStack } from '../../local/stack.js';
-import { demoLoad } from '../../cli/commands/demo.js';
+import { sqsAt } from '../../tools/local/resources.js';
+import { startLocalStack, type LocalStack } from '../../tools/local/stack.js';
+import { demoLoad } from '../../tools/cli/commands/demo.js';
 import { drain, queueEmpty, until } from '../support/local-aws.js';
 
 let stack: LocalStack;

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 export const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
 const TSX = join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
-const MAIN = join(PROJECT_ROOT, 'cli', 'main.ts');
+const MAIN = join(PROJECT_ROOT, 'tools', 'cli', 'main.ts');
 
 export interface CliResult {
   readonly code: number;

@@ -8,8 +8,8 @@ import type { ExecutionInput } from '../../core/placement.js';
 import { handler as forward } from '../../functions/forward.js';
 import { handler as select } from '../../functions/select.js';
 import { handler as snapshot } from '../../functions/snapshot.js';
-import type { DefinitionRunner, LambdaHandler } from '../../local/asl-runner.js';
-import { createDispatchRunner, type HandlerWrapper, type LocalFunctionName } from '../../local/dispatch.js';
+import type { DefinitionRunner, LambdaHandler } from '../../tools/local/emulators/asl-runner.js';
+import { createDispatchRunner, type HandlerWrapper, type LocalFunctionName } from '../../tools/local/dispatch.js';
 import { drainRegions, type LocalAws } from './local-aws.js';
 
 /** Runs the execution under its own name; it must succeed. Returns its record and one outcome per message. */

@@ -8,10 +8,10 @@ import { DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand,
 import { MESSAGE_ATTRIBUTE } from '../../core/record.js';
 import { DEFAULT_REGIONS, HOME_REGION, type RegionSpec } from '../../core/topology.js';
 import { afterAll, beforeAll } from 'vitest';
-import { applyEnvironment, createDispatchRunner, dispatchEnvironment, type EnvironmentOptions, type RunnerSetup } from '../../local/dispatch.js';
-import { createResources, LOCAL_CREDENTIALS, sqsAt, type LocalResources } from '../../local/resources.js';
-import { startDynamo, startSqs, type DynamoServer, type SqsServer } from '../../local/servers.js';
-import { startFaultProxy, type FaultProxy } from '../../local/fault-proxy.js';
+import { applyEnvironment, createDispatchRunner, dispatchEnvironment, type EnvironmentOptions, type RunnerSetup } from '../../tools/local/dispatch.js';
+import { createResources, LOCAL_CREDENTIALS, sqsAt, type LocalResources } from '../../tools/local/resources.js';
+import { startDynamo, startSqs, type DynamoServer, type SqsServer } from '../../tools/local/emulators/servers.js';
+import { startFaultProxy, type FaultProxy } from '../../tools/local/faults/proxy.js';
 import type { Envelope, ExecutionInput } from '../../core/placement.js';
 
 export interface LocalAws {

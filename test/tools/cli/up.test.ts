@@ -1,0 +1,79 @@
+/**
+ * `up` as a user runs it: it starts, writes where it listens, serves, refuses a second `up` in the same
+ * folder, and stops cleanly on Ctrl-C, even when Ctrl-C is pressed again while it stops.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ListQueuesCommand } from '@aws-sdk/client-sqs';
+import { expect, it } from 'vitest';
+import type { StackDescription } from '../../../tools/local/stack.js';
+import { sqsAt } from '../../../tools/local/resources.js';
+import { runCli } from '../../support/cli-child.js';
+
+const ROOT = resolve(import.meta.dirname, '../../..');
+
+function startUp(cwd: string) {
+  // Node itself with tsx's loader, not the tsx binary: that one relays a signal to its child and, if the
+  // child does not acknowledge it within 30 ms (a loaded machine), kills it and exits 130.
+  const tsx = pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+  const child = spawn(process.execPath, ['--import', tsx, join(ROOT, 'tools', 'cli', 'main.ts'), 'up'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const state = { output: '' };
+  child.stdout.on('data', (chunk: Buffer) => (state.output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (state.output += chunk.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.on('exit', (code, signal) => done({ code, signal })));
+  const waitFor = async (text: string, ms = 30_000) => {
+    const end = Date.now() + ms;
+    while (!state.output.includes(text) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    return state.output.includes(text);
+  };
+  return { child, state, exited, waitFor };
+}
+
+it('starts the stack, records its endpoints, refuses a second up, and on Ctrl-C twice still stops cleanly and removes the record', async () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'dispatch-up-'));
+  const file = join(cwd, '.local', 'stack.json');
+  // A file left by a stack that is gone: replaced, with a note.
+  const gone = spawnSync(process.execPath, ['-e', '']).pid as number;
+  mkdirSync(join(cwd, '.local'));
+  writeFileSync(file, JSON.stringify({ pid: gone, endpoints: { stepFunctions: 'http://127.0.0.1:1', dynamodb: '', sqs: {} } }));
+
+  const up = startUp(cwd);
+  try {
+    expect(await up.waitFor('Ctrl-C stops the stack.'), up.state.output).toBe(true);
+    expect(up.state.output).toContain('local stack running (127.0.0.1 only)');
+    expect(up.state.output).toContain(`note: replaced the stale ${file}: its process ${gone} is not running`);
+
+    const description = JSON.parse(readFileSync(file, 'utf8')) as StackDescription;
+    // tsx runs the CLI in a child process of its own: the stack's pid is that one's.
+    expect(description.pid).toBeGreaterThan(0);
+    expect(description.regions.map((r) => r.region)).toEqual(['us-east-1', 'us-west-2', 'us-west-1']);
+    for (const endpoint of Object.values(description.endpoints.sqs)) expect(endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+
+    // It serves: the home region's SQS server lists the deployment's queue names.
+    const client = sqsAt('us-east-1', description.endpoints.sqs['us-east-1'] as string);
+    const { QueueUrls = [] } = await client.send(new ListQueuesCommand({}));
+    client.destroy();
+    expect(QueueUrls.some((url) => url.endsWith('/inference-dispatch-master-queue-local'))).toBe(true);
+
+    // A second `up` in the same folder is refused and leaves the first one's record alone.
+    const second = await runCli(cwd, ['up']);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(new RegExp(`a local stack is running \\(pid ${description.pid}\\) in this folder`));
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(description);
+
+    // Ctrl-C, and Ctrl-C again while it stops: the second one does not kill it mid-stop.
+    up.child.kill('SIGINT');
+    expect(await up.waitFor('stopping ...')).toBe(true);
+    up.child.kill('SIGINT');
+    expect(await up.exited).toEqual({ code: 0, signal: null });
+    // The second one came while it was stopping, and was answered, not obeyed.
+    expect(up.state.output).toMatch(/SIGINT again: still stopping the stack/);
+    expect(up.state.output).toContain('stopped');
+    expect(existsSync(file)).toBe(false);
+  } finally {
+    up.child.kill('SIGKILL');
+  }
+}, 90_000);

@@ -1,0 +1,136 @@
+/**
+ * The web console in a real browser (Debian's Chromium, headless, driven by playwright-core), asserting
+ * what a person sees. Without Chromium these tests fail and say how to install it.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../../../tools/console/chromium.js';
+import { deadLetterScene, failoverScene, waitFor } from '../../../tools/console/scene.js';
+import { definitionStateNames, startConsoleHarness, type ConsoleHarness } from './harness.js';
+
+let h: ConsoleHarness | undefined;
+let browser: Browser | undefined;
+let page: Page;
+/** Without Chromium, every test fails with how to install it (counted as failed, never skipped). */
+let missing: Error | undefined;
+
+beforeAll(async () => {
+  try {
+    browser = await launchChromium();
+  } catch (error) {
+    missing = error as Error;
+    return;
+  }
+  h = await startConsoleHarness();
+  page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
+  page.setDefaultTimeout(20_000);
+}, 60_000);
+
+function ready(): ConsoleHarness {
+  if (missing) throw missing;
+  return h as ConsoleHarness;
+}
+afterAll(async () => {
+  await browser?.close();
+  await h?.stop();
+});
+
+/** Waits for what the page shows (vitest's expect.poll gives up after 1 s by default). */
+const poll = <T>(read: () => Promise<T> | T) => expect.poll(read, { timeout: 20_000, interval: 100 });
+const stateBox = (name: string) => page.locator(`svg.graph [data-state="${name}"]`);
+
+describe('the console in Chromium', () => {
+  it('lists a failed-over execution live, and draws one node per state of the deployed definition, coloured by what happened', async () => {
+    const harness = ready();
+    await page.goto(`${harness.console.url}#/executions`);
+    await poll(() => page.locator('#executions tbody tr').count()).toBe(1); // the "no executions yet" row
+
+    // The execution happens while the page is open: the list shows it without a reload.
+    const execution = await failoverScene(harness.stack, 'us-west-2', 'req-ui-failover');
+    const row = page.locator(`#executions tbody tr[data-name="${execution.name}"]`);
+    await row.waitFor();
+    await poll(() => row.textContent()).toMatch(/failed over/);
+    await row.getByRole('link', { name: execution.name }).click();
+
+    // One node per state, counted from the definition the stack runs.
+    const names = definitionStateNames(harness.stack);
+    await stateBox('Forward us-west-2').waitFor();
+    expect(await page.locator('svg.graph [data-state]').count()).toBe(names.length);
+    for (const name of ['Claim requests', 'Read queue depths', 'Choose regions', 'Forward to regions', 'Settle again', 'Report outcomes']) {
+      expect(await stateBox(name).count(), name).toBe(1);
+    }
+
+    // The retry and the catch are on the region that refused; the failover ran; the other regions did not fail.
+    expect(await stateBox('Forward us-west-2').getAttribute('data-outcome')).toBe('caught');
+    expect(await stateBox('Forward us-west-2').textContent()).toContain('↻1');
+    expect(await stateBox('Region us-west-2 refused').getAttribute('data-outcome')).toBe('succeeded');
+    expect(await stateBox('Failover from us-west-2').getAttribute('data-outcome')).toBe('succeeded');
+    expect(await stateBox('Forward us-east-1').getAttribute('data-outcome')).toBe('succeeded');
+    expect(await stateBox('Failover from us-east-1').getAttribute('data-outcome')).toBe('not-entered');
+    expect(await stateBox('Dead-letter us-west-2').getAttribute('data-outcome')).toBe('not-entered');
+
+    // A click shows the state's errors, in order, and its input and events.
+    await stateBox('Forward us-west-2').click();
+    const details = page.locator('#state-details');
+    await poll(() => details.locator('h2').textContent()).toBe('Forward us-west-2');
+    const errors = await details.locator('.errors li').allTextContents();
+    expect(errors).toHaveLength(2);
+    expect(errors[0]).toMatch(/^RegionUnavailable .* retried/);
+    expect(errors[1]).toMatch(/^RegionUnavailable .* caught, went on to “Region us-west-2 refused”/);
+    expect(await details.locator('pre.input').first().textContent()).toContain('"region": "us-west-2"');
+    expect(await details.locator('.events .event').allTextContents()).toEqual(
+      expect.arrayContaining([expect.stringContaining('LambdaFunctionFailed'), expect.stringContaining('TaskStateExited')]),
+    );
+
+    // The batch's messages: those that failed over say from where.
+    const moved = page.locator('#messages tbody tr', { hasText: 'yes, from us-west-2' });
+    expect(await moved.count()).toBeGreaterThan(0);
+  }, 60_000);
+
+  it("shows each region's depth, counts and chart, and the DLQs' depths, on the Regions page", async () => {
+    const harness = ready();
+    await page.goto(`${harness.console.url}#/regions`);
+    const cards = page.locator('section.card[data-region]');
+    await poll(() => cards.count()).toBe(harness.stack.description.regions.length);
+    // The failover of the first test is counted on the region it left.
+    await poll(() => page.locator('section.card[data-region="us-west-2"] dd[data-field="failed over from here"]').textContent()).not.toBe('0');
+    for (const region of harness.stack.description.regions.map((r) => r.region)) {
+      const card = page.locator(`section.card[data-region="${region}"]`);
+      expect(await card.locator('h2 .health-ok').textContent()).toBe('healthy'); // region health is off in these stacks
+      expect(await card.locator('svg.chart polyline').count()).toBe(4);
+      // What the region is weighed by: nothing is set in these stacks, so its configured capacity (or the estimate).
+      expect(await card.locator('dd[data-field="weighed by"]').textContent()).toMatch(/^\d+ \((configured|estimated: in flight with a backlog)\)$/);
+      expect(await card.locator('dd[data-field="capacity set"]').textContent()).toBe('not set');
+    }
+    // The dispatch DLQ, both master lanes' DLQs, and both lanes' DLQs of every region.
+    expect(await page.locator('#dlq-depths tbody tr').count()).toBe(3 + 2 * harness.stack.description.regions.length);
+  }, 60_000);
+
+  it('redrives the dispatch DLQ from the Dead letters page after a confirmation: the DLQ empties and each request is dispatched once', async () => {
+    const harness = ready();
+    const ids = await deadLetterScene(harness.stack, 'req-ui-dlq', 2);
+    await page.goto(`${harness.console.url}#/dead-letters`);
+    const dispatchDlq = page.locator('section[data-queue="dispatch"]');
+    await poll(() => dispatchDlq.locator('.queue-count').textContent()).toMatch(/^2 messages read/);
+    // Grouped by reason (one group, or one per region first tried, as the batches fell).
+    const reasons = await dispatchDlq.locator('.group .reason').allTextContents();
+    for (const reason of reasons) expect(reason).toMatch(/^no region accepted the message: us-[a-z]+-\d: RegionUnavailable/);
+    expect((await dispatchDlq.locator('.group .count').allTextContents()).reduce((s, n) => s + Number(n), 0)).toBe(2);
+
+    await dispatchDlq.locator('[data-action="redrive-all"]').click();
+    const dialog = page.locator('#redrive-dialog');
+    await poll(() => dialog.locator('#redrive-plan').textContent()).toMatch(/^2 messages would move back to the master queue/);
+    for (const id of ids) expect(await harness.recordStatus(id)).toBe('DEAD_LETTERED'); // a dry run changes nothing
+    await dialog.locator('#confirm-redrive').click();
+    await poll(() => dialog.locator('#redrive-result').textContent()).toBe('2 moved, 0 skipped, 0 failed.');
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await poll(() => dispatchDlq.locator('.empty').textContent()).toBe('Empty.');
+
+    // Each request is dispatched once: its record says DISPATCHED, and one copy is in a regional queue.
+    for (const id of ids) await waitFor(`${id} dispatched`, async () => (await harness.recordStatus(id)) === 'DISPATCHED');
+    await page.goto(`${harness.console.url}#/requests/${ids[0]}`);
+    await poll(() => page.locator('#request-summary').textContent()).toMatch(/^Record DISPATCHED \(us-[a-z]+-\d\)\. 1 copy held: inference-dispatch-queue-us-/);
+    expect(await page.locator('#held tbody tr[data-kind="regional queue"]').count()).toBe(1);
+    for (const id of ids) expect(await harness.regionalCopies(id)).toHaveLength(1);
+  }, 60_000);
+});

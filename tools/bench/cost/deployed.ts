@@ -1,0 +1,123 @@
+/**
+ * The deployment's own settings, as the cost model needs them: imported from stacks/settings.ts and
+ * core/topology.ts where they are exported (the state machine's log level per stage among them); the
+ * state machine's tracing and the table's point-in-time recovery are literals inside SST code that
+ * cannot be imported outside SST, so they are read from the source text, and a warning says so when
+ * they cannot be found.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEFAULT_REGIONS } from '../../../core/topology.js';
+import {
+  FUNCTION_MEMORY_MB,
+  FUNCTION_SETTINGS,
+  INTAKE_HIGH_SUBSCRIPTION,
+  INTAKE_SUBSCRIPTION,
+  LOG_RETENTION_DAYS,
+  stateMachineLogging,
+} from '../../../stacks/settings.js';
+import type { LogLevel } from './log-records.js';
+import type { CostSettings } from './model.js';
+
+/**
+ * Pollers of the event source mapping at low traffic. Lambda developer guide, "Configuring scaling
+ * behavior for SQS event source mappings": "When traffic is low, Lambda scales back the processing to five
+ * concurrent batches, and can optimize to as few as 2 concurrent batches ... this optimization is not
+ * available when you enable the maximum concurrency setting."
+ */
+export function lowTrafficPollers(maximumConcurrencySet: boolean): number {
+  return maximumConcurrencySet ? 5 : 2;
+}
+
+/**
+ * Alarm metrics of stacks/monitoring.ts: intake errors (1), failed executions (3, metric math), three home
+ * DLQs (master, its high lane's, dispatch), and per region its two DLQs, the normal lane's depth and age
+ * and the high lane's age; plus failovers and claims taken over (EMF).
+ */
+export const alarmMetrics = (regions: number) => 1 + 3 + 3 + 5 * regions + 2;
+
+/**
+ * Share of requests sent at high priority, for the bill's high lane: a workload assumption, not a setting
+ * (the simulations and docs/lanes.md use 10%); `npm run cost -- --high-share` changes it.
+ */
+export const ASSUMED_HIGH_SHARE = 0.1;
+
+export interface Deployed {
+  readonly settings: CostSettings;
+  /** Where each setting came from. */
+  readonly sources: Readonly<Record<string, string>>;
+  readonly warnings: readonly string[];
+}
+
+function literal<T>(root: string, file: string, pattern: RegExp, parse: (match: string) => T, fallback: T, warnings: string[], what: string): T {
+  try {
+    const match = pattern.exec(readFileSync(join(root, file), 'utf8'));
+    if (match?.[1] !== undefined) return parse(match[1]);
+  } catch {
+    // Reported below.
+  }
+  warnings.push(`could not read ${what} from ${file}; assuming ${String(fallback)}`);
+  return fallback;
+}
+
+/** The stage the cost is computed for by default: production, whose log level the bill depends on. */
+export const DEFAULT_COST_STAGE = 'production';
+
+export function deployedSettings(root: string, stage: string = DEFAULT_COST_STAGE): Deployed {
+  const warnings: string[] = [];
+  const logging = stateMachineLogging(stage);
+  const level: LogLevel = logging.level;
+  const executionData = logging.includeExecutionData;
+  const xray = literal(root, 'stacks/state-machine.ts', /tracingConfiguration:\s*\{\s*enabled:\s*(true|false)/, (m) => m === 'true', true, warnings, 'tracing');
+  const pitr = literal(root, 'stacks/table.ts', /pointInTimeRecovery:\s*\{\s*enabled:\s*(true|false)/, (m) => m === 'true', true, warnings, 'point-in-time recovery');
+  const regions = DEFAULT_REGIONS.length;
+  const maximumConcurrencySet = 'maximumConcurrency' in INTAKE_SUBSCRIPTION;
+  return {
+    settings: {
+      perDay: 100_000,
+      regions,
+      batchingWindowSeconds: INTAKE_SUBSCRIPTION.maximumBatchingWindowInSeconds,
+      pollers: lowTrafficPollers(maximumConcurrencySet),
+      highLane: {
+        share: ASSUMED_HIGH_SHARE,
+        windowSeconds: INTAKE_HIGH_SUBSCRIPTION.maximumBatchingWindowInSeconds,
+        pollers: lowTrafficPollers('maximumConcurrency' in INTAKE_HIGH_SUBSCRIPTION),
+      },
+      maxBatch: INTAKE_SUBSCRIPTION.batchSize,
+      cacheTtlSeconds: Number(FUNCTION_SETTINGS.CACHE_TTL),
+      logLevel: level,
+      executionData,
+      logRetentionDays: LOG_RETENTION_DAYS,
+      memoryMb: { ...FUNCTION_MEMORY_MB },
+      idempotencyTtlDays: Number(FUNCTION_SETTINGS.IDEMPOTENCY_TTL_SECONDS) / 86_400,
+      duplicates: 0,
+      pitr,
+      xray,
+      // SST's `logging: { format: 'json' }` leaves the system log level at INFO (stacks/functions.ts).
+      lambdaPlatformLogs: true,
+      alarmMetrics: alarmMetrics(regions),
+      dashboards: 1,
+      // The EMF metrics of core/metrics.ts that carry data in a quiet month (the failure ones only when they happen).
+      customMetrics: 6,
+      workerPollers: 0,
+      kmsCallers: 2 + regions,
+    },
+    sources: {
+      regions: 'core/topology.ts DEFAULT_REGIONS',
+      batchingWindowSeconds: 'stacks/settings.ts INTAKE_SUBSCRIPTION.maximumBatchingWindowInSeconds',
+      maxBatch: 'stacks/settings.ts INTAKE_SUBSCRIPTION.batchSize',
+      pollers: `stacks/settings.ts INTAKE_SUBSCRIPTION (maximumConcurrency ${maximumConcurrencySet ? 'set: 5' : 'unset: 2'} pollers at low traffic)`,
+      cacheTtlSeconds: 'stacks/settings.ts FUNCTION_SETTINGS.CACHE_TTL',
+      logLevel: `stacks/settings.ts stateMachineLogging('${stage}')`,
+      executionData: `stacks/settings.ts stateMachineLogging('${stage}')`,
+      logRetentionDays: 'stacks/settings.ts LOG_RETENTION_DAYS',
+      memoryMb: 'stacks/settings.ts FUNCTION_MEMORY_MB',
+      idempotencyTtlDays: 'stacks/settings.ts FUNCTION_SETTINGS.IDEMPOTENCY_TTL_SECONDS',
+      pitr: 'stacks/table.ts pointInTimeRecovery',
+      xray: 'stacks/state-machine.ts tracingConfiguration (and the functions: Active)',
+      alarmMetrics: 'stacks/monitoring.ts (1 + 3 + 3 + 5 per region + 2)',
+      highLane: `stacks/settings.ts INTAKE_HIGH_SUBSCRIPTION (window, pollers); ${ASSUMED_HIGH_SHARE * 100}% of requests high (an assumption)`,
+    },
+    warnings,
+  };
+}

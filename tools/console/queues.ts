@@ -1,0 +1,357 @@
+/**
+ * What the console reads from the queues and the table: where a request is now (its record, the DLQ
+ * that holds it with the reason, or the live queue it waits in), the regions' depths over time, their
+ * health and the capacity each is weighed by.
+ *
+ * Two ways to look into a queue without consuming it:
+ * - the dispatch and master DLQs are read as `dlq` reads them (cli/commands/dlq.ts listDlq: receive,
+ *   then make visible again), which gives the reasons by the CLI's rules. A DLQ has no redrive policy,
+ *   so a receive there costs nothing.
+ * - the master queue, the regional queues and their DLQs are read through the local SQS server's
+ *   inspection endpoint (fauxqs: GET /_fauxqs/queues/<name>), which moves nothing: a ReceiveMessage on a
+ *   queue with a redrive policy counts toward its maxReceiveCount, so looking would push messages into
+ *   a DLQ. Local only; the console is served by the local stack.
+ */
+import { BatchGetItemCommand, GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { z } from 'zod';
+import { readCapacitySettings } from '../../aws/capacity.js';
+import { forgetAfterMs } from '../../aws/region-health.js';
+import { regionCapacities, type RegionCapacity } from '../cli/capacity-view.js';
+import { listDlq, type DlqListing } from '../cli/commands/dlq.js';
+import type { RedriveDeps } from '../cli/commands/redrive.js';
+import { DLQ_KINDS, queueName, readRecord, type DlqKind } from '../cli/dlq-model.js';
+import { lanesDepth, type QueueDepth } from '../cli/queue-reader.js';
+import { statusRows } from '../cli/commands/status.js';
+import { config } from '../../core/config.js';
+import { healthOf, type RegionHealth } from '../../core/health.js';
+import { regionHealthKey } from '../../core/record.js';
+import { parseRequest } from '../../core/request.js';
+import type { StackDescription } from '../local/stack.js';
+import type { ExecutionStore } from './executions.js';
+
+/** Reads of the DLQs (listDlq, redrive) hide what they read for a while: one at a time. */
+export class Lock {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(work, work);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
+/** How the console reads the DLQs: short polls (a local server answers at once). */
+export const DLQ_READ = { visibilitySeconds: 30, waitSeconds: 0, idleReceives: 2 } as const;
+
+const inspectedSchema = z.object({
+  messages: z.object({
+    ready: z.array(z.unknown()).default([]),
+    delayed: z.array(z.unknown()).default([]),
+    inflight: z.array(z.object({ message: z.unknown() })).default([]),
+  }),
+});
+const storedMessageSchema = z.looseObject({
+  messageId: z.string(),
+  body: z.string(),
+  messageAttributes: z.record(z.string(), z.looseObject({ StringValue: z.string().optional() })).default({}),
+  approximateReceiveCount: z.number().optional(),
+  sentTimestamp: z.number().optional(),
+});
+
+export interface HeldMessage {
+  readonly queue: string;
+  readonly kind: 'master queue' | 'regional queue' | 'regional DLQ' | 'dispatch DLQ' | 'master DLQ';
+  readonly region: string;
+  readonly state: 'ready' | 'in flight' | 'delayed';
+  readonly messageId: string;
+  readonly requestId?: string;
+  readonly receiveCount?: number;
+  readonly reason?: string;
+  readonly record?: string;
+}
+
+type LiveKind = 'master queue' | 'regional queue' | 'regional DLQ';
+
+/** Every message of a queue on the local SQS server, read without touching it. */
+export async function inspectQueue(endpoint: string, url: string, kind: LiveKind, region: string): Promise<HeldMessage[]> {
+  const response = await fetch(`${endpoint}/_fauxqs/queues/${encodeURIComponent(queueName(url))}`, { signal: AbortSignal.timeout(3000) });
+  if (!response.ok) throw new Error(`inspecting ${queueName(url)}: HTTP ${response.status}`);
+  const parsed = inspectedSchema.parse(await response.json());
+  const entries = [
+    ...parsed.messages.ready.map((m) => ['ready', m] as const),
+    ...parsed.messages.delayed.map((m) => ['delayed', m] as const),
+    ...parsed.messages.inflight.map((m) => ['in flight', m.message] as const),
+  ];
+  return entries.flatMap(([state, raw]) => {
+    const m = storedMessageSchema.safeParse(raw);
+    if (!m.success) return [];
+    const attribute = m.data.messageAttributes.request_id?.StringValue;
+    const fromBody = attribute ? undefined : parseRequest(m.data.body);
+    const requestId = attribute ?? (fromBody?.ok ? fromBody.request.request_id : undefined);
+    return [
+      {
+        queue: queueName(url),
+        kind,
+        region,
+        state,
+        messageId: m.data.messageId,
+        ...(requestId ? { requestId } : {}),
+        ...(m.data.approximateReceiveCount !== undefined ? { receiveCount: m.data.approximateReceiveCount } : {}),
+        ...(m.data.messageAttributes.reason?.StringValue ? { reason: m.data.messageAttributes.reason.StringValue } : {}),
+      },
+    ];
+  });
+}
+
+export interface ConsoleDeps extends RedriveDeps {
+  readonly description: StackDescription;
+}
+
+export interface RequestStory {
+  readonly requestId: string;
+  readonly record: { readonly found: boolean; readonly rows: Array<[string, string]>; readonly invalid?: string };
+  readonly executions: Awaited<ReturnType<ExecutionStore['withRequest']>>;
+  readonly held: HeldMessage[];
+  readonly warnings: string[];
+}
+
+/** The live queues (not the two DLQs `dlq` reads): master, each region's queue and its DLQ. */
+function liveQueues(d: StackDescription): Array<{ url: string; kind: LiveKind; region: string }> {
+  return [
+    { url: d.masterQueueUrl, kind: 'master queue', region: d.homeRegion },
+    ...(d.masterHighQueueUrl ? [{ url: d.masterHighQueueUrl, kind: 'master queue' as const, region: d.homeRegion }] : []),
+    ...d.regions.flatMap((r) => [
+      { url: r.queueUrl, kind: 'regional queue' as const, region: r.region },
+      { url: r.deadLetterQueueUrl, kind: 'regional DLQ' as const, region: r.region },
+      // The high lanes (core/lanes.ts): a request there is in the same region.
+      ...(r.highQueueUrl ? [{ url: r.highQueueUrl, kind: 'regional queue' as const, region: r.region }] : []),
+      ...(r.highDeadLetterQueueUrl ? [{ url: r.highDeadLetterQueueUrl, kind: 'regional DLQ' as const, region: r.region }] : []),
+    ]),
+  ];
+}
+
+export async function requestStory(deps: ConsoleDeps, store: ExecutionStore, lock: Lock, requestId: string): Promise<RequestStory> {
+  const d = deps.description;
+  const warnings: string[] = [];
+  const recordRead = async (): Promise<RequestStory['record']> => {
+    const { Item } = await deps.dynamo().send(new GetItemCommand({ TableName: d.tableName, Key: { request_id: { S: requestId } }, ConsistentRead: true }));
+    const read = readRecord(Item);
+    if (!read.found) return { found: false, rows: [] };
+    if ('invalid' in read) return { found: true, rows: [], invalid: read.invalid };
+    return { found: true, rows: statusRows(read.record).flatMap(([k, v]) => (v === undefined ? [] : [[k, v] as [string, string]])) };
+  };
+  const live = Promise.all(
+    liveQueues(d).map((q) =>
+      inspectQueue(d.endpoints.sqs[q.region] as string, q.url, q.kind, q.region).catch((error: Error) => {
+        warnings.push(`${queueName(q.url)} could not be read: ${error.message}`);
+        return [] as HeldMessage[];
+      }),
+    ),
+  );
+  const dlqs = lock.run(async () => {
+    const listings: DlqListing[] = [];
+    for (const kind of dlqKindsOf(deps.description)) listings.push(await listDlq(deps, kind, DLQ_READ));
+    return listings;
+  });
+  const [record, executions, liveHeld, listings] = await Promise.all([recordRead(), store.withRequest(requestId), live, dlqs]);
+  const held: HeldMessage[] = [
+    ...liveHeld.flat().filter((m) => m.requestId === requestId),
+    ...listings.flatMap((l) =>
+      l.messages
+        .filter((m) => m.requestId === requestId)
+        .map((m) => ({
+          queue: l.name,
+          kind: l.queue === 'dispatch' ? ('dispatch DLQ' as const) : ('master DLQ' as const),
+          region: d.homeRegion,
+          state: 'ready' as const,
+          messageId: m.messageId,
+          requestId,
+          reason: m.reason,
+          ...(m.receiveCount !== undefined ? { receiveCount: m.receiveCount } : {}),
+          ...(m.record ? { record: m.record } : {}),
+        })),
+    ),
+  ];
+  for (const l of listings) warnings.push(...l.warnings);
+  return { requestId, record, executions, held, warnings };
+}
+
+export interface RegionSample {
+  readonly visible: number;
+  readonly inFlight: number;
+  /** Cumulative, over the executions the console has seen finish. */
+  readonly dispatched: number;
+  readonly failedOverFrom: number;
+  readonly failedOverTo: number;
+}
+
+export interface Sample {
+  /** Epoch ms. */
+  readonly t: number;
+  readonly regions: Record<string, RegionSample>;
+  readonly master: QueueDepth;
+  readonly dlqs: Record<string, QueueDepth>;
+}
+
+/**
+ * Samples every region's queue and the DLQs every `intervalMs`, and counts dispatched and failed-over
+ * messages from the executions as they finish. Keeps the last `keep` samples.
+ */
+export class RegionSampler {
+  readonly samples: Sample[] = [];
+  private readonly counted = new Set<string>();
+  private readonly totals: Record<string, { dispatched: number; failedOverFrom: number; failedOverTo: number }> = {};
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+
+  constructor(
+    private readonly deps: ConsoleDeps,
+    private readonly store: ExecutionStore,
+    readonly intervalMs = 1500,
+    private readonly keep = 240,
+  ) {
+    for (const r of deps.description.regions) this.totals[r.region] = { dispatched: 0, failedOverFrom: 0, failedOverTo: 0 };
+  }
+
+  start(): void {
+    const tick = () => {
+      const running = this.sample().then(
+        () => undefined,
+        () => undefined,
+      );
+      this.running = running;
+      void running.then(() => {
+        if (this.timer) this.timer = setTimeout(tick, this.intervalMs);
+      });
+    };
+    this.timer = setTimeout(tick, 0);
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** The queues' DLQs by label: dispatch and master, and each region's. */
+  dlqUrls(): Array<{ label: string; url: string; region: string }> {
+    const d = this.deps.description;
+    return [
+      { label: 'dispatch DLQ', url: d.dispatchDeadLetterQueueUrl, region: d.homeRegion },
+      { label: 'master DLQ', url: d.masterDeadLetterQueueUrl, region: d.homeRegion },
+      ...(d.masterHighDeadLetterQueueUrl ? [{ label: 'master high DLQ', url: d.masterHighDeadLetterQueueUrl, region: d.homeRegion }] : []),
+      ...d.regions.flatMap((r) => [
+        { label: `${r.region} DLQ`, url: r.deadLetterQueueUrl, region: r.region },
+        ...(r.highDeadLetterQueueUrl ? [{ label: `${r.region} high DLQ`, url: r.highDeadLetterQueueUrl, region: r.region }] : []),
+      ]),
+    ];
+  }
+
+  async sample(): Promise<Sample> {
+    const d = this.deps.description;
+    for (const e of await this.store.all()) {
+      if (e.summary.status === 'RUNNING' || this.counted.has(e.summary.arn)) continue;
+      this.counted.add(e.summary.arn);
+      for (const row of e.rows) {
+        if (row.outcome !== 'dispatched' || !row.region) continue;
+        const to = this.totals[row.region];
+        if (to) {
+          to.dispatched++;
+          if (row.failedOver) to.failedOverTo++;
+        }
+        const from = row.failedOver && row.branch ? this.totals[row.branch] : undefined;
+        if (from) from.failedOverFrom++;
+      }
+    }
+    // A queue and its high lane, read together (core/lanes.ts).
+    const depth = (region: string, url: string, highUrl?: string) =>
+      lanesDepth(this.deps.sqs(region), url, highUrl).catch(() => ({ visible: Number.NaN, inFlight: Number.NaN }));
+    const [master, regional, dlqs] = await Promise.all([
+      depth(d.homeRegion, d.masterQueueUrl, d.masterHighQueueUrl),
+      Promise.all(d.regions.map((r) => depth(r.region, r.queueUrl, r.highQueueUrl))),
+      Promise.all(this.dlqUrls().map((q) => depth(q.region, q.url))),
+    ]);
+    const sample: Sample = {
+      t: Date.now(),
+      master,
+      regions: Object.fromEntries(d.regions.map((r, i) => [r.region, { ...(regional[i] as QueueDepth), ...(this.totals[r.region] as RegionSample) }])),
+      dlqs: Object.fromEntries(this.dlqUrls().map((q, i) => [q.label, dlqs[i] as QueueDepth])),
+    };
+    this.samples.push(sample);
+    if (this.samples.length > this.keep) this.samples.splice(0, this.samples.length - this.keep);
+    return sample;
+  }
+}
+
+/** Each configured region's health item (`#health#<region>`), as the snapshot reads it. */
+export async function regionHealth(dynamo: DynamoDBClient, description: StackDescription, nowMs = Date.now()): Promise<Record<string, RegionHealth | null>> {
+  let forget = 300_000;
+  try {
+    forget = forgetAfterMs(config());
+  } catch {
+    // The stack sets the functions' environment in this process; without it, the default (30 s x 10).
+  }
+  const keys = description.regions.map((r) => ({ request_id: { S: regionHealthKey(r.region) } }));
+  const { Responses = {} } = await dynamo.send(
+    new BatchGetItemCommand({ RequestItems: { [description.tableName]: { Keys: keys, ConsistentRead: true } } }),
+  );
+  const found = new Map((Responses[description.tableName] ?? []).map((item) => [item.request_id?.S, item]));
+  return Object.fromEntries(
+    description.regions.map((r) => {
+      const item = found.get(regionHealthKey(r.region));
+      const health = item
+        ? healthOf({ region: r.region, until: Number(item.until?.N ?? 0), failures: Number(item.failures?.N ?? 0), error: item.error?.S ?? '' }, nowMs, forget)
+        : undefined;
+      return [r.region, health ?? null];
+    }),
+  );
+}
+
+/**
+ * The capacity each region is weighed by (core/capacity.ts), as `capacity list` shows it: the settings
+ * read from the table, the configured capacities, and the queues as the last sample saw them. A table
+ * that cannot be read leaves the settings out, with a warning, as the dispatch then falls back.
+ */
+export async function regionCapacityView(
+  dynamo: DynamoDBClient,
+  description: StackDescription,
+  sample: Sample | undefined,
+): Promise<{ regions: RegionCapacity[]; warning?: string }> {
+  let warning: string | undefined;
+  const settings = await readCapacitySettings({ client: dynamo, tableName: description.tableName }, description.regions.map((r) => r.region)).catch(
+    (error: Error) => {
+      warning = `${error.message}: shown without settings, as the dispatch falls back to the configured capacities`;
+      return [];
+    },
+  );
+  const regions = regionCapacities(
+    description.regions.map((r) => {
+      const depth = sample?.regions[r.region];
+      return { region: r.region, configured: r.capacity, depth: depth && { visible: depth.visible, inFlight: depth.inFlight } };
+    }),
+    settings,
+  );
+  return { regions, ...(warning ? { warning } : {}) };
+}
+
+/** What `dlq` and `redrive` need, built from the stack's description with clients made once. */
+/** The DLQs `dlq` and `redrive` read that this stack has (the master high lane's only with lanes). */
+export function dlqKindsOf(description: StackDescription): DlqKind[] {
+  return DLQ_KINDS.filter((kind) => kind !== 'master-high' || description.masterHighDeadLetterQueueUrl !== undefined);
+}
+
+export function consoleDeps(description: StackDescription, sqs: (region: string) => SQSClient, dynamo: () => DynamoDBClient): ConsoleDeps {
+  return {
+    description,
+    homeRegion: description.homeRegion,
+    masterQueueUrl: description.masterQueueUrl,
+    masterDeadLetterQueueUrl: description.masterDeadLetterQueueUrl,
+    ...(description.masterHighQueueUrl ? { masterHighQueueUrl: description.masterHighQueueUrl } : {}),
+    ...(description.masterHighDeadLetterQueueUrl ? { masterHighDeadLetterQueueUrl: description.masterHighDeadLetterQueueUrl } : {}),
+    dispatchDeadLetterQueueUrl: description.dispatchDeadLetterQueueUrl,
+    tableName: description.tableName,
+    sqs,
+    dynamo,
+  };
+}
+
