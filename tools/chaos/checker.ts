@@ -34,6 +34,7 @@
  *   are the same copy. The kept copy of a request is the one its record committed (its token), else the
  *   one a worker processed, else the first seen; every other copy is an extra copy.
  */
+import { REGION_UNCONFIRMED } from '../../core/errors.js';
 import { UNEXPLAINED, WINDOWS, type Attribution, type WindowName } from './windows.js';
 
 // ---------------------------------------------------------------------------------------------------
@@ -114,6 +115,13 @@ export interface SentCopy {
   readonly execution?: string;
 }
 
+/** An attempt that sent to a region and heard nothing back: its copies' tokens are unknown. */
+export interface AttemptedCopy {
+  readonly region: string;
+  readonly requestId: string;
+  readonly execution?: string;
+}
+
 export interface Evidence {
   /**
    * Sends that reached a queue without their caller hearing so: entries of faulted requests that the
@@ -124,6 +132,11 @@ export interface Evidence {
   readonly crashedForwards: readonly SentCopy[];
   /** Sends the forward function confirmed (placements it returned as dispatched). */
   readonly confirmedSends: readonly SentCopy[];
+  /**
+   * Forwards that ended RegionUnconfirmed: they sent to the region and no answer came in time (a timeout
+   * can fire after the queue took the batch), so a copy may be there under a token nobody returned.
+   */
+  readonly unansweredAttempts?: readonly AttemptedCopy[];
   /** DLQ sends whose answer was lost: by request_id (workflow) or by source message id (intake). */
   readonly unansweredDeadLetters: ReadonlyArray<{ readonly requestId?: string; readonly sourceMessageId?: string }>;
 }
@@ -237,6 +250,8 @@ interface Ambiguity {
   readonly unanswered: Set<string>;
   readonly crashed: Set<string>;
   readonly confirmed: Set<string>;
+  /** region + request_id -> the executions whose attempt there went unanswered. */
+  readonly attempted: ReadonlyMap<string, readonly (string | undefined)[]>;
   /** Dispatch token -> the execution that sent it. */
   readonly executionOf: ReadonlyMap<string, string>;
 }
@@ -305,6 +320,13 @@ function attributeRegional(
     const committed = kept?.token && (record?.tokens ?? []).includes(kept.token) ? `; ${kept.token} was` : '; neither was the other';
     return { window: WINDOWS.commitLost, why: `token ${copy.token} was confirmed by its forward but never committed${committed}` };
   }
+  const attempts = record?.token === copy.token ? undefined : seen.attempted.get(`${region}\u0000${requestId}`);
+  if (attempts?.length) {
+    const by = attempts.find((e) => e !== undefined);
+    const source = `an attempt to ${region}${by ? ` by ${by}` : ''} that went unanswered (${REGION_UNCONFIRMED})`;
+    if (sameRegion) return { window: WINDOWS.unconfirmedSend, why: `${source}, retried there` };
+    return elsewhere({ ...copy, ...(by ? { execution: by } : {}) }, kept, seen, source, WINDOWS.ambiguousFailover);
+  }
   return { window: UNEXPLAINED, why: `no evidence explains token ${copy.token} in ${region}` };
 }
 
@@ -358,6 +380,10 @@ export function checkScenario(sent: readonly SentMessage[], observed: Observatio
     unanswered: new Set(observed.evidence.unansweredSends.map(key)),
     crashed: new Set(observed.evidence.crashedForwards.map(key)),
     confirmed: new Set(observed.evidence.confirmedSends.map(key)),
+    attempted: (observed.evidence.unansweredAttempts ?? []).reduce((map, a) => {
+      const k = `${a.region}\u0000${a.requestId}`;
+      return map.set(k, [...(map.get(k) ?? []), a.execution]);
+    }, new Map<string, (string | undefined)[]>()),
     executionOf: new Map(
       [...observed.evidence.unansweredSends, ...observed.evidence.crashedForwards, ...observed.evidence.confirmedSends, ...messages].flatMap((c) =>
         c.token && c.execution ? [[c.token, c.execution] as const] : [],

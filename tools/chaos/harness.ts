@@ -285,6 +285,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
         unansweredSends,
         crashedForwards: sends.crashed,
         confirmedSends: sends.confirmed,
+        unansweredAttempts: sends.unansweredAttempts,
         unansweredDeadLetters: fromProxies.flatMap((e) => e.unansweredDeadLetters),
       },
       ...(drainMs === undefined ? {} : { drainMs }),

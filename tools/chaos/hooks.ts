@@ -6,7 +6,8 @@
  */
 import type { Random } from '../../core/random.js';
 import type { HandlerWrapper, LocalFunctionName } from '../local/dispatch.js';
-import type { SentCopy } from './checker.js';
+import { REGION_UNCONFIRMED } from '../../core/errors.js';
+import type { AttemptedCopy, SentCopy } from './checker.js';
 
 interface PlacementLike {
   readonly requestId?: string;
@@ -26,6 +27,8 @@ export interface ForwardCall {
   /** returned: answered; threw: failed on its own; crashed: ran, then the hook killed it before it answered. */
   readonly outcome: 'returned' | 'threw' | 'crashed';
   readonly error?: string;
+  /** The requests it was asked to send (its input's pending placements): what a call that threw may have left in `region`. */
+  readonly asked?: readonly string[];
   readonly placements: ReadonlyArray<{ requestId: string; status: string; region?: string; token?: string; tokens: readonly string[] }>;
 }
 
@@ -79,7 +82,11 @@ export interface ChaosHooks {
   /** Intake work still running after its invocation was reported crashed. */
   background(): number;
   /** Sends the forwards reported, for the checker. */
-  sends(): { unconfirmed: SentCopy[]; confirmed: SentCopy[]; crashed: SentCopy[] };
+  /**
+   * What the forwards sent, by token; and the attempts that ended RegionUnconfirmed (sent, no answer, none
+   * confirmed), whose tokens the workflow never hears: by region and request only.
+   */
+  sends(): { unconfirmed: SentCopy[]; confirmed: SentCopy[]; crashed: SentCopy[]; unansweredAttempts: AttemptedCopy[] };
 }
 
 /** A Lambda runtime that died: not one of the errors the workflow retries, so it is caught as "no answer". */
@@ -121,7 +128,11 @@ export function chaosHooks(): ChaosHooks {
       const unconfirmed: SentCopy[] = [];
       const confirmed: SentCopy[] = [];
       const crashed: SentCopy[] = [];
+      const unansweredAttempts: AttemptedCopy[] = [];
       for (const call of log.forwards) {
+        if (call.outcome === 'threw' && call.region && call.error?.startsWith(`${REGION_UNCONFIRMED}:`)) {
+          for (const requestId of call.asked ?? []) unansweredAttempts.push({ region: call.region, requestId, ...(call.execution ? { execution: call.execution } : {}) });
+        }
         for (const p of call.placements) {
           if (!p.region || !p.token) continue;
           const copy = { region: p.region, requestId: p.requestId, token: p.token, ...(call.execution ? { execution: call.execution } : {}) };
@@ -130,13 +141,13 @@ export function chaosHooks(): ChaosHooks {
           else if (p.status === 'unconfirmed') unconfirmed.push(copy);
         }
       }
-      return { unconfirmed, confirmed, crashed };
+      return { unconfirmed, confirmed, crashed, unansweredAttempts };
     },
     wrap: (<H extends (event: never, context: never) => unknown>(name: LocalFunctionName, handler: H): H => {
       const run = (event: never, context: never) => Promise.resolve(handler(event, context));
       const wrapped: Record<LocalFunctionName, (event: never, context: never) => Promise<unknown>> = {
         async forward(event, context) {
-          const input = event as unknown as { region?: string; executionName?: string };
+          const input = event as unknown as { region?: string; executionName?: string; placements?: PlacementLike[] };
           const mode = input.region === undefined ? 'failover' : 'primary';
           const base = {
             at: Date.now(),
@@ -148,7 +159,8 @@ export function chaosHooks(): ChaosHooks {
           try {
             output = await run(event, context);
           } catch (error) {
-            log.forwards.push({ ...base, outcome: 'threw', error: describe(error), placements: [] });
+            const asked = (input.placements ?? []).filter((p) => p.status === 'pending' && p.requestId).map((p) => p.requestId as string);
+            log.forwards.push({ ...base, outcome: 'threw', error: describe(error), asked, placements: [] });
             throw error;
           }
           const placements = placementsOf(output);

@@ -26,7 +26,7 @@ const CACHE = path.join(SST_DIR, 'synth');
 /** Inside the platform so the bundle's external imports (@pulumi/*) resolve to the platform's copies. */
 const BUNDLES = path.join(PLATFORM, 'synth');
 // package-lock.json: the handlers are bundled from node_modules.
-const INPUTS = ['sst.config.ts', 'stacks', 'workflows', 'core', 'aws', 'functions', 'package-lock.json', 'test/infra/harness'];
+const INPUTS = ['sst.config.ts', 'stacks', 'workflows', 'core', 'aws', 'functions', 'package-lock.json', 'test/stacks/harness'];
 
 export const INSTALL_ENV = { SST_SKIP_DEPENDENCY_CHECK: 'true', SST_NO_BUN: '1', SST_TELEMETRY_DISABLED: '1' } as const;
 
@@ -191,7 +191,7 @@ async function bundle(key: string, app: Record<string, unknown>, dev: boolean): 
         'import * as aws from "@pulumi/aws";',
         `import * as sst from ${JSON.stringify(path.join(PLATFORM, 'src/components/index.ts'))};`,
         'Object.assign(globalThis, { aws, sst });',
-        `import { synthesize } from ${JSON.stringify(path.join(ROOT, 'test/infra/harness/runtime.ts'))};`,
+        `import { synthesize } from ${JSON.stringify(path.join(ROOT, 'test/stacks/harness/runtime.ts'))};`,
         `import { run } from ${JSON.stringify(path.join(PLATFORM, 'src/auto/run.ts'))};`,
         `import config from ${JSON.stringify(config)};`,
         'await synthesize({ config, run });',

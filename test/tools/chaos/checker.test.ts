@@ -207,6 +207,32 @@ describe('extra copies and their windows', () => {
     expect(result.unexplained).toHaveLength(1);
   });
 
+  it('an attempt that ended RegionUnconfirmed explains an uncommitted copy in its region, whose token nobody returned', () => {
+    const result = twoCopies(copy('a', 'us-east-1', 't-unheard'), copy('a', 'us-east-1', 't-kept'), dispatched('a', 't-kept'), {
+      unansweredAttempts: [{ region: 'us-east-1', requestId: 'a', execution: 'b1' }],
+      confirmedSends: [{ region: 'us-east-1', requestId: 'a', token: 't-kept', execution: 'b1' }],
+    });
+    expect(result.extraCopies).toEqual([expect.objectContaining({ token: 't-unheard', window: WINDOWS.unconfirmedSend })]);
+    expect(result.ok).toBe(true);
+  });
+
+  it('an unanswered attempt explains nothing in another region, for another request, or for the committed copy', () => {
+    const elsewhere = twoCopies(copy('a', 'us-east-1', 't-unheard'), copy('a', 'us-east-1', 't-kept'), dispatched('a', 't-kept'), {
+      unansweredAttempts: [
+        { region: 'us-west-1', requestId: 'a', execution: 'b1' },
+        { region: 'us-east-1', requestId: 'b', execution: 'b1' },
+      ],
+    });
+    expect(elsewhere.unexplained).toEqual([expect.objectContaining({ token: 't-unheard', window: UNEXPLAINED })]);
+    // Failed over by the execution whose own attempt went unanswered: still a violation.
+    const sameExecution = twoCopies(copy('a', 'us-west-1', 't-unheard'), copy('a', 'us-east-1', 't-kept'), dispatched('a', 't-kept'), {
+      unansweredAttempts: [{ region: 'us-west-1', requestId: 'a', execution: 'b1' }],
+      confirmedSends: [{ region: 'us-east-1', requestId: 'a', token: 't-kept', execution: 'b1' }],
+    });
+    expect(sameExecution.unexplained).toEqual([expect.objectContaining({ why: expect.stringMatching(new RegExp(`^${SAME_EXECUTION_FAILOVER} \\(b1\\)`)) })]);
+    expect(sameExecution.ok).toBe(false);
+  });
+
   it("the record's triedToken is evidence of an unanswered send", () => {
     const result = twoCopies(copy('a', 'us-west-1', 't-tried'), copy('a', 'us-west-1', 't-kept'), dispatched('a', 't-kept', { triedRegion: 'us-west-1', triedToken: 't-tried' }));
     expect(result.extraCopies[0]?.window).toBe(WINDOWS.unconfirmedSend);
