@@ -184,13 +184,13 @@ export function required<T>(value: T | undefined, variable: string): T {
 
 let cached: DispatchConfig | undefined;
 
-/** The container's config, parsed on first use. */
+/** The container's config, parsed from its environment on first use (the deployed functions' entry points). */
 export function config(): DispatchConfig {
   cached ??= parseConfig(process.env);
   return cached;
 }
 
-/** For tests and the local stack, which change the environment between runs in one process. */
+/** For code that changes the environment between runs in one process. */
 export function resetConfig(): void {
   cached = undefined;
 }

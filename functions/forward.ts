@@ -12,11 +12,10 @@
 import { randomUUID } from 'node:crypto';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { sqsClient } from '../aws/clients.js';
 import { markHealthy, markUnhealthy } from '../aws/region-health.js';
 import { laneOf } from '../core/lanes.js';
 import { sendBatch, type OutgoingMessage } from '../aws/send-batch.js';
-import { config, type DispatchConfig } from '../core/config.js';
+import type { DispatchConfig } from '../core/config.js';
 import { applyResults, failover, unconfirmedAfterUnanswered, type SendResult } from '../core/failover.js';
 import { openRegions } from '../core/health.js';
 import {
@@ -34,11 +33,10 @@ import { snapshotAgeSeconds } from '../core/snapshot.js';
 import { cutChars, sqsText } from '../core/sqs-text.js';
 import { FORWARD_SEND_WINDOW_MS } from '../core/topology.js';
 import { REGION_UNAVAILABLE, REGION_UNCONFIRMED } from '../workflows/dispatch.js';
-import { logger, withLambdaContext } from './logger.js';
+import { builtOnFirstCall, dependenciesFromEnvironment, resolve, type HandlerDependencies, type Resolved } from './dependencies.js';
+import { withLambdaContext } from './logger.js';
 import { NO_REGION_REASON, withMetrics, type MetricsRecorder } from './metrics.js';
 import { traced } from './tracing.js';
-
-const log = logger('forward');
 
 export class RegionUnavailableError extends Error {
   override name = REGION_UNAVAILABLE;
@@ -68,7 +66,7 @@ function outgoing(input: ForwardInput, cfg: DispatchConfig, placement: Placement
  * Sends to one region with a fresh token per message; no call starts after the deadline. High-priority
  * messages go to the region's high lane where it has one (core/lanes.ts), the rest to its normal lane.
  */
-function sender(input: ForwardInput, cfg: DispatchConfig, deadlineMs: number) {
+function sender(input: ForwardInput, { config: cfg, clients }: Resolved, deadlineMs: number) {
   return async (region: string, placements: readonly Placement[]): Promise<SendResult[]> => {
     const queue = cfg.regions.find((r) => r.region === region);
     if (!queue) return placements.map((p) => ({ messageId: p.messageId, ok: false, error: `${region} is not configured` }));
@@ -77,7 +75,7 @@ function sender(input: ForwardInput, cfg: DispatchConfig, deadlineMs: number) {
     const byLane = new Map<string, Placement[]>();
     for (const p of placements) byLane.set(laneUrl(p), [...(byLane.get(laneUrl(p)) ?? []), p]);
     // One SDK attempt: a second is the workflow's Retry, in sight and within the time budget.
-    const client = sqsClient(cfg, region, 1);
+    const client = clients.sqs(region, 1);
     const sent = await Promise.all(
       [...byLane].map(([url, group]) =>
         sendBatch(client, url, group.map((p) => outgoing(input, cfg, p, tokens.get(p.messageId) as string)), { deadlineMs }),
@@ -100,7 +98,7 @@ const output = (input: ForwardInput, placements: Placement[], reason: string | n
 });
 
 /** Health is advice: a table that cannot be written must not change the forward's outcome. */
-async function noteHealth(cfg: DispatchConfig, update: () => Promise<void>): Promise<void> {
+async function noteHealth({ log }: Resolved, update: () => Promise<void>): Promise<void> {
   try {
     await update();
   } catch (error) {
@@ -122,8 +120,9 @@ export function failureText(failure: ForwardInput['failure']): string | undefine
   return cutChars([failure.Error, cause].filter(Boolean).join(': '), 500) || undefined;
 }
 
-async function primary(input: ForwardInput, cfg: DispatchConfig, region: string, metrics?: MetricsRecorder): Promise<ForwardOutput> {
-  const send = sender(input, cfg, Date.now() + FORWARD_SEND_WINDOW_MS);
+async function primary(input: ForwardInput, deps: Resolved, region: string, metrics?: MetricsRecorder): Promise<ForwardOutput> {
+  const { config: cfg, log } = deps;
+  const send = sender(input, deps, Date.now() + FORWARD_SEND_WINDOW_MS);
   const placements = input.placements.map((p) => ({ ...p }));
   const todo = placements.filter((p) => p.status === 'pending');
   const results = await send(region, todo);
@@ -140,11 +139,11 @@ async function primary(input: ForwardInput, cfg: DispatchConfig, region: string,
   if (taken === 0 && rejected.size < todo.length) {
     const first = results.find((r) => !r.ok && !r.senderFault);
     const error = `${region} took none of ${todo.length} messages: ${first?.error ?? 'unknown error'}`;
-    await noteHealth(cfg, () => markUnhealthy(cfg, region, error));
+    await noteHealth(deps, () => markUnhealthy(cfg, region, error));
     if (unconfirmed) throw new RegionUnconfirmedError(`${error} (${unconfirmed} without an answer: they may be in the queue)`);
     throw new RegionUnavailableError(error);
   }
-  if (taken && input.snapshot.health.some((h) => h.region === region)) await noteHealth(cfg, () => markHealthy(cfg, region));
+  if (taken && input.snapshot.health.some((h) => h.region === region)) await noteHealth(deps, () => markHealthy(cfg, region));
   const left = placements.filter((p) => p.status === 'pending').length;
   if (left || unconfirmed) log.warn('some messages not taken', { region, taken, left, unconfirmed });
   return output(input, placements, left ? `${region}: ${left} of ${todo.length} messages not taken` : null);
@@ -160,7 +159,8 @@ function recordFailover(metrics: MetricsRecorder, from: string | undefined, befo
   }
 }
 
-async function failoverMode(input: ForwardInput, cfg: DispatchConfig, metrics?: MetricsRecorder): Promise<ForwardOutput> {
+async function failoverMode(input: ForwardInput, deps: Resolved, metrics?: MetricsRecorder): Promise<ForwardOutput> {
+  const { config: cfg, log } = deps;
   const exclude = new Set(input.exclude);
   const open = openRegions(input.snapshot.health);
   // The failed region is left out BEFORE weighing: with every other region drained (capacity 0), the
@@ -173,7 +173,7 @@ async function failoverMode(input: ForwardInput, cfg: DispatchConfig, metrics?: 
   const healthy = others.filter((r) => !open.has(r.region));
   const loads = healthy.length ? healthy : others;
   const reason = [input.reason, failureText(input.failure)].filter(Boolean).join(': ') || undefined;
-  const sendTo = sender(input, cfg, Date.now() + FORWARD_SEND_WINDOW_MS);
+  const sendTo = sender(input, deps, Date.now() + FORWARD_SEND_WINDOW_MS);
   const down: Array<[string, string]> = [];
   const placed = await failover(
     // The branch's reason (why its region failed) replaces the placeholder of placements never tried.
@@ -194,7 +194,7 @@ async function failoverMode(input: ForwardInput, cfg: DispatchConfig, metrics?: 
       now: () => new Date(),
     },
   );
-  await Promise.all(down.map(([region, error]) => noteHealth(cfg, () => markUnhealthy(cfg, region, `${region}: ${error}`))));
+  await Promise.all(down.map(([region, error]) => noteHealth(deps, () => markUnhealthy(cfg, region, `${region}: ${error}`))));
   // The workflow fails over from one region per branch: exclude holds that region.
   if (metrics) recordFailover(metrics, input.exclude?.length === 1 ? input.exclude[0] : undefined, input.placements, placed);
   const stuck = placed.filter((p) => p.status === 'pending');
@@ -211,18 +211,25 @@ async function failoverMode(input: ForwardInput, cfg: DispatchConfig, metrics?: 
   return output(input, final, stuck.length ? `${stuck.length} messages unplaced` : null);
 }
 
-export async function forward(input: ForwardInput, cfg: DispatchConfig, metrics?: MetricsRecorder): Promise<ForwardOutput> {
-  return input.region !== undefined ? primary(input, cfg, input.region, metrics) : failoverMode(input, cfg, metrics);
+function forward(input: ForwardInput, deps: Resolved, metrics?: MetricsRecorder): Promise<ForwardOutput> {
+  return input.region !== undefined ? primary(input, deps, input.region, metrics) : failoverMode(input, deps, metrics);
 }
 
+export type ForwardHandler = (event: unknown, context?: Context) => Promise<ForwardOutput>;
+
 /**
- * What Lambda calls: the Lambda context in every log record, the invocation traced where a tracer is
- * configured, the metrics written when it ends (returned or thrown). No early timeout from middy: the
- * function ends as it did before, by Lambda's own timeout.
+ * The forward over its config and clients: the Lambda context in every log record, the invocation
+ * traced where a tracer is configured, the metrics written when it ends (returned or thrown). No early
+ * timeout from middy: the function ends as it did before, by Lambda's own timeout.
  */
-export const handler = middy(
-  async (event: unknown) => withMetrics('forward', log, (metrics) => forward(forwardInputSchema.parse(event), config(), metrics)),
-  { timeoutEarlyInMillis: 0 },
-)
-  .use(withLambdaContext(log))
-  .use(traced()) as unknown as (event: unknown, context?: Context) => Promise<ForwardOutput>;
+export function createForwardHandler(dependencies: HandlerDependencies): ForwardHandler {
+  const deps = resolve('forward', dependencies);
+  return middy(async (event: unknown) => withMetrics('forward', deps.log, deps.metrics, (metrics) => forward(forwardInputSchema.parse(event), deps, metrics)), {
+    timeoutEarlyInMillis: 0,
+  })
+    .use(withLambdaContext(deps.log))
+    .use(traced()) as unknown as ForwardHandler;
+}
+
+/** What Lambda calls: the forward over the function's environment. */
+export const handler: ForwardHandler = builtOnFirstCall(() => createForwardHandler(dependenciesFromEnvironment()));

@@ -8,10 +8,9 @@ import middy from '@middy/core';
 import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
 import { StartSyncExecutionCommand } from '@aws-sdk/client-sfn';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { dynamoClient, sfnClient, sqsClient } from '../aws/clients.js';
 import { deadLetterInvalid } from '../aws/intake-dead-letters.js';
 import { batchIdFor, planExecutions, splitRepeats, tooLargeReason } from '../core/batching.js';
-import { config, required, type DispatchConfig } from '../core/config.js';
+import { required } from '../core/config.js';
 import {
   BATCH_DONE_MESSAGE,
   countOutcomes,
@@ -24,11 +23,10 @@ import {
 import type { Envelope, ExecutionInput } from '../core/placement.js';
 import { parseRequest } from '../core/request.js';
 import { TIMEOUTS } from '../core/topology.js';
-import { logger, withLambdaContext } from './logger.js';
+import { builtOnFirstCall, dependenciesFromEnvironment, resolve, type HandlerDependencies, type Resolved } from './dependencies.js';
+import { withLambdaContext } from './logger.js';
 import { deadLetterClass, withMetrics, type MetricsRecorder } from './metrics.js';
 import { traced } from './tracing.js';
-
-const log = logger('intake');
 
 /**
  * What a log line keeps of a free-text reason, error or cause (docs/deploy.md, Security). A failed
@@ -73,12 +71,12 @@ export function triage(records: readonly SQSRecord[]): { valid: Envelope[]; inva
 }
 
 /** Invalid records go to the dispatch DLQ with the reason, once; one the DLQ does not take is retried, never dropped. */
-async function deadLetter(cfg: DispatchConfig, invalid: readonly Invalid[], batchId: string, now: Date): Promise<Outcome[]> {
+async function deadLetter({ config: cfg, clients, log }: Resolved, invalid: readonly Invalid[], batchId: string, now: Date): Promise<Outcome[]> {
   if (!invalid.length) return [];
   const results = await deadLetterInvalid(
     {
-      sqs: sqsClient(cfg, cfg.homeRegion),
-      dynamo: dynamoClient(cfg, { requestTimeoutMs: 2000, maxAttempts: 2 }),
+      sqs: clients.sqs(cfg.homeRegion),
+      dynamo: clients.dynamo({ requestTimeoutMs: 2000, maxAttempts: 2 }),
       tableName: cfg.idempotencyTableName,
       queueUrl: required(cfg.dispatchDeadLetterQueueUrl, 'DISPATCH_DLQ_URL'),
       batchId,
@@ -95,11 +93,16 @@ async function deadLetter(cfg: DispatchConfig, invalid: readonly Invalid[], batc
   return results.map((r) => ({ messageId: r.messageId, outcome: r.done ? 'dead-lettered' : 'retry', reason: r.reason }));
 }
 
-async function runExecution(cfg: DispatchConfig, input: ExecutionInput, deadlineMs: number, metrics?: MetricsRecorder): Promise<Outcome[]> {
+async function runExecution(
+  { config: cfg, clients, log }: Resolved,
+  input: ExecutionInput,
+  deadlineMs: number,
+  metrics?: MetricsRecorder,
+): Promise<Outcome[]> {
   const ids = input.messages.map((m) => m.messageId);
   try {
     const started = performance.now();
-    const response = await sfnClient(cfg).send(
+    const response = await clients.sfn().send(
       new StartSyncExecutionCommand({
         stateMachineArn: required(cfg.stateMachineArn, 'STATE_MACHINE_ARN'),
         name: input.executionName,
@@ -147,13 +150,14 @@ export function recordOutcomes(metrics: MetricsRecorder, recordCount: number, ou
 }
 
 /** One outcome per record, in record order. */
-export async function processBatch(
+async function processBatch(
+  deps: Resolved,
   records: readonly SQSRecord[],
-  cfg: DispatchConfig,
   now = new Date(),
   deadlineMs = now.getTime() + TIMEOUTS.intakeTimeoutSeconds * 1000 - INTAKE_ANSWER_MARGIN_MS,
   metrics?: MetricsRecorder,
 ): Promise<Outcome[]> {
+  const { config: cfg, log } = deps;
   const batchId = batchIdFor(records.map((r) => r.messageId), now);
   const { valid, invalid } = triage(records);
   const { first, repeats } = splitRepeats(valid);
@@ -164,8 +168,8 @@ export async function processBatch(
     idempotencyTtlSeconds: cfg.idempotencyTtlSeconds,
   });
   const results = await Promise.all([
-    deadLetter(cfg, invalid, batchId, now),
-    ...executions.map((input) => runExecution(cfg, input, deadlineMs, metrics)),
+    deadLetter(deps, invalid, batchId, now),
+    ...executions.map((input) => runExecution(deps, input, deadlineMs, metrics)),
   ]);
   const repeated: Outcome[] = repeats.map((m) => ({
     messageId: m.messageId,
@@ -189,21 +193,29 @@ export const toSettled = (outcomes: readonly Outcome[]): PromiseSettledResult<Ou
     isDone(outcome) ? { status: 'fulfilled', value: outcome } : { status: 'rejected', reason: new Error(outcome.reason) },
   );
 
+export type IntakeHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
 /**
- * What Lambda calls: the Lambda context in every log record, the invocation traced where a tracer is
- * configured, the batch's metrics written when it ends, and the middleware turning the settled results
- * into { batchItemFailures }.
+ * The intake over its config (STATE_MACHINE_ARN and DISPATCH_DLQ_URL required) and clients: the Lambda
+ * context in every log record, the invocation traced where a tracer is configured, the batch's metrics
+ * written when it ends, and the middleware turning the settled results into { batchItemFailures }.
  */
-export const handler = middy(async (event: SQSEvent, context: Context) =>
-  withMetrics('intake', log, async (metrics) => {
-    const now = new Date();
-    const remaining = context?.getRemainingTimeInMillis?.() ?? TIMEOUTS.intakeTimeoutSeconds * 1000;
-    return toSettled(await processBatch(event.Records, config(), now, now.getTime() + remaining - INTAKE_ANSWER_MARGIN_MS, metrics));
-  }),
-)
-  .use(withLambdaContext(log))
-  .use(traced())
-  .use(
-    // Failures are already logged above with their reasons; the middleware's own log would repeat them.
-    sqsPartialBatchFailure({ logger: false as never }),
-  ) as unknown as (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+export function createIntakeHandler(dependencies: HandlerDependencies): IntakeHandler {
+  const deps = resolve('intake', dependencies);
+  return middy(async (event: SQSEvent, context: Context) =>
+    withMetrics('intake', deps.log, deps.metrics, async (metrics) => {
+      const now = new Date();
+      const remaining = context?.getRemainingTimeInMillis?.() ?? TIMEOUTS.intakeTimeoutSeconds * 1000;
+      return toSettled(await processBatch(deps, event.Records, now, now.getTime() + remaining - INTAKE_ANSWER_MARGIN_MS, metrics));
+    }),
+  )
+    .use(withLambdaContext(deps.log))
+    .use(traced())
+    .use(
+      // Failures are already logged above with their reasons; the middleware's own log would repeat them.
+      sqsPartialBatchFailure({ logger: false as never }),
+    ) as unknown as IntakeHandler;
+}
+
+/** What Lambda calls: the intake over the function's environment. */
+export const handler: IntakeHandler = builtOnFirstCall(() => createIntakeHandler(dependenciesFromEnvironment()));

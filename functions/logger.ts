@@ -1,7 +1,7 @@
 /**
- * One structured logger per function (Powertools), its level from LOG_LEVEL, and the Lambda context
- * (request id, cold start, function name, ARN, memory) added to every record of an invocation by
- * `withLambdaContext()`, Powertools' middy middleware.
+ * One structured logger per function (Powertools), its level from the function's config (LOG_LEVEL when
+ * deployed), and the Lambda context (request id, cold start, function name, ARN, memory) added to every
+ * record of an invocation by `withLambdaContext()`, Powertools' middy middleware.
  *
  * JSON on AWS, always: CloudWatch Logs Insights and the tests read it. For a person watching a local run,
  * LOG_FORMAT=text prints the same record as one compact line instead
@@ -12,13 +12,7 @@ import { Logger, LogLevelThreshold, type LogItem } from '@aws-lambda-powertools/
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { MiddlewareObj } from '@middy/core';
 
-type Level = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
-const loggers: Logger[] = [];
-
-const levelFromEnv = (): Level => {
-  const level = (process.env.LOG_LEVEL ?? 'INFO').toUpperCase();
-  return (level === 'WARNING' ? 'WARN' : level) as Level;
-};
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
 
 export const LOG_FORMAT_ENV = 'LOG_FORMAT';
 const textFormat = () => process.env[LOG_FORMAT_ENV]?.toLowerCase() === 'text';
@@ -60,9 +54,8 @@ export function textLine(attributes: Record<string, unknown>): string {
 
 class DispatchLogger extends Logger {
   /**
-   * Powertools' middleware calls this before each invocation to redraw debug-log sampling, and resets the
-   * level to the one given at construction when it does not sample: that would undo applyLogLevel(). The
-   * level here is LOG_LEVEL's alone (no POWERTOOLS_LOGGER_SAMPLE_RATE), so there is nothing to redraw.
+   * Powertools' middleware calls this before each invocation to redraw debug-log sampling. The level
+   * here is the config's alone (no POWERTOOLS_LOGGER_SAMPLE_RATE), so there is nothing to redraw.
    */
   override refreshSampleRateCalculation(): void {}
 
@@ -78,15 +71,9 @@ class DispatchLogger extends Logger {
   }
 }
 
-export function logger(serviceName: string): Logger {
-  const created = new DispatchLogger({ serviceName, logLevel: levelFromEnv() });
-  loggers.push(created);
-  return created;
-}
-
-/** The local stack sets LOG_LEVEL after the functions were imported: apply it to their loggers. */
-export function applyLogLevel(): void {
-  for (const each of loggers) each.setLogLevel(levelFromEnv());
+/** A function's logger at the level its config names. */
+export function logger(serviceName: string, level: LogLevel): Logger {
+  return new DispatchLogger({ serviceName, logLevel: level });
 }
 
 /** Adds the invocation's Lambda context to every record of `log` (Powertools' middy middleware). */

@@ -8,9 +8,11 @@
  * are summed into one value; durations stay one sample each. A recorder with nothing in it writes
  * nothing. Metrics never change what a handler does: a failing flush is logged and swallowed.
  *
- * Where the lines go (METRICS_OUTPUT, read at each flush): `stdout` by default, what Lambda's log
- * pipeline turns into metrics; `capture`, handed to in-process listeners and not printed (the local
- * stack's counts: local/metrics.ts); `off`.
+ * Where the lines go and under which namespace is the handler's MetricsDestination: on Lambda, read
+ * once from the environment (METRICS_OUTPUT: `stdout` by default, what Lambda's log pipeline turns into
+ * metrics; `capture`, handed to this process's listeners; `off`); the local stack hands each stack's
+ * lines to its own sink (tools/local/metrics.ts). A recorder given no destination reads the environment
+ * at each flush.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
@@ -42,26 +44,47 @@ export function metricsOutput(env: Readonly<Record<string, string | undefined>> 
   return (METRICS_OUTPUTS as readonly string[]).includes(value ?? '') ? (value as MetricsOutput) : 'stdout';
 }
 
-/** Receives each EMF line (a JSON document) written while METRICS_OUTPUT is `capture`. */
+/** Receives each EMF line (a JSON document). */
 export type MetricLineListener = (line: string) => void;
 const listeners = new Set<MetricLineListener>();
 
-/** Listens to the EMF lines of every function in this process; returns how to stop. */
+/** Listens to the EMF lines written with the `capture` output and no line listener of their own; returns how to stop. */
 export function onMetricLines(listener: MetricLineListener): () => void {
   listeners.add(listener);
   return () => void listeners.delete(listener);
 }
 
-/** Powertools Metrics, with the `capture` and `off` outputs beside its own stdout. */
+/** Hands a line to every onMetricLines listener. */
+export const metricListeners: MetricLineListener = (line) => {
+  for (const listener of listeners) listener(line);
+};
+
+/** Where a handler's EMF lines go: printed (as on Lambda), handed to a listener, or nowhere. */
+export interface MetricsDestination {
+  readonly namespace: string;
+  readonly write: 'stdout' | 'off' | MetricLineListener;
+}
+
+/** A deployed function's destination, from its environment (`capture`: this process's listeners). */
+export function metricsFromEnvironment(env: Readonly<Record<string, string | undefined>>): MetricsDestination {
+  const output = metricsOutput(env);
+  return { namespace: namespaceFromEnvironment(env), write: output === 'capture' ? metricListeners : output };
+}
+
+/** Powertools Metrics, with a listener and `off` beside its own stdout. */
 class DispatchMetrics extends Metrics {
+  readonly #write: MetricsDestination['write'];
+
+  constructor(options: ConstructorParameters<typeof Metrics>[0], write: MetricsDestination['write']) {
+    super(options);
+    this.#write = write;
+  }
+
   override publishStoredMetrics(): this {
-    const output = metricsOutput();
-    if (output === 'stdout') return super.publishStoredMetrics();
+    const write = this.#write;
+    if (write === 'stdout') return super.publishStoredMetrics();
     try {
-      if (output === 'capture' && this.hasStoredMetrics() && !this.isDisabled()) {
-        const line = JSON.stringify(this.serializeMetrics());
-        for (const listener of listeners) listener(line);
-      }
+      if (write !== 'off' && this.hasStoredMetrics() && !this.isDisabled()) write(JSON.stringify(this.serializeMetrics()));
     } finally {
       this.clearMetrics();
       this.clearDimensions();
@@ -85,6 +108,7 @@ export class MetricsRecorder {
   constructor(
     readonly service: MetricService,
     private readonly log?: Logger,
+    private readonly destination?: MetricsDestination,
   ) {}
 
   /** Records `value` of a metric, with values for the dimensions of one of its dimension sets. */
@@ -112,7 +136,7 @@ export class MetricsRecorder {
     this.#entries.clear();
     if (!entries.length) return;
     try {
-      const namespace = namespaceFromEnvironment(process.env);
+      const { namespace, write } = this.destination ?? metricsFromEnvironment(process.env);
       const groups = new Map<string, Entry[]>();
       for (const entry of entries) {
         // A metric with an empty set besides its dimensioned one is also aggregated without the dimensions.
@@ -122,7 +146,7 @@ export class MetricsRecorder {
       }
       for (const [id, group] of groups) {
         const total = (JSON.parse(id) as [unknown, boolean])[1];
-        const metrics = new DispatchMetrics({ namespace, serviceName: this.service, ...(this.log ? { logger: this.log } : {}) });
+        const metrics = new DispatchMetrics({ namespace, serviceName: this.service, ...(this.log ? { logger: this.log } : {}) }, write);
         const dimensions = group[0]!.dimensions;
         if (Object.keys(dimensions).length) metrics.addDimensions(dimensions);
         if (total) metrics.addDimensions({});
@@ -136,8 +160,13 @@ export class MetricsRecorder {
 }
 
 /** Runs one invocation's work with a recorder, flushed when the work ends, returned or thrown. */
-export async function withMetrics<T>(service: MetricService, log: Logger | undefined, work: (metrics: MetricsRecorder) => Promise<T>): Promise<T> {
-  const metrics = new MetricsRecorder(service, log);
+export async function withMetrics<T>(
+  service: MetricService,
+  log: Logger | undefined,
+  destination: MetricsDestination | undefined,
+  work: (metrics: MetricsRecorder) => Promise<T>,
+): Promise<T> {
+  const metrics = new MetricsRecorder(service, log, destination);
   try {
     return await work(metrics);
   } finally {

@@ -4,21 +4,17 @@
  */
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { config } from '../core/config.js';
+import type { DispatchConfig } from '../core/config.js';
 import { selectInputSchema, type SelectInput } from '../core/placement.js';
 import { highLaneKey, laneOf } from '../core/lanes.js';
 import { POLICY } from '../core/policy.js';
 import { selectRegions, type SelectOutput } from '../core/select.js';
 import { DispatchedSince } from '../core/snapshot.js';
 import { regionKey } from '../core/topology.js';
-import { logger, withLambdaContext } from './logger.js';
+import { builtOnFirstCall, dependenciesFromEnvironment, resolve, type HandlerDependencies } from './dependencies.js';
+import { withLambdaContext } from './logger.js';
 import { withMetrics, type MetricsRecorder } from './metrics.js';
 import { traced } from './tracing.js';
-
-const log = logger('select');
-
-/** Lives as long as the container, like the snapshot function's cache of readings. */
-const dispatchedSince = new DispatchedSince();
 
 /**
  * Claims this execution took over from an earlier run that ended without settling them: the claim has
@@ -29,8 +25,7 @@ export function claimsTakenOver(claims: SelectInput['claims']): number {
   return claims.filter((c) => c.claim === 'claimed' && ((c.attempt ?? 1) > 1 || c.preferRegion !== undefined || c.deadLetter === true)).length;
 }
 
-async function select(event: unknown, metrics: MetricsRecorder): Promise<SelectOutput> {
-  const cfg = config();
+async function select(cfg: DispatchConfig, dispatchedSince: DispatchedSince, event: unknown, metrics: MetricsRecorder): Promise<SelectOutput> {
   const input = selectInputSchema.parse(event);
   metrics.add('claimsTakenOver', claimsTakenOver(input.claims));
   const output = selectRegions(input, {
@@ -50,7 +45,22 @@ async function select(event: unknown, metrics: MetricsRecorder): Promise<SelectO
   return output;
 }
 
-/** What Lambda calls: the Lambda context in every log record, traced where a tracer is configured, the metric written when it ends. */
-export const handler = middy(async (event: unknown) => withMetrics('select', log, (metrics) => select(event, metrics)), { timeoutEarlyInMillis: 0 })
-  .use(withLambdaContext(log))
-  .use(traced()) as unknown as (event: unknown, context?: Context) => Promise<SelectOutput>;
+export type SelectHandler = (event: unknown, context?: Context) => Promise<SelectOutput>;
+
+/**
+ * The select over its config (no AWS call: the clients go unused): the Lambda context in every log
+ * record, traced where a tracer is configured, the metric written when it ends.
+ */
+export function createSelectHandler(dependencies: HandlerDependencies): SelectHandler {
+  const { config: cfg, log, metrics: destination } = resolve('select', dependencies);
+  // Lives as long as the handler (a container), like the snapshot function's cache of readings.
+  const dispatchedSince = new DispatchedSince();
+  return middy(async (event: unknown) => withMetrics('select', log, destination, (metrics) => select(cfg, dispatchedSince, event, metrics)), {
+    timeoutEarlyInMillis: 0,
+  })
+    .use(withLambdaContext(log))
+    .use(traced()) as unknown as SelectHandler;
+}
+
+/** What Lambda calls: the select over the function's environment. */
+export const handler: SelectHandler = builtOnFirstCall(() => createSelectHandler(dependenciesFromEnvironment()));

@@ -21,10 +21,9 @@ import type { AddressInfo } from 'node:net';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resourceNames } from '../../core/topology.js';
-import { handler as forward } from '../../functions/forward.js';
-import { handler as intake, LOGGED_TEXT_CHARS } from '../../functions/intake.js';
-import { handler as select } from '../../functions/select.js';
-import { applyEnvironment, createDispatchRunner, dispatchEnvironment, type RunnerSetup } from '../../tools/local/dispatch.js';
+import { LOGGED_TEXT_CHARS } from '../../functions/intake.js';
+import { clearSnapshotCache } from '../../functions/snapshot.js';
+import { createDispatchRunner, createLocalIntake, type LocalIntake, type RunnerSetup } from '../../tools/local/dispatch.js';
 import { startStepFunctionsEndpoint, type StepFunctionsEndpoint } from '../../tools/local/emulators/sfn-endpoint.js';
 import { startLocalAws, type LocalAws, type LocalFaults } from '../support/local-aws.js';
 import { sqsRecord } from '../support/sqs-event.js';
@@ -35,6 +34,8 @@ const QUOTE_LIMIT = 20;
 let aws: LocalAws & { readonly faults: LocalFaults };
 let setup: RunnerSetup;
 let sfn: StepFunctionsEndpoint;
+/** The intakes made, the last one the one invoked. */
+const intakes: LocalIntake[] = [];
 let failingSfn: Server;
 /** How the fake Step Functions endpoint answers: a States.Runtime failure, or a success whose output is not the workflow's. */
 let failingMode: 'runtime-error' | 'unreadable-output' = 'runtime-error';
@@ -117,10 +118,15 @@ async function capturing<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-const invoke = (records: SQSRecord[]): Promise<SQSBatchResponse> => capturing(() => intake({ Records: records } satisfies SQSEvent, context));
+const invoke = (records: SQSRecord[]): Promise<SQSBatchResponse> =>
+  capturing(() => (intakes.at(-1) as LocalIntake).handler({ Records: records } satisfies SQSEvent, context));
 
-function useEnvironment(options: { sfnEndpoint: string }) {
-  applyEnvironment(dispatchEnvironment(aws.resources, aws.codeEndpoints, { ...options, logLevel: 'DEBUG' }));
+/** Every function logs at DEBUG. */
+const DEBUG = { logLevel: 'DEBUG' };
+
+/** The intake from now on starts its executions at `sfnEndpoint`. */
+function useIntake(sfnEndpoint: string) {
+  intakes.push(createLocalIntake(aws.resources, aws.codeEndpoints, sfnEndpoint, { settings: DEBUG }));
 }
 
 /**
@@ -164,12 +170,12 @@ async function startFailingStepFunctions(): Promise<Server> {
 
 beforeAll(async () => {
   aws = await startLocalAws({ faults: true });
-  setup = createDispatchRunner(aws.resources, aws.codeEndpoints, { retryIntervalMs: 5 });
+  setup = createDispatchRunner(aws.resources, aws.codeEndpoints, { retryIntervalMs: 5, settings: DEBUG });
   sfn = await startStepFunctionsEndpoint({
     stateMachines: [{ name: resourceNames(aws.resources.stage).stateMachine, runner: setup.runner, definition: setup.definition, type: 'EXPRESS' }],
   });
   failingSfn = await startFailingStepFunctions();
-  useEnvironment({ sfnEndpoint: sfn.endpoint });
+  useIntake(sfn.endpoint);
 
   // 1. A mixed batch: valid requests, one repeated, and invalid bodies.
   const valid = Array.from({ length: 4 }, (_, i) => record(validBody(`req-logs-${i}`)));
@@ -196,26 +202,26 @@ beforeAll(async () => {
   //    And the regions' health can be neither read (snapshot) nor written (forward).
   const health = (body: unknown) => JSON.stringify(body).includes('#health#');
   aws.faults.dynamodb.rules.add({ mode: 'error', actions: ['BatchGetItem', 'UpdateItem', 'DeleteItem'], when: health });
-  useEnvironment({ sfnEndpoint: sfn.endpoint }); // drops the snapshot's cached readings and health
+  clearSnapshotCache(); // drops the snapshot's cached readings and health
   await invoke(Array.from({ length: 6 }, (_, i) => record(validBody(`req-logs-fault-${i}`))));
   aws.faults.sqs['us-west-2']!.rules.remove(refusing);
   aws.faults.sqs['us-west-1']!.rules.remove(blind);
   aws.faults.dynamodb.rules.clear();
 
   // 4. An execution that fails with a cause quoting its input.
-  useEnvironment({ sfnEndpoint: `http://127.0.0.1:${(failingSfn.address() as AddressInfo).port}` });
+  useIntake(`http://127.0.0.1:${(failingSfn.address() as AddressInfo).port}`);
   await invoke([record(validBody('req-logs-failed-1')), record(validBody('req-logs-failed-2')), ...invalidBodies('f').slice(0, 2).map((b) => record(b))]);
   //    And one that "succeeds" with an output that is not the workflow's (the input, bodies included).
   failingMode = 'unreadable-output';
   await invoke([record(validBody('req-logs-unreadable'))]);
 
   // 5. Step Functions unreachable.
-  useEnvironment({ sfnEndpoint: 'http://127.0.0.1:9' });
+  useIntake('http://127.0.0.1:9');
   await invoke([record(validBody('req-logs-nosfn'))]);
-  useEnvironment({ sfnEndpoint: sfn.endpoint });
 }, 120_000);
 
 afterAll(async () => {
+  for (const intake of intakes) intake.close();
   await new Promise((resolve) => failingSfn?.close(resolve));
   await sfn?.stop();
   setup?.close();
@@ -348,8 +354,8 @@ describe('what Lambda itself would log for a task that throws on bad input', () 
     const leaks: string[] = [];
     const bad = { batchId: 'b1', executionName: 'e1', snapshot: { readings: [], health: [] }, placements: [{ body: secret('task input body'), priority: secret('task input priority') }] };
     for (const [name, fn] of [
-      ['forward', forward],
-      ['select', select],
+      ['forward', setup.functions.forward],
+      ['select', setup.functions.select],
     ] as const) {
       const error = await capturing(async () => {
         try {

@@ -1,6 +1,6 @@
 /**
  * Test harness: dynalite and one fauxqs server per region, the deployment's resources on them, the
- * functions' environment applied, and helpers to read queues and the idempotency table.
+ * functions' settings and config for them, and helpers to read queues and the idempotency table.
  */
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient, GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
@@ -8,7 +8,16 @@ import { DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand,
 import { MESSAGE_ATTRIBUTE } from '../../core/record.js';
 import { DEFAULT_REGIONS, HOME_REGION, type RegionSpec } from '../../core/topology.js';
 import { afterAll, beforeAll } from 'vitest';
-import { applyEnvironment, createDispatchRunner, dispatchEnvironment, type EnvironmentOptions, type RunnerSetup } from '../../tools/local/dispatch.js';
+import type { DispatchConfig } from '../../core/config.js';
+import {
+  createDispatchRunner,
+  createTaskFunctions,
+  localConfig,
+  type FunctionSettings,
+  type RunnerSetup,
+  type TaskFunctions,
+} from '../../tools/local/dispatch.js';
+import type { DefinitionRunner } from '../../tools/local/emulators/asl-runner.js';
 import { createResources, LOCAL_CREDENTIALS, sqsAt, type LocalResources } from '../../tools/local/resources.js';
 import { startDynamo, startSqs, type DynamoServer, type SqsServer } from '../../tools/local/emulators/servers.js';
 import { startFaultProxy, type FaultProxy } from '../../tools/local/faults/proxy.js';
@@ -20,6 +29,9 @@ export interface LocalAws {
   readonly endpoints: { dynamodb: string; sqs: Record<string, string> };
   /** What the code under test talks to: the fault proxies with `faults: true`, else the servers. */
   readonly codeEndpoints: { dynamodb: string; sqs: Record<string, string> };
+  /** The functions' settings, and their config on `codeEndpoints` (what a runner built here gives them). */
+  readonly settings: FunctionSettings;
+  readonly config: DispatchConfig;
   readonly sqsServers: Record<string, SqsServer>;
   readonly dynamoServer: DynamoServer;
   sqs(region: string): SQSClient;
@@ -36,11 +48,11 @@ export interface LocalFaults {
 
 export interface LocalAwsOptions {
   regions?: readonly RegionSpec[];
-  env?: EnvironmentOptions;
+  settings?: FunctionSettings;
   masterVisibilitySeconds?: number;
   /**
-   * Puts fault proxies (local/fault-proxy.ts) between the code under test (the functions' environment,
-   * the workflow's DynamoDB/SQS integrations) and the servers; the test's own clients bypass them, so
+   * Puts fault proxies (local/fault-proxy.ts) between the code under test (the functions' config, the
+   * workflow's DynamoDB/SQS integrations) and the servers; the test's own clients bypass them, so
    * a fault never blinds the test.
    */
   faults?: boolean;
@@ -65,13 +77,15 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     stage: `t${randomUUID().slice(0, 6)}`,
     ...(options.masterVisibilitySeconds ? { masterVisibilitySeconds: options.masterVisibilitySeconds } : {}),
   });
-  applyEnvironment(dispatchEnvironment(resources, codeEndpoints, options.env));
+  const settings = options.settings ?? {};
   const clients = new Map<string, SQSClient>();
   const dynamo = new DynamoDBClient({ region: HOME_REGION, endpoint: endpoints.dynamodb, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
   return {
     resources,
     endpoints,
     codeEndpoints,
+    settings,
+    config: localConfig(resources, codeEndpoints, settings),
     sqsServers,
     dynamoServer,
     dynamo,
@@ -153,21 +167,36 @@ export function executionInput(messages: Envelope[], options: { now?: number; le
   return { batchId: name, executionName: name, now, leaseUntil: now + (options.lease ?? 300), expiresAt: now + 7 * 86400, messages };
 }
 
+export interface LocalDispatch<A extends LocalAws = LocalAws> {
+  readonly aws: A;
+  readonly runner: DefinitionRunner;
+  /**
+   * A runner whose functions have other settings (a new container of each, with nothing cached), on
+   * the same resources; freed with the rest after the file's tests.
+   */
+  runnerWith(settings: FunctionSettings): DefinitionRunner;
+}
+
+/** A runner on `aws`, bound like the local stack's: service integrations through the proxies when there are any, retries 5 ms. */
+const runnerOn = (aws: LocalAws, settings: FunctionSettings, functions?: TaskFunctions): RunnerSetup =>
+  createDispatchRunner(aws.resources, aws.codeEndpoints, { retryIntervalMs: 5, settings, ...(functions ? { functions } : {}) });
+
 /**
  * For a test file: local AWS and the dispatch definition bound to it, started before the file's tests
  * and stopped after them. Retry waits are cut to 5 ms so failure cases run fast.
  */
-export function useLocalDispatch(options: { faults: true }): { readonly aws: LocalAws & { readonly faults: LocalFaults }; readonly runner: RunnerSetup['runner'] };
-export function useLocalDispatch(options?: { faults?: boolean }): { readonly aws: LocalAws; readonly runner: RunnerSetup['runner'] };
-export function useLocalDispatch(options: { faults?: boolean } = {}): { readonly aws: LocalAws; readonly runner: RunnerSetup['runner'] } {
+export function useLocalDispatch(options: { faults: true }): LocalDispatch<LocalAws & { readonly faults: LocalFaults }>;
+export function useLocalDispatch(options?: { faults?: boolean }): LocalDispatch;
+export function useLocalDispatch(options: { faults?: boolean } = {}): LocalDispatch {
   let aws: LocalAws | undefined;
   let setup: RunnerSetup | undefined;
+  const others: RunnerSetup[] = [];
   beforeAll(async () => {
     aws = await startLocalAws(options.faults ? { faults: true } : {});
-    // The workflow's own DynamoDB/SQS integrations go through the proxies too when there are any.
-    setup = createDispatchRunner(aws.resources, aws.codeEndpoints, { retryIntervalMs: 5 });
+    setup = runnerOn(aws, aws.settings);
   });
   afterAll(async () => {
+    for (const other of others) other.close();
     setup?.close();
     await aws?.stop();
   });
@@ -182,7 +211,31 @@ export function useLocalDispatch(options: { faults?: boolean } = {}): { readonly
     get runner() {
       return started(setup).runner;
     },
+    runnerWith(settings) {
+      const other = runnerOn(started(aws), settings);
+      others.push(other);
+      return other.runner;
+    },
   };
+}
+
+/**
+ * The definition with some task functions replaced (a fault inside a function): `wrap` gets the real
+ * ones, built for `aws` as a runner builds them; `use` gets the runner, freed after.
+ */
+export async function withTaskFunctions(
+  aws: LocalAws,
+  wrap: (real: TaskFunctions) => Partial<TaskFunctions>,
+  use: (runner: DefinitionRunner) => Promise<void>,
+): Promise<void> {
+  const real = createTaskFunctions(aws.resources, aws.codeEndpoints, { settings: aws.settings });
+  const setup = runnerOn(aws, aws.settings, { ...real, ...wrap(real) });
+  try {
+    await use(setup.runner);
+  } finally {
+    setup.close();
+    real.close();
+  }
 }
 
 /** True when a queue holds nothing, visible or in flight: every message in it has been dealt with. */

@@ -7,10 +7,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { executionOutputSchema, flattenOutcomes, type Outcome } from '../../core/outcomes.js';
 import type { Envelope, ExecutionInput } from '../../core/placement.js';
+import type { TaskFunctions } from '../../tools/local/dispatch.js';
 import type { DefinitionRunner, LambdaHandler } from '../../tools/local/emulators/asl-runner.js';
 import { STATE } from '../../workflows/dispatch.js';
-import { copiesByRequest, runDispatch, withTaskHandlers, type TaskHandlers } from '../support/dispatch-run.js';
-import { claimRecord, drain, drainRegions, envelope, executionInput, useLocalDispatch } from '../support/local-aws.js';
+import { copiesByRequest, runDispatch } from '../support/dispatch-run.js';
+import { claimRecord, drain, drainRegions, envelope, executionInput, useLocalDispatch, withTaskFunctions } from '../support/local-aws.js';
 import { clearRegionHealth } from '../support/region-health.js';
 
 const local = useLocalDispatch({ faults: true });
@@ -35,10 +36,10 @@ async function tokensIn(region: string): Promise<string[]> {
 
 const only = (messages: Envelope[], outcomes: Outcome[]) => expect(outcomes).toHaveLength(messages.length);
 
-type Handlers = TaskHandlers;
+type Handlers = TaskFunctions;
 
-const withHandlers = (wrap: (real: TaskHandlers) => Partial<TaskHandlers>, use: (runner: DefinitionRunner) => Promise<void>) =>
-  withTaskHandlers(local.aws, wrap, use);
+const withHandlers = (wrap: (real: TaskFunctions) => Partial<TaskFunctions>, use: (runner: DefinitionRunner) => Promise<void>) =>
+  withTaskFunctions(local.aws, wrap, use);
 
 const died = (message: string) => Object.assign(new Error(message), { name: 'Runtime.ExitError' });
 

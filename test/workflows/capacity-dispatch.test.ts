@@ -6,7 +6,6 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { capacityTable, clearCapacity, writeCapacity } from '../../aws/capacity.js';
-import { config } from '../../core/config.js';
 import { executionOutputSchema, flattenOutcomes } from '../../core/outcomes.js';
 import { capacityKey } from '../../core/record.js';
 import { clearSnapshotCache } from '../../functions/snapshot.js';
@@ -62,7 +61,7 @@ describe('capacity set at run time', () => {
     // The snapshot's read of the capacity items fails at the wire, every time.
     local.aws.faults.dynamodb.rules.add({
       actions: ['BatchGetItem'],
-      match: { RequestItems: { [config().idempotencyTableName]: { Keys: [{ request_id: { S: capacityKey(drained as string) } }] } } },
+      match: { RequestItems: { [local.aws.config.idempotencyTableName]: { Keys: [{ request_id: { S: capacityKey(drained as string) } }] } } },
       mode: 'error',
       error: 'internal',
     });
@@ -75,5 +74,5 @@ describe('capacity set at run time', () => {
 });
 
 it('the table helper names the same table the functions use', () => {
-  expect(capacityTable(config()).tableName).toBe(local.aws.resources.tableName);
+  expect(capacityTable(local.aws.config).tableName).toBe(local.aws.resources.tableName);
 });

@@ -5,11 +5,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { executionOutputSchema, flattenOutcomes } from '../../core/outcomes.js';
-import { handler as forward } from '../../functions/forward.js';
-import { handler as select } from '../../functions/select.js';
-import { handler as snapshot } from '../../functions/snapshot.js';
 import { createRunner } from '../../tools/local/emulators/asl-runner.js';
-import { localDefinition, localFunctionArns } from '../../tools/local/dispatch.js';
+import { createTaskFunctions, localDefinition, localFunctionArns } from '../../tools/local/dispatch.js';
 import { LOCAL_CREDENTIALS, sqsAt } from '../../tools/local/resources.js';
 import { drainRegions, envelope, executionInput, startLocalAws, type LocalAws } from '../support/local-aws.js';
 
@@ -27,16 +24,17 @@ it('reports forwarded messages as dispatched, with the reason, when marking them
   const definition = localDefinition(aws.resources);
   const dynamodb = new DynamoDBClient({ region: 'us-east-1', endpoint: aws.endpoints.dynamodb, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
   const sqs = sqsAt('us-east-1', aws.endpoints.sqs['us-east-1'] as string);
+  const functions = createTaskFunctions(aws.resources, aws.endpoints);
   let stopped: Promise<void> | undefined;
   const runner = createRunner(
     definition,
     {
       lambdas: {
-        [arns.snapshot]: snapshot,
-        [arns.select]: select,
+        [arns.snapshot]: functions.snapshot,
+        [arns.select]: functions.select,
         // The table goes away right after the first forward: every commit after it fails.
         [arns.forward]: async (event: never) => {
-          const result = await forward(event);
+          const result = await functions.forward(event);
           stopped ??= aws.dynamoServer.stop();
           await stopped;
           return result;
@@ -52,6 +50,7 @@ it('reports forwarded messages as dispatched, with the reason, when marking them
   const record = await runner.run(executionInput(messages));
   dynamodb.destroy();
   sqs.destroy();
+  functions.close();
   expect(record.status, `${record.error}: ${record.cause}`).toBe('SUCCEEDED');
 
   const outcomes = flattenOutcomes(messages.map((m) => m.messageId), executionOutputSchema.parse(record.output));

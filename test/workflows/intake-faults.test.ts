@@ -21,10 +21,9 @@ import { forgetDeadLetterLimits } from '../../aws/intake-dead-letters.js';
 import { intakeDeadLetterKey } from '../../core/record.js';
 import { isSqsText } from '../../core/sqs-text.js';
 import { resourceNames } from '../../core/topology.js';
-import { handler } from '../../functions/intake.js';
 import { toSqsRecord } from '../../tools/local/event-source.js';
 import { startFaultProxy, type FaultProxy } from '../../tools/local/faults/proxy.js';
-import { applyEnvironment, createDispatchRunner, dispatchEnvironment, type RunnerSetup } from '../../tools/local/dispatch.js';
+import { createDispatchRunner, createLocalIntake, type LocalIntake, type RunnerSetup } from '../../tools/local/dispatch.js';
 import { startStepFunctionsEndpoint, type StepFunctionsEndpoint } from '../../tools/local/emulators/sfn-endpoint.js';
 import { claimRecord, drain, drainRegions, request, startLocalAws, type LocalAws, type LocalFaults } from '../support/local-aws.js';
 import { redelivered, sqsRecord } from '../support/sqs-event.js';
@@ -33,6 +32,7 @@ let aws: LocalAws & { readonly faults: LocalFaults };
 let setup: RunnerSetup;
 let sfn: StepFunctionsEndpoint;
 let sfnProxy: FaultProxy;
+let intake: LocalIntake;
 
 beforeAll(async () => {
   aws = await startLocalAws({ faults: true });
@@ -41,9 +41,10 @@ beforeAll(async () => {
     stateMachines: [{ name: resourceNames(aws.resources.stage).stateMachine, runner: setup.runner, definition: setup.definition, type: 'EXPRESS' }],
   });
   sfnProxy = await startFaultProxy({ target: sfn.endpoint, service: 'stepfunctions' });
-  applyEnvironment(dispatchEnvironment(aws.resources, aws.codeEndpoints, { sfnEndpoint: sfnProxy.endpoint }));
+  intake = createLocalIntake(aws.resources, aws.codeEndpoints, sfnProxy.endpoint);
 });
 afterAll(async () => {
+  intake?.close();
   await sfnProxy?.stop();
   await sfn?.stop();
   setup?.close();
@@ -64,7 +65,7 @@ const record = (body: string, options: { messageId?: string; receiveCount?: numb
   sqsRecord(body, { queueArn: aws.resources.masterQueueArn, ...options });
 
 const context = { functionName: 'intake', awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
-const invoke = (records: SQSRecord[]): Promise<SQSBatchResponse> => handler({ Records: records } satisfies SQSEvent, context);
+const invoke = (records: SQSRecord[]): Promise<SQSBatchResponse> => intake.handler({ Records: records } satisfies SQSEvent, context);
 
 describe('a StartSyncExecution whose answer is lost', () => {
   it('runs twice under one name; the second run finds the first one\'s work and the request is dispatched once', async () => {

@@ -5,9 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createClients, type AwsClients } from '../../aws/clients.js';
+import type { DispatchConfig } from '../../core/config.js';
 import { resourceNames } from '../../core/topology.js';
-import { handler } from '../../functions/intake.js';
-import { applyEnvironment, createDispatchRunner, dispatchEnvironment, type RunnerSetup } from '../../tools/local/dispatch.js';
+import { createIntakeHandler, type IntakeHandler } from '../../functions/intake.js';
+import { createDispatchRunner, localConfig, localMetrics, type RunnerSetup } from '../../tools/local/dispatch.js';
 import { startStepFunctionsEndpoint, type StepFunctionsEndpoint } from '../../tools/local/emulators/sfn-endpoint.js';
 import { createRunner } from '../../tools/local/emulators/asl-runner.js';
 import { drain, drainRegions, request, startLocalAws, type LocalAws } from '../support/local-aws.js';
@@ -17,6 +19,8 @@ import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 let aws: LocalAws;
 let setup: RunnerSetup;
 let sfn: StepFunctionsEndpoint;
+let intake: IntakeHandler;
+const opened: AwsClients[] = [];
 
 const BROKEN = 'broken-dispatch';
 
@@ -30,21 +34,26 @@ beforeAll(async () => {
       { name: BROKEN, runner: createRunner(failing, { lambdas: {} }), definition: failing, type: 'EXPRESS' },
     ],
   });
-  useEnvironment();
+  useIntake();
 });
 afterAll(async () => {
+  for (const clients of opened) clients.destroy();
   await sfn?.stop();
   setup?.close();
   await aws?.stop();
 });
 afterEach(async () => {
-  useEnvironment();
+  useIntake();
   await drainRegions(aws);
   await drain(aws.sqs('us-east-1'), aws.resources.dispatchDeadLetterQueueUrl);
 });
 
-function useEnvironment(overrides: Record<string, string> = {}) {
-  applyEnvironment({ ...dispatchEnvironment(aws.resources, aws.endpoints, { sfnEndpoint: sfn.endpoint }), ...overrides });
+/** The intake over the local config, or over that config changed (another state machine, Step Functions unreachable, a DLQ gone). */
+function useIntake(change: (config: DispatchConfig) => DispatchConfig = (config) => config) {
+  const config = change(localConfig(aws.resources, aws.endpoints, { sfnEndpoint: sfn.endpoint }));
+  const clients = createClients(config);
+  opened.push(clients);
+  intake = createIntakeHandler({ config, clients, metrics: localMetrics(aws.resources, { metricsOutput: 'off' }) });
 }
 
 const record = (body: string, receiveCount = 1) => sqsRecord(body, { queueArn: aws.resources.masterQueueArn, receiveCount });
@@ -52,7 +61,7 @@ const record = (body: string, receiveCount = 1) => sqsRecord(body, { queueArn: a
 const context = { functionName: 'intake', awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
 
 async function invoke(records: SQSRecord[]): Promise<SQSBatchResponse> {
-  return handler({ Records: records } satisfies SQSEvent, context);
+  return intake({ Records: records } satisfies SQSEvent, context);
 }
 
 const failures = (response: SQSBatchResponse) => response.batchItemFailures.map((f) => f.itemIdentifier).sort();
@@ -95,7 +104,7 @@ describe('intake', () => {
   });
 
   it('fails only the messages of an execution that ends FAILED (HTTP 200, status FAILED)', async () => {
-    useEnvironment({ STATE_MACHINE_ARN: sfn.stateMachineArn(BROKEN) });
+    useIntake((config) => ({ ...config, stateMachineArn: sfn.stateMachineArn(BROKEN) }));
     const records = [record(JSON.stringify(request('req-broken-1'))), record(JSON.stringify(request('req-broken-2'))), record('{')];
     const response = await invoke(records);
     expect(failures(response)).toEqual([records[0]?.messageId, records[1]?.messageId].sort());
@@ -104,14 +113,14 @@ describe('intake', () => {
   });
 
   it('fails every message when Step Functions cannot be reached, and loses none', async () => {
-    useEnvironment({ SFN_ENDPOINT: 'http://127.0.0.1:9' });
+    useIntake((config) => ({ ...config, endpoints: { ...config.endpoints, stepFunctions: 'http://127.0.0.1:9' } }));
     const records = [record(JSON.stringify(request('req-nosfn-1'))), record(JSON.stringify(request('req-nosfn-2')))];
     const response = await invoke(records);
     expect(failures(response)).toEqual(records.map((r) => r.messageId).sort());
   });
 
   it('retries an invalid message when the DLQ cannot take it, instead of dropping it', async () => {
-    useEnvironment({ DISPATCH_DLQ_URL: aws.resources.dispatchDeadLetterQueueUrl.replace(/[^/]+$/, 'no-such-queue') });
+    useIntake((config) => ({ ...config, dispatchDeadLetterQueueUrl: aws.resources.dispatchDeadLetterQueueUrl.replace(/[^/]+$/, 'no-such-queue') }));
     const bad = record('not json either');
     const response = await invoke([bad]);
     expect(failures(response)).toEqual([bad.messageId]);

@@ -1,8 +1,8 @@
 /**
  * The functions' metrics as they write them: the intake, and through the local Step Functions endpoint
  * the select and forward functions, run on local servers; the EMF lines they write are read here (handed
- * over in-process, METRICS_OUTPUT=capture, as the local stack keeps them; and printed to stdout,
- * METRICS_OUTPUT=stdout, as on Lambda), checked against core/metrics.ts (the names and dimensions the
+ * to a line listener, as the local stack keeps them; and printed to stdout, METRICS_OUTPUT=stdout, as
+ * on Lambda), checked against core/metrics.ts (the names and dimensions the
  * alarms and the dashboard read: test/infra/observability.test.ts) and for their values: a batch with a
  * failover, duplicates and an invalid message; a send whose answer is lost twice, then its claim taken
  * over by the redelivery. Also the loggers' Lambda context, in JSON and in the local text form.
@@ -13,47 +13,70 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { METRICS, metricNamespace, SERVICE_DIMENSION, type MetricSpec } from '../../core/metrics.js';
 import { executionOutputSchema, type Outcome } from '../../core/outcomes.js';
 import { resourceNames } from '../../core/topology.js';
-import { handler } from '../../functions/intake.js';
-import { onMetricLines } from '../../functions/metrics.js';
-import { applyEnvironment, createDispatchRunner, dispatchEnvironment, type EnvironmentOptions, type RunnerSetup } from '../../tools/local/dispatch.js';
+import type { IntakeHandler } from '../../functions/intake.js';
+import { createDispatchRunner, createLocalIntake, localDefinition, type FunctionSettings, type LocalIntake, type RunnerSetup } from '../../tools/local/dispatch.js';
 import { createEmfSink, parseEmfLine, type EmfSink } from '../../tools/local/metrics.js';
 import { startStepFunctionsEndpoint, type StepFunctionsEndpoint } from '../../tools/local/emulators/sfn-endpoint.js';
 import { drain, drainRegions, request, startLocalAws, type LocalAws, type LocalFaults } from '../support/local-aws.js';
 import { redelivered, sqsRecord } from '../support/sqs-event.js';
 
 let aws: LocalAws & { readonly faults: LocalFaults };
-let setup: RunnerSetup;
 let sfn: StepFunctionsEndpoint;
-let sink: EmfSink;
-let stopLines: () => void;
+const sink: EmfSink = createEmfSink();
 const lines: string[] = [];
+/** The functions of the test running: the workflow's (behind the Step Functions endpoint) and the intake. */
+let functions: { runner: RunnerSetup; intake: LocalIntake } | undefined;
+const handler: IntakeHandler = (event, context) => (functions as NonNullable<typeof functions>).intake.handler(event, context);
 
-/** Region health off: every batch assigns and fails over the same way, whatever the batch before did. */
-const environment = (extra: EnvironmentOptions = {}) =>
-  applyEnvironment(dispatchEnvironment(aws.resources, aws.codeEndpoints, { sfnEndpoint: sfn.endpoint, regionHealthSeconds: 0, ...extra }));
+/** Every EMF line the functions hand over, kept as the local stack keeps them and as written. */
+const onMetricLine = (line: string) => {
+  lines.push(line);
+  sink.take(line);
+};
+
+/**
+ * The functions, all with the same settings as one deployment gives them. Region health off: every batch
+ * assigns and fails over the same way, whatever the batch before did.
+ */
+function useFunctions(extra: FunctionSettings = {}) {
+  closeFunctions();
+  const options = { settings: { regionHealthSeconds: 0, ...extra }, onMetricLine };
+  functions = {
+    runner: createDispatchRunner(aws.resources, aws.codeEndpoints, { retryIntervalMs: 5, ...options }),
+    intake: createLocalIntake(aws.resources, aws.codeEndpoints, sfn.endpoint, options),
+  };
+}
+
+function closeFunctions() {
+  functions?.runner.close();
+  functions?.intake.close();
+  functions = undefined;
+}
 
 beforeAll(async () => {
   aws = await startLocalAws({ faults: true });
-  setup = createDispatchRunner(aws.resources, aws.codeEndpoints, { retryIntervalMs: 5 });
+  const definition = localDefinition(aws.resources);
   sfn = await startStepFunctionsEndpoint({
-    stateMachines: [{ name: resourceNames(aws.resources.stage).stateMachine, runner: setup.runner, definition: setup.definition, type: 'EXPRESS' }],
+    stateMachines: [
+      {
+        name: resourceNames(aws.resources.stage).stateMachine,
+        runner: { run: (input, options) => (functions as NonNullable<typeof functions>).runner.runner.run(input, options) },
+        definition,
+        type: 'EXPRESS',
+      },
+    ],
   });
-  environment();
-  sink = createEmfSink();
-  stopLines = onMetricLines((line) => lines.push(line));
 });
 afterAll(async () => {
-  stopLines?.();
-  sink?.stop();
+  closeFunctions();
   await sfn?.stop();
-  setup?.close();
   await aws?.stop();
 });
 beforeEach(async () => {
   for (const proxy of Object.values(aws.faults.sqs)) proxy.rules.clear();
   await drainRegions(aws);
   await drain(aws.sqs('us-east-1'), aws.resources.dispatchDeadLetterQueueUrl);
-  environment();
+  useFunctions();
   sink.reset();
   lines.length = 0;
 });
@@ -185,13 +208,13 @@ describe('on Lambda (METRICS_OUTPUT=stdout)', () => {
   }
 
   it('prints each EMF line to stdout (where CloudWatch reads it), and each log record with the Lambda context', async () => {
-    environment({ metricsOutput: 'stdout', logLevel: 'INFO' });
+    useFunctions({ metricsOutput: 'stdout', logLevel: 'INFO' });
     const ctx = context();
     const printed = await stdout(() => handler({ Records: [record(JSON.stringify(request('req-metrics-stdout')))] }, ctx));
     const emf = printed.filter((line) => line.includes('"_aws"'));
     expectWellFormed(emf);
     expect(emf.flatMap(parseEmfLine).find((p) => p.name === 'Dispatched')).toMatchObject({ value: 1, dimensions: { service: 'intake' } });
-    // Nothing went to the in-process listeners.
+    // Nothing went to the line listener.
     expect(lines).toEqual([]);
 
     const done = printed.map((line) => JSON.parse(line) as Record<string, unknown>).find((r) => r.message === 'batch done');
@@ -200,7 +223,7 @@ describe('on Lambda (METRICS_OUTPUT=stdout)', () => {
   });
 
   it('prints one compact text line per record with LOG_FORMAT=text (a local run), JSON otherwise', async () => {
-    environment({ metricsOutput: 'off', logLevel: 'INFO' });
+    useFunctions({ metricsOutput: 'off', logLevel: 'INFO' });
     process.env.LOG_FORMAT = 'text';
     try {
       const ctx = context();

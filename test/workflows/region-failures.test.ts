@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { executionOutputSchema, flattenOutcomes } from '../../core/outcomes.js';
 import type { Envelope } from '../../core/placement.js';
 import { resourceNames } from '../../core/topology.js';
-import { applyEnvironment, dispatchEnvironment } from '../../tools/local/dispatch.js';
+import type { DefinitionRunner } from '../../tools/local/emulators/asl-runner.js';
 import { STATE } from '../../workflows/dispatch.js';
 import { claimRecord, drain, drainRegions, envelope, executionInput, useLocalDispatch } from '../support/local-aws.js';
 import { clearRegionHealth, healthItem } from '../support/region-health.js';
@@ -23,8 +23,8 @@ afterEach(async () => {
 
 const batch = (prefix: string, n: number): Envelope[] => Array.from({ length: n }, (_, i) => envelope(`${prefix}-${i}`));
 
-async function run(messages: Envelope[]) {
-  const record = await local.runner.run(executionInput(messages));
+async function run(messages: Envelope[], runner: DefinitionRunner = local.runner) {
+  const record = await runner.run(executionInput(messages));
   expect(record.status, `${record.error}: ${record.cause}`).toBe('SUCCEEDED');
   return { record, outcomes: flattenOutcomes(messages.map((m) => m.messageId), executionOutputSchema.parse(record.output)) };
 }
@@ -72,32 +72,29 @@ describe('a region whose forward fails', () => {
   });
 
   it('retries a region that takes sends and never answers in place, then releases those messages for a later retry, never failing them over', async () => {
-    applyEnvironment(dispatchEnvironment(local.aws.resources, local.aws.endpoints, { sqsRequestTimeoutMs: 300 }));
+    // A send without an answer times out after 300 ms (instead of the deployment's seconds).
+    const runner = local.runnerWith({ sqsRequestTimeoutMs: 300 });
     local.aws.sqsServers['us-west-2']?.failActions(['SendMessageBatch'], 'hang');
-    try {
-      const messages = batch('req-hang', 9);
-      const { record, outcomes } = await run(messages);
-      const retried = outcomes.filter((o) => o.outcome === 'retry');
-      // The policy spread 9 messages over 3 equal regions: some went to us-west-2 and had no answer.
-      expect(retried.length).toBeGreaterThan(0);
-      expect(outcomes.filter((o) => o.outcome === 'dispatched').length + retried.length).toBe(9);
-      expect(outcomes.some((o) => o.failedOver)).toBe(false);
-      for (const outcome of retried) expect(outcome.reason).toMatch(/us-west-2: no answer from the forward \(RegionUnconfirmed\)/);
-      expect(record.events.filter((e) => e.type === 'StateEntered' && e.state.name === STATE.forwardAgain('us-west-2'))).toHaveLength(1);
-      // Not failed over: the failover step never ran for us-west-2.
-      expect(record.events.some((e) => e.type === 'StateEntered' && e.state.name === STATE.failover('us-west-2'))).toBe(false);
-      for (const outcome of retried) {
-        const item = await claimRecord(local.aws, outcome.requestId as string);
-        // Released at once (lease 0) and remembering where the send may have gone.
-        expect(item?.status?.S).toBe('IN_PROGRESS');
-        expect(item?.leaseUntil?.N).toBe('0');
-        expect(item?.triedRegion?.S).toBe('us-west-2');
-      }
-      for (const outcome of outcomes.filter((o) => o.outcome === 'dispatched')) {
-        expect((await claimRecord(local.aws, outcome.requestId as string))?.region?.S).toBe(outcome.region);
-      }
-    } finally {
-      applyEnvironment(dispatchEnvironment(local.aws.resources, local.aws.endpoints));
+    const messages = batch('req-hang', 9);
+    const { record, outcomes } = await run(messages, runner);
+    const retried = outcomes.filter((o) => o.outcome === 'retry');
+    // The policy spread 9 messages over 3 equal regions: some went to us-west-2 and had no answer.
+    expect(retried.length).toBeGreaterThan(0);
+    expect(outcomes.filter((o) => o.outcome === 'dispatched').length + retried.length).toBe(9);
+    expect(outcomes.some((o) => o.failedOver)).toBe(false);
+    for (const outcome of retried) expect(outcome.reason).toMatch(/us-west-2: no answer from the forward \(RegionUnconfirmed\)/);
+    expect(record.events.filter((e) => e.type === 'StateEntered' && e.state.name === STATE.forwardAgain('us-west-2'))).toHaveLength(1);
+    // Not failed over: the failover step never ran for us-west-2.
+    expect(record.events.some((e) => e.type === 'StateEntered' && e.state.name === STATE.failover('us-west-2'))).toBe(false);
+    for (const outcome of retried) {
+      const item = await claimRecord(local.aws, outcome.requestId as string);
+      // Released at once (lease 0) and remembering where the send may have gone.
+      expect(item?.status?.S).toBe('IN_PROGRESS');
+      expect(item?.leaseUntil?.N).toBe('0');
+      expect(item?.triedRegion?.S).toBe('us-west-2');
+    }
+    for (const outcome of outcomes.filter((o) => o.outcome === 'dispatched')) {
+      expect((await claimRecord(local.aws, outcome.requestId as string))?.region?.S).toBe(outcome.region);
     }
   });
 

@@ -7,15 +7,19 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { executionOutputSchema, flattenOutcomes } from '../../core/outcomes.js';
 import type { Envelope } from '../../core/placement.js';
-import { applyEnvironment, dispatchEnvironment, type EnvironmentOptions } from '../../tools/local/dispatch.js';
+import type { FunctionSettings } from '../../tools/local/dispatch.js';
+import type { DefinitionRunner } from '../../tools/local/emulators/asl-runner.js';
 import { STATE } from '../../workflows/dispatch.js';
 import { drainRegions, envelope, executionInput, useLocalDispatch } from '../support/local-aws.js';
 import { clearRegionHealth, healthItem } from '../support/region-health.js';
 
 const local = useLocalDispatch({ faults: true });
 
-function useEnvironment(options: EnvironmentOptions = {}) {
-  applyEnvironment(dispatchEnvironment(local.aws.resources, local.aws.codeEndpoints, { cacheTtlSeconds: 0, ...options }));
+let runner: DefinitionRunner;
+
+/** The functions of this test's executions: no cached readings, so each execution reads the health items. */
+function useSettings(settings: FunctionSettings) {
+  runner = local.runnerWith({ cacheTtlSeconds: 0, ...settings });
 }
 
 afterEach(async () => {
@@ -23,13 +27,12 @@ afterEach(async () => {
   for (const proxy of Object.values(local.aws.faults.sqs)) proxy.rules.clear();
   await drainRegions(local.aws);
   await clearRegionHealth(local.aws);
-  useEnvironment();
 });
 
 const batch = (prefix: string, n: number): Envelope[] => Array.from({ length: n }, (_, i) => envelope(`${prefix}-${i}`));
 
 async function run(messages: Envelope[]) {
-  const record = await local.runner.run(executionInput(messages));
+  const record = await runner.run(executionInput(messages));
   expect(record.status, `${record.error}: ${record.cause}`).toBe('SUCCEEDED');
   return { record, outcomes: flattenOutcomes(messages.map((m) => m.messageId), executionOutputSchema.parse(record.output)) };
 }
@@ -39,7 +42,7 @@ const sentTo = (record: Awaited<ReturnType<typeof run>>['record'], region: strin
 
 describe('region health', () => {
   it('keeps every later execution away from a region whose sends hang, instead of each paying the timeout', async () => {
-    useEnvironment({ sqsRequestTimeoutMs: 300, regionHealthSeconds: 60 });
+    useSettings({ sqsRequestTimeoutMs: 300, regionHealthSeconds: 60 });
     local.aws.faults.sqs['us-west-2']?.rules.add({ actions: ['SendMessageBatch'], mode: 'hang' });
 
     const first = await run(batch('req-brownout-a', 9));
@@ -56,7 +59,7 @@ describe('region health', () => {
   });
 
   it('probes the region with one canary message per execution once the open time is over, and a success clears it', async () => {
-    useEnvironment({ regionHealthSeconds: 0.2 });
+    useSettings({ regionHealthSeconds: 0.2 });
     local.aws.faults.sqs['us-west-2']?.rules.add({ actions: ['SendMessageBatch'], mode: 'error', error: 'throttle' });
     await run(batch('req-probe-a', 9));
     expect(await healthItem(local.aws, 'us-west-2')).toBeDefined();
@@ -75,14 +78,14 @@ describe('region health', () => {
   });
 
   it('goes on dispatching when the health items cannot be read', async () => {
-    useEnvironment({ regionHealthSeconds: 60 });
+    useSettings({ regionHealthSeconds: 60 });
     local.aws.faults.dynamodb.rules.add({ actions: ['BatchGetItem'], mode: 'error', error: 'internal' });
     const { outcomes } = await run(batch('req-health-unreadable', 6));
     expect(outcomes.every((o) => o.outcome === 'dispatched')).toBe(true);
   });
 
   it('is off with REGION_HEALTH_SECONDS=0: nothing is written, every execution tries the region again', async () => {
-    useEnvironment({ regionHealthSeconds: 0 });
+    useSettings({ regionHealthSeconds: 0 });
     local.aws.faults.sqs['us-west-2']?.rules.add({ actions: ['SendMessageBatch'], mode: 'error', error: 'throttle' });
     const first = await run(batch('req-no-health-a', 9));
     expect(await healthItem(local.aws, 'us-west-2')).toBeUndefined();

@@ -14,8 +14,8 @@ import type { ExecutionInput } from '../../core/placement.js';
 import { clearSnapshotCache } from '../../functions/snapshot.js';
 import type { DefinitionRunner, LambdaHandler } from '../../tools/local/emulators/asl-runner.js';
 import { STATE } from '../../workflows/dispatch.js';
-import { copiesByRequest, runDispatch, withTaskHandlers } from '../support/dispatch-run.js';
-import { claimRecord, drain, drainRegions, envelope, executionInput, useLocalDispatch } from '../support/local-aws.js';
+import { copiesByRequest, runDispatch } from '../support/dispatch-run.js';
+import { claimRecord, drain, drainRegions, envelope, executionInput, useLocalDispatch, withTaskFunctions } from '../support/local-aws.js';
 import { clearRegionHealth } from '../support/region-health.js';
 
 const local = useLocalDispatch({ faults: true });
@@ -133,7 +133,7 @@ describe('a dead-letter send stored but unanswered, then refused on the retry', 
 
 /** The definition with the forward function wrapped; service integrations through the fault proxies. */
 const withForward = (wrap: (real: LambdaHandler) => LambdaHandler, use: (runner: DefinitionRunner) => Promise<void>) =>
-  withTaskHandlers(local.aws, (real) => ({ forward: wrap(real.forward) }), use);
+  withTaskFunctions(local.aws, (real) => ({ forward: wrap(real.forward) }), use);
 
 /** A Lambda service error as Step Functions reports it when the invocation's answer is lost. */
 const serviceError = () => Object.assign(new Error('Lambda service error after the function ran'), { name: 'Lambda.ServiceException' });

@@ -1,20 +1,25 @@
 /**
- * The dispatch workflow wired to local resources: the functions' environment (as the deployment sets it,
- * plus endpoint overrides), the definition from workflows/ for local ARNs, and a runner whose Lambda
- * tasks call the project's handlers in this process.
+ * The dispatch workflow wired to local resources: the functions' configuration (the variables the
+ * deployment sets, plus endpoint overrides, validated as the deployed functions validate theirs), the
+ * handlers the functions' factories build from it, the definition from workflows/ for local ARNs, and a
+ * runner whose Lambda tasks call those handlers in this process. Each runner and intake has its own
+ * configuration, clients and caches: nothing here goes through the process's environment, so several
+ * stacks run side by side in one process.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { resetClients } from '../../aws/clients.js';
-import { resetConfig } from '../../core/config.js';
-import { METRICS_NAMESPACE_ENV, METRICS_OUTPUT_ENV, metricNamespace, type MetricsOutput } from '../../core/metrics.js';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { createClients, resetClients } from '../../aws/clients.js';
+import { parseConfig, resetConfig, type DispatchConfig } from '../../core/config.js';
+import { metricNamespace, type MetricsOutput } from '../../core/metrics.js';
 import { resourceNames } from '../../core/topology.js';
-import { handler as forward } from '../../functions/forward.js';
-import { applyLogLevel } from '../../functions/logger.js';
-import { handler as select } from '../../functions/select.js';
-import { clearSnapshotCache, handler as snapshot } from '../../functions/snapshot.js';
+import type { HandlerDependencies } from '../../functions/dependencies.js';
+import { createForwardHandler, type ForwardHandler } from '../../functions/forward.js';
+import { createIntakeHandler, type IntakeHandler } from '../../functions/intake.js';
+import { metricListeners, type MetricLineListener, type MetricsDestination } from '../../functions/metrics.js';
+import { createSelectHandler, type SelectHandler } from '../../functions/select.js';
+import { clearSnapshotCache, createSnapshotHandler, type SnapshotHandler } from '../../functions/snapshot.js';
 import { dispatchDefinition, type Definition, type RetryPolicy } from '../../workflows/dispatch.js';
 import { createRunner, type DefinitionRunner, type LambdaHandler, type RunnerOptions } from './emulators/asl-runner.js';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { LOCAL_CREDENTIALS, type LocalResources, type ResourceEndpoints } from './resources.js';
 
 export const LOCAL_ACCOUNT = '000000000000';
@@ -30,7 +35,8 @@ export function stateMachineArn(resources: LocalResources): string {
   return `arn:aws:states:${resources.homeRegion}:${LOCAL_ACCOUNT}:stateMachine:${resourceNames(resources.stage).stateMachine}`;
 }
 
-export interface EnvironmentOptions {
+/** The functions' settings that a local run chooses (the rest follows from the resources). */
+export interface FunctionSettings {
   readonly sfnEndpoint?: string;
   readonly cacheTtlSeconds?: number;
   readonly policy?: 'least-wait' | 'seed-inverse';
@@ -41,18 +47,17 @@ export interface EnvironmentOptions {
   /** How long a region whose send failed gets no placements; 0 turns region health off. */
   readonly regionHealthSeconds?: number;
   /**
-   * Where the functions' EMF metric lines go (core/metrics.ts): `capture` by default (kept by the local
-   * stack's metrics sink, local/metrics.ts, not printed), `stdout` as on Lambda, or `off`.
+   * Where the functions' EMF metric lines go (core/metrics.ts): `capture` by default (handed to the
+   * run's listener: the local stack's metrics sink, local/metrics.ts; not printed), `stdout` as on
+   * Lambda, or `off`.
    */
   readonly metricsOutput?: MetricsOutput;
 }
 
-/** The environment every function gets: the deployment's variables plus endpoint overrides. */
-export function dispatchEnvironment(
-  resources: LocalResources,
-  endpoints: ResourceEndpoints,
-  options: EnvironmentOptions = {},
-): Record<string, string> {
+const optional = (name: string, value: number | string | undefined) => (value === undefined ? {} : { [name]: String(value) });
+
+/** The variables the deployment gives every function, plus endpoint overrides (no credentials, no process state). */
+export function dispatchEnvironment(resources: LocalResources, endpoints: ResourceEndpoints, settings: FunctionSettings = {}): Record<string, string> {
   const regionQueues = Object.fromEntries(
     resources.regions.map((r) => [r.region, { url: r.queueUrl, capacity: r.capacity, ...(r.highQueueUrl ? { highUrl: r.highQueueUrl } : {}) }]),
   );
@@ -62,35 +67,99 @@ export function dispatchEnvironment(
     IDEMPOTENCY_TABLE_NAME: resources.tableName,
     DISPATCH_DLQ_URL: resources.dispatchDeadLetterQueueUrl,
     STATE_MACHINE_ARN: stateMachineArn(resources),
-    CACHE_TTL: String(options.cacheTtlSeconds ?? 1),
-    SELECTION_POLICY: options.policy ?? 'least-wait',
-    LOG_LEVEL: options.logLevel ?? 'SILENT',
-    // Always set, empty meaning "the default" (core/config.ts), so that a value one run set does not
-    // linger in this process's environment for the next.
-    CLAIM_LEASE_SECONDS: String(options.claimLeaseSeconds ?? ''),
-    MAX_QUEUE_DEPTH_THRESHOLD: String(options.maxQueueDepthThreshold ?? ''),
-    SQS_REQUEST_TIMEOUT_MS: String(options.sqsRequestTimeoutMs ?? ''),
-    REGION_HEALTH_SECONDS: String(options.regionHealthSeconds ?? ''),
+    CACHE_TTL: String(settings.cacheTtlSeconds ?? 1),
+    SELECTION_POLICY: settings.policy ?? 'least-wait',
+    LOG_LEVEL: settings.logLevel ?? 'SILENT',
+    ...optional('CLAIM_LEASE_SECONDS', settings.claimLeaseSeconds),
+    ...optional('MAX_QUEUE_DEPTH_THRESHOLD', settings.maxQueueDepthThreshold),
+    ...optional('SQS_REQUEST_TIMEOUT_MS', settings.sqsRequestTimeoutMs),
+    ...optional('REGION_HEALTH_SECONDS', settings.regionHealthSeconds),
     SQS_ENDPOINTS: JSON.stringify(endpoints.sqs),
     DYNAMODB_ENDPOINT: endpoints.dynamodb,
-    ...(options.sfnEndpoint ? { SFN_ENDPOINT: options.sfnEndpoint } : {}),
-    // Metrics in the stage's namespace, as deployed; captured in this process rather than printed.
-    [METRICS_NAMESPACE_ENV]: metricNamespace(resources.stage),
-    [METRICS_OUTPUT_ENV]: options.metricsOutput ?? 'capture',
-    // No X-Ray daemon here (functions/tracing.ts does not even load the tracer off Lambda).
-    POWERTOOLS_TRACE_ENABLED: 'false',
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    ...optional('SFN_ENDPOINT', settings.sfnEndpoint),
   };
 }
 
-/** The functions run in this process: give them the environment and drop what they cached. */
+/** The functions' config on local resources: read from those variables by core/config.ts, as deployed. */
+export function localConfig(resources: LocalResources, endpoints: ResourceEndpoints, settings: FunctionSettings = {}): DispatchConfig {
+  return parseConfig(dispatchEnvironment(resources, endpoints, settings));
+}
+
+/** Where the functions' metric lines go: in the stage's namespace, as deployed. */
+export function localMetrics(resources: LocalResources, settings: FunctionSettings = {}, onMetricLine?: MetricLineListener): MetricsDestination {
+  const output = settings.metricsOutput ?? 'capture';
+  return { namespace: metricNamespace(resources.stage), write: output === 'capture' ? (onMetricLine ?? metricListeners) : output };
+}
+
+/**
+ * Writes the functions' variables into this process's environment and drops what was read from it.
+ * @deprecated Nothing in the local stack reads them: runners and intakes are built from their own
+ * config (createDispatchRunner, createLocalIntake). Kept for tools/explore/stack.ts until it stops
+ * calling it.
+ */
 export function applyEnvironment(env: Record<string, string>): void {
   Object.assign(process.env, env);
   resetConfig();
   resetClients();
   clearSnapshotCache();
-  applyLogLevel();
+}
+
+export interface LocalFunctionOptions {
+  readonly settings?: FunctionSettings;
+  /** Where the EMF lines go with metricsOutput `capture`: a stack's own sink. Absent: this process's listeners (functions/metrics.ts onMetricLines). */
+  readonly onMetricLine?: MetricLineListener;
+}
+
+/** The functions' dependencies on local resources, with a client set of their own. */
+function localDependencies(resources: LocalResources, endpoints: ResourceEndpoints, options: LocalFunctionOptions): HandlerDependencies {
+  const config = localConfig(resources, endpoints, options.settings);
+  return { config, clients: createClients(config), metrics: localMetrics(resources, options.settings, options.onMetricLine) };
+}
+
+/** The workflow's task functions, as the runner binds them. */
+export interface TaskFunctions {
+  readonly snapshot: LambdaHandler;
+  readonly select: LambdaHandler;
+  readonly forward: LambdaHandler;
+}
+
+export interface LocalTaskFunctions extends TaskFunctions {
+  readonly snapshot: SnapshotHandler;
+  readonly select: SelectHandler;
+  readonly forward: ForwardHandler;
+  readonly config: DispatchConfig;
+  /** Frees their clients. */
+  close(): void;
+}
+
+/** The snapshot, select and forward handlers on local resources, sharing one config and one client set. */
+export function createTaskFunctions(resources: LocalResources, endpoints: ResourceEndpoints, options: LocalFunctionOptions = {}): LocalTaskFunctions {
+  const deps = localDependencies(resources, endpoints, options);
+  return {
+    config: deps.config,
+    snapshot: createSnapshotHandler(deps),
+    select: createSelectHandler(deps),
+    forward: createForwardHandler(deps),
+    close: () => deps.clients.destroy(),
+  };
+}
+
+export interface LocalIntake {
+  readonly handler: IntakeHandler;
+  readonly config: DispatchConfig;
+  /** Frees its clients. */
+  close(): void;
+}
+
+/** The intake on local resources, starting its executions at `sfnEndpoint`. */
+export function createLocalIntake(
+  resources: LocalResources,
+  endpoints: ResourceEndpoints,
+  sfnEndpoint: string,
+  options: LocalFunctionOptions = {},
+): LocalIntake {
+  const deps = localDependencies(resources, endpoints, { ...options, settings: { ...options.settings, sfnEndpoint } });
+  return { handler: createIntakeHandler(deps), config: deps.config, close: () => deps.clients.destroy() };
 }
 
 export function localDefinition(resources: LocalResources, regionRetry?: RetryPolicy): Definition {
@@ -112,7 +181,12 @@ export type LocalFunctionName = 'intake' | 'snapshot' | 'select' | 'forward';
  */
 export type HandlerWrapper = <H extends LambdaHandler>(name: LocalFunctionName, handler: H) => H;
 
-export interface DispatchRunnerOptions {
+export interface DispatchRunnerOptions extends LocalFunctionOptions {
+  /**
+   * The task functions to bind (e.g. the real ones wrapped: createTaskFunctions), which the runner then
+   * leaves open; absent: built from `settings` and closed with the runner.
+   */
+  readonly functions?: TaskFunctions;
   readonly retryIntervalMs?: number;
   /** Scales every Retry interval, cap and Wait instead (local/asl-runner.ts RunnerOptions.retryScale). */
   readonly retryScale?: number;
@@ -141,10 +215,12 @@ export function withClaimLease(input: unknown, claimLeaseSeconds: number): unkno
 export interface RunnerSetup {
   readonly runner: DefinitionRunner;
   readonly definition: Definition;
+  /** The task functions bound, before any `wrap`. */
+  readonly functions: TaskFunctions;
   close(): void;
 }
 
-/** The definition bound to the handlers and to SDK clients aimed at the local servers. */
+/** The definition bound to the task functions and to SDK clients aimed at the local servers. */
 export function createDispatchRunner(
   resources: LocalResources,
   endpoints: ResourceEndpoints,
@@ -166,11 +242,17 @@ export function createDispatchRunner(
     credentials: LOCAL_CREDENTIALS,
     maxAttempts: 1,
   });
+  const built = options.functions ? undefined : createTaskFunctions(resources, endpoints, options);
+  const functions = options.functions ?? (built as LocalTaskFunctions);
   const wrap: HandlerWrapper = options.wrap ?? ((_name, handler) => handler);
   const inner = createRunner(
     definition,
     {
-      lambdas: { [arns.snapshot]: wrap('snapshot', snapshot), [arns.select]: wrap('select', select), [arns.forward]: wrap('forward', forward) },
+      lambdas: {
+        [arns.snapshot]: wrap('snapshot', functions.snapshot),
+        [arns.select]: wrap('select', functions.select),
+        [arns.forward]: wrap('forward', functions.forward),
+      },
       dynamodb,
       sqs,
     },
@@ -185,9 +267,11 @@ export function createDispatchRunner(
   return {
     runner,
     definition,
+    functions,
     close() {
       dynamodb.destroy();
       sqs.destroy();
+      built?.close();
     },
   };
 }

@@ -1,13 +1,12 @@
 /**
  * The functions' metrics on the local stack, as CloudWatch would see them: an EMF sink that parses the
- * `_aws` lines the functions write (handed over in this process while METRICS_OUTPUT is `capture`, the
- * local default: functions/metrics.ts) and keeps, per namespace, metric and dimension values, the sum,
+ * `_aws` lines the functions write (each stack's functions hand theirs to that stack's sink: `take` is
+ * their line listener, functions/metrics.ts) and keeps, per namespace, metric and dimension values, the sum,
  * sample count, minimum and maximum; and a tiny JSON endpoint on 127.0.0.1 that serves them, read by
  * `dispatch metrics` (cli/commands/metrics.ts) through the stack file.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { onMetricLines } from '../../functions/metrics.js';
 
 /** One datapoint of an EMF line: a value of one metric under one of its dimension sets. */
 export interface Datapoint {
@@ -81,20 +80,22 @@ export interface EmfSink {
   report(): MetricsReport;
   /** The sum of a metric over the rows whose dimensions include `dimensions` (0 when none). */
   sum(name: string, dimensions?: Readonly<Record<string, string>>): number;
-  /** Takes an EMF line (what the listener does with every line the functions write). */
+  /** Takes an EMF line: the functions' line listener. */
   take(line: string): void;
   reset(): void;
-  /** Stops listening. */
+  /** Takes no more lines. */
   stop(): void;
 }
 
-/** Starts keeping the metrics of every function in this process. */
+/** A sink for the metrics of the functions that hand it their lines. */
 export function createEmfSink(): EmfSink {
   let rows = new Map<string, MetricRow>();
   let lines = 0;
   let bytes = 0;
   let since = new Date();
+  let stopped = false;
   const take = (line: string) => {
+    if (stopped) return;
     const points = parseEmfLine(line);
     if (!points.length) return;
     lines++;
@@ -110,7 +111,6 @@ export function createEmfSink(): EmfSink {
       );
     }
   };
-  const stop = onMetricLines(take);
   return {
     report: () => ({
       since: since.toISOString(),
@@ -131,7 +131,9 @@ export function createEmfSink(): EmfSink {
       bytes = 0;
       since = new Date();
     },
-    stop,
+    stop() {
+      stopped = true;
+    },
   };
 }
 

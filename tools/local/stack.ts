@@ -1,18 +1,14 @@
 /**
  * The embedded stack: everything the dispatch needs, in this process, on 127.0.0.1: DynamoDB, one SQS
  * server per region, the Step Functions endpoint running workflows/dispatch.ts, the event source
- * mapping driving the intake, and simulated GPU workers draining each regional queue.
+ * mapping driving the intake, and simulated GPU workers draining each regional queue. The functions are
+ * built for this stack alone (their config from its resources and endpoints, their own clients, its
+ * metrics sink), so several stacks can run in one process.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DispatchConfig } from '../../core/config.js';
 import { DEFAULT_REGIONS, HOME_REGION, resourceNames, type RegionSpec } from '../../core/topology.js';
-import { handler as intake } from '../../functions/intake.js';
-import {
-  applyEnvironment,
-  createDispatchRunner,
-  dispatchEnvironment,
-  type EnvironmentOptions,
-  type HandlerWrapper,
-} from './dispatch.js';
+import { createDispatchRunner, createLocalIntake, type FunctionSettings, type HandlerWrapper } from './dispatch.js';
 import { startEventSource, type BatchStats, type EventSource } from './event-source.js';
 import { startFaultProxy, type FaultProxy } from './faults/proxy.js';
 import { createEmfSink, startMetricsEndpoint, type EmfSink } from './metrics.js';
@@ -40,7 +36,8 @@ export interface StackOptions {
   readonly batchWindowSeconds?: number;
   /** Simulated GPU workers per region; none when absent. */
   readonly workers?: Readonly<Record<string, WorkerSpec>>;
-  readonly env?: EnvironmentOptions;
+  /** The functions' settings (what the deployment passes them as environment variables). */
+  readonly env?: FunctionSettings;
   readonly onBatch?: (stats: BatchStats) => void;
   readonly onProcessed?: (region: string, body: string) => void;
   /**
@@ -129,6 +126,8 @@ export interface StackDescription {
 export interface LocalStack {
   readonly description: StackDescription;
   readonly resources: LocalResources;
+  /** The intake's config: what every function of this stack talks to (the fault proxies with `faults`). */
+  readonly config: DispatchConfig;
   readonly sqsServers: Readonly<Record<string, SqsServer>>;
   readonly stepFunctions: StepFunctionsEndpoint;
   readonly eventSource: EventSource;
@@ -205,8 +204,10 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
       ...(options.lanes === undefined ? {} : { lanes: options.lanes }),
     });
 
-    // The Step Functions endpoint's port must be known before the functions' environment is set.
+    // The functions' metric lines go to this stack's sink.
+    const functionOptions = { ...(options.env ? { settings: options.env } : {}), onMetricLine: metrics.take };
     const setup = createDispatchRunner(resources, systemEndpoints, {
+      ...functionOptions,
       ...(options.wrap ? { wrap: options.wrap } : {}),
       ...(options.retryIntervalMs === undefined ? {} : { retryIntervalMs: options.retryIntervalMs }),
       ...(options.retryScale === undefined ? {} : { retryScale: options.retryScale }),
@@ -222,9 +223,10 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
     started.push({ stop: async () => (await stepFunctions.stop(), setup.close()) });
     const sfnProxy = options.faults ? await startFaultProxy({ target: stepFunctions.endpoint, service: 'stepfunctions', ...proxyOptions }) : undefined;
     if (sfnProxy) started.push(sfnProxy);
-    applyEnvironment(
-      dispatchEnvironment(resources, systemEndpoints, { ...options.env, sfnEndpoint: sfnProxy?.endpoint ?? stepFunctions.endpoint }),
-    );
+    // The intake starts its executions on this stack's endpoint, which is known only now.
+    const intakeFunction = createLocalIntake(resources, systemEndpoints, sfnProxy?.endpoint ?? stepFunctions.endpoint, functionOptions);
+    started.push({ stop: async () => intakeFunction.close() });
+    const intake = intakeFunction.handler;
 
     const home = sqsAt(HOME_REGION, systemEndpoints.sqs[HOME_REGION] as string);
     /** The intake's subscription to one master lane, as the deployment's event source mappings. */
@@ -317,6 +319,7 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
     return {
       description,
       resources,
+      config: intakeFunction.config,
       sqsServers,
       stepFunctions,
       eventSource,

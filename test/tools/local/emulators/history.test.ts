@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toSteps, type Step } from '../../../../tools/cli/steps.js';
-import { applyEnvironment, createDispatchRunner, dispatchEnvironment, type RunnerSetup } from '../../../../tools/local/dispatch.js';
+import { createDispatchRunner, type RunnerSetup } from '../../../../tools/local/dispatch.js';
 import { toHistoryEvents, type WireHistoryEvent } from '../../../../tools/local/emulators/history.js';
 import type { ExecutionRecord } from '../../../../tools/local/emulators/asl-runner.js';
 import { STATE } from '../../../../workflows/dispatch.js';
@@ -25,8 +25,7 @@ const MESSAGES = 6;
 beforeAll(async () => {
   aws = await startLocalAws();
   // A send without an answer times out after 300 ms (instead of the deployment's seconds).
-  applyEnvironment(dispatchEnvironment(aws.resources, aws.endpoints, { sqsRequestTimeoutMs: 300, regionHealthSeconds: 0 }));
-  setup = createDispatchRunner(aws.resources, aws.codeEndpoints, { retryIntervalMs: 5 });
+  setup = createDispatchRunner(aws.resources, aws.codeEndpoints, { retryIntervalMs: 5, settings: { sqsRequestTimeoutMs: 300, regionHealthSeconds: 0 } });
   aws.sqsServers['us-west-2']?.failActions(['SendMessageBatch'], 'reject');
   aws.sqsServers['us-west-1']?.failActions(['SendMessageBatch'], 'hang');
   record = await setup.runner.run(executionInput(Array.from({ length: MESSAGES }, (_, i) => envelope(`req-history-${i}`))));
