@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { Command } from 'commander';
 import { z } from 'zod';
-import { applyEnvironment, dispatchEnvironment } from '../../local/dispatch.js';
+import { createLocalIntake } from '../../local/dispatch.js';
 import type { LocalResources } from '../../local/resources.js';
 import { readStackFile } from '../stack-file.js';
 
@@ -42,15 +42,16 @@ export function invokeCommand(): Command {
     .action(async (file: string, options: { logLevel: string }) => {
       const event = readEvent(file);
       const stack = readStackFile();
-      // The stack file holds what the functions' environment is built from (the master queue ARN is not needed).
+      // The stack file holds what the intake's config is built from (the master queue ARN is not needed).
       const resources: LocalResources = { ...stack, masterQueueArn: '' };
-      applyEnvironment(
-        dispatchEnvironment(resources, stack.endpoints, { logLevel: options.logLevel, sfnEndpoint: stack.endpoints.stepFunctions }),
-      );
-      // Imported after the environment is set, as Lambda loads a handler in its configured container.
-      const { handler } = await import('../../../functions/intake.js');
+      const intake = createLocalIntake(resources, stack.endpoints, stack.endpoints.stepFunctions, { settings: { logLevel: options.logLevel } });
       const context = { functionName: 'intake (local invoke)', awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 100_000 };
-      const response = await handler(event, context as unknown as Context);
+      let response;
+      try {
+        response = await intake.handler(event, context as unknown as Context);
+      } finally {
+        intake.close();
+      }
       console.log(JSON.stringify(response, null, 2));
       const failed = response.batchItemFailures.length;
       console.error(`${event.Records.length} record(s): ${event.Records.length - failed} done, ${failed} to be retried by SQS`);
