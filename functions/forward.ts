@@ -32,7 +32,7 @@ import { MESSAGE_ATTRIBUTE } from '../core/record.js';
 import { snapshotAgeSeconds } from '../core/snapshot.js';
 import { cutChars, sqsText } from '../core/sqs-text.js';
 import { FORWARD_SEND_WINDOW_MS } from '../core/topology.js';
-import { REGION_UNAVAILABLE, REGION_UNCONFIRMED } from '../workflows/dispatch.js';
+import { REGION_UNAVAILABLE, REGION_UNCONFIRMED } from '../core/errors.js';
 import { builtOnFirstCall, dependenciesFromEnvironment, resolve, type HandlerDependencies, type Resolved } from './dependencies.js';
 import { withLambdaContext } from './logger.js';
 import { NO_REGION_REASON, withMetrics, type MetricsRecorder } from './metrics.js';

@@ -7,7 +7,7 @@ import { DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CapacityError, clearCapacity, readCapacities, readCapacitySettings, writeCapacity, type CapacityTable } from '../../aws/capacity.js';
 import { resetClients } from '../../aws/clients.js';
-import { parseConfig, type DispatchConfig } from '../../core/config.js';
+import type { DispatchConfig } from '../../core/config.js';
 import { capacityKey } from '../../core/record.js';
 import { startLocalAws, type LocalAws, type LocalFaults } from '../support/local-aws.js';
 
@@ -19,7 +19,7 @@ let table: CapacityTable;
 beforeAll(async () => {
   aws = await startLocalAws({ faults: true });
   // The functions' config: its DynamoDB endpoint is the fault proxy.
-  cfg = parseConfig(process.env);
+  cfg = aws.config;
   table = { client: aws.dynamo, tableName: aws.resources.tableName };
 });
 afterAll(async () => {

@@ -7,7 +7,7 @@ import { ReceiveMessageCommand, SendMessageBatchCommand, type Message } from '@a
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_REGIONS, HOME_REGION } from '../../core/topology.js';
 import { sqsAt } from '../../tools/local/resources.js';
-import { startLocalStack, type LocalStack } from '../../tools/local/stack.js';
+import { startLocalStack, type LocalStack, type StackFaults } from '../../tools/local/stack.js';
 import { demoLoad } from '../../tools/cli/commands/demo.js';
 import { drain, queueEmpty, until } from '../support/local-aws.js';
 
@@ -15,7 +15,7 @@ let stack: LocalStack;
 
 beforeAll(async () => {
   // No workers: the regional queues keep what they receive, for counting.
-  stack = await startLocalStack({ masterVisibilitySeconds: 2, pollers: 2, batchWindowSeconds: 0.2 });
+  stack = await startLocalStack({ masterVisibilitySeconds: 2, pollers: 2, batchWindowSeconds: 0.2, faults: true });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -66,11 +66,7 @@ describe('the embedded stack', () => {
   it('redrives a message that keeps failing to the master DLQ after 3 receives', async () => {
     // Step Functions down: every execution start fails, so the intake reports every message failed.
     await stack.sqsServers[HOME_REGION]?.setAvailable(true);
-    process.env.SFN_ENDPOINT = 'http://127.0.0.1:9';
-    const { resetConfig } = await import('../../core/config.js');
-    const { resetClients } = await import('../../aws/clients.js');
-    resetConfig();
-    resetClients();
+    await (stack.faults as StackFaults).stepFunctions.setDown(true);
     const home = sqsAt(HOME_REGION, stack.description.endpoints.sqs[HOME_REGION] as string);
     await home.send(
       new SendMessageBatchCommand({

@@ -5,11 +5,7 @@
 import { expect } from 'vitest';
 import { executionOutputSchema, flattenOutcomes } from '../../core/outcomes.js';
 import type { ExecutionInput } from '../../core/placement.js';
-import { handler as forward } from '../../functions/forward.js';
-import { handler as select } from '../../functions/select.js';
-import { handler as snapshot } from '../../functions/snapshot.js';
-import type { DefinitionRunner, LambdaHandler } from '../../tools/local/emulators/asl-runner.js';
-import { createDispatchRunner, type HandlerWrapper, type LocalFunctionName } from '../../tools/local/dispatch.js';
+import type { DefinitionRunner } from '../../tools/local/emulators/asl-runner.js';
 import { drainRegions, type LocalAws } from './local-aws.js';
 
 /** Runs the execution under its own name; it must succeed. Returns its record and one outcome per message. */
@@ -33,28 +29,4 @@ export async function copiesByRequest(aws: LocalAws): Promise<Map<string, string
     }
   }
   return found;
-}
-
-export type TaskHandlers = { snapshot: LambdaHandler; select: LambdaHandler; forward: LambdaHandler };
-
-/**
- * The definition with some task functions replaced (a fault inside a function), bound like the local
- * stack's runner (service integrations through the fault proxies, one call per attempt, retries 5 ms);
- * `use` gets the runner, whose clients are freed after.
- */
-export async function withTaskHandlers(
-  aws: LocalAws,
-  wrap: (real: TaskHandlers) => Partial<TaskHandlers>,
-  use: (runner: DefinitionRunner) => Promise<void>,
-): Promise<void> {
-  const overrides: Partial<Record<LocalFunctionName, LambdaHandler>> = wrap({ snapshot, select, forward });
-  const setup = createDispatchRunner(aws.resources, aws.codeEndpoints, {
-    retryIntervalMs: 5,
-    wrap: ((name: LocalFunctionName, handler: LambdaHandler) => overrides[name] ?? handler) as HandlerWrapper,
-  });
-  try {
-    await use(setup.runner);
-  } finally {
-    setup.close();
-  }
 }

@@ -8,7 +8,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { DEFAULT_REGIONS, HOME_REGION } from '../../core/topology.js';
 import type { TaskHandler } from '../local/emulators/asl-runner.js';
-import { applyEnvironment, createDispatchRunner, dispatchEnvironment, localFunctionArns, type RunnerSetup } from '../local/dispatch.js';
+import { createDispatchRunner, localFunctionArns, type RunnerSetup } from '../local/dispatch.js';
 import { startFaultProxy, type FaultProxy, type FaultRecord } from '../local/faults/proxy.js';
 import { createResources, LOCAL_CREDENTIALS, sqsAt, type LocalResources } from '../local/resources.js';
 import { startDynamo, startSqs } from '../local/emulators/servers.js';
@@ -47,11 +47,11 @@ export async function startExploreStack(): Promise<ExploreStack> {
   const endpoints = { dynamodb: dynamoServer.endpoint, sqs: Object.fromEntries(sqsServers.map((s) => [s.region, s.endpoint])) };
   const codeEndpoints = { dynamodb: dynamodb.endpoint, sqs: Object.fromEntries(Object.entries(sqsProxies).map(([region, p]) => [region, p.endpoint])) };
   const resources = await createResources(endpoints, { homeRegion: HOME_REGION, regions: DEFAULT_REGIONS, stage: 'explore' });
-  applyEnvironment(dispatchEnvironment(resources, codeEndpoints, { metricsOutput: 'off' }));
   let wrapper: TaskWrapper | undefined;
   // Bound once (building the state machine costs hundreds of ms); the hook decides per call.
   const setup = createDispatchRunner(resources, codeEndpoints, {
     retryIntervalMs: 0,
+    settings: { metricsOutput: 'off' },
     wrapTask: (name, handler) => (input) => (wrapper ? wrapper(name, handler)(input) : handler(input)),
   });
   const dynamo = new DynamoDBClient({ region: HOME_REGION, endpoint: endpoints.dynamodb, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });

@@ -8,8 +8,8 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { createClients, resetClients } from '../../aws/clients.js';
-import { parseConfig, resetConfig, type DispatchConfig } from '../../core/config.js';
+import { createClients } from '../../aws/clients.js';
+import { parseConfig, type DispatchConfig } from '../../core/config.js';
 import { metricNamespace, type MetricsOutput } from '../../core/metrics.js';
 import { resourceNames } from '../../core/topology.js';
 import type { HandlerDependencies } from '../../functions/dependencies.js';
@@ -17,7 +17,7 @@ import { createForwardHandler, type ForwardHandler } from '../../functions/forwa
 import { createIntakeHandler, type IntakeHandler } from '../../functions/intake.js';
 import { metricListeners, type MetricLineListener, type MetricsDestination } from '../../functions/metrics.js';
 import { createSelectHandler, type SelectHandler } from '../../functions/select.js';
-import { clearSnapshotCache, createSnapshotHandler, type SnapshotHandler } from '../../functions/snapshot.js';
+import { createSnapshotHandler, type SnapshotHandler } from '../../functions/snapshot.js';
 import { dispatchDefinition, type Definition, type RetryPolicy } from '../../workflows/dispatch.js';
 import { createRunner, type DefinitionRunner, type LambdaHandler, type RunnerOptions } from './emulators/asl-runner.js';
 import { LOCAL_CREDENTIALS, type LocalResources, type ResourceEndpoints } from './resources.js';
@@ -89,19 +89,6 @@ export function localConfig(resources: LocalResources, endpoints: ResourceEndpoi
 export function localMetrics(resources: LocalResources, settings: FunctionSettings = {}, onMetricLine?: MetricLineListener): MetricsDestination {
   const output = settings.metricsOutput ?? 'capture';
   return { namespace: metricNamespace(resources.stage), write: output === 'capture' ? (onMetricLine ?? metricListeners) : output };
-}
-
-/**
- * Writes the functions' variables into this process's environment and drops what was read from it.
- * @deprecated Nothing in the local stack reads them: runners and intakes are built from their own
- * config (createDispatchRunner, createLocalIntake). Kept for tools/explore/stack.ts until it stops
- * calling it.
- */
-export function applyEnvironment(env: Record<string, string>): void {
-  Object.assign(process.env, env);
-  resetConfig();
-  resetClients();
-  clearSnapshotCache();
 }
 
 export interface LocalFunctionOptions {

@@ -471,9 +471,9 @@ describe('with startLocalAws({ faults: true })', () => {
     const { aws } = local;
     const region = 'us-west-2';
     const proxy = aws.faults.sqs[region] as FaultProxy;
-    // The functions' environment names the proxies; the test's own clients name the servers.
-    expect(JSON.parse(process.env.SQS_ENDPOINTS ?? '{}')[region]).toBe(proxy.endpoint);
-    expect(process.env.DYNAMODB_ENDPOINT).toBe(aws.faults.dynamodb.endpoint);
+    // The functions' config names the proxies; the test's own clients name the servers.
+    expect(aws.config.endpoints.sqs[region]).toBe(proxy.endpoint);
+    expect(aws.config.endpoints.dynamodb).toBe(aws.faults.dynamodb.endpoint);
 
     const queueUrl = aws.resources.regions.find((r) => r.region === region)?.queueUrl as string;
     const caller = track(new SQSClient({ region, endpoint: aws.codeEndpoints.sqs[region], credentials: LOCAL_CREDENTIALS, maxAttempts: 1 }));
@@ -498,13 +498,12 @@ describe('with startLocalAws({ faults: true })', () => {
   });
 });
 
-// Last in the file: the stack applies its own functions' environment over the one above.
 describe('with startLocalStack({ faults: true })', () => {
   it('runs the whole chain through the proxies while its description still names the servers', async () => {
     const stack = await startLocalStack({ faults: true, masterVisibilitySeconds: 2, pollers: 1, batchWindowSeconds: 0.1 });
     try {
       const { description, faults } = stack;
-      expect(process.env.SFN_ENDPOINT).toBe(faults.stepFunctions.endpoint);
+      expect(stack.config.endpoints.stepFunctions).toBe(faults.stepFunctions.endpoint);
       expect(description.endpoints.stepFunctions).toBe(stack.stepFunctions.endpoint);
       const home = track(new SQSClient({ region: REGION, endpoint: description.endpoints.sqs[REGION], credentials: LOCAL_CREDENTIALS }));
       const ids = ['stack-1', 'stack-2', 'stack-3'];
