@@ -47,3 +47,27 @@ export function stderrProgress(label: string): StderrProgress {
     stop() {},
   };
 }
+
+export interface StderrStepProgress {
+  /** Progress of the step named `label`; a new label ends the previous step's bar and starts its own. */
+  update(label: string, value: number, estimate?: number): void;
+  stop(): void;
+}
+
+/** One bar per step of an operation that reads several things in turn (DLQs, then executions, ...). */
+export function stderrStepProgress(): StderrStepProgress {
+  let current: { label: string; bar: StderrProgress } | undefined;
+  return {
+    update(label, value, estimate) {
+      if (current?.label !== label) {
+        current?.bar.stop();
+        current = { label, bar: stderrProgress(label) };
+      }
+      current.bar.update(value, estimate);
+    },
+    stop() {
+      current?.bar.stop();
+      current = undefined;
+    },
+  };
+}

@@ -1,7 +1,8 @@
 /**
- * What a command talks to: the running local stack (default), or a deployed stage (its outputs: from
- * `sst shell`'s link, the last deploy's .sst/outputs.json, or the parameter each stage writes),
- * or queue URLs given on the command line, with the standard AWS credential chain (--profile, --region).
+ * How a command finds what it talks to (a Target, ops/target.ts): the running local stack (default), or
+ * a deployed stage (its outputs: from `sst shell`'s link, the last deploy's .sst/outputs.json, or the
+ * parameter each stage writes), or queue URLs given on the command line, with the standard AWS
+ * credential chain (--profile, --region).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,34 +15,8 @@ import { stageOutputsSchema, type StageOutputs } from '../../stacks/stage-output
 import { APP_NAME, APP_NAME_ENV, HOME_REGION, resourceNames } from '../../core/topology.js';
 import { envSchema } from '../../core/config.js';
 import { LOCAL_CREDENTIALS } from '../local/resources.js';
+import { TargetError, type Target } from '../ops/target.js';
 import { readStackFile } from './stack-file.js';
-
-export interface Target {
-  readonly kind: 'local' | 'aws';
-  readonly description: string;
-  readonly homeRegion: string;
-  readonly masterQueueUrl?: string;
-  readonly masterDeadLetterQueueUrl?: string;
-  readonly dispatchDeadLetterQueueUrl?: string;
-  readonly tableName?: string;
-  readonly stateMachineArn?: string;
-  readonly logGroupName?: string;
-  /** Both lanes (core/lanes.ts): the high lane where the stack or stage has one. */
-  readonly regions: ReadonlyArray<{ region: string; queueUrl: string; highQueueUrl?: string }>;
-  /** The master queue's high lane: where high-priority requests are sent; and its DLQ. */
-  readonly masterHighQueueUrl?: string;
-  readonly masterHighDeadLetterQueueUrl?: string;
-  /**
-   * Each region's configured capacity, as the functions are configured (the local stack's regions, a
-   * stage's REGION_QUEUES); absent when the target does not say.
-   */
-  readonly capacities?: Readonly<Record<string, number>>;
-  sqs(region: string): SQSClient;
-  dynamo(): DynamoDBClient;
-  sfn(): SFNClient;
-  /** AWS only: the state machine's log group holds Express executions. */
-  logs?(): CloudWatchLogsClient;
-}
 
 export interface TargetOptions {
   readonly stage?: string;
@@ -53,10 +28,6 @@ export interface TargetOptions {
 
 /** What `sst shell` sets for the Dispatch link (stacks/index.ts). */
 export const LINK_ENV = 'SST_RESOURCE_Dispatch';
-
-export class TargetError extends Error {
-  override name = 'TargetError';
-}
 
 /** Made on first use, then reused. */
 function once<T>(create: () => T): () => T {

@@ -11,8 +11,8 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
-import { executionHistory, listExecutions } from '../cli/commands/executions.js';
 import { countOutcomes, executionOutputSchema, failedExecutionOutcomes, flattenOutcomes, type Outcome, type OutcomeCounts } from '../../core/outcomes.js';
+import { executionHistory, listExecutions } from '../ops/executions.js';
 import { layoutDefinition, allStates, type GraphLayout } from './graph.js';
 import { buildHistoryModel, type ConsoleEvent, type HistoryModel } from './history-model.js';
 

@@ -4,8 +4,8 @@
  * health and the capacity each is weighed by.
  *
  * Two ways to look into a queue without consuming it:
- * - the dispatch and master DLQs are read as `dlq` reads them (cli/commands/dlq.ts listDlq: receive,
- *   then make visible again), which gives the reasons by the CLI's rules. A DLQ has no redrive policy,
+ * - the dispatch and master DLQs are read as `dlq` reads them (ops/dlq.ts listDlqs: receive, then make
+ *   visible again), which gives the reasons as `dlq` gives them. A DLQ has no redrive policy,
  *   so a receive there costs nothing.
  * - the master queue, the regional queues and their DLQs are read through the local SQS server's
  *   inspection endpoint (fauxqs: GET /_fauxqs/queues/<name>), which moves nothing: a ReceiveMessage on a
@@ -17,20 +17,20 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
 import { readCapacitySettings } from '../../aws/capacity.js';
 import { forgetAfterMs } from '../../aws/region-health.js';
-import { regionCapacities, type RegionCapacity } from '../cli/capacity-view.js';
-import { listDlq, type DlqListing } from '../cli/commands/dlq.js';
-import type { RedriveDeps } from '../cli/commands/redrive.js';
-import { DLQ_KINDS, queueName, readRecord, type DlqKind } from '../cli/dlq-model.js';
-import { lanesDepth, type QueueDepth } from '../cli/queue-reader.js';
-import { statusRows } from '../cli/commands/status.js';
 import { config } from '../../core/config.js';
 import { healthOf, type RegionHealth } from '../../core/health.js';
 import { regionHealthKey } from '../../core/record.js';
 import { parseRequest } from '../../core/request.js';
 import type { StackDescription } from '../local/stack.js';
+import { regionCapacities, type RegionCapacity } from '../ops/capacity-view.js';
+import { listDlqs } from '../ops/dlq.js';
+import { DLQ_KINDS, queueName, readRecord, type DlqKind } from '../ops/dlq-model.js';
+import { lanesDepth, type QueueDepth } from '../ops/queue-reader.js';
+import { statusRows } from '../ops/record-rows.js';
+import type { RedriveDeps } from '../ops/redrive.js';
 import type { ExecutionStore } from './executions.js';
 
-/** Reads of the DLQs (listDlq, redrive) hide what they read for a while: one at a time. */
+/** Reads of the DLQs (listDlqs, redrive) hide what they read for a while: one at a time. */
 export class Lock {
   private tail: Promise<unknown> = Promise.resolve();
   run<T>(work: () => Promise<T>): Promise<T> {
@@ -148,11 +148,7 @@ export async function requestStory(deps: ConsoleDeps, store: ExecutionStore, loc
       }),
     ),
   );
-  const dlqs = lock.run(async () => {
-    const listings: DlqListing[] = [];
-    for (const kind of dlqKindsOf(deps.description)) listings.push(await listDlq(deps, kind, DLQ_READ));
-    return listings;
-  });
+  const dlqs = lock.run(() => listDlqs(deps, dlqKindsOf(deps.description), DLQ_READ));
   const [record, executions, liveHeld, listings] = await Promise.all([recordRead(), store.withRequest(requestId), live, dlqs]);
   const held: HeldMessage[] = [
     ...liveHeld.flat().filter((m) => m.requestId === requestId),
@@ -334,12 +330,12 @@ export async function regionCapacityView(
   return { regions, ...(warning ? { warning } : {}) };
 }
 
-/** What `dlq` and `redrive` need, built from the stack's description with clients made once. */
 /** The DLQs `dlq` and `redrive` read that this stack has (the master high lane's only with lanes). */
 export function dlqKindsOf(description: StackDescription): DlqKind[] {
   return DLQ_KINDS.filter((kind) => kind !== 'master-high' || description.masterHighDeadLetterQueueUrl !== undefined);
 }
 
+/** What `dlq` and `redrive` need, built from the stack's description with clients made once. */
 export function consoleDeps(description: StackDescription, sqs: (region: string) => SQSClient, dynamo: () => DynamoDBClient): ConsoleDeps {
   return {
     description,

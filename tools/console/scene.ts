@@ -3,7 +3,7 @@
  * person would make them: requests sent to the master queue, and regions made to refuse sends.
  */
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { makeRequest } from '../cli/requests.js';
+import { makeRequest } from '../ops/requests.js';
 import { executionOutputSchema } from '../../core/outcomes.js';
 import { sqsAt } from '../local/resources.js';
 import type { LocalStack } from '../local/stack.js';

@@ -8,7 +8,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { MALFORMED_BODIES } from '../cli/requests.js';
+import { MALFORMED_BODIES } from '../ops/requests.js';
 import { startLocalStack } from '../local/stack.js';
 import { launchChromium } from './chromium.js';
 import { deadLetterScene, failoverScene, sendBodies, sleep } from './scene.js';

@@ -1,5 +1,5 @@
 /**
- * The web console of the local stack: static pages (local/console/static, plain HTML/CSS/JS, no build)
+ * The web console of the local stack: static pages (console/static, plain HTML/CSS/JS, no build)
  * over a JSON API served here, on 127.0.0.1 only, with node:http. Query parameters and bodies are
  * checked with zod; a bad one is a 400 that says which parameter and why.
  *
@@ -12,7 +12,7 @@
  *                                            the capacity each region is weighed by (as `capacity list` says)
  *   GET  /api/dead-letters?queue=            the DLQs' messages grouped by reason (as `dlq` lists them)
  *   POST /api/redrive                        { queue, reason?, requestIds?, dryRun } (as `redrive` moves them)
- *   GET  /api/workers                        the simulated workers per region (local/fleet.ts)
+ *   GET  /api/workers                        the simulated workers per region (local/fleet/fleet.ts)
  *   PUT  /api/workers/<region>               { count }: scales that region's workers (`workers set`)
  *
  * Writes (POST, PUT) must be JSON and come from no other site than this console's own.
@@ -25,15 +25,15 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
-import { COUNTS_NOTE, listDlq } from '../cli/commands/dlq.js';
-import { redrive } from '../cli/commands/redrive.js';
-import { DLQ_KINDS } from '../cli/dlq-model.js';
 import { inferenceRequestSchema } from '../../core/request.js';
 import { DEAD_LETTER_AGAIN } from '../../workflows/dispatch.js';
 import { MAX_WORKERS, UnknownRegionError, type WorkerFleet } from '../local/fleet/fleet.js';
 import { LOCAL_CREDENTIALS, sqsAt } from '../local/resources.js';
 import { PortInUseError } from '../local/emulators/servers.js';
 import type { StackDescription } from '../local/stack.js';
+import { COUNTS_NOTE, listDlqs } from '../ops/dlq.js';
+import { DLQ_KINDS } from '../ops/dlq-model.js';
+import { redrive } from '../ops/redrive.js';
 import { ExecutionStore } from './executions.js';
 import { consoleDeps, dlqKindsOf, DLQ_READ, Lock, regionCapacityView, regionHealth, RegionSampler, requestStory } from './queues.js';
 
@@ -173,11 +173,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     'GET /api/dead-letters': async (query) => {
       const q = parse(schemas.deadLetters, query, 'query parameter');
       const kinds = q.queue === 'all' ? dlqKindsOf(d) : [q.queue];
-      const queues = await lock.run(async () => {
-        const listings = [];
-        for (const kind of kinds) listings.push(await listDlq(deps, kind, DLQ_READ));
-        return listings;
-      });
+      const queues = await lock.run(() => listDlqs(deps, kinds, DLQ_READ));
       return { note: COUNTS_NOTE, queues };
     },
     'POST /api/redrive': async (query, body) => {

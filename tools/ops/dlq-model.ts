@@ -1,7 +1,8 @@
 /**
  * The pure part of `dlq` and `redrive`: what a dead-lettered message says about itself, how messages
  * group by reason, which ones a redrive selects, and what the idempotency record's state means for a
- * redrive. No SDK calls here (only the SQS message type); the commands do the I/O.
+ * redrive. No SDK calls here (only the SQS message type); the operations (ops/dlq.ts, ops/redrive.ts,
+ * ops/dlq-search.ts) do the I/O.
  */
 import type { Message } from '@aws-sdk/client-sqs';
 import { RECORD_STATUS, WORK_STATUS, requestRecordSchema, type RequestRecord } from '../../core/record.js';
@@ -129,12 +130,6 @@ export function groupByReason(items: ReadonlyArray<{ reason: string; requestId?:
     .sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason));
 }
 
-/** "a, b, c ... and 7 more (--full to show all)" */
-export function formatIdList(ids: readonly string[], full: boolean, limit = 10): string {
-  if (full || ids.length <= limit) return ids.join(', ');
-  return `${ids.slice(0, limit).join(', ')} ... and ${ids.length - limit} more (--full to show all)`;
-}
-
 /** Cuts by code points (never halves a surrogate pair), marking the cut. */
 export function truncate(text: string, max: number): string {
   const points = Array.from(text);
@@ -235,7 +230,7 @@ export function queueRegion(url: string): string | undefined {
   return /^https?:\/\/sqs[.-]([a-z0-9-]+)\.(?:amazonaws\.com|localhost)/.exec(url)?.[1];
 }
 
-/** Parses --queue: one of the given kinds, else a clear message. */
+/** A queue kind named by a user (the CLI's --queue): one of the allowed kinds, else undefined. */
 export function parseQueueKind<K extends string>(value: string, allowed: readonly K[]): K | undefined {
   return (allowed as readonly string[]).includes(value) ? (value as K) : undefined;
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { queueDepth } from '../../../tools/cli/queue-reader.js';
+import { queueDepth } from '../../../tools/ops/queue-reader.js';
 import { sqsAt } from '../../../tools/local/resources.js';
 import { startLocalStack, type LocalStack } from '../../../tools/local/stack.js';
 import { until } from '../../support/local-aws.js';

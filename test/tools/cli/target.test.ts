@@ -6,7 +6,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { awsTarget, TargetError } from '../../../tools/cli/target.js';
+import { awsTarget } from '../../../tools/cli/target.js';
+import { TargetError } from '../../../tools/ops/target.js';
 import { startSsmServer, type SsmServer } from '../../support/ssm-server.js';
 
 const outputs = {

@@ -1,7 +1,7 @@
 /** A local stack with its web console, for the console's API and browser tests. */
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { QueueReader } from '../../../tools/cli/queue-reader.js';
+import { QueueReader } from '../../../tools/ops/queue-reader.js';
 import { startConsole, type ConsoleServer } from '../../../tools/console/server.js';
 import { localDefinition } from '../../../tools/local/dispatch.js';
 import { LOCAL_CREDENTIALS, sqsAt } from '../../../tools/local/resources.js';
@@ -15,7 +15,7 @@ export interface ConsoleHarness {
   recordStatus(requestId: string): Promise<string | undefined>;
   /**
    * The regions whose queue holds a copy of the request, one entry per copy, read with ReceiveMessage and
-   * made visible again (cli/queue-reader.ts); the tests' stacks run no workers.
+   * made visible again (ops/queue-reader.ts); the tests' stacks run no workers.
    */
   regionalCopies(requestId: string): Promise<string[]>;
   stop(): Promise<void>;

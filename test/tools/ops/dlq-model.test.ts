@@ -1,9 +1,8 @@
-/** cli/dlq-model.ts: the pure decisions of `dlq` and `redrive` (no queue, no table). */
+/** ops/dlq-model.ts: the pure decisions of `dlq` and `redrive` (no queue, no table). */
 import type { Message } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import {
   baseReason,
-  formatIdList,
   groupByReason,
   listingReason,
   MASTER_DLQ_REASON,
@@ -19,7 +18,7 @@ import {
   selects,
   truncate,
   type RecordRead,
-} from '../../../tools/cli/dlq-model.js';
+} from '../../../tools/ops/dlq-model.js';
 
 const NOW = 1_800_000_000;
 const VALID_BODY = JSON.stringify({ request_id: 'req-body', model_name: 'm', input_data_url: 's3://b/k' });
@@ -110,13 +109,6 @@ describe('reasons', () => {
       { reason: 'c', count: 1, requestIds: [], withoutRequestId: 1, messageIds: ['5'] },
     ]);
     expect(groupByReason([])).toEqual([]);
-  });
-
-  it('formatIdList cuts long lists unless --full', () => {
-    const ids = Array.from({ length: 12 }, (_, i) => `r${i}`);
-    expect(formatIdList(ids, false)).toBe('r0, r1, r2, r3, r4, r5, r6, r7, r8, r9 ... and 2 more (--full to show all)');
-    expect(formatIdList(ids, true)).toBe(ids.join(', '));
-    expect(formatIdList(['a', 'b'], false)).toBe('a, b');
   });
 });
 

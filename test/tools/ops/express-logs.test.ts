@@ -18,9 +18,10 @@ import {
   newestExecutions,
   newestExecutionsQuery,
   type InsightsProgress,
-} from '../../../tools/cli/express-logs.js';
+} from '../../../tools/ops/express-logs.js';
 import { toSteps } from '../../../tools/cli/steps.js';
-import { formatExecutions, listedExecution } from '../../../tools/cli/commands/executions.js';
+import { formatExecutions } from '../../../tools/cli/commands/executions.js';
+import { listedExecution } from '../../../tools/ops/executions.js';
 
 const ARN_A = 'arn:aws:states:us-east-1:123456789012:express:inference-dispatch-dev:b20251202T102300-aaaa1111:0b1c';
 const ARN_B = 'arn:aws:states:us-east-1:123456789012:express:inference-dispatch-dev:b20251202T102305-bbbb2222:9f8e';

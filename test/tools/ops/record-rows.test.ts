@@ -1,6 +1,6 @@
-/** cli/commands/status.ts: what `status` says of a record in each state. */
+/** ops/record-rows.ts: what `status` and the console say of a record in each state. */
 import { describe, expect, it } from 'vitest';
-import { statusRows } from '../../../tools/cli/commands/status.js';
+import { statusRows } from '../../../tools/ops/record-rows.js';
 import type { RequestRecord } from '../../../core/record.js';
 
 const shown = (record: RequestRecord) => Object.fromEntries(statusRows(record).filter(([, v]) => v !== undefined));

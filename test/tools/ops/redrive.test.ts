@@ -6,10 +6,10 @@
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { listDlq } from '../../../tools/cli/commands/dlq.js';
-import { redrive, type RedriveDeps, type RedriveOptions } from '../../../tools/cli/commands/redrive.js';
-import { MASTER_DLQ_REASON } from '../../../tools/cli/dlq-model.js';
-import { queueDepth } from '../../../tools/cli/queue-reader.js';
+import { listDlq } from '../../../tools/ops/dlq.js';
+import { MASTER_DLQ_REASON } from '../../../tools/ops/dlq-model.js';
+import { queueDepth } from '../../../tools/ops/queue-reader.js';
+import { redrive, type RedriveDeps, type RedriveOptions } from '../../../tools/ops/redrive.js';
 import { HOME_REGION } from '../../../core/topology.js';
 import { executionOutputSchema, flattenOutcomes } from '../../../core/outcomes.js';
 import { createDispatchRunner } from '../../../tools/local/dispatch.js';

@@ -12,11 +12,13 @@ import { hostname, userInfo } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import { clearCapacity, readCapacitySettings, writeCapacity, type CapacityTable } from '../../../aws/capacity.js';
 import { capacityValueSchema, MAX_CAPACITY, type CapacitySetting } from '../../../core/capacity.js';
-import { capacityTable, DEFAULT_CAPACITY, regionCapacities, settingText, type RegionCapacity } from '../capacity-view.js';
+import { DEFAULT_CAPACITY, regionCapacities, type RegionCapacity } from '../../ops/capacity-view.js';
+import { lanesDepth, type QueueDepth } from '../../ops/queue-reader.js';
+import type { Target } from '../../ops/target.js';
+import { capacityTable, settingText } from '../capacity-table.js';
 import { helpText, print } from '../layout.js';
 import { awsOptions } from '../options.js';
-import { lanesDepth, type QueueDepth } from '../queue-reader.js';
-import { resolveTarget, type Target, type TargetOptions } from '../target.js';
+import { resolveTarget, type TargetOptions } from '../target.js';
 
 type Flags = TargetOptions & { json?: boolean; by?: string };
 

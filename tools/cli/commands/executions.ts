@@ -1,36 +1,17 @@
 /**
- * `executions` and `inspect NAME`: the Step Functions console in a terminal. Locally they read the
- * endpoint the stack runs; on a deployed stage, the state machine's log group (Express executions are
- * not served by the Step Functions API there): `executions` with one Logs Insights query (newest first,
- * each with its console link), `inspect` with the execution's own log events. Long reads show progress
- * on stderr; stdout is the report, or JSON with --json.
+ * `executions` and `inspect NAME`: the Step Functions console in a terminal (the reads, local or from a
+ * deployed stage's log group: ops/executions.ts). Here: the flags, the progress of long reads on stderr,
+ * and the report on stdout, or JSON with --json.
  */
-import {
-  DescribeExecutionCommand,
-  GetExecutionHistoryCommand,
-  ListExecutionsCommand,
-  type ExecutionListItem,
-  type ExecutionStatus,
-  type HistoryEvent,
-  type SFNClient,
-} from '@aws-sdk/client-sfn';
 import { Command, InvalidArgumentError } from 'commander';
-import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { expressExecutionUrl, type InsightsProgress } from '../../ops/express-logs.js';
+import { readExecution, recentExecutions, type ExecutionRead, type ListedExecution } from '../../ops/executions.js';
 import { batchMessages, formatMessages, summarizeMessages, type BatchMessage } from '../batch-messages.js';
-import {
-  executionName,
-  executionsFromLogs,
-  expressExecutionUrl,
-  logMessagesToHistory,
-  newestExecutions,
-  readLogMessages,
-  type InsightsProgress,
-} from '../express-logs.js';
 import { fit, helpText, outputWidth, print } from '../layout.js';
 import { formatSteps, formatSummary, summarizeSteps, toSteps } from '../steps.js';
 import { awsOptions, nonNegativeInt, positiveInt } from '../options.js';
 import { stderrStatus } from '../stderr-status.js';
-import { resolveTarget, type Target } from '../target.js';
+import { resolveTarget } from '../target.js';
 
 const STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'];
 
@@ -38,32 +19,6 @@ interface TargetFlags {
   stage?: string;
   profile?: string;
   region?: string;
-}
-
-/** On AWS, Express executions live in the state machine's log group, not behind the Step Functions API. */
-function logSource(target: Target): { client: CloudWatchLogsClient; logGroupName: string } {
-  if (!target.logGroupName || !target.logs) {
-    throw new Error('the stage outputs name no log group: Express executions can only be read from the state machine log group on AWS');
-  }
-  return { client: target.logs(), logGroupName: target.logGroupName };
-}
-
-export async function listExecutions(sfn: SFNClient, stateMachineArn: string, max: number, status?: string): Promise<ExecutionListItem[]> {
-  const found: ExecutionListItem[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await sfn.send(
-      new ListExecutionsCommand({
-        stateMachineArn,
-        maxResults: Math.min(100, max - found.length),
-        ...(status ? { statusFilter: status as ExecutionStatus } : {}),
-        ...(nextToken ? { nextToken } : {}),
-      }),
-    );
-    found.push(...(page.executions ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken && found.length < max);
-  return found;
 }
 
 const status = (value: string) => {
@@ -78,31 +33,6 @@ export function insightsStatusText(progress: InsightsProgress): string {
   const scanned = stats?.recordsScanned !== undefined ? `, ${Math.round(stats.recordsScanned).toLocaleString('en-US')} records scanned` : '';
   const matched = stats?.recordsMatched !== undefined ? `, ${Math.round(stats.recordsMatched).toLocaleString('en-US')} matched` : '';
   return `${progress.status}${scanned}${matched} (${(progress.elapsedMs / 1000).toFixed(0)} s)`;
-}
-
-/** One execution as `executions --json` prints it. */
-export interface ListedExecution {
-  readonly name: string;
-  readonly executionArn: string;
-  readonly status: string;
-  /** ISO times. */
-  readonly startDate?: string;
-  readonly stopDate?: string;
-  readonly durationMs?: number;
-  /** Deployed stages only: the execution's page in the Step Functions console. */
-  readonly consoleUrl?: string;
-}
-
-export function listedExecution(e: ExecutionListItem, consoleUrl?: string): ListedExecution {
-  return {
-    name: e.name ?? '',
-    executionArn: e.executionArn ?? '',
-    status: e.status ?? '',
-    ...(e.startDate ? { startDate: e.startDate.toISOString() } : {}),
-    ...(e.stopDate ? { stopDate: e.stopDate.toISOString() } : {}),
-    ...(e.stopDate && e.startDate ? { durationMs: e.stopDate.getTime() - e.startDate.getTime() } : {}),
-    ...(consoleUrl ? { consoleUrl } : {}),
-  };
 }
 
 /** The text listing: one line per execution (70 columns), its console link indented below it on a stage. */
@@ -136,25 +66,18 @@ export function executionsCommand(): Command {
   for (const option of awsOptions()) command.addOption(option);
   return command.action(async (options: TargetFlags & { status?: string; max: number; hours: number; json?: boolean }) => {
     const target = await resolveTarget(options);
+    // On AWS a Logs Insights query runs for a while: its state on stderr.
+    const line = target.kind === 'aws' ? stderrStatus(`querying ${target.logGroupName} (Logs Insights)`) : undefined;
     let listed: ListedExecution[];
-    if (target.kind === 'aws') {
-      const { client, logGroupName } = logSource(target);
-      const line = stderrStatus(`querying ${logGroupName} (Logs Insights)`);
-      try {
-        const found = await newestExecutions(client, logGroupName, {
-          max: options.max,
-          hours: options.hours,
-          ...(options.status ? { status: options.status } : {}),
-          onProgress: (progress) => line.update(insightsStatusText(progress)),
-        });
-        listed = found.map((e) =>
-          listedExecution({ ...e, status: e.status as ExecutionStatus, stateMachineArn: target.stateMachineArn }, expressExecutionUrl(e.executionArn, e.startDate)),
-        );
-      } finally {
-        line.stop();
-      }
-    } else {
-      listed = (await listExecutions(target.sfn(), target.stateMachineArn as string, options.max, options.status)).map((e) => listedExecution(e));
+    try {
+      listed = await recentExecutions(target, {
+        max: options.max,
+        hours: options.hours,
+        ...(options.status ? { status: options.status } : {}),
+        onProgress: (progress) => line?.update(insightsStatusText(progress)),
+      });
+    } finally {
+      line?.stop();
     }
     if (options.json) {
       console.log(JSON.stringify({ target: target.description, executions: listed }, null, 2));
@@ -172,63 +95,6 @@ export function executionsCommand(): Command {
     console.log(formatExecutions(listed));
     print(`\ninspect one with: npm run cli -- inspect ${listed[0]?.name}${target.kind === 'aws' ? ` --stage ${options.stage}` : ''}`);
   });
-}
-
-async function findExecutionArn(sfn: SFNClient, stateMachineArn: string, nameOrArn: string): Promise<string> {
-  if (nameOrArn.startsWith('arn:')) return nameOrArn;
-  const match = (await listExecutions(sfn, stateMachineArn, 10_000)).find((e) => e.name === nameOrArn);
-  if (!match?.executionArn) throw new Error(`no execution named ${nameOrArn}: list them with \`npm run cli -- executions\``);
-  return match.executionArn;
-}
-
-export async function executionHistory(sfn: SFNClient, executionArn: string): Promise<HistoryEvent[]> {
-  const events: HistoryEvent[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, ...(nextToken ? { nextToken } : {}) }));
-    events.push(...(page.events ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
-  return events;
-}
-
-async function fromEndpoint(target: Target, name: string) {
-  const sfn = target.sfn();
-  const executionArn = await findExecutionArn(sfn, target.stateMachineArn as string, name);
-  const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-  return { execution, executionArn, events: await executionHistory(sfn, executionArn) };
-}
-
-async function fromLogs(target: Target, nameOrArn: string, hours: number) {
-  const { client, logGroupName } = logSource(target);
-  const name = nameOrArn.startsWith('arn:') ? executionName(nameOrArn) : nameOrArn;
-  const line = stderrStatus(`reading ${logGroupName}`);
-  let messages: string[];
-  try {
-    messages = await readLogMessages(client, logGroupName, `{ $.execution_arn = "*:${name}:*" }`, hours, 10_000, (read, pages) =>
-      line.update(`${read} log events (${pages} page${pages === 1 ? '' : 's'})`),
-    );
-  } finally {
-    line.stop();
-  }
-  const found = executionsFromLogs(messages)[0];
-  if (!found) throw new Error(`no execution named ${name} in ${logGroupName} over the last ${hours} hours (--hours to look further back)`);
-  const events = logMessagesToHistory(messages, found.executionArn);
-  const ended = events.findLast((e) => /^Execution(Succeeded|Failed|TimedOut|Aborted)$/.test(e.type ?? ''));
-  const details = (ended as { logEventDetails?: { output?: string; error?: string; cause?: string } } | undefined)?.logEventDetails;
-  return {
-    executionArn: found.executionArn,
-    events,
-    execution: {
-      name: found.name,
-      status: found.status,
-      startDate: found.startDate,
-      stopDate: found.stopDate,
-      output: details?.output,
-      error: details?.error,
-      cause: details?.cause,
-    },
-  };
 }
 
 interface InspectFlags extends TargetFlags {
@@ -264,8 +130,18 @@ export function inspectCommand(): Command {
   for (const option of awsOptions()) command.addOption(option);
   return command.action(async (name: string, options: InspectFlags) => {
     const target = await resolveTarget(options);
-    const { execution, events, executionArn } =
-      target.kind === 'aws' ? await fromLogs(target, name, options.hours) : await fromEndpoint(target, name);
+    // On AWS the execution's log events are read page by page: how many so far, on stderr.
+    const line = target.kind === 'aws' ? stderrStatus(`reading ${target.logGroupName}`) : undefined;
+    let read: ExecutionRead;
+    try {
+      read = await readExecution(target, name, {
+        hours: options.hours,
+        onProgress: (events, pages) => line?.update(`${events} log events (${pages} page${pages === 1 ? '' : 's'})`),
+      });
+    } finally {
+      line?.stop();
+    }
+    const { execution, events, executionArn } = read;
     const width = options.width ?? outputWidth();
     const took = execution.stopDate && execution.startDate ? execution.stopDate.getTime() - execution.startDate.getTime() : undefined;
     const steps = toSteps(events);

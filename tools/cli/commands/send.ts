@@ -4,7 +4,7 @@ import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { Command, Option } from 'commander';
 import { parseRequest, type Priority } from '../../../core/request.js';
 import { print } from '../layout.js';
-import { makeRequest } from '../requests.js';
+import { makeRequest } from '../../ops/requests.js';
 import { awsOptions, positiveInt, priority, queueUrl, seconds } from '../options.js';
 import { progress } from '../progress.js';
 import { clientForQueueUrl, resolveTarget } from '../target.js';

@@ -1,6 +1,6 @@
 /**
  * `workers`: the running local stack's simulated GPU workers per region, listed and scaled while the
- * stack runs, through its web console's API (local/console/server.ts /api/workers; the stack file names
+ * stack runs, through its web console's API (console/server.ts /api/workers; the stack file names
  * the console). Scaling up starts new workers at once; scaling down lets the workers scaled away finish
  * the message they hold, then stop.
  *

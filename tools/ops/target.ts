@@ -1,0 +1,41 @@
+/**
+ * What an operation talks to: a deployment's resource names and a client per service, made on first
+ * use. The CLI finds one (cli/target.ts: the local stack, or a deployed stage); the console builds one
+ * from the local stack's description. Each operation asks only for the part it needs (a Pick of this).
+ */
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+
+export interface Target {
+  readonly kind: 'local' | 'aws';
+  readonly description: string;
+  readonly homeRegion: string;
+  readonly masterQueueUrl?: string;
+  readonly masterDeadLetterQueueUrl?: string;
+  readonly dispatchDeadLetterQueueUrl?: string;
+  readonly tableName?: string;
+  readonly stateMachineArn?: string;
+  readonly logGroupName?: string;
+  /** Both lanes (core/lanes.ts): the high lane where the stack or stage has one. */
+  readonly regions: ReadonlyArray<{ region: string; queueUrl: string; highQueueUrl?: string }>;
+  /** The master queue's high lane: where high-priority requests are sent; and its DLQ. */
+  readonly masterHighQueueUrl?: string;
+  readonly masterHighDeadLetterQueueUrl?: string;
+  /**
+   * Each region's configured capacity, as the functions are configured (the local stack's regions, a
+   * stage's REGION_QUEUES); absent when the target does not say.
+   */
+  readonly capacities?: Readonly<Record<string, number>>;
+  sqs(region: string): SQSClient;
+  dynamo(): DynamoDBClient;
+  sfn(): SFNClient;
+  /** AWS only: the state machine's log group holds Express executions. */
+  logs?(): CloudWatchLogsClient;
+}
+
+/** The target lacks what an operation needs (a queue URL, the table), or could not be found at all. */
+export class TargetError extends Error {
+  override name = 'TargetError';
+}
