@@ -15,6 +15,8 @@ import { stageOutputsSchema, type StageOutputs } from '../../stacks/stage-output
 import { APP_NAME, APP_NAME_ENV, HOME_REGION, resourceNames } from '../../core/topology.js';
 import { envSchema } from '../../core/config.js';
 import { LOCAL_CREDENTIALS } from '../local/resources.js';
+import { memo, once } from '../ops/lazy.js';
+import { localStackTarget } from '../ops/local-target.js';
 import { TargetError, type Target } from '../ops/target.js';
 import { readStackFile } from './stack-file.js';
 
@@ -29,44 +31,9 @@ export interface TargetOptions {
 /** What `sst shell` sets for the Dispatch link (stacks/index.ts). */
 export const LINK_ENV = 'SST_RESOURCE_Dispatch';
 
-/** Made on first use, then reused. */
-function once<T>(create: () => T): () => T {
-  let made: T | undefined;
-  return () => (made ??= create());
-}
-
-function memo<T>(create: (key: string) => T): (key: string) => T {
-  const made = new Map<string, T>();
-  return (key) => {
-    if (!made.has(key)) made.set(key, create(key));
-    return made.get(key) as T;
-  };
-}
-
+/** The running local stack's Target, from the stack file `up` wrote in this folder. */
 export function localTarget(): Target {
-  const stack = readStackFile();
-  const sqs = memo(
-    (region) =>
-      new SQSClient({ region, endpoint: stack.endpoints.sqs[region] ?? stack.endpoints.sqs[stack.homeRegion], credentials: LOCAL_CREDENTIALS }),
-  );
-  const local = { region: stack.homeRegion, credentials: LOCAL_CREDENTIALS };
-  return {
-    kind: 'local',
-    description: `local stack (pid ${stack.pid})`,
-    homeRegion: stack.homeRegion,
-    masterQueueUrl: stack.masterQueueUrl,
-    masterDeadLetterQueueUrl: stack.masterDeadLetterQueueUrl,
-    dispatchDeadLetterQueueUrl: stack.dispatchDeadLetterQueueUrl,
-    tableName: stack.tableName,
-    stateMachineArn: stack.stateMachineArn,
-    regions: stack.regions.map((r) => ({ region: r.region, queueUrl: r.queueUrl, ...(r.highQueueUrl ? { highQueueUrl: r.highQueueUrl } : {}) })),
-    ...(stack.masterHighQueueUrl ? { masterHighQueueUrl: stack.masterHighQueueUrl } : {}),
-    ...(stack.masterHighDeadLetterQueueUrl ? { masterHighDeadLetterQueueUrl: stack.masterHighDeadLetterQueueUrl } : {}),
-    capacities: Object.fromEntries(stack.regions.map((r) => [r.region, r.capacity])),
-    sqs,
-    dynamo: once(() => new DynamoDBClient({ ...local, endpoint: stack.endpoints.dynamodb })),
-    sfn: once(() => new SFNClient({ ...local, endpoint: stack.endpoints.stepFunctions, disableHostPrefix: true })),
-  };
+  return localStackTarget(readStackFile());
 }
 
 /**

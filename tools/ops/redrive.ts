@@ -14,7 +14,7 @@
  * redrive sees DISPATCHED and skips the other. Nothing is lost, nothing is dispatched twice.
  */
 import { ConditionalCheckFailedException, UpdateItemCommand, type UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
-import { DeleteMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { DeleteMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { ATTR, RECORD_STATUS } from '../../core/record.js';
 import { DEFAULT_RECORD_LIFETIME_SECONDS } from '../../core/topology.js';
 import { clientFor, dlqUrl, getRecord, type DlqDeps } from './dlq.js';
@@ -154,6 +154,125 @@ async function updateIfStill(deps: RedriveDeps, input: UpdateItemCommandInput): 
   }
 }
 
+/** What one redrive run shares across the messages it moves. */
+interface Run {
+  readonly deps: RedriveDeps;
+  readonly reader: QueueReader;
+  readonly dlq: SQSClient;
+  readonly from: { readonly name: string; readonly url: string };
+  readonly master: SQSClient;
+  readonly toUrl: string;
+  readonly dryRun: boolean;
+  readonly force: boolean;
+  readonly now: () => Date;
+  /** How long a record must live after a copy is sent (seconds). */
+  readonly lifetime: number;
+  /** Master-queue message ids of the copies this run sent: their return to the DLQ is not redriven again. */
+  readonly sent: Set<string>;
+}
+
+type EntryBase = Omit<RedriveEntry, 'outcome' | 'detail'>;
+
+/** The expiry a record needs once a copy is sent now: never earlier than the one it has. */
+function expiryFor(run: Run, read: RecordRead): number {
+  const needed = Math.floor(run.now().getTime() / 1000) + run.lifetime;
+  const current = read.found && 'record' in read ? read.record.expiresAt : undefined;
+  return current !== undefined && current > needed ? current : needed;
+}
+
+/** A failed message goes back at once, so the DLQ still shows it. */
+async function leftInDlq(run: Run, base: EntryBase, detail: string): Promise<RedriveEntry> {
+  const notReleased = await run.reader.release([base.messageId]);
+  const visibility = notReleased.length ? 'hidden until its visibility timeout ends' : 'visible again';
+  return { ...base, outcome: 'failed', detail: `${detail}; left in the DLQ, ${visibility}` };
+}
+
+/** One message, steps a, b, c of the file comment, in that order; any failure leaves it in the DLQ. */
+async function redriveMessage(run: Run, message: DlqMessage): Promise<RedriveEntry> {
+  const { deps, dryRun, now } = run;
+  const reason = baseReason(message);
+  let base: EntryBase = {
+    messageId: message.messageId,
+    ...(message.requestId ? { requestId: message.requestId } : {}),
+    reason,
+  };
+  // a. The record first, so that the copy sent next finds it claimable.
+  let verdict: Verdict | undefined;
+  let reopened = false;
+  let read: RecordRead = { found: false };
+  let expiresAt: number | undefined;
+  for (let attempt = 0; attempt < 3 && !verdict; attempt++) {
+    read = { found: false };
+    if (message.requestId) {
+      try {
+        read = await getRecord(deps.dynamo(), deps.tableName, message.requestId);
+      } catch (error) {
+        return leftInDlq(run, base, `reading the record failed: ${describeError(error)}`);
+      }
+    }
+    base = { ...base, recordBefore: message.requestId ? recordStatus(read) : 'absent' };
+    const decided = redriveVerdict(message.requestId, read, Math.floor(now().getTime() / 1000), run.force);
+    if (decided.action !== 'reopen' || dryRun) {
+      verdict = decided;
+      break;
+    }
+    try {
+      // The condition holds unless the record changed since it was read: then read it again.
+      const expiry = expiryFor(run, read);
+      if (await reopen(deps, message.requestId as string, now(), expiry)) {
+        verdict = decided;
+        reopened = true;
+        expiresAt = expiry;
+      }
+    } catch (error) {
+      return leftInDlq(run, base, `setting the record REDRIVEN failed: ${describeError(error)}`);
+    }
+  }
+  if (!verdict) return leftInDlq(run, base, 'the record kept changing while it was being set REDRIVEN');
+  const forced = verdict.action === 'move' && Boolean(verdict.forced);
+  base = { ...base, action: verdict.action, ...(forced ? { forced } : {}) };
+  if (verdict.action === 'skip') return { ...base, outcome: 'skipped', detail: verdict.note };
+  if (dryRun) return { ...base, outcome: 'would-move', detail: verdict.action === 'reopen' ? `${verdict.note} (would be set)` : verdict.note };
+  if (forced && read.found && message.requestId) {
+    // The copy about to be sent may outlive the record as it stands: extend it first.
+    expiresAt = expiryFor(run, read);
+    try {
+      await outliveCopy(deps, message.requestId, expiresAt);
+    } catch (error) {
+      return leftInDlq(run, base, `extending the record's expiry failed: ${describeError(error)}`);
+    }
+  }
+  base = { ...base, reopened, ...(expiresAt !== undefined ? { expiresAt } : {}) };
+
+  // b. The original body, unchanged, to the master queue.
+  let sentMessageId: string;
+  try {
+    const result = await run.master.send(
+      new SendMessageCommand({ QueueUrl: run.toUrl, MessageBody: message.body, MessageAttributes: redriveAttributes(run.from.name, reason) }),
+    );
+    sentMessageId = result.MessageId ?? '?';
+    run.sent.add(sentMessageId);
+  } catch (error) {
+    const record = reopened ? ' (the record stays REDRIVEN: the next redrive accepts it)' : '';
+    return leftInDlq(run, base, `sending to the master queue failed: ${describeError(error)}${record}`);
+  }
+  base = { ...base, sentMessageId };
+
+  // c. Only now out of the DLQ.
+  try {
+    const handle = run.reader.receiptHandle(message.messageId) ?? message.receiptHandle;
+    await run.dlq.send(new DeleteMessageCommand({ QueueUrl: run.from.url, ReceiptHandle: handle }));
+    run.reader.forget(message.messageId);
+  } catch (error) {
+    return {
+      ...base,
+      outcome: 'failed',
+      detail: `sent to the master queue as ${sentMessageId}, but deleting it from the DLQ failed (${describeError(error)}): the DLQ copy is now a duplicate, which the claim drops and the next redrive skips once the record says DISPATCHED`,
+    };
+  }
+  return { ...base, outcome: 'moved', detail: verdict.note };
+}
+
 /** Moves DLQ messages back to the master queue (see the file comment for the order and why). */
 export async function redrive(deps: RedriveDeps, options: RedriveOptions = {}): Promise<RedriveResult> {
   const kind = options.queue ?? 'dispatch';
@@ -163,19 +282,7 @@ export async function redrive(deps: RedriveDeps, options: RedriveOptions = {}): 
   if (!toUrl) throw new TargetError('the target names no master queue URL');
   if (!deps.tableName) throw new TargetError('the target names no idempotency table');
   const dlq = clientFor(deps, fromUrl);
-  const master = clientFor(deps, toUrl);
-  const fromName = queueName(fromUrl);
-  const now = options.now ?? (() => new Date());
-  const dryRun = Boolean(options.dryRun);
   const max = options.max ?? Number.POSITIVE_INFINITY;
-  const lifetime = options.recordLifetimeSeconds ?? DEFAULT_RECORD_LIFETIME_SECONDS;
-  /** The expiry a record needs once a copy is sent now: never earlier than the one it has. */
-  const expiryFor = (read: RecordRead) => {
-    const needed = Math.floor(now().getTime() / 1000) + lifetime;
-    const current = read.found && 'record' in read ? read.record.expiresAt : undefined;
-    return current !== undefined && current > needed ? current : needed;
-  };
-
   const approximate = await queueDepth(dlq, fromUrl);
   const { onProgress, signal } = options;
   const reader = new QueueReader(dlq, fromUrl, {
@@ -184,104 +291,24 @@ export async function redrive(deps: RedriveDeps, options: RedriveOptions = {}): 
     idleReceives: options.idleReceives ?? READ_DEFAULTS.idleReceives,
     ...(signal ? { signal } : {}),
   });
+  const run: Run = {
+    deps,
+    reader,
+    dlq,
+    from: { name: queueName(fromUrl), url: fromUrl },
+    master: clientFor(deps, toUrl),
+    toUrl,
+    dryRun: Boolean(options.dryRun),
+    force: Boolean(options.force),
+    now: options.now ?? (() => new Date()),
+    lifetime: options.recordLifetimeSeconds ?? DEFAULT_RECORD_LIFETIME_SECONDS,
+    sent: new Set<string>(),
+  };
   const entries: RedriveEntry[] = [];
-  /** Master-queue message ids of the copies this run sent: their return to the DLQ is not redriven again. */
-  const sent = new Set<string>();
   let notSelected = 0;
   let attempted = 0;
   let stoppedAtMax = false;
   let stillHidden = 0;
-
-  /** A failed message goes back at once, so the DLQ still shows it. */
-  const failed = async (base: Omit<RedriveEntry, 'outcome' | 'detail'>, detail: string): Promise<RedriveEntry> => {
-    const notReleased = await reader.release([base.messageId]);
-    const visibility = notReleased.length ? 'hidden until its visibility timeout ends' : 'visible again';
-    return { ...base, outcome: 'failed', detail: `${detail}; left in the DLQ, ${visibility}` };
-  };
-
-  const one = async (message: DlqMessage): Promise<RedriveEntry> => {
-    const reason = baseReason(message);
-    let base: Omit<RedriveEntry, 'outcome' | 'detail'> = {
-      messageId: message.messageId,
-      ...(message.requestId ? { requestId: message.requestId } : {}),
-      reason,
-    };
-    // a. The record first, so that the copy sent next finds it claimable.
-    let verdict: Verdict | undefined;
-    let reopened = false;
-    let read: RecordRead = { found: false };
-    let expiresAt: number | undefined;
-    for (let attempt = 0; attempt < 3 && !verdict; attempt++) {
-      read = { found: false };
-      if (message.requestId) {
-        try {
-          read = await getRecord(deps.dynamo(), deps.tableName, message.requestId);
-        } catch (error) {
-          return failed(base, `reading the record failed: ${describeError(error)}`);
-        }
-      }
-      base = { ...base, recordBefore: message.requestId ? recordStatus(read) : 'absent' };
-      const decided = redriveVerdict(message.requestId, read, Math.floor(now().getTime() / 1000), Boolean(options.force));
-      if (decided.action !== 'reopen' || dryRun) {
-        verdict = decided;
-        break;
-      }
-      try {
-        // The condition holds unless the record changed since it was read: then read it again.
-        const expiry = expiryFor(read);
-        if (await reopen(deps, message.requestId as string, now(), expiry)) {
-          verdict = decided;
-          reopened = true;
-          expiresAt = expiry;
-        }
-      } catch (error) {
-        return failed(base, `setting the record REDRIVEN failed: ${describeError(error)}`);
-      }
-    }
-    if (!verdict) return failed(base, 'the record kept changing while it was being set REDRIVEN');
-    const forced = verdict.action === 'move' && Boolean(verdict.forced);
-    base = { ...base, action: verdict.action, ...(forced ? { forced } : {}) };
-    if (verdict.action === 'skip') return { ...base, outcome: 'skipped', detail: verdict.note };
-    if (dryRun) return { ...base, outcome: 'would-move', detail: verdict.action === 'reopen' ? `${verdict.note} (would be set)` : verdict.note };
-    if (forced && read.found && message.requestId) {
-      // The copy about to be sent may outlive the record as it stands: extend it first.
-      expiresAt = expiryFor(read);
-      try {
-        await outliveCopy(deps, message.requestId, expiresAt);
-      } catch (error) {
-        return failed(base, `extending the record's expiry failed: ${describeError(error)}`);
-      }
-    }
-    base = { ...base, reopened, ...(expiresAt !== undefined ? { expiresAt } : {}) };
-
-    // b. The original body, unchanged, to the master queue.
-    let sentMessageId: string;
-    try {
-      const result = await master.send(
-        new SendMessageCommand({ QueueUrl: toUrl, MessageBody: message.body, MessageAttributes: redriveAttributes(fromName, reason) }),
-      );
-      sentMessageId = result.MessageId ?? '?';
-      sent.add(sentMessageId);
-    } catch (error) {
-      const record = reopened ? ' (the record stays REDRIVEN: the next redrive accepts it)' : '';
-      return failed(base, `sending to the master queue failed: ${describeError(error)}${record}`);
-    }
-    base = { ...base, sentMessageId };
-
-    // c. Only now out of the DLQ.
-    try {
-      const handle = reader.receiptHandle(message.messageId) ?? message.receiptHandle;
-      await dlq.send(new DeleteMessageCommand({ QueueUrl: fromUrl, ReceiptHandle: handle }));
-      reader.forget(message.messageId);
-    } catch (error) {
-      return {
-        ...base,
-        outcome: 'failed',
-        detail: `sent to the master queue as ${sentMessageId}, but deleting it from the DLQ failed (${describeError(error)}): the DLQ copy is now a duplicate, which the claim drops and the next redrive skips once the record says DISPATCHED`,
-      };
-    }
-    return { ...base, outcome: 'moved', detail: verdict.note };
-  };
 
   try {
     reading: for await (const batch of reader.batches()) {
@@ -296,7 +323,7 @@ export async function redrive(deps: RedriveDeps, options: RedriveOptions = {}): 
           notSelected++;
           continue;
         }
-        if (sent.has(message.messageId) || (message.sourceMessageId && sent.has(message.sourceMessageId))) {
+        if (run.sent.has(message.messageId) || (message.sourceMessageId && run.sent.has(message.sourceMessageId))) {
           entries.push({
             messageId: message.messageId,
             ...(message.requestId ? { requestId: message.requestId } : {}),
@@ -306,7 +333,7 @@ export async function redrive(deps: RedriveDeps, options: RedriveOptions = {}): 
           });
           continue;
         }
-        const entry = await one(message);
+        const entry = await redriveMessage(run, message);
         entries.push(entry);
         if (entry.outcome !== 'skipped') attempted++;
       }
@@ -321,9 +348,9 @@ export async function redrive(deps: RedriveDeps, options: RedriveOptions = {}): 
   for (const entry of entries) counts[entry.outcome]++;
   return {
     queue: kind,
-    from: { name: fromName, url: fromUrl },
+    from: run.from,
     to: { name: queueName(toUrl), url: toUrl },
-    dryRun,
+    dryRun: run.dryRun,
     approximate,
     read: reader.read,
     notSelected,

@@ -1,13 +1,13 @@
 /**
- * `dlq` and `redrive` against the real local servers (dynalite + fauxqs with the deployment's queues and
- * table): the module functions are driven directly with a Target-like set of clients; records and DLQ
- * messages are written by hand to set up each state.
+ * The operations behind `dlq` and `redrive` (ops/dlq.ts, ops/redrive.ts) against the real local servers
+ * (dynalite + fauxqs with the deployment's queues and table), driven directly with a Target-like set of
+ * clients; records and DLQ messages are written by hand to set up each state.
  */
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { listDlq } from '../../../tools/ops/dlq.js';
-import { MASTER_DLQ_REASON } from '../../../tools/ops/dlq-model.js';
+import { listDlq, listDlqs } from '../../../tools/ops/dlq.js';
+import { MASTER_DLQ_REASON, type DlqKind } from '../../../tools/ops/dlq-model.js';
 import { queueDepth } from '../../../tools/ops/queue-reader.js';
 import { redrive, type RedriveDeps, type RedriveOptions } from '../../../tools/ops/redrive.js';
 import { HOME_REGION } from '../../../core/topology.js';
@@ -123,6 +123,21 @@ describe('dlq listing', () => {
     // Read, not consumed: all visible again at once.
     expect(await dispatchDlq()).toEqual({ visible: 3, inFlight: 0 });
     expect(await depth(aws.resources.masterDeadLetterQueueUrl)).toEqual({ visible: 2, inFlight: 0 });
+  });
+
+  it('listDlqs reads the DLQs asked for, in that order, and names each in its progress', async () => {
+    await deadLettered('req-m1');
+    await home.send(new SendMessageCommand({ QueueUrl: aws.resources.masterDeadLetterQueueUrl, MessageBody: body('req-m2') }));
+    const progress: Array<[DlqKind, number]> = [];
+    const listings = await listDlqs(deps, ['master', 'dispatch'], { waitSeconds: 0, onProgress: (queue, read) => progress.push([queue, read]) });
+    expect(listings.map((l) => [l.queue, l.read, l.messages.map((m) => m.requestId)])).toEqual([
+      ['master', 1, ['req-m2']],
+      ['dispatch', 1, ['req-m1']],
+    ]);
+    expect(progress).toEqual([
+      ['master', 1],
+      ['dispatch', 1],
+    ]);
   });
 });
 
