@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { HOME_REGION } from '../../core/topology.js';
 import { sqsAt } from '../../tools/local/resources.js';
 import { startLocalStack, type LocalStack } from '../../tools/local/stack.js';
-import { makeRequest } from '../../tools/cli/requests.js';
+import { makeRequest } from '../../tools/ops/requests.js';
 import { drain, queueEmpty, until } from '../support/local-aws.js';
 
 let stack: LocalStack;

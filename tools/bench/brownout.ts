@@ -11,7 +11,7 @@
 import { cpus, loadavg } from 'node:os';
 import { GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { Command } from 'commander';
-import { makeRequest } from '../cli/requests.js';
+import { makeRequest } from '../ops/requests.js';
 import { HOME_REGION } from '../../core/topology.js';
 import { STATE } from '../../workflows/dispatch.js';
 import { sqsAt } from '../local/resources.js';

@@ -9,7 +9,7 @@
  */
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { Command, InvalidArgumentError } from 'commander';
-import { makeRequest } from '../cli/requests.js';
+import { makeRequest } from '../ops/requests.js';
 import { laneOf } from '../../core/lanes.js';
 import type { Priority } from '../../core/request.js';
 import { seededRandom } from '../../core/random.js';

@@ -11,7 +11,7 @@ import { cpus, loadavg } from 'node:os';
 import { GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { Command, InvalidArgumentError } from 'commander';
-import { makeRequest } from '../cli/requests.js';
+import { makeRequest } from '../ops/requests.js';
 import { executionInputSchema } from '../../core/placement.js';
 import { HOME_REGION } from '../../core/topology.js';
 import { localDefinition, type HandlerWrapper, type LocalFunctionName } from '../local/dispatch.js';

@@ -3,7 +3,7 @@ import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import type { MeasuredFigures } from '../../../tools/bench/cost/figures.js';
 import { renderLogs } from '../../../tools/bench/cost/measure.js';
-import { makeRequest } from '../../../tools/cli/requests.js';
+import { makeRequest } from '../../../tools/ops/requests.js';
 import { localDefinition } from '../../../tools/local/dispatch.js';
 import { sqsAt } from '../../../tools/local/resources.js';
 import { startLocalStack } from '../../../tools/local/stack.js';

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import { makeRequest } from '../../cli/requests.js';
+import { makeRequest } from '../../ops/requests.js';
 import { DEFAULT_REGIONS, HOME_REGION, type RegionSpec } from '../../../core/topology.js';
 import { localDefinition, type HandlerWrapper, type LocalFunctionName } from '../../local/dispatch.js';
 import type { FaultProxy } from '../../local/faults/proxy.js';
