@@ -30,7 +30,7 @@ export interface SendOptions {
   readonly backoffMs?: number;
   /**
    * Epoch ms after which no call is started (entries not yet sent are reported not sent), so that the
-   * caller's worst case is this deadline plus one call (functions/forward.ts, core/time-budget.ts).
+   * caller's worst case is this deadline plus one call (functions/forward.ts, workflows/time-budget.ts).
    */
   readonly deadlineMs?: number;
 }

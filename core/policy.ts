@@ -13,7 +13,7 @@
  *   never sees: once those unseen placements come to a full batch or more, choosing the shortest queue
  *   would herd every container onto it, so the message is drawn in proportion to how the unseen messages
  *   plus this one would best be spread over the queues as read (water-filling; "load interpretation",
- *   Dahlin 2000). Figures: bench/policy.ts, docs/benchmarks.md.
+ *   Dahlin 2000). Figures: tools/bench/policy.ts, docs/benchmarks.md.
  */
 import type { PolicyName } from './config.js';
 import { weightedIndex, type Random } from './random.js';
@@ -50,7 +50,7 @@ export interface PolicyInput {
 
 /**
  * Assumed lag of SQS's approximate counts behind the queues. AWS gives no figure (the counts are
- * "approximate", eventually consistent); bench/policy.ts --sqs-lag shows what a longer lag costs.
+ * "approximate", eventually consistent); tools/bench/policy.ts --sqs-lag shows what a longer lag costs.
  */
 export const READING_LAG_SECONDS = 2;
 

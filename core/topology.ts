@@ -21,7 +21,7 @@ export const DEFAULT_REGIONS: readonly RegionSpec[] = [
 ];
 
 /**
- * The time budget, in the order that must hold by construction (core/time-budget.ts checks it, the
+ * The time budget, in the order that must hold by construction (workflows/time-budget.ts checks it, the
  * deployment refuses to synthesize otherwise): worst-case execution (every Retry and every Task
  * timeout of workflows/dispatch.ts added up) < execution timeout < intake timeout < claim lease <
  * master visibility timeout, and claim lease >= intake timeout + execution timeout.

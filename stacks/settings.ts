@@ -22,7 +22,7 @@ export const FUNCTION_SETTINGS = {
 
 /**
  * Memory of each function (MB). The task functions are I/O-bound; the intake and the forward hold up to
- * 10 bodies of 256 KiB. The cost model (bench/cost.ts) reads these.
+ * 10 bodies of 256 KiB. The cost model (tools/bench/cost/main.ts) reads these.
  */
 export const FUNCTION_MEMORY_MB = {
   intake: 512,
@@ -125,7 +125,7 @@ export function stateMachineLogging(stage: string): StateMachineLogging {
  * is not running ..."}. For the intake that is a batch without failures: the event source mapping
  * would delete every master message it received. So the intake is never live (its deployed code runs
  * under `sst dev` too); the other three may be, because the state machine takes no such answer for a
- * dispatch (test/workflow/ambiguous-outcomes.test.ts) and fails the execution instead.
+ * dispatch (test/workflows/ambiguous-outcomes.test.ts) and fails the execution instead.
  */
 export const LIVE_IN_SST_DEV = { intake: false, snapshot: true, select: true, forward: true } as const;
 

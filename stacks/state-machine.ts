@@ -104,7 +104,7 @@ export function createStateMachine(args: StateMachineArgs): DispatchStateMachine
       tableName,
       deadLetterQueueUrl,
     });
-    // A definition whose worst case breaks the time budget is not deployed (core/time-budget.ts).
+    // A definition whose worst case breaks the time budget is not deployed (workflows/time-budget.ts).
     assertDispatchBudget(built);
     return JSON.stringify(built);
   });

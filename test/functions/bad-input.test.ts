@@ -1,5 +1,5 @@
 /**
- * The bad-input corpus (chaos/bad-input.ts) through parseRequest and the intake's triage: every
+ * The bad-input corpus (tools/chaos/bad-input.ts) through parseRequest and the intake's triage: every
  * body is dispatched unchanged or dead-lettered with a reason naming what was wrong, and none throws.
  */
 import { spawnSync } from 'node:child_process';

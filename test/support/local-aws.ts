@@ -51,7 +51,7 @@ export interface LocalAwsOptions {
   settings?: FunctionSettings;
   masterVisibilitySeconds?: number;
   /**
-   * Puts fault proxies (local/fault-proxy.ts) between the code under test (the functions' config, the
+   * Puts fault proxies (tools/local/faults/proxy.ts) between the code under test (the functions' config, the
    * workflow's DynamoDB/SQS integrations) and the servers; the test's own clients bypass them, so
    * a fault never blinds the test.
    */

@@ -1,5 +1,5 @@
 /**
- * Faults that answer ambiguously, injected at the wire through fault proxies (local/fault-proxy.ts):
+ * Faults that answer ambiguously, injected at the wire through fault proxies (tools/local/faults/proxy.ts):
  * a write that landed and whose answer was lost, a send accepted and then unanswered, a function that
  * failed after its side effect. Each must end with the message in at most one region (or released for
  * a retry that prefers the same region), never lost, never dead-lettered while it may be in a queue.

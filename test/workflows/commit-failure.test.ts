@@ -56,7 +56,7 @@ it('reports forwarded messages as dispatched, with the reason, when marking them
   const outcomes = flattenOutcomes(messages.map((m) => m.messageId), executionOutputSchema.parse(record.output));
   expect(outcomes.map((o) => o.outcome)).toEqual(['dispatched', 'dispatched', 'dispatched', 'dispatched']);
   for (const outcome of outcomes) expect(outcome.reason).toMatch(/^forwarded, but marking DISPATCHED failed: DynamoDB\./);
-  // Each mark was retried 4 times before giving up (as long as the time budget allows: core/time-budget.ts).
+  // Each mark was retried 4 times before giving up (as long as the time budget allows: workflows/time-budget.ts).
   const retries = record.events.filter((e) => e.type === 'StateRetried' && e.state.name.startsWith('Mark dispatched'));
   expect(retries).toHaveLength(4 * 4);
   // And each message is in exactly one regional queue.

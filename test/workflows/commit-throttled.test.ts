@@ -2,7 +2,7 @@
  * Marking DISPATCHED under DynamoDB throttling (issue 16, case 5): the commit must outlast a throttle of
  * several seconds, as long as the time budget allows, not give up within a second as a fully jittered
  * backoff can. Step Functions' retry timing at 1/10 scale (every interval, cap and backoff as AWS computes
- * them, only ten times shorter: local/asl-runner.ts retryScale): the table answers every commit with
+ * them, only ten times shorter: tools/local/emulators/asl-runner.ts retryScale): the table answers every commit with
  * ProvisionedThroughputExceededException (at the wire, through the fault proxy) for 0.8 s (8 s deployed),
  * then recovers. The commit's backoff without jitter (1 + 2 + 4 + 6 s, scaled) reaches past it; the
  * earlier 1 + 2 + 4 s with full jitter never could.

@@ -3,7 +3,7 @@
  * the select and forward functions, run on local servers; the EMF lines they write are read here (handed
  * to a line listener, as the local stack keeps them; and printed to stdout, METRICS_OUTPUT=stdout, as
  * on Lambda), checked against core/metrics.ts (the names and dimensions the
- * alarms and the dashboard read: test/infra/observability.test.ts) and for their values: a batch with a
+ * alarms and the dashboard read: test/stacks/observability.test.ts) and for their values: a batch with a
  * failover, duplicates and an invalid message; a send whose answer is lost twice, then its claim taken
  * over by the redelivery. Also the loggers' Lambda context, in JSON and in the local text form.
  */

@@ -1,6 +1,6 @@
 /**
  * `npm run bench:capacity`: a fleet that changes mid-run (one region loses half its workers, another
- * gains), by seeded simulation driving the shipped least-wait (core/policy.ts; bench/sim/fleet-model.ts),
+ * gains), by seeded simulation driving the shipped least-wait (core/policy.ts; tools/bench/sim/fleet-model.ts),
  * told the configured capacity (static), what a hook sets some seconds after the change (live), or the
  * effectiveCapacity estimate (estimated), against the oracle. Prints the p99 wait after the change per
  * load, and in the first minutes after it. See docs/capacity.md.

@@ -1,6 +1,6 @@
 /**
  * `npm run bench:lanes`: priority lanes, by seeded simulation driving the shipped code (core/lanes.ts
- * laneLoads/pollOrder/afterTake, core/policy.ts least-wait; bench/sim/fleet-model.ts). Prints, per
+ * laneLoads/pollOrder/afterTake, core/policy.ts least-wait; tools/bench/sim/fleet-model.ts). Prints, per
  * priority, the wait (master batching + regional queue) with and without lanes per load, the targets,
  * the starvation guard against strict priority, and the high lane's batching window. See docs/lanes.md.
  */

@@ -1,6 +1,6 @@
 /**
  * `npm run bench:policy`: the selection policies against an oracle, by a seeded simulation that drives
- * the real code in core/policy.ts (bench/sim/model.ts). Prints, per scenario, p99 and mean wait as a
+ * the real code in core/policy.ts (tools/bench/sim/model.ts). Prints, per scenario, p99 and mean wait as a
  * ratio to the oracle per load, then the acceptance targets; writes the chart docs/placement-p99.svg.
  * `--sweep <name>` varies one setting of the deployed scenario instead. See docs/benchmarks.md.
  */

@@ -1,5 +1,5 @@
 /**
- * `npm run bench` (also `npm run bench:throughput`): the whole local stack end to end (local/stack.ts),
+ * `npm run bench` (also `npm run bench:throughput`): the whole local stack end to end (tools/local/stack.ts),
  * with no workers so the regional queues only fill. Sends --count requests to the master queue with
  * SendMessageBatch (all at once, or --rate per second), waits until the event source has resolved them
  * all, then reports throughput, latency from the master queue to the regional queue, executions, batch

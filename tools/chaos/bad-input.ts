@@ -1,7 +1,7 @@
 /**
  * A corpus of bad and odd master-queue bodies, each with what the dispatcher must do with it: dispatch
  * it unchanged (with the request_id and priority it reads), or dead-letter it with a reason matching a
- * regex. The unit test (test/unit/bad-input.test.ts) runs it through parseRequest and the intake's
+ * regex. The unit test (test/functions/bad-input.test.ts) runs it through parseRequest and the intake's
  * triage; a chaos runner can send the same bodies through the whole stack:
  *
  *   import { BAD_INPUT } from '../../tools/chaos/bad-input.js';

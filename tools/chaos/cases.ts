@@ -2,8 +2,8 @@
  * The cases of issue 16 the chaos harness can express at the wire (1: a send stored then answered 500
  * whose retry is refused; 4: two drained regions and the third refusing; 5: UpdateItem throttled past
  * the commit's retries; 6: workers' clocks skewed by +-5 minutes; 7: jobs longer than the fence lease),
- * and the combined nemesis's scenario (chaos/nemesis.ts). Each names its fault and proves it fired, as
- * chaos/scenarios.ts does.
+ * and the combined nemesis's scenario (tools/chaos/nemesis.ts). Each names its fault and proves it fired, as
+ * tools/chaos/scenarios.ts does.
  */
 import { clearCapacity, writeCapacity } from '../../aws/capacity.js';
 import type { WorkerEvent } from '../local/fleet/workers.js';
@@ -241,13 +241,13 @@ export function skewedMeetings(events: readonly WorkerEvent[]): SkewedMeeting[] 
 const mixes = new WeakMap<ScenarioContext, Fault[]>();
 
 /**
- * The combined nemesis: a seeded mix of two or three fault kinds at once (chaos/nemesis.ts), armed
+ * The combined nemesis: a seeded mix of two or three fault kinds at once (tools/chaos/nemesis.ts), armed
  * together for the fault window and held until every one of them has fired. Each name draws its own mix
  * from the seed; `combined-1` runs in the short suite too.
  */
 export const combined = (n: number): Scenario => ({
   name: `combined-${n}`,
-  injects: 'a random mix of two or three fault kinds at once, drawn from the catalogue (chaos/nemesis.ts) by the seed',
+  injects: 'a random mix of two or three fault kinds at once, drawn from the catalogue (tools/chaos/nemesis.ts) by the seed',
   // Two outages at once still burn one receive each at most: shorter than a master visibility timeout (3 s).
   ...forms({}, { faultSeconds: 2.5 }),
   ...(n > 1 ? { longOnly: true } : {}),

@@ -1,7 +1,7 @@
 /**
  * A total-queue checker (Jepsen's, for this dispatcher): given what was sent and everything observed
  * after a chaos scenario, accounts for every request. Pure: no AWS import, no clock, no I/O; the
- * scenario runner (chaos/harness.ts) gathers the observations.
+ * scenario runner (tools/chaos/harness.ts) gathers the observations.
  *
  *   sent:        master-queue messages: valid requests (some request_ids sent more than once on purpose)
  *                and malformed bodies with the corpus's expected outcome
@@ -12,7 +12,7 @@
  *                after sending, sends the forward confirmed)
  *
  * Per scenario it reports: sent, accepted by a worker exactly once, lost, accepted twice (processed more
- * than once), copies beyond the first (each attributed to a named window, chaos/windows.ts, or
+ * than once), copies beyond the first (each attributed to a named window, tools/chaos/windows.ts, or
  * UNEXPLAINED), dead-lettered with and without a reason, still pending, and the time to drain; and three
  * checks that must find nothing: a request failed over or dead-lettered by the execution whose own attempt
  * for it went unanswered (DESIGN invariant 10), a request both in a region and in the dispatch DLQ, and a

@@ -1,5 +1,5 @@
 /**
- * Runs one chaos scenario on its own embedded stack (local/stack.ts with fault proxies, the chaos hooks
+ * Runs one chaos scenario on its own embedded stack (tools/local/stack.ts with fault proxies, the chaos hooks
  * and fenced workers in every region): sends the planned load, lets the scenario inject its faults,
  * waits until everything has drained (or the scenario's limit), reads what is left, and hands it all to
  * the checker. Everything random comes from the seed.
@@ -87,7 +87,7 @@ export interface ScenarioContext {
   at(ms: number): Promise<void>;
   /** Workers' events so far. */
   readonly workerEvents: readonly WorkerEvent[];
-  /** Makes workers die while processing copies (see local/workers.ts `crash`). */
+  /** Makes workers die while processing copies (see tools/local/fleet/workers.ts `crash`). */
   setWorkerCrash(crash: ((copy: WorkerCopy) => boolean) | undefined): void;
   /** A line for the report: what the scenario did when. */
   note(text: string): void;
@@ -107,7 +107,7 @@ export interface Scenario {
   readonly pollers?: number;
   /**
    * Simulated workers per region and their processing time (default 2 and 0.02 s): slower ones leave copies
-   * queued longer. `clockSkewSeconds`: worker n's clock is off by entry n modulo the list (local/workers.ts).
+   * queued longer. `clockSkewSeconds`: worker n's clock is off by entry n modulo the list (tools/local/fleet/workers.ts).
    */
   readonly workers?: { readonly perRegion: number; readonly secondsPerRequest: number; readonly clockSkewSeconds?: readonly number[] };
   /** Messages beside the planned requests (a storm, the bad-input corpus). */

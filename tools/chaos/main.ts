@@ -1,5 +1,5 @@
 /**
- * `npm run chaos`: every chaos scenario (chaos/scenarios.ts) in its long form, one after another, each on
+ * `npm run chaos`: every chaos scenario (tools/chaos/scenarios.ts) in its long form, one after another, each on
  * its own embedded stack, then one table: scenario, sent, accepted once, lost, accepted twice, extra copies
  * (each attributed to a named window), DLQ with reason, pending, drain time. Progress goes to stderr.
  * Exits 1 when any scenario lost a request, processed one twice, left an unexplained copy, broke one of

@@ -104,7 +104,7 @@ export async function drainAll(clients: (server: string) => SQSClient, d: StackD
   return found.flat();
 }
 
-/** What the checkers read of a parsed idempotency record (chaos/checker.ts, and the explorer's). */
+/** What the checkers read of a parsed idempotency record (tools/chaos/checker.ts, and the explorer's). */
 export function recordView(r: RequestRecord): RecordView {
   return {
     requestId: r.request_id,

@@ -1,5 +1,5 @@
 /**
- * What the scenarios (chaos/scenarios.ts) are written with: a fault window held on until the system met
+ * What the scenarios (tools/chaos/scenarios.ts) are written with: a fault window held on until the system met
  * the fault, and counters of what the fault did, read from the fault proxies' logs, the hooks' logs and
  * the workers' events (the evidence each scenario's proof gives).
  */

@@ -1,13 +1,13 @@
 /**
  * Every chaos scenario of issue 8, the cases of issue 16 the harness can express, and the combined
- * nemesis (chaos/nemesis.ts): what it injects, when, for how long, in a short form (the test suite
+ * nemesis (tools/chaos/nemesis.ts): what it injects, when, for how long, in a short form (the test suite
  * runs all of them, a few seconds each) and a long form (`npm run chaos`: more requests, longer faults).
- * Each is bounded in time and reproducible from a seed (chaos/harness.ts derives every PRNG from it), and
+ * Each is bounded in time and reproducible from a seed (tools/chaos/harness.ts derives every PRNG from it), and
  * each proves its fault fired from the fault proxies' stats or the hooks' counters: `proof` returns one
  * sentence per piece of evidence, none when the fault never happened (the scenario then fails).
  *
  * Faults stay within what the deployment survives by design, scaled to the local time scale
- * (chaos/harness.ts TIME_SCALE): a master message is received at most 3 times before the master DLQ, so
+ * (tools/chaos/harness.ts TIME_SCALE): a master message is received at most 3 times before the master DLQ, so
  * an outage that fails every dispatch is kept under two master visibility timeouts, and one that fails
  * every worker acceptance under two regional visibility timeouts.
  */

@@ -1,6 +1,6 @@
 /**
  * The named windows: the only ways a request may reach the queues more than once (README's guarantee,
- * issue 7). The checker (chaos/checker.ts) attributes every copy beyond the first to one of them, from
+ * issue 7). The checker (tools/chaos/checker.ts) attributes every copy beyond the first to one of them, from
  * evidence; a copy that none explains is UNEXPLAINED and fails its scenario. Pure data.
  */
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The CLI's entry (`npm run cli`, cli/bin.mjs, `tsx cli/main.ts` from an IDE). The Node version is
+ * The CLI's entry (`npm run cli`, tools/cli/bin.mjs, `tsx tools/cli/main.ts` from an IDE). The Node version is
  * checked before anything else is loaded: the commands import the local AWS servers, which need
  * node:sqlite (Node >= 22.12); on an older Node this says so in one line instead of crashing.
  */

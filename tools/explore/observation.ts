@@ -1,7 +1,7 @@
 /**
  * What one explored run leaves behind, as plain data: the messages taken, each execution's outcomes,
  * every Task attempt (with what the injected fault did), every copy in the queues, the records, and
- * what the workers did through the fence. The checker (explore/checker.ts) reads only this.
+ * what the workers did through the fence. The checker (tools/explore/checker.ts) reads only this.
  */
 import type { FaultId } from './faults.js';
 
@@ -62,7 +62,7 @@ export interface CopyView {
   readonly reason?: string;
 }
 
-/** What the checker reads of an idempotency record: the chaos checker's view (chaos/observe.ts recordView). */
+/** What the checker reads of an idempotency record: the chaos checker's view (tools/chaos/observe.ts recordView). */
 import type { RecordView } from '../chaos/checker.js';
 export type { RecordView };
 

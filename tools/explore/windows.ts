@@ -1,5 +1,5 @@
 /**
- * The named windows an extra copy may come through: chaos/windows.ts's, plus one the chaos hooks never
+ * The named windows an extra copy may come through: tools/chaos/windows.ts's, plus one the chaos hooks never
  * open (a forward whose answer is lost to a Lambda service error or a timeout after it ran).
  */
 import { UNEXPLAINED, WINDOWS as CHAOS_WINDOWS } from '../chaos/windows.js';

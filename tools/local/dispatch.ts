@@ -48,7 +48,7 @@ export interface FunctionSettings {
   readonly regionHealthSeconds?: number;
   /**
    * Where the functions' EMF metric lines go (core/metrics.ts): `capture` by default (handed to the
-   * run's listener: the local stack's metrics sink, local/metrics.ts; not printed), `stdout` as on
+   * run's listener: the local stack's metrics sink, tools/local/metrics.ts; not printed), `stdout` as on
    * Lambda, or `off`.
    */
   readonly metricsOutput?: MetricsOutput;
@@ -175,7 +175,7 @@ export interface DispatchRunnerOptions extends LocalFunctionOptions {
    */
   readonly functions?: TaskFunctions;
   readonly retryIntervalMs?: number;
-  /** Scales every Retry interval, cap and Wait instead (local/asl-runner.ts RunnerOptions.retryScale). */
+  /** Scales every Retry interval, cap and Wait instead (tools/local/emulators/asl-runner.ts RunnerOptions.retryScale). */
   readonly retryScale?: number;
   readonly regionRetry?: RetryPolicy;
   /** Wraps the snapshot, select and forward handlers (e.g. a forward that crashes after sending). */

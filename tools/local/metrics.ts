@@ -3,7 +3,7 @@
  * `_aws` lines the functions write (each stack's functions hand theirs to that stack's sink: `take` is
  * their line listener, functions/metrics.ts) and keeps, per namespace, metric and dimension values, the sum,
  * sample count, minimum and maximum; and a tiny JSON endpoint on 127.0.0.1 that serves them, read by
- * `dispatch metrics` (cli/commands/metrics.ts) through the stack file.
+ * `dispatch metrics` (tools/cli/commands/metrics.ts) through the stack file.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';

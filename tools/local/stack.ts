@@ -48,7 +48,7 @@ export interface StackOptions {
   readonly onDropped?: (region: string, body: string, reason: DropReason) => void;
   readonly stage?: string;
   /**
-   * Fault proxies (local/fault-proxy.ts) in front of DynamoDB, each SQS server and the Step Functions
+   * Fault proxies (tools/local/faults/proxy.ts) in front of DynamoDB, each SQS server and the Step Functions
    * endpoint: the whole running system (intake, workflow, event source, workers) goes through them;
    * the description's endpoints (what CLI tools and checkers use) still name the servers.
    */
@@ -75,11 +75,11 @@ export interface StackOptions {
   readonly fenceLeaseSeconds?: number;
   /**
    * Skews of the simulated workers' clocks, whole seconds, in every region: worker n's fence (each worker
-   * has its own) reads the system time plus entry n modulo the list's length (local/workers.ts
+   * has its own) reads the system time plus entry n modulo the list's length (tools/local/fleet/workers.ts
    * `clockSkewSeconds`). Default: none, every worker's fence on the system clock.
    */
   readonly workerClockSkewSeconds?: readonly number[];
-  /** Makes a simulated worker die while processing a copy (local/workers.ts `crash`). */
+  /** Makes a simulated worker die while processing a copy (tools/local/fleet/workers.ts `crash`). */
   readonly workerCrash?: (copy: WorkerCopy) => boolean;
   /** Every copy a simulated worker received and what became of it. */
   readonly onWorkerEvent?: (event: WorkerEvent) => void;
@@ -119,7 +119,7 @@ export interface StackDescription {
     highQueueUrl?: string;
     highDeadLetterQueueUrl?: string;
   }>;
-  /** Where the functions' metrics are served as JSON (local/metrics.ts; `dispatch metrics` reads it). */
+  /** Where the functions' metrics are served as JSON (tools/local/metrics.ts; `dispatch metrics` reads it). */
   readonly metricsEndpoint?: string;
 }
 
@@ -134,7 +134,7 @@ export interface LocalStack {
   readonly workers: Readonly<Record<string, Workers>>;
   /** Present with `faults: true`. */
   readonly faults?: StackFaults;
-  /** The functions' metrics, kept from their EMF lines (local/metrics.ts). */
+  /** The functions' metrics, kept from their EMF lines (tools/local/metrics.ts). */
   readonly metrics: EmfSink;
   /**
    * Stops what consumes queues (the event source and the workers) and leaves the servers up, so that what

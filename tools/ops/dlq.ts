@@ -2,7 +2,7 @@
  * What the dead-letter queues hold, grouped by reason, without consuming anything (each message read is
  * made visible again at once when the read ends). The dispatch DLQ's messages carry their reason; the
  * master DLQ's were moved there by SQS after failed receives and are grouped by what their idempotency
- * record says, when there is one. Served by `dlq` (cli/commands/dlq.ts) and the console's Dead letters
+ * record says, when there is one. Served by `dlq` (tools/ops/dlq.ts) and the console's Dead letters
  * page.
  */
 import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';

@@ -3,7 +3,7 @@
  * the Step Functions endpoint the stack runs serves them; on a deployed stage Express executions are not
  * served by the Step Functions API, so they are read from the state machine's log group
  * (ops/express-logs.ts): the list with one Logs Insights query, one execution from its own log events.
- * Served by `executions` and `inspect` (cli/commands/executions.ts), `status` and the console.
+ * Served by `executions` and `inspect` (tools/cli/commands/executions.ts), `status` and the console.
  */
 import {
   DescribeExecutionCommand,

@@ -1,6 +1,6 @@
 /**
  * What an operation talks to: a deployment's resource names and a client per service, made on first
- * use. The CLI finds one (cli/target.ts: the local stack, or a deployed stage); ops/local-target.ts
+ * use. The CLI finds one (tools/cli/target.ts: the local stack, or a deployed stage); ops/local-target.ts
  * makes one from a local stack's description; the console builds only the part its operations need
  * (console/queues.ts consoleDeps). Each operation asks for the part it needs (a Pick of this).
  */

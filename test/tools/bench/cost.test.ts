@@ -1,4 +1,4 @@
-/** The cost model (bench/cost/model.ts) and the log records it bills (bench/cost/log-records.ts): pure functions, known answers. */
+/** The cost model (tools/bench/cost/model.ts) and the log records it bills (tools/bench/cost/log-records.ts): pure functions, known answers. */
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import type { MeasuredFigures } from '../../../tools/bench/cost/figures.js';

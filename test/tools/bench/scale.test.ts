@@ -1,4 +1,4 @@
-/** The load model of `npm run bench:scale` (bench/scale/model.ts): hand-computed figures, which limit binds first. */
+/** The load model of `npm run bench:scale` (tools/bench/scale/model.ts): hand-computed figures, which limit binds first. */
 import { describe, expect, it } from 'vitest';
 import {
   bindingOrder,

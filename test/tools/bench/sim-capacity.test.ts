@@ -1,5 +1,5 @@
 /**
- * Capacity that follows the fleet, in the simulation (bench/sim/lane-region.ts, fleet-model.ts,
+ * Capacity that follows the fleet, in the simulation (tools/bench/sim/lane-region.ts, fleet-model.ts,
  * capacity-modes.ts): worker count changes take effect as specified, the capacity each mode gives the
  * policy (through core/capacity.ts), and that a live capacity beats the static one after a change.
  * Small seeded runs; no wall-clock assertion.

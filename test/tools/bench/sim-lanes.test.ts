@@ -1,7 +1,7 @@
 /**
- * The priority-lane simulation (bench/sim/fleet-model.ts, lane-region.ts, lane-placement.ts): the
+ * The priority-lane simulation (tools/bench/sim/fleet-model.ts, lane-region.ts, lane-placement.ts): the
  * workers' lane order and starvation guard (core/lanes.ts driven, not copied), per-lane readings, the
- * placement of a mixed batch, agreement with bench/sim/model.ts, and what lanes do to waits. Small
+ * placement of a mixed batch, agreement with tools/bench/sim/model.ts, and what lanes do to waits. Small
  * seeded runs; no wall-clock assertion.
  */
 import { describe, expect, it } from 'vitest';
@@ -105,7 +105,7 @@ describe('placing a mixed batch (core/lanes.ts laneLoads + least-wait)', () => {
 });
 
 describe('simulateFleet', () => {
-  it('with one priority, no lanes and a fixed fleet gives bench/sim/model.ts its exact waits (least-wait and the oracle)', () => {
+  it('with one priority, no lanes and a fixed fleet gives tools/bench/sim/model.ts its exact waits (least-wait and the oracle)', () => {
     const settings = settingsFor(SCENARIOS.find((s) => s.name === 'deployed')!, { load: 0.9, seed: 4, durationSeconds: 20_000, dispatchers: 2, sqsLagSeconds: 2 });
     const event = simulateFleet({ ...settings, mix: ALL_NORMAL }, LEAST_WAIT);
     const exact = simulate(settings, { name: 'least-wait', kind: 'real', policy: POLICY['least-wait'] });

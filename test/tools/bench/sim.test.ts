@@ -1,6 +1,6 @@
 /**
- * The placement simulation (bench/sim/model.ts) against a known answer: M/M/c waits by the Erlang C
- * formula (bench/sim/erlang.ts). Long seeded runs; no wall-clock assertion.
+ * The placement simulation (tools/bench/sim/model.ts) against a known answer: M/M/c waits by the Erlang C
+ * formula (tools/bench/sim/erlang.ts). Long seeded runs; no wall-clock assertion.
  */
 import { describe, expect, it } from 'vitest';
 import { POLICY } from '../../../core/policy.js';

@@ -1,5 +1,5 @@
 /**
- * The chaos suite's total-queue checker (chaos/checker.ts) on hand-made observations: what counts as
+ * The chaos suite's total-queue checker (tools/chaos/checker.ts) on hand-made observations: what counts as
  * completed, lost, pending, processed twice, dead-lettered with or without a reason, and how every copy
  * beyond the first is attributed to a named window, or reported UNEXPLAINED, from evidence.
  */

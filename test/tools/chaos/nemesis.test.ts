@@ -1,5 +1,5 @@
 /**
- * The combined nemesis's draw (chaos/nemesis.ts): two or three faults per run, never two on the same
+ * The combined nemesis's draw (tools/chaos/nemesis.ts): two or three faults per run, never two on the same
  * target, the same mix from the same seed, and every kind of the catalogue reachable.
  */
 import { describe, expect, it } from 'vitest';

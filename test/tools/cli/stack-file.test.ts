@@ -1,6 +1,6 @@
 /**
- * One stack per folder (cli/stack-file.ts), Ctrl-C while stopping (cli/shutdown.ts), and the Node check
- * that runs before anything else (cli/node-version.mjs).
+ * One stack per folder (tools/cli/stack-file.ts), Ctrl-C while stopping (tools/cli/shutdown.ts), and the Node check
+ * that runs before anything else (tools/cli/node-version.mjs).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -135,14 +135,14 @@ describe('the Node version, checked first', () => {
     }
   })();
 
-  it.skipIf(!oldNode)('cli/bin.mjs started directly on an old Node prints that one line and exits 1 (no crash)', () => {
+  it.skipIf(!oldNode)('tools/cli/bin.mjs started directly on an old Node prints that one line and exits 1 (no crash)', () => {
     const run = spawnSync(oldNode as string, [join(PROJECT_ROOT, 'tools', 'cli', 'bin.mjs'), 'status', 'x'], { encoding: 'utf8' });
     expect(run.status).toBe(1);
     expect(run.stderr.trim()).toMatch(/^dispatch needs Node >= 22\.12 \(it runs its local AWS servers on node:sqlite\): run it through npm .*\(this is Node 2\d\.\d+\.\d+\)$/);
     expect(run.stderr).not.toMatch(/ERR_UNKNOWN_BUILTIN_MODULE|node:internal/);
   });
 
-  it('cli/bin.mjs started directly on this Node runs, and prints the version of package.json', () => {
+  it('tools/cli/bin.mjs started directly on this Node runs, and prints the version of package.json', () => {
     const version = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
     const run = spawnSync(process.execPath, [join(PROJECT_ROOT, 'tools', 'cli', 'bin.mjs'), '--version'], { encoding: 'utf8', timeout: 60_000 });
     expect(run.stderr).toBe('');

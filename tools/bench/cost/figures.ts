@@ -1,6 +1,6 @@
 /**
- * The shape of the measured figures (bench/cost/measured.json), written by bench/cost/measure.ts and read
- * by the model (bench/cost/model.ts). Types and names only.
+ * The shape of the measured figures (tools/bench/cost/measured.json), written by tools/bench/cost/measure.ts and read
+ * by the model (tools/bench/cost/model.ts). Types and names only.
  */
 import type { LogBytes } from './log-records.js';
 

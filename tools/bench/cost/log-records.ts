@@ -1,8 +1,8 @@
 /**
  * What an Express state machine writes to its CloudWatch log group, rendered from an execution's history
- * (local/history.ts toHistoryEvents, the same events GetExecutionHistory returns): one JSON record per
+ * (tools/local/emulators/history.ts toHistoryEvents, the same events GetExecutionHistory returns): one JSON record per
  * history event of the types the log level includes, in the shape Step Functions writes
- * (cli/express-logs.ts reads the same shape back):
+ * (tools/ops/express-logs.ts reads the same shape back):
  *
  *   {"id":"3","type":"TaskStateEntered","details":{"name":"...","input":"...","inputDetails":{...}},
  *    "previous_event_id":"2","event_timestamp":"1764671000123","execution_arn":"arn:...","redrive_count":"0"}
@@ -49,7 +49,7 @@ export function logsEventType(level: LogLevel, type: string): boolean {
   return false;
 }
 
-/** A history event as local/history.ts renders it: id, previousEventId, timestamp (epoch seconds), type, one *EventDetails. */
+/** A history event as tools/local/emulators/history.ts renders it: id, previousEventId, timestamp (epoch seconds), type, one *EventDetails. */
 export interface HistoryEventLike {
   readonly id: number;
   readonly previousEventId: number;

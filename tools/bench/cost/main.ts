@@ -1,7 +1,7 @@
 /**
  * `npm run cost`: the monthly bill of this dispatch at a load, from the deployment's own settings
- * (stacks/settings.ts, core/topology.ts; bench/cost/deployed.ts) and figures measured on the local stack
- * (bench/cost/measured.json, made by `--measure`: bench/cost/measure.ts), beside the original system's
+ * (stacks/settings.ts, core/topology.ts; tools/bench/cost/deployed.ts) and figures measured on the local stack
+ * (tools/bench/cost/measured.json, made by `--measure`: tools/bench/cost/measure.ts), beside the original system's
  * claim, with where the money goes and what each lever changes. See docs/cost.md.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -108,7 +108,7 @@ function printProvenance(measured: MeasuredFigures, warnings: readonly string[])
     );
   }
   for (const warning of warnings) console.log(`  NOTE: ${warning}`);
-  console.log(`prices: us-east-1 list prices read ${PRICES_READ_ON} (bench/cost/prices.ts, sources in docs/cost.md); totals WITHOUT the free tier`);
+  console.log(`prices: us-east-1 list prices read ${PRICES_READ_ON} (tools/bench/cost/prices.ts, sources in docs/cost.md); totals WITHOUT the free tier`);
 }
 
 function printSettings(s: CostSettings, overridden: ReadonlySet<string>): void {

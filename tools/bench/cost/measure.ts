@@ -1,9 +1,9 @@
 /**
- * Measures, on the embedded local stack (local/stack.ts with fault proxies in front of every server), what
+ * Measures, on the embedded local stack (tools/local/stack.ts with fault proxies in front of every server), what
  * one dispatch execution does, as a function of how many messages it carries and how many regions there
  * are: the calls it makes to each service (counted by the proxies, per API action), the Lambda invocations
  * and their handler time, the execution's duration, the log records Step Functions would write for it at
- * each log level (its history, rendered by local/history.ts, as CloudWatch log records), the functions'
+ * each log level (its history, rendered by tools/local/emulators/history.ts, as CloudWatch log records), the functions'
  * own log output, and the sizes of what is stored (idempotency records) and sent (regional messages).
  * Then what a worker does per message (the dispatch fence's accept and complete writes), and two
  * incidents (duplicates, a region throttling every send) for what the ERROR level logs.
@@ -578,11 +578,11 @@ export async function measure(options: MeasureOptions = {}): Promise<MeasuredFig
       functionLogLevel: FUNCTION_SETTINGS.LOG_LEVEL,
       // The local stack runs with lanes by default, as deployed.
       lanes: true,
-      requests: 'cli/requests.ts makeRequest (the seed message format), one SendMessageBatch per execution',
+      requests: 'tools/ops/requests.ts makeRequest (the seed message format), one SendMessageBatch per execution',
       notes: [
-        'local/stack.ts with faults: true; calls counted per API action by the fault proxies; CACHE_TTL 0 so every snapshot reads',
+        'tools/local/stack.ts with faults: true; calls counted per API action by the fault proxies; CACHE_TTL 0 so every snapshot reads',
         'one event source poller; each round sends N messages and waits until the event source has resolved them',
-        'durations are this machine against local emulators: the model adds AWS network latency to them (bench/cost/model.ts)',
+        'durations are this machine against local emulators: the model adds AWS network latency to them (tools/bench/cost/model.ts)',
       ],
     },
     cells: cells.sort((a, b) => a.regions - b.regions || a.messages - b.messages),

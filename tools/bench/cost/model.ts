@@ -1,6 +1,6 @@
 /**
  * The monthly bill of the dispatch, from the deployment's settings and the figures measured on the local
- * stack (bench/cost/measured.json). Pure: no I/O, no clock. Every formula is here and in docs/cost.md.
+ * stack (tools/bench/cost/measured.json). Pure: no I/O, no clock. Every formula is here and in docs/cost.md.
  *
  * Shape of the computation:
  *   messages M = perDay x 730/24; arrivals lambda = perDay / 86400 per second
@@ -12,7 +12,7 @@
  *     of executions (cacheMissShare)
  *   durations measured locally get AWS's network latency added (AWS_LATENCY_MS), then Lambda rounds
  *     each invocation up to 1 ms and Express each execution up to 100 ms
- *   then prices (bench/cost/prices.ts), without the free tier; the free tier is a separate credit.
+ *   then prices (tools/bench/cost/prices.ts), without the free tier; the free tier is a separate credit.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { FUNCTIONS, LOG_VARIANTS, type FunctionName, type LogVariant, type MeasuredCell, type MeasuredFigures } from './figures.js';

@@ -1,9 +1,9 @@
 /**
  * `npm run bench:scale`: scale on paper. From the deployment's settings (stacks/settings.ts,
  * core/topology.ts, workflows/dispatch.ts), per-execution figures measured on the local stack (flags;
- * bench/cost/measured.json when it exists) and AWS's documented quotas (bench/scale/quotas.ts), computes
+ * tools/bench/cost/measured.json when it exists) and AWS's documented quotas (tools/bench/scale/quotas.ts), computes
  * which quota or limit caps one deployment first and at how many requests per second, with default
- * quotas and with raised ones. The model is bench/scale/model.ts; the reasoning is docs/scale.md.
+ * quotas and with raised ones. The model is tools/bench/scale/model.ts; the reasoning is docs/scale.md.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
@@ -32,7 +32,7 @@ import { table } from '../stats.js';
 const MEASURED_PATH = new URL('../cost/measured.json', import.meta.url);
 
 /**
- * Defaults measured on the local stack when bench/cost/measured.json is absent:
+ * Defaults measured on the local stack when tools/bench/cost/measured.json is absent:
  * - execution: 50 ms mean for a 10-message batch over 3 regions, `npm run bench:throughput` on a quiet
  *   machine (load average 1.3; docs/benchmarks.md, throughput);
  * - writes: the workflow's claim and mark per message (workflows/dispatch.ts), the fence's acceptance;
@@ -78,7 +78,7 @@ function mapConcurrency(): number {
   return found.length ? Math.min(...found) : 1;
 }
 
-/** bench/cost/measured.json (written by the cost bench), read defensively: any field missing keeps the default. */
+/** tools/bench/cost/measured.json (written by the cost bench), read defensively: any field missing keeps the default. */
 function measuredFromFile(batchSize: number, regions: number): { figures: Partial<MeasuredFigures>; from: string } | undefined {
   if (!existsSync(MEASURED_PATH)) return undefined;
   try {
@@ -104,7 +104,7 @@ function measuredFromFile(batchSize: number, regions: number): { figures: Partia
     }
     const logBytes = cell.logs?.allData?.ingestedBytes;
     if (typeof logBytes === 'number' && logBytes > 0) figures.logBytesPerMessage = logBytes / batchSize;
-    return { figures, from: `bench/cost/measured.json (${json.measuredAt ?? 'undated'})` };
+    return { figures, from: `tools/bench/cost/measured.json (${json.measuredAt ?? 'undated'})` };
   } catch {
     return undefined;
   }
@@ -159,7 +159,7 @@ function model(options: Options) {
   return {
     settings,
     measured,
-    measuredFrom: file?.from ?? 'defaults in bench/scale.ts (docs/benchmarks.md, issue 9)',
+    measuredFrom: file?.from ?? 'defaults in tools/bench/scale/main.ts (docs/benchmarks.md, issue 9)',
     input,
     timing: timing(input),
     quotas: { default: defaults, raised },
@@ -172,7 +172,7 @@ function model(options: Options) {
 function print(m: ReturnType<typeof model>): void {
   const { settings: s, measured, timing: t, input } = m;
   const l = input.latency;
-  console.log('scale of one deployment, on paper (bench/scale/model.ts; every quota and its source: docs/scale.md)');
+  console.log('scale of one deployment, on paper (tools/bench/scale/model.ts; every quota and its source: docs/scale.md)');
   console.log(
     `settings: event source batch ${s.batchSize}, window ${s.batchingWindowSeconds} s, maximum concurrency ${s.esmMaximumConcurrency} ` +
       `(stacks/settings.ts); ${s.regions} regions (core/topology.ts); Map concurrency ${s.mapConcurrency} (workflows/dispatch.ts); ` +

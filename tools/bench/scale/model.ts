@@ -1,5 +1,5 @@
 /**
- * The load model behind `npm run bench:scale` (bench/scale.ts) and docs/scale.md: which AWS quota or
+ * The load model behind `npm run bench:scale` (tools/bench/scale/main.ts) and docs/scale.md: which AWS quota or
  * limit caps one deployment first, and at how many requests per second. Pure: no I/O, no clock.
  *
  * One deployment at saturation: the master queue always holds a backlog, so every event-source batch is

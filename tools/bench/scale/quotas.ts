@@ -1,5 +1,5 @@
 /**
- * The AWS quotas and limits the load model (bench/scale/model.ts) uses: default and raised values, each
+ * The AWS quotas and limits the load model (tools/bench/scale/model.ts) uses: default and raised values, each
  * with the AWS documentation page it comes from (its title). docs/scale.md quotes the same table.
  * "Raised" is what an adjustable quota can be raised to where the documentation names a figure, or the
  * setting's documented maximum; where it names none, the default stays and the note says so.

@@ -1,4 +1,4 @@
-/** Printing the capacity comparison (bench/capacity.ts): p99 wait after a fleet change, per capacity source, against the oracle. */
+/** Printing the capacity comparison (tools/bench/capacity.ts): p99 wait after a fleet change, per capacity source, against the oracle. */
 import { fixed, pct, table } from '../stats.js';
 import type { FleetResult } from './fleet-model.js';
 import { waitSummary } from './fleet-waits.js';

@@ -1,5 +1,5 @@
 /**
- * Capacity that follows the fleet: the deployed scenario of bench/sim/scenarios.ts (regions of 1, 2 and
+ * Capacity that follows the fleet: the deployed scenario of tools/bench/sim/scenarios.ts (regions of 1, 2 and
  * 4 workers, configured capacity 1:2:4, 10 s per request, CACHE_TTL and batching as deployed, one
  * priority, no lanes), in which one region loses half its workers mid-run (Spot) and another gains.
  * The policy is told the configured capacity (static), what a hook sets `liveDelaySeconds` after each

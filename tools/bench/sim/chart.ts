@@ -1,6 +1,6 @@
 /**
  * A dependency-free SVG line chart: p99 wait against load, one line per contender, one panel per
- * scenario, log scale. Pure (returns the SVG text); bench/policy.ts writes it to docs/.
+ * scenario, log scale. Pure (returns the SVG text); tools/bench/policy.ts writes it to docs/.
  */
 
 export interface Series {

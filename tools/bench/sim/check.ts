@@ -1,6 +1,6 @@
 /**
  * The simulator against a known answer: M/M/c by the Erlang C formula. Shared by the test
- * (test/unit/sim.test.ts asserts the tolerances) and `npm run bench:policy -- --erlang` (prints it).
+ * (test/tools/bench/sim.test.ts asserts the tolerances) and `npm run bench:policy -- --erlang` (prints it).
  */
 import { mmc } from './erlang.js';
 import { simulate, type SimRegion, type SimSettings } from './model.js';

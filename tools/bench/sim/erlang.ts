@@ -1,6 +1,6 @@
 /**
  * M/M/c by the Erlang C formula: the known answer the simulator is checked against
- * (test/unit/sim.test.ts), and the reference line the bench prints beside the oracle. Pure.
+ * (test/tools/bench/sim.test.ts), and the reference line the bench prints beside the oracle. Pure.
  */
 
 /** Probability that an arrival waits in M/M/c with offered load a = arrivals / service rate (a < c). */

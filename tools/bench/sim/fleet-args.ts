@@ -1,4 +1,4 @@
-/** Option parsers of bench/lanes.ts and bench/capacity.ts: a bad value names the flag and what it wants (commander exits 1). */
+/** Option parsers of tools/bench/lanes.ts and tools/bench/capacity.ts: a bad value names the flag and what it wants (commander exits 1). */
 import { InvalidArgumentError } from 'commander';
 import { z } from 'zod';
 import type { PriorityMix } from './fleet-model.js';

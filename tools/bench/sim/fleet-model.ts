@@ -1,15 +1,15 @@
 /**
- * An event-driven simulation of the dispatch for what bench/sim/model.ts cannot express: requests of
+ * An event-driven simulation of the dispatch for what tools/bench/sim/model.ts cannot express: requests of
  * three priorities, priority lanes (a high and a normal lane per region, workers choosing between them
  * with core/lanes.ts), and fleets whose worker count changes mid-run (Spot) while the policy is told a
- * capacity that may not follow. Workers are simulated event by event (bench/sim/lane-region.ts) instead
+ * capacity that may not follow. Workers are simulated event by event (tools/bench/sim/lane-region.ts) instead
  * of model.ts's exact FIFO futures, because with lanes a later high message overtakes waiting normal ones.
  *
  * Same deployment as model.ts otherwise, and the same random streams: Poisson arrivals on the master
  * queue, batches closed at `batchSize` or when their first message has waited the window, one execution
  * per batch on one of `dispatchers` containers, each with its own cached reading (CACHE_TTL) and its own
  * count of what it placed since, SQS counts `sqsLagSeconds` late. With one priority, no lanes and a fixed
- * fleet it gives model.ts's waits exactly (test/unit/sim-lanes.test.ts checks it).
+ * fleet it gives model.ts's waits exactly (test/tools/bench/sim-lanes.test.ts checks it).
  *
  * - Priorities: each arrival is high, normal or low by `mix`, drawn from its own stream, and its size
  *   (service time in means, Exp(1)) is drawn at arrival: every variant sees the same requests.
@@ -121,7 +121,7 @@ export function simulateFleet(settings: FleetSettings, contender: FleetContender
   const lag = settings.sqsLagSeconds ?? 0;
   const warmup = settings.warmupSeconds ?? 0;
   const mode = contender.capacity ?? 'static';
-  // The streams of bench/sim/model.ts, plus one for priorities.
+  // The streams of tools/bench/sim/model.ts, plus one for priorities.
   const arrivals = seededRandom(settings.seed);
   const sizes = seededRandom(settings.seed ^ 0x2545f491);
   const route = seededRandom(settings.seed ^ 0x68e31da4);

@@ -1,4 +1,4 @@
-/** Wait figures from runs of bench/sim/fleet-model.ts: pooled over runs, by priority, lane and arrival window. */
+/** Wait figures from runs of tools/bench/sim/fleet-model.ts: pooled over runs, by priority, lane and arrival window. */
 import { laneOf, type Lane } from '../../../core/lanes.js';
 import { PRIORITIES, type Priority } from '../../../core/request.js';
 import { summarize, type Summary } from '../stats.js';

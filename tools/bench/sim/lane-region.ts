@@ -61,7 +61,7 @@ class Fifo<T> {
 }
 
 export class LaneRegion {
-  /** Every change of the counts, for the readings (bench/sim/lane-counts.ts). */
+  /** Every change of the counts, for the readings (tools/bench/sim/lane-counts.ts). */
   readonly log = new CountLog();
   private readonly queues: Record<Lane, Fifo<RegionMessage>> = { high: new Fifo(), normal: new Fifo() };
   private readonly workers = new Set<Worker>();

@@ -1,4 +1,4 @@
-/** Printing the priority-lane comparison (bench/lanes.ts): wait per priority with and without lanes, the targets, the guard. */
+/** Printing the priority-lane comparison (tools/bench/lanes.ts): wait per priority with and without lanes, the targets, the guard. */
 import { LANES, type Lane } from '../../../core/lanes.js';
 import { PRIORITIES, type Priority } from '../../../core/request.js';
 import { fixed, pct, table } from '../stats.js';

@@ -1,5 +1,5 @@
 /**
- * The priority-lane comparison: the deployed scenario of bench/sim/scenarios.ts (regions of 1, 2 and 4
+ * The priority-lane comparison: the deployed scenario of tools/bench/sim/scenarios.ts (regions of 1, 2 and 4
  * workers, 10 s per request, CACHE_TTL and batching as deployed), requests of three priorities, run
  * without lanes (today) and with them.
  */

@@ -56,7 +56,7 @@ export interface SimSettings {
 
 export interface Contender {
   readonly name: string;
-  /** oracle: exact waits, true queues; reference: shipped code on true counts; real: core/policy.ts as deployed; what-if: not shipped; baseline: bench/sim/baselines.ts. */
+  /** oracle: exact waits, true queues; reference: shipped code on true counts; real: core/policy.ts as deployed; what-if: not shipped; baseline: tools/bench/sim/baselines.ts. */
   readonly kind: 'oracle' | 'reference' | 'real' | 'what-if' | 'baseline';
   /** Required unless kind is oracle. */
   readonly policy?: Policy;

@@ -1,5 +1,5 @@
 /**
- * `invoke FILE`: call the intake handler once with an SQS event from a file (events/sqs-event.json is
+ * `invoke FILE`: call the intake handler once with an SQS event from a file (tools/cli/sqs-event.json is
  * a sample), against the running local stack, and print its partial batch response. The way to try a
  * hand-made batch without going through the master queue.
  */
@@ -36,7 +36,7 @@ export function readEvent(path: string): SQSEvent {
 
 export function invokeCommand(): Command {
   return new Command('invoke')
-    .description('call the intake once with an SQS event from a file (sample: events/sqs-event.json), on the local stack')
+    .description('call the intake once with an SQS event from a file (sample: tools/cli/sqs-event.json), on the local stack')
     .argument('<file>', 'SQS event JSON: { "Records": [ ... ] }')
     .option('--log-level <level>', "the functions' log level", 'INFO')
     .action(async (file: string, options: { logLevel: string }) => {

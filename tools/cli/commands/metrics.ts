@@ -1,6 +1,6 @@
 /**
  * `metrics`: the dispatch's own metrics on the running local stack, as CloudWatch would aggregate them:
- * the functions write Embedded Metric Format lines, the stack keeps their counts (local/metrics.ts) and
+ * the functions write Embedded Metric Format lines, the stack keeps their counts (tools/local/metrics.ts) and
  * serves them as JSON at the endpoint named in the stack file.
  */
 import { Command } from 'commander';

@@ -30,7 +30,7 @@ export const errorSpecSchema = z.union([errorPresetSchema, customErrorSchema]);
 export type ErrorSpec = z.infer<typeof errorSpecSchema>;
 
 /**
- * Presets per service. The SDK error names they produce (checked in test/local/fault-proxy.test.ts):
+ * Presets per service. The SDK error names they produce (checked in test/tools/local/faults/proxy.test.ts):
  * - dynamodb: internal -> InternalServerError (500); throttle -> ProvisionedThroughputExceededException (400)
  * - sqs: internal -> InternalFailure (500); throttle -> RequestThrottled (400, modeled in the SQS client
  *   and in the SDK's list of throttling codes)

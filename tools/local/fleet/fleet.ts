@@ -3,7 +3,7 @@
  * console's /api/workers, `dispatch workers set REGION N`), as an autoscaling group scales the GPU
  * workers behind a regional queue.
  *
- * A region the stack started workers for is scaled through its own pool (local/workers.ts setCount). A
+ * A region the stack started workers for is scaled through its own pool (tools/local/fleet/workers.ts setCount). A
  * region it started none for (`up --workers 0`, the default) gets a pool of its own here on its first
  * scale-up, made as the stack makes its pools (the dispatch fence on the stack's table, the stack's
  * SQS server), and stopped by stop(). The stack's pools are stopped by the stack.

@@ -1,6 +1,6 @@
 /**
- * local/history.ts links each event to its causal predecessor (previousEventId), as Step Functions does,
- * and cli/steps.ts follows those links: run on the real dispatch definition with two regions failing at
+ * tools/local/emulators/history.ts links each event to its causal predecessor (previousEventId), as Step Functions does,
+ * and tools/cli/steps.ts follows those links: run on the real dispatch definition with two regions failing at
  * the same moment (us-west-2 refuses every send, us-west-1 never answers), each error, retry and send
  * once more shows on
  * the state where it happened, and the Claim map's concurrent iterations stay apart.

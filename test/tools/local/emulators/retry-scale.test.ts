@@ -1,5 +1,5 @@
 /**
- * Retry timing at a scale (local/asl-runner.ts scaledTimes): every Retry's interval and cap and every
+ * Retry timing at a scale (tools/local/emulators/asl-runner.ts scaledTimes): every Retry's interval and cap and every
  * Wait shrink by the factor, backoff and jitter untouched, the definition as deployed unchanged.
  */
 import { describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * What the chaos suite added to the fault proxy (local/fault-proxy.ts): a "down" mode for a region or
+ * What the chaos suite added to the fault proxy (tools/local/faults/proxy.ts): a "down" mode for a region or
  * DynamoDB that goes away (callers get ECONNREFUSED, known not delivered, unlike a reset; a request in
  * flight still finishes; the proxy comes back on the same endpoint), and the log of requests whose caller
  * hung up before the answer while the target did the work (the evidence of a natural unconfirmed send).

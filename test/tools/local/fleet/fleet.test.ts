@@ -1,5 +1,5 @@
 /**
- * The stack's workers as one fleet (local/fleet.ts): a region the stack runs workers for is scaled
+ * The stack's workers as one fleet (tools/local/fleet/fleet.ts): a region the stack runs workers for is scaled
  * through the stack's own pool; a region without any gets a pool of the fleet's on its first scale-up,
  * which the fleet stops, not the stack's.
  */

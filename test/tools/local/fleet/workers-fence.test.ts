@@ -1,5 +1,5 @@
 /**
- * Simulated workers behind the dispatch fence (local/workers.ts with `fence`), against dynalite and one
+ * Simulated workers behind the dispatch fence (tools/local/fleet/workers.ts with `fence`), against dynalite and one
  * fauxqs server per region: two copies of one request in two regions' queues are processed once and
  * dropped once; an interrupted worker releases what it held; a job longer than its lease is kept by its
  * heartbeat; a worker that dies stops beating and the pool takes the copy over after watching its lease;

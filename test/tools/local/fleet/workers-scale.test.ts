@@ -1,5 +1,5 @@
 /**
- * Scaling the simulated workers while they run (local/workers.ts setCount), seen where it matters, on
+ * Scaling the simulated workers while they run (tools/local/fleet/workers.ts setCount), seen where it matters, on
  * a real (fauxqs) SQS server: more workers hold more messages in flight at once, fewer hold fewer, and a
  * worker scaled away finishes the message it holds instead of handing it back.
  */

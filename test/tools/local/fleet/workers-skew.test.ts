@@ -1,5 +1,5 @@
 /**
- * Simulated workers with skewed clocks (local/workers.ts `clockSkewSeconds`), against dynalite and
+ * Simulated workers with skewed clocks (tools/local/fleet/workers.ts `clockSkewSeconds`), against dynalite and
  * fauxqs: each worker has a fence of its own on its own wall clock (the times it writes show it), and a
  * copy held by a worker 5 minutes slow, handed by SQS to a worker 5 minutes fast while the first still
  * works, is refused IN_FLIGHT and processed once: the fence compares no two clocks.
