@@ -1,7 +1,7 @@
 /**
  * The dispatch's own metrics, checked across the deployment: every metric an alarm or a dashboard widget
  * reads is one the functions write (name, `service`, dimension set and values, namespace: core/metrics.ts
- * is the one source both sides use; test/workflows/metrics.test.ts runs the functions and reads what they
+ * is the one source both sides use; test/workflows/metrics-written.test.ts runs the functions and reads what they
  * write), the alarms on failovers and on claims taken over, and the X-Ray sampling rule.
  */
 import { describe, expect, it } from 'vitest';
