@@ -5,21 +5,15 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { ListQueuesCommand } from '@aws-sdk/client-sqs';
 import { expect, it } from 'vitest';
 import type { StackDescription } from '../../../tools/local/stack.js';
 import { sqsAt } from '../../../tools/local/resources.js';
-import { runCli } from '../../support/cli-child.js';
-
-const ROOT = resolve(import.meta.dirname, '../../..');
+import { CLI_MAIN, runCli, TSX_LOADER } from '../../support/cli-child.js';
 
 function startUp(cwd: string) {
-  // Node itself with tsx's loader, not the tsx binary: that one relays a signal to its child and, if the
-  // child does not acknowledge it within 30 ms (a loaded machine), kills it and exits 130.
-  const tsx = pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
-  const child = spawn(process.execPath, ['--import', tsx, join(ROOT, 'tools', 'cli', 'main.ts'), 'up'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, CLI_MAIN, 'up'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   const state = { output: '' };
   child.stdout.on('data', (chunk: Buffer) => (state.output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (state.output += chunk.toString()));

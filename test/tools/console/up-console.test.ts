@@ -2,17 +2,13 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { pathToFileURL } from 'node:url';
-
-const ROOT = resolve(import.meta.dirname, '../../..');
+import { CLI_MAIN, TSX_LOADER } from '../../support/cli-child.js';
 
 it('up prints the console address, and the console serves its pages and API there', async () => {
   const cwd = mkdtempSync(join(tmpdir(), 'dispatch-console-up-'));
-  // Node with tsx's loader, not the tsx binary, which kills its child if a relayed signal is not acknowledged in 30 ms.
-  const tsx = pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
-  const child = spawn(process.execPath, ['--import', tsx, join(ROOT, 'tools', 'cli', 'main.ts'), 'up'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, CLI_MAIN, 'up'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
