@@ -13,7 +13,7 @@ import { defineConfig } from 'vitest/config';
 const PROJECTS = ['core', 'shipped', 'stacks', 'tools', 'system'] as const;
 
 /** The levels whose files run longest start first, so that no long file is left to run alone at the end. */
-const START_ORDER: readonly string[] = ['tools', 'system', 'stacks', 'shipped', 'core'];
+const START_ORDER: readonly string[] = ['tools', 'system', 'shipped', 'stacks', 'core'];
 
 class LongestLevelsFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
@@ -47,6 +47,10 @@ export default defineConfig({
     // GitHub's workflow parser imports its JSON schema without an import attribute, which Node refuses;
     // vite's own transform loads it (test/stacks/pipeline.test.ts).
     server: { deps: { inline: ['@actions/workflow-parser'] } },
-    projects: PROJECTS.map((name) => ({ extends: true, test: { name, include: include[name] } })),
+    projects: PROJECTS.map((name) => ({
+      extends: true,
+      // The stacks level starts SST's platform install (clean clones) as the run starts.
+      test: { name, include: include[name], ...(name === 'stacks' ? { globalSetup: ['test/stacks/harness/global-setup.ts'] } : {}) },
+    })),
   },
 });

@@ -80,16 +80,20 @@ function platformReady(): boolean {
   );
 }
 
-/** `sst install` offline: writes .sst/platform (git-ignored). About 25 s with a warm npm cache. */
+/**
+ * `sst install` offline: writes .sst/platform (git-ignored). About 25 s with a warm npm cache. Run as a
+ * child process the caller does not block on, so it can start at the beginning of the run
+ * (global-setup.ts) while other files' tests go on.
+ */
 export async function ensurePlatform(): Promise<{ installed: boolean; seconds: number }> {
   const started = Date.now();
   let installed = false;
   if (platformReady()) return { installed, seconds: 0 };
-  await withLock(path.join(SST_DIR, 'install.lock'), () => {
+  await withLock(path.join(SST_DIR, 'install.lock'), async () => {
     if (platformReady()) return;
-    const result = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/sst/bin/sst.mjs'), 'install', '--stage', 'ci'], {
+    const child = spawn(process.execPath, [path.join(ROOT, 'node_modules/sst/bin/sst.mjs'), 'install', '--stage', 'ci'], {
       cwd: ROOT,
-      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
       timeout: 300_000,
       env: {
         ...process.env,
@@ -98,9 +102,11 @@ export async function ensurePlatform(): Promise<{ installed: boolean; seconds: n
         PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`,
       },
     });
-    if (result.status !== 0 || !platformReady()) {
-      throw new Error(`sst install failed (exit ${result.status}):\n${result.stdout}\n${result.stderr}`);
-    }
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    if (status !== 0 || !platformReady()) throw new Error(`sst install failed (exit ${status}):\n${output}`);
     installed = true;
   });
   return { installed, seconds: (Date.now() - started) / 1000 };
