@@ -103,20 +103,50 @@ export const TRACE_SAMPLING = {
 export const LOG_RETENTION_DAYS = 30;
 
 /**
- * The state machine's execution log per stage (docs/cost.md): development stages log every state with
- * its data (each dispatch inspectable in the console, input and output a click away); production stages
- * log failures only (ERROR), which the bill at 100,000 requests a day needs ($104 against $27 a month).
- * The CLI's `executions`/`inspect --stage` then see only failed executions there.
+ * The state machine's execution log per stage (docs/cost.md, docs/deploy.md). Execution data (each
+ * state's input and output: request bodies, and `input_data_url`, where a presigned URL is a credential)
+ * is opt-in: only a stage named in DISPATCH_INSPECTABLE_STAGES at deploy logs it, for 30 days, each
+ * dispatch then inspectable in the console. Every other stage logs no data: production stages failures
+ * only (ERROR), which the bill at 100,000 requests a day needs; the rest (dev, staging, a personal stage)
+ * every execution's path (ALL) without inputs or outputs.
  */
 export const PRODUCTION_STAGES: readonly string[] = ['prod', 'production'];
+
+/** The deploy-time variable that names the stages whose executions are logged with their data. */
+export const INSPECTABLE_STAGES_ENV = 'DISPATCH_INSPECTABLE_STAGES';
 
 export interface StateMachineLogging {
   readonly level: 'ALL' | 'ERROR' | 'FATAL' | 'OFF';
   readonly includeExecutionData: boolean;
 }
 
-export function stateMachineLogging(stage: string): StateMachineLogging {
-  return PRODUCTION_STAGES.includes(stage) ? { level: 'ERROR', includeExecutionData: false } : { level: 'ALL', includeExecutionData: true };
+/** Thrown at synthesis when DISPATCH_INSPECTABLE_STAGES is malformed or names a production stage. */
+export class InspectableStagesError extends Error {
+  override readonly name = 'InspectableStagesError';
+}
+
+const stageName = z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/, 'is not a stage name (a letter, then letters, digits and -)');
+
+/** The stages named inspectable (comma-separated; blank: none), refusing production stages. */
+export function inspectableStages(env: Readonly<Record<string, string | undefined>>): readonly string[] {
+  const raw = env[INSPECTABLE_STAGES_ENV]?.trim() ?? '';
+  if (!raw) return [];
+  const names = raw.split(',').map((name) => name.trim());
+  const problems = names.flatMap((name) => {
+    const parsed = stageName.safeParse(name);
+    if (!parsed.success) return [`"${name}" ${parsed.error.issues[0]!.message}`];
+    if (PRODUCTION_STAGES.includes(name)) return [`"${name}" is a production stage: its executions are never logged with their data`];
+    return [];
+  });
+  if (problems.length > 0) throw new InspectableStagesError(`${INSPECTABLE_STAGES_ENV}=${raw}:\n  ${problems.join('\n  ')}`);
+  return names;
+}
+
+export function stateMachineLogging(stage: string, env: Readonly<Record<string, string | undefined>> = process.env): StateMachineLogging {
+  // Read first: a malformed list refuses every stage, a production one included.
+  const inspectable = inspectableStages(env);
+  if (PRODUCTION_STAGES.includes(stage)) return { level: 'ERROR', includeExecutionData: false };
+  return { level: 'ALL', includeExecutionData: inspectable.includes(stage) };
 }
 
 /**

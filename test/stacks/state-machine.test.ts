@@ -44,12 +44,12 @@ describe('dispatch state machine', () => {
     expect(result.isValid).toBe(true);
   });
 
-  it('logs every execution with its data to its own log group (a development stage)', () => {
+  it("logs every execution's path, without its data, to its own log group (a development stage not named inspectable)", () => {
     const groups = synth().ofType('aws:cloudwatch/logGroup:LogGroup').filter((g) => (g.state.name as string).startsWith('/aws/vendedlogs/states/'));
     expect(groups).toHaveLength(1);
     expect(machine().inputs.loggingConfiguration).toEqual({
       level: 'ALL',
-      includeExecutionData: true,
+      includeExecutionData: false,
       logDestination: `${groups[0]!.state.arn as string}:*`,
     });
     expect(groups[0]!.inputs.retentionInDays as number).toBeGreaterThan(0);

@@ -1,6 +1,7 @@
 /** The cost model (tools/bench/cost/model.ts) and the log records it bills (tools/bench/cost/log-records.ts): pure functions, known answers. */
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
+import { deployedSettings } from '../../../tools/bench/cost/deployed.js';
 import type { MeasuredFigures } from '../../../tools/bench/cost/figures.js';
 import { renderLogs } from '../../../tools/bench/cost/measure.js';
 import { makeRequest } from '../../../tools/ops/requests.js';
@@ -290,5 +291,15 @@ describe('one real batch, rendered as the log group would receive it', () => {
       producer.destroy();
       await stack.stop();
     }
+  });
+});
+
+describe('the stage priced', () => {
+  it('follows the stage\'s execution log: no data unless the stage is named inspectable', () => {
+    const root = new URL('../../../', import.meta.url).pathname;
+    expect(deployedSettings(root).settings).toMatchObject({ logLevel: 'ERROR', executionData: false });
+    expect(deployedSettings(root, { stage: 'dev' }).settings).toMatchObject({ logLevel: 'ALL', executionData: false });
+    expect(deployedSettings(root, { stage: 'dev', inspectable: true }).settings).toMatchObject({ logLevel: 'ALL', executionData: true });
+    expect(() => deployedSettings(root, { stage: 'production', inspectable: true })).toThrow(/"production" is a production stage/);
   });
 });

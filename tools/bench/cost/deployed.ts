@@ -13,6 +13,7 @@ import {
   FUNCTION_SETTINGS,
   INTAKE_HIGH_SUBSCRIPTION,
   INTAKE_SUBSCRIPTION,
+  INSPECTABLE_STAGES_ENV,
   LOG_RETENTION_DAYS,
   stateMachineLogging,
 } from '../../../stacks/settings.js';
@@ -63,9 +64,17 @@ function literal<T>(root: string, file: string, pattern: RegExp, parse: (match: 
 /** The stage the cost is computed for by default: production, whose log level the bill depends on. */
 export const DEFAULT_COST_STAGE = 'production';
 
-export function deployedSettings(root: string, stage: string = DEFAULT_COST_STAGE): Deployed {
+export interface StageChoice {
+  readonly stage?: string;
+  /** Price the stage as named in DISPATCH_INSPECTABLE_STAGES at deploy (its executions logged with their data). */
+  readonly inspectable?: boolean;
+}
+
+export function deployedSettings(root: string, choice: StageChoice = {}): Deployed {
   const warnings: string[] = [];
-  const logging = stateMachineLogging(stage);
+  const stage = choice.stage ?? DEFAULT_COST_STAGE;
+  // Only the choice counts, not the shell's environment: the same command prices the same stage anywhere.
+  const logging = stateMachineLogging(stage, choice.inspectable ? { [INSPECTABLE_STAGES_ENV]: stage } : {});
   const level: LogLevel = logging.level;
   const executionData = logging.includeExecutionData;
   const xray = literal(root, 'stacks/state-machine.ts', /tracingConfiguration:\s*\{\s*enabled:\s*(true|false)/, (m) => m === 'true', true, warnings, 'tracing');
@@ -109,7 +118,7 @@ export function deployedSettings(root: string, stage: string = DEFAULT_COST_STAG
       pollers: `stacks/settings.ts INTAKE_SUBSCRIPTION (maximumConcurrency ${maximumConcurrencySet ? 'set: 5' : 'unset: 2'} pollers at low traffic)`,
       cacheTtlSeconds: 'stacks/settings.ts FUNCTION_SETTINGS.CACHE_TTL',
       logLevel: `stacks/settings.ts stateMachineLogging('${stage}')`,
-      executionData: `stacks/settings.ts stateMachineLogging('${stage}')`,
+      executionData: `stacks/settings.ts stateMachineLogging('${stage}')${choice.inspectable ? `, ${INSPECTABLE_STAGES_ENV}=${stage}` : ''}`,
       logRetentionDays: 'stacks/settings.ts LOG_RETENTION_DAYS',
       memoryMb: 'stacks/settings.ts FUNCTION_MEMORY_MB',
       idempotencyTtlDays: 'stacks/settings.ts FUNCTION_SETTINGS.IDEMPOTENCY_TTL_SECONDS',

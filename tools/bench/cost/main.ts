@@ -24,6 +24,7 @@ const MEASURED_FILE = join(ROOT, 'tools', 'bench', 'cost', 'measured.json');
 interface Options {
   perDay: number;
   stage: string;
+  inspectable?: boolean;
   batchFill?: number;
   batchingWindow?: number;
   pollers?: number;
@@ -221,6 +222,7 @@ const program = new Command('cost')
   .option('--batching-window <s>', 'the event source mapping\'s MaximumBatchingWindowInSeconds (default: deployed)', secondsAtLeast('--batching-window', 0, 300))
   .option('--pollers <n>', 'event source pollers sharing the arrivals at low traffic (default: 5 with maximumConcurrency set, as deployed)', wholeNumber('--pollers', 1, 1000))
   .option('--stage <stage>', 'the stage whose deployed settings to price (its state machine log level follows the stage)', 'production')
+  .option('--inspectable', 'the stage is named in DISPATCH_INSPECTABLE_STAGES at deploy: its executions are logged with their data')
   .option('--log-level <level>', 'state machine log level ALL|ERROR|FATAL|OFF (default: deployed)', logLevel)
   .option('--no-execution-data', 'state machine log without execution data (input/output)')
   .option('--regions <n>', 'regions (default: deployed)', wholeNumber('--regions', 1, 20))
@@ -240,7 +242,13 @@ const program = new Command('cost')
       console.error(`measured in ${((Date.now() - started) / 1000).toFixed(0)} s; saved ${MEASURED_FILE.slice(ROOT.length + 1)}`);
     }
     const measured = loadMeasured();
-    const deployed = deployedSettings(ROOT, options.stage);
+    const deployed = (() => {
+      try {
+        return deployedSettings(ROOT, { stage: options.stage, inspectable: options.inspectable ?? false });
+      } catch (error) {
+        return program.error(`error: ${(error as Error).message}`);
+      }
+    })();
     const overridden = new Set<string>();
     const pick = <T>(key: string, value: T | undefined, fallback: T): T => {
       if (value === undefined) return fallback;
