@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { PRIORITIES } from './request.js';
+import { smokeRunIdSchema } from './smoke.js';
 import { snapshotSchema } from './snapshot.js';
 
 export const envelopeSchema = z.object({
@@ -13,6 +14,8 @@ export const envelopeSchema = z.object({
   /** The original SQS body, forwarded byte for byte. */
   body: z.string(),
   priority: z.enum(PRIORITIES),
+  /** A smoke request's run id (core/smoke.ts): the forward marks its regional copy with it. */
+  smoke: smokeRunIdSchema.optional(),
 });
 export type Envelope = z.infer<typeof envelopeSchema>;
 

@@ -8,6 +8,8 @@
  * - failover ({ exclude }): places what is pending in the other regions (core/failover.ts).
  * Every copy carries a dispatch token, unique per send, for the workers' fence (worker/).
  * Metrics (core/metrics.ts): the messages each failover moved (From, To), and sends without an answer per region.
+ * A smoke request's copy carries the smoke mark (core/smoke.ts); its failovers and unanswered sends are
+ * counted as any other's, since they tell of a region, not of traffic (the intake counts it apart).
  */
 import { randomUUID } from 'node:crypto';
 import middy from '@middy/core';
@@ -29,6 +31,7 @@ import {
 import { POLICY, regionLoads } from '../core/policy.js';
 import { weighedRegions } from '../core/select.js';
 import { MESSAGE_ATTRIBUTE } from '../core/record.js';
+import { SMOKE_ATTRIBUTE } from '../core/smoke.js';
 import { snapshotAgeSeconds } from '../core/snapshot.js';
 import { cutChars, sqsText } from '../core/sqs-text.js';
 import { FORWARD_SEND_WINDOW_MS } from '../core/topology.js';
@@ -58,6 +61,8 @@ function outgoing(input: ForwardInput, cfg: DispatchConfig, placement: Placement
       [MESSAGE_ATTRIBUTE.execution]: input.executionName,
       [MESSAGE_ATTRIBUTE.sourceMessageId]: placement.messageId,
       [MESSAGE_ATTRIBUTE.originRegion]: cfg.homeRegion,
+      // A smoke request's copy says so: workers leave it to the smoke command (core/smoke.ts).
+      ...(placement.smoke ? { [SMOKE_ATTRIBUTE]: placement.smoke } : {}),
     },
   };
 }

@@ -22,6 +22,7 @@ import {
 } from '../core/outcomes.js';
 import type { Envelope, ExecutionInput } from '../core/placement.js';
 import { parseRequest } from '../core/request.js';
+import { SMOKE_ATTRIBUTE, smokeRunOf } from '../core/smoke.js';
 import { TIMEOUTS } from '../core/topology.js';
 import { builtOnFirstCall, dependenciesFromEnvironment, resolve, type HandlerDependencies, type Resolved } from './dependencies.js';
 import { withLambdaContext } from './logger.js';
@@ -44,6 +45,9 @@ interface Invalid {
   readonly reason: string;
 }
 
+/** The smoke run a record is marked with (core/smoke.ts), or undefined. */
+export const smokeOf = (record: SQSRecord): string | undefined => smokeRunOf(record.messageAttributes?.[SMOKE_ATTRIBUTE]?.stringValue);
+
 /** Splits records into valid envelopes and invalid records with their reasons. */
 export function triage(records: readonly SQSRecord[]): { valid: Envelope[]; invalid: Invalid[] } {
   const valid: Envelope[] = [];
@@ -54,11 +58,13 @@ export function triage(records: readonly SQSRecord[]): { valid: Envelope[]; inva
       invalid.push({ record, reason: `invalid request: ${parsed.reason}` });
       continue;
     }
+    const smoke = smokeOf(record);
     const envelope: Envelope = {
       messageId: record.messageId,
       requestId: parsed.request.request_id,
       body: record.body,
       priority: parsed.request.priority,
+      ...(smoke ? { smoke } : {}),
     };
     const tooLarge = tooLargeReason(envelope);
     if (tooLarge) {
@@ -137,10 +143,16 @@ async function runExecution(
 /** Room kept before the intake's timeout to answer the event source mapping. */
 export const INTAKE_ANSWER_MARGIN_MS = 3000;
 
-/** The batch's metrics (core/metrics.ts), from its outcomes. */
-export function recordOutcomes(metrics: MetricsRecorder, recordCount: number, outcomes: readonly Outcome[]): void {
+/**
+ * The batch's metrics (core/metrics.ts), from its outcomes. Smoke requests (`smokeIds`, master message
+ * ids: core/smoke.ts) are counted under SmokeRequests only, whatever their outcome, so that a deploy's
+ * check does not show as traffic in the dispatch counts.
+ */
+export function recordOutcomes(metrics: MetricsRecorder, recordCount: number, all: readonly Outcome[], smokeIds: ReadonlySet<string> = new Set()): void {
+  const outcomes = all.filter((o) => !smokeIds.has(o.messageId));
   const counts = countOutcomes(outcomes);
   metrics.add('batchSize', recordCount);
+  if (outcomes.length < all.length) metrics.add('smokeRequests', all.length - outcomes.length);
   metrics.add('dispatched', counts.dispatched);
   metrics.add('duplicates', counts.duplicate);
   metrics.add('retried', counts.retry);
@@ -181,8 +193,14 @@ async function processBatch(
   const outcomes = records.map(
     (r): Outcome => byId.get(r.messageId) ?? { messageId: r.messageId, outcome: 'retry', reason: 'no outcome recorded' },
   );
-  if (metrics) recordOutcomes(metrics, records.length, outcomes);
-  log.info(BATCH_DONE_MESSAGE, { batchId, executions: executions.map((e) => e.executionName), ...countOutcomes(outcomes) });
+  const smokeIds = new Set(records.filter((r) => smokeOf(r)).map((r) => r.messageId));
+  if (metrics) recordOutcomes(metrics, records.length, outcomes, smokeIds);
+  log.info(BATCH_DONE_MESSAGE, {
+    batchId,
+    executions: executions.map((e) => e.executionName),
+    ...countOutcomes(outcomes),
+    ...(smokeIds.size ? { smoke: smokeIds.size } : {}),
+  });
   for (const outcome of outcomes.filter((o) => o.outcome !== 'dispatched')) log.info('not dispatched', { batchId, ...outcome, reason: forLog(outcome.reason) });
   return outcomes;
 }

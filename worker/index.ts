@@ -12,3 +12,4 @@ export * from './visibility.js';
 export * from './watch.js';
 export * from './wrapper.js';
 export * from './lanes.js';
+export * from './smoke.js';

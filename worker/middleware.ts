@@ -9,7 +9,9 @@
  *            sees and reported as done (SQS deletes that copy). A record that cannot be accepted now
  *            (this very copy still leased by a worker, no request_id, DynamoDB unreachable) is removed
  *            too and reported as a batch item failure (it comes back). When nothing is left, the
- *            handler is not called.
+ *            handler is not called. A smoke copy (core/smoke.ts) is neither accepted nor handed to
+ *            the handler: made visible again at once (with `extendVisibility`) and reported as a
+ *            batch item failure, so that SQS does not delete it; the smoke command that sent it does.
  *   after:   the heartbeats stop; the handler's failures (its { batchItemFailures }, or one settled
  *            promise per record as for @middy/sqs-partial-batch-failure) are released, every other
  *            accepted record is completed; a record whose lease was lost meanwhile is neither (its
@@ -34,6 +36,7 @@ import { AcceptRefusedError, NotHolderError, type DropReason } from './errors.js
 import type { Fence } from './fence.js';
 import { Heartbeat } from './heartbeat.js';
 import { dispatchIdentity } from './identity.js';
+import { handBackSmokeCopy, smokeRunOfCopy } from './smoke.js';
 import type { ExtendVisibility } from './visibility.js';
 import { defaultWarning, type FenceWarningHandler } from './wrapper.js';
 
@@ -138,6 +141,14 @@ export function fenceMiddleware(options: FenceMiddlewareOptions): MiddlewareObj<
       const failed: string[] = [];
       await Promise.all(
         request.event.Records.map(async (record) => {
+          const smokeRun = smokeRunOfCopy(record);
+          if (smokeRun) {
+            // Left to the smoke command: not accepted, not processed, not deleted (a batch item failure).
+            const { handedBack, error } = await handBackSmokeCopy(record, options.extendVisibility);
+            if (!handedBack && error) warn('smoke copy not made visible again: it comes back after its visibility timeout', { kind: 'not-accepted', messageId: record.messageId, smokeRun, error: describe(error) });
+            failed.push(record.messageId);
+            return;
+          }
           let identity;
           try {
             identity = dispatchIdentity(record);

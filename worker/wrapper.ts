@@ -15,12 +15,17 @@
  *                                                   lease was lost while the handler ran: another worker
  *                                                   holds this copy now; its completion was refused), an
  *                                                   InvalidRequestIdError, or a DynamoDB error.
+ *                                                   A smoke copy (core/smoke.ts) rejects with a
+ *                                                   SmokeCopyError before anything is written: made
+ *                                                   visible again at once (with `extendVisibility`),
+ *                                                   left to the smoke command that sent it.
  */
 import type { RequestRecord } from '../core/record.js';
 import { AcceptRefusedError, LeaseLostError, NotHolderError, type DropReason } from './errors.js';
 import type { Fence, HeldLease } from './fence.js';
 import { Heartbeat } from './heartbeat.js';
 import { dispatchIdentity, type FenceableMessage } from './identity.js';
+import { handBackSmokeCopy, SmokeCopyError, smokeRunOfCopy } from './smoke.js';
 import type { ExtendVisibility } from './visibility.js';
 
 export interface FencedOptions<M extends FenceableMessage = FenceableMessage> {
@@ -83,6 +88,12 @@ export function fenced<M extends FenceableMessage, R>(handler: FencedHandler<M, 
   const { fence, workerId, leaseSeconds } = options;
   const warn = options.onWarning ?? defaultWarning;
   return async (message) => {
+    const smokeRun = smokeRunOfCopy(message);
+    if (smokeRun) {
+      // Not this worker's: no acceptance, no processing; visible again for the smoke command at once.
+      const { handedBack, error } = await handBackSmokeCopy(message, options.extendVisibility);
+      throw new SmokeCopyError(smokeRun, handedBack, error);
+    }
     const { requestId, token, fallbacks } = dispatchIdentity(message);
     for (const fallback of fallbacks) warn(fallback, { kind: 'fallback', requestId, token });
     const holder = { requestId, token, workerId };
