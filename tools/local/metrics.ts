@@ -7,6 +7,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { localOnly } from './emulators/local-only.js';
 
 /** One datapoint of an EMF line: a value of one metric under one of its dimension sets. */
 export interface Datapoint {
@@ -143,15 +144,17 @@ export interface MetricsEndpoint {
   stop(): Promise<void>;
 }
 
-/** Serves the sink's report as JSON on 127.0.0.1 (`port` 0: any free port). */
+/** Serves the sink's report as JSON on 127.0.0.1 (`port` 0: any free port), to this machine's clients only. */
 export async function startMetricsEndpoint(sink: EmfSink, port = 0): Promise<MetricsEndpoint> {
-  const server = createServer((req, res) => {
-    if (req.method !== 'GET') {
-      res.writeHead(405, { allow: 'GET' }).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': 'application/json' }).end(`${JSON.stringify(sink.report())}\n`);
-  });
+  const server = createServer(
+    localOnly((req, res) => {
+      if (req.method !== 'GET') {
+        res.writeHead(405, { allow: 'GET' }).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(`${JSON.stringify(sink.report())}\n`);
+    }),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', resolve);

@@ -1,9 +1,10 @@
 /**
  * The local AWS: dynalite (DynamoDB, in memory) and one fauxqs SQS server per region, on 127.0.0.1,
  * so that one region can be stopped on its own. The project's code reaches them through the real SDK
- * clients with endpoint overrides.
+ * clients with endpoint overrides. Both answer only this machine's clients, never a web page (local-only.ts).
  */
 import { IDLE_KEEP_ALIVE_MS } from './keep-alive.js';
+import { guardServer } from './local-only.js';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -35,6 +36,7 @@ export interface DynamoServer {
 
 export async function startDynamo(port = 0): Promise<DynamoServer> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  guardServer(server);
   server.keepAliveTimeout = IDLE_KEEP_ALIVE_MS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error) => reject(listenError('DynamoDB (dynalite)', port, error)));
@@ -77,6 +79,7 @@ const THROTTLED = JSON.stringify({ __type: 'com.amazonaws.sqs#RequestThrottled',
 export async function startSqs(region: string, port = 0): Promise<SqsServer> {
   await correctFauxqsCharacterCheck();
   const app = buildApp({ logger: false, defaultRegion: region });
+  guardServer(app.server);
   refuseCharactersAsSqs(app);
   let available = true;
   let failing = new Set<string>();

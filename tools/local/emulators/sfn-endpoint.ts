@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import type { DefinitionRunner, ExecutionRecord, ExecutionStatus } from './asl-runner.js';
 import { toHistoryEvents } from './history.js';
+import { localOnly } from './local-only.js';
 import { PortInUseError } from './servers.js';
 
 export type StateMachineType = 'EXPRESS' | 'STANDARD';
@@ -361,7 +362,7 @@ export async function startStepFunctionsEndpoint(options: StepFunctionsEndpointO
     },
   };
 
-  const server = createServer((req, res) => void handle(req, res));
+  const server = createServer(localOnly((req, res) => void handle(req, res)));
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const send = (status: number, payload: object) => {

@@ -12,6 +12,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { IDLE_KEEP_ALIVE_MS } from '../emulators/keep-alive.js';
+import { localOnly } from '../emulators/local-only.js';
 import type { AddressInfo, Socket } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { errorAnswer, type ErrorAnswer, type ErrorSpec, type FaultService } from './errors.js';
@@ -260,9 +261,12 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     }
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => req.socket.destroy());
-  });
+  // Guarded as the server behind it is (a page refused there must not get through here).
+  const server = createServer(
+    localOnly((req, res) => {
+      handle(req, res).catch(() => req.socket.destroy());
+    }),
+  );
   // AWS endpoints keep idle connections far longer than Node's 5 s default; a client that waited out a
   // backoff of more than 5 s would otherwise meet a socket closed under it (a reset no service sent).
   server.keepAliveTimeout = IDLE_KEEP_ALIVE_MS;
