@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { convertWorkflowTemplate, NoOperationTraceWriter, parseWorkflow } from '@actions/workflow-parser';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../support/cli-child.js';
+import { PIPELINE } from '../../stacks/pipeline.js';
 import { checkWorkflow, parse as parsePlain } from './workflow-rules.js';
 
 const DIR = '.github/workflows';
@@ -114,6 +115,9 @@ describe('the pipeline file', () => {
       'aws-actions/configure-aws-credentials',
     ]);
     expect(deploy.steps.map((s) => s.run?.value).filter(Boolean)).toEqual(['npm ci --ignore-scripts --no-audit --no-fund', 'npx --no sst deploy --stage production']);
+    // The stage and the environment the deploy role is built for (stacks/pipeline.ts).
+    expect(deploy.steps.at(-1)!.run!.value).toBe(`npx --no sst deploy --stage ${PIPELINE.stage}`);
+    expect(tree.jobs.deploy!.environment).toBe(PIPELINE.environment);
     // Never long-lived keys: the role is assumed with the job's OIDC token.
     expect(text).toContain('role-to-assume: ${{ vars.DEPLOY_ROLE_ARN }}');
     expect(text).not.toMatch(/aws-access-key-id|aws-secret-access-key|AWS_SECRET_ACCESS_KEY/);

@@ -14,6 +14,7 @@ import {
   NoOperationTraceWriter,
   parseWorkflow,
 } from '@actions/workflow-parser';
+import { PIPELINE } from '../../stacks/pipeline.js';
 
 /** A workflow's text as plain data: mappings, sequences, scalars; `${{ }}` values keep their source text. */
 export type Plain = string | number | boolean | null | Plain[] | { [key: string]: Plain };
@@ -46,7 +47,8 @@ export interface RuleOptions {
   readonly testJob: string;
 }
 
-export const PIPELINE_RULES: RuleOptions = { deployJob: 'deploy', environment: 'production', testJob: 'test' };
+/** The pipeline's jobs; the environment is the one the deploy role trusts. */
+export const PIPELINE_RULES: RuleOptions = { deployJob: 'deploy', environment: PIPELINE.environment, testJob: 'test' };
 
 export interface ParsedWorkflow {
   readonly text: string;
