@@ -117,8 +117,8 @@ function calls(at: { dynamodb: string; sqs: string; stepFunctions: string; metri
 
 async function attack(page: Page, url: string): Promise<AttackOutcome[]> {
   await page.goto(url);
-  await page.waitForFunction(() => (window as unknown as { attack?: unknown }).attack !== undefined, undefined, { timeout: 20_000 });
-  return page.evaluate(() => (window as unknown as { attack: AttackOutcome[] }).attack);
+  await page.waitForFunction(() => (globalThis as { attack?: unknown }).attack !== undefined, undefined, { timeout: 20_000 });
+  return page.evaluate(() => (globalThis as unknown as { attack: AttackOutcome[] }).attack);
 }
 
 /** From the stack's side: the region not drained, its request still queued and not taken, no execution started. */
