@@ -1,16 +1,30 @@
 /**
  * The role the CI/CD pipeline (.github/workflows/ci.yml) deploys with: assumed with the workflow's
- * GitHub OIDC token (no long-lived key anywhere), trusted for one repository's `production` environment
- * only, and allowed to manage this app's resources of this stage only (names start with the app's and
- * the stage's). Created with the pipeline's stage; the first deployment of that stage is made by a person
- * with administrator rights, every later one by the pipeline.
+ * GitHub OIDC token (no long-lived key anywhere), trusted for one repository (by its numeric id), one
+ * environment and one branch only, and allowed to manage this app's resources of this stage only.
+ *
+ * It cannot raise its own permissions: every role it creates or whose policies it writes must carry the
+ * stage's permissions boundary (stacks/permissions-boundary.ts); it may pass roles only to the services
+ * that use them; and every IAM write on itself or on the boundary is denied. Created with the pipeline's
+ * stage: the first deployment of that stage, and any change to this role or to the boundary, is made by
+ * an administrator (docs/deploy.md).
  */
-import { HOME_REGION, QUEUE_ALARM_KINDS, resourceNames } from '../core/topology.js';
-import { FUNCTION_ROLES } from './functions.js';
-import { HOME_ALARMS } from './monitoring.js';
-import { samplingRuleName } from './tracing.js';
 import type { HomeContext } from './context.js';
-import { AWS_REQUIRES_STAR_FOR_DEPLOY, DEPLOY_ACTIONS, PIPELINE } from './pipeline.js';
+import {
+  AWS_REQUIRES_STAR_FOR_DEPLOY,
+  DEPLOY_ACTIONS,
+  DEPLOY_IAM_ACTIONS,
+  DEPLOY_KMS_ACTIONS,
+  IAM_WRITE_ACTIONS,
+  PASSED_TO,
+  PIPELINE,
+  SST_STATE_ACTIONS,
+  SST_TAGS,
+  trustedSubject,
+  type DeployTrust,
+} from './pipeline.js';
+import { roleName } from './role-names.js';
+import type { StageArns } from './stage-arns.js';
 
 export { AWS_REQUIRES_STAR_FOR_DEPLOY, DEPLOY_ACTIONS, PIPELINE };
 
@@ -19,88 +33,129 @@ export interface DeployRole {
   readonly providerArn: $util.Input<string>;
 }
 
-/**
- * The stage's resources, by exact ARN (names from core/topology.ts): no wildcard that a stage named
- * "production-eu", or an app named "inference-dispatch-eu", could also match. Two exceptions, named:
- * the roles SST names <app>-<stage>-<component><hash> (a prefix is all that is known before deploying),
- * and log streams (named by Lambda at run time).
- */
-function stageResources(app: string, stage: string, home: HomeContext, regions: readonly string[]) {
-  const names = resourceNames(stage, app);
-  const arn = (service: string, region: $util.Input<string>, rest: string) =>
-    $interpolate`arn:${home.partition}:${service}:${region}:${home.accountId}:${rest}`;
-  const queuesIn = (region: string) => [
-    ...(region === HOME_REGION
-      ? [names.masterQueue, names.masterDeadLetterQueue, names.masterHighQueue, names.masterHighDeadLetterQueue, names.dispatchDeadLetterQueue]
-      : []),
-    names.regionalQueue(region),
-    names.regionalDeadLetterQueue(region),
-    names.regionalHighQueue(region),
-    names.regionalHighDeadLetterQueue(region),
-  ];
-  const functions = FUNCTION_ROLES.map((role) => names.function(role));
-  const alarmsIn = (region: string) => [
-    ...(region === HOME_REGION ? HOME_ALARMS.map((what) => names.alarm(what)) : []),
-    ...queuesIn(region).flatMap((queue) => QUEUE_ALARM_KINDS.map((kind) => names.queueAlarm(queue, kind))),
-  ];
-  return {
-    sqs: regions.flatMap((region) => queuesIn(region).map((queue) => arn('sqs', region, queue))),
-    dynamodb: [arn('dynamodb', home.region, `table/${names.idempotencyTable}`)],
-    lambda: functions.map((fn) => arn('lambda', home.region, `function:${fn}`)),
-    // SST names its function roles <app>-<stage>-...; the state machine's role is named likewise.
-    iam: [$interpolate`arn:${home.partition}:iam::${home.accountId}:role/${app}-${stage}-*`],
-    states: [arn('states', home.region, `stateMachine:${names.stateMachine}`)],
-    logs: [
-      ...functions.flatMap((fn) => [arn('logs', home.region, `log-group:/aws/lambda/${fn}`), arn('logs', home.region, `log-group:/aws/lambda/${fn}:*`)]),
-      arn('logs', home.region, `log-group:/aws/vendedlogs/states/${names.stateMachine}`),
-      arn('logs', home.region, `log-group:/aws/vendedlogs/states/${names.stateMachine}:*`),
+/** Actions AWS offers on "*" only, apart from kms:CreateKey (granted with its own conditions). */
+const LOOKUPS_ON_STAR = AWS_REQUIRES_STAR_FOR_DEPLOY.filter((action) => !(DEPLOY_KMS_ACTIONS.create as readonly string[]).includes(action));
+
+function trustPolicy(providerArn: $util.Input<string>, trust: DeployTrust) {
+  return $jsonStringify({
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { Federated: providerArn },
+        Action: 'sts:AssumeRoleWithWebIdentity',
+        Condition: {
+          StringEquals: {
+            [`${PIPELINE.issuer}:aud`]: 'sts.amazonaws.com',
+            // Repository id, environment and branch, as the repository's subject template writes them.
+            [`${PIPELINE.issuer}:sub`]: trustedSubject(trust.repositoryId),
+          },
+        },
+      },
     ],
-    cloudwatch: [
-      ...regions.flatMap((region) => alarmsIn(region).map((alarm) => arn('cloudwatch', region, `alarm:${alarm}`))),
-      $interpolate`arn:${home.partition}:cloudwatch::${home.accountId}:dashboard/${names.dashboard}`,
-    ],
-    sns: regions.map((region) => arn('sns', region, names.alarmTopic)),
-    xray: [arn('xray', home.region, `sampling-rule/${samplingRuleName(names.stateMachine)}`)],
-    ssm: [arn('ssm', home.region, `parameter${names.outputsParameter}`)],
-    sst: [
-      $interpolate`arn:${home.partition}:s3:::sst-state-*`,
-      $interpolate`arn:${home.partition}:s3:::sst-state-*/*`,
-      $interpolate`arn:${home.partition}:s3:::sst-asset-*`,
-      $interpolate`arn:${home.partition}:s3:::sst-asset-*/*`,
-      arn('ssm', home.region, 'parameter/sst/*'),
-    ],
-  };
+  });
 }
 
-export function createDeployRole(home: HomeContext, regions: readonly string[]): DeployRole {
+function iamStatements(arns: StageArns) {
+  const stageRoles = [...arns.roles.functions, arns.roles.stateMachine];
+  return [
+    {
+      Sid: 'StageRolesOnlyWithBoundary',
+      Effect: 'Allow',
+      Action: [...DEPLOY_IAM_ACTIONS.withBoundary],
+      Resource: stageRoles,
+      Condition: { StringEquals: { 'iam:PermissionsBoundary': arns.boundary } },
+    },
+    { Sid: 'StageRoles', Effect: 'Allow', Action: [...DEPLOY_IAM_ACTIONS.onStageRoles], Resource: stageRoles },
+    {
+      Sid: 'PassFunctionRolesToLambda',
+      Effect: 'Allow',
+      Action: ['iam:PassRole'],
+      Resource: arns.roles.functions,
+      Condition: { StringEquals: { 'iam:PassedToService': PASSED_TO.functions } },
+    },
+    {
+      Sid: 'PassStateMachineRoleToStepFunctions',
+      Effect: 'Allow',
+      Action: ['iam:PassRole'],
+      Resource: [arns.roles.stateMachine],
+      Condition: { StringEquals: { 'iam:PassedToService': PASSED_TO.stateMachine } },
+    },
+    { Sid: 'ReadOwnRoleAndBoundary', Effect: 'Allow', Action: [...DEPLOY_IAM_ACTIONS.readOwn], Resource: [arns.roles.deploy, arns.boundary] },
+    // Whatever else allows it: the deploy role never changes itself or the boundary that caps the roles it makes.
+    { Sid: 'DenyChangingItselfOrTheBoundary', Effect: 'Deny', Action: [...IAM_WRITE_ACTIONS], Resource: [arns.roles.deploy, arns.boundary] },
+    { Sid: 'DenyRemovingBoundaries', Effect: 'Deny', Action: ['iam:DeleteRolePermissionsBoundary'], Resource: ['*'] },
+  ];
+}
+
+function sstStatements(arns: StageArns, home: HomeContext) {
+  const inThisAccount = { StringEquals: { 'aws:ResourceAccount': home.accountId } };
+  return [
+    { Sid: 'SstStateOfThisStage', Effect: 'Allow', Action: [...SST_STATE_ACTIONS.readWrite], Resource: arns.sstState.readWrite, Condition: inThisAccount },
+    { Sid: 'SstSecretsOfThisStage', Effect: 'Allow', Action: [...SST_STATE_ACTIONS.read], Resource: arns.sstState.read, Condition: inThisAccount },
+    {
+      Sid: 'SstStateListedForThisStage',
+      Effect: 'Allow',
+      Action: [...SST_STATE_ACTIONS.list],
+      Resource: [arns.sstState.bucket],
+      Condition: { ...inThisAccount, StringLike: { 's3:prefix': arns.sstState.listPrefixes } },
+    },
+    { Sid: 'SstAssetsOfThisStage', Effect: 'Allow', Action: [...SST_STATE_ACTIONS.assets], Resource: arns.sstAssets, Condition: inThisAccount },
+    { Sid: 'SstParametersOfThisStage', Effect: 'Allow', Action: [...SST_STATE_ACTIONS.parameters], Resource: arns.sstParameters },
+  ];
+}
+
+function kmsStatements(app: string, stage: string, home: HomeContext, regions: readonly string[]) {
+  const ourTags = { [`aws:RequestTag/${SST_TAGS.app}`]: app, [`aws:RequestTag/${SST_TAGS.stage}`]: stage };
+  const keysIn = regions.map((region) => $interpolate`arn:${home.partition}:kms:${region}:${home.accountId}:key/*`);
+  return [
+    {
+      Sid: 'CreateAlarmKeysRequiresStar',
+      Effect: 'Allow',
+      Action: [...DEPLOY_KMS_ACTIONS.create],
+      Resource: ['*'],
+      Condition: { StringEquals: ourTags },
+    },
+    {
+      Sid: 'TagNewAlarmKeys',
+      Effect: 'Allow',
+      Action: [...DEPLOY_KMS_ACTIONS.tagAtCreation],
+      Resource: keysIn,
+      Condition: { StringEquals: ourTags, 'ForAllValues:StringEquals': { 'aws:TagKeys': [SST_TAGS.app, SST_TAGS.stage] } },
+    },
+    // An existing key of another app or stage keeps its tags.
+    {
+      Sid: 'DenyTaggingOtherAppsKeys',
+      Effect: 'Deny',
+      Action: ['kms:TagResource', 'kms:UntagResource'],
+      Resource: keysIn,
+      // Tagged (Null false) and not ours; a key being created has no tags yet.
+      Condition: { Null: { [`aws:ResourceTag/${SST_TAGS.app}`]: 'false' }, StringNotEquals: { [`aws:ResourceTag/${SST_TAGS.app}`]: app } },
+    },
+    {
+      Sid: 'DenyTaggingOtherStagesKeys',
+      Effect: 'Deny',
+      Action: ['kms:TagResource', 'kms:UntagResource'],
+      Resource: keysIn,
+      // Tagged (Null false) and not ours; a key being created has no tags yet.
+      Condition: { Null: { [`aws:ResourceTag/${SST_TAGS.stage}`]: 'false' }, StringNotEquals: { [`aws:ResourceTag/${SST_TAGS.stage}`]: stage } },
+    },
+  ];
+}
+
+export function createDeployRole(home: HomeContext, regions: readonly string[], arns: StageArns, trust: DeployTrust): DeployRole {
   const providerArn: $util.Input<string> =
-    PIPELINE.existingProviderArn ??
+    trust.existingProviderArn ??
     new aws.iam.OpenIdConnectProvider('GitHubOidcProvider', {
       url: `https://${PIPELINE.issuer}`,
       clientIdLists: ['sts.amazonaws.com'],
     }).arn;
   const role = new aws.iam.Role('DeployRole', {
-    name: `${$app.name}-${$app.stage}-deploy`,
-    description: `Deploys stage ${$app.stage} from ${PIPELINE.repository} (environment ${PIPELINE.environment}) with GitHub's OIDC token`,
+    name: roleName('deploy'),
+    description: `Deploys stage ${$app.stage} from ${trust.repository} (id ${trust.repositoryId}), environment ${PIPELINE.environment}, ${PIPELINE.ref}, with GitHub's OIDC token`,
     maxSessionDuration: 3600,
-    assumeRolePolicy: $jsonStringify({
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Effect: 'Allow',
-          Principal: { Federated: providerArn },
-          Action: 'sts:AssumeRoleWithWebIdentity',
-          Condition: {
-            StringEquals: {
-              [`${PIPELINE.issuer}:aud`]: 'sts.amazonaws.com',
-              [`${PIPELINE.issuer}:sub`]: `repo:${PIPELINE.repository}:environment:${PIPELINE.environment}`,
-            },
-          },
-        },
-      ],
-    }),
+    assumeRolePolicy: trustPolicy(providerArn, trust),
   });
-  const resources = stageResources($app.name, $app.stage, home, regions);
   new aws.iam.RolePolicy('DeployRolePolicy', {
     role: role.id,
     policy: $jsonStringify({
@@ -110,9 +165,12 @@ export function createDeployRole(home: HomeContext, regions: readonly string[]):
           Sid: `Stage${service.charAt(0).toUpperCase()}${service.slice(1)}`,
           Effect: 'Allow',
           Action: [...actions],
-          Resource: resources[service as keyof typeof resources],
+          Resource: arns[service as keyof typeof DEPLOY_ACTIONS],
         })),
-        { Sid: 'ReadOnlyLookupsRequireStar', Effect: 'Allow', Action: [...AWS_REQUIRES_STAR_FOR_DEPLOY], Resource: ['*'] },
+        ...iamStatements(arns),
+        ...sstStatements(arns, home),
+        ...kmsStatements($app.name, $app.stage, home, regions),
+        { Sid: 'ReadOnlyLookupsRequireStar', Effect: 'Allow', Action: [...LOOKUPS_ON_STAR], Resource: ['*'] },
       ],
     }),
   });

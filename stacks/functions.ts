@@ -4,6 +4,7 @@
  * holds exactly the permissions passed in plus writing to its own log group.
  */
 import { resourceNames } from '../core/topology.js';
+import { roleName } from './role-names.js';
 import { LIVE_IN_SST_DEV } from './settings.js';
 import type { HomeContext } from './context.js';
 
@@ -59,6 +60,8 @@ export function dispatchFunction(args: DispatchFunctionArgs, home: HomeContext):
     ],
     transform: {
       role: (role) => {
+        // An exact name (SST's carries a random suffix): the deploy role names each role it may manage.
+        role.name = roleName(args.role);
         // SST attaches AWSLambdaBasicExecutionRole (logs:* actions on "*"); the statement above
         // grants the same, scoped to this function's log group.
         role.managedPolicyArns = [];

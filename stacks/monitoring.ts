@@ -11,6 +11,7 @@
  */
 import { DEAD_LETTER_CLASSES, DIMENSION, METRICS, metricNamespace, SERVICE_DIMENSION, type MetricKey, type MetricSpec } from '../core/metrics.js';
 import { HOME_REGION, type resourceNames } from '../core/topology.js';
+import { createAlarmKey, type AlarmKeyArgs } from './alarm-keys.js';
 import type { Dispatch } from './dispatch.js';
 import type { Queues } from './queues.js';
 import type { DeployRegion } from './regions.js';
@@ -39,6 +40,7 @@ type HomeAlarm = (typeof HOME_ALARMS)[number];
 
 export interface Monitoring {
   readonly topics: Record<string, aws.sns.Topic>;
+  readonly keys: Record<string, aws.kms.Key>;
   readonly dashboard: aws.cloudwatch.Dashboard;
   readonly alarms: aws.cloudwatch.MetricAlarm[];
   readonly samplingRule: aws.xray.SamplingRule;
@@ -49,15 +51,18 @@ export interface MonitoringArgs {
   readonly regions: readonly DeployRegion[];
   readonly queues: Queues;
   readonly dispatch: Dispatch;
+  /** What each region's alarm key admits (stacks/alarm-keys.ts). */
+  readonly alarmKeys: AlarmKeyArgs;
 }
 
-export function createMonitoring({ names, regions, queues, dispatch }: MonitoringArgs): Monitoring {
-  // One topic per region: an alarm notifies a topic in its own region. Not KMS-encrypted, because
-  // CloudWatch cannot publish to a topic under the AWS-managed aws/sns key; alarms carry no payload data.
+export function createMonitoring({ names, regions, queues, dispatch, alarmKeys }: MonitoringArgs): Monitoring {
+  // One topic per region: an alarm notifies a topic in its own region. Encrypted with a key of the
+  // region's own whose policy lets CloudWatch publish (it cannot under the AWS managed aws/sns key).
+  const keys = Object.fromEntries(regions.map((r) => [r.region, createAlarmKey(names.alarmTopic, r, alarmKeys)]));
   const topics = Object.fromEntries(
     regions.map((r) => [
       r.region,
-      new aws.sns.Topic(`AlarmTopic${r.pascal}`, { name: names.alarmTopic }, r.opts),
+      new aws.sns.Topic(`AlarmTopic${r.pascal}`, { name: names.alarmTopic, kmsMasterKeyId: keys[r.region]!.arn }, r.opts),
     ]),
   );
   const topicOf = (region: string) => topics[region]!.arn;
@@ -221,7 +226,7 @@ export function createMonitoring({ names, regions, queues, dispatch }: Monitorin
     dashboardBody: $jsonStringify({ widgets: dashboardWidgets({ names, queues, dispatch }) }),
   });
 
-  return { topics, dashboard, alarms, samplingRule };
+  return { topics, keys, dashboard, alarms, samplingRule };
 }
 
 type Metric = (string | $util.Output<string> | Record<string, unknown>)[];
@@ -237,7 +242,7 @@ function graph(title: string, metrics: Metric[], options: { stat: string; period
   };
 }
 
-function dashboardWidgets({ names, queues, dispatch }: Omit<MonitoringArgs, 'regions'>) {
+function dashboardWidgets({ names, queues, dispatch }: Pick<MonitoringArgs, 'names' | 'queues' | 'dispatch'>) {
   /** A metric the functions write, as a dashboard row: [namespace, name, dimension, value, ..., options]. */
   const dispatchMetric = (key: MetricKey, dimensions: Record<string, string> = {}, label?: string, extra: Record<string, unknown> = {}): Metric => {
     const m = emfMetric(key, dimensions);

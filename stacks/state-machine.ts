@@ -9,6 +9,7 @@ import { dispatchDefinition } from '../workflows/dispatch.js';
 import type { resourceNames } from '../core/topology.js';
 import type { HomeContext } from './context.js';
 import { LOG_DELIVERY_ACTIONS } from './log-delivery.js';
+import { roleName } from './role-names.js';
 import { LOG_RETENTION_DAYS, stateMachineLogging } from './settings.js';
 
 type Names = ReturnType<typeof resourceNames>;
@@ -20,6 +21,12 @@ export const STATE_MACHINE_XRAY_ACTIONS = [
   'xray:GetSamplingRules',
   'xray:GetSamplingTargets',
 ];
+
+/**
+ * Keys of the table's items that are not requests (core/record.ts: '#' cannot start a request_id,
+ * which core/request.ts limits to letters, digits and . _ : -).
+ */
+export const INTERNAL_ITEM_KEYS = '#*';
 
 export interface StateMachineArgs {
   readonly names: Names;
@@ -46,8 +53,8 @@ export function createStateMachine(args: StateMachineArgs): DispatchStateMachine
   });
 
   const role = new aws.iam.Role('DispatchStateMachineRole', {
-    // Named like SST's function roles (<app>-<stage>-...), so the deploy role can be scoped to them.
-    name: `${$app.name}-${$app.stage}-state-machine`,
+    // Exact, like the functions' roles: the deploy role names each role it may manage.
+    name: roleName('state-machine'),
     assumeRolePolicy: $jsonStringify({
       Version: '2012-10-17',
       Statement: [
@@ -78,6 +85,15 @@ export function createStateMachine(args: StateMachineArgs): DispatchStateMachine
           Effect: 'Allow',
           Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
           Resource: [table.arn],
+        },
+        {
+          // The workflow reads and writes request records only, keyed by request_id, which never starts
+          // with '#'; the table's other items (health, capacities, intake markers) are the functions'.
+          Sid: 'NoInternalItems',
+          Effect: 'Deny',
+          Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+          Resource: [table.arn],
+          Condition: { 'ForAnyValue:StringLike': { 'dynamodb:LeadingKeys': [INTERNAL_ITEM_KEYS] } },
         },
         {
           Sid: 'DeadLetter',

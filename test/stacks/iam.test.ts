@@ -7,6 +7,7 @@ import { capacityKey, intakeDeadLetterKey, regionHealthKey } from '../../core/re
 import { DEFAULT_REGIONS, resourceNames } from '../../core/topology.js';
 import { grants, type ResourcePolicy, type RolePolicies, type Statement } from './harness/model.js';
 import { useSynth } from './harness/use-synth.js';
+import { evaluate } from './iam-eval.js';
 import { AWS_REQUIRES_STAR, LOG_STREAMS_ARN, TLS_ONLY_CONDITION, TLS_ONLY_DENY_ACTIONS } from './iam-rules.js';
 
 const synth = useSynth();
@@ -48,14 +49,16 @@ describe('every IAM role policy', () => {
     expect(wrong).toEqual([]);
   });
 
-  it('uses no NotAction, NotResource or Deny, and attaches no managed policy', () => {
+  it('uses no NotAction or NotResource, attaches no managed policy, and denies only the internal items to the state machine', () => {
+    const denies: string[] = [];
     for (const { role, statements, managedPolicyArns } of all()) {
       expect(managedPolicyArns, role.name).toEqual([]);
       for (const s of statements) {
-        expect(s.effect, role.name).toBe('Allow');
+        if (s.effect === 'Deny') denies.push(`${role.name}: ${s.sid ?? '?'}`);
         expect([...s.notActions, ...s.notResources], role.name).toEqual([]);
       }
     }
+    expect(denies).toEqual(['DispatchStateMachineRole: NoInternalItems']);
   });
 });
 
@@ -125,6 +128,41 @@ describe('function roles', () => {
         { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
       ]);
     }
+  });
+});
+
+describe('the state machine role on the table', () => {
+  const statements = () => synth().rolePolicies().find((p) => p.role.name === 'DispatchStateMachineRole')!.statements;
+  const table = () => arnOf('aws:dynamodb/table:Table', names.idempotencyTable);
+  const decide = (action: string, key: string) => evaluate(statements(), { action, resource: table(), context: { 'dynamodb:LeadingKeys': [key] } });
+
+  it("never reads or writes the table's internal items (keys starting with '#')", () => {
+    for (const key of [regionHealthKey('us-west-2'), capacityKey('us-east-1'), intakeDeadLetterKey('0f3a-msg')]) {
+      for (const action of ['dynamodb:GetItem', 'dynamodb:UpdateItem']) expect(decide(action, key), `${action} ${key}`).toBe('deny');
+    }
+  });
+
+  it('reads and writes every request record: any request_id the schema admits', () => {
+    // core/request.ts: letters, digits and . _ : - ; each one may start an id.
+    for (const key of ['req-1', 'A', '0', '.x', '_x', ':x', '-x', 'x'.repeat(128)]) {
+      for (const action of ['dynamodb:GetItem', 'dynamodb:UpdateItem']) expect(decide(action, key), `${action} ${key}`).toBe('allow');
+    }
+  });
+
+  it("keys every DynamoDB task of the definition on the message's request_id", () => {
+    const definition = JSON.parse(synth().byState('aws:sfn/stateMachine:StateMachine', 'name', names.stateMachine).inputs.definition as string) as unknown;
+    const keys: unknown[] = [];
+    const visit = (node: unknown) => {
+      if (Array.isArray(node)) node.forEach(visit);
+      else if (node !== null && typeof node === 'object') {
+        const state = node as Record<string, unknown>;
+        if (typeof state.Resource === 'string' && state.Resource.startsWith('arn:aws:states:::dynamodb:')) keys.push((state.Parameters as { Key?: unknown }).Key);
+        Object.values(state).forEach(visit);
+      }
+    };
+    visit(definition);
+    expect(keys.length).toBeGreaterThan(3);
+    for (const key of keys) expect(Object.keys(key as object)).toEqual(['request_id']);
   });
 });
 

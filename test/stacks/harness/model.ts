@@ -165,6 +165,36 @@ export class Synth {
   }
 }
 
+/** Any policy of the deployment, whatever holds it: a role's, a managed policy, a key's, a resource's. */
+export interface AnyPolicy {
+  readonly kind: 'role' | 'managed' | 'key' | 'resource';
+  /** The role, managed policy, key, queue or table it belongs to. */
+  readonly owner: SynthResource;
+  readonly statements: Statement[];
+}
+
+/** Managed policies (aws.iam.Policy) and key policies (aws.kms.Key), beside roles and resource policies. */
+export function managedPolicies(synth: Synth): AnyPolicy[] {
+  return synth.ofType('aws:iam/policy:Policy').map((owner) => ({ kind: 'managed', owner, statements: parsePolicy(owner.inputs.policy as string) }));
+}
+
+export function keyPolicies(synth: Synth): AnyPolicy[] {
+  return synth.ofType('aws:kms/key:Key').map((owner) => {
+    if (typeof owner.inputs.policy !== 'string') throw new Error(`key ${owner.name} has no policy of its own (the account's default would apply)`);
+    return { kind: 'key', owner, statements: parsePolicy(owner.inputs.policy) };
+  });
+}
+
+/** Every policy the synthesis holds. */
+export function allPolicies(synth: Synth): AnyPolicy[] {
+  return [
+    ...synth.rolePolicies().map((p): AnyPolicy => ({ kind: 'role', owner: p.role, statements: p.statements })),
+    ...managedPolicies(synth),
+    ...keyPolicies(synth),
+    ...synth.resourcePolicies().map((p): AnyPolicy => ({ kind: 'resource', owner: p.target, statements: p.statements })),
+  ];
+}
+
 /** (action, resource) pairs of the Allow statements, for exact comparisons. */
 export function grants(statements: readonly Statement[]): string[] {
   return statements

@@ -290,6 +290,13 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>, 
     }
     case 'aws:iam/role:Role':
       return { ...inputs, name: physical, arn: `arn:aws:iam::${MOCK_ACCOUNT}:role/${physical}` };
+    case 'aws:iam/policy:Policy':
+      return { ...inputs, name: physical, arn: `arn:aws:iam::${MOCK_ACCOUNT}:policy/${physical}` };
+    case 'aws:kms/key:Key': {
+      // A key's id is chosen by KMS; the logical name stands in for it.
+      const keyId = `mock-${name}`;
+      return { ...inputs, keyId, arn: arn('kms', `key/${keyId}`), id: keyId };
+    }
     case 'aws:sfn/stateMachine:StateMachine':
       return { ...inputs, name: physical, arn: arn('states', `stateMachine:${physical}`) };
     case 'aws:cloudwatch/logGroup:LogGroup':

@@ -112,8 +112,28 @@ export async function ensurePlatform(): Promise<{ installed: boolean; seconds: n
   return { installed, seconds: (Date.now() - started) / 1000 };
 }
 
-function hashInputs(stage: string, appName: string | undefined, dev: boolean): string {
-  const hash = createHash('sha256').update(`${sstVersion()}\n${stage}\n${appName ?? ''}\n${dev ? 'dev' : 'deploy'}\n`);
+/**
+ * What a deployer sets for the pipeline's stage (docs/deploy.md): its synthesis fails without them.
+ * Every synthesis gets these unless a test says otherwise (undefined: unset).
+ */
+export const DEPLOY_ENV: Readonly<Record<string, string | undefined>> = {
+  DEPLOY_REPOSITORY: 'example-owner/inference-dispatch',
+  DEPLOY_REPOSITORY_ID: '123456789',
+  DEPLOY_OIDC_PROVIDER_ARN: undefined,
+};
+
+/** The child's environment: the runner's, with the deploy settings set or removed as asked. */
+function childEnv(base: NodeJS.ProcessEnv, deployEnv: Readonly<Record<string, string | undefined>>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base };
+  for (const [key, value] of Object.entries(deployEnv)) {
+    if (value === undefined) delete env[key];
+    else env[key] = value;
+  }
+  return env;
+}
+
+function hashInputs(stage: string, appName: string | undefined, dev: boolean, deployEnv: Readonly<Record<string, string | undefined>>): string {
+  const hash = createHash('sha256').update(`${sstVersion()}\n${stage}\n${appName ?? ''}\n${dev ? 'dev' : 'deploy'}\n${JSON.stringify(deployEnv)}\n`);
   const walk = (entry: string) => {
     const full = path.join(ROOT, entry);
     if (!existsSync(full)) return;
@@ -253,7 +273,7 @@ async function bundle(key: string, app: Record<string, unknown>, dev: boolean): 
   return outfile;
 }
 
-function runBundle(bundleFile: string, key: string, app: Record<string, unknown>): Promise<SynthResult> {
+function runBundle(bundleFile: string, key: string, app: Record<string, unknown>, deployEnv: Readonly<Record<string, string | undefined>>): Promise<SynthResult> {
   const out = path.join(CACHE, `result-${key}.partial.json`);
   rmSync(out, { force: true });
   return new Promise((resolve, reject) => {
@@ -261,7 +281,7 @@ function runBundle(bundleFile: string, key: string, app: Record<string, unknown>
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
-        ...process.env,
+        ...childEnv(process.env, deployEnv),
         NODE_OPTIONS: '',
         SYNTH_ROOT: ROOT,
         SYNTH_APP: JSON.stringify(app),
@@ -295,6 +315,8 @@ export interface SynthOptions {
   readonly appName?: string;
   /** As `sst dev` deploys it ($dev true: functions live unless they opt out), instead of `sst deploy`. */
   readonly dev?: boolean;
+  /** Deploy settings over DEPLOY_ENV (undefined: unset). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** The deployment of `stage` (default "ci"), synthesized offline; cached by input hash. */
@@ -302,7 +324,8 @@ export async function synth(options: SynthOptions = {}): Promise<Synth> {
   const stage = options.stage ?? 'ci';
   await ensurePlatform();
   const dev = options.dev ?? false;
-  const key = hashInputs(stage, options.appName, dev);
+  const deployEnv = { ...DEPLOY_ENV, ...options.env };
+  const key = hashInputs(stage, options.appName, dev, deployEnv);
   const cached = path.join(CACHE, `result-${key}.json`);
   if (!existsSync(cached)) {
     await withLock(path.join(CACHE, `lock-${key}`), async () => {
@@ -310,7 +333,7 @@ export async function synth(options: SynthOptions = {}): Promise<Synth> {
       prune(CACHE, key);
       prune(BUNDLES, key);
       const app = await evaluateApp(key, stage, options.appName);
-      const result = await runBundle(await bundle(key, app, dev), key, app);
+      const result = await runBundle(await bundle(key, app, dev), key, app, deployEnv);
       writeFileSync(cached, JSON.stringify(result));
     });
   }
