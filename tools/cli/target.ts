@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -128,7 +129,19 @@ export async function awsTarget(options: TargetOptions & { stage: string }, root
     stateMachineArn: outputs.stateMachineArn,
     regions: Object.entries(outputs.regionalQueueUrls).map(([region, queueUrl]) => {
       const highQueueUrl = outputs.regionalHighQueueUrls?.[region];
-      return { region, queueUrl, ...(highQueueUrl ? { highQueueUrl } : {}) };
+      const deadLetterQueueUrl = outputs.regionalDeadLetterQueueUrls[region];
+      // The high lane's DLQ is not an output: it sits beside the normal lane's, under its own name.
+      const highDeadLetterQueueUrl =
+        highQueueUrl && deadLetterQueueUrl
+          ? deadLetterQueueUrl.replace(/[^/]+$/, resourceNames(outputs.stage, outputs.app).regionalHighDeadLetterQueue(region))
+          : undefined;
+      return {
+        region,
+        queueUrl,
+        ...(highQueueUrl ? { highQueueUrl } : {}),
+        ...(deadLetterQueueUrl ? { deadLetterQueueUrl } : {}),
+        ...(highDeadLetterQueueUrl ? { highDeadLetterQueueUrl } : {}),
+      };
     }),
     ...(outputs.masterHighQueueUrl ? { masterHighQueueUrl: outputs.masterHighQueueUrl } : {}),
     ...(outputs.masterHighDeadLetterQueueUrl ? { masterHighDeadLetterQueueUrl: outputs.masterHighDeadLetterQueueUrl } : {}),
@@ -137,6 +150,8 @@ export async function awsTarget(options: TargetOptions & { stage: string }, root
     dynamo: once(() => new DynamoDBClient({ region: home, ...common })),
     sfn: once(() => new SFNClient({ region: home, ...common })),
     logs: once(() => new CloudWatchLogsClient({ region: home, ...common })),
+    alarmTopicArns: outputs.alarmTopicArns,
+    cloudwatch: memo((region) => new CloudWatchClient({ region, ...common })),
   };
 }
 

@@ -4,6 +4,7 @@
  * makes one from a local stack's description; the console builds only the part its operations need
  * (console/queues.ts consoleDeps). Each operation asks for the part it needs (a Pick of this).
  */
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SFNClient } from '@aws-sdk/client-sfn';
@@ -19,8 +20,8 @@ export interface Target {
   readonly tableName?: string;
   readonly stateMachineArn?: string;
   readonly logGroupName?: string;
-  /** Both lanes (core/lanes.ts): the high lane where the stack or stage has one. */
-  readonly regions: ReadonlyArray<{ region: string; queueUrl: string; highQueueUrl?: string }>;
+  /** Both lanes (core/lanes.ts): the high lane where the stack or stage has one; their DLQs where known. */
+  readonly regions: ReadonlyArray<{ region: string; queueUrl: string; highQueueUrl?: string; deadLetterQueueUrl?: string; highDeadLetterQueueUrl?: string }>;
   /** The master queue's high lane: where high-priority requests are sent; and its DLQ. */
   readonly masterHighQueueUrl?: string;
   readonly masterHighDeadLetterQueueUrl?: string;
@@ -34,6 +35,10 @@ export interface Target {
   sfn(): SFNClient;
   /** AWS only: the state machine's log group holds Express executions. */
   logs?(): CloudWatchLogsClient;
+  /** AWS only: each region's alarm topic; every alarm of the stage notifies its own region's (stacks/monitoring.ts). */
+  readonly alarmTopicArns?: Readonly<Record<string, string>>;
+  /** AWS only: CloudWatch in a region (the stage's alarms). */
+  cloudwatch?(region: string): CloudWatchClient;
 }
 
 /** The target lacks what an operation needs (a queue URL, the table), or could not be found at all. */
