@@ -26,13 +26,8 @@ export interface Refusal {
   readonly reason: string;
 }
 
-const hostnameOf = (host: string) => {
-  try {
-    return new URL(`http://${host}`).hostname;
-  } catch {
-    return undefined;
-  }
-};
+/** The name in a Host header (`name` or `name:port`), read strictly: no URL parser's leniency (userinfo, shorthand IPs). */
+const hostnameOf = (host: string) => /^(\[[^\]]*\]|[^:[\]@/]+)(?::\d{1,5})?$/.exec(host.toLowerCase())?.[1];
 
 /** Why this request must not be served, or undefined. */
 export function refusal(req: IncomingMessage): Refusal | undefined {

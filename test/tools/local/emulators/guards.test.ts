@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeCapacity } from '../../../../aws/capacity.js';
 import { capacityKey } from '../../../../core/record.js';
 import { HOME_REGION } from '../../../../core/topology.js';
+import type { IncomingMessage } from 'node:http';
+import { refusal } from '../../../../tools/local/emulators/local-only.js';
 import { LOCAL_CREDENTIALS, sqsAt } from '../../../../tools/local/resources.js';
 import { startLocalStack, type LocalStack, type StackFaults } from '../../../../tools/local/stack.js';
 import { awsJson, preflight, raw, withHeaders, type RawAnswer, type RawRequest } from './wire.js';
@@ -182,5 +184,18 @@ describe.each(cases)('$name', (c) => {
 
   it('answers a CORS preflight 403, with no Access-Control-Allow-Origin', async () => {
     expectRefused(await raw(c.endpoint(), preflight(EVIL)), 403);
+  });
+});
+
+describe('the Host names a local endpoint answers to', () => {
+  const hostOf = (host: string | undefined) => refusal({ headers: host === undefined ? {} : { host } } as IncomingMessage)?.status;
+
+  it('this machine\'s names, with or without a port, in any case', () => {
+    for (const host of ['127.0.0.1:4566', 'localhost:4566', '[::1]:4566', 'LOCALHOST:4566', 'localhost']) expect(hostOf(host), host).toBeUndefined();
+  });
+
+  it('no other name, however it is dressed up to look local', () => {
+    const others = ['evil.example:4566', '127.0.0.1.evil.example:4566', 'localhost.evil.example', 'evil.example@127.0.0.1:4566', '127.1:4566', '0x7f000001:4566', '[::ffff:7f00:1]:4566', '127.0.0.1:4566/x', ''];
+    for (const host of [...others, undefined]) expect(hostOf(host), String(host)).toBe(421);
   });
 });
