@@ -10,6 +10,7 @@ import { invokeCommand } from './commands/invoke.js';
 import { metricsCommand } from './commands/metrics.js';
 import { redriveCommand } from './commands/redrive.js';
 import { sendCommand } from './commands/send.js';
+import { smokeCommand } from './commands/smoke.js';
 import { statusCommand } from './commands/status.js';
 import { upCommand } from './commands/up.js';
 import { workersCommand } from './commands/workers.js';
@@ -34,7 +35,8 @@ export function program(): Command {
     .addCommand(dlqCommand())
     .addCommand(redriveCommand())
     .addCommand(capacityCommand())
-    .addCommand(workersCommand());
+    .addCommand(workersCommand())
+    .addCommand(smokeCommand());
 }
 
 export async function run(argv: readonly string[]): Promise<void> {
