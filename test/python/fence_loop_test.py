@@ -213,6 +213,28 @@ class DocumentedPythonWorker(unittest.TestCase):
             counts = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
             self.assertEqual(int(counts["ApproximateNumberOfMessages"]) + int(counts["ApproximateNumberOfMessagesNotVisible"]), 0, queue)
 
+    def test_a_smoke_copy_is_left_to_the_smoke_command(self):
+        # A queue whose visibility (60 s) is far longer than the test: only a hand-back shows it again.
+        url = sqs.create_queue(QueueName=f"py-smoke-{uuid.uuid4().hex[:8]}", Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
+        worker.QUEUE_URL = url
+        request_id = f"smoke-{uuid.uuid4().hex[:10]}"
+        sqs.send_message(
+            QueueUrl=url,
+            MessageBody=json.dumps({"request_id": request_id}),
+            MessageAttributes={
+                "request_id": {"DataType": "String", "StringValue": request_id},
+                "dispatch_token": {"DataType": "String", "StringValue": "tok-s"},
+                "dispatch_smoke": {"DataType": "String", "StringValue": "run-1"},
+            },
+        )
+        [message] = receive(url)
+        runs = []
+        self.assertIsNone(worker.handle(message, 30, lambda body, lost: runs.append(body["request_id"]), "A"))
+        self.assertEqual(runs, [])  # not processed
+        self.assertEqual(item(request_id), {})  # not accepted: nothing written
+        again = receive(url, wait=0)  # visible again at once, not deleted
+        self.assertEqual([m["MessageId"] for m in again], [message["MessageId"]])
+
     def test_request_ids_the_intake_refuses(self):
         key = "#capacity#us-west-2"
         dynamodb.put_item(TableName=dispatch_fence.TABLE, Item={"request_id": {"S": key}, "capacity": {"N": "8"}})

@@ -1,7 +1,8 @@
 /**
  * The Python worker of docs/worker-fence.md, run as documented (test/python/fence_loop_test.py cuts it
  * out of the document) against dynalite and fauxqs: a job three times its lease processed once, the
- * skew-safe take-over, a lost lease, a crash, a dead worker's copy kept while watched (never in the DLQ), and the request_id rule.
+ * skew-safe take-over, a lost lease, a crash, a dead worker's copy kept while watched (never in the DLQ), a smoke
+ * copy left to the smoke command, and the request_id rule.
  * Needs python3 with boto3: without them this test fails and says so (it is never skipped).
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -46,7 +47,7 @@ describe('the documented Python worker', () => {
       AWS_DEFAULT_REGION: 'us-east-1',
       AWS_EC2_METADATA_DISABLED: 'true',
     });
-    expect(result.output).toMatch(/Ran 6 tests/);
+    expect(result.output).toMatch(/Ran 7 tests/);
     expect(result.code, result.output).toBe(0);
   }, 120_000);
 });
