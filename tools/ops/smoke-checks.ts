@@ -82,6 +82,8 @@ export interface Observations {
   readonly dlqCounts: readonly DlqCount[];
   readonly dlqReads: readonly DlqRead[];
   readonly alarms: AlarmsRead;
+  /** Regions the dispatch marked unhealthy meanwhile (their health items), with the error each recorded. */
+  readonly unhealthy?: Readonly<Record<string, string>>;
 }
 
 const check = (id: SmokeCheckId, status: CheckStatus, detail: string): SmokeCheck => ({ id, title: CHECK_TITLE[id], status, detail });
@@ -120,7 +122,11 @@ function executionsCheck(o: Observations): SmokeCheck {
 function failoverCheck(o: Observations): SmokeCheck {
   const moved = o.requests.filter((r) => r.execution?.failedOver).map((r) => `${r.requestId} failed over to ${r.execution?.region ?? '?'}${r.execution?.reason ? ` (${r.execution.reason})` : ''}`);
   const known = o.requests.filter((r) => r.execution?.outcome === 'dispatched').length;
-  if (moved.length) return check('no-failover', 'fail', `${moved.length} of ${o.requests.length}: ${moved.slice(0, 5).join('; ')}: a region refused its sends`);
+  const marked = Object.entries(o.unhealthy ?? {}).map(([region, error]) => `${region} marked unhealthy: ${error}`);
+  if (moved.length) {
+    const why = marked.length ? marked.join('; ') : 'a region refused its sends';
+    return check('no-failover', 'fail', `${moved.length} of ${o.requests.length}: ${moved.slice(0, 5).join('; ')}. ${why}`);
+  }
   if (!known) return check('no-failover', 'fail', 'no execution reported where a smoke request went');
   return check('no-failover', 'pass', `${known} placed without failover`);
 }

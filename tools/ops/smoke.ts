@@ -9,9 +9,11 @@
  * (on AWS their log events come after a delay); the DLQ reads after it are cut at DLQ_READ_SECONDS.
  */
 import { randomUUID } from 'node:crypto';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { executionOutputSchema, flattenOutcomes } from '../../core/outcomes.js';
 import { laneOf } from '../../core/lanes.js';
+import { regionHealthKey } from '../../core/record.js';
 import { SMOKE_ATTRIBUTE } from '../../core/smoke.js';
 import { getRecord } from './dlq.js';
 import { readExecution } from './executions.js';
@@ -167,6 +169,22 @@ async function readOutcomes(target: SmokeDeps, name: string): Promise<{ status?:
   }
 }
 
+/** Regions with a health item (the forward marks a region whose sends failed), and the error it recorded. */
+async function unhealthyRegions(target: SmokeDeps): Promise<Record<string, string>> {
+  const found: Record<string, string> = {};
+  await Promise.all(
+    target.regions.map(async ({ region }) => {
+      try {
+        const { Item } = await target.dynamo().send(new GetItemCommand({ TableName: target.tableName, Key: { request_id: { S: regionHealthKey(region) } }, ConsistentRead: true }));
+        if (Item) found[region] = Item.error?.S ?? 'no error recorded';
+      } catch {
+        // Advice only: the failover check says what it can without it.
+      }
+    }),
+  );
+  return found;
+}
+
 /** The regional queues the smoke copies go to: each region's lane for their priority (normal). */
 function regionalQueues(target: SmokeDeps): CollectedQueue[] {
   return target.regions.map((r) => {
@@ -301,7 +319,8 @@ export async function runSmoke(target: SmokeDeps, options: SmokeOptions = {}): P
       deadLetters: deadLettersOf(r.requestId),
     };
   });
-  const checks = smokeChecks({ requests: reports, timedOut, timeoutSeconds, dlqCounts: dlqs, dlqReads: reads, alarms });
+  const unhealthy = reports.some((r) => r.execution?.failedOver) ? await unhealthyRegions(target) : {};
+  const checks = smokeChecks({ requests: reports, timedOut, timeoutSeconds, dlqCounts: dlqs, dlqReads: reads, alarms, unhealthy });
   return {
     target: target.description,
     runId,
