@@ -50,11 +50,6 @@ export interface MetricSpec {
    */
   readonly dimensionSets: readonly (readonly string[])[];
   readonly description: string;
-  /**
-   * Written only while an operator's check runs (`smoke`), so billed only for those hours (about $0.0004
-   * a run): left out of metricCount, which bounds what traffic writes.
-   */
-  readonly occasional?: boolean;
 }
 
 export const METRICS = {
@@ -114,15 +109,6 @@ export const METRICS = {
     dimensionSets: [[DIMENSION.region]],
     description: 'messages whose send to a region had no answer (they may be in its queue; retried in place, never failed over)',
   },
-  smokeRequests: {
-    name: 'SmokeRequests',
-    unit: 'Count',
-    service: 'intake',
-    dimensionSets: [[]],
-    description:
-      'smoke requests of the batch (core/smoke.ts), whatever their outcome: counted here only, not in Dispatched, DuplicatesDropped, DeadLettered or Retried',
-    occasional: true,
-  },
   claimsTakenOver: {
     name: 'ClaimsTakenOver',
     unit: 'Count',
@@ -136,13 +122,12 @@ export type MetricKey = keyof typeof METRICS;
 
 /**
  * How many custom metrics the set can be at most, for `regions` regions: one per dimension-set value
- * combination (occasional metrics aside). The steady state (no failure) is the intake's five undimensioned metrics and the select's
+ * combination. The steady state (no failure) is the intake's five undimensioned metrics and the select's
  * one; the rest appear only in the hours they have data.
  */
 export function metricCount(regions: number): { steady: number; max: number } {
   let max = 0;
-  const specs = (Object.values(METRICS) as MetricSpec[]).filter((spec) => !spec.occasional);
-  for (const spec of specs) {
+  for (const spec of Object.values(METRICS) as MetricSpec[]) {
     for (const set of spec.dimensionSets) {
       let combinations = 1;
       for (const dimension of set) {
@@ -154,7 +139,7 @@ export function metricCount(regions: number): { steady: number; max: number } {
       max += combinations;
     }
   }
-  const steady = specs.filter(
+  const steady = (Object.values(METRICS) as MetricSpec[]).filter(
     (spec) => spec.service !== 'forward' && spec.dimensionSets.length === 1 && spec.dimensionSets[0]?.length === 0,
   ).length;
   return { steady, max };

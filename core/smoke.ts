@@ -5,7 +5,8 @@
  * the same attribute on the regional copy. So:
  * - workers leave a marked copy to the smoke command that sent it: they neither accept nor process it,
  *   and make it visible again at once (worker/smoke.ts, docs/worker-fence.md);
- * - the intake counts marked requests under SmokeRequests, not in its dispatch counts (core/metrics.ts).
+ * - the intake leaves marked requests out of its dispatch counts (core/metrics.ts) and counts them in
+ *   its batch log line.
  * The body is the ordinary request (core/request.ts), so the mark changes nothing in how it is dispatched.
  * ("Canary" means something else here: the half-open probe of a region, core/health.ts.) No AWS import.
  */

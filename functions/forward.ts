@@ -9,7 +9,7 @@
  * Every copy carries a dispatch token, unique per send, for the workers' fence (worker/).
  * Metrics (core/metrics.ts): the messages each failover moved (From, To), and sends without an answer per region.
  * A smoke request's copy carries the smoke mark (core/smoke.ts); its failovers and unanswered sends are
- * counted as any other's, since they tell of a region, not of traffic (the intake counts it apart).
+ * counted as any other's, since they tell of a region, not of traffic (the intake leaves it out of its counts).
  */
 import { randomUUID } from 'node:crypto';
 import middy from '@middy/core';

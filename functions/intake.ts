@@ -145,14 +145,13 @@ export const INTAKE_ANSWER_MARGIN_MS = 3000;
 
 /**
  * The batch's metrics (core/metrics.ts), from its outcomes. Smoke requests (`smokeIds`, master message
- * ids: core/smoke.ts) are counted under SmokeRequests only, whatever their outcome, so that a deploy's
- * check does not show as traffic in the dispatch counts.
+ * ids: core/smoke.ts) are left out of the outcome counts, whatever their outcome, so that a deploy's
+ * check does not show as traffic; the batch's log line counts them (`smoke`).
  */
 export function recordOutcomes(metrics: MetricsRecorder, recordCount: number, all: readonly Outcome[], smokeIds: ReadonlySet<string> = new Set()): void {
   const outcomes = all.filter((o) => !smokeIds.has(o.messageId));
   const counts = countOutcomes(outcomes);
   metrics.add('batchSize', recordCount);
-  if (outcomes.length < all.length) metrics.add('smokeRequests', all.length - outcomes.length);
   metrics.add('dispatched', counts.dispatched);
   metrics.add('duplicates', counts.duplicate);
   metrics.add('retried', counts.retry);

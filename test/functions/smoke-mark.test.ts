@@ -1,8 +1,7 @@
 /**
  * The smoke mark (core/smoke.ts) through the intake: a record with the dispatch_smoke attribute keeps its
  * run id in the envelope that the workflow carries to the forward (which marks the regional copy:
- * test/tools/ops/smoke.test.ts reads the copies), and is counted under SmokeRequests only, not in the
- * dispatch counts.
+ * test/tools/ops/smoke.test.ts reads the copies), and is left out of the dispatch counts.
  */
 import type { SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
@@ -33,7 +32,7 @@ describe('the intake and the smoke mark', () => {
     expect('smoke' in placementSchema.parse(pending(valid[1]!))).toBe(false);
   });
 
-  it('counts smoke requests under SmokeRequests, and not in Dispatched, DeadLettered or Retried', () => {
+  it('leaves smoke requests out of Dispatched, DeadLettered and Retried (BatchSize still counts every record)', () => {
     const lines: string[] = [];
     const metrics = new MetricsRecorder('intake', undefined, { namespace: 'InferenceDispatch/test', write: (line) => lines.push(line) });
     recordOutcomes(
@@ -49,7 +48,7 @@ describe('the intake and the smoke mark', () => {
     );
     metrics.flush();
     const values = Object.fromEntries(lines.flatMap(parseEmfLine).map((d) => [d.name + (d.dimensions.ReasonClass ? `/${d.dimensions.ReasonClass}` : ''), d.value]));
-    expect(values).toMatchObject({ Dispatched: 1, Retried: 0, SmokeRequests: 3, BatchSize: 4 });
+    expect(values).toMatchObject({ Dispatched: 1, Retried: 0, DuplicatesDropped: 0, BatchSize: 4 });
     expect(values['DeadLettered/no-region']).toBeUndefined();
   });
 });

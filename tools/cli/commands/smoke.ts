@@ -13,7 +13,7 @@ import { resolveTarget } from '../target.js';
 const SMOKE_HELP = `
 Sends --count smoke requests through the master queue, marked with the message attribute dispatch_smoke
 (this run's id): workers leave such a copy to smoke (not accepted, not processed, visible again at once)
-and the intake counts it under SmokeRequests, not Dispatched. Within --timeout it checks that each
+and the intake leaves it out of its dispatch counts. Within --timeout it checks that each
 request's execution succeeded without failover, that its copy reached one regional queue once (smoke
 takes and deletes it), that its record says DISPATCHED and no worker accepted it, that no smoke request
 is in any DLQ (master, master high, dispatch, each region's; counts before and after), and that the
