@@ -140,7 +140,7 @@ function copyCheck(o: Observations): SmokeCheck {
       const inDlq = r.deadLetters.find((d) => /^[a-z]+-[a-z]+-\d/.test(d.queue));
       failures.push(
         inDlq
-          ? `${r.requestId}: moved to the ${inDlq.queue} after ${inDlq.receiveCount ?? '?'} receives (workers handed it back each time before smoke took it)`
+          ? `${r.requestId}: moved to the ${inDlq.queue} (received ${inDlq.receiveCount ?? '?'} times without smoke taking it: workers handed it back)`
           : `${r.requestId}: no copy in any regional queue (${notYet(r, o.timedOut, o.timeoutSeconds)})`,
       );
       continue;

@@ -1,8 +1,12 @@
 /**
  * The smoke command's reader of the regional queues: several long polls per queue, side by side with
- * the workers. A copy marked with this run (core/smoke.ts) is deleted and kept as found; any other
- * message (real traffic, another run's smoke copy) is made visible again at once. Every receive counts
- * towards a message's maxReceiveCount, so the reader runs only while copies are awaited.
+ * the workers. A copy marked with this run (core/smoke.ts) is deleted and kept as found. Any other
+ * message (real traffic, another run's smoke copy) is held, hidden, until the reader stops, and then
+ * made visible again at once: every receive counts towards a message's maxReceiveCount, so each is
+ * received once by this run, never again and again (handed back at once, the next poll would receive it
+ * again, and after three such receives the queue would move it to its DLQ). What it costs: a message of
+ * others waits for the run to end (seconds), one receive more. The reader runs only while copies are
+ * awaited.
  */
 import {
   ChangeMessageVisibilityBatchCommand,
@@ -41,8 +45,11 @@ export interface CollectorOptions {
   readonly pollersPerQueue?: number;
   /** Long-poll wait, whole seconds (stop() waits for the polls in flight). Default 1. */
   readonly waitSeconds?: number;
-  /** How long a received message stays hidden before it is deleted or handed back. Default 30. */
-  readonly visibilitySeconds?: number;
+  /**
+   * How long a message of others stays hidden if this reader never releases it (it dies): longer than
+   * the run. Released at stop() in any case. Default 120.
+   */
+  readonly holdSeconds?: number;
   readonly onCopy?: (copy: SmokeCopy) => void;
   /** A receive or hand-back that failed (the poller pauses and goes on). */
   readonly onError?: (queue: CollectedQueue, error: unknown) => void;
@@ -50,28 +57,39 @@ export interface CollectorOptions {
 
 export interface Collector {
   readonly copies: readonly SmokeCopy[];
-  /** Other messages received and handed back (real traffic, other runs). */
+  /** Other messages received, held and handed back at stop (real traffic, other runs). */
   readonly others: () => number;
-  stop(): Promise<void>;
+  /** Stops the polls and makes every message of others visible again; returns how many could not be. */
+  stop(): Promise<number>;
 }
 
 const describe = (error: unknown) => `${(error as Error)?.name ?? 'Error'}: ${(error as Error)?.message ?? String(error)}`;
 
-async function handBack(queue: CollectedQueue, messages: readonly Message[]): Promise<void> {
-  for (let i = 0; i < messages.length; i += 10) {
-    const chunk = messages.slice(i, i + 10);
-    await queue.client.send(
-      new ChangeMessageVisibilityBatchCommand({
-        QueueUrl: queue.queueUrl,
-        Entries: chunk.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle as string, VisibilityTimeout: 0 })),
-      }),
-    );
+/** Makes messages visible again at once; returns how many could not be (they come back after their hold). */
+async function handBack(queue: CollectedQueue, handles: readonly string[]): Promise<number> {
+  let failed = 0;
+  for (let i = 0; i < handles.length; i += 10) {
+    const chunk = handles.slice(i, i + 10);
+    try {
+      const answer = await queue.client.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: queue.queueUrl,
+          Entries: chunk.map((handle, j) => ({ Id: String(j), ReceiptHandle: handle, VisibilityTimeout: 0 })),
+        }),
+      );
+      failed += answer.Failed?.length ?? 0;
+    } catch {
+      failed += chunk.length;
+    }
   }
+  return failed;
 }
 
 export function startCollector(queues: readonly CollectedQueue[], options: CollectorOptions): Collector {
   const copies: SmokeCopy[] = [];
   let others = 0;
+  /** Messages of others held by this reader, per queue: receipt handles to release at stop. */
+  const held = new Map<CollectedQueue, string[]>(queues.map((q) => [q, []]));
   let stopping = false;
   const pause = () => new Promise((resolve) => setTimeout(resolve, 200));
 
@@ -105,7 +123,7 @@ export function startCollector(queues: readonly CollectedQueue[], options: Colle
             QueueUrl: queue.queueUrl,
             MaxNumberOfMessages: 10,
             WaitTimeSeconds: options.waitSeconds ?? 1,
-            VisibilityTimeout: options.visibilitySeconds ?? 30,
+            VisibilityTimeout: options.holdSeconds ?? 120,
             MessageAttributeNames: ['All'],
             MessageSystemAttributeNames: ['ApproximateReceiveCount'],
           }),
@@ -119,12 +137,8 @@ export function startCollector(queues: readonly CollectedQueue[], options: Colle
       const ours = messages.filter((m) => m.MessageAttributes?.[SMOKE_ATTRIBUTE]?.StringValue === options.runId);
       const rest = messages.filter((m) => !ours.includes(m));
       others += rest.length;
-      try {
-        await Promise.all([handBack(queue, rest), ...ours.map((m) => take(queue, m))]);
-      } catch (error) {
-        // Not handed back: those come back after the short visibility above.
-        options.onError?.(queue, error);
-      }
+      held.get(queue)?.push(...rest.map((m) => m.ReceiptHandle as string));
+      await Promise.all(ours.map((m) => take(queue, m)));
     }
   };
 
@@ -135,6 +149,8 @@ export function startCollector(queues: readonly CollectedQueue[], options: Colle
     async stop() {
       stopping = true;
       await Promise.all(running);
+      const failed = await Promise.all([...held].map(([queue, handles]) => handBack(queue, handles)));
+      return failed.reduce((n, f) => n + f, 0);
     },
   };
 }

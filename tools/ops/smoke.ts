@@ -54,8 +54,10 @@ export interface SmokeReport {
   readonly requests: readonly SmokeRequestReport[];
   readonly dlqs: readonly DlqCount[];
   readonly alarms: AlarmsRead;
-  /** Messages of others the regional reads received and handed back at once. */
+  /** Messages of others the regional reads received, held while they ran, and then made visible again. */
   readonly otherMessagesHandedBack: number;
+  /** Of those, how many could not be made visible again: they come back after the hold (the timeout plus a minute). */
+  readonly otherMessagesStillHidden: number;
 }
 
 export type SmokeDeps = Pick<
@@ -220,6 +222,8 @@ export async function runSmoke(target: SmokeDeps, options: SmokeOptions = {}): P
   const copies = new Map<string, SmokeCopy[]>();
   const collector = startCollector(regionalQueues(target), {
     runId,
+    // Others' messages stay hidden until the collector stops (released then), or after the run if it dies.
+    holdSeconds: Math.min(43_200, Math.ceil(timeoutSeconds + (options.settleSeconds ?? SMOKE_DEFAULTS.settleSeconds) + 60)),
     pollersPerQueue: options.pollersPerQueue ?? SMOKE_DEFAULTS.pollersPerQueue,
     onCopy: (copy) => copies.set(copy.requestId, [...(copies.get(copy.requestId) ?? []), copy]),
   });
@@ -228,6 +232,7 @@ export async function runSmoke(target: SmokeDeps, options: SmokeOptions = {}): P
   const records = new Map<string, RecordSeen>();
   let requests: SmokeRequestReport[] = [];
   let timedOut = false;
+  let stillHidden = 0;
   try {
     progress('sending', 0, count);
     requests = await send(target, runId, smokeBodies(runId, count));
@@ -262,7 +267,7 @@ export async function runSmoke(target: SmokeDeps, options: SmokeOptions = {}): P
     // A second copy would arrive about as fast as the first: read the queues a little longer.
     if (!timedOut) await sleep(Math.max(0, Math.min((options.settleSeconds ?? SMOKE_DEFAULTS.settleSeconds) * 1000, deadline - Date.now())));
   } finally {
-    await collector.stop();
+    stillHidden = await collector.stop();
   }
   // The final word of each record (a worker's acceptance would show here).
   await Promise.all(
@@ -332,5 +337,6 @@ export async function runSmoke(target: SmokeDeps, options: SmokeOptions = {}): P
     dlqs,
     alarms,
     otherMessagesHandedBack: collector.others(),
+    otherMessagesStillHidden: stillHidden,
   };
 }

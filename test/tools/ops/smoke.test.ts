@@ -5,14 +5,15 @@
  * sends with AccessDenied (the fault proxies), one region refusing (failover), a stack whose intake does
  * not run (the timeout), and workers that would process a smoke copy (workers that leave it pass).
  */
-import { SetQueueAttributesCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SendMessageBatchCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { MAX_RECEIVE_COUNT } from '../../../core/topology.js';
 import { startLocalStack, type LocalStack, type StackOptions } from '../../../tools/local/stack.js';
 import { localStackTarget } from '../../../tools/ops/local-target.js';
 import { runSmoke, type SmokeOptions, type SmokePhase } from '../../../tools/ops/smoke.js';
 import type { SmokeCheckId } from '../../../tools/ops/smoke-checks.js';
-import { queueEmpty } from '../../support/local-aws.js';
+import { makeRequest } from '../../../tools/ops/requests.js';
+import { drain, queueEmpty, until } from '../../support/local-aws.js';
 
 const stacks: LocalStack[] = [];
 afterEach(async () => {
@@ -65,6 +66,39 @@ describe('runSmoke on a healthy local stack', () => {
     expect(sum('BatchSize')).toBe(5);
     expect(sum('Dispatched')).toBe(0);
   });
+});
+
+describe('runSmoke beside other traffic', () => {
+  it('hands back what is not its own: real requests stay in the regional queues, a second run takes only its copies', async () => {
+    const s = await stack();
+    const target = localStackTarget(s.description);
+    const home = target.sqs(s.description.homeRegion);
+    await home.send(
+      new SendMessageBatchCommand({
+        QueueUrl: s.description.masterQueueUrl,
+        Entries: [1, 2, 3].map((i) => ({ Id: String(i), MessageBody: JSON.stringify(makeRequest(i, { requestId: `req-real-${i}` })) })),
+      }),
+    );
+    // Two runs at once: each takes its own copies and hands the other's back.
+    const [a, b] = await Promise.all([smoke(s, { count: 3 }), smoke(s, { count: 3 })]);
+    expect(a.failing, JSON.stringify(a.report.checks, null, 2)).toEqual([]);
+    expect(b.failing, JSON.stringify(b.report.checks, null, 2)).toEqual([]);
+    expect(a.report.runId).not.toBe(b.report.runId);
+    // The real requests were dispatched and are still in the regional queues, every one, and nothing else is.
+    const left: string[] = [];
+    expect(
+      await until(async () => {
+        left.length = 0;
+        for (const r of s.description.regions) {
+          const { Attributes } = await target.sqs(r.region).send(new GetQueueAttributesCommand({ QueueUrl: r.queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
+          left.push(...Array.from({ length: Number(Attributes?.ApproximateNumberOfMessages ?? 0) }, () => r.region));
+        }
+        return left.length === 3;
+      }, 20_000),
+    ).toBe(true);
+    const copies = await Promise.all(s.description.regions.map((r) => drain(target.sqs(r.region), r.queueUrl)));
+    expect(copies.flat().map((m) => m.MessageAttributes?.request_id?.StringValue).sort()).toEqual(['req-real-1', 'req-real-2', 'req-real-3']);
+  }, 60_000);
 });
 
 describe('runSmoke on a broken local stack', () => {
