@@ -84,6 +84,32 @@ describe('awsTarget', () => {
     expect(target.description).toMatch(/outputs\.json/);
   });
 
+  it('names each region\'s DLQ and its high lane\'s, and the alarm topics smoke reads the alarms by', async () => {
+    const withLanes = {
+      ...outputs,
+      regionalHighQueueUrls: { 'us-west-2': 'https://sqs.us-west-2.amazonaws.com/123456789012/inference-dispatch-queue-us-west-2-high-dev' },
+      regionalDeadLetterQueueUrls: {
+        'us-east-1': 'https://sqs.us-east-1.amazonaws.com/123456789012/inference-dispatch-queue-us-east-1-dlq-dev',
+        'us-west-2': 'https://sqs.us-west-2.amazonaws.com/123456789012/inference-dispatch-queue-us-west-2-dlq-dev',
+      },
+      alarmTopicArns: { 'us-east-1': 'arn:aws:sns:us-east-1:123456789012:inference-dispatch-alarms-dev' },
+    };
+    const target = await awsTarget({ stage: 'dev' }, root(withLanes));
+    expect(target.regions).toEqual([
+      { region: 'us-east-1', queueUrl: outputs.regionalQueueUrls['us-east-1'], deadLetterQueueUrl: withLanes.regionalDeadLetterQueueUrls['us-east-1'] },
+      {
+        region: 'us-west-2',
+        queueUrl: outputs.regionalQueueUrls['us-west-2'],
+        highQueueUrl: withLanes.regionalHighQueueUrls['us-west-2'],
+        deadLetterQueueUrl: withLanes.regionalDeadLetterQueueUrls['us-west-2'],
+        // Not an output: beside the normal lane's DLQ, under the name the stack gives it (core/topology.ts).
+        highDeadLetterQueueUrl: 'https://sqs.us-west-2.amazonaws.com/123456789012/inference-dispatch-queue-us-west-2-high-dlq-dev',
+      },
+    ]);
+    expect(target.alarmTopicArns).toEqual(withLanes.alarmTopicArns);
+    expect(typeof target.cloudwatch).toBe('function');
+  });
+
   it('finds a stage that was not the last deployed in its SSM parameter', async () => {
     ssm.parameters.set('/inference-dispatch/prod/outputs', JSON.stringify(ofStage('prod')));
     const target = await awsTarget({ stage: 'prod' }, root(outputs));

@@ -22,7 +22,7 @@ stage's alarms are OK (n/a on the local stack). Exit status 0 when no check fail
 --json prints { "target", "runId", "ok", "timedOut", "timeoutSeconds", "checks": [ { "id", "title",
 "status": "pass"|"fail"|"warn"|"n/a", "detail" } ], "requests": [ { "requestId", "masterMessageId",
 "record", "execution", "copies", "deadLetters" } ], "dlqs": [ { "queue", "before", "after" } ], "alarms",
-"otherMessagesHandedBack" }.`;
+"otherMessagesHandedBack", "otherMessagesStillHidden" }.`;
 
 const PHASE_LABEL: Record<SmokePhase, string> = {
   sending: 'sending smoke requests',
@@ -74,6 +74,14 @@ export function formatSmoke(report: SmokeReport): string {
     ]),
   );
   lines.push('');
+  if (report.otherMessagesHandedBack) {
+    const hidden = report.otherMessagesStillHidden;
+    lines.push(
+      `${report.otherMessagesHandedBack} message(s) of others received from the regional queues, held while smoke read them, then made visible again` +
+        (hidden ? ` (${hidden} could not be: they come back when their visibility timeout ends)` : ''),
+      '',
+    );
+  }
   lines.push(report.ok ? 'smoke passed' : `smoke FAILED: ${report.checks.filter((c) => c.status === 'fail').map((c) => c.id).join(', ')}`);
   return lines.join('\n');
 }
