@@ -19,7 +19,7 @@ import { getRecord } from './dlq.js';
 import { readExecution } from './executions.js';
 import { makeRequest } from './requests.js';
 import { readAlarms, type AlarmsRead } from './smoke-alarms.js';
-import { passed, smokeChecks, type ExecutionSeen, type RecordSeen, type SmokeCheck, type SmokeRequestReport, type DlqCount } from './smoke-checks.js';
+import { passed, smokeChecks, vouchedByRecord, type ExecutionSeen, type RecordSeen, type SmokeCheck, type SmokeRequestReport, type DlqCount } from './smoke-checks.js';
 import { startCollector, type CollectedQueue, type SmokeCopy } from './smoke-collector.js';
 import { dlqDepths, searchDlqs, smokeDlqs, type DeadLetteredSmoke } from './smoke-dlqs.js';
 import { TargetError, type Target } from './target.js';
@@ -27,6 +27,8 @@ import { TargetError, type Target } from './target.js';
 export const SMOKE_DEFAULTS = { count: 5, timeoutSeconds: 90, settleSeconds: 2, pollersPerQueue: 3 } as const;
 /** The most smoke requests one run sends (one SendMessageBatch is 10; a handful is the point). */
 export const MAX_SMOKE_COUNT = 50;
+/** How long the executions' log events are waited for once the records and copies are in (AWS). */
+export const EXECUTION_LOG_WAIT_SECONDS = 30;
 /** How long the DLQ reads after the wait may take. */
 export const DLQ_READ_SECONDS = 20;
 
@@ -154,7 +156,9 @@ async function readOutcomes(target: SmokeDeps, name: string): Promise<{ status?:
     if (execution.status !== 'SUCCEEDED') {
       return { ...(execution.status ? { status: execution.status } : {}), error: [execution.error, execution.cause].filter(Boolean).join(': ') || 'no error given', outcomes };
     }
-    const output = executionOutputSchema.safeParse(JSON.parse(execution.output ?? 'null'));
+    // A stage that logs no execution data: the status, and no outcome to read.
+    if (execution.output === undefined) return { status: execution.status, outcomes };
+    const output = executionOutputSchema.safeParse(JSON.parse(execution.output));
     if (!output.success) return { status: execution.status, error: 'its output is unreadable', outcomes };
     const all = [...output.data.skipped, ...output.data.forwarded.flat()];
     for (const o of flattenOutcomes(all.map((x) => x.messageId), output.data)) {
@@ -277,15 +281,17 @@ export async function runSmoke(target: SmokeDeps, options: SmokeOptions = {}): P
     }),
   );
 
-  // The executions named on the records, read until the deadline (on AWS, from logs that come late).
+  // The executions named on the records, read until the deadline (on AWS, from logs that come late, and
+  // at most EXECUTION_LOG_WAIT_SECONDS: a production stage never logs a succeeded execution).
   const names = [...new Set([...records.values()].map((r) => r.executionName).filter((n): n is string => Boolean(n)))];
   const executions = new Map<string, Awaited<ReturnType<typeof readOutcomes>>>();
+  const readUntil = Math.min(deadline, Date.now() + EXECUTION_LOG_WAIT_SECONDS * 1000);
   for (;;) {
     const todo = names.filter((n) => !executions.get(n)?.status);
     progress('executions', names.length - todo.length, names.length);
     if (!todo.length) break;
     await Promise.all(todo.map(async (n) => executions.set(n, await readOutcomes(target, n))));
-    if (todo.every((n) => executions.get(n)?.status) || Date.now() >= deadline) break;
+    if (todo.every((n) => executions.get(n)?.status) || Date.now() >= readUntil) break;
     await sleep(2000);
   }
   progress('executions', names.filter((n) => executions.get(n)?.status).length, names.length);
@@ -324,8 +330,9 @@ export async function runSmoke(target: SmokeDeps, options: SmokeOptions = {}): P
       deadLetters: deadLettersOf(r.requestId),
     };
   });
-  const unhealthy = reports.some((r) => r.execution?.failedOver) ? await unhealthyRegions(target) : {};
-  const checks = smokeChecks({ requests: reports, timedOut, timeoutSeconds, dlqCounts: dlqs, dlqReads: reads, alarms, unhealthy });
+  const executionsFromLogs = target.kind === 'aws';
+  const unhealthy = reports.some((r) => r.execution?.failedOver || vouchedByRecord(r, executionsFromLogs)) ? await unhealthyRegions(target) : {};
+  const checks = smokeChecks({ requests: reports, timedOut, timeoutSeconds, executionsFromLogs, dlqCounts: dlqs, dlqReads: reads, alarms, unhealthy });
   return {
     target: target.description,
     runId,

@@ -86,6 +86,20 @@ describe('smokeChecks', () => {
     expect(statusOf(handed, 'workers')).toMatchObject({ status: 'pass', detail: 'none accepted; 1 handed back by workers' });
   });
 
+  it('on AWS, an execution whose log holds no output (or no event at all) is vouched for by its DISPATCHED record; locally it is not', () => {
+    const noOutput = { ...good(1), execution: { name: 'e-1', status: 'SUCCEEDED' } };
+    const notLogged = { ...good(2), execution: { name: 'e-2', error: 'no execution named e-2 in /aws/vendedlogs/states/x over the last 1 hours' } };
+    const aws = observe({ requests: [noOutput, notLogged], executionsFromLogs: true });
+    expect(statusOf(aws, 'executions')).toMatchObject({ status: 'pass', detail: expect.stringMatching(/2 by their record only/) });
+    expect(statusOf(aws, 'no-failover')).toMatchObject({ status: 'pass', detail: expect.stringMatching(/2 without an execution output to tell, and no region marked unhealthy/) });
+    const marked = observe({ requests: [noOutput], executionsFromLogs: true, unhealthy: { 'us-west-1': 'us-west-1 took none of 1 messages: AccessDenied' } });
+    expect(statusOf(marked, 'no-failover')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/us-west-1 marked unhealthy: .*AccessDenied/) });
+    const notDispatched = observe({ requests: [{ ...noOutput, record: { ...noOutput.record!, status: 'IN_PROGRESS' } }], executionsFromLogs: true });
+    expect(statusOf(notDispatched, 'executions').status).toBe('fail');
+    const local = observe({ requests: [notLogged], executionsFromLogs: false });
+    expect(statusOf(local, 'executions')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/execution e-2 not read/) });
+  });
+
   it('records: a token other than the copy\'s fails (the copy smoke took is not the one recorded)', () => {
     const other = observe({ requests: [{ ...good(1), record: { ...good(1).record!, token: 't-other' } }] });
     expect(statusOf(other, 'records').detail).toMatch(/DISPATCHED with token t-other, the copy carries t-1/);

@@ -132,6 +132,20 @@ describe('runSmoke on a broken local stack', () => {
     expect(report.ok).toBe(false);
   });
 
+  it('an intake without permission to start executions (AccessDeniedException): nothing dispatched, the checks say so', async () => {
+    const s = await stack({ faults: true });
+    s.faults!.stepFunctions.rules.add({
+      mode: 'error',
+      error: { status: 400, type: 'AccessDeniedException', message: 'not authorized to perform: states:StartSyncExecution' },
+      actions: ['StartSyncExecution'],
+    });
+    const { report, failing } = await smoke(s, { count: 2, timeoutSeconds: 3 });
+    expect(report.timedOut).toBe(true);
+    expect(failing).toEqual(expect.arrayContaining(['executions', 'regional-copy', 'records']));
+    expect(report.checks.find((c) => c.id === 'executions')?.detail).toMatch(/no record .*the intake has not run it/);
+    expect(report.ok).toBe(false);
+  });
+
   it('an intake that does not run: the wait ends at the timeout and the checks name what was not seen', async () => {
     const s = await stack();
     await s.eventSource.stop();
