@@ -211,6 +211,10 @@ function dlqCheck(o: Observations): SmokeCheck {
   const total = o.dlqCounts.reduce((n, c) => n + (c.after ? c.after.visible + c.after.inFlight : 0), 0);
   if (found.length) return check('dlqs', 'fail', `${found.length} smoke request${found.length === 1 ? '' : 's'} dead-lettered: ${found.slice(0, 5).join('; ')}`);
   if (errors.length) return check('dlqs', 'fail', `not read: ${errors.join('; ')}`);
+  const cut = o.dlqReads.filter((r) => r.partial).map((r) => `${r.queue} (${r.read} read)`);
+  if (cut.length) {
+    return check('dlqs', 'warn', `no smoke request found, but the reads of ${cut.join(', ')} were cut at their time bound: a smoke request there may be unseen (see \`dlq\`)`);
+  }
   if (grew.length) {
     return check('dlqs', 'warn', `no smoke request in any of ${o.dlqCounts.length} DLQs, but some grew meanwhile (other traffic: see \`dlq\`): ${grew.join(', ')}`);
   }

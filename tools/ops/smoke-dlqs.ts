@@ -64,6 +64,8 @@ export interface DlqRead {
   readonly read: number;
   /** Messages of others this read could not make visible again (hidden until their visibility ends). */
   readonly stillHidden: number;
+  /** The read was cut by its time bound before the queue had nothing new to give. */
+  readonly partial?: boolean;
   readonly error?: string;
 }
 
@@ -96,7 +98,7 @@ async function searchOne(client: SQSClient, ref: DlqRef, requestIds: ReadonlySet
     error = `${(e as Error).name}: ${(e as Error).message}`;
   }
   const stillHidden = (await reader.release()).length;
-  return { queue: ref.label, read: reader.read, stillHidden, ...(error ? { error } : {}) };
+  return { queue: ref.label, read: reader.read, stillHidden, ...(signal?.aborted ? { partial: true } : {}), ...(error ? { error } : {}) };
 }
 
 /** Reads every DLQ for this run's request ids; `signal` cuts the reads short (a partial read says so). */

@@ -64,6 +64,8 @@ describe('smokeChecks', () => {
     const grew = observe({ dlqCounts: [{ queue: 'master DLQ', before: depth(4), after: depth(6) }] });
     expect(statusOf(grew, 'dlqs')).toMatchObject({ status: 'warn', detail: expect.stringMatching(/master DLQ 4 -> 6/) });
     expect(passed(smokeChecks(grew))).toBe(true);
+    const cut = observe({ dlqReads: [{ queue: 'master DLQ', read: 4000, stillHidden: 0, partial: true }] });
+    expect(statusOf(cut, 'dlqs')).toMatchObject({ status: 'warn', detail: expect.stringMatching(/master DLQ \(4000 read\) were cut/) });
     const dead = observe({ requests: [{ ...good(1), deadLetters: [{ queue: 'dispatch DLQ', requestId: 'smoke-run-1', reason: 'no region accepted the message', deleted: true }] }] });
     expect(statusOf(dead, 'dlqs')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/smoke-run-1 in the dispatch DLQ \(no region accepted/) });
   });
