@@ -184,3 +184,12 @@ export function foreignReach(statements: readonly Statement[], foreign: { readon
   }
   return reached;
 }
+
+/** Roles that do not carry the boundary, but for those named (the deploy role: it deploys, administrators change it). */
+export function rolesWithoutBoundary(
+  roles: ReadonlyArray<{ readonly name: string; readonly inputs: Record<string, unknown> }>,
+  boundaryArn: string,
+  except: ReadonlySet<string>,
+): string[] {
+  return roles.filter((r) => !except.has(r.name) && r.inputs.permissionsBoundary !== boundaryArn).map((r) => r.name);
+}

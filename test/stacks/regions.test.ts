@@ -83,7 +83,7 @@ describe('home-region resources', () => {
     }
   });
 
-  it('only regional queues, their policies, their alarms and their alarm topics live outside the home region', () => {
+  it('only regional queues, their policies, their alarms, their alarm topics and the topics\' keys live outside the home region', () => {
     const elsewhere = synth()
       .resources.filter((r) => r.provider !== null)
       .map((r) => r.type)
@@ -93,6 +93,8 @@ describe('home-region resources', () => {
       ...Array(4).fill('aws:sqs/queue:Queue'),
       ...Array(4).fill('aws:sqs/queuePolicy:QueuePolicy'),
       'aws:sns/topic:Topic',
+      // The key that encrypts the region's alarm topic (stacks/alarm-keys.ts).
+      'aws:kms/key:Key',
       // Both DLQs not empty, the normal lane's depth and age, the high lane's age.
       ...Array(5).fill('aws:cloudwatch/metricAlarm:MetricAlarm'),
     ];
