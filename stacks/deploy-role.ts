@@ -23,7 +23,8 @@ import {
   trustedSubject,
   type DeployTrust,
 } from './pipeline.js';
-import { roleName } from './role-names.js';
+import { packStatements } from './policy-packing.js';
+import { deployPolicyNames, roleName } from './role-names.js';
 import type { StageArns } from './stage-arns.js';
 
 export { AWS_REQUIRES_STAR_FOR_DEPLOY, DEPLOY_ACTIONS, PIPELINE };
@@ -32,6 +33,12 @@ export interface DeployRole {
   readonly role: aws.iam.Role;
   readonly providerArn: $util.Input<string>;
 }
+
+/** Few enough ARNs that one statement fits a managed policy whatever the app's and stage's names. */
+const RESOURCES_PER_STATEMENT = 20;
+
+const chunks = <T>(items: readonly T[], size: number): T[][] =>
+  Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 
 /** Actions AWS offers on "*" only, apart from kms:CreateKey (granted with its own conditions). */
 const LOOKUPS_ON_STAR = AWS_REQUIRES_STAR_FOR_DEPLOY.filter((action) => !(DEPLOY_KMS_ACTIONS.create as readonly string[]).includes(action));
@@ -81,9 +88,15 @@ function iamStatements(arns: StageArns) {
       Resource: [arns.roles.stateMachine],
       Condition: { StringEquals: { 'iam:PassedToService': PASSED_TO.stateMachine } },
     },
-    { Sid: 'ReadOwnRoleAndBoundary', Effect: 'Allow', Action: [...DEPLOY_IAM_ACTIONS.readOwn], Resource: [arns.roles.deploy, arns.boundary] },
-    // Whatever else allows it: the deploy role never changes itself or the boundary that caps the roles it makes.
-    { Sid: 'DenyChangingItselfOrTheBoundary', Effect: 'Deny', Action: [...IAM_WRITE_ACTIONS], Resource: [arns.roles.deploy, arns.boundary] },
+    { Sid: 'ReadOwnRoleAndBoundary', Effect: 'Allow', Action: [...DEPLOY_IAM_ACTIONS.readOwn], Resource: [arns.roles.deploy, arns.boundary, ...arns.deployPolicies] },
+    // Whatever else allows it: the deploy role never changes itself, its own policies, or the boundary
+    // that caps the roles it makes.
+    {
+      Sid: 'DenyChangingItselfOrTheBoundary',
+      Effect: 'Deny',
+      Action: [...IAM_WRITE_ACTIONS],
+      Resource: [arns.roles.deploy, arns.boundary, ...arns.deployPolicies],
+    },
     { Sid: 'DenyRemovingBoundaries', Effect: 'Deny', Action: ['iam:DeleteRolePermissionsBoundary'], Resource: ['*'] },
   ];
 }
@@ -156,23 +169,30 @@ export function createDeployRole(home: HomeContext, regions: readonly string[], 
     maxSessionDuration: 3600,
     assumeRolePolicy: trustPolicy(providerArn, trust),
   });
-  new aws.iam.RolePolicy('DeployRolePolicy', {
-    role: role.id,
-    policy: $jsonStringify({
-      Version: '2012-10-17',
-      Statement: [
-        ...Object.entries(DEPLOY_ACTIONS).map(([service, actions]) => ({
-          Sid: `Stage${service.charAt(0).toUpperCase()}${service.slice(1)}`,
-          Effect: 'Allow',
-          Action: [...actions],
-          Resource: arns[service as keyof typeof DEPLOY_ACTIONS],
-        })),
-        ...iamStatements(arns),
-        ...sstStatements(arns, home),
-        ...kmsStatements($app.name, $app.stage, home, regions),
-        { Sid: 'ReadOnlyLookupsRequireStar', Effect: 'Allow', Action: [...LOOKUPS_ON_STAR], Resource: ['*'] },
-      ],
-    }),
+  const statements = [
+    ...Object.entries(DEPLOY_ACTIONS).flatMap(([service, actions]) =>
+      chunks(arns[service as keyof typeof DEPLOY_ACTIONS], RESOURCES_PER_STATEMENT).map((resources, i) => ({
+        Sid: `Stage${service.charAt(0).toUpperCase()}${service.slice(1)}${i === 0 ? '' : i + 1}`,
+        Effect: 'Allow',
+        Action: [...actions],
+        Resource: resources,
+      })),
+    ),
+    ...iamStatements(arns),
+    ...sstStatements(arns, home),
+    ...kmsStatements($app.name, $app.stage, home, regions),
+    { Sid: 'ReadOnlyLookupsRequireStar', Effect: 'Allow', Action: [...LOOKUPS_ON_STAR], Resource: ['*'] },
+  ];
+  // More than IAM holds inline (10,240 characters): managed policies of 6,144 each (stacks/policy-packing.ts).
+  const documents = $output(statements).apply((resolved) => packStatements(resolved, deployPolicyNames().length));
+  deployPolicyNames().forEach((name, i) => {
+    const logical = `DeployRolePolicy${i + 1}`;
+    const policy = new aws.iam.Policy(logical, {
+      name,
+      description: `Part ${i + 1} of what the deploy role of ${$app.name} stage ${$app.stage} may do`,
+      policy: documents.apply((all) => all[i]!),
+    });
+    new aws.iam.RolePolicyAttachment(`${logical}Attachment`, { role: role.name, policyArn: policy.arn });
   });
   return { role, providerArn };
 }

@@ -22,3 +22,11 @@ export function roleName(what: RoleOf, stage: string = $app.stage, app: string =
 export function boundaryName(stage: string = $app.stage, app: string = $app.name): string {
   return `${app}-${stage}-permissions-boundary`;
 }
+
+/** How many managed policies hold the deploy role's statements (stacks/policy-packing.ts). */
+export const DEPLOY_POLICY_SLOTS = 5;
+
+/** The deploy role's managed policies: <app>-<stage>-deploy-1 ... */
+export function deployPolicyNames(stage: string = $app.stage, app: string = $app.name): string[] {
+  return Array.from({ length: DEPLOY_POLICY_SLOTS }, (_, i) => `${roleName('deploy', stage, app)}-${i + 1}`);
+}

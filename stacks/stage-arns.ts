@@ -10,7 +10,7 @@ import { HOME_REGION, QUEUE_ALARM_KINDS, resourceNames } from '../core/topology.
 import type { HomeContext } from './context.js';
 import { FUNCTION_ROLES } from './functions.js';
 import { HOME_ALARMS } from './monitoring.js';
-import { boundaryName, roleName } from './role-names.js';
+import { boundaryName, deployPolicyNames, roleName } from './role-names.js';
 import { samplingRuleName } from './tracing.js';
 
 /**
@@ -87,6 +87,8 @@ export function stageArns(app: string, stage: string, home: HomeContext, regions
       deploy: iam('role', roleName('deploy', stage, app)),
     },
     boundary: iam('policy', boundaryName(stage, app)),
+    /** The managed policies that hold the deploy role's statements. */
+    deployPolicies: deployPolicyNames(stage, app).map((name) => iam('policy', name)),
     /** SST's state bucket (named when SST bootstrapped the account): this app's and stage's keys only. */
     sstState: {
       bucket: $interpolate`arn:${home.partition}:s3:::sst-state-*`,

@@ -22,7 +22,8 @@ const ACCOUNT = '123456789012';
 const deployRole = () => production().byState('aws:iam/role:Role', 'name', 'inference-dispatch-production-deploy');
 const deployPolicy = (): Statement[] => {
   const found = production().rolePolicies().find((p) => p.role === deployRole());
-  expect(found?.managedPolicyArns).toEqual([]);
+  // Only the stage's own policies for the deploy role (no AWS managed policy).
+  expect(found?.managedPolicyArns).toEqual([1, 2, 3, 4, 5].map((i) => `arn:aws:iam::${ACCOUNT}:policy/inference-dispatch-production-deploy-${i}`));
   return found?.statements ?? [];
 };
 const trustOf = () => JSON.parse(deployRole().inputs.assumeRolePolicy as string) as { Statement: Array<Record<string, unknown>> };
@@ -201,6 +202,15 @@ describe("SST's state, assets and parameters", () => {
       expect(may('s3:PutObject', `arn:aws:s3:::${object.inputs.bucket as string}/${object.inputs.key as string}`), object.name).toBe('allow');
     }
     expect(may('s3:PutObject', 'arn:aws:s3:::sst-asset-mock-us-east-1/assets/Intake-code-0.zip')).toBe('implicit-deny');
+  });
+});
+
+describe("the deploy role's policies", () => {
+  it('each fits IAM\'s 6,144 characters of a managed policy (the role\'s statements exceed the 10,240 of inline policies)', () => {
+    const policies = production().ofType('aws:iam/policy:Policy').filter((p) => (p.inputs.name as string).includes('-deploy-'));
+    expect(policies).toHaveLength(5);
+    for (const policy of policies) expect(JSON.stringify(JSON.parse(policy.inputs.policy as string)).length, policy.name).toBeLessThanOrEqual(6144);
+    expect(production().ofType('aws:iam/rolePolicy:RolePolicy').filter((p) => p.inputs.role === deployRole().state.name)).toEqual([]);
   });
 });
 

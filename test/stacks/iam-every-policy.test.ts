@@ -9,13 +9,14 @@
 import { describe, expect, it } from 'vitest';
 import { allPolicies, parsePolicy, type Statement, type Synth } from './harness/model.js';
 import { useSynth } from './harness/use-synth.js';
-import { boundaryGaps, foreignReach, passRoleGaps, rolesWithoutBoundary, selfChanges, type RoleUnderTest } from './iam-rules.js';
+import { boundaryGaps, foreignReach, outsideBoundary, passRoleGaps, rolesWithoutBoundary, selfChanges, type RoleUnderTest } from './iam-rules.js';
 import { namedArns, sstStateKeysOf } from './reach.js';
 
 const production = useSynth({ stage: 'production' });
 const ci = useSynth();
 const otherApp = useSynth({ stage: 'production', appName: 'inference-dispatch-eu' });
 const otherStage = useSynth({ stage: 'production-eu' });
+const live = useSynth({ stage: 'dev', dev: true });
 
 const DEPLOY_ROLE = 'DeployRole';
 const boundaryArn = (synth: Synth) => `arn:aws:iam::123456789012:policy/${synth.result.app.name}-${synth.result.app.stage}-permissions-boundary`;
@@ -69,6 +70,29 @@ describe.each([
   it('passes roles only to the services that use them (iam:PassedToService)', () => {
     const gaps = allPolicies(synth()).flatMap((p) => passRoleGaps(p.statements).map((gap) => `${p.owner.name}: ${gap}`));
     expect(gaps).toEqual([]);
+  });
+});
+
+describe.each([
+  ['production', production],
+  ['ci', ci],
+  ['dev under sst dev', live],
+] as const)('the boundary of stage %s', (_label, synth) => {
+  it('allows every grant of every role that carries it (AWS would refuse the role anything else)', () => {
+    const boundaries = new Map(synth().ofType('aws:iam/policy:Policy').map((p) => [p.state.arn as string, parsePolicy(p.inputs.policy as string)]));
+    let checked = 0;
+    for (const { role, statements } of synth().rolePolicies()) {
+      const boundary = boundaries.get(role.inputs.permissionsBoundary as string);
+      if (!boundary) continue;
+      checked += 1;
+      expect(outsideBoundary(statements, boundary), role.name).toEqual([]);
+    }
+    expect(checked).toBe(5);
+  });
+
+  it('holds no IAM action', () => {
+    const boundary = synth().ofType('aws:iam/policy:Policy').find((p) => (p.inputs.name as string).endsWith('-permissions-boundary'))!;
+    expect(parsePolicy(boundary.inputs.policy as string).flatMap((st) => st.actions).filter((a) => a.toLowerCase().startsWith('iam:'))).toEqual([]);
   });
 });
 
@@ -147,6 +171,13 @@ describe('each rule rejects a policy that breaks it', () => {
       { name: DEPLOY_ROLE, inputs: {} },
     ];
     expect(rolesWithoutBoundary(roles, boundary, new Set([DEPLOY_ROLE]))).toEqual(['ForwardRole', 'SelectRole']);
+  });
+
+  it('outside the boundary: a grant the boundary does not allow is found', () => {
+    const table = 'arn:aws:dynamodb:us-east-1:123456789012:table/inference-dispatch-idempotency-production';
+    const ceiling = [statement({ effect: 'Allow', actions: ['dynamodb:GetItem'], resources: [table] })];
+    const role = [statement({ effect: 'Allow', actions: ['dynamodb:GetItem', 'dynamodb:Scan'], resources: [table] })];
+    expect(outsideBoundary(role, ceiling)).toEqual([`dynamodb:Scan on ${table}`]);
   });
 
   it('PassRole: without iam:PassedToService, or to a service the stage does not use', () => {

@@ -193,3 +193,15 @@ export function rolesWithoutBoundary(
 ): string[] {
   return roles.filter((r) => !except.has(r.name) && r.inputs.permissionsBoundary !== boundaryArn).map((r) => r.name);
 }
+
+/**
+ * A role's grants that its boundary does not allow: on AWS the role would be refused them. Each Allow's
+ * (action, resource) pairs, tried on the boundary (its conditions taken as satisfiable).
+ */
+export function outsideBoundary(role: readonly Statement[], boundary: readonly Statement[]): string[] {
+  return role
+    .filter((s) => s.effect === 'Allow')
+    .flatMap((s) => s.actions.flatMap((action) => s.resources.map((resource) => ({ action, resource }))))
+    .filter(({ action, resource }) => !everAllowed(boundary, action, resource))
+    .map(({ action, resource }) => `${action} on ${resource}`);
+}

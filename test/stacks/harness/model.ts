@@ -115,7 +115,10 @@ export class Synth {
     return found[0]!;
   }
 
-  /** Every role with its inline policies (Role.inlinePolicies and RolePolicy resources) and managed policies. */
+  /**
+   * Every role with its statements: inline (Role.inlinePolicies and RolePolicy resources) and those of
+   * the deployment's managed policies attached to it; and the ARNs of every managed policy attached.
+   */
   rolePolicies(): RolePolicies[] {
     return this.ofType('aws:iam/role:Role').map((role) => {
       const inline = ((role.inputs.inlinePolicies as { policy?: string }[] | undefined) ?? [])
@@ -127,11 +130,12 @@ export class Synth {
       const attachments = this.ofType('aws:iam/rolePolicyAttachment:RolePolicyAttachment')
         .filter((a) => a.inputs.role === role.id || a.inputs.role === role.state.name)
         .map((a) => a.inputs.policyArn as string);
-      return {
-        role,
-        statements: [...inline, ...attached],
-        managedPolicyArns: [...list(role.inputs.managedPolicyArns), ...attachments],
-      };
+      const managedPolicyArns = [...list(role.inputs.managedPolicyArns), ...attachments];
+      // The deployment's own managed policies count as the role's statements (AWS managed ones are not read here).
+      const managed = this.ofType('aws:iam/policy:Policy')
+        .filter((p) => managedPolicyArns.includes(p.state.arn as string))
+        .flatMap((p) => parsePolicy(p.inputs.policy as string));
+      return { role, statements: [...inline, ...attached, ...managed], managedPolicyArns };
     });
   }
 
