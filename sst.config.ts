@@ -13,7 +13,7 @@ export default $config({
       // Keep production data (the idempotency table, the queues) if the stage is removed.
       removal: input?.stage === 'production' ? 'retain' : 'remove',
       protect: input?.stage === 'production',
-      // Pinned: the offline synthesis in test/infra relies on this provider's resource shapes.
+      // Pinned: the offline synthesis in test/stacks relies on this provider's resource shapes.
       providers: { aws: { version: '7.20.0', region: 'us-east-1' } },
     };
   },

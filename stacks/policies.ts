@@ -14,7 +14,7 @@
  * matches them.
  */
 
-/** Statement id of the TLS-only Deny (test/infra checks it by name). */
+/** Statement id of the TLS-only Deny (test/stacks checks it by name). */
 export const TLS_ONLY_SID = 'DenyInsecureTransport';
 
 /** The policy document: one Deny of `<service>:*` on `resource` for requests not made over TLS. */
