@@ -211,6 +211,7 @@ describe('the bill for a small fixed input, computed by hand', () => {
     customMetrics: 0,
     workerPollers: 0,
     kmsCallers: 0,
+    alarmTopicKeys: 0,
   };
 
   it('adds up every line as worked out in the comments', () => {
@@ -253,6 +254,13 @@ describe('the bill for a small fixed input, computed by hand', () => {
     const measuredWithLanes = { ...measured, setup: { ...measured.setup, lanes: true } };
     const lanesMeasured = computeBill({ ...settings, highLane: { share: 0.1, windowSeconds: 0, pollers: 1 } }, measuredWithLanes);
     expect(lanesMeasured.byService.SQS - without.byService.SQS).toBeCloseTo(0.05256, 9);
+  });
+
+  it("prices the alarm topics' KMS keys at $1 a month each", () => {
+    const without = computeBill(settings, measured);
+    const keys = computeBill({ ...settings, alarmTopicKeys: 3 }, measured);
+    expect(keys.totalUsd - without.totalUsd).toBeCloseTo(3, 9);
+    expect(keys.byService.Other - without.byService.Other).toBeCloseTo(3, 9);
   });
 
   it('a lower log level takes the state machine log out, and only that', () => {

@@ -110,6 +110,7 @@ export function deployedSettings(root: string, choice: StageChoice = {}): Deploy
       customMetrics: 6,
       workerPollers: 0,
       kmsCallers: 2 + regions,
+      alarmTopicKeys: regions,
     },
     sources: {
       regions: 'core/topology.ts DEFAULT_REGIONS',
@@ -125,6 +126,7 @@ export function deployedSettings(root: string, choice: StageChoice = {}): Deploy
       pitr: 'stacks/table.ts pointInTimeRecovery',
       xray: 'stacks/state-machine.ts tracingConfiguration (and the functions: Active)',
       alarmMetrics: 'stacks/monitoring.ts (1 + 3 + 3 + 5 per region + 2)',
+      alarmTopicKeys: 'stacks/alarm-keys.ts (one key per region, for its alarm topic)',
       highLane: `stacks/settings.ts INTAKE_HIGH_SUBSCRIPTION (window, pollers); ${ASSUMED_HIGH_SHARE * 100}% of requests high (an assumption)`,
     },
     warnings,

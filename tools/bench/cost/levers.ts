@@ -108,7 +108,7 @@ export function levers(base: CostSettings, measured: MeasuredFigures): Levers {
       scenario(`recommended production default: window ${w} s, ${describeLogging(production)}`, { ...windowed, ...production }),
       scenario(
         `floor: window ${w} s, log OFF, X-Ray off, system logs WARN, no dashboard or alarms`,
-        { ...windowed, logLevel: 'OFF', xray: false, lambdaPlatformLogs: false, dashboards: 0, alarmMetrics: 0, customMetrics: 0 },
+        { ...windowed, logLevel: 'OFF', xray: false, lambdaPlatformLogs: false, dashboards: 0, alarmMetrics: 0, alarmTopicKeys: 0, customMetrics: 0 },
       ),
     ],
   };

@@ -265,6 +265,7 @@ const program = new Command('cost')
       regions,
       alarmMetrics: alarmMetrics(regions),
       kmsCallers: 2 + regions,
+      alarmTopicKeys: regions,
       batchingWindowSeconds: pick('batchingWindow', options.batchingWindow, d.batchingWindowSeconds),
       ...(options.batchFill === undefined ? {} : { batchFill: pick('batchFill', options.batchFill, 1) }),
       pollers: pick('pollers', options.pollers, d.pollers),

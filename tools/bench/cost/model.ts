@@ -285,6 +285,8 @@ export interface CostSettings {
   readonly workerPollers: number;
   /** Principals whose DynamoDB calls make KMS requests for the table key (an estimate). */
   readonly kmsCallers: number;
+  /** Customer-managed KMS keys of the alarm topics (stacks/alarm-keys.ts: one per region). */
+  readonly alarmTopicKeys: number;
 }
 
 export type Service = 'SQS' | 'Lambda' | 'Step Functions' | 'DynamoDB' | 'CloudWatch Logs' | 'X-Ray' | 'CloudWatch' | 'Other';
@@ -655,9 +657,17 @@ export function computeBill(settings: CostSettings, measured: MeasuredFigures): 
     freeUsd: Math.min(s.customMetrics, FREE_TIER.customMetrics) * PRICES.customMetric.usd,
   });
 
-  // ---- other: KMS for the table key, inter-region transfer ----
+  // ---- other: KMS for the table key and the alarm topics' keys, inter-region transfer ----
   const kmsRequests = s.kmsCallers * 12 * 730;
   add({ service: 'Other', component: `KMS: table key requests (~${s.kmsCallers} callers, one per 5 min each; estimate)`, quantity: kmsRequests, unit: 'requests', usd: kmsRequests * PRICES.kmsRequest.usd });
+  // Their requests (an alarm's notification, rare) stay far inside the free tier: the keys' months are the cost.
+  add({
+    service: 'Other',
+    component: `KMS: the alarm topics' keys (${s.alarmTopicKeys}, rotated yearly: each rotation adds $1 a month for the first two)`,
+    quantity: s.alarmTopicKeys,
+    unit: 'keys',
+    usd: s.alarmTopicKeys * PRICES.kmsKeyMonth.usd,
+  });
   const remoteShare = s.regions > 1 ? (s.regions - 1) / s.regions : 0;
   const transferGb = (messagesPerMonth * remoteShare * (measured.payload.regionalMessageBytes + 2 * 1024)) / GB;
   add({

@@ -37,6 +37,7 @@ export const PRICES = {
   dashboard: { usd: 3.0, per: 'dashboard a month', source: CW },
   customMetric: { usd: 0.3, per: 'custom metric a month', source: CW },
   xrayTraceRecorded: { usd: 5.0 / 1e6, per: 'trace recorded', source: XRAY },
+  kmsKeyMonth: { usd: 1.0, per: 'customer-managed KMS key a month (its first year; +$1 for each of its first two rotations)', source: 'AWS KMS pricing (aws.amazon.com/kms/pricing)' },
   kmsRequest: { usd: 0.03 / 1e4, per: 'KMS request (the table\'s AWS managed key aws/dynamodb)', source: 'AWS KMS pricing (aws.amazon.com/kms/pricing)' },
   interRegionGb: { usd: 0.02, per: 'GB sent from us-east-1 to another AWS region', source: 'Amazon EC2 on-demand pricing, Data Transfer (aws.amazon.com/ec2/pricing/on-demand)' },
 } as const satisfies Record<string, Price>;
