@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { LOG_DELIVERY_ACTIONS } from './log-delivery.js';
 
 export const PIPELINE = {
-  /** The stage the pipeline deploys (ci.yml: `npx sst deploy --stage production`). */
+  /** The stage the pipeline deploys (ci.yml: `npx --no sst deploy --stage production`). */
   stage: 'production',
   /** The GitHub environment of the deploy job (ci.yml): what the token's `sub` names. */
   environment: 'production',
