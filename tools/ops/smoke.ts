@@ -22,6 +22,7 @@ import { readAlarms, type AlarmsRead } from './smoke-alarms.js';
 import { passed, smokeChecks, vouchedByRecord, type ExecutionSeen, type RecordSeen, type SmokeCheck, type SmokeRequestReport, type DlqCount } from './smoke-checks.js';
 import { startCollector, type CollectedQueue, type SmokeCopy } from './smoke-collector.js';
 import { dlqDepths, searchDlqs, smokeDlqs, type DeadLetteredSmoke } from './smoke-dlqs.js';
+import { takeSmokeLock } from './smoke-lock.js';
 import { TargetError, type Target } from './target.js';
 
 export const SMOKE_DEFAULTS = { count: 5, timeoutSeconds: 90, settleSeconds: 2, pollersPerQueue: 3 } as const;
@@ -216,6 +217,18 @@ export async function runSmoke(target: SmokeDeps, options: SmokeOptions = {}): P
   const timeoutSeconds = options.timeoutSeconds ?? SMOKE_DEFAULTS.timeoutSeconds;
   if (!(timeoutSeconds > 0)) throw new RangeError(`timeout must be a number of seconds > 0, got ${timeoutSeconds}`);
   const runId = options.runId ?? newRunId();
+  // (requireParts checked the table.) One run at a time: held past everything this run may wait for, so a run that dies lets it lapse.
+  const settleSeconds = options.settleSeconds ?? SMOKE_DEFAULTS.settleSeconds;
+  const lock = await takeSmokeLock(target.dynamo(), target.tableName as string, runId, timeoutSeconds + settleSeconds + EXECUTION_LOG_WAIT_SECONDS + DLQ_READ_SECONDS + 120);
+  try {
+    return await checkStage(target, { ...options, count, timeoutSeconds, runId });
+  } finally {
+    await lock.release();
+  }
+}
+
+async function checkStage(target: SmokeDeps, options: SmokeOptions & { count: number; timeoutSeconds: number; runId: string }): Promise<SmokeReport> {
+  const { count, timeoutSeconds, runId } = options;
   const progress: SmokeProgress = options.onProgress ?? (() => undefined);
 
   // Before: the DLQs' counts.

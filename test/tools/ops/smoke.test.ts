@@ -11,6 +11,7 @@ import { MAX_RECEIVE_COUNT } from '../../../core/topology.js';
 import { startLocalStack, type LocalStack, type StackOptions } from '../../../tools/local/stack.js';
 import { localStackTarget } from '../../../tools/ops/local-target.js';
 import { runSmoke, type SmokeOptions, type SmokePhase } from '../../../tools/ops/smoke.js';
+import { SmokeBusyError, takeSmokeLock } from '../../../tools/ops/smoke-lock.js';
 import type { SmokeCheckId } from '../../../tools/ops/smoke-checks.js';
 import { makeRequest } from '../../../tools/ops/requests.js';
 import { drain, queueEmpty, until } from '../../support/local-aws.js';
@@ -69,7 +70,7 @@ describe('runSmoke on a healthy local stack', () => {
 });
 
 describe('runSmoke beside other traffic', () => {
-  it('hands back what is not its own: real requests stay in the regional queues, a second run takes only its copies', async () => {
+  it('hands back what is not its own: real requests stay in the regional queues; a second run at once is refused, one after it passes', async () => {
     const s = await stack();
     const target = localStackTarget(s.description);
     const home = target.sqs(s.description.homeRegion);
@@ -79,11 +80,19 @@ describe('runSmoke beside other traffic', () => {
         Entries: [1, 2, 3].map((i) => ({ Id: String(i), MessageBody: JSON.stringify(makeRequest(i, { requestId: `req-real-${i}` })) })),
       }),
     );
-    // Two runs at once: each takes its own copies and hands the other's back.
-    const [a, b] = await Promise.all([smoke(s, { count: 3 }), smoke(s, { count: 3 })]);
-    expect(a.failing, JSON.stringify(a.report.checks, null, 2)).toEqual([]);
-    expect(b.failing, JSON.stringify(b.report.checks, null, 2)).toEqual([]);
-    expect(a.report.runId).not.toBe(b.report.runId);
+    // Two runs at once would each hold the other's copies until it stops: the second is refused.
+    const [a, b] = await Promise.allSettled([smoke(s, { count: 3 }), smoke(s, { count: 3 })]);
+    const done = [a, b].filter((r) => r.status === 'fulfilled').map((r) => r.value);
+    const refused = [a, b].filter((r) => r.status === 'rejected').map((r) => r.reason as Error);
+    expect(done).toHaveLength(1);
+    expect(done[0]!.failing, JSON.stringify(done[0]!.report.checks, null, 2)).toEqual([]);
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toBeInstanceOf(SmokeBusyError);
+    expect(refused[0]!.message).toContain(`another smoke run (${done[0]!.report.runId}) is checking this stage`);
+    // The lock was released: the next run takes it and takes only its own copies.
+    const next = await smoke(s, { count: 3 });
+    expect(next.failing, JSON.stringify(next.report.checks, null, 2)).toEqual([]);
+    expect(next.report.runId).not.toBe(done[0]!.report.runId);
     // The real requests were dispatched and are still in the regional queues, every one, and nothing else is.
     const left: string[] = [];
     expect(
@@ -99,6 +108,26 @@ describe('runSmoke beside other traffic', () => {
     const copies = await Promise.all(s.description.regions.map((r) => drain(target.sqs(r.region), r.queueUrl)));
     expect(copies.flat().map((m) => m.MessageAttributes?.request_id?.StringValue).sort()).toEqual(['req-real-1', 'req-real-2', 'req-real-3']);
   }, 60_000);
+});
+
+describe('the smoke lock', () => {
+  it('is taken once; a lapsed one (its run died) is taken over, and only its holder releases it', async () => {
+    const s = await stack();
+    const target = localStackTarget(s.description);
+    const now = Date.now();
+    const first = await takeSmokeLock(target.dynamo(), s.description.tableName, 'run-1', 60, now);
+    const refused = await takeSmokeLock(target.dynamo(), s.description.tableName, 'run-2', 60, now).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(SmokeBusyError);
+    expect((refused as SmokeBusyError).holder).toBe('run-1');
+    expect((refused as SmokeBusyError).heldUntil.getTime()).toBe(Math.ceil(now / 1000 + 60) * 1000);
+    // 61 s later run-1's lock has lapsed: run-3 takes it over, and run-1's late release leaves it alone.
+    const third = await takeSmokeLock(target.dynamo(), s.description.tableName, 'run-3', 60, now + 61_000);
+    await first.release();
+    const stillHeld = await takeSmokeLock(target.dynamo(), s.description.tableName, 'run-4', 60, now + 62_000).catch((e: unknown) => e);
+    expect((stillHeld as SmokeBusyError).holder).toBe('run-3');
+    await third.release();
+    await (await takeSmokeLock(target.dynamo(), s.description.tableName, 'run-5', 60, now + 62_000)).release();
+  });
 });
 
 describe('runSmoke on a broken local stack', () => {
