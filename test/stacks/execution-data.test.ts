@@ -3,33 +3,20 @@
  * (stacks/settings.ts DISPATCH_INSPECTABLE_STAGES): the execution data holds each request's body and its
  * `input_data_url`, where a presigned URL is a credential, kept 30 days. No stage logs it by default.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { resourceNames } from '../../core/topology.js';
 import { INSPECTABLE_STAGES_ENV, inspectableStages, stateMachineLogging } from '../../stacks/settings.js';
 import type { Synth } from './harness/model.js';
 import { synth } from './harness/synth.js';
 import { SETUP_TIMEOUT_MS } from './harness/use-synth.js';
 
-afterEach(() => {
-  delete process.env[INSPECTABLE_STAGES_ENV];
-});
+/** Synthesizes `stage` with DISPATCH_INSPECTABLE_STAGES set as a deployer would (part of the synthesis's cache key). */
+const synthWith = (inspectable: string, stage: string): Promise<Synth> => synth({ stage, env: { [INSPECTABLE_STAGES_ENV]: inspectable } });
 
-/** Synthesizes `stage` with DISPATCH_INSPECTABLE_STAGES set or unset (the child process inherits it). */
-// The synthesis cache is keyed by stage and app name, not by environment: each case names its own app.
-async function synthWith(inspectable: string | undefined, stage: string, appName: string): Promise<Synth> {
-  if (inspectable === undefined) delete process.env[INSPECTABLE_STAGES_ENV];
-  else process.env[INSPECTABLE_STAGES_ENV] = inspectable;
-  try {
-    return await synth({ stage, appName });
-  } finally {
-    delete process.env[INSPECTABLE_STAGES_ENV];
-  }
-}
-
-const logging = (stage: Synth, name: string, app: string) =>
-  stage.byState('aws:sfn/stateMachine:StateMachine', 'name', resourceNames(name, app).stateMachine).inputs.loggingConfiguration;
+const logging = (stage: Synth, name: string) => stage.byState('aws:sfn/stateMachine:StateMachine', 'name', resourceNames(name).stateMachine).inputs.loggingConfiguration;
 
 describe('the execution log per stage', () => {
+  // The synthesized default (stage "ci", nothing named): test/stacks/state-machine.test.ts.
   it('logs no execution data on any stage by default: a staging stage logs each execution\'s path only', () => {
     for (const stage of ['staging', 'dev', 'ci', 'alice', 'production', 'prod']) {
       expect(stateMachineLogging(stage, {}).includeExecutionData, stage).toBe(false);
@@ -53,20 +40,11 @@ describe('the execution log per stage', () => {
   });
 
   it(
-    'a synthesized staging stage logs its executions without their data',
-    async () => {
-      const stage = await synthWith(undefined, 'staging', 'data-default');
-      expect(logging(stage, 'staging', 'data-default')).toMatchObject({ level: 'ALL', includeExecutionData: false });
-    },
-    SETUP_TIMEOUT_MS,
-  );
-
-  it(
     'a stage named inspectable at deploy logs them with their data; a production stage named so is not synthesized',
     async () => {
-      const stage = await synthWith('inspect-me', 'inspect-me', 'data-opt-in');
-      expect(logging(stage, 'inspect-me', 'data-opt-in')).toMatchObject({ level: 'ALL', includeExecutionData: true });
-      await expect(synthWith('prod', 'prod', 'data-refused')).rejects.toThrow(/InspectableStagesError/);
+      const stage = await synthWith('inspect-me', 'inspect-me');
+      expect(logging(stage, 'inspect-me')).toMatchObject({ level: 'ALL', includeExecutionData: true });
+      await expect(synthWith('prod', 'prod')).rejects.toThrow(/InspectableStagesError/);
     },
     SETUP_TIMEOUT_MS,
   );

@@ -3,7 +3,8 @@
  *
  * 1. `ensurePlatform()`: if .sst/platform is missing or stale, runs the offline `sst install`.
  * 2. `synth()`: bundles sst.config.ts the way `sst deploy` does (esbuild, SST's shim/run.js injected,
- *    `aws` and `sst` as globals, $app/$cli/$dev defined) together with runtime.ts, runs the bundle
+ *    `aws` and `sst` as globals, $dev defined, $app/$cli from the child's environment) together with
+ *    runtime.ts (one bundle for every stage), runs the bundle
  *    in a child Node process under Pulumi mocks, and returns what it recorded.
  *
  * Results are cached in .sst/synth/ by a hash of every input file, so the test files share one
@@ -12,7 +13,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -120,6 +121,8 @@ export const DEPLOY_ENV: Readonly<Record<string, string | undefined>> = {
   DEPLOY_REPOSITORY: 'example-owner/inference-dispatch',
   DEPLOY_REPOSITORY_ID: '123456789',
   DEPLOY_OIDC_PROVIDER_ARN: undefined,
+  // Unset unless a test names stages: a value in the runner's own environment must not reach a synthesis.
+  DISPATCH_INSPECTABLE_STAGES: undefined,
 };
 
 /** The child's environment: the runner's, with the deploy settings set or removed as asked. */
@@ -132,8 +135,11 @@ function childEnv(base: NodeJS.ProcessEnv, deployEnv: Readonly<Record<string, st
   return env;
 }
 
-function hashInputs(stage: string, appName: string | undefined, dev: boolean, deployEnv: Readonly<Record<string, string | undefined>>): string {
-  const hash = createHash('sha256').update(`${sstVersion()}\n${stage}\n${appName ?? ''}\n${dev ? 'dev' : 'deploy'}\n${JSON.stringify(deployEnv)}\n`);
+/** The files every synthesis is built from, digested once per process (a file changed mid-run is a new run's). */
+let inputsDigest: string | undefined;
+function digestInputs(): string {
+  if (inputsDigest) return inputsDigest;
+  const hash = createHash('sha256').update(`${sstVersion()}\n`);
   const walk = (entry: string) => {
     const full = path.join(ROOT, entry);
     if (!existsSync(full)) return;
@@ -144,15 +150,30 @@ function hashInputs(stage: string, appName: string | undefined, dev: boolean, de
     }
   };
   INPUTS.forEach(walk);
-  return hash.digest('hex').slice(0, 16);
+  inputsDigest = hash.digest('hex');
+  return inputsDigest;
+}
+
+/** One stage's synthesis: the inputs and everything the deployer chooses. */
+function hashInputs(stage: string, appName: string | undefined, dev: boolean, deployEnv: Readonly<Record<string, string | undefined>>): string {
+  return createHash('sha256')
+    .update(`${digestInputs()}\n${stage}\n${appName ?? ''}\n${dev ? 'dev' : 'deploy'}\n${JSON.stringify(deployEnv)}\n`)
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/** The bundle does not depend on the stage ($app and $cli are read at run time): one per inputs and mode. */
+function bundleKey(dev: boolean): string {
+  return createHash('sha256').update(`${digestInputs()}\n${dev ? 'dev' : 'deploy'}\n`).digest('hex').slice(0, 16);
 }
 
 /** Drops cached results and bundles of other inputs, once they are an hour old. */
-function prune(dir: string, keep: string) {
+function prune(dir: string, keep: string | readonly string[]) {
   if (!existsSync(dir)) return;
+  const kept = typeof keep === 'string' ? [keep] : keep;
   for (const name of readdirSync(dir)) {
     const full = path.join(dir, name);
-    if (!name.includes(keep) && Date.now() - statSync(full).mtimeMs > 3_600_000) rmSync(full, { recursive: true, force: true });
+    if (!kept.some((k) => name.includes(k)) && Date.now() - statSync(full).mtimeMs > 3_600_000) rmSync(full, { recursive: true, force: true });
   }
 }
 
@@ -204,10 +225,36 @@ function cliGlobal(key: string, dev = false) {
   };
 }
 
-async function bundle(key: string, app: Record<string, unknown>, dev: boolean): Promise<string> {
+/**
+ * SST defines $app and $cli in the bundle; here they are exports of an injected module that reads them
+ * from the child's environment (SYNTH_APP, SYNTH_CLI), so that one bundle serves every stage.
+ */
+function globalsShim(): string {
+  const shim = path.join(BUNDLES, 'globals-shim.mjs');
+  writeFileSync(shim, 'export const $app = JSON.parse(process.env.SYNTH_APP);\nexport const $cli = JSON.parse(process.env.SYNTH_CLI);\n');
+  return shim;
+}
+
+/** The bundle for `dev` (or deploy), made once and shared by every synthesis of these inputs. */
+async function sharedBundle(dev: boolean): Promise<string> {
+  const key = bundleKey(dev);
+  const outfile = path.join(BUNDLES, `synth-${key}.mjs`);
+  if (!existsSync(outfile)) {
+    await withLock(path.join(CACHE, `lock-bundle-${key}`), async () => {
+      if (existsSync(outfile)) return;
+      prune(BUNDLES, [bundleKey(true), bundleKey(false)]);
+      await bundle(outfile, dev);
+    });
+  }
+  return outfile;
+}
+
+async function bundle(outfile: string, dev: boolean): Promise<string> {
   const esbuild = platformEsbuild();
   mkdirSync(BUNDLES, { recursive: true });
-  const outfile = path.join(BUNDLES, `synth-${key}.mjs`);
+  // Written beside BUNDLES, at the same depth (the source map's relative paths hold), then moved in.
+  const scratch = path.join(PLATFORM, `synth-tmp-${process.pid}-${Date.now()}`);
+  const partial = path.join(scratch, path.basename(outfile));
   const config = path.join(ROOT, 'sst.config.ts');
   const result = await esbuild.build({
     stdin: {
@@ -226,7 +273,7 @@ async function bundle(key: string, app: Record<string, unknown>, dev: boolean): 
       sourcefile: 'synth-entry.ts',
       loader: 'ts',
     },
-    outfile,
+    outfile: partial,
     ...BUNDLE_BASE,
     mainFields: ['module', 'main'],
     sourcemap: 'linked',
@@ -240,9 +287,9 @@ async function bundle(key: string, app: Record<string, unknown>, dev: boolean): 
       ].join('\n'),
     },
     nodePaths: [path.join(PLATFORM, 'node_modules')],
-    inject: [path.join(PLATFORM, 'src/shim/run.js')],
-    // As `sst deploy` defines them: components read $app while their modules load.
-    define: { $app: JSON.stringify(app), $cli: JSON.stringify(cliGlobal(key, dev)), $dev: String(dev) },
+    // Components read $app while their modules load: the shim's exports are there before any of them.
+    inject: [path.join(PLATFORM, 'src/shim/run.js'), globalsShim()],
+    define: { $dev: String(dev) },
     plugins: [
       {
         name: 'platform-packages-external',
@@ -270,10 +317,14 @@ async function bundle(key: string, app: Record<string, unknown>, dev: boolean): 
     ],
   });
   if (result.errors.length > 0) throw new Error(`bundling sst.config.ts failed:\n${result.errors.map((e) => e.text).join('\n')}`);
+  // Whole or not at all: a reader never finds half a bundle.
+  renameSync(`${partial}.map`, `${outfile}.map`);
+  renameSync(partial, outfile);
+  rmSync(scratch, { recursive: true, force: true });
   return outfile;
 }
 
-function runBundle(bundleFile: string, key: string, app: Record<string, unknown>, deployEnv: Readonly<Record<string, string | undefined>>): Promise<SynthResult> {
+function runBundle(bundleFile: string, key: string, app: Record<string, unknown>, dev: boolean, deployEnv: Readonly<Record<string, string | undefined>>): Promise<SynthResult> {
   const out = path.join(CACHE, `result-${key}.partial.json`);
   rmSync(out, { force: true });
   return new Promise((resolve, reject) => {
@@ -285,6 +336,7 @@ function runBundle(bundleFile: string, key: string, app: Record<string, unknown>
         NODE_OPTIONS: '',
         SYNTH_ROOT: ROOT,
         SYNTH_APP: JSON.stringify(app),
+        SYNTH_CLI: JSON.stringify(cliGlobal(key, dev)),
         SYNTH_WORK: cliGlobal(key).paths.work,
         SYNTH_OUT: out,
       },
@@ -331,9 +383,8 @@ export async function synth(options: SynthOptions = {}): Promise<Synth> {
     await withLock(path.join(CACHE, `lock-${key}`), async () => {
       if (existsSync(cached)) return;
       prune(CACHE, key);
-      prune(BUNDLES, key);
       const app = await evaluateApp(key, stage, options.appName);
-      const result = await runBundle(await bundle(key, app, dev), key, app, deployEnv);
+      const result = await runBundle(await sharedBundle(dev), key, app, dev, deployEnv);
       writeFileSync(cached, JSON.stringify(result));
     });
   }
