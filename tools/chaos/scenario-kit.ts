@@ -3,7 +3,9 @@
  * the fault, and counters of what the fault did, read from the fault proxies' logs, the hooks' logs and
  * the workers' events (the evidence each scenario's proof gives).
  */
+import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { FaultProxy } from '../local/faults/proxy.js';
+import { sqsAt } from '../local/resources.js';
 import type { CheckResult } from './checker.js';
 import type { ScenarioContext, ScenarioForm } from './harness.js';
 
@@ -19,7 +21,7 @@ export const proxy = (ctx: ScenarioContext, region: string): FaultProxy => {
  * Runs `during` from faultAtMs for faultSeconds, then `after`. When `hit` says the system has not met the
  * fault yet (a slow machine), the fault is held on a while longer, at most another faultSeconds.
  */
-export async function window(ctx: ScenarioContext, during: () => unknown, after: () => unknown, hit?: () => boolean): Promise<void> {
+export async function window(ctx: ScenarioContext, during: () => unknown, after: () => unknown, hit?: () => boolean | Promise<boolean>): Promise<void> {
   await ctx.at(ctx.form.faultAtMs);
   await during();
   ctx.note('fault on');
@@ -29,11 +31,24 @@ export async function window(ctx: ScenarioContext, during: () => unknown, after:
 }
 
 /** Waits until `endMs` after the first send, then on while `hit` is false, at most another faultSeconds. */
-export async function holdUntil(ctx: ScenarioContext, endMs: number, hit?: () => boolean): Promise<void> {
+export async function holdUntil(ctx: ScenarioContext, endMs: number, hit?: () => boolean | Promise<boolean>): Promise<void> {
   await ctx.at(endMs);
   const limit = endMs + ctx.form.faultSeconds * 1000;
-  for (let at = endMs; hit && !hit() && at < limit; at += 100) await ctx.at(at + 100);
-  if (hit && !hit()) ctx.note('the system never met the fault');
+  for (let at = endMs; hit && !(await hit()) && at < limit; at += 100) await ctx.at(at + 100);
+  if (hit && !(await hit())) ctx.note('the system never met the fault');
+}
+
+const dlqClients = new WeakMap<ScenarioContext, SQSClient>();
+
+/** Whether the dispatch DLQ holds a message yet (read straight from the home region's server). */
+export async function dispatchDlqHolds(ctx: ScenarioContext): Promise<boolean> {
+  const d = ctx.stack.description;
+  let client = dlqClients.get(ctx);
+  if (!client) dlqClients.set(ctx, (client = sqsAt(d.homeRegion, d.endpoints.sqs[d.homeRegion] as string)));
+  const { Attributes } = await client
+    .send(new GetQueueAttributesCommand({ QueueUrl: d.dispatchDeadLetterQueueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }))
+    .catch(() => ({ Attributes: undefined }));
+  return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0) > 0;
 }
 
 export const count = (n: number, what: string) => (n > 0 ? [`${n} ${what}`] : []);

@@ -32,6 +32,7 @@ import {
   intakeCrashes,
   redeliveredBatches,
   releasedUndeliverable,
+  dispatchDlqHolds,
   workerCrashes,
   crashWhile,
   forms,
@@ -168,7 +169,9 @@ const SINGLE: readonly Scenario[] = [
           east.rules.clear();
           await Promise.all(REMOTE.map((r) => proxy(ctx, r).setDown(false)));
         },
-        () => sendFaults(ctx, 'us-east-1', 'error') > 0 && REMOTE.some((r) => refusedByDown(ctx, r) > 0),
+        // Held until every region has refused and a request has reached the dispatch DLQ: on a busy machine
+        // the first refusals may come late in the window, and their failover after it.
+        async () => sendFaults(ctx, 'us-east-1', 'error') > 0 && REMOTE.some((r) => refusedByDown(ctx, r) > 0) && (await dispatchDlqHolds(ctx)),
       );
     },
     proof: (ctx, check) => {
