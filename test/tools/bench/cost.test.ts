@@ -157,7 +157,7 @@ describe('state machine log records', () => {
 describe('the bill for a small fixed input, computed by hand', () => {
   const zeroLogs = { records: 0, messageBytes: 0, ingestedBytes: 0 };
   const measured: MeasuredFigures = {
-    schema: 1,
+    schema: 2,
     measuredAt: '2026-01-01T00:00:00.000Z',
     command: 'test',
     machine: { cores: 1, cpu: 'test', node: 'v24', platform: 'test' },
@@ -209,7 +209,10 @@ describe('the bill for a small fixed input, computed by hand', () => {
     alarmMetrics: 0,
     dashboards: 0,
     customMetrics: 0,
-    workerPollers: 0,
+    xraySampling: { reservoirPerSecond: 0, fixedRate: 0.05 },
+    workers: 0,
+    workerSecondsPerRequest: 0,
+    workerReceiver: { idleCycleSeconds: 1, receivesPerIdleCycle: 2, normalOnlyWaitSeconds: 1 },
     kmsCallers: 0,
     alarmTopicKeys: 0,
   };
@@ -244,8 +247,9 @@ describe('the bill for a small fixed input, computed by hand', () => {
     // 10% high through a master lane with its own poller; one message per batch either way (maxBatch 1).
     const lanes = computeBill({ ...settings, highLane: { share: 0.1, windowSeconds: 0, pollers: 1 } }, measured);
     expect(lanes.derived.executionsPerMonth).toBeCloseTo(730_000, 6);
-    // SQS: one more poller's idle long polls (131,400) and the depth reads doubled (730,000 more): 861,400 x $0.40/M.
-    expect(lanes.byService.SQS - without.byService.SQS).toBeCloseTo(0.34456, 9);
+    // SQS: one more poller's idle long polls (131,400), the depth reads doubled (730,000 more) and the
+    // workers' empty high-lane receive before each normal message (90%: 657,000): 1,518,400 x $0.40/M.
+    expect(lanes.byService.SQS - without.byService.SQS).toBeCloseTo(0.60736, 9);
     // Batches fuller on the normal lane than on the high one: the high lane adds executions.
     const wide = { ...settings, maxBatch: 10, batchingWindowSeconds: 20, perDay: 100_000 };
     const wideLanes = computeBill({ ...wide, highLane: { share: 0.1, windowSeconds: 1, pollers: 5 } }, measured);
@@ -253,7 +257,7 @@ describe('the bill for a small fixed input, computed by hand', () => {
     // A measurement made with lanes counts both lanes' reads already: no doubling.
     const measuredWithLanes = { ...measured, setup: { ...measured.setup, lanes: true } };
     const lanesMeasured = computeBill({ ...settings, highLane: { share: 0.1, windowSeconds: 0, pollers: 1 } }, measuredWithLanes);
-    expect(lanesMeasured.byService.SQS - without.byService.SQS).toBeCloseTo(0.05256, 9);
+    expect(lanesMeasured.byService.SQS - without.byService.SQS).toBeCloseTo(0.05256 + 0.2628, 9);
   });
 
   it("prices the alarm topics' KMS keys at $1 a month each", () => {

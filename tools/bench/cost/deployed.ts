@@ -16,15 +16,51 @@ import {
   INSPECTABLE_STAGES_ENV,
   LOG_RETENTION_DAYS,
   stateMachineLogging,
+  TRACE_SAMPLING,
 } from '../../../stacks/settings.js';
+import * as laneReceiver from '../../../worker/lanes.js';
 import type { LogLevel } from './log-records.js';
-import type { CostSettings } from './model.js';
+import type { CostSettings, WorkerReceiver } from './model.js';
+
+/**
+ * The LaneReceiver of worker/lanes.ts before it exported its settings, when both lanes are empty: a
+ * receive from the high lane without a wait, then one from the normal lane with a 1 s wait (2 receives a
+ * second); the normal lane alone, 1 s waits.
+ */
+export const LANE_RECEIVER_DEFAULTS: WorkerReceiver = { idleCycleSeconds: 1, receivesPerIdleCycle: 2, normalOnlyWaitSeconds: 1 };
+
+const positive = (value: unknown): number | undefined => (typeof value === 'number' && value > 0 ? value : undefined);
+
+/**
+ * The lane receiver's idle behaviour: from worker/lanes.ts's LANE_RECEIVE when it exports one (its idle
+ * cycle: seconds and receives; the normal lane's idle wait), else LANE_RECEIVER_DEFAULTS. Says which.
+ */
+export function workerReceiverSettings(module: Readonly<Record<string, unknown>> = laneReceiver): { receiver: WorkerReceiver; source: string } {
+  const exported = module.LANE_RECEIVE as
+    | { idleCycle?: { seconds?: unknown; receives?: unknown }; idleWaitSeconds?: unknown; receivesPerIdleCycle?: unknown }
+    | undefined;
+  if (exported) {
+    const wait = exported.idleWaitSeconds;
+    const normalWait = positive(typeof wait === 'object' && wait !== null ? (wait as { normal?: unknown }).normal : wait);
+    const cycleSeconds = positive(exported.idleCycle?.seconds) ?? normalWait;
+    const cycleReceives = positive(exported.idleCycle?.receives) ?? positive(exported.receivesPerIdleCycle);
+    if (cycleSeconds !== undefined && cycleReceives !== undefined && normalWait !== undefined) {
+      return {
+        receiver: { idleCycleSeconds: cycleSeconds, receivesPerIdleCycle: cycleReceives, normalOnlyWaitSeconds: normalWait },
+        source: `worker/lanes.ts LANE_RECEIVE (idle: ${cycleReceives} receives per ${cycleSeconds} s; the normal lane alone: 1 per ${normalWait} s)`,
+      };
+    }
+  }
+  return { receiver: LANE_RECEIVER_DEFAULTS, source: "worker/lanes.ts LaneReceiver's defaults (idle: the high lane without a wait, then the normal lane 1 s)" };
+}
 
 /**
  * Pollers of the event source mapping at low traffic. Lambda developer guide, "Configuring scaling
- * behavior for SQS event source mappings": "When traffic is low, Lambda scales back the processing to five
- * concurrent batches, and can optimize to as few as 2 concurrent batches ... this optimization is not
- * available when you enable the maximum concurrency setting."
+ * behavior for SQS event source mappings": "For standard queues, Lambda uses long polling to poll a queue
+ * until it becomes active. ... When traffic is low, Lambda scales back the processing to five concurrent
+ * batches, and can optimize to as few as 2 concurrent batches ... this optimization is not available when
+ * you enable the maximum concurrency setting." Each poller long-polls the empty queue (20 s receives)
+ * while it gathers no batch (model.ts eventSourceIdleReceives).
  */
 export function lowTrafficPollers(maximumConcurrencySet: boolean): number {
   return maximumConcurrencySet ? 5 : 2;
@@ -81,6 +117,7 @@ export function deployedSettings(root: string, choice: StageChoice = {}): Deploy
   const pitr = literal(root, 'stacks/table.ts', /pointInTimeRecovery:\s*\{\s*enabled:\s*(true|false)/, (m) => m === 'true', true, warnings, 'point-in-time recovery');
   const regions = DEFAULT_REGIONS.length;
   const maximumConcurrencySet = 'maximumConcurrency' in INTAKE_SUBSCRIPTION;
+  const receiver = workerReceiverSettings();
   return {
     settings: {
       perDay: 100_000,
@@ -102,13 +139,17 @@ export function deployedSettings(root: string, choice: StageChoice = {}): Deploy
       duplicates: 0,
       pitr,
       xray,
+      xraySampling: { reservoirPerSecond: TRACE_SAMPLING.reservoirPerSecond, fixedRate: TRACE_SAMPLING.fixedRate },
       // SST's `logging: { format: 'json' }` leaves the system log level at INFO (stacks/functions.ts).
       lambdaPlatformLogs: true,
       alarmMetrics: alarmMetrics(regions),
       dashboards: 1,
       // The EMF metrics of core/metrics.ts that carry data in a quiet month (the failure ones only when they happen).
       customMetrics: 6,
-      workerPollers: 0,
+      // The GPU fleet is not the dispatch's: its idle receives are priced with --workers.
+      workers: 0,
+      workerSecondsPerRequest: 0,
+      workerReceiver: receiver.receiver,
       kmsCallers: 2 + regions,
       alarmTopicKeys: regions,
     },
@@ -125,6 +166,8 @@ export function deployedSettings(root: string, choice: StageChoice = {}): Deploy
       idempotencyTtlDays: 'stacks/settings.ts FUNCTION_SETTINGS.IDEMPOTENCY_TTL_SECONDS',
       pitr: 'stacks/table.ts pointInTimeRecovery',
       xray: 'stacks/state-machine.ts tracingConfiguration (and the functions: Active)',
+      xraySampling: 'stacks/settings.ts TRACE_SAMPLING (the sampling rule of stacks/tracing.ts; the intake passes through)',
+      workerReceiver: receiver.source,
       alarmMetrics: 'stacks/monitoring.ts (1 + 3 + 3 + 5 per region + 2)',
       alarmTopicKeys: 'stacks/alarm-keys.ts (one key per region, for its alarm topic)',
       highLane: `stacks/settings.ts INTAKE_HIGH_SUBSCRIPTION (window, pollers); ${ASSUMED_HIGH_SHARE * 100}% of requests high (an assumption)`,

@@ -4,7 +4,8 @@
  */
 import type { LogBytes } from './log-records.js';
 
-export const MEASURED_SCHEMA = 1;
+/** 2: the cells carry the functions' EMF lines (emfLogBytes, emfLogLines). */
+export const MEASURED_SCHEMA = 2;
 
 export const FUNCTIONS = ['intake', 'snapshot', 'select', 'forward'] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
@@ -33,6 +34,13 @@ export interface MeasuredCell {
   readonly functionLogBytes: Averages;
   /** ...and its lines (each a log event: CloudWatch adds 26 bytes to each). */
   readonly functionLogLines: Averages;
+  /**
+   * The functions' EMF lines per execution (functions/metrics.ts: written to stdout on Lambda, so into
+   * the functions' log groups), all functions together: bytes and lines. Absent in figures measured
+   * before they were counted.
+   */
+  readonly emfLogBytes?: number;
+  readonly emfLogLines?: number;
   /** Inputs of the Express memory estimate (Step Functions pricing page): definition, largest state payload, Map/Parallel steps. */
   readonly memory: { readonly definitionBytes: number; readonly maxPayloadBytes: number; readonly mapParallelSteps: number };
 }

@@ -36,6 +36,8 @@ interface Options {
   highShare?: number;
   lanes: boolean;
   retentionDays?: number;
+  workers: number;
+  workerSecondsPerRequest: number;
   measure?: boolean;
   json?: boolean;
 }
@@ -146,6 +148,14 @@ function printBill(bill: Bill): void {
   console.log(table(rows, 2));
   const notes = bill.lines.filter((l) => l.note);
   for (const line of notes) console.log(`  ${line.component}: ${line.note}`);
+  const receiver = bill.settings.workerReceiver;
+  console.log(
+    `  an idle worker's lane receives: ${usd(d.idleWorkerUsdPerMonth)} a month (${quantity(d.idleWorkerReceivesPerMonth, 'receives')}: ` +
+      (bill.settings.highLane
+        ? `${receiver.receivesPerIdleCycle} per ${receiver.idleCycleSeconds} s idle cycle`
+        : `1 per ${receiver.normalOnlyWaitSeconds} s on the normal lane alone`) +
+      `; ${bill.settings.workers ? `${bill.settings.workers} workers in the bill` : 'not in the total: --workers <n> adds a fleet'})`,
+  );
   console.log(`  the always-free tier, if nothing else in the account uses it, would take off about ${usd(bill.freeTierUsd)} (not in the total)`);
 }
 
@@ -231,6 +241,8 @@ const program = new Command('cost')
   .option('--high-share <f>', 'share of requests sent at high priority, through the high lanes (default: 0.1, an assumption)', fraction('--high-share', 0, 1))
   .option('--no-lanes', 'price the deployment without priority lanes (one master queue, one queue per region)')
   .option('--retention-days <n>', 'log retention (default: deployed)', retention)
+  .option('--workers <n>', "GPU workers polling the regional lanes: their idle receives join the bill (default 0: the fleet's idle polls left out)", wholeNumber('--workers', 0, 1_000_000), 0)
+  .option('--worker-seconds-per-request <s>', 'seconds a worker is busy per request, when it makes no receives (default 0: the whole fleet idle)', secondsAtLeast('--worker-seconds-per-request', 0, 86_400), 0)
   .option('--measure', 'measure the figures again on the local stack (about a minute) and save them')
   .option('--json', 'print the results as JSON')
   .action(async (options: Options) => {
@@ -274,6 +286,8 @@ const program = new Command('cost')
       executionData: executionDataFromCli ? options.executionData : d.executionData,
       logRetentionDays: pick('retentionDays', options.retentionDays, d.logRetentionDays),
       duplicates: options.duplicates,
+      workers: options.workers,
+      workerSecondsPerRequest: options.workerSecondsPerRequest,
     };
     if (!options.lanes) {
       overridden.add('highLane');

@@ -4,7 +4,8 @@
  * are: the calls it makes to each service (counted by the proxies, per API action), the Lambda invocations
  * and their handler time, the execution's duration, the log records Step Functions would write for it at
  * each log level (its history, rendered by tools/local/emulators/history.ts, as CloudWatch log records), the functions'
- * own log output, and the sizes of what is stored (idempotency records) and sent (regional messages).
+ * own log output (their log lines and their EMF metric lines, which on Lambda go to the same log group),
+ * and the sizes of what is stored (idempotency records) and sent (regional messages).
  * Then what a worker does per message (the dispatch fence's accept and complete writes), and two
  * incidents (duplicates, a region throttling every send) for what the ERROR level logs.
  *
@@ -286,6 +287,8 @@ interface Round {
   readonly logs: Record<LogVariant, LogBytes>;
   readonly functionLogBytes: Counts;
   readonly functionLogLines: Counts;
+  readonly emfLogBytes: number;
+  readonly emfLogLines: number;
   readonly memory: MeasuredCell['memory'];
 }
 
@@ -347,6 +350,9 @@ async function runStack(regionCount: number, sizes: readonly number[], repeats: 
       const resolvedBefore = stack.eventSource.stats().received;
       capture.take();
       timings.length = 0;
+      // The functions' EMF lines go to the stack's metrics sink here (stdout on Lambda: the function's
+      // log group): what it received during the round.
+      const emfBefore = stack.metrics.report();
       const before = proxyCounts(faults);
       const result = await producer.send(
         new SendMessageBatchCommand({
@@ -364,7 +370,16 @@ async function runStack(regionCount: number, sizes: readonly number[], repeats: 
       const calls = delta(proxyCounts(faults), before);
       const executions = stack.stepFunctions.executions().filter((e) => !knownExecutions.has(e.executionArn));
       const logged = capture.take();
-      return { calls, executions, functionLogBytes: logged.bytes, functionLogLines: logged.lines, timings: timings.splice(0) };
+      const emfAfter = stack.metrics.report();
+      return {
+        calls,
+        executions,
+        functionLogBytes: logged.bytes,
+        functionLogLines: logged.lines,
+        emfLogBytes: emfAfter.bytes - emfBefore.bytes,
+        emfLogLines: emfAfter.lines - emfBefore.lines,
+        timings: timings.splice(0),
+      };
     };
 
     for (const size of sizes) {
@@ -396,6 +411,8 @@ async function runStack(regionCount: number, sizes: readonly number[], repeats: 
           logs: rendered.bytes,
           functionLogBytes: outcome.functionLogBytes,
           functionLogLines: outcome.functionLogLines,
+          emfLogBytes: outcome.emfLogBytes,
+          emfLogLines: outcome.emfLogLines,
           memory: memoryInputs(execution, definitionBytes),
         });
       }
@@ -512,6 +529,8 @@ function cellsOf(regions: number, rounds: readonly Round[]): MeasuredCell[] {
         logs: meanLogBytes(rows.map((r) => r.logs)),
         functionLogBytes: meanOf(rows, (r) => r.functionLogBytes),
         functionLogLines: meanOf(rows, (r) => r.functionLogLines),
+        emfLogBytes: rows.reduce((s, r) => s + r.emfLogBytes, 0) / rows.length,
+        emfLogLines: rows.reduce((s, r) => s + r.emfLogLines, 0) / rows.length,
         memory: {
           definitionBytes: rows[0]?.memory.definitionBytes ?? 0,
           maxPayloadBytes: Math.max(...rows.map((r) => r.memory.maxPayloadBytes)),
@@ -582,6 +601,7 @@ export async function measure(options: MeasureOptions = {}): Promise<MeasuredFig
       notes: [
         'tools/local/stack.ts with faults: true; calls counted per API action by the fault proxies; CACHE_TTL 0 so every snapshot reads',
         'one event source poller; each round sends N messages and waits until the event source has resolved them',
+        "the functions' EMF lines counted from the stack's metrics sink (emfLogBytes, emfLogLines per execution); the function logs' compression is their log lines'",
         'durations are this machine against local emulators: the model adds AWS network latency to them (tools/bench/cost/model.ts)',
       ],
     },

@@ -193,14 +193,90 @@ export function cacheMissShare(executionsPerSecond: number, ttlSeconds: number):
   return 1 / (1 + executionsPerSecond * Math.max(0, ttlSeconds));
 }
 
+/** An X-Ray sampling rule: a reservoir of traces a second, then a fixed share of the rest. */
+export interface SamplingRule {
+  readonly reservoirPerSecond: number;
+  readonly fixedRate: number;
+}
+
+/** Lambda's and X-Ray's default rule: 1 a second, then 5%. */
+export const DEFAULT_SAMPLING: SamplingRule = { reservoirPerSecond: 1, fixedRate: 0.05 };
+
 /**
- * Traces X-Ray records per second under the default sampling rule (a reservoir of 1 a second, then 5%
- * of the rest, shared by everything the rule covers), for Poisson root requests at `perSecond`:
- * P(N >= 1) + 5% of the rest = 0.95 (1 - e^-rate) + 0.05 rate.
+ * Traces X-Ray records per second under a sampling rule, for Poisson root requests at `perSecond`: the
+ * reservoir takes the first r of each second, E[min(N, r)] = sum_{k<r} P(N > k), and the fixed rate a
+ * share of the rest. The default rule gives 0.95 (1 - e^-rate) + 0.05 rate; a rule without a reservoir,
+ * fixedRate x rate.
  */
-export function xrayTracesPerSecond(perSecond: number): number {
-  const some = 1 - Math.exp(-perSecond);
-  return 0.95 * some + 0.05 * perSecond;
+export function xrayTracesPerSecond(perSecond: number, rule: SamplingRule = DEFAULT_SAMPLING): number {
+  let reservoir = 0;
+  let below = 0; // P(N <= k)
+  for (let k = 0; k < Math.floor(rule.reservoirPerSecond); k++) {
+    below += poissonPmf(k, perSecond);
+    reservoir += Math.max(0, 1 - below);
+  }
+  return reservoir + rule.fixedRate * Math.max(0, perSecond - reservoir);
+}
+
+/**
+ * Time a poller spends gathering one batch: from its first message until the batch is full or the
+ * window has passed, E[C] = int_0^W P(N(t) <= maxBatch - 2) dt (N: the poller's arrivals after the first).
+ * While it gathers, a poller receives once per message and once when the window closes; outside batches
+ * it long-polls the empty queue, 20 s a receive.
+ */
+export function batchGatheringSeconds(input: BatchingInput): number {
+  const rate = input.ratePerSecond / Math.max(1, input.pollers);
+  const w = input.windowSeconds;
+  if (w <= 0) return 0;
+  const limit = input.maxBatch - 2;
+  if (limit < 0) return 0;
+  const open = (t: number) => {
+    let p = 0;
+    for (let n = 0; n <= limit; n++) p += poissonPmf(n, rate * t);
+    return p;
+  };
+  const steps = 400;
+  const h = w / steps;
+  let sum = open(0) + open(w);
+  for (let i = 1; i < steps; i++) sum += (i % 2 ? 4 : 2) * open(i * h);
+  return (sum * h) / 3;
+}
+
+/** The long-poll wait of the event source's pollers on an empty queue (Lambda developer guide). */
+export const EVENT_SOURCE_IDLE_WAIT_SECONDS = 20;
+
+/**
+ * Empty receives of one event source mapping in a month: its pollers long-poll 20 s at a time whenever
+ * they are not gathering a batch. `gatheringSeconds` is the poller-seconds spent gathering batches.
+ */
+export function eventSourceIdleReceives(pollers: number, gatheringSeconds: number): number {
+  return Math.max(0, pollers * SECONDS_PER_MONTH - gatheringSeconds) / EVENT_SOURCE_IDLE_WAIT_SECONDS;
+}
+
+/**
+ * A worker's lane receiver (worker/lanes.ts LaneReceiver) as the bill needs it: while both lanes are
+ * empty it repeats an idle cycle of `receivesPerIdleCycle` receives every `idleCycleSeconds` (an empty
+ * long poll lasts its wait; a receive without a wait returns at once); in a region without a high lane
+ * it long-polls the normal lane alone, one receive every `normalOnlyWaitSeconds`.
+ */
+export interface WorkerReceiver {
+  readonly idleCycleSeconds: number;
+  readonly receivesPerIdleCycle: number;
+  readonly normalOnlyWaitSeconds: number;
+}
+
+/** Receives an idle worker makes a second, with both lanes or the normal lane alone. */
+export const idleReceivesPerSecond = (r: WorkerReceiver, lanes = true) =>
+  lanes ? r.receivesPerIdleCycle / Math.max(1e-9, r.idleCycleSeconds) : 1 / Math.max(1e-9, r.normalOnlyWaitSeconds);
+
+/**
+ * Receives per message a worker takes: the receiver asks the high lane first (core/lanes.ts pollOrder),
+ * so a high message costs its own receive and a normal one the empty high-lane receive before its own.
+ * (After STARVATION_LIMIT high messages in a row the normal lane is asked first: only while both lanes
+ * have work, which at this load is rare; not counted.) Without lanes, one receive.
+ */
+export function receivesPerTakenMessage(highShare: number, lanes: boolean): number {
+  return lanes ? highShare * 1 + (1 - highShare) * 2 : 1;
 }
 
 // ---- settings and assumptions ----------------------------------------------------------------------
@@ -281,8 +357,17 @@ export interface CostSettings {
   readonly alarmMetrics: number;
   readonly dashboards: number;
   readonly customMetrics: number;
-  /** Idle long-polling workers (their empty receives); 0 leaves the workers' fleet out. */
-  readonly workerPollers: number;
+  /** X-Ray's sampling rule for the executions (stacks/settings.ts TRACE_SAMPLING). */
+  readonly xraySampling: SamplingRule;
+  /**
+   * GPU workers polling the regional lanes; 0 leaves the fleet's idle receives out (the receives that
+   * take a message are always in). Each polls whenever it is not busy with a request.
+   */
+  readonly workers: number;
+  /** Seconds a worker is busy per request (GPU time): 0 prices the whole fleet as idle. */
+  readonly workerSecondsPerRequest: number;
+  /** The workers' lane receiver (worker/lanes.ts). */
+  readonly workerReceiver: WorkerReceiver;
   /** Principals whose DynamoDB calls make KMS requests for the table key (an estimate). */
   readonly kmsCallers: number;
   /** Customer-managed KMS keys of the alarm topics (stacks/alarm-keys.ts: one per region). */
@@ -322,6 +407,11 @@ export interface Bill {
     readonly queueReadShare: number;
     readonly healthReadShare: number;
     readonly xrayTracesPerMonth: number;
+    /** Event source receives that return nothing, a month (both mappings with lanes). */
+    readonly eventSourceIdleReceives: number;
+    /** What one idle worker pays a month in receives (LaneReceiver idle cycles). */
+    readonly idleWorkerReceivesPerMonth: number;
+    readonly idleWorkerUsdPerMonth: number;
     readonly regionsMeasured: boolean;
   };
 }
@@ -343,6 +433,8 @@ function flatten(cell: MeasuredCell): Flat {
     out[`logs.${variant}.bytes`] = cell.logs[variant].ingestedBytes;
     out[`logs.${variant}.records`] = cell.logs[variant].records;
   }
+  out['logs.emf.bytes'] = cell.emfLogBytes ?? 0;
+  out['logs.emf.lines'] = cell.emfLogLines ?? 0;
   out['execution.ms'] = median(cell.executionMs);
   out['memory.definitionBytes'] = cell.memory.definitionBytes;
   out['memory.maxPayloadBytes'] = cell.memory.maxPayloadBytes;
@@ -500,13 +592,17 @@ export function computeBill(settings: CostSettings, measured: MeasuredFigures): 
     add({ service: 'SQS', component, quantity: requests, unit: 'requests', usd: requests * PRICES.sqsRequest.usd, ...(note ? { note } : {}) });
   sqs('master queue: client sends (SendMessage, one per request)', messagesPerMonth * bodyChunks);
   const pollers = s.pollers + (s.highLane?.pollers ?? 0);
-  const idleReceives = (pollers * SECONDS_PER_MONTH) / 20;
+  // Each mapping's pollers long-poll the empty queue 20 s at a time, except while they gather a batch
+  // (a given fill: each batch taken as gathered for the whole window).
+  const normalGathering = normalExecutions * (s.batchFill === undefined ? batchGatheringSeconds(batching) : s.batchingWindowSeconds);
+  const highGathering = highBatching ? highExecutions * batchGatheringSeconds(highBatching) : 0;
+  const idleReceives = eventSourceIdleReceives(s.pollers, normalGathering) + (s.highLane ? eventSourceIdleReceives(s.highLane.pollers, highGathering) : 0);
   const windowCloses =
     normalExecutions * (s.batchFill === undefined ? closedByWindowShare(batching) : 1) + (highBatching ? highExecutions * closedByWindowShare(highBatching) : 0);
   sqs(
     s.highLane ? 'master queue and its high lane: event source receives' : 'master queue: event source receives',
     messagesPerMonth + windowCloses + idleReceives,
-    `one per message, one per batch closed by its window, and ${pollers} pollers' idle 20 s long polls`,
+    `one per message, one per batch closed by its window, and ${pollers} pollers' 20 s long polls while they gather no batch (${(idleReceives / 1e3).toFixed(0)} k)`,
   );
   sqs('master queue: event source deletes (DeleteMessageBatch)', executions * call('sqs.home.DeleteMessageBatch'));
   const sendsPerExecution = expect((p) => sendsHome(p) + sendsRemote(p));
@@ -523,13 +619,28 @@ export function computeBill(settings: CostSettings, measured: MeasuredFigures): 
     executions * expect((p) => get(p, 'calls.sqs.home.GetQueueAttributes') + get(p, 'calls.sqs.remote.GetQueueAttributes')) * queueRead * lanesRead,
     `${(queueRead * 100).toFixed(1)}% of snapshots miss the ${s.cacheTtlSeconds} s cache${s.highLane ? '; two lanes per region' : ''}`,
   );
-  // A receive that returned the message (a GPU worker takes one at a time), then its delete and any
-  // visibility change; idle polls are the fleet's, apart (workerPollers).
+  // The receives that take a message (a GPU worker takes one at a time: with lanes, a normal one after
+  // the empty high-lane receive), then its delete and any visibility change; idle polls are the fleet's,
+  // apart (workers).
+  const takeReceives = receivesPerTakenMessage(highShare, s.highLane !== undefined);
   const workerQueueCalls =
-    perMessage('worker.copiesReceived') +
+    perMessage('worker.copiesReceived') * takeReceives +
     ['DeleteMessage', 'ChangeMessageVisibility'].reduce((sum, action) => sum + perMessage(`sqs.home.${action}`) + perMessage(`sqs.remote.${action}`), 0);
-  sqs('regional queues: workers receive + delete', messagesPerMonth * workerQueueCalls);
-  if (s.workerPollers > 0) sqs(`regional queues: ${s.workerPollers} idle workers' long polls`, (s.workerPollers * SECONDS_PER_MONTH) / 20);
+  sqs(
+    s.highLane ? 'regional queues: workers receive (high lane first) + delete' : 'regional queues: workers receive + delete',
+    messagesPerMonth * workerQueueCalls,
+    s.highLane ? `${takeReceives.toFixed(2)} receives per message taken: a high one its own, a normal one the empty high-lane receive before it` : undefined,
+  );
+  const idlePerSecond = idleReceivesPerSecond(s.workerReceiver, s.highLane !== undefined);
+  const idleWorkerReceives = idlePerSecond * SECONDS_PER_MONTH;
+  if (s.workers > 0) {
+    const idleSeconds = Math.max(0, s.workers * SECONDS_PER_MONTH - messagesPerMonth * s.workerSecondsPerRequest);
+    sqs(
+      `regional queues: ${s.workers} workers' idle receives`,
+      idleSeconds * idlePerSecond,
+      `${idlePerSecond.toFixed(3)} receives per idle second (${s.highLane ? `${s.workerReceiver.receivesPerIdleCycle} per ${s.workerReceiver.idleCycleSeconds} s idle cycle` : `1 per ${s.workerReceiver.normalOnlyWaitSeconds} s`}), ${(idleSeconds / 3600).toFixed(0)} idle worker-hours`,
+    );
+  }
   const deadLetterSends = call('sqs.home.SendMessage');
   if (deadLetterSends > 0) sqs('dead-letter queues: sends', executions * deadLetterSends);
 
@@ -610,27 +721,34 @@ export function computeBill(settings: CostSettings, measured: MeasuredFigures): 
   });
   const functionLogBytes =
     executions *
-    expect((p) =>
-      FUNCTIONS.reduce(
-        (sum, fn) =>
-          sum +
-          get(p, `logs.fn.${fn}.bytes`) +
-          LOG_EVENT_OVERHEAD * get(p, `logs.fn.${fn}.lines`) +
-          (s.lambdaPlatformLogs ? get(p, `lambda.${fn}.invocations`) * (LAMBDA_PLATFORM_BYTES + LOG_EVENT_OVERHEAD * LAMBDA_PLATFORM_RECORDS.length) : 0),
-        0,
-      ),
+    expect(
+      (p) =>
+        FUNCTIONS.reduce(
+          (sum, fn) =>
+            sum +
+            get(p, `logs.fn.${fn}.bytes`) +
+            LOG_EVENT_OVERHEAD * get(p, `logs.fn.${fn}.lines`) +
+            (s.lambdaPlatformLogs ? get(p, `lambda.${fn}.invocations`) * (LAMBDA_PLATFORM_BYTES + LOG_EVENT_OVERHEAD * LAMBDA_PLATFORM_RECORDS.length) : 0),
+          0,
+        ) +
+        // The EMF lines the functions write beside their logs (functions/metrics.ts): log events too.
+        get(p, 'logs.emf.bytes') +
+        LOG_EVENT_OVERHEAD * get(p, 'logs.emf.lines'),
     );
   const functionLogGb = functionLogBytes / GB;
-  add({ service: 'CloudWatch Logs', component: `function logs: ingestion (${s.lambdaPlatformLogs ? 'platform records + ' : ''}INFO logs)`, quantity: functionLogGb, unit: 'GB', usd: functionLogGb * PRICES.logsIngestGb.usd });
+  add({ service: 'CloudWatch Logs', component: `function logs: ingestion (${s.lambdaPlatformLogs ? 'platform records + ' : ''}INFO logs + EMF lines)`, quantity: functionLogGb, unit: 'GB', usd: functionLogGb * PRICES.logsIngestGb.usd });
   const functionStoredGb = (functionLogGb / DAYS_PER_MONTH) * s.logRetentionDays * measured.compression.functionLogs;
   add({ service: 'CloudWatch Logs', component: `function logs: storage (${s.logRetentionDays} days)`, quantity: functionStoredGb, unit: 'GB-month', usd: functionStoredGb * PRICES.logsStorageGbMonth.usd });
 
   // ---- X-Ray ----
-  const traces = s.xray ? SECONDS_PER_MONTH * xrayTracesPerSecond(executionsPerSecond) : 0;
+  // One trace per sampled execution: the sampling rule decides for each execution (the intake passes
+  // through an untraced message's trace id), and the task functions' segments join that execution's trace.
+  const traces = s.xray ? SECONDS_PER_MONTH * xrayTracesPerSecond(executionsPerSecond, s.xraySampling) : 0;
   if (s.xray) {
+    const rule = s.xraySampling;
     add({
       service: 'X-Ray',
-      component: 'traces recorded (default sampling: 1/s + 5%; one trace per batch)',
+      component: `traces recorded (rule: ${rule.reservoirPerSecond}/s + ${(rule.fixedRate * 100).toFixed(0)}%; one trace per sampled execution)`,
       quantity: traces,
       unit: 'traces',
       usd: traces * PRICES.xrayTraceRecorded.usd,
@@ -714,6 +832,9 @@ export function computeBill(settings: CostSettings, measured: MeasuredFigures): 
       queueReadShare: queueRead,
       healthReadShare: healthRead,
       xrayTracesPerMonth: traces,
+      eventSourceIdleReceives: idleReceives,
+      idleWorkerReceivesPerMonth: idleWorkerReceives,
+      idleWorkerUsdPerMonth: idleWorkerReceives * PRICES.sqsRequest.usd,
       regionsMeasured,
     },
   };
