@@ -63,6 +63,7 @@ const base = {
   alarmMetrics: 0,
   dashboards: 0,
   customMetrics: 0,
+  emfLogs: true,
   workers: 0,
   workerSecondsPerRequest: 0,
   workerReceiver: { idleCycleSeconds: 1, receivesPerIdleCycle: 2, normalOnlyWaitSeconds: 1 },
@@ -215,5 +216,7 @@ describe("the functions' EMF lines", () => {
     const ingestion = line(bill, 'function logs: ingestion')[0];
     // 730,000 executions x (474 + 26 + 600 + 2 x 26) bytes = 0.84096 GB
     expect(ingestion?.quantity).toBeCloseTo((730_000 * (474 + 26 + 600 + 52)) / 1e9, 9);
+    // Without metrics (the floor), no EMF lines.
+    expect(line(computeBill({ ...base, emfLogs: false }, measured), 'function logs: ingestion')[0]?.quantity).toBeCloseTo((730_000 * 500) / 1e9, 9);
   });
 });

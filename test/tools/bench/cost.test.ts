@@ -209,6 +209,7 @@ describe('the bill for a small fixed input, computed by hand', () => {
     alarmMetrics: 0,
     dashboards: 0,
     customMetrics: 0,
+    emfLogs: true,
     xraySampling: { reservoirPerSecond: 0, fixedRate: 0.05 },
     workers: 0,
     workerSecondsPerRequest: 0,

@@ -146,6 +146,7 @@ export function deployedSettings(root: string, choice: StageChoice = {}): Deploy
       dashboards: 1,
       // The EMF metrics of core/metrics.ts that carry data in a quiet month (the failure ones only when they happen).
       customMetrics: 6,
+      emfLogs: true,
       // The GPU fleet is not the dispatch's: its idle receives are priced with --workers.
       workers: 0,
       workerSecondsPerRequest: 0,

@@ -107,8 +107,8 @@ export function levers(base: CostSettings, measured: MeasuredFigures): Levers {
       scenario(`recommended, every dispatch inspectable: window ${w} s, ALL with execution data`, inspectable(windowed)),
       scenario(`recommended production default: window ${w} s, ${describeLogging(production)}`, { ...windowed, ...production }),
       scenario(
-        `floor: window ${w} s, log OFF, X-Ray off, system logs WARN, no dashboard or alarms`,
-        { ...windowed, logLevel: 'OFF', xray: false, lambdaPlatformLogs: false, dashboards: 0, alarmMetrics: 0, alarmTopicKeys: 0, customMetrics: 0 },
+        `floor: window ${w} s, log OFF, X-Ray off, system logs WARN, no dashboard, alarms or metrics`,
+        { ...windowed, logLevel: 'OFF', xray: false, lambdaPlatformLogs: false, dashboards: 0, alarmMetrics: 0, alarmTopicKeys: 0, customMetrics: 0, emfLogs: false },
       ),
     ],
   };

@@ -357,6 +357,8 @@ export interface CostSettings {
   readonly alarmMetrics: number;
   readonly dashboards: number;
   readonly customMetrics: number;
+  /** The functions write their EMF metric lines to their logs (functions/metrics.ts, stdout as deployed). */
+  readonly emfLogs: boolean;
   /** X-Ray's sampling rule for the executions (stacks/settings.ts TRACE_SAMPLING). */
   readonly xraySampling: SamplingRule;
   /**
@@ -732,11 +734,10 @@ export function computeBill(settings: CostSettings, measured: MeasuredFigures): 
           0,
         ) +
         // The EMF lines the functions write beside their logs (functions/metrics.ts): log events too.
-        get(p, 'logs.emf.bytes') +
-        LOG_EVENT_OVERHEAD * get(p, 'logs.emf.lines'),
+        (s.emfLogs ? get(p, 'logs.emf.bytes') + LOG_EVENT_OVERHEAD * get(p, 'logs.emf.lines') : 0),
     );
   const functionLogGb = functionLogBytes / GB;
-  add({ service: 'CloudWatch Logs', component: `function logs: ingestion (${s.lambdaPlatformLogs ? 'platform records + ' : ''}INFO logs + EMF lines)`, quantity: functionLogGb, unit: 'GB', usd: functionLogGb * PRICES.logsIngestGb.usd });
+  add({ service: 'CloudWatch Logs', component: `function logs: ingestion (${s.lambdaPlatformLogs ? 'platform records + ' : ''}INFO logs${s.emfLogs ? ' + EMF lines' : ''})`, quantity: functionLogGb, unit: 'GB', usd: functionLogGb * PRICES.logsIngestGb.usd });
   const functionStoredGb = (functionLogGb / DAYS_PER_MONTH) * s.logRetentionDays * measured.compression.functionLogs;
   add({ service: 'CloudWatch Logs', component: `function logs: storage (${s.logRetentionDays} days)`, quantity: functionStoredGb, unit: 'GB-month', usd: functionStoredGb * PRICES.logsStorageGbMonth.usd });
 
