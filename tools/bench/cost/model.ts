@@ -242,7 +242,11 @@ export function batchGatheringSeconds(input: BatchingInput): number {
   return (sum * h) / 3;
 }
 
-/** The long-poll wait of the event source's pollers on an empty queue (Lambda developer guide). */
+/**
+ * The wait of an event source poller's receive on an empty queue: SQS's longest long poll. Lambda
+ * developer guide, "Configuring scaling behavior for SQS event source mappings": "For standard queues,
+ * Lambda uses long polling to poll a queue until it becomes active."
+ */
 export const EVENT_SOURCE_IDLE_WAIT_SECONDS = 20;
 
 /**
