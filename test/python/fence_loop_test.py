@@ -1,8 +1,9 @@
 """Runs the Python worker of docs/worker-fence.md, as the document shows it, against the local stack.
 
 test/local/python-fence.test.ts starts dynalite and fauxqs and runs this file with DYNAMODB_ENDPOINT,
-SQS_ENDPOINT, IDEMPOTENCY_TABLE and QUEUE_URL set. The two files (dispatch_fence.py, worker.py) are
-cut out of the document's code blocks into a temporary directory and imported from there.
+SQS_ENDPOINT, IDEMPOTENCY_TABLE and QUEUE_URL set. The three files (dispatch_fence.py, worker.py, and
+the lane receiver lanes.py) are cut out of the document's code blocks into a temporary directory and
+imported from there.
 """
 import json
 import os
@@ -33,13 +34,14 @@ def documented(name):
 
 
 workdir = tempfile.mkdtemp(prefix="fence-doc-")
-for name in ("dispatch_fence.py", "worker.py"):
+for name in ("dispatch_fence.py", "worker.py", "lanes.py"):
     pathlib.Path(workdir, name).write_text(documented(name), encoding="utf-8")
 sys.path.insert(0, workdir)
 
 import boto3  # noqa: E402
 
 import dispatch_fence  # noqa: E402
+import lanes  # noqa: E402
 import worker  # noqa: E402
 
 sqs = boto3.client("sqs", region_name="us-west-2", endpoint_url=os.environ["SQS_ENDPOINT"])
@@ -242,6 +244,65 @@ class DocumentedPythonWorker(unittest.TestCase):
             with self.assertRaises(dispatch_fence.InvalidRequestId):
                 dispatch_fence.accept(bad, "tok-a", "A", 30)
         self.assertEqual(item(key), {"request_id": {"S": key}, "capacity": {"N": "8"}})
+
+
+class DocumentedLaneReceiver(unittest.TestCase):
+    """lanes.py with 1 s waits and a 1 s rest, so that idle rounds take a second or two."""
+
+    def setUp(self):
+        tag = uuid.uuid4().hex[:8]
+        self.high = sqs.create_queue(QueueName=f"py-lanes-high-{tag}")["QueueUrl"]
+        self.normal = sqs.create_queue(QueueName=f"py-lanes-normal-{tag}")["QueueUrl"]
+        self.receives = []
+        self.counting = lambda params, **kwargs: self.receives.append(params["QueueUrl"])
+        sqs.meta.events.register("provide-client-params.sqs.ReceiveMessage", self.counting)
+        self.lanes = lanes.LaneReceiver(sqs, self.normal, self.high, idle_wait={"high": 1, "normal": 1}, idle_rest={"high": 0, "normal": 1})
+
+    def tearDown(self):
+        sqs.meta.events.unregister("provide-client-params.sqs.ReceiveMessage", self.counting)
+        for _, url, message in self.lanes.close():
+            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+
+    def take(self):
+        taken = self.lanes.next()
+        if taken:
+            sqs.delete_message(QueueUrl=taken[1], ReceiptHandle=taken[2]["ReceiptHandle"])
+        return taken
+
+    def test_busy_takes_the_lanes_in_order_without_waiting(self):
+        for i in range(8):
+            sqs.send_message(QueueUrl=self.high, MessageBody=f"high-{i}")
+        for i in range(2):
+            sqs.send_message(QueueUrl=self.normal, MessageBody=f"normal-{i}")
+        lanes_taken = [self.take()[0] for _ in range(10)]
+        self.assertEqual(lanes_taken, ["high"] * lanes.STARVATION_LIMIT + ["normal"] + ["high"] * 4 + ["normal"])
+
+    def test_idle_watches_both_lanes_and_takes_high_first_when_both_answer(self):
+        self.assertIsNone(self.take())  # idle: an empty watch poll
+        sqs.send_message(QueueUrl=self.normal, MessageBody="normal-0")
+        sqs.send_message(QueueUrl=self.high, MessageBody="high-0")
+        time.sleep(0.5)  # both watch polls, or the next ones, have answered
+        bodies = []
+        for _ in range(6):
+            taken = self.take()
+            if taken:
+                bodies.append((taken[0], taken[2]["Body"]))
+            if len(bodies) == 2:
+                break
+        self.assertEqual(bodies, [("high", "high-0"), ("normal", "normal-0")])
+        self.assertEqual(receive(self.high, wait=0) + receive(self.normal, wait=0), [])  # nothing left, nothing lost
+
+    def test_an_idle_receiver_makes_one_receive_per_wait_and_rest(self):
+        self.assertIsNone(self.take())
+        self.receives.clear()
+        started = time.monotonic()
+        while time.monotonic() - started < 6:
+            self.assertIsNone(self.take())
+        elapsed = time.monotonic() - started
+        # The high lane: one per 1 s wait; the normal lane: one per 1 s wait + 1 s rest (and one poll open at each end).
+        self.assertLessEqual(self.receives.count(self.high), elapsed / 1 + 2)
+        self.assertLessEqual(self.receives.count(self.normal), elapsed / 2 + 2)
+        self.assertGreaterEqual(self.receives.count(self.normal), 2)
 
 
 if __name__ == "__main__":

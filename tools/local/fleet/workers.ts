@@ -27,7 +27,8 @@
  *
  * The pool scales while it runs (`setCount`), as a fleet behind a queue does: new workers start polling
  * at once; a worker scaled away finishes the message it holds (a receive it has waiting may still bring
- * one, which it finishes too) and takes no other. Each new worker has an id of its own.
+ * one, which it finishes too) and takes no other; a message that its other lane's watch poll brings
+ * after that is handed back at once (visibility 0). Each new worker has an id of its own.
  */
 import {
   ChangeMessageVisibilityCommand,
@@ -78,7 +79,7 @@ export interface WorkersOptions {
   readonly onProcessed?: (body: string, region: string) => void;
   /** Receive/delete errors (a regional outage, say); the worker pauses and goes on. */
   readonly onError?: (error: unknown) => void;
-  /** Long-poll wait, whole seconds 1..20. Short, so that stop() returns quickly. Default 1. */
+  /** Long-poll wait of each lane's idle watch (worker/lanes.ts, here without rest), whole seconds 1..20. Short, so that stop() returns quickly. Default 1. */
   readonly waitTimeSeconds?: number;
   /** Accept each request through the dispatch fence before processing it; none when absent. */
   readonly fence?: WorkersFence;
@@ -333,8 +334,15 @@ export function startWorkers(options: WorkersOptions): Workers {
           )
         ).Messages?.[0],
       { normal: options.queueUrl, ...(options.highQueueUrl ? { high: options.highQueueUrl } : {}) },
-      { idleWaitSeconds: waitTimeSeconds },
+      // Both lanes watched with the pool's short wait and no rest, so that stop() returns quickly.
+      { idleWaitSeconds: waitTimeSeconds, idleRestSeconds: 0 },
     );
+    /** Stops this worker's lane watch: a message a watch poll brought and no next() took goes back at once. */
+    const closeLanes = async () => {
+      for (const { queueUrl: url, message } of await lanes.close()) {
+        if (message.ReceiptHandle) await handBack(url, message.ReceiptHandle);
+      }
+    };
     try {
       while (!stopping && !slot.retiring) {
         slot.busy = false;
@@ -463,8 +471,9 @@ export function startWorkers(options: WorkersOptions): Workers {
         notify(() => options.onProcessed?.(body, options.region));
       }
     } finally {
-      // Stopped or retired: what this worker kept goes back to the queue at once.
+      // Stopped or retired: what this worker kept, or its lane watch holds, goes back to the queue at once.
       await handBackKept();
+      await closeLanes();
     }
   };
 
