@@ -277,7 +277,9 @@ export const idleReceivesPerSecond = (r: WorkerReceiver, lanes = true) =>
  * Receives per message a worker takes: the receiver asks the high lane first (core/lanes.ts pollOrder),
  * so a high message costs its own receive and a normal one the empty high-lane receive before its own.
  * (After STARVATION_LIMIT high messages in a row the normal lane is asked first: only while both lanes
- * have work, which at this load is rare; not counted.) Without lanes, one receive.
+ * have work, which at this load is rare; not counted.) Without lanes, one receive. Exact for a worker
+ * going from one message to the next; a worker that was idle takes its message with a watch poll (one
+ * of its idle receives) and then sweeps the lanes without waiting: 1 to 2 receives a message.
  */
 export function receivesPerTakenMessage(highShare: number, lanes: boolean): number {
   return lanes ? highShare * 1 + (1 - highShare) * 2 : 1;
