@@ -60,7 +60,7 @@ const loadList = (value: string): number[] => {
 const program = new Command('bench:policy')
   .description('the selection policies (real core/policy.ts code) against an oracle, by seeded simulation')
   .option('--seed <n>', 'first random seed (same seed, same figures)', wholeNumber('--seed', 0, 2 ** 32 - 1), 1)
-  .option('--runs <n>', 'seeds per cell (seed, seed+1, ...); figures are means over them', wholeNumber('--runs', 1, 50), 2)
+  .option('--runs <n>', 'seeds per cell (seed, seed+1, ...); figures are means over them', wholeNumber('--runs', 1, 50), 10)
   .option('--duration <s>', 'simulated seconds of arrivals per run for the 1:2:4 fleet (others: the same request count)', secondsAtLeast('--duration', 1000, 10_000_000), 200_000)
   .option('--scenario <names>', `scenarios, comma-separated or repeated: ${SCENARIO_NAMES.join(', ')} (default: all)`, choices('--scenario', SCENARIO_NAMES))
   .option('--loads <list>', 'loads (fractions of real capacity), comma-separated', loadList, DEFAULT_LOADS)

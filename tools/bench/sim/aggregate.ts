@@ -1,4 +1,5 @@
 /** Several seeds of one contender at one load, against the oracle's runs on the same seeds. */
+import { meanInterval, type Interval } from '../stats.js';
 import type { Contender, SimResult } from './model.js';
 
 export interface Cell {
@@ -15,6 +16,11 @@ export interface Cell {
    */
   readonly p99Ratio: number;
   readonly meanRatio: number;
+  /** 95% t-intervals over seeds of the per-seed ratios above. */
+  readonly p99RatioCI: Interval;
+  readonly meanRatioCI: Interval;
+  /** The p99 wait of each seed's run, in seed order (for ratios between contenders, seed by seed). */
+  readonly p99PerSeed: readonly number[];
   /** Lowest and highest per-seed p99 ratio. */
   readonly p99RatioRange: readonly [number, number];
   readonly requestsPerRun: number;
@@ -33,6 +39,7 @@ export function cell(load: number, seeds: readonly number[], runs: readonly SimR
   const first = runs[0];
   if (!first || runs.length !== oracle.length) throw new Error('cell needs one oracle run per run');
   const p99Ratios = runs.map((r, i) => ratio(r.wait.p99, (oracle[i] as SimResult).wait.p99));
+  const meanRatios = runs.map((r, i) => ratio(r.wait.mean, (oracle[i] as SimResult).wait.mean));
   const requests = runs.reduce((n, r) => n + r.requests, 0);
   return {
     contender: first.contender,
@@ -42,7 +49,10 @@ export function cell(load: number, seeds: readonly number[], runs: readonly SimR
     p99: mean(runs.map((r) => r.wait.p99)),
     mean: mean(runs.map((r) => r.wait.mean)),
     p99Ratio: mean(p99Ratios),
-    meanRatio: mean(runs.map((r, i) => ratio(r.wait.mean, (oracle[i] as SimResult).wait.mean))),
+    meanRatio: mean(meanRatios),
+    p99RatioCI: meanInterval(p99Ratios),
+    meanRatioCI: meanInterval(meanRatios),
+    p99PerSeed: runs.map((r) => r.wait.p99),
     p99RatioRange: [Math.min(...p99Ratios), Math.max(...p99Ratios)],
     requestsPerRun: requests / runs.length,
     readingsPer1000: (1000 * runs.reduce((n, r) => n + r.snapshotsTaken, 0)) / Math.max(1, requests),
