@@ -204,3 +204,78 @@ export function recordLifetimeSettings(env: Readonly<Record<string, string | und
   const window = parsed.data[RECORD_LIFETIME_ENV.redriveWindow] as number;
   return { ...(lifetime !== undefined ? { recordLifetimeSeconds: lifetime } : {}), redriveWindowSeconds: window };
 }
+
+/**
+ * The idempotency table's capacity mode, from the deployer's environment at `sst deploy` (docs/deploy.md,
+ * docs/cost.md "Table capacity"): `on-demand` (unset or blank: the default, PAY_PER_REQUEST) or
+ * `provisioned:<read units>:<write units>`, a fixed capacity without auto scaling. Auto scaling is left
+ * out on purpose: its target tracking adds four CloudWatch alarms to the bill and reacts to minutes of
+ * consumption, while a throttled commit gives up after ~13 s (workflows/settle.ts); a fixed capacity is
+ * sized once for the peak, with its headroom.
+ */
+export const TABLE_CAPACITY_ENV = 'DISPATCH_TABLE_CAPACITY';
+
+export type TableCapacity =
+  | { readonly mode: 'on-demand' }
+  | { readonly mode: 'provisioned'; readonly readUnits: number; readonly writeUnits: number };
+
+export const ON_DEMAND: TableCapacity = { mode: 'on-demand' };
+
+/**
+ * The least write capacity a provisioned table may have: one full intake batch's claims (SQS_BATCH_SIZE
+ * conditional writes issued together) in a second, without leaning on burst capacity.
+ */
+export const MIN_PROVISIONED_WRITE_UNITS = SQS_BATCH_SIZE;
+/** DynamoDB's default per-table quota of read (and of write) capacity units in us-east-1. */
+export const MAX_PROVISIONED_UNITS = 40_000;
+
+/** Thrown at synthesis when DISPATCH_TABLE_CAPACITY is malformed. */
+export class TableCapacityError extends Error {
+  override readonly name = 'TableCapacityError';
+}
+
+const capacityUnits = (what: string, min: number) =>
+  z.coerce
+    .number({ error: `${what} must be a number` })
+    .int(`${what} must be a whole number`)
+    .min(min, `${what} must be >= ${min}`)
+    .max(MAX_PROVISIONED_UNITS, `${what} must be <= ${MAX_PROVISIONED_UNITS} (the per-table quota)`);
+
+const capacitySchema = z.discriminatedUnion('mode', [
+  z.object({ mode: z.literal('on-demand') }),
+  z.object({
+    mode: z.literal('provisioned'),
+    readUnits: capacityUnits('read units', 1),
+    writeUnits: capacityUnits(`write units (a full batch's ${SQS_BATCH_SIZE} claims at once)`, MIN_PROVISIONED_WRITE_UNITS),
+  }),
+]);
+
+/**
+ * Parses `on-demand` or `provisioned:<read units>:<write units>`; throws a plain Error saying what is
+ * wrong (the callers name where the value came from).
+ */
+export function parseTableCapacity(text: string): TableCapacity {
+  const value = text.trim().toLowerCase();
+  const parts = value.split(':');
+  const candidate =
+    value === 'on-demand'
+      ? { mode: 'on-demand' }
+      : parts[0] === 'provisioned' && parts.length === 3
+        ? { mode: 'provisioned', readUnits: parts[1]?.trim() || undefined, writeUnits: parts[2]?.trim() || undefined }
+        : undefined;
+  if (!candidate) throw new Error('must be "on-demand" or "provisioned:<read units>:<write units>"');
+  const parsed = capacitySchema.safeParse(candidate);
+  if (!parsed.success) throw new Error(parsed.error.issues.map((i) => i.message).join('; '));
+  return parsed.data;
+}
+
+/** The stage's table capacity from DISPATCH_TABLE_CAPACITY (blank counts as unset: on-demand); throws naming the variable. */
+export function tableCapacity(env: Readonly<Record<string, string | undefined>>): TableCapacity {
+  const raw = env[TABLE_CAPACITY_ENV]?.trim() ?? '';
+  if (!raw) return ON_DEMAND;
+  try {
+    return parseTableCapacity(raw);
+  } catch (error) {
+    throw new TableCapacityError(`${TABLE_CAPACITY_ENV}=${raw}: ${(error as Error).message}`);
+  }
+}

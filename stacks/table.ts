@@ -16,7 +16,7 @@
 import type { resourceNames } from '../core/topology.js';
 import { resolveRecordLifetime, type QueueRetention } from '../workflows/lifetime.js';
 import { tlsOnlyTablePolicy } from './policies.js';
-import { RECORD_LIFETIME_ENV, type RecordLifetimeSettings } from './settings.js';
+import { RECORD_LIFETIME_ENV, tableCapacity, type RecordLifetimeSettings, type TableCapacity } from './settings.js';
 
 type Names = ReturnType<typeof resourceNames>;
 
@@ -38,11 +38,24 @@ export function recordLifetime(retentions: readonly QueueRetention[], settings: 
   return { recordLifetimeSeconds, redriveWindowSeconds: settings.redriveWindowSeconds };
 }
 
-export function createTable(names: Names): aws.dynamodb.Table {
+/**
+ * The table's billing mode and capacity. On-demand by default: traffic follows the master queue's bursts
+ * (a backlog drains at the intake's full concurrency), with no capacity to plan or throttle on. A stage
+ * may take a fixed provisioned capacity from DISPATCH_TABLE_CAPACITY (stacks/settings.ts): cheaper at a
+ * steady load, but a write above it is throttled, and a DISPATCHED mark throttled past its ~13 s of
+ * retries is a lost commit (docs/cost.md "Table capacity": size it for the peak, not the mean).
+ */
+export function tableBilling(capacity: TableCapacity) {
+  return capacity.mode === 'provisioned'
+    ? { billingMode: 'PROVISIONED', readCapacity: capacity.readUnits, writeCapacity: capacity.writeUnits }
+    : { billingMode: 'PAY_PER_REQUEST' };
+}
+
+/** `capacity`: read once from the deployer's environment unless given (a malformed value refuses the stage). */
+export function createTable(names: Names, capacity: TableCapacity = tableCapacity(process.env)): aws.dynamodb.Table {
   const table = new aws.dynamodb.Table('IdempotencyTable', {
     name: names.idempotencyTable,
-    // On-demand: traffic follows the master queue's bursts; no capacity to plan or throttle on.
-    billingMode: 'PAY_PER_REQUEST',
+    ...tableBilling(capacity),
     hashKey: 'request_id',
     attributes: [{ name: 'request_id', type: 'S' }],
     ttl: { attributeName: TTL_ATTRIBUTE, enabled: true },

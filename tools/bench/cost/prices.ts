@@ -17,6 +17,13 @@ const SQS = 'Amazon SQS pricing (aws.amazon.com/sqs/pricing); SQS developer guid
 const LAMBDA = 'AWS Lambda pricing (aws.amazon.com/lambda/pricing)';
 const SFN = 'AWS Step Functions pricing (aws.amazon.com/step-functions/pricing), Express Workflows';
 const DDB = 'Amazon DynamoDB pricing, on-demand (aws.amazon.com/dynamodb/pricing/on-demand), after the November 2024 reduction';
+/**
+ * The provisioned capacity prices of a Standard table class, per unit-hour. Not changed by the November
+ * 2024 reduction (on-demand only); the date is when they were entered here from AWS's published figures
+ * (DYNAMO_PROVISIONED_READ_ON), not a reading of the page on PRICES_READ_ON: check the page before quoting.
+ */
+const DDB_PROVISIONED = 'Amazon DynamoDB pricing, provisioned capacity (aws.amazon.com/dynamodb/pricing/provisioned), Standard table class';
+export const DYNAMO_PROVISIONED_READ_ON = '2026-12-07';
 const CW = 'Amazon CloudWatch pricing (aws.amazon.com/cloudwatch/pricing), Logs tab (vended logs) and Alarms/Dashboards';
 const XRAY = 'AWS X-Ray pricing (aws.amazon.com/xray/pricing); X-Ray developer guide, "Configuring sampling rules"';
 
@@ -29,6 +36,8 @@ export const PRICES = {
   expressGbSecond: { usd: 0.00001667, per: 'GB-second (64 MB chunks, duration rounded up to 100 ms)', source: SFN },
   dynamoWriteUnit: { usd: 0.625 / 1e6, per: 'write request unit (1 KB of item, the larger of before/after)', source: DDB },
   dynamoReadUnit: { usd: 0.125 / 1e6, per: 'read request unit (4 KB, strongly consistent; half for eventual)', source: DDB },
+  dynamoWcuHour: { usd: 0.00065, per: 'provisioned write capacity unit-hour (1 write a second of up to 1 KB)', source: DDB_PROVISIONED },
+  dynamoRcuHour: { usd: 0.00013, per: 'provisioned read capacity unit-hour (1 strongly consistent read a second of up to 4 KB)', source: DDB_PROVISIONED },
   dynamoStorageGbMonth: { usd: 0.25, per: 'GB-month (item size + 100 bytes of overhead)', source: DDB },
   dynamoPitrGbMonth: { usd: 0.2, per: 'GB-month of table size (continuous backups)', source: DDB },
   logsIngestGb: { usd: 0.5, per: 'GB ingested (vended logs to CloudWatch Logs Standard, first 10 TB a month)', source: CW },
@@ -58,6 +67,9 @@ export const FREE_TIER = {
   lambdaRequests: 1e6,
   lambdaGbSeconds: 400_000,
   dynamoStorageGb: 25,
+  /** Provisioned capacity, in units held all month (the whole account's tables together). */
+  dynamoWcu: 25,
+  dynamoRcu: 25,
   /** Ingestion, archive storage and Logs Insights scans together. */
   logsGb: 5,
   xrayTraces: 100_000,
