@@ -17,101 +17,30 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { FUNCTIONS, LOG_VARIANTS, type FunctionName, type LogVariant, type MeasuredCell, type MeasuredFigures } from './figures.js';
 import type { LogLevel } from './log-records.js';
+import {
+  batchDistributionForFill,
+  batchGatheringSeconds,
+  batchingDelaySeconds,
+  batchSizeDistribution,
+  closedByWindowShare,
+  meanBatch,
+  poissonPmf,
+  type BatchingInput,
+} from '../batching.js';
 import { DAYS_PER_MONTH, EXPRESS_GB_HOUR_TIERS, FREE_TIER, PRICES, SECONDS_PER_MONTH } from './prices.js';
 
-// ---- the event source's batching -------------------------------------------------------------------
+// ---- the event source's batching: tools/bench/batching.ts, shared with the placement simulation ----
 
-/** P(N = n) for N ~ Poisson(mu). */
-export function poissonPmf(n: number, mu: number): number {
-  if (mu === 0) return n === 0 ? 1 : 0;
-  let logP = -mu + n * Math.log(mu);
-  for (let i = 2; i <= n; i++) logP -= Math.log(i);
-  return Math.exp(logP);
-}
-
-export interface BatchingInput {
-  /** Messages per second arriving on the master queue (Poisson). */
-  readonly ratePerSecond: number;
-  /** MaximumBatchingWindowInSeconds. */
-  readonly windowSeconds: number;
-  /**
-   * Concurrent pollers of the event source mapping, each gathering its own batch: arrivals are shared
-   * among them, so each sees ratePerSecond / pollers.
-   */
-  readonly pollers: number;
-  /** BatchSize (10). */
-  readonly maxBatch: number;
-}
-
-/**
- * The distribution of messages per batch, index k-1 for k = 1..maxBatch. A batch opens with its first
- * message and closes when it holds maxBatch or when the window has passed since it opened: K = 1 +
- * min(maxBatch - 1, N), N ~ Poisson(rate / pollers x window). A window of 0 gives batches of one at low
- * rates. (At rates where pollers are busy back to back, batches are fuller than this: the model is
- * conservative there.)
- */
-export function batchSizeDistribution(input: BatchingInput): number[] {
-  const mu = (input.ratePerSecond / Math.max(1, input.pollers)) * input.windowSeconds;
-  const p = new Array<number>(input.maxBatch).fill(0);
-  let below = 0;
-  for (let n = 0; n < input.maxBatch - 1; n++) {
-    p[n] = poissonPmf(n, mu);
-    below += p[n] as number;
-  }
-  p[input.maxBatch - 1] = Math.max(0, 1 - below);
-  return p;
-}
-
-/** A distribution with the given mean fill (1..maxBatch): the two neighbouring sizes, weighted. */
-export function batchDistributionForFill(fill: number, maxBatch: number): number[] {
-  if (!(fill >= 1 && fill <= maxBatch)) throw new RangeError(`batch fill must be from 1 to ${maxBatch}, got ${fill}`);
-  const p = new Array<number>(maxBatch).fill(0);
-  const low = Math.floor(fill);
-  const high = Math.min(maxBatch, low + 1);
-  const wHigh = fill - low;
-  p[low - 1] = (p[low - 1] ?? 0) + (1 - wHigh);
-  if (wHigh > 0) p[high - 1] = (p[high - 1] ?? 0) + wHigh;
-  return p;
-}
-
-export const meanBatch = (p: readonly number[]) => p.reduce((sum, pk, i) => sum + pk * (i + 1), 0);
-
-/**
- * What batching adds to a message's latency: from its arrival to its batch closing. Mean over messages
- * (sum of waits per batch / messages per batch, both in expectation), and the maximum (the window).
- * With C the closing time after the first message and N(t) the arrivals after it:
- *   E[sum of waits] = E[C] + E[integral_0^C N(t) dt] = int_0^W P(N(t) <= B-2) dt + int_0^W E[N(t); N(t) <= B-2] dt
- */
-export function batchingDelaySeconds(input: BatchingInput): { readonly mean: number; readonly max: number } {
-  const rate = input.ratePerSecond / Math.max(1, input.pollers);
-  const w = input.windowSeconds;
-  if (w <= 0 || rate <= 0) return { mean: 0, max: Math.max(0, w) };
-  const limit = input.maxBatch - 2;
-  const integrand = (t: number) => {
-    let open = 0;
-    let waiting = 0;
-    for (let n = 0; n <= limit; n++) {
-      const pn = poissonPmf(n, rate * t);
-      open += pn;
-      waiting += n * pn;
-    }
-    return open + waiting;
-  };
-  // Simpson's rule on [0, W].
-  const steps = 400;
-  const h = w / steps;
-  let sum = integrand(0) + integrand(w);
-  for (let i = 1; i < steps; i++) sum += (i % 2 ? 4 : 2) * integrand(i * h);
-  const waits = (sum * h) / 3;
-  const messages = meanBatch(batchSizeDistribution(input));
-  return { mean: waits / messages, max: w };
-}
-
-/** Share of batches that close on the window rather than on a full batch. */
-export function closedByWindowShare(input: BatchingInput): number {
-  const p = batchSizeDistribution(input);
-  return 1 - (p[input.maxBatch - 1] ?? 0);
-}
+export {
+  batchDistributionForFill,
+  batchGatheringSeconds,
+  batchingDelaySeconds,
+  batchSizeDistribution,
+  closedByWindowShare,
+  meanBatch,
+  poissonPmf,
+  type BatchingInput,
+} from '../batching.js';
 
 // ---- billing rules ---------------------------------------------------------------------------------
 
@@ -216,30 +145,6 @@ export function xrayTracesPerSecond(perSecond: number, rule: SamplingRule = DEFA
     reservoir += Math.max(0, 1 - below);
   }
   return reservoir + rule.fixedRate * Math.max(0, perSecond - reservoir);
-}
-
-/**
- * Time a poller spends gathering one batch: from its first message until the batch is full or the
- * window has passed, E[C] = int_0^W P(N(t) <= maxBatch - 2) dt (N: the poller's arrivals after the first).
- * While it gathers, a poller receives once per message and once when the window closes; outside batches
- * it long-polls the empty queue, 20 s a receive.
- */
-export function batchGatheringSeconds(input: BatchingInput): number {
-  const rate = input.ratePerSecond / Math.max(1, input.pollers);
-  const w = input.windowSeconds;
-  if (w <= 0) return 0;
-  const limit = input.maxBatch - 2;
-  if (limit < 0) return 0;
-  const open = (t: number) => {
-    let p = 0;
-    for (let n = 0; n <= limit; n++) p += poissonPmf(n, rate * t);
-    return p;
-  };
-  const steps = 400;
-  const h = w / steps;
-  let sum = open(0) + open(w);
-  for (let i = 1; i < steps; i++) sum += (i % 2 ? 4 : 2) * open(i * h);
-  return (sum * h) / 3;
 }
 
 /**
