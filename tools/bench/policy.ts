@@ -18,6 +18,7 @@ import {
   CONTENDER_NAMES,
   CONTENDERS,
   DEPLOYED,
+  INFORMED,
   ORACLE,
   SCENARIO_NAMES,
   SCENARIOS,
@@ -86,20 +87,27 @@ const program = new Command('bench:policy')
     const log = (text: string) => {
       if (!options.json) console.log(text);
     };
-    // The oracle ignores caches, lags and dispatchers: one set of runs per fleet, load and seed.
+    // The oracles ignore caches, lags and dispatchers: one set of runs per oracle, fleet, load and seed.
     const oracleRuns = new Map<string, SimResult>();
-    const oracleRun = (scenario: Scenario, run: RunOptions) => {
+    const oracleRun = (scenario: Scenario, run: RunOptions, which: Contender = ORACLE) => {
       const settings = settingsFor(scenario, run);
-      const key = JSON.stringify([settings.regions, settings.arrivalsPerSecond, settings.durationSeconds, run.seed]);
+      const key = JSON.stringify([which.name, settings.regions, settings.arrivalsPerSecond, settings.durationSeconds, run.seed]);
       let result = oracleRuns.get(key);
-      if (!result) oracleRuns.set(key, (result = simulate(settings, ORACLE)));
+      if (!result) oracleRuns.set(key, (result = simulate(settings, which)));
       return result;
     };
     const cellsFor = (scenario: Scenario, contenders: readonly Contender[], loads: readonly number[], options: (load: number, seed: number) => RunOptions) =>
       loads.flatMap((load) => {
         const oracle = seeds.map((seed) => oracleRun(scenario, options(load, seed)));
+        const informed = seeds.map((seed) => oracleRun(scenario, options(load, seed), INFORMED));
         return contenders.map((contender) =>
-          cell(load, seeds, contender.kind === 'oracle' ? oracle : seeds.map((seed) => simulate(settingsFor(scenario, options(load, seed)), contender)), oracle),
+          cell(
+            load,
+            seeds,
+            contender.kind === 'oracle' ? oracle : contender.kind === 'informed' ? informed : seeds.map((seed) => simulate(settingsFor(scenario, options(load, seed)), contender)),
+            oracle,
+            informed,
+          ),
         );
       });
 

@@ -106,13 +106,19 @@ describe('placing a mixed batch (core/lanes.ts laneLoads + least-wait)', () => {
 
 describe('simulateFleet', () => {
   it('with one priority, no lanes and a fixed fleet gives tools/bench/sim/model.ts its exact waits (least-wait and the oracle)', () => {
-    const settings = settingsFor(SCENARIOS.find((s) => s.name === 'deployed')!, { load: 0.9, seed: 4, durationSeconds: 20_000, dispatchers: 2, sqsLagSeconds: 2 });
+    // One poller: the two simulators draw the sizes in arrival and in dispatch order, the same only when
+    // batches close in arrival order.
+    const deployed = settingsFor(SCENARIOS.find((s) => s.name === 'deployed')!, { load: 0.9, seed: 4, durationSeconds: 20_000, dispatchers: 2, sqsLagSeconds: 2 });
+    const settings = { ...deployed, pollers: 1 };
     const event = simulateFleet({ ...settings, mix: ALL_NORMAL }, LEAST_WAIT);
     const exact = simulate(settings, { name: 'least-wait', kind: 'real', policy: POLICY['least-wait'] });
     expect(waitSummary([event], { part: 'regional' })).toEqual(exact.wait);
     expect(event.executions).toBe(exact.executions);
     const oracle = simulateFleet({ ...settings, mix: ALL_NORMAL }, { name: 'oracle', kind: 'oracle' });
     expect(waitSummary([oracle], { part: 'regional' })).toEqual(simulate(settings, { name: 'oracle', kind: 'oracle' }).wait);
+    // The deployed pollers: the same batches in both.
+    expect(deployed.pollers).toBe(5);
+    expect(simulateFleet({ ...deployed, mix: ALL_NORMAL }, LEAST_WAIT).executions).toBe(simulate(deployed, { name: 'least-wait', kind: 'real', policy: POLICY['least-wait'] }).executions);
   });
 
   it('replays exactly with the same seed', () => {

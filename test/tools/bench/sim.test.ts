@@ -69,3 +69,40 @@ describe('simulate against M/M/c (Erlang C)', () => {
     expect(simulate({ ...settings, seed: 2 }, contender).wait).not.toEqual(simulate(settings, contender).wait);
   });
 });
+
+describe('the two oracles and the end-to-end wait', () => {
+  const regions = [1, 2, 4].map((workers, i) => ({ region: `r${i}`, workers, meanServiceSeconds: 10, capacity: workers }));
+  const INFORMED: Contender = { name: 'oracle@now', kind: 'informed' };
+  const fresh: Contender = { name: 'least-wait@fresh', kind: 'reference', policy: POLICY['least-wait'], freshInformation: true };
+
+  it('the clairvoyant oracle is a lower bound: perfect current information waits longer, least-wait with stale readings longer still', () => {
+    const settings: SimSettings = { ...mmcSettings(regions, 0.6, 100_000, 3), cacheTtlSeconds: 30, dispatchers: 4, sqsLagSeconds: 2, batchWindowSeconds: 20, batchSize: 10, pollers: 5 };
+    const oracle = simulate(settings, ORACLE);
+    const informed = simulate(settings, INFORMED);
+    const stale = simulate(settings, { name: 'least-wait', kind: 'real', policy: POLICY['least-wait'] });
+    expect(informed.wait.mean).toBeGreaterThan(oracle.wait.mean);
+    expect(stale.wait.mean).toBeGreaterThan(informed.wait.mean);
+    // The shipped policy given the true counts at every batch is about as good as perfect current information.
+    expect(simulate(settings, fresh).wait.mean / informed.wait.mean).toBeLessThan(1.1);
+  });
+
+  it('with a single region perfect current information is the same FIFO queue as the clairvoyant oracle', () => {
+    const settings = mmcSettings([{ region: 'r', workers: 3, meanServiceSeconds: 10, capacity: 3 }], 0.5, 50_000, 7);
+    expect(simulate(settings, INFORMED).wait).toEqual(simulate(settings, ORACLE).wait);
+  });
+
+  it('end to end is batching plus the queueing wait: at least the queueing wait, the batching at most the window', () => {
+    const settings: SimSettings = { ...mmcSettings(regions, 0.5, 50_000, 5), cacheTtlSeconds: 5, batchWindowSeconds: 20, batchSize: 10, pollers: 5 };
+    const run = simulate(settings, ORACLE);
+    expect(run.batching.max).toBeLessThanOrEqual(20 + 1e-9);
+    expect(run.endToEnd.mean).toBeCloseTo(run.batching.mean + run.wait.mean, 6);
+    expect(run.endToEnd.p99).toBeGreaterThanOrEqual(run.wait.p99);
+    // No window: nothing added.
+    const none = simulate({ ...settings, batchWindowSeconds: 0 }, ORACLE);
+    expect(none.batching.max).toBe(0);
+    expect(none.endToEnd).toEqual(none.wait);
+    // 5 pollers share the arrivals: smaller batches than one poller, as tools/bench/batching.ts says.
+    const one = simulate({ ...settings, pollers: 1 }, ORACLE);
+    expect(run.messages / run.executions).toBeLessThan(one.messages / one.executions);
+  });
+});

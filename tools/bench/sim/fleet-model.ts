@@ -221,8 +221,14 @@ export function simulateFleet(settings: FleetSettings, contender: FleetContender
   // The event sources: one, or one per lane; a batch closes when full or when its first message has
   // waited its window.
   const perLane = lanes?.masterQueues === 'per-lane';
-  const batchers: Batcher[] = perLane ? [{ window: lanes.highBatchWindowSeconds, items: [] }, { window, items: [] }] : [{ window, items: [] }];
-  const batcherOf = (p: number) => (perLane && laneOf(PRIORITIES[p] as Priority) !== 'high' ? 1 : 0);
+  // Each event source has `pollers` pollers, each gathering its own batch from a random share of the
+  // arrivals (tools/bench/batching.ts; the same draws as tools/bench/sim/model.ts).
+  const pollers = Math.max(1, settings.pollers ?? 1);
+  const toPoller = seededRandom(settings.seed ^ 0x1b873593);
+  const windows = perLane ? [lanes.highBatchWindowSeconds, window] : [window];
+  const batchers: Batcher[] = windows.flatMap((w) => Array.from({ length: pollers }, () => ({ window: w, items: [] })));
+  const batcherOf = (p: number) =>
+    (perLane && laneOf(PRIORITIES[p] as Priority) !== 'high' ? pollers : 0) + (pollers === 1 ? 0 : Math.floor(toPoller() * pollers));
   const meanGap = 1 / settings.arrivalsPerSecond;
   let nextArrival = exponential(meanGap, arrivals);
   for (;;) {

@@ -2,10 +2,11 @@
  * An event-driven simulation of the dispatch, driving the REAL selection code (core/policy.ts through
  * regionLoads and Reading shapes from core/snapshot.ts). Seeded: the same settings give the same figures.
  *
- * - Arrivals on the master queue are a Poisson process. The event source closes a batch when it holds
- *   `batchSize` messages or when its first message has waited `batchWindowSeconds` (the deployed
- *   subscription: 10 and 1 s); each batch is one execution, handled by one of `dispatchers` containers
- *   drawn at random.
+ * - Arrivals on the master queue are a Poisson process, shared at random among the event source's
+ *   `pollers`. Each poller closes its batch when it holds `batchSize` messages or when its first message
+ *   has waited `batchWindowSeconds` (tools/bench/batching.ts, the model the cost model shares; the
+ *   deployed subscription: 10 messages, 20 s, 5 pollers); each batch is one execution, handled by one of
+ *   `dispatchers` containers drawn at random.
  * - Each dispatcher has its OWN cached reading (refreshed when it is CACHE_TTL old and a batch comes in,
  *   as functions/snapshot.ts caches per container) and its OWN count of what it placed since that
  *   reading (functions/select.ts): it never sees the other dispatchers' placements.
@@ -15,15 +16,23 @@
  *   meanServiceSeconds x an Exp(1) size drawn per request from its own stream, so every policy sees the
  *   same arrivals and the same work. The start time of a request is fixed when it is enqueued (the
  *   earliest-free worker after everything ahead of it), so its wait is exact and known at once.
- * - The ORACLE places each message where its exact wait is shortest, seeing the true queues and the
- *   service times of the work ahead at that instant. With equal per-worker speed it is exactly one
- *   pooled M/M/c FIFO queue over all workers: the best any placement can do for each message.
- * - Wait = from the message's arrival in the regional queue to a worker starting it. Messages that
- *   arrived on the master queue before `warmupSeconds` are placed but not counted.
+ * - The clairvoyant ORACLE places each message where its exact wait is shortest, seeing the true queues
+ *   and the service times of the work ahead at that instant. With equal per-worker speed it is exactly
+ *   one pooled M/M/c FIFO queue over all workers: the best any placement can do for each message.
+ * - The PERFECT-INFORMATION oracle (kind 'informed') sees every queue exactly as it is now (waiting and
+ *   in service, its own placements of the batch included) and each region's workers and mean service
+ *   time, but not the service times themselves: it places each message where its expected wait is
+ *   shortest, (n - c + 1) x mean / c with n requests in a region of c workers (exact for exponential
+ *   service); among regions with no wait, the one with the fewest requests per worker. The best any
+ *   dispatcher could do without foresight.
+ * - Wait = from the message's arrival in the regional queue to a worker starting it (the queueing wait);
+ *   end to end = from its arrival in the master queue, batching included. Messages that arrived on the
+ *   master queue before `warmupSeconds` are placed but not counted.
  */
 import { regionLoads, type Policy } from '../../../core/policy.js';
 import { seededRandom, type Random } from '../../../core/random.js';
 import type { Reading } from '../../../core/snapshot.js';
+import { EventSourceBatcher } from '../batching.js';
 import { summarize, type Summary } from '../stats.js';
 
 export interface SimRegion {
@@ -48,17 +57,19 @@ export interface SimSettings {
   readonly dispatchers?: number;
   /** SQS's approximate counts show the queues as they were this long before the call (default 0). */
   readonly sqsLagSeconds?: number;
-  /** The event source's batching window (default 1 s, as deployed); 0 sends every message at once. */
+  /** The event source's batching window (default 1 s); 0 sends every message at once. */
   readonly batchWindowSeconds?: number;
   /** Largest batch (default 10). */
   readonly batchSize?: number;
+  /** Event source pollers, each gathering its own batch from a random share of the arrivals (default 1). */
+  readonly pollers?: number;
 }
 
 export interface Contender {
   readonly name: string;
-  /** oracle: exact waits, true queues; reference: shipped code on true counts; real: core/policy.ts as deployed; what-if: not shipped; baseline: tools/bench/sim/baselines.ts. */
-  readonly kind: 'oracle' | 'reference' | 'real' | 'what-if' | 'baseline';
-  /** Required unless kind is oracle. */
+  /** oracle: clairvoyant, exact waits, true queues; informed: perfect current information, no foresight; reference: shipped code on true counts; real: core/policy.ts as deployed; what-if: not shipped; baseline: tools/bench/sim/baselines.ts. */
+  readonly kind: 'oracle' | 'informed' | 'reference' | 'real' | 'what-if' | 'baseline';
+  /** Required unless kind is oracle or informed. */
   readonly policy?: Policy;
   /** Give the policy what its dispatcher placed since the reading, as functions/select.ts does (default true). */
   readonly countSinceSnapshot?: boolean;
@@ -88,11 +99,18 @@ export interface SimResult {
   /** Counted requests (arrived after the warm-up). */
   readonly requests: number;
   readonly executions: number;
+  /** Messages placed, counted or not (messages / executions: the mean batch). */
+  readonly messages: number;
   /** Readings taken over all dispatchers (each one GetQueueAttributes call per region). */
   readonly snapshotsTaken: number;
   /** Mean age of the information behind a placement: time since the read call plus the SQS lag. */
   readonly meanInformationAge: number;
+  /** Queueing wait: arrival in the regional queue to a worker starting the request. */
   readonly wait: Summary;
+  /** End to end: arrival in the master queue to a worker starting the request (batching included). */
+  readonly endToEnd: Summary;
+  /** Batching alone: arrival in the master queue to the batch's execution. */
+  readonly batching: Summary;
   /** Share of counted requests that waited at all (M/M/c: the Erlang C probability). */
   readonly waitedShare: number;
   readonly regions: readonly RegionResult[];
@@ -236,7 +254,7 @@ function oracleChoice(regions: readonly RegionState[], now: number): number {
 
 export function simulate(given: SimSettings, contender: Contender): SimResult {
   const settings: SimSettings = contender.freshInformation ? { ...given, cacheTtlSeconds: 0, sqsLagSeconds: 0, dispatchers: 1 } : given;
-  if (contender.kind !== 'oracle' && !contender.policy) throw new Error(`contender ${contender.name} has no policy`);
+  if (contender.kind !== 'oracle' && contender.kind !== 'informed' && !contender.policy) throw new Error(`contender ${contender.name} has no policy`);
   const window = settings.batchWindowSeconds ?? 1;
   const batchSize = settings.batchSize ?? 10;
   const lag = settings.sqsLagSeconds ?? 0;
@@ -252,6 +270,7 @@ export function simulate(given: SimSettings, contender: Contender): SimResult {
   const regions = settings.regions.map((spec) => new RegionState(spec));
   const lagged = regions.map((r) => r.observer());
   const current = lag > 0 ? regions.map((r) => r.observer()) : lagged;
+  const exact = contender.kind === 'informed' ? regions.map((r) => r.observer()) : [];
   const index = new Map(settings.regions.map((r, i) => [r.region, i]));
   const configured = settings.regions.map(({ region, capacity }) => ({ region, capacity }));
   const dispatchers: Dispatcher[] = Array.from({ length: Math.max(1, settings.dispatchers ?? 1) }, () => ({
@@ -260,13 +279,17 @@ export function simulate(given: SimSettings, contender: Contender): SimResult {
     since: regions.map(() => 0),
   }));
   const waits: number[] = [];
+  const endToEnd: number[] = [];
+  const batching: number[] = [];
   let executions = 0;
   let snapshotsTaken = 0;
   let ageSum = 0;
   let placed = 0;
 
+  let messages = 0;
   const dispatch = (now: number, batch: readonly number[]) => {
     executions++;
+    messages += batch.length;
     // Depth of the waiting queues as they really are (for the max-depth column).
     regions.forEach((r, i) => {
       r.maxDepth = Math.max(r.maxDepth, (current[i] as Observer).advance(now).visible);
@@ -279,6 +302,26 @@ export function simulate(given: SimSettings, contender: Contender): SimResult {
         // Placed at once, so the next message of the batch sees it.
         batchWaits.push((regions[i] as RegionState).enqueue(now, exponential(1, sizes)));
         choices.push(i);
+      }
+    } else if (contender.kind === 'informed') {
+      for (let k = 0; k < batch.length; k++) {
+        let best = 0;
+        let bestWait = Number.POSITIVE_INFINITY;
+        let bestPerWorker = Number.POSITIVE_INFINITY;
+        regions.forEach((r, i) => {
+          const { visible, inFlight } = (exact[i] as Observer).advance(now);
+          const n = visible + inFlight;
+          const c = r.spec.workers;
+          const wait = n < c ? 0 : ((n - c + 1) * r.spec.meanServiceSeconds) / c;
+          const perWorker = (n + 1) / c;
+          if (wait < bestWait - 1e-12 || (Math.abs(wait - bestWait) <= 1e-12 && perWorker < bestPerWorker)) {
+            best = i;
+            bestWait = wait;
+            bestPerWorker = perWorker;
+          }
+        });
+        batchWaits.push((regions[best] as RegionState).enqueue(now, exponential(1, sizes)));
+        choices.push(best);
       }
     } else {
       const d = dispatchers[dispatchers.length === 1 ? 0 : Math.floor(route() * dispatchers.length)] as Dispatcher;
@@ -316,27 +359,21 @@ export function simulate(given: SimSettings, contender: Contender): SimResult {
       region.requests++;
       region.waits.push(w);
       waits.push(w);
+      batching.push(now - (batch[k] as number));
+      endToEnd.push(now - (batch[k] as number) + w);
     });
   };
 
-  // The event source: a batch closes when full or when its first message has waited the window.
+  // The event source (tools/bench/batching.ts): each arrival goes to a poller at random; a poller's batch
+  // closes when full or when its first message has waited the window.
+  const pollers = Math.max(1, settings.pollers ?? 1);
+  const toPoller = seededRandom(settings.seed ^ 0x1b873593);
+  const batcher = new EventSourceBatcher({ windowSeconds: window, maxBatch: batchSize, pollers }, dispatch);
   const meanGap = 1 / settings.arrivalsPerSecond;
-  let nextArrival = exponential(meanGap, arrivals);
-  let batch: number[] = [];
-  for (;;) {
-    const windowEnd = batch.length ? (batch[0] as number) + window : Number.POSITIVE_INFINITY;
-    if (nextArrival <= settings.durationSeconds && nextArrival < windowEnd) {
-      batch.push(nextArrival);
-      if (batch.length >= batchSize) {
-        dispatch(nextArrival, batch);
-        batch = [];
-      }
-      nextArrival += exponential(meanGap, arrivals);
-    } else if (batch.length) {
-      dispatch(windowEnd, batch);
-      batch = [];
-    } else break;
+  for (let t = exponential(meanGap, arrivals); t <= settings.durationSeconds; t += exponential(meanGap, arrivals)) {
+    batcher.add(t, pollers === 1 ? 0 : Math.floor(toPoller() * pollers));
   }
+  batcher.flush();
 
   const requests = waits.length;
   const throughput = settings.regions.map((r) => r.workers / r.meanServiceSeconds);
@@ -346,9 +383,12 @@ export function simulate(given: SimSettings, contender: Contender): SimResult {
     kind: contender.kind,
     requests,
     executions,
+    messages,
     snapshotsTaken,
     meanInformationAge: placed ? ageSum / placed : 0,
     wait: summarize(waits),
+    endToEnd: summarize(endToEnd),
+    batching: summarize(batching),
     waitedShare: requests ? waits.filter((w) => w > 0).length / requests : 0,
     regions: regions.map((r, i) => ({
       region: r.spec.region,

@@ -1,7 +1,8 @@
 /** The simulated deployments, the policies compared in each, and the sweeps. */
 import { envSchema } from '../../../core/config.js';
 import { POLICY } from '../../../core/policy.js';
-import { FUNCTION_SETTINGS, INTAKE_SUBSCRIPTION } from '../../../stacks/settings.js';
+import { FUNCTION_SETTINGS } from '../../../stacks/settings.js';
+import { DEPLOYED_BATCHING } from '../batching.js';
 import { capacityRandom, leastWaitV1 } from './baselines.js';
 import type { Contender, SimRegion, SimSettings } from './model.js';
 
@@ -10,15 +11,21 @@ export const DEPLOYED = {
   cacheTtlSeconds: Number(FUNCTION_SETTINGS.CACHE_TTL),
   /** core/config.ts's default, for a deployment that does not set CACHE_TTL. */
   configDefaultCacheTtlSeconds: envSchema.shape.CACHE_TTL.parse(undefined),
-  batchWindowSeconds: INTAKE_SUBSCRIPTION.maximumBatchingWindowInSeconds,
-  batchSize: INTAKE_SUBSCRIPTION.batchSize,
+  /** The intake's event source as deployed (tools/bench/batching.ts, shared with the cost model). */
+  batchWindowSeconds: DEPLOYED_BATCHING.windowSeconds,
+  batchSize: DEPLOYED_BATCHING.maxBatch,
+  pollers: DEPLOYED_BATCHING.pollers,
   maxQueueDepthThreshold: Number(FUNCTION_SETTINGS.MAX_QUEUE_DEPTH_THRESHOLD),
 } as const;
 
+/** The clairvoyant oracle: knows the service times ahead (the lower bound). */
 export const ORACLE: Contender = { name: 'oracle', kind: 'oracle' };
+/** Perfect current information: every queue exactly as it is now, no foresight. */
+export const INFORMED: Contender = { name: 'oracle@now', kind: 'informed' };
 
 export const CONTENDERS: readonly Contender[] = [
   ORACLE,
+  INFORMED,
   { name: 'least-wait', kind: 'real', policy: POLICY['least-wait'] },
   { name: 'seed-inverse', kind: 'real', policy: POLICY['seed-inverse'] },
   { name: 'least-wait-v1', kind: 'what-if', policy: leastWaitV1 },
@@ -124,6 +131,7 @@ export function settingsFor(scenario: Scenario, options: RunOptions): SimSetting
     sqsLagSeconds: options.sqsLagSeconds,
     batchWindowSeconds: DEPLOYED.batchWindowSeconds,
     batchSize: DEPLOYED.batchSize,
+    pollers: DEPLOYED.pollers,
     maxQueueDepthThreshold: DEPLOYED.maxQueueDepthThreshold,
     seed: options.seed,
   };
