@@ -43,6 +43,7 @@ interface Options {
   chart: string | false;
   erlang?: boolean;
   json?: boolean;
+  out?: string;
 }
 
 const DEFAULT_LOADS = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95];
@@ -73,6 +74,7 @@ const program = new Command('bench:policy')
   .option('--no-chart', 'write no chart')
   .option('--erlang', 'check the simulator against M/M/c (Erlang C) instead, and print the figures')
   .option('--json', 'print the results as JSON instead of tables')
+  .option('--out <path>', 'also write the results as JSON to this file (tools/bench/placement-docs.ts writes the docs from it)')
   .action((options: Options) => {
     const started = performance.now();
     const seeds = Array.from({ length: options.runs }, (_, i) => (options.seed + i) >>> 0);
@@ -207,7 +209,7 @@ const program = new Command('bench:policy')
         const settings = settingsFor(scenario, base(options.loads[0] as number, options.seed));
         const cells = results.get(name) as Cell[];
         return {
-          title: `${name}: CACHE_TTL ${settings.cacheTtlSeconds} s, ${settings.dispatchers} containers`,
+          title: `${name}: ${settings.readingAgeSeconds === undefined ? `CACHE_TTL ${settings.cacheTtlSeconds} s` : `readings ${settings.readingAgeSeconds} s old`}, ${settings.dispatchers} containers`,
           series: CONTENDER_NAMES.map((contender) => ({
             name: label(cells.find((c) => c.contender === contender) as Cell),
             points: cells.filter((c) => c.contender === contender).map((c) => [c.load, c.p99] as const),
@@ -227,7 +229,12 @@ const program = new Command('bench:policy')
       log(`\nchart: ${options.chart}`);
     }
     const elapsed = (performance.now() - started) / 1000;
-    if (options.json) console.log(JSON.stringify({ seeds, loads: options.loads, elapsedSeconds: elapsed, chart, targets: checks, scenarios: reports }, null, 2));
+    const output = { seeds, loads: options.loads, durationSeconds: options.duration, sqsLagSeconds: options.sqsLag, deployed: DEPLOYED, elapsedSeconds: elapsed, chart, targets: checks, scenarios: reports };
+    if (options.out) {
+      mkdirSync(dirname(resolve(options.out)), { recursive: true });
+      writeFileSync(resolve(options.out), `${JSON.stringify(output, null, 2)}\n`);
+    }
+    if (options.json) console.log(JSON.stringify(output, null, 2));
     else console.log(`${picked.length} scenarios x ${CONTENDERS.length} contenders x ${options.loads.length} loads x ${seeds.length} seeds simulated in ${elapsed.toFixed(1)} s`);
   });
 

@@ -106,3 +106,16 @@ describe('the two oracles and the end-to-end wait', () => {
     expect(run.messages / run.executions).toBeLessThan(one.messages / one.executions);
   });
 });
+
+describe('readings of a fixed age', () => {
+  it('places every batch on a reading exactly as old as it says (plus the SQS lag), and worse than fresh readings', () => {
+    const regions = [1, 2, 4].map((workers, i) => ({ region: `r${i}`, workers, meanServiceSeconds: 10, capacity: workers }));
+    const settings: SimSettings = { ...mmcSettings(regions, 0.7, 50_000, 2), cacheTtlSeconds: 5, dispatchers: 20, sqsLagSeconds: 2, batchWindowSeconds: 20, batchSize: 10, pollers: 5 };
+    const leastWait: Contender = { name: 'least-wait', kind: 'real', policy: POLICY['least-wait'] };
+    const stale = simulate({ ...settings, readingAgeSeconds: 30 }, leastWait);
+    expect(stale.meanInformationAge).toBeCloseTo(32, 9);
+    expect(stale.snapshotsTaken).toBe(stale.executions);
+    expect(simulate({ ...settings, readingAgeSeconds: 0 }, leastWait).meanInformationAge).toBeCloseTo(2, 9);
+    expect(stale.wait.mean).toBeGreaterThan(simulate({ ...settings, readingAgeSeconds: 0 }, leastWait).wait.mean);
+  });
+});

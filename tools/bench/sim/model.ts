@@ -61,6 +61,12 @@ export interface SimSettings {
   readonly batchWindowSeconds?: number;
   /** Largest batch (default 10). */
   readonly batchSize?: number;
+  /**
+   * Readings exactly this old at every placement (instead of a CACHE_TTL cache): each batch is placed on
+   * a reading whose call was made this long before (then SQS's lag on top), with the dispatcher's own
+   * placements since that call. For a scenario whose readings must really be stale.
+   */
+  readonly readingAgeSeconds?: number;
   /** Event source pollers, each gathering its own batch from a random share of the arrivals (default 1). */
   readonly pollers?: number;
 }
@@ -231,6 +237,8 @@ interface Dispatcher {
   readings: Array<Extract<Reading, { known: true }>> | undefined;
   readAt: number;
   readonly since: number[];
+  /** With a fixed reading age: this dispatcher's placements (time, region) not yet older than the age. */
+  readonly recent: Array<readonly [number, number]>;
 }
 
 const exponential = (mean: number, random: Random) => -mean * Math.log(1 - random());
@@ -277,7 +285,9 @@ export function simulate(given: SimSettings, contender: Contender): SimResult {
     readings: undefined,
     readAt: Number.NEGATIVE_INFINITY,
     since: regions.map(() => 0),
+    recent: [],
   }));
+  const fixedAge = settings.readingAgeSeconds;
   const waits: number[] = [];
   const endToEnd: number[] = [];
   const batching: number[] = [];
@@ -325,7 +335,18 @@ export function simulate(given: SimSettings, contender: Contender): SimResult {
       }
     } else {
       const d = dispatchers[dispatchers.length === 1 ? 0 : Math.floor(route() * dispatchers.length)] as Dispatcher;
-      if (!d.readings || now - d.readAt >= settings.cacheTtlSeconds - 1e-9) {
+      if (fixedAge !== undefined) {
+        // A reading whose call was made exactly fixedAge ago; placed-since: this dispatcher's placements after it.
+        const readAt = now - fixedAge;
+        d.readings = regions.map((r, i) => ({ region: r.spec.region, known: true as const, ...(lagged[i] as Observer).advance(readAt - lag), delayed: 0, readAt }));
+        d.readAt = readAt;
+        let drop = 0;
+        while (drop < d.recent.length && (d.recent[drop] as readonly [number, number])[0] < readAt) drop++;
+        d.recent.splice(0, drop);
+        d.since.fill(0);
+        for (const [, i] of d.recent) d.since[i] = (d.since[i] as number) + 1;
+        snapshotsTaken++;
+      } else if (!d.readings || now - d.readAt >= settings.cacheTtlSeconds - 1e-9) {
         const at = now - lag;
         d.readings = regions.map((r, i) => ({ region: r.spec.region, known: true as const, ...(lagged[i] as Observer).advance(at), delayed: 0, readAt: now }));
         d.readAt = now;
@@ -346,6 +367,7 @@ export function simulate(given: SimSettings, contender: Contender): SimResult {
         const i = index.get(name);
         if (i === undefined) throw new Error(`${contender.name} chose "${name}", which is not a simulated region`);
         d.since[i] = (d.since[i] as number) + 1;
+        if (fixedAge !== undefined) d.recent.push([now, i]);
         batchWaits.push((regions[i] as RegionState).enqueue(now, exponential(1, sizes)));
         choices.push(i);
       }

@@ -57,6 +57,8 @@ export interface Scenario {
   readonly regions: readonly SimRegion[];
   /** CACHE_TTL; undefined: the deployed value (or --cache-ttl). */
   readonly cacheTtlSeconds?: number;
+  /** Readings exactly this old at every placement, instead of the cache (see SimSettings). */
+  readonly readingAgeSeconds?: number;
   /** Dispatching containers; undefined: --dispatchers (default 2). */
   readonly dispatchers?: number;
   /** Part of the acceptance targets (the others test robustness). */
@@ -72,9 +74,10 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: 'stale-30s-20',
-    description: 'readings cached 30 s, 20 dispatching containers',
+    description:
+      'readings 30 s old at every placement (the call made 30 s before, SQS lag on top), 20 dispatching containers each counting only its own placements since',
     regions: fleet(1),
-    cacheTtlSeconds: 30,
+    readingAgeSeconds: 30,
     dispatchers: 20,
     target: true,
   },
@@ -127,6 +130,7 @@ export function settingsFor(scenario: Scenario, options: RunOptions): SimSetting
     durationSeconds,
     warmupSeconds: durationSeconds / 100,
     cacheTtlSeconds: scenario.cacheTtlSeconds ?? options.cacheTtlSeconds ?? DEPLOYED.cacheTtlSeconds,
+    ...(scenario.readingAgeSeconds === undefined ? {} : { readingAgeSeconds: scenario.readingAgeSeconds }),
     dispatchers: scenario.dispatchers ?? options.dispatchers,
     sqsLagSeconds: options.sqsLagSeconds,
     batchWindowSeconds: DEPLOYED.batchWindowSeconds,
