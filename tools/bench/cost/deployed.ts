@@ -16,6 +16,8 @@ import {
   INSPECTABLE_STAGES_ENV,
   LOG_RETENTION_DAYS,
   stateMachineLogging,
+  TABLE_CAPACITY_ENV,
+  tableCapacity,
   TRACE_SAMPLING,
 } from '../../../stacks/settings.js';
 import * as laneReceiver from '../../../worker/lanes.js';
@@ -138,6 +140,8 @@ export function deployedSettings(root: string, choice: StageChoice = {}): Deploy
       idempotencyTtlDays: Number(FUNCTION_SETTINGS.IDEMPOTENCY_TTL_SECONDS) / 86_400,
       duplicates: 0,
       pitr,
+      // As a stage deploys without DISPATCH_TABLE_CAPACITY (the shell's environment does not count, as above).
+      tableCapacity: tableCapacity({}),
       xray,
       xraySampling: { reservoirPerSecond: TRACE_SAMPLING.reservoirPerSecond, fixedRate: TRACE_SAMPLING.fixedRate },
       // SST's `logging: { format: 'json' }` leaves the system log level at INFO (stacks/functions.ts).
@@ -166,6 +170,7 @@ export function deployedSettings(root: string, choice: StageChoice = {}): Deploy
       memoryMb: 'stacks/settings.ts FUNCTION_MEMORY_MB',
       idempotencyTtlDays: 'stacks/settings.ts FUNCTION_SETTINGS.IDEMPOTENCY_TTL_SECONDS',
       pitr: 'stacks/table.ts pointInTimeRecovery',
+      tableCapacity: `stacks/settings.ts tableCapacity: ${TABLE_CAPACITY_ENV} unset, on-demand (--table-capacity prices another mode)`,
       xray: 'stacks/state-machine.ts tracingConfiguration (and the functions: Active)',
       xraySampling: 'stacks/settings.ts TRACE_SAMPLING (the sampling rule of stacks/tracing.ts; the intake passes through)',
       workerReceiver: receiver.source,

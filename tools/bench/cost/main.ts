@@ -12,7 +12,8 @@ import { TIMEOUTS } from '../../../core/topology.js';
 import { secondsAtLeast, wholeNumber } from '../../args.js';
 import { alarmMetrics, deployedSettings } from './deployed.js';
 import { MEASURED_SCHEMA, type MeasuredFigures } from './figures.js';
-import { levers, loggingName, TARGETS, type Levers } from './levers.js';
+import { parseTableCapacity, TABLE_CAPACITY_ENV, type TableCapacity } from '../../../stacks/settings.js';
+import { levers, loggingName, tableCapacityFigures, TARGETS, type Levers, type TableCapacityFigures } from './levers.js';
 import { LOG_LEVELS, type LogLevel } from './log-records.js';
 import { codeFingerprint, measure } from './measure.js';
 import { computeBill, type Bill, type CostSettings, type Service } from './model.js';
@@ -38,6 +39,7 @@ interface Options {
   retentionDays?: number;
   workers: number;
   workerSecondsPerRequest: number;
+  tableCapacity?: TableCapacity;
   measure?: boolean;
   json?: boolean;
 }
@@ -64,6 +66,14 @@ const retention = (value: string) => {
   const n = Number(value);
   if (!RETENTION_DAYS.includes(n)) throw new InvalidArgumentError(`--retention-days must be one CloudWatch Logs allows (${RETENTION_DAYS.join(', ')}), got "${value}".`);
   return n;
+};
+
+const capacity = (value: string): TableCapacity => {
+  try {
+    return parseTableCapacity(value);
+  } catch (error) {
+    throw new InvalidArgumentError(`--table-capacity ${(error as Error).message}, got "${value}".`);
+  }
 };
 
 function loadMeasured(): MeasuredFigures {
@@ -207,6 +217,25 @@ function printLevers(result: Levers, bill: Bill): void {
   console.log(table(lrows));
 }
 
+const capacityName = (c: TableCapacity | undefined) =>
+  c?.mode === 'provisioned' ? `provisioned, ${c.readUnits} RCU / ${c.writeUnits} WCU` : 'on-demand';
+
+function printTableCapacity(figures: TableCapacityFigures, bill: Bill, overridden: ReadonlySet<string>): void {
+  const perDay = (n: number) => n.toLocaleString('en-US');
+  const f = figures;
+  console.log('');
+  console.log(`table capacity (${capacityName(bill.settings.tableCapacity)}${overridden.has('tableCapacity') ? ', flag' : ', deployed'}; ${TABLE_CAPACITY_ENV} at deploy):`);
+  console.log(
+    `  ${f.units.wru.toFixed(2)} write units and ${f.units.rru.toFixed(2)} read units per request; at ${perDay(f.perDay)}/day on-demand requests cost ${usd(f.onDemandUsd)} a month, ` +
+      `provisioned for this load (${f.headroom} x the mean rate, at least 10 WCU) ${f.sized.readUnits} RCU / ${f.sized.writeUnits} WCU cost ${usd(f.sizedUsd)}`,
+  );
+  console.log(
+    f.breakEvenPerDay === undefined
+      ? '  break-even: provisioned capacity with this headroom is never cheaper than on-demand'
+      : `  break-even: provisioned, sized so, is cheaper than on-demand from ${perDay(f.breakEvenPerDay)} requests/day (docs/cost.md "Table capacity": size it for the peak, not the mean)`,
+  );
+}
+
 function printTargets(result: Levers, bill: Bill): void {
   const inspectable = result.scenarios.find((s) => s.name.startsWith('recommended, every dispatch'));
   const production = result.scenarios.find((s) => s.name.startsWith('recommended production'));
@@ -243,6 +272,7 @@ const program = new Command('cost')
   .option('--retention-days <n>', 'log retention (default: deployed)', retention)
   .option('--workers <n>', "GPU workers polling the regional lanes: their idle receives join the bill (default 0: the fleet's idle polls left out)", wholeNumber('--workers', 0, 1_000_000), 0)
   .option('--worker-seconds-per-request <s>', 'seconds a worker is busy per request, when it makes no receives (default 0: the whole fleet idle)', secondsAtLeast('--worker-seconds-per-request', 0, 86_400), 0)
+  .option('--table-capacity <mode>', `the table's capacity: on-demand or provisioned:<read units>:<write units> (default: deployed, ${TABLE_CAPACITY_ENV} unset: on-demand)`, capacity)
   .option('--measure', 'measure the figures again on the local stack (about a minute) and save them')
   .option('--json', 'print the results as JSON')
   .action(async (options: Options) => {
@@ -288,6 +318,7 @@ const program = new Command('cost')
       duplicates: options.duplicates,
       workers: options.workers,
       workerSecondsPerRequest: options.workerSecondsPerRequest,
+      tableCapacity: pick('tableCapacity', options.tableCapacity, d.tableCapacity ?? { mode: 'on-demand' }),
     };
     if (!options.lanes) {
       overridden.add('highLane');
@@ -298,6 +329,7 @@ const program = new Command('cost')
     }
     const bill = computeBill(settings, measured);
     const result = levers(settings, measured);
+    const tableFigures = tableCapacityFigures(settings, measured);
     if (options.json) {
       console.log(
         JSON.stringify(
@@ -315,6 +347,7 @@ const program = new Command('cost')
               sweep: result.sweep,
               scenarios: result.scenarios.map((s) => ({ name: s.name, totalUsd: s.bill.totalUsd, byService: s.bill.byService, logBytesPerMessage: s.bill.derived.logBytesPerMessage })),
             },
+            tableCapacity: tableFigures,
             targets: TARGETS,
           },
           null,
@@ -328,6 +361,7 @@ const program = new Command('cost')
     printBill(bill);
     printWhere(bill);
     printLevers(result, bill);
+    printTableCapacity(tableFigures, bill, overridden);
     printTargets(result, bill);
   });
 

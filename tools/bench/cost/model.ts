@@ -15,6 +15,7 @@
  *   then prices (tools/bench/cost/prices.ts), without the free tier; the free tier is a separate credit.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { TableCapacity } from '../../../stacks/settings.js';
 import { FUNCTIONS, LOG_VARIANTS, type FunctionName, type LogVariant, type MeasuredCell, type MeasuredFigures } from './figures.js';
 import type { LogLevel } from './log-records.js';
 import {
@@ -261,6 +262,8 @@ export interface CostSettings {
   /** Share of messages that are duplicates of a request already dispatched. */
   readonly duplicates: number;
   readonly pitr: boolean;
+  /** The idempotency table's capacity mode (stacks/settings.ts DISPATCH_TABLE_CAPACITY); absent: on-demand. */
+  readonly tableCapacity?: TableCapacity;
   readonly xray: boolean;
   /** Lambda's own platform.start/platform.report records (system log level INFO, the default in JSON format). */
   readonly lambdaPlatformLogs: boolean;
@@ -424,6 +427,7 @@ function logVariant(level: LogLevel, data: boolean): LogVariant | undefined {
 }
 
 const GB = 1e9;
+const HOURS_PER_MONTH = SECONDS_PER_MONTH / 3600;
 
 export function computeBill(settings: CostSettings, measured: MeasuredFigures): Bill {
   const s = settings;
@@ -585,9 +589,12 @@ export function computeBill(settings: CostSettings, measured: MeasuredFigures): 
   // ---- DynamoDB ----
   const claimUnits = dynamoWriteUnits(measured.items.dispatched.maxBytes);
   const workerUnits = dynamoWriteUnits(measured.items.completed.maxBytes);
+  // Provisioned: the units each request consumes are still shown, but the capacity held is what is paid (below).
+  const provisioned = s.tableCapacity?.mode === 'provisioned' ? s.tableCapacity : undefined;
   const wru = (component: string, writes: number, units: number) =>
-    add({ service: 'DynamoDB', component, quantity: writes * units, unit: 'WRU', usd: writes * units * PRICES.dynamoWriteUnit.usd });
-  const rru = (component: string, units: number) => add({ service: 'DynamoDB', component, quantity: units, unit: 'RRU', usd: units * PRICES.dynamoReadUnit.usd });
+    add({ service: 'DynamoDB', component, quantity: writes * units, unit: 'WRU', usd: provisioned ? 0 : writes * units * PRICES.dynamoWriteUnit.usd });
+  const rru = (component: string, units: number) =>
+    add({ service: 'DynamoDB', component, quantity: units, unit: 'RRU', usd: provisioned ? 0 : units * PRICES.dynamoReadUnit.usd });
   const updates = call('dynamodb.UpdateItem');
   wru('claims (conditional UpdateItem per message)', messagesPerMonth, claimUnits);
   wru('marks (DISPATCHED, or a release)', executions * Math.max(0, updates - fill), claimUnits);
@@ -604,6 +611,21 @@ export function computeBill(settings: CostSettings, measured: MeasuredFigures): 
   wru('workers: accept + complete (conditional UpdateItem)', messagesPerMonth * perMessage('dynamodb.UpdateItem'), workerUnits);
   const workerReads = perMessage('dynamodb.GetItem');
   if (workerReads > 0) rru('workers: reads', messagesPerMonth * workerReads);
+  if (provisioned) {
+    const consumed = (unit: string) => lines.filter((l) => l.service === 'DynamoDB' && l.unit === unit).reduce((t, l) => t + l.quantity, 0) / SECONDS_PER_MONTH;
+    const held = (component: string, units: number, price: number, free: number, perSecond: number) =>
+      add({
+        service: 'DynamoDB',
+        component,
+        quantity: units * HOURS_PER_MONTH,
+        unit: 'unit-hours',
+        usd: units * HOURS_PER_MONTH * price,
+        freeUsd: Math.min(units, free) * HOURS_PER_MONTH * price,
+        note: `${perSecond.toFixed(2)} a second consumed on average, ${((perSecond / units) * 100).toFixed(0)}% of the ${units} provisioned${perSecond > units ? ': ABOVE the capacity, throttled' : ''}`,
+      });
+    held(`provisioned writes (${provisioned.writeUnits} WCU all month)`, provisioned.writeUnits, PRICES.dynamoWcuHour.usd, FREE_TIER.dynamoWcu, consumed('WRU'));
+    held(`provisioned reads (${provisioned.readUnits} RCU all month)`, provisioned.readUnits, PRICES.dynamoRcuHour.usd, FREE_TIER.dynamoRcu, consumed('RRU'));
+  }
   const storedGb = (s.perDay * s.idempotencyTtlDays * (measured.items.completed.meanBytes + 100)) / GB;
   add({
     service: 'DynamoDB',
