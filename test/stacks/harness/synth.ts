@@ -123,6 +123,7 @@ export const DEPLOY_ENV: Readonly<Record<string, string | undefined>> = {
   DEPLOY_OIDC_PROVIDER_ARN: undefined,
   // Unset unless a test names stages: a value in the runner's own environment must not reach a synthesis.
   DISPATCH_INSPECTABLE_STAGES: undefined,
+  DISPATCH_TABLE_CAPACITY: undefined,
 };
 
 /** The child's environment: the runner's, with the deploy settings set or removed as asked. */
