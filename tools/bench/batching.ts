@@ -1,7 +1,7 @@
 /**
  * The intake's event source mapping as both benches see it: its batching window, batch size and
  * pollers AS DEPLOYED (INTAKE_SUBSCRIPTION in stacks/settings.ts; the pollers at low traffic from
- * tools/bench/cost/deployed.ts lowTrafficPollers), the analytic batching model the cost model prices
+ * lowTrafficPollers below), the analytic batching model the cost model prices
  * (batch sizes, the delay batching adds, the time pollers spend gathering), and the same event source
  * simulated message by message for the placement simulation (tools/bench/sim/model.ts). One model:
  * test/tools/bench/batching.test.ts checks the simulated batches against the formulas.
@@ -11,7 +11,18 @@
  * since it opened.
  */
 import { INTAKE_SUBSCRIPTION } from '../../stacks/settings.js';
-import { lowTrafficPollers } from './cost/deployed.js';
+
+/**
+ * Pollers of the event source mapping at low traffic. Lambda developer guide, "Configuring scaling
+ * behavior for SQS event source mappings": "For standard queues, Lambda uses long polling to poll a queue
+ * until it becomes active. ... When traffic is low, Lambda scales back the processing to five concurrent
+ * batches, and can optimize to as few as 2 concurrent batches ... this optimization is not available when
+ * you enable the maximum concurrency setting." Each poller long-polls the empty queue (20 s receives)
+ * while it gathers no batch (cost/model.ts eventSourceIdleReceives).
+ */
+export function lowTrafficPollers(maximumConcurrencySet: boolean): number {
+  return maximumConcurrencySet ? 5 : 2;
+}
 
 /** P(N = n) for N ~ Poisson(mu). */
 export function poissonPmf(n: number, mu: number): number {

@@ -22,6 +22,7 @@ import {
 } from '../../../stacks/settings.js';
 import * as laneReceiver from '../../../worker/lanes.js';
 import type { LogLevel } from './log-records.js';
+import { lowTrafficPollers } from '../batching.js';
 import type { CostSettings, WorkerReceiver } from './model.js';
 
 /**
@@ -56,17 +57,8 @@ export function workerReceiverSettings(module: Readonly<Record<string, unknown>>
   return { receiver: LANE_RECEIVER_DEFAULTS, source: "worker/lanes.ts LaneReceiver's defaults (idle: the high lane without a wait, then the normal lane 1 s)" };
 }
 
-/**
- * Pollers of the event source mapping at low traffic. Lambda developer guide, "Configuring scaling
- * behavior for SQS event source mappings": "For standard queues, Lambda uses long polling to poll a queue
- * until it becomes active. ... When traffic is low, Lambda scales back the processing to five concurrent
- * batches, and can optimize to as few as 2 concurrent batches ... this optimization is not available when
- * you enable the maximum concurrency setting." Each poller long-polls the empty queue (20 s receives)
- * while it gathers no batch (model.ts eventSourceIdleReceives).
- */
-export function lowTrafficPollers(maximumConcurrencySet: boolean): number {
-  return maximumConcurrencySet ? 5 : 2;
-}
+// The event source's pollers at low traffic live with the batching model both benches share.
+export { lowTrafficPollers } from '../batching.js';
 
 /**
  * Alarm metrics of stacks/monitoring.ts: intake errors (1), failed executions (3, metric math), three home
