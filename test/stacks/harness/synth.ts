@@ -174,7 +174,9 @@ function prune(dir: string, keep: string | readonly string[]) {
   const kept = typeof keep === 'string' ? [keep] : keep;
   for (const name of readdirSync(dir)) {
     const full = path.join(dir, name);
-    if (!kept.some((k) => name.includes(k)) && Date.now() - statSync(full).mtimeMs > 3_600_000) rmSync(full, { recursive: true, force: true });
+    // Another test file's synthesis may be pruning the same directory: what it removed first is gone.
+    const mtimeMs = statSync(full, { throwIfNoEntry: false })?.mtimeMs;
+    if (mtimeMs !== undefined && !kept.some((k) => name.includes(k)) && Date.now() - mtimeMs > 3_600_000) rmSync(full, { recursive: true, force: true });
   }
 }
 
