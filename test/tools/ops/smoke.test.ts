@@ -212,12 +212,16 @@ describe('runSmoke beside workers', () => {
   it('workers that leave smoke copies alone: every check passes, none processed', async () => {
     let received = 0;
     const s = await withWorkers(() => (received += 1));
-    const { report, failing, status } = await smoke(s, { count: 5, pollersPerQueue: 1, timeoutSeconds: 15 });
+    // The smoke reader may win every race for the copies on a busy machine: a run in which no worker saw
+    // one proves nothing about the workers, so another run follows (each must pass all the same).
+    for (let run = 0; run < 3 && received === 0; run++) {
+      const { report, failing, status } = await smoke(s, { count: 5, pollersPerQueue: 1, timeoutSeconds: 15 });
+      // A worker that processes smoke copies fails here: the record names the worker that accepted it.
+      expect(status('workers'), report.checks.find((c) => c.id === 'workers')?.detail).toBe('pass');
+      expect(failing, JSON.stringify(report.checks, null, 2)).toEqual([]);
+    }
     // The workers did get smoke copies, and handed them back.
     expect(received).toBeGreaterThan(0);
-    // A worker that processes smoke copies fails here: the record names the worker that accepted it.
-    expect(status('workers'), report.checks.find((c) => c.id === 'workers')?.detail).toBe('pass');
-    expect(failing, JSON.stringify(report.checks, null, 2)).toEqual([]);
     expect(Object.values(s.workers).reduce((n, w) => n + w.processed(), 0)).toBe(0);
-  }, 60_000);
+  }, 90_000);
 });
