@@ -139,7 +139,7 @@ export const SQS_BATCH_SIZE = 10;
 export const APP_NAME = 'inference-dispatch';
 export const APP_NAME_ENV = 'DISPATCH_APP_NAME';
 
-export const QUEUE_ALARM_KINDS = ['not-empty', 'depth', 'age'] as const;
+export const QUEUE_ALARM_KINDS = ['not-empty', 'age'] as const;
 export type QueueAlarmKind = (typeof QUEUE_ALARM_KINDS)[number];
 
 /** AWS's limits on the names this app makes: SQS queues 80 characters, Lambda functions 64. */

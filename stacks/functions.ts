@@ -1,11 +1,11 @@
 /**
  * The four Lambda functions share one shape: Node 24 on arm64 (about 20% cheaper per GB-second than
- * x86 for the same work), JSON logs kept a month, X-Ray active tracing, and a role that
+ * x86 for the same work), JSON logs kept a month without Lambda's own per-call records, X-Ray active tracing, and a role that
  * holds exactly the permissions passed in plus writing to its own log group.
  */
 import { resourceNames } from '../core/topology.js';
 import { roleName } from './role-names.js';
-import { LIVE_IN_SST_DEV } from './settings.js';
+import { FUNCTION_LOG_LEVELS, LIVE_IN_SST_DEV } from './settings.js';
 import type { HomeContext } from './context.js';
 
 export const FUNCTION_ROLES = ['intake', 'snapshot', 'select', 'forward'] as const;
@@ -74,6 +74,12 @@ export function dispatchFunction(args: DispatchFunctionArgs, home: HomeContext):
         // (stacks/tracing.ts) decides which executions are traced; Active would sample there itself
         // (1 a second plus 5%) and hand that decision on to every execution.
         fn.tracingConfig = { mode: args.role === 'intake' ? 'PassThrough' : 'Active' };
+        // SST sets the format and the group; the levels Lambda filters at are ours (stacks/settings.ts).
+        fn.loggingConfig = $output(fn.loggingConfig).apply((config) => ({
+          ...config,
+          logFormat: 'JSON',
+          systemLogLevel: FUNCTION_LOG_LEVELS.system,
+        }));
       },
     },
   });

@@ -10,7 +10,7 @@ import { stageOutputs } from './outputs.js';
 import { createQueues } from './queues.js';
 import { deployRegions } from './regions.js';
 import { boundaryName } from './role-names.js';
-import { recordLifetimeSettings } from './settings.js';
+import { dashboardEnabled, recordLifetimeSettings } from './settings.js';
 import { stageArns } from './stage-arns.js';
 import { createTable, recordLifetime } from './table.js';
 
@@ -42,6 +42,7 @@ export function deployStage() {
     queues,
     dispatch,
     alarmKeys: { accountId: home.accountId, partition: home.partition, alarmsIn: arns.alarmsIn, deployRoleArn: pipeline?.role.arn },
+    withDashboard: dashboardEnabled(process.env),
   });
   const outputs = stageOutputs({ queues, table, dispatch, monitoring });
   // `sst shell` exposes linked resources to the command it runs as SST_RESOURCE_<name>.

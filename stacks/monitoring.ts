@@ -1,5 +1,5 @@
 /**
- * Alarms and one dashboard. SQS metrics live in the queue's own region, so a regional queue's alarms
+ * Alarms, and one dashboard when the stage asks for it (DISPATCH_DASHBOARD=on). SQS metrics live in the queue's own region, so a regional queue's alarms
  * are created there (through that region's provider) and notify that region's topic; the dashboard in
  * the home region reads every region's metrics by naming the region per metric.
  *
@@ -41,7 +41,8 @@ type HomeAlarm = (typeof HOME_ALARMS)[number];
 export interface Monitoring {
   readonly topics: Record<string, aws.sns.Topic>;
   readonly keys: Record<string, aws.kms.Key>;
-  readonly dashboard: aws.cloudwatch.Dashboard;
+  /** Only when DISPATCH_DASHBOARD=on at deploy (stacks/settings.ts dashboardEnabled). */
+  readonly dashboard?: aws.cloudwatch.Dashboard;
   readonly alarms: aws.cloudwatch.MetricAlarm[];
   readonly samplingRule: aws.xray.SamplingRule;
 }
@@ -53,9 +54,11 @@ export interface MonitoringArgs {
   readonly dispatch: Dispatch;
   /** What each region's alarm key admits (stacks/alarm-keys.ts). */
   readonly alarmKeys: AlarmKeyArgs;
+  /** Whether the stage has its dashboard (stacks/settings.ts dashboardEnabled). */
+  readonly withDashboard: boolean;
 }
 
-export function createMonitoring({ names, regions, queues, dispatch, alarmKeys }: MonitoringArgs): Monitoring {
+export function createMonitoring({ names, regions, queues, dispatch, alarmKeys, withDashboard }: MonitoringArgs): Monitoring {
   // One topic per region: an alarm notifies a topic in its own region. Encrypted with a key of the
   // region's own whose policy lets CloudWatch publish (it cannot under the AWS managed aws/sns key).
   const keys = Object.fromEntries(regions.map((r) => [r.region, createAlarmKey(names.alarmTopic, r, alarmKeys)]));
@@ -93,9 +96,11 @@ export function createMonitoring({ names, regions, queues, dispatch, alarmKeys }
 
   alarm('FailedExecutionsAlarm', {
     name: homeAlarm('failed-executions'),
-    alarmDescription: 'A dispatch execution failed, timed out or was aborted (its batch returns to the master queue)',
+    alarmDescription: 'A dispatch execution failed or timed out (its batch returns to the master queue)',
+    // Not ExecutionsAborted: an Express execution cannot be stopped (StopExecution is for Standard
+    // workflows), and each metric of an alarm is billed as an alarm metric.
     metricQueries: [
-      ...(['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted'] as const).map((metricName, i) => ({
+      ...(['ExecutionsFailed', 'ExecutionsTimedOut'] as const).map((metricName, i) => ({
         id: `m${i}`,
         returnData: false,
         metric: {
@@ -106,7 +111,7 @@ export function createMonitoring({ names, regions, queues, dispatch, alarmKeys }
           period: 300,
         },
       })),
-      { id: 'failed', expression: 'FILL(m0, 0) + FILL(m1, 0) + FILL(m2, 0)', label: 'Failed executions', returnData: true },
+      { id: 'failed', expression: 'FILL(m0, 0) + FILL(m1, 0)', label: 'Failed executions', returnData: true },
     ],
     evaluationPeriods: 1,
     threshold: 0,
@@ -152,23 +157,6 @@ export function createMonitoring({ names, regions, queues, dispatch, alarmKeys }
         period: 60,
         evaluationPeriods: 3,
         threshold: ALARM_SETTINGS.highLaneAgeSeconds,
-        comparisonOperator: 'GreaterThanThreshold',
-      },
-      r.region,
-      r.opts,
-    );
-    alarm(
-      `RegionalDepthAlarm${r.pascal}`,
-      {
-        name: names.queueAlarm(queueName, 'depth'),
-        alarmDescription: `${r.region} holds more than ${ALARM_SETTINGS.regionalDepth} messages: the policy avoids it`,
-        namespace: 'AWS/SQS',
-        metricName: 'ApproximateNumberOfMessagesVisible',
-        dimensions: { QueueName: queueName },
-        statistic: 'Maximum',
-        period: 60,
-        evaluationPeriods: 5,
-        threshold: ALARM_SETTINGS.regionalDepth,
         comparisonOperator: 'GreaterThanThreshold',
       },
       r.region,
@@ -221,10 +209,12 @@ export function createMonitoring({ names, regions, queues, dispatch, alarmKeys }
 
   const samplingRule = createSamplingRule(names.stateMachine);
 
-  const dashboard = new aws.cloudwatch.Dashboard('Dashboard', {
-    dashboardName: names.dashboard,
-    dashboardBody: $jsonStringify({ widgets: dashboardWidgets({ names, queues, dispatch }) }),
-  });
+  const dashboard = withDashboard
+    ? new aws.cloudwatch.Dashboard('Dashboard', {
+        dashboardName: names.dashboard,
+        dashboardBody: $jsonStringify({ widgets: dashboardWidgets({ names, queues, dispatch }) }),
+      })
+    : undefined;
 
   return { topics, keys, dashboard, alarms, samplingRule };
 }

@@ -57,9 +57,10 @@ export function stageOutputs(args: {
       executionLogs: dispatch.logGroup.name.apply((name) =>
         consoleUrl('cloudwatch', `logsV2:log-groups/log-group/${consoleLogGroup(name)}`),
       ),
-      dashboard: monitoring.dashboard.dashboardName.apply((name) =>
-        consoleUrl('cloudwatch', `dashboards/dashboard/${name}`),
-      ),
+      // Without the stage's dashboard (DISPATCH_DASHBOARD off), CloudWatch's metrics view of its namespace.
+      dashboard: monitoring.dashboard
+        ? monitoring.dashboard.dashboardName.apply((name) => consoleUrl('cloudwatch', `dashboards/dashboard/${name}`))
+        : consoleUrl('cloudwatch', 'metricsV2'),
       masterQueue: queues.master.url.apply((url) =>
         consoleUrl('sqs/v3', `/queues/${encodeURIComponent(url)}`),
       ),

@@ -42,7 +42,7 @@ describe('the alarm topics', () => {
 
   it("let CloudWatch use the key for every alarm of the stage in the key's region", () => {
     const alarms = ci().ofType('aws:cloudwatch/metricAlarm:MetricAlarm');
-    expect(alarms.length).toBeGreaterThan(20);
+    expect(alarms.length).toBeGreaterThan(15);
     for (const alarm of alarms) expect(publish(keyIn(ci(), alarm.region), alarmArn(alarm)), alarm.name).toEqual(['allow', 'allow']);
   });
 

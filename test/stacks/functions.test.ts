@@ -19,13 +19,15 @@ describe('functions', () => {
   });
 
   for (const role of ROLES) {
-    it(`${role}: Node 24 on arm64, X-Ray on (the intake passes the sampling decision through), JSON logs in its own log group`, () => {
+    it(`${role}: Node 24 on arm64, X-Ray on (the intake passes the sampling decision through), JSON logs in its own log group without Lambda's platform records`, () => {
       expect(fn(role).inputs).toMatchObject({
         runtime: 'nodejs24.x',
         architectures: ['arm64'],
         tracingConfig: { mode: role === 'intake' ? 'PassThrough' : 'Active' },
-        loggingConfig: { logFormat: 'JSON', logGroup: `/aws/lambda/inference-dispatch-${role}-ci` },
+        // System WARN: no platform.start/platform.report per call; the application level is left to LOG_LEVEL.
+        loggingConfig: { logFormat: 'JSON', logGroup: `/aws/lambda/inference-dispatch-${role}-ci`, systemLogLevel: 'WARN' },
       });
+      expect((fn(role).inputs.loggingConfig as Record<string, unknown>).applicationLogLevel).toBeUndefined();
       expect(synth().byState('aws:cloudwatch/logGroup:LogGroup', 'name', `/aws/lambda/inference-dispatch-${role}-ci`).inputs.retentionInDays).toBe(30);
     });
   }

@@ -3,6 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_REGIONS, HOME_REGION, resourceNames } from '../../core/topology.js';
 import type { SynthResource } from './harness/model.js';
 import { useSynth } from './harness/use-synth.js';
+import { ALARM_SETTINGS, DASHBOARD_ENV, dashboardEnabled } from '../../stacks/settings.js';
+import { parseStageOutputs } from '../../stacks/stage-outputs.js';
+import { alarmMetrics } from '../../tools/bench/cost/deployed.js';
 
 const synth = useSynth();
 const names = resourceNames('ci');
@@ -45,28 +48,58 @@ describe('alarms', () => {
     }
   });
 
-  it('failed, timed-out or aborted executions of the state machine', () => {
+  it('failed or timed-out executions of the state machine (an Express execution cannot be aborted)', () => {
     const arn = synth().byState('aws:sfn/stateMachine:StateMachine', 'name', names.stateMachine).state.arn;
     const alarm = alarms().find((a) => Array.isArray(a.inputs.metricQueries))!;
     const queries = alarm.inputs.metricQueries as { metric?: { metricName: string; namespace: string; dimensions: Record<string, string> } }[];
     const metrics = queries.flatMap((q) => (q.metric ? [q.metric] : []));
-    expect(metrics.map((m) => m.metricName).sort()).toEqual(['ExecutionsAborted', 'ExecutionsFailed', 'ExecutionsTimedOut']);
+    expect(metrics.map((m) => m.metricName).sort()).toEqual(['ExecutionsFailed', 'ExecutionsTimedOut']);
     for (const m of metrics) expect(m).toMatchObject({ namespace: 'AWS/States', dimensions: { StateMachineArn: arn } });
     expect(alarm.inputs).toMatchObject({ threshold: 0, comparisonOperator: 'GreaterThanThreshold' });
   });
 
   for (const { region } of DEFAULT_REGIONS) {
-    it(`${region}: queue depth above the overload threshold, and age of the oldest message, alarmed in ${region}`, () => {
-      const depth = alarmOn('ApproximateNumberOfMessagesVisible', names.regionalQueue(region));
+    it(`${region}: age of the oldest message in each lane, alarmed in ${region}; no alarm on depth`, () => {
       const age = alarmOn('ApproximateAgeOfOldestMessage', names.regionalQueue(region));
-      expect(depth.inputs.threshold).toBe(5000);
-      expect(age.inputs.threshold as number).toBeGreaterThan(0);
-      for (const alarm of [depth, age]) {
+      const highAge = alarmOn('ApproximateAgeOfOldestMessage', names.regionalHighQueue(region));
+      expect(age.inputs.threshold).toBe(ALARM_SETTINGS.regionalAgeSeconds);
+      expect(highAge.inputs.threshold).toBe(ALARM_SETTINGS.highLaneAgeSeconds);
+      for (const alarm of [age, highAge]) {
         expect(alarm.region).toBe(region);
         notifiesItsRegion(alarm);
       }
+      // A deep queue pages nobody: the policy places elsewhere, and the age alarm pages when its workers fall behind.
+      const depth = alarms().filter(
+        (a) => a.inputs.metricName === 'ApproximateNumberOfMessagesVisible' && (a.inputs.dimensions as Record<string, string>).QueueName === names.regionalQueue(region),
+      );
+      expect(depth).toEqual([]);
     });
   }
+
+  it('bill as many alarm metrics as the cost model prices (tools/bench/cost/deployed.ts alarmMetrics)', () => {
+    const billed = alarms().reduce((sum, a) => {
+      const queries = (a.inputs.metricQueries ?? []) as { metric?: unknown }[];
+      return sum + (a.inputs.metricName ? 1 : queries.filter((q) => q.metric).length);
+    }, 0);
+    expect(billed).toBe(alarmMetrics(DEFAULT_REGIONS.length));
+  });
+});
+
+describe('a stage deployed without DISPATCH_DASHBOARD', () => {
+  const plain = useSynth({ env: { [DASHBOARD_ENV]: undefined } });
+
+  it('has no dashboard, and its console link opens CloudWatch metrics instead', () => {
+    expect(plain().ofType('aws:cloudwatch/dashboard:Dashboard')).toEqual([]);
+    expect(parseStageOutputs(plain().result.outputs).consoleLinks.dashboard).toBe('https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#metricsV2');
+    expect(plain().ofType('aws:cloudwatch/metricAlarm:MetricAlarm')).toHaveLength(alarms().length);
+  });
+
+  it('refuses a value that is neither on nor off, naming the variable', () => {
+    expect(dashboardEnabled({})).toBe(false);
+    expect(dashboardEnabled({ [DASHBOARD_ENV]: ' ON ' })).toBe(true);
+    expect(dashboardEnabled({ [DASHBOARD_ENV]: 'off' })).toBe(false);
+    expect(() => dashboardEnabled({ [DASHBOARD_ENV]: 'yes' })).toThrow(/DISPATCH_DASHBOARD=yes: expected on or off/);
+  });
 });
 
 describe('dashboard', () => {

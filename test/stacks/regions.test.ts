@@ -95,8 +95,8 @@ describe('home-region resources', () => {
       'aws:sns/topic:Topic',
       // The key that encrypts the region's alarm topic (stacks/alarm-keys.ts).
       'aws:kms/key:Key',
-      // Both DLQs not empty, the normal lane's depth and age, the high lane's age.
-      ...Array(5).fill('aws:cloudwatch/metricAlarm:MetricAlarm'),
+      // Both DLQs not empty, each lane's age.
+      ...Array(4).fill('aws:cloudwatch/metricAlarm:MetricAlarm'),
     ];
     expect(elsewhere).toEqual(otherRegions.flatMap(() => perRegion).sort());
   });

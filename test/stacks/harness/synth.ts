@@ -124,6 +124,9 @@ export const DEPLOY_ENV: Readonly<Record<string, string | undefined>> = {
   // Unset unless a test names stages: a value in the runner's own environment must not reach a synthesis.
   DISPATCH_INSPECTABLE_STAGES: undefined,
   DISPATCH_TABLE_CAPACITY: undefined,
+  // On, so that the stage the tests read holds every resource a stage can have (the IAM checks cover the
+  // dashboard's too); test/stacks/monitoring.test.ts checks a stage deployed without it.
+  DISPATCH_DASHBOARD: 'on',
 };
 
 /** The child's environment: the runner's, with the deploy settings set or removed as asked. */

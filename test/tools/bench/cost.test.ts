@@ -254,4 +254,17 @@ describe('the stage priced', () => {
     expect(deployedSettings(root, { stage: 'dev', inspectable: true }).settings).toMatchObject({ logLevel: 'ALL', executionData: true });
     expect(() => deployedSettings(root, { stage: 'production', inspectable: true })).toThrow(/"production" is a production stage/);
   });
+
+  it('prices the monitoring as deployed: no dashboard unless asked for, no platform records', () => {
+    const root = new URL('../../../', import.meta.url).pathname;
+    const plain = deployedSettings(root).settings;
+    expect(plain).toMatchObject({ dashboards: 0, lambdaPlatformLogs: false });
+    const withDashboard = deployedSettings(root, { dashboard: true }).settings;
+    expect(withDashboard.dashboards).toBe(1);
+    const measured = FIXED_MEASURED;
+    const difference = computeBill(withDashboard, measured).totalUsd - computeBill(plain, measured).totalUsd;
+    expect(difference).toBeCloseTo(3, 6);
+    // Lambda's platform records are a share of the function logs: pricing them back costs more.
+    expect(computeBill({ ...plain, lambdaPlatformLogs: true }, measured).totalUsd).toBeGreaterThan(computeBill(plain, measured).totalUsd + 1);
+  });
 });

@@ -9,6 +9,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_REGIONS } from '../../../core/topology.js';
 import {
+  DASHBOARD_ENV,
+  dashboardEnabled,
+  FUNCTION_LOG_LEVELS,
   FUNCTION_MEMORY_MB,
   FUNCTION_SETTINGS,
   INTAKE_HIGH_SUBSCRIPTION,
@@ -61,11 +64,11 @@ export function workerReceiverSettings(module: Readonly<Record<string, unknown>>
 export { lowTrafficPollers } from '../batching.js';
 
 /**
- * Alarm metrics of stacks/monitoring.ts: intake errors (1), failed executions (3, metric math), three home
- * DLQs (master, its high lane's, dispatch), and per region its two DLQs, the normal lane's depth and age
- * and the high lane's age; plus failovers and claims taken over (EMF).
+ * Alarm metrics of stacks/monitoring.ts: intake errors (1), failed executions (2, metric math), three home
+ * DLQs (master, its high lane's, dispatch), and per region its two DLQs and its two lanes' age; plus
+ * failovers and claims taken over (EMF). test/stacks/monitoring.test.ts counts them in the synthesis.
  */
-export const alarmMetrics = (regions: number) => 1 + 3 + 3 + 5 * regions + 2;
+export const alarmMetrics = (regions: number) => 1 + 2 + 3 + 4 * regions + 2;
 
 /**
  * Share of requests sent at high priority, for the bill's high lane: a workload assumption, not a setting
@@ -98,6 +101,8 @@ export interface StageChoice {
   readonly stage?: string;
   /** Price the stage as named in DISPATCH_INSPECTABLE_STAGES at deploy (its executions logged with their data). */
   readonly inspectable?: boolean;
+  /** Price the stage as deployed with DISPATCH_DASHBOARD=on. */
+  readonly dashboard?: boolean;
 }
 
 export function deployedSettings(root: string, choice: StageChoice = {}): Deployed {
@@ -136,10 +141,11 @@ export function deployedSettings(root: string, choice: StageChoice = {}): Deploy
       tableCapacity: tableCapacity({}),
       xray,
       xraySampling: { reservoirPerSecond: TRACE_SAMPLING.reservoirPerSecond, fixedRate: TRACE_SAMPLING.fixedRate },
-      // SST's `logging: { format: 'json' }` leaves the system log level at INFO (stacks/functions.ts).
-      lambdaPlatformLogs: true,
+      // Lambda writes its platform.start and platform.report records at system level INFO and below.
+      lambdaPlatformLogs: FUNCTION_LOG_LEVELS.system !== 'WARN',
       alarmMetrics: alarmMetrics(regions),
-      dashboards: 1,
+      // As the choice says, not the shell's environment (as above).
+      dashboards: dashboardEnabled(choice.dashboard ? { [DASHBOARD_ENV]: 'on' } : {}) ? 1 : 0,
       // The EMF metrics of core/metrics.ts that carry data in a quiet month (the failure ones only when they happen).
       customMetrics: 6,
       emfLogs: true,
@@ -166,7 +172,9 @@ export function deployedSettings(root: string, choice: StageChoice = {}): Deploy
       xray: 'stacks/state-machine.ts tracingConfiguration (and the functions: Active)',
       xraySampling: 'stacks/settings.ts TRACE_SAMPLING (the sampling rule of stacks/tracing.ts; the intake passes through)',
       workerReceiver: receiver.source,
-      alarmMetrics: 'stacks/monitoring.ts (1 + 3 + 3 + 5 per region + 2)',
+      alarmMetrics: 'stacks/monitoring.ts (1 + 2 + 3 + 4 per region + 2)',
+      dashboards: `stacks/settings.ts dashboardEnabled: ${DASHBOARD_ENV} ${choice.dashboard ? 'on' : 'unset (off)'}${choice.dashboard ? '' : '; --dashboard prices it'}`,
+      lambdaPlatformLogs: `stacks/settings.ts FUNCTION_LOG_LEVELS.system ${FUNCTION_LOG_LEVELS.system}`,
       alarmTopicKeys: 'stacks/alarm-keys.ts (one key per region, for its alarm topic)',
       highLane: `stacks/settings.ts INTAKE_HIGH_SUBSCRIPTION (window, pollers); ${ASSUMED_HIGH_SHARE * 100}% of requests high (an assumption)`,
     },
