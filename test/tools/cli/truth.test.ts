@@ -36,7 +36,9 @@ const invalid = JSON.stringify({ ...makeRequest(0, { requestId: 'req-truth-inval
 beforeAll(async () => {
   cwd = mkdtempSync(join(tmpdir(), 'dispatch-cli-truth-'));
   // Region health off: every execution offers us-west-2 its share, and sees it refuse.
-  stack = await startLocalStack({ masterVisibilitySeconds: 2, batchWindowSeconds: 0.3, retryIntervalMs: 5, env: { regionHealthSeconds: 0 } });
+  // A visibility timeout long enough that a busy machine does not redeliver a batch still in its
+  // execution (a third master message for req-truth-0, counted as a duplicate).
+  stack = await startLocalStack({ masterVisibilitySeconds: 15, batchWindowSeconds: 0.3, retryIntervalMs: 5, env: { regionHealthSeconds: 0 } });
   stack.sqsServers['us-west-2']?.failActions(['SendMessageBatch']);
   mkdirSync(join(cwd, '.local'));
   writeFileSync(join(cwd, '.local', 'stack.json'), JSON.stringify(stack.description));
