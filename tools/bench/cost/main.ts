@@ -6,7 +6,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { TIMEOUTS } from '../../../core/topology.js';
 import { secondsAtLeast, wholeNumber } from '../../args.js';
@@ -19,10 +19,10 @@ import { codeFingerprint, measure } from './measure.js';
 import { computeBill, type Bill, type CostSettings, type Service } from './model.js';
 import { ORIGINAL_CLAIM, PRICES_READ_ON } from './prices.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const MEASURED_FILE = join(ROOT, 'tools', 'bench', 'cost', 'measured.json');
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const MEASURED_FILE = join(ROOT, 'tools', 'bench', 'cost', 'measured.json');
 
-interface Options {
+export interface Options {
   perDay: number;
   stage: string;
   inspectable?: boolean;
@@ -77,7 +77,10 @@ const capacity = (value: string): TableCapacity => {
   }
 };
 
-function loadMeasured(): MeasuredFigures {
+/** The command's defaults, shared with `npm run cost:docs` (tools/bench/cost/docs-block.ts). */
+export const DEFAULTS = { perDay: 100_000, stage: 'production', duplicates: 0, workers: 0, workerSecondsPerRequest: 0 } as const;
+
+export function loadMeasured(): MeasuredFigures {
   let text: string;
   try {
     text = readFileSync(MEASURED_FILE, 'utf8');
@@ -100,13 +103,13 @@ function table(rows: ReadonlyArray<readonly string[]>, left = 1): string {
   return [line(rows[0] ?? []), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
 }
 
-const usd = (n: number) => (n >= 100 ? `$${n.toFixed(0)}` : n >= 0.995 ? `$${n.toFixed(2)}` : n >= 0.0095 ? `$${n.toFixed(2)}` : n > 0 ? '<$0.01' : '$0');
-function quantity(n: number, unit: string): string {
+export const usd = (n: number) => (n >= 100 ? `$${n.toFixed(0)}` : n >= 0.995 ? `$${n.toFixed(2)}` : n >= 0.0095 ? `$${n.toFixed(2)}` : n > 0 ? '<$0.01' : '$0');
+export function quantity(n: number, unit: string): string {
   const scaled = n >= 1e9 ? `${(n / 1e9).toFixed(2)} G` : n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : n >= 1e4 ? `${(n / 1e3).toFixed(0)} k` : n >= 100 ? n.toFixed(0) : n >= 1 ? n.toFixed(2) : n.toFixed(3);
   return `${scaled} ${unit}`.replace('G GB', 'G GB');
 }
-const kb = (bytes: number) => `${(bytes / 1000).toFixed(1)} KB`;
-const pct = (share: number) => `${(share * 100).toFixed(0)}%`;
+export const kb = (bytes: number) => `${(bytes / 1000).toFixed(1)} KB`;
+export const pct = (share: number) => `${(share * 100).toFixed(0)}%`;
 
 function printProvenance(measured: MeasuredFigures, warnings: readonly string[]): void {
   const fingerprint = codeFingerprint(ROOT);
@@ -237,44 +240,99 @@ function printTableCapacity(figures: TableCapacityFigures, bill: Bill, overridde
   );
 }
 
+/** A target's verdict as `npm run cost` prints it: met and by how much under, or missed by how much. */
+export const verdict = (total: number, target: number) =>
+  total <= target ? `MET (${usd(total)}, ${usd(target - total)} under)` : `MISSED by ${usd(total - target)} (${usd(total)})`;
+
+/** The scenarios of the levers that issue 19's targets are checked on. */
+export function targetScenarios(result: Levers): { inspectable?: Levers['scenarios'][number]; production?: Levers['scenarios'][number] } {
+  return {
+    inspectable: result.scenarios.find((s) => s.name.startsWith('recommended, every dispatch')),
+    production: result.scenarios.find((s) => s.name.startsWith('recommended production')),
+  };
+}
+
 function printTargets(result: Levers, bill: Bill): void {
-  const inspectable = result.scenarios.find((s) => s.name.startsWith('recommended, every dispatch'));
-  const production = result.scenarios.find((s) => s.name.startsWith('recommended production'));
+  const { inspectable, production } = targetScenarios(result);
   if (!inspectable || !production) return;
   console.log('');
   if (bill.settings.perDay !== TARGETS.perDay) {
     console.log(`targets (issue 19) are for ${TARGETS.perDay.toLocaleString('en-US')} requests/day: run with --per-day ${TARGETS.perDay} to check them`);
     return;
   }
-  const verdict = (total: number, target: number) =>
-    total <= target ? `MET (${usd(total)}, ${usd(target - total)} under)` : `MISSED by ${usd(total - target)} (${usd(total)})`;
   console.log('targets at 100,000 requests/day (issue 19; why each is met or missed: docs/cost.md "Targets"):');
   console.log(`  <= ${usd(TARGETS.productionUsd)} with the production default (${loggingName(result.production)}): ${verdict(production.bill.totalUsd, TARGETS.productionUsd)}`);
   console.log(`  <= ${usd(TARGETS.inspectableUsd)} with every dispatch inspectable (ALL with execution data): ${verdict(inspectable.bill.totalUsd, TARGETS.inspectableUsd)}`);
   console.log(`  <= ${usd(TARGETS.idleWorkerUsd)} a month for an idle worker's receives: ${verdict(bill.derived.idleWorkerUsdPerMonth, TARGETS.idleWorkerUsd)}`);
 }
 
+/**
+ * The settings priced: the deployed ones (`d`), with each flag given in `options` in their place; the keys a
+ * flag set are added to `overridden` (the output marks them). `npm run cost:docs` prices its rows with it.
+ */
+export function costSettings(
+  d: CostSettings,
+  options: Omit<Options, 'stage' | 'inspectable' | 'dashboard' | 'measure' | 'json'>,
+  executionDataFromCli = false,
+  overridden = new Set<string>(),
+): CostSettings {
+  const pick = <T>(key: string, value: T | undefined, fallback: T): T => {
+    if (value === undefined) return fallback;
+    overridden.add(key);
+    return value;
+  };
+  const regions = pick('regions', options.regions, d.regions);
+  if (executionDataFromCli) overridden.add('executionData');
+  const settings: CostSettings = {
+    ...d,
+    perDay: options.perDay,
+    regions,
+    alarmMetrics: alarmMetrics(regions),
+    kmsCallers: 2 + regions,
+    alarmTopicKeys: regions,
+    batchingWindowSeconds: pick('batchingWindow', options.batchingWindow, d.batchingWindowSeconds),
+    ...(options.batchFill === undefined ? {} : { batchFill: pick('batchFill', options.batchFill, 1) }),
+    pollers: pick('pollers', options.pollers, d.pollers),
+    cacheTtlSeconds: pick('cacheTtl', options.cacheTtl, d.cacheTtlSeconds),
+    logLevel: pick('logLevel', options.logLevel, d.logLevel),
+    executionData: executionDataFromCli ? options.executionData : d.executionData,
+    logRetentionDays: pick('retentionDays', options.retentionDays, d.logRetentionDays),
+    duplicates: options.duplicates,
+    workers: options.workers,
+    workerSecondsPerRequest: options.workerSecondsPerRequest,
+    tableCapacity: pick('tableCapacity', options.tableCapacity, d.tableCapacity ?? { mode: 'on-demand' }),
+  };
+  if (!options.lanes) {
+    overridden.add('highLane');
+    delete (settings as { highLane?: unknown }).highLane;
+  } else if (options.highShare !== undefined && d.highLane) {
+    overridden.add('highLane');
+    (settings as { highLane?: CostSettings['highLane'] }).highLane = { ...d.highLane, share: options.highShare };
+  }
+  return settings;
+}
+
 // ---- the command ----------------------------------------------------------------------------------
 
 const program = new Command('cost')
   .description('monthly bill of the dispatch at a load, from the deployed settings and figures measured on the local stack (docs/cost.md)')
-  .option('--per-day <n>', 'requests a day', wholeNumber('--per-day', 1, 1_000_000_000), 100_000)
+  .option('--per-day <n>', 'requests a day', wholeNumber('--per-day', 1, 1_000_000_000), DEFAULTS.perDay)
   .addOption(new Option('--batch-fill <f>', 'mean messages per execution (instead of deriving it from the batching window)').argParser(fraction('--batch-fill', 1, 10)).conflicts('batchingWindow'))
   .option('--batching-window <s>', 'the event source mapping\'s MaximumBatchingWindowInSeconds (default: deployed)', secondsAtLeast('--batching-window', 0, 300))
   .option('--pollers <n>', 'event source pollers sharing the arrivals at low traffic (default: 5 with maximumConcurrency set, as deployed)', wholeNumber('--pollers', 1, 1000))
-  .option('--stage <stage>', 'the stage whose deployed settings to price (its state machine log level follows the stage)', 'production')
+  .option('--stage <stage>', 'the stage whose deployed settings to price (its state machine log level follows the stage)', DEFAULTS.stage)
   .option('--inspectable', 'the stage is named in DISPATCH_INSPECTABLE_STAGES at deploy: its executions are logged with their data')
   .option('--dashboard', 'the stage is deployed with DISPATCH_DASHBOARD=on: its CloudWatch dashboard joins the bill')
   .option('--log-level <level>', 'state machine log level ALL|ERROR|FATAL|OFF (default: deployed)', logLevel)
   .option('--no-execution-data', 'state machine log without execution data (input/output)')
   .option('--regions <n>', 'regions (default: deployed)', wholeNumber('--regions', 1, 20))
   .option('--cache-ttl <s>', 'CACHE_TTL of queue-depth readings (default: deployed)', secondsAtLeast('--cache-ttl', 0, 86_400))
-  .option('--duplicates <f>', 'share of requests that repeat one already dispatched', fraction('--duplicates', 0, 1), 0)
+  .option('--duplicates <f>', 'share of requests that repeat one already dispatched', fraction('--duplicates', 0, 1), DEFAULTS.duplicates)
   .option('--high-share <f>', 'share of requests sent at high priority, through the high lanes (default: 0.1, an assumption)', fraction('--high-share', 0, 1))
   .option('--no-lanes', 'price the deployment without priority lanes (one master queue, one queue per region)')
   .option('--retention-days <n>', 'log retention (default: deployed)', retention)
-  .option('--workers <n>', "GPU workers polling the regional lanes: their idle receives join the bill (default 0: the fleet's idle polls left out)", wholeNumber('--workers', 0, 1_000_000), 0)
-  .option('--worker-seconds-per-request <s>', 'seconds a worker is busy per request, when it makes no receives (default 0: the whole fleet idle)', secondsAtLeast('--worker-seconds-per-request', 0, 86_400), 0)
+  .option('--workers <n>', "GPU workers polling the regional lanes: their idle receives join the bill (default 0: the fleet's idle polls left out)", wholeNumber('--workers', 0, 1_000_000), DEFAULTS.workers)
+  .option('--worker-seconds-per-request <s>', 'seconds a worker is busy per request, when it makes no receives (default 0: the whole fleet idle)', secondsAtLeast('--worker-seconds-per-request', 0, 86_400), DEFAULTS.workerSecondsPerRequest)
   .option('--table-capacity <mode>', `the table's capacity: on-demand or provisioned:<read units>:<write units> (default: deployed, ${TABLE_CAPACITY_ENV} unset: on-demand)`, capacity)
   .option('--measure', 'measure the figures again on the local stack (about a minute) and save them')
   .option('--json', 'print the results as JSON')
@@ -295,41 +353,8 @@ const program = new Command('cost')
       }
     })();
     const overridden = new Set<string>();
-    const pick = <T>(key: string, value: T | undefined, fallback: T): T => {
-      if (value === undefined) return fallback;
-      overridden.add(key);
-      return value;
-    };
-    const d = deployed.settings;
-    const regions = pick('regions', options.regions, d.regions);
     const executionDataFromCli = program.getOptionValueSource('executionData') === 'cli';
-    if (executionDataFromCli) overridden.add('executionData');
-    const settings: CostSettings = {
-      ...d,
-      perDay: options.perDay,
-      regions,
-      alarmMetrics: alarmMetrics(regions),
-      kmsCallers: 2 + regions,
-      alarmTopicKeys: regions,
-      batchingWindowSeconds: pick('batchingWindow', options.batchingWindow, d.batchingWindowSeconds),
-      ...(options.batchFill === undefined ? {} : { batchFill: pick('batchFill', options.batchFill, 1) }),
-      pollers: pick('pollers', options.pollers, d.pollers),
-      cacheTtlSeconds: pick('cacheTtl', options.cacheTtl, d.cacheTtlSeconds),
-      logLevel: pick('logLevel', options.logLevel, d.logLevel),
-      executionData: executionDataFromCli ? options.executionData : d.executionData,
-      logRetentionDays: pick('retentionDays', options.retentionDays, d.logRetentionDays),
-      duplicates: options.duplicates,
-      workers: options.workers,
-      workerSecondsPerRequest: options.workerSecondsPerRequest,
-      tableCapacity: pick('tableCapacity', options.tableCapacity, d.tableCapacity ?? { mode: 'on-demand' }),
-    };
-    if (!options.lanes) {
-      overridden.add('highLane');
-      delete (settings as { highLane?: unknown }).highLane;
-    } else if (options.highShare !== undefined && d.highLane) {
-      overridden.add('highLane');
-      (settings as { highLane?: CostSettings['highLane'] }).highLane = { ...d.highLane, share: options.highShare };
-    }
+    const settings = costSettings(deployed.settings, options, executionDataFromCli, overridden);
     const bill = computeBill(settings, measured);
     const result = levers(settings, measured);
     const tableFigures = tableCapacityFigures(settings, measured);
@@ -368,5 +393,8 @@ const program = new Command('cost')
     printTargets(result, bill);
   });
 
-program.showHelpAfterError();
-await program.parseAsync();
+// Run only as the command: `npm run cost:docs` imports what it prices with from here.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  program.showHelpAfterError();
+  await program.parseAsync();
+}
