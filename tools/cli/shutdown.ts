@@ -1,9 +1,19 @@
 /**
- * Ctrl-C for a command that serves until stopped (`up`): the first SIGINT or SIGTERM asks it to stop;
- * a second one, while it is stopping, does not cut the stop short (Node's default would kill the process
- * mid-stop, leaving .local/stack.json behind); it says what is happening and how to force the exit; a
- * third one forces it: the `force` cleanup runs (the state file is removed), then the process exits 130.
+ * Ctrl-C, counted by presses. One press can reach the CLI more than once: the terminal signals the whole
+ * foreground process group, and the wrappers in it pass the signal on as well: `npm run` forwards every
+ * SIGINT it gets to its child, and the tsx binary relays one to its child whenever the child has not
+ * said within 30 ms that it got one (a busy event loop, or a second copy from npm). So signals that come
+ * less than PRESS_WINDOW_MS after the first of a burst are one press; presses a person makes a fifth of
+ * a second apart still count as two.
+ *
+ * For a command that serves until stopped (`up`): the first press asks it to stop; a second one, while
+ * it is stopping, does not cut the stop short (Node's default would kill the process mid-stop, leaving
+ * .local/stack.json behind); it says what is happening and how to force the exit; a third one forces it:
+ * the `force` cleanup runs (the state file is removed), then the process exits 130.
  */
+/** Signals closer than this to the first of their burst are copies of one press (milliseconds). */
+export const PRESS_WINDOW_MS = 150;
+
 export interface SignalSource {
   on(signal: NodeJS.Signals, listener: (signal: NodeJS.Signals) => void): unknown;
   removeListener(signal: NodeJS.Signals, listener: (signal: NodeJS.Signals) => void): unknown;
@@ -17,6 +27,41 @@ export interface StopOnSignalsOptions {
   readonly source?: SignalSource;
   readonly log?: (line: string) => void;
   readonly exit?: (code: number) => void;
+  /** Signals within this many ms of the first of a burst count as one press (default PRESS_WINDOW_MS). */
+  readonly windowMs?: number;
+  /** The clock (ms), for tests. */
+  readonly now?: () => number;
+}
+
+export interface PressOptions {
+  readonly signals?: readonly NodeJS.Signals[];
+  readonly source?: SignalSource;
+  readonly windowMs?: number;
+  readonly now?: () => number;
+}
+
+/**
+ * Calls `onPress` once per Ctrl-C press (PRESS_WINDOW_MS above), with the press's number (1, 2, ...) and
+ * the signal; returns a function that removes the handlers (a later Ctrl-C is Node's again).
+ */
+export function onPresses(onPress: (press: number, signal: NodeJS.Signals) => void, options: PressOptions = {}): () => void {
+  const source = options.source ?? process;
+  const signals = options.signals ?? ['SIGINT', 'SIGTERM'];
+  const windowMs = options.windowMs ?? PRESS_WINDOW_MS;
+  const now = options.now ?? (() => performance.now());
+  let presses = 0;
+  let burstStart = Number.NEGATIVE_INFINITY;
+  const handler = (signal: NodeJS.Signals) => {
+    const t = now();
+    if (t - burstStart < windowMs) return; // another copy of the press at hand
+    burstStart = t;
+    presses++;
+    onPress(presses, signal);
+  };
+  for (const signal of signals) source.on(signal, handler);
+  return () => {
+    for (const signal of signals) source.removeListener(signal, handler);
+  };
 }
 
 export interface SignalGuard {
@@ -34,8 +79,6 @@ export interface SignalGuard {
 }
 
 export function stopOnSignals(options: StopOnSignalsOptions = {}): SignalGuard {
-  const source = options.source ?? process;
-  const signals = options.signals ?? ['SIGINT', 'SIGTERM'];
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const exit = options.exit ?? ((code: number) => process.exit(code));
   const what = options.what ?? 'the stack';
@@ -43,23 +86,30 @@ export function stopOnSignals(options: StopOnSignalsOptions = {}): SignalGuard {
   let done = false;
   let resolve: (signal: NodeJS.Signals) => void = () => undefined;
   const requested = new Promise<NodeJS.Signals>((done) => (resolve = done));
-  const handler = (signal: NodeJS.Signals) => {
-    if (done) return;
-    count++;
-    if (count === 1) {
-      resolve(signal);
-    } else if (count === 2) {
-      log(`\n${signal} again: still stopping ${what} (closing its servers, then removing its state file); press Ctrl-C once more to force the exit now`);
-    } else {
-      try {
-        options.force?.();
-      } finally {
-        log(`\n${signal} a third time: forced exit; ${what} did not finish stopping (its ports are freed as the process ends)`);
-        exit(130);
+  const dispose = onPresses(
+    (press, signal) => {
+      if (done) return;
+      count = press;
+      if (press === 1) {
+        resolve(signal);
+      } else if (press === 2) {
+        log(`\n${signal} again: still stopping ${what} (closing its servers, then removing its state file); press Ctrl-C once more to force the exit now`);
+      } else {
+        try {
+          options.force?.();
+        } finally {
+          log(`\n${signal} a third time: forced exit; ${what} did not finish stopping (its ports are freed as the process ends)`);
+          exit(130);
+        }
       }
-    }
-  };
-  for (const signal of signals) source.on(signal, handler);
+    },
+    {
+      ...(options.signals ? { signals: options.signals } : {}),
+      ...(options.source ? { source: options.source } : {}),
+      ...(options.windowMs !== undefined ? { windowMs: options.windowMs } : {}),
+      ...(options.now ? { now: options.now } : {}),
+    },
+  );
   return {
     requested,
     get count() {
@@ -68,8 +118,6 @@ export function stopOnSignals(options: StopOnSignalsOptions = {}): SignalGuard {
     finished() {
       done = true;
     },
-    dispose() {
-      for (const signal of signals) source.removeListener(signal, handler);
-    },
+    dispose,
   };
 }

@@ -78,11 +78,13 @@ describe('Ctrl-C while stopping', () => {
     const log: string[] = [];
     const exits: number[] = [];
     let forced = 0;
+    let t = 0;
     const guard = stopOnSignals({
       source: source as never,
       log: (line) => log.push(line),
       exit: (code) => void exits.push(code),
       force: () => void forced++,
+      now: () => (t += 1000), // each signal a second after the last: three presses
     });
     source.emit('SIGINT', 'SIGINT');
     expect(await guard.requested).toBe('SIGINT');
@@ -96,6 +98,30 @@ describe('Ctrl-C while stopping', () => {
     expect(log.at(-1)).toMatch(/forced exit/);
     guard.dispose();
     expect(source.listenerCount('SIGINT') + source.listenerCount('SIGTERM')).toBe(0);
+  });
+
+  it('counts the copies of one press (the terminal\'s, npm\'s, tsx\'s relay) as one press, and presses 0.2 s apart as two', () => {
+    const source = new EventEmitter();
+    const log: string[] = [];
+    const exits: number[] = [];
+    let t = 0;
+    const guard = stopOnSignals({ source: source as never, log: (line) => log.push(line), exit: (code) => void exits.push(code), now: () => t });
+    // A press: the terminal's SIGINT, npm's copy at once, tsx's relay 30 ms and 60 ms later.
+    for (const at of [0, 1, 31, 62]) {
+      t = at;
+      source.emit('SIGINT', 'SIGINT');
+    }
+    expect(guard.count).toBe(1);
+    // The second press, 0.2 s after the first, with its own copies.
+    for (const at of [200, 201, 232]) {
+      t = at;
+      source.emit('SIGINT', 'SIGINT');
+    }
+    expect(guard.count).toBe(2);
+    expect(log).toHaveLength(1);
+    expect(log[0]).toMatch(/SIGINT again: still stopping the stack/);
+    expect(exits).toEqual([]);
+    guard.dispose();
   });
 
   it('takes a signal quietly once the stop is finished, so the ending process still exits 0', async () => {

@@ -10,7 +10,7 @@ import { ListQueuesCommand } from '@aws-sdk/client-sqs';
 import { expect, it } from 'vitest';
 import type { StackDescription } from '../../../tools/local/stack.js';
 import { sqsAt } from '../../../tools/local/resources.js';
-import { CLI_MAIN, runCli, TSX_LOADER } from '../../support/cli-child.js';
+import { CLI_MAIN, PROJECT_ROOT, runCli, TSX_LOADER } from '../../support/cli-child.js';
 
 function startUp(cwd: string) {
   const child = spawn(process.execPath, ['--import', TSX_LOADER, CLI_MAIN, 'up'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -61,6 +61,8 @@ it('starts the stack, records its endpoints, refuses a second up, and on Ctrl-C 
     // Ctrl-C, and Ctrl-C again while it stops: the second one does not kill it mid-stop.
     up.child.kill('SIGINT');
     expect(await up.waitFor('stopping ...')).toBe(true);
+    // A second press, not a copy of the first: copies of one press come within PRESS_WINDOW_MS (tools/cli/shutdown.ts).
+    await new Promise((r) => setTimeout(r, 170));
     up.child.kill('SIGINT');
     expect(await up.exited).toEqual({ code: 0, signal: null });
     // The second one came while it was stopping, and was answered, not obeyed.
@@ -69,5 +71,50 @@ it('starts the stack, records its endpoints, refuses a second up, and on Ctrl-C 
     expect(existsSync(file)).toBe(false);
   } finally {
     up.child.kill('SIGKILL');
+  }
+}, 90_000);
+
+/**
+ * `npm run cli -- up` as a terminal runs it: npm (which forwards each SIGINT it gets to its child), the tsx
+ * binary (which relays one to its child when the child has not reported one within 30 ms), and the CLI,
+ * all in one process group that Ctrl-C signals as a whole. The npm layer is a stand-in that forwards as
+ * npm's run-script does (npm itself would run the CLI in the project's folder, where a developer's own
+ * stack may live); the signals are real ones, sent to the group as a terminal sends them.
+ */
+it('two Ctrl-C presses 0.2 s apart through npm and tsx count as two: the stack still stops cleanly, not forced', async () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'dispatch-up-npm-'));
+  const file = join(cwd, '.local', 'stack.json');
+  const tsx = join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
+  const npmLike = `
+    const { spawn } = require('node:child_process');
+    const child = spawn(${JSON.stringify(tsx)}, [${JSON.stringify(CLI_MAIN)}, 'up'], { stdio: 'inherit' });
+    for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => child.kill(s));
+    child.on('exit', (code, signal) => process.exit(code ?? 128));
+  `;
+  const child = spawn(process.execPath, ['-e', npmLike], { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+  const group = -(child.pid as number);
+  try {
+    const end = Date.now() + 60_000;
+    while (!output.includes('Ctrl-C stops the stack.') && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    expect(output).toContain('Ctrl-C stops the stack.');
+    // Two presses, 0.2 s apart, to the whole group as a terminal sends them.
+    process.kill(group, 'SIGINT');
+    await new Promise((r) => setTimeout(r, 200));
+    process.kill(group, 'SIGINT');
+    expect(await exited, output).toBe(0);
+    expect(output).not.toMatch(/forced exit/);
+    expect(output.match(/SIGINT again: still stopping the stack/g) ?? []).toHaveLength(1);
+    expect(output).toContain('stopped');
+    expect(existsSync(file)).toBe(false);
+  } finally {
+    try {
+      process.kill(group, 'SIGKILL');
+    } catch {
+      // already gone
+    }
   }
 }, 90_000);

@@ -18,6 +18,7 @@ import { nonNegativeInt, positiveInt, seconds } from '../options.js';
 import { regionNameFor } from '../regions.js';
 import { makeRequest, MALFORMED_BODIES } from '../../ops/requests.js';
 import { removeStackFile, writeStackFile } from '../stack-file.js';
+import { stopOnSignals, type SignalGuard } from '../shutdown.js';
 import { formatSummary, summarizeSteps, toSteps } from '../steps.js';
 import { drainQueue } from './consume.js';
 import { executionHistory } from '../../ops/executions.js';
@@ -232,6 +233,7 @@ export function demoCommand(): Command {
       const fleet = options.keep ? workerFleet(stack, { secondsPerRequest: options.secondsPerRequest }) : undefined;
       const web = options.keep ? await startStackConsole(stack, options, 0, fleet) : undefined;
       let ok = false;
+      let signals: SignalGuard | undefined;
       try {
         const d = stack.description;
         console.log(`local stack up in ${Date.now() - started} ms:\n${describeStack(d)}${web ? `\n${consoleLine(web)}` : ''}\n`);
@@ -284,10 +286,10 @@ export function demoCommand(): Command {
           console.log(`  npm run cli -- status ${uniqueIds[0]}`);
           if (web) console.log(`or open the web console: ${web.url}`);
           console.log('Ctrl-C stops it.');
-          await new Promise<void>((resolve) => {
-            process.once('SIGINT', resolve);
-            process.once('SIGTERM', resolve);
-          });
+          // As `up`: a second press does not cut the stop short, a third forces the exit (shutdown.ts).
+          signals = stopOnSignals({ force: () => removeStackFile() });
+          await signals.requested;
+          console.log('\nstopping ... (Ctrl-C again does not interrupt this)');
           removeStackFile();
         } else {
           console.log('\nto explore afterwards: npm run cli -- demo --keep, then executions / inspect <name> / status <request_id>');
@@ -296,6 +298,7 @@ export function demoCommand(): Command {
         await web?.stop();
         await fleet?.stop();
         await stack.stop();
+        signals?.finished();
       }
       if (!ok) process.exitCode = 1;
     });

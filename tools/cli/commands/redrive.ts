@@ -10,6 +10,7 @@ import { formatIdList } from '../id-list.js';
 import { helpText, print } from '../layout.js';
 import { awsOptions, positiveInt } from '../options.js';
 import { stderrProgress } from '../stderr-progress.js';
+import { onPresses } from '../shutdown.js';
 import { resolveTarget } from '../target.js';
 
 /** The report: what moved (by reason), what was skipped and why, what failed, and the counts. */
@@ -103,11 +104,19 @@ A failed message stays in the DLQ; the exit status is then 1.
   return command.action(async (options: RedriveFlags) => {
     const target = await resolveTarget(options);
     const controller = new AbortController();
-    const interrupt = () => {
-      process.stderr.write('\ninterrupted: finishing the message at hand, then releasing what is held (Ctrl-C again to quit at once)\n');
-      controller.abort();
-    };
-    process.once('SIGINT', interrupt);
+    // Counted by presses (shutdown.ts): the copies npm and tsx pass on of one Ctrl-C do not quit at once.
+    const stopListening = onPresses(
+      (press) => {
+        if (press === 1) {
+          process.stderr.write('\ninterrupted: finishing the message at hand, then releasing what is held (Ctrl-C again to quit at once)\n');
+          controller.abort();
+        } else {
+          process.stderr.write('\nCtrl-C again: quitting at once; the message at hand may be left in the DLQ and in the master queue (the claim drops the copy)\n');
+          process.exit(130);
+        }
+      },
+      { signals: ['SIGINT'] },
+    );
     const bar = stderrProgress(options.dryRun ? 'reading' : 'redriving');
     let result: RedriveResult;
     try {
@@ -123,7 +132,7 @@ A failed message stays in the DLQ; the exit status is then 1.
       });
     } finally {
       bar.stop();
-      process.removeListener('SIGINT', interrupt);
+      stopListening();
     }
     if (options.json) {
       console.log(JSON.stringify({ target: target.description, note: COUNTS_NOTE, ...result }, null, 2));
