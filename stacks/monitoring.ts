@@ -186,7 +186,7 @@ export function createMonitoring({ names, regions, queues, dispatch, alarmKeys, 
     name: homeAlarm('failovers'),
     alarmDescription:
       'Messages failed over to another region: a region refused whole sends (throttled, down, denied). ' +
-      'The dashboard shows which (FailedOver by From and To).',
+      'The FailedOver metric by From and To says which (the dashboard graphs it when deployed).',
     ...emfMetric('failedOver'),
     statistic: 'Sum',
     period: ALARM_SETTINGS.failovers.periodSeconds,

@@ -113,7 +113,7 @@ export const FUNCTION_LOG_LEVELS = { system: 'WARN' } as const;
 /**
  * The deploy-time variable that adds the stage's CloudWatch dashboard: `on` or `off` (the default).
  * A dashboard costs $3 a month whether anyone opens it; the alarms page, and the same metrics can be
- * graphed in the CloudWatch console at no charge (docs/cost.md, "Monitoring").
+ * graphed in the CloudWatch console at no charge (docs/cost.md, "Levers").
  */
 export const DASHBOARD_ENV = 'DISPATCH_DASHBOARD';
 

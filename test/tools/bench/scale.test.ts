@@ -156,3 +156,19 @@ describe('the quota table', () => {
     expect(rampMinutes(20, 5, 300)).toBe(0);
   });
 });
+
+describe('the figures `npm run bench:scale` reads from the cost bench', () => {
+  it("counts the workers' fence writes as measured (accept and complete), not one", async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { readFileSync } = await import('node:fs');
+    const measured = JSON.parse(readFileSync(new URL('../../../tools/bench/cost/measured.json', import.meta.url), 'utf8')) as {
+      workers: { perMessage: Record<string, number> };
+    };
+    const out = JSON.parse(execFileSync('npx', ['tsx', 'tools/bench/scale/main.ts', '--json'], { encoding: 'utf8' })) as {
+      measured: { workerWritesPerMessage: number; workflowWritesPerMessage: number };
+    };
+    expect(measured.workers.perMessage['dynamodb.UpdateItem']).toBe(2);
+    expect(out.measured.workerWritesPerMessage).toBe(2);
+    expect(writesPerMessage(out.measured as never)).toBe(out.measured.workflowWritesPerMessage + 2);
+  }, 60_000);
+});

@@ -35,13 +35,14 @@ const MEASURED_PATH = new URL('../cost/measured.json', import.meta.url);
  * Defaults measured on the local stack when tools/bench/cost/measured.json is absent:
  * - execution: 50 ms mean for a 10-message batch over 3 regions, `npm run bench:throughput` on a quiet
  *   machine (load average 1.3; docs/benchmarks.md, throughput);
- * - writes: the workflow's claim and mark per message (workflows/dispatch.ts), the fence's acceptance;
+ * - writes: the workflow's claim and mark per message (workflows/dispatch.ts), the fence's acceptance and
+ *   completion (worker/fence.ts);
  * - log: 40-65 KB of execution log per message at level ALL with execution data (issue 9's measurement).
  */
 const MEASURED_DEFAULTS: MeasuredFigures = {
   localExecutionMs: 50,
   workflowWritesPerMessage: 2,
-  workerWritesPerMessage: 1,
+  workerWritesPerMessage: 2,
   logBytesPerMessage: 52_000,
 };
 
@@ -91,6 +92,7 @@ function measuredFromFile(batchSize: number, regions: number): { figures: Partia
         calls?: Record<string, number>;
         logs?: { allData?: { ingestedBytes?: number } };
       }>;
+      workers?: { perMessage?: Record<string, number> };
     };
     const cell = json.cells?.find((c) => c.regions === regions && c.messages === batchSize);
     if (!cell) return undefined;
@@ -102,6 +104,11 @@ function measuredFromFile(batchSize: number, regions: number): { figures: Partia
         .reduce((a, [, v]) => a + v, 0);
       if (writes > 0) figures.workflowWritesPerMessage = writes / batchSize;
     }
+    // The workers' fence writes as the cost bench counted them (accept and complete per message).
+    const workerWrites = Object.entries(json.workers?.perMessage ?? {})
+      .filter(([k]) => /^dynamodb\.(PutItem|UpdateItem|DeleteItem)$/.test(k))
+      .reduce((a, [, v]) => a + v, 0);
+    if (workerWrites > 0) figures.workerWritesPerMessage = workerWrites;
     const logBytes = cell.logs?.allData?.ingestedBytes;
     if (typeof logBytes === 'number' && logBytes > 0) figures.logBytesPerMessage = logBytes / batchSize;
     return { figures, from: `tools/bench/cost/measured.json (${json.measuredAt ?? 'undated'})` };

@@ -38,7 +38,7 @@ export interface MeasuredFigures {
   readonly localExecutionMs: number;
   /** DynamoDB writes per message by the workflow (claim + mark DISPATCHED on the happy path). */
   readonly workflowWritesPerMessage: number;
-  /** DynamoDB writes per message by the workers' fence (the acceptance write). */
+  /** DynamoDB writes per message by the workers' fence (the acceptance and the completion). */
   readonly workerWritesPerMessage: number;
   /** Step Functions execution log per message (bytes ingested by CloudWatch Logs). */
   readonly logBytesPerMessage: number;
