@@ -4,8 +4,9 @@
  * health and the capacity each is weighed by.
  *
  * Two ways to look into a queue without consuming it:
- * - the dispatch and master DLQs are read as `dlq` reads them (ops/dlq.ts listDlqs: receive, then make
- *   visible again), which gives the reasons as `dlq` gives them. A DLQ has no redrive policy,
+ * - the dispatch and master DLQs are read as `dlq` and `status` read them (receive, then make visible
+ *   again): a request's copies are found as `status` finds them (ops/dlq-search.ts findDeadLetters), by
+ *   the request_id attribute or the request_id in the body, with the reasons as `dlq` gives them. A DLQ has no redrive policy,
  *   so a receive there costs nothing.
  * - the master queue, the regional queues and their DLQs are read through the local SQS server's
  *   inspection endpoint (fauxqs: GET /_fauxqs/queues/<name>), which moves nothing: a ReceiveMessage on a
@@ -20,11 +21,10 @@ import { forgetAfterMs } from '../../aws/region-health.js';
 import { config } from '../../core/config.js';
 import { healthOf, type RegionHealth } from '../../core/health.js';
 import { regionHealthKey } from '../../core/record.js';
-import { parseRequest } from '../../core/request.js';
 import type { StackDescription } from '../local/stack.js';
 import { regionCapacities, type RegionCapacity } from '../ops/capacity-view.js';
-import { listDlqs } from '../ops/dlq.js';
-import { DLQ_KINDS, queueName, readRecord, type DlqKind } from '../ops/dlq-model.js';
+import { DLQ_KINDS, messageRequestId, queueName, readRecord, type DlqKind } from '../ops/dlq-model.js';
+import { findDeadLetters, type DeadLetterCopy } from '../ops/dlq-search.js';
 import { lanesDepth, type QueueDepth } from '../ops/queue-reader.js';
 import { statusRows } from '../ops/record-rows.js';
 import type { RedriveDeps } from '../ops/redrive.js';
@@ -68,6 +68,9 @@ export interface HeldMessage {
   readonly receiveCount?: number;
   readonly reason?: string;
   readonly record?: string;
+  /** A DLQ copy: who put it there, and whether it was known by its request_id attribute or its body's. */
+  readonly by?: DeadLetterCopy['by'];
+  readonly matchedBy?: DeadLetterCopy['matchedBy'];
 }
 
 type LiveKind = 'master queue' | 'regional queue' | 'regional DLQ';
@@ -85,9 +88,8 @@ export async function inspectQueue(endpoint: string, url: string, kind: LiveKind
   return entries.flatMap(([state, raw]) => {
     const m = storedMessageSchema.safeParse(raw);
     if (!m.success) return [];
-    const attribute = m.data.messageAttributes.request_id?.StringValue;
-    const fromBody = attribute ? undefined : parseRequest(m.data.body);
-    const requestId = attribute ?? (fromBody?.ok ? fromBody.request.request_id : undefined);
+    const attributes = Object.fromEntries(Object.entries(m.data.messageAttributes).map(([k, v]) => [k, v.StringValue]));
+    const requestId = messageRequestId(attributes, m.data.body)?.requestId;
     return [
       {
         queue: queueName(url),
@@ -148,27 +150,28 @@ export async function requestStory(deps: ConsoleDeps, store: ExecutionStore, loc
       }),
     ),
   );
-  const dlqs = lock.run(() => listDlqs(deps, dlqKindsOf(deps.description), DLQ_READ));
-  const [record, executions, liveHeld, listings] = await Promise.all([recordRead(), store.withRequest(requestId), live, dlqs]);
+  // The DLQs are searched as `status` searches them (ops/dlq-search.ts): by attribute, else by body.
+  const dlqs = lock.run(() => findDeadLetters(deps, dlqKindsOf(d), requestId, DLQ_READ));
+  const [record, executions, liveHeld, dead] = await Promise.all([recordRead(), store.withRequest(requestId), live, dlqs]);
+  const names = new Map(dead.dlqs.map((s) => [s.queue, s.name]));
   const held: HeldMessage[] = [
     ...liveHeld.flat().filter((m) => m.requestId === requestId),
-    ...listings.flatMap((l) =>
-      l.messages
-        .filter((m) => m.requestId === requestId)
-        .map((m) => ({
-          queue: l.name,
-          kind: l.queue === 'dispatch' ? ('dispatch DLQ' as const) : ('master DLQ' as const),
-          region: d.homeRegion,
-          state: 'ready' as const,
-          messageId: m.messageId,
-          requestId,
-          reason: m.reason,
-          ...(m.receiveCount !== undefined ? { receiveCount: m.receiveCount } : {}),
-          ...(m.record ? { record: m.record } : {}),
-        })),
-    ),
+    ...dead.deadLetters.map((copy) => ({
+      queue: names.get(copy.queue) ?? copy.queue,
+      kind: copy.queue === 'dispatch' ? ('dispatch DLQ' as const) : ('master DLQ' as const),
+      region: d.homeRegion,
+      state: 'ready' as const,
+      messageId: copy.messageId,
+      requestId,
+      reason: copy.reason,
+      by: copy.by,
+      matchedBy: copy.matchedBy,
+      ...(copy.receiveCount !== undefined ? { receiveCount: copy.receiveCount } : {}),
+    })),
   ];
-  for (const l of listings) warnings.push(...l.warnings);
+  for (const s of dead.dlqs) {
+    if (s.stillHidden) warnings.push(`${s.stillHidden} message(s) of ${s.name} could not be made visible again: hidden until their visibility timeout ends`);
+  }
   return { requestId, record, executions, held, warnings };
 }
 

@@ -6,7 +6,7 @@
  */
 import type { Message } from '@aws-sdk/client-sqs';
 import { RECORD_STATUS, WORK_STATUS, requestRecordSchema, type RequestRecord } from '../../core/record.js';
-import { parseRequest } from '../../core/request.js';
+import { inferenceRequestSchema } from '../../core/request.js';
 import { MAX_RECEIVE_COUNT } from '../../core/topology.js';
 
 export const DLQ_KINDS = ['dispatch', 'master', 'master-high'] as const;
@@ -35,7 +35,7 @@ export interface DlqMessage {
   readonly body: string;
   /** The `reason` attribute, if any. */
   readonly reason?: string;
-  /** The `request_id` attribute; else, for a body that is a valid request, the body's request_id. */
+  /** The `request_id` attribute; else the body's request_id (bodyRequestId), valid request or not. */
   readonly requestId?: string;
   readonly requestIdFrom?: 'attribute' | 'body';
   /** The master-queue message this one came from (dispatch DLQ only). */
@@ -47,22 +47,57 @@ export interface DlqMessage {
   readonly sentAt?: string;
 }
 
+/** The request_id rules the dispatch and the console apply (core/request.ts): 1 to 128 of A-Z a-z 0-9 . _ : - */
+export const requestIdSchema = inferenceRequestSchema.shape.request_id;
+
+/** Why a request_id is refused (the first rule it breaks), or undefined when it is one. */
+export function requestIdProblem(id: string): string | undefined {
+  const checked = requestIdSchema.safeParse(id);
+  return checked.success ? undefined : (checked.error.issues[0]?.message ?? 'not a request_id');
+}
+
+/**
+ * The request_id a dead-lettered body names, valid request or not: a JSON object whose request_id is a
+ * string that keeps the request_id rules. An invalid request (a bad URL, an unknown priority) still names
+ * its request, and an operator looks it up, lists it and redrives it by that id.
+ */
+export function bodyRequestId(body: string): string | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return undefined; // not JSON: it names no request_id
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
+  const id = (parsed as { request_id?: unknown }).request_id;
+  return typeof id === 'string' && requestIdProblem(id) === undefined ? id : undefined;
+}
+
+/** A message's request_id: its `request_id` attribute, else its body's (bodyRequestId). */
+export function messageRequestId(attributes: Readonly<Record<string, string | undefined>>, body: string): { requestId: string; from: 'attribute' | 'body' } | undefined {
+  const attribute = attributes.request_id;
+  if (attribute) return { requestId: attribute, from: 'attribute' };
+  const fromBody = bodyRequestId(body);
+  return fromBody ? { requestId: fromBody, from: 'body' } : undefined;
+}
+
+/**
+ * Whether a DLQ message is a copy of this request, and by what: its request_id attribute, else the
+ * request_id in its body. One rule for `status`, `dlq`, `redrive` and the console.
+ */
+export function namesRequest(message: Pick<DlqMessage, 'requestId' | 'requestIdFrom'>, requestId: string): 'attribute' | 'body' | undefined {
+  return message.requestId === requestId ? (message.requestIdFrom ?? 'attribute') : undefined;
+}
+
 export function readDlqMessage(queue: DlqKind, message: Message): DlqMessage {
   const attributes: Record<string, string> = {};
   for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
     if (value.StringValue !== undefined) attributes[name] = value.StringValue;
   }
   const body = message.Body ?? '';
-  let requestId = attributes.request_id || undefined;
-  let requestIdFrom: DlqMessage['requestIdFrom'] = requestId ? 'attribute' : undefined;
-  if (!requestId) {
-    // The claim keys on the body's request_id: a body the intake would accept names its record.
-    const parsed = parseRequest(body);
-    if (parsed.ok) {
-      requestId = parsed.request.request_id;
-      requestIdFrom = 'body';
-    }
-  }
+  const named = messageRequestId(attributes, body);
+  const requestId = named?.requestId;
+  const requestIdFrom = named?.from;
   const system = message.Attributes ?? {};
   const sent = Number(system.SentTimestamp);
   return {

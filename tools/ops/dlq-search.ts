@@ -7,30 +7,11 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { intakeDeadLetterKey } from '../../core/record.js';
 import { clientFor, dlqUrl, type DlqDeps } from './dlq.js';
-import { baseReason, readDlqMessage, type DlqKind, type DlqMessage } from './dlq-model.js';
+import { baseReason, namesRequest, readDlqMessage, type DlqKind, type DlqMessage } from './dlq-model.js';
 import { QueueReader, queueDepth, READ_DEFAULTS, type QueueDepth, type ReaderOptions } from './queue-reader.js';
 import type { Target } from './target.js';
 
-/** The request_id a dead-lettered body names, valid request or not (a JSON object with a string request_id). */
-export function bodyRequestId(body: string): string | undefined {
-  try {
-    const parsed = JSON.parse(body) as unknown;
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
-      const id = (parsed as { request_id?: unknown }).request_id;
-      return typeof id === 'string' ? id : undefined;
-    }
-  } catch {
-    // not JSON: it names no request_id
-  }
-  return undefined;
-}
-
-/** Whether a DLQ message is a copy of this request: by its request_id attribute, else by its body's. */
-export function namesRequest(message: DlqMessage, requestId: string): 'attribute' | 'body' | undefined {
-  if (message.attributes.request_id === requestId) return 'attribute';
-  if (!message.attributes.request_id && bodyRequestId(message.body) === requestId) return 'body';
-  return undefined;
-}
+export { bodyRequestId, namesRequest } from './dlq-model.js';
 
 /** The intake's marker of a master message it dead-lettered. */
 export interface IntakeMarker {
@@ -130,4 +111,32 @@ export async function describeCopy(target: Pick<Target, 'dynamo' | 'tableName'>,
     by,
     ...(marker !== undefined ? { marker } : {}),
   };
+}
+
+/** Every copy of one request in these DLQs, as `status` reports them, and what each search read. */
+export interface DeadLetterSearch {
+  readonly dlqs: DlqSearch[];
+  readonly deadLetters: DeadLetterCopy[];
+}
+
+/**
+ * Searches the DLQs one after the other (each read hides what it reads for a while) for copies of one
+ * request, matched by namesRequest, and describes each copy (describeCopy). `status` and the console's
+ * request story both look with this.
+ */
+export async function findDeadLetters(
+  target: DlqDeps,
+  kinds: readonly DlqKind[],
+  requestId: string,
+  options: Partial<ReaderOptions> & { onProgress?: (kind: DlqKind, read: number, estimate: number) => void } = {},
+): Promise<DeadLetterSearch> {
+  const { onProgress, ...read } = options;
+  const dlqs: DlqSearch[] = [];
+  const deadLetters: DeadLetterCopy[] = [];
+  for (const kind of kinds) {
+    const { search, copies } = await searchDlq(target, kind, requestId, { ...read, ...(onProgress ? { onProgress: (n, estimate) => onProgress(kind, n, estimate) } : {}) });
+    dlqs.push(search);
+    for (const copy of copies) deadLetters.push(await describeCopy(target, copy, requestId));
+  }
+  return { dlqs, deadLetters };
 }

@@ -48,7 +48,9 @@ export async function getRecord(dynamo: DynamoDBClient, tableName: string | unde
 
 export interface ListedMessage {
   readonly messageId: string;
+  /** Its request_id attribute, else the request_id its body names (dlq-model.ts messageRequestId). */
   readonly requestId?: string;
+  readonly requestIdFrom?: 'attribute' | 'body';
   readonly sourceMessageId?: string;
   readonly reason: string;
   readonly record?: string;
@@ -117,7 +119,7 @@ export async function listDlq(deps: DlqDeps, kind: DlqKind, options: ListOptions
     const label = recordLabel(record);
     return {
       messageId: m.messageId,
-      ...(m.requestId ? { requestId: m.requestId } : {}),
+      ...(m.requestId ? { requestId: m.requestId, ...(m.requestIdFrom ? { requestIdFrom: m.requestIdFrom } : {}) } : {}),
       ...(m.sourceMessageId ? { sourceMessageId: m.sourceMessageId } : {}),
       reason: listingReason(m, record),
       ...(label ? { record: label } : {}),

@@ -11,7 +11,7 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { requestRecordSchema, type RequestRecord } from '../../core/record.js';
 import type { DlqDeps } from './dlq.js';
 import { DLQ_KINDS, DLQ_LABEL, type DlqKind } from './dlq-model.js';
-import { describeCopy, searchDlq, type DeadLetterCopy, type DlqSearch } from './dlq-search.js';
+import { findDeadLetters, type DeadLetterCopy, type DlqSearch } from './dlq-search.js';
 import type { Target } from './target.js';
 import { NOT_ON_AWS, workflowView, type WorkflowView } from './workflow-view.js';
 
@@ -70,13 +70,11 @@ export async function statusReport(target: StatusDeps, requestId: string, option
   let dlqs: DlqSearch[] | undefined;
   const searchDlqs = (options.dlq ?? true) && (!record || 'invalid' in record || record.status === 'DEAD_LETTERED');
   if (searchDlqs) {
-    dlqs = [];
-    for (const kind of DLQ_KINDS) {
-      const step = { dlq: kind };
-      const { search, copies } = await searchDlq(target, kind, requestId, { ...(onProgress ? { onProgress: (read, estimate) => onProgress(step, read, estimate) } : {}) });
-      dlqs.push(search);
-      for (const copy of copies) deadLetters.push(await describeCopy(target, copy, requestId));
-    }
+    const found = await findDeadLetters(target, DLQ_KINDS, requestId, {
+      ...(onProgress ? { onProgress: (dlq: DlqKind, read: number, estimate: number) => onProgress({ dlq }, read, estimate) } : {}),
+    });
+    dlqs = found.dlqs;
+    deadLetters.push(...found.deadLetters);
   }
   let workflow: WorkflowView | undefined;
   if (options.executions ?? true) {

@@ -65,13 +65,15 @@ describe('readDlqMessage', () => {
     });
   });
 
-  it("falls back to a valid body's request_id (what the claim keys on), and to none for an invalid body", () => {
+  it("falls back to the body's request_id, valid request or not, and to none for a body that names none", () => {
     expect(readDlqMessage('master', message(VALID_BODY))).toMatchObject({ requestId: 'req-body', requestIdFrom: 'body' });
     const invalid = readDlqMessage('dispatch', message('not json', { reason: 'invalid request: body is not JSON' }));
     expect(invalid.requestId).toBeUndefined();
     expect(invalid.requestIdFrom).toBeUndefined();
-    // A body with a request_id but failing the schema names no record either.
-    expect(readDlqMessage('dispatch', message(JSON.stringify({ request_id: 'r', model_name: 1 }))).requestId).toBeUndefined();
+    // An invalid request still names its request: listed, looked up and redriven by that id.
+    expect(readDlqMessage('dispatch', message(JSON.stringify({ request_id: 'r', model_name: 1 })))).toMatchObject({ requestId: 'r', requestIdFrom: 'body' });
+    // A request_id that breaks the request_id rules names none.
+    expect(readDlqMessage('dispatch', message(JSON.stringify({ request_id: 'bad id!', model_name: 1 }))).requestId).toBeUndefined();
   });
 });
 

@@ -1,15 +1,16 @@
 /** ops/dlq-search.ts: which DLQ messages are copies of a request (by attribute, else by body). */
 import { describe, expect, it } from 'vitest';
 import { bodyRequestId, namesRequest } from '../../../tools/ops/dlq-search.js';
-import type { DlqMessage } from '../../../tools/ops/dlq-model.js';
+import { readDlqMessage, type DlqMessage } from '../../../tools/ops/dlq-model.js';
 
-const message = (body: string, attributes: Record<string, string> = {}): DlqMessage => ({
-  queue: 'dispatch',
-  messageId: 'm-1',
-  receiptHandle: 'rh-1',
-  body,
-  attributes,
-});
+/** A DLQ message as read from SQS (readDlqMessage: the one place a message's request_id is read). */
+const message = (body: string, attributes: Record<string, string> = {}): DlqMessage =>
+  readDlqMessage('dispatch', {
+    MessageId: 'm-1',
+    ReceiptHandle: 'rh-1',
+    Body: body,
+    MessageAttributes: Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }])),
+  });
 
 describe('bodyRequestId', () => {
   it('reads the request_id of any JSON object, valid request or not', () => {
@@ -21,6 +22,13 @@ describe('bodyRequestId', () => {
     expect(bodyRequestId(JSON.stringify(['req-1']))).toBeUndefined();
     expect(bodyRequestId(JSON.stringify({ request_id: 7 }))).toBeUndefined();
     expect(bodyRequestId('null')).toBeUndefined();
+  });
+
+  it('names none for a request_id that breaks the request_id rules (the console and `status` refuse it too)', () => {
+    expect(bodyRequestId(JSON.stringify({ request_id: 'bad id!' }))).toBeUndefined();
+    expect(bodyRequestId(JSON.stringify({ request_id: '' }))).toBeUndefined();
+    expect(bodyRequestId(JSON.stringify({ request_id: 'x'.repeat(129) }))).toBeUndefined();
+    expect(bodyRequestId(JSON.stringify({ request_id: 'req:1_a.b-c' }))).toBe('req:1_a.b-c');
   });
 });
 

@@ -20,7 +20,7 @@ function show(target, story) {
     h('h2', {}, 'Where it is now'),
     story.held.length
       ? h('table', { id: 'held' }, [
-          h('thead', {}, h('tr', {}, ['Queue', 'Kind', 'Region', 'State', 'Receives', 'Reason', 'Record'].map((t) => h('th', {}, t)))),
+          h('thead', {}, h('tr', {}, ['Queue', 'Kind', 'Region', 'State', 'Receives', 'Reason', 'Put there by'].map((t) => h('th', {}, t)))),
           h('tbody', {}, story.held.map((m) =>
             h('tr', { dataset: { kind: m.kind } }, [
               h('td', { class: 'mono' }, m.queue),
@@ -29,7 +29,7 @@ function show(target, story) {
               h('td', {}, m.state),
               h('td', { class: 'num' }, m.receiveCount ?? ''),
               h('td', {}, m.reason ?? ''),
-              h('td', {}, m.record ?? ''),
+              h('td', {}, m.by ? `the ${m.by}${m.matchedBy === 'body' ? ' (request_id read from the body)' : ''}` : ''),
             ]),
           )),
         ])
