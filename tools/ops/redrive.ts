@@ -45,6 +45,11 @@ export interface RedriveOptions extends Selection, Partial<Omit<ReaderOptions, '
   /** Move a message whose record says it went out or was done (its status left alone, its expiry extended). */
   readonly force?: boolean;
   /**
+   * Move a message whose body is not JSON too. Such a body can never pass the intake: moved, it only comes
+   * back to the dispatch DLQ. By default it is skipped (left in the DLQ), and named.
+   */
+  readonly includeNotJson?: boolean;
+  /**
    * How long a record must live after a copy is sent (the stage's IDEMPOTENCY_TTL_SECONDS); default the
    * deployment's default. An expiry already later is kept.
    */
@@ -74,6 +79,8 @@ export interface RedriveEntry {
   /** The record's expiry as this redrive left it (epoch seconds), when it wrote one. */
   readonly expiresAt?: number;
   readonly forced?: boolean;
+  /** Its body is not JSON: it can never pass the intake (skipped unless includeNotJson). */
+  readonly notJson?: boolean;
   /** The master-queue message id of the copy sent. */
   readonly sentMessageId?: string;
 }
@@ -164,6 +171,7 @@ interface Run {
   readonly toUrl: string;
   readonly dryRun: boolean;
   readonly force: boolean;
+  readonly includeNotJson: boolean;
   readonly now: () => Date;
   /** How long a record must live after a copy is sent (seconds). */
   readonly lifetime: number;
@@ -196,6 +204,14 @@ async function redriveMessage(run: Run, message: DlqMessage): Promise<RedriveEnt
     ...(message.requestId ? { requestId: message.requestId } : {}),
     reason,
   };
+  // A body that is not JSON can never pass the intake: moved, it would only come back here.
+  const notJson = !isJson(message.body);
+  if (notJson) {
+    base = { ...base, notJson };
+    if (!run.includeNotJson) {
+      return { ...base, outcome: 'skipped', detail: 'the body is not JSON: it can never pass the intake, which would dead-letter it again; left in the DLQ (--include-not-json to move it anyway)' };
+    }
+  }
   // a. The record first, so that the copy sent next finds it claimable.
   let verdict: Verdict | undefined;
   let reopened = false;
@@ -232,7 +248,10 @@ async function redriveMessage(run: Run, message: DlqMessage): Promise<RedriveEnt
   const forced = verdict.action === 'move' && Boolean(verdict.forced);
   base = { ...base, action: verdict.action, ...(forced ? { forced } : {}) };
   if (verdict.action === 'skip') return { ...base, outcome: 'skipped', detail: verdict.note };
-  if (dryRun) return { ...base, outcome: 'would-move', detail: verdict.action === 'reopen' ? `${verdict.note} (would be set)` : verdict.note };
+  if (dryRun) {
+    const note = verdict.action === 'reopen' ? `${verdict.note} (would be set)` : verdict.note;
+    return { ...base, outcome: 'would-move', detail: notJson ? `${note}; the body is not JSON (--include-not-json): the intake would dead-letter it again` : note };
+  }
   if (forced && read.found && message.requestId) {
     // The copy about to be sent may outlive the record as it stands: extend it first.
     expiresAt = expiryFor(run, read);
@@ -270,7 +289,16 @@ async function redriveMessage(run: Run, message: DlqMessage): Promise<RedriveEnt
       detail: `sent to the master queue as ${sentMessageId}, but deleting it from the DLQ failed (${describeError(error)}): the DLQ copy is now a duplicate, which the claim drops and the next redrive skips once the record says DISPATCHED`,
     };
   }
-  return { ...base, outcome: 'moved', detail: verdict.note };
+  return { ...base, outcome: 'moved', detail: notJson ? `${verdict.note}; the body is not JSON (moved with --include-not-json): the intake dead-letters it again` : verdict.note };
+}
+
+function isJson(body: string): boolean {
+  try {
+    JSON.parse(body);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Moves DLQ messages back to the master queue (see the file comment for the order and why). */
@@ -300,6 +328,7 @@ export async function redrive(deps: RedriveDeps, options: RedriveOptions = {}): 
     toUrl,
     dryRun: Boolean(options.dryRun),
     force: Boolean(options.force),
+    includeNotJson: Boolean(options.includeNotJson),
     now: options.now ?? (() => new Date()),
     lifetime: options.recordLifetimeSeconds ?? DEFAULT_RECORD_LIFETIME_SECONDS,
     sent: new Set<string>(),

@@ -149,8 +149,10 @@ describe('redrive', () => {
 
     const result = await redrive(deps, { ...FAST, dryRun: true });
     expect(result.ok).toBe(true);
-    expect(result.counts).toEqual({ moved: 0, 'would-move': 2, skipped: 0, failed: 0 });
+    // The body that is not JSON could never pass the intake: skipped, and named, unless includeNotJson.
+    expect(result.counts).toEqual({ moved: 0, 'would-move': 1, skipped: 1, failed: 0 });
     expect(result.entries.find((e) => e.requestId === 'req-dry')).toMatchObject({ outcome: 'would-move', action: 'reopen' });
+    expect(result.entries.find((e) => e.notJson)).toMatchObject({ outcome: 'skipped', detail: expect.stringMatching(/not JSON.*--include-not-json/) });
     expect(await master()).toEqual({ visible: 0, inFlight: 0 });
     expect(await dispatchDlq()).toEqual({ visible: 2, inFlight: 0 });
     expect((await claimRecord(aws, 'req-dry'))?.status?.S).toBe('DEAD_LETTERED');
@@ -221,15 +223,30 @@ describe('redrive', () => {
     expect(record?.redrivenAt).toBeUndefined();
   });
 
-  it('moves a message without request_id (invalid body) as is, and writes no record', async () => {
+  it('skips a body that is not JSON by default, naming it; with includeNotJson moves it as is, and writes no record', async () => {
     await invalid('not json at all {');
-    const result = await redrive(deps, FAST);
+    const skipped = await redrive(deps, FAST);
+    expect(skipped.ok).toBe(true);
+    expect(skipped.entries).toEqual([
+      expect.objectContaining({ outcome: 'skipped', notJson: true, detail: expect.stringMatching(/^the body is not JSON: it can never pass the intake/) }),
+    ]);
+    expect(await master()).toEqual({ visible: 0, inFlight: 0 });
+    expect(await dispatchDlq()).toEqual({ visible: 1, inFlight: 0 });
+
+    const result = await redrive(deps, { ...FAST, includeNotJson: true });
     expect(result.ok).toBe(true);
-    expect(result.entries).toEqual([expect.objectContaining({ outcome: 'moved', recordBefore: 'absent' })]);
+    expect(result.entries).toEqual([expect.objectContaining({ outcome: 'moved', recordBefore: 'absent', notJson: true })]);
     const moved = await drain(home, aws.resources.masterQueueUrl);
     expect(moved.map((m) => m.Body)).toEqual(['not json at all {']);
     expect(attribute(moved[0] ?? {}, 'redrive_reason')).toBe('invalid request: body is not JSON');
     expect(await dispatchDlq()).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  it('moves a JSON body without request_id as is (the intake judges it again), and writes no record', async () => {
+    await invalid('{"model_name":1}');
+    const result = await redrive(deps, FAST);
+    expect(result.entries).toEqual([expect.objectContaining({ outcome: 'moved', recordBefore: 'absent' })]);
+    expect((await drain(home, aws.resources.masterQueueUrl)).map((m) => m.Body)).toEqual(['{"model_name":1}']);
   });
 
   it('--request-id and --max limit what moves; the master DLQ redrives with its own reason', async () => {
