@@ -194,6 +194,11 @@ export class ExecutionStore {
     return { executions: matching.slice(0, limit), total: matching.length };
   }
 
+  /** The ARN of the kept execution with this name (names are unique per state machine), if any. */
+  async arnOf(name: string): Promise<string | undefined> {
+    return (await this.all()).find((d) => d.summary.name === name)?.summary.arn;
+  }
+
   /** Executions whose batch held this request_id, newest first, with what became of it there. */
   async withRequest(requestId: string): Promise<Array<ExecutionSummary & { readonly message: MessageRow }>> {
     return (await this.all()).flatMap((d) => d.rows.filter((r) => r.requestId === requestId).map((message) => ({ ...d.summary, message })));

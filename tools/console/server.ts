@@ -5,7 +5,7 @@
  *
  *   GET  /api/stack                          the stack: regions, queues, state machine
  *   GET  /api/executions?status=&limit=      executions, newest first, with message and outcome counts
- *   GET  /api/execution?arn=                 one execution: summary, messages, events, states' outcomes
+ *   GET  /api/execution?arn= (or ?name=)     one execution: summary, messages, events, states' outcomes
  *   GET  /api/graph                          the deployed definition laid out as a graph
  *   GET  /api/requests?id=                   a request's story: executions, record, where it is now
  *   GET  /api/regions                        depth, in flight, dispatched, failed over over time; health; DLQs;
@@ -73,9 +73,13 @@ const schemas = {
     status: z.enum(STATUSES, { error: `must be one of ${STATUSES.join(', ')}` }).optional(),
     limit: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(1000, 'must be at most 1000').default(200),
   }),
-  execution: z.strictObject({
-    arn: z.string({ error: 'is required (an execution ARN)' }).regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:(express|execution):[^:\s]+:[^:\s]+(:[^:\s]+)?$/, 'must be an execution ARN'),
-  }),
+  execution: z
+    .strictObject({
+      arn: z.string().regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:(express|execution):[^:\s]+:[^:\s]+(:[^:\s]+)?$/, 'must be an execution ARN').optional(),
+      // Step Functions' rules for a name: 1 to 80 characters, no whitespace and none of these.
+      name: z.string().regex(/^[^\s<>{}[\]?*"#%\\^|~`$&,;:/]{1,80}$/, 'must be an execution name (1 to 80 characters, no spaces, no : or /)').optional(),
+    })
+    .refine((q) => (q.arn === undefined) !== (q.name === undefined), { message: 'give arn (an execution ARN) or name (its name), one of them' }),
   request: z.strictObject({ id: requestId }),
   deadLetters: z.strictObject({ queue: z.enum([...DLQ_KINDS, 'all'], { error: 'must be dispatch, master, master-high or all' }).default('all') }),
   redrive: z.strictObject({
@@ -150,7 +154,13 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       const q = parse(schemas.executions, query, 'query parameter');
       return store.list(q.status, q.limit);
     },
-    'GET /api/execution': async (query) => store.detail(parse(schemas.execution, query, 'query parameter').arn),
+    'GET /api/execution': async (query) => {
+      // By ARN, or by name (a deep link a person types): the name is looked up among the kept executions.
+      const q = parse(schemas.execution, query, 'query parameter');
+      const arn = q.arn ?? (await store.arnOf(q.name as string));
+      if (!arn) throw new ApiError(404, `no execution named ${q.name} among those the local endpoint keeps`);
+      return store.detail(arn);
+    },
     'GET /api/graph': async (query) => {
       parse(schemas.none, query, 'query parameter');
       return store.graph();

@@ -1,7 +1,9 @@
 /** The console's JSON API, without a browser: what each route answers, and the 4xx it gives for bad input. */
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deadLetterScene, failoverScene, waitFor } from '../../../tools/console/scene.js';
+import { deadLetterScene, failoverScene, sendBodies, waitFor } from '../../../tools/console/scene.js';
+import { queueDepth } from '../../../tools/ops/queue-reader.js';
+import { sqsAt } from '../../../tools/local/resources.js';
 import { definitionStateNames, startConsoleHarness, type ConsoleHarness } from './harness.js';
 
 let h: ConsoleHarness;
@@ -21,7 +23,9 @@ describe('bad requests are 4xx with a message that names the problem', () => {
     ['/api/executions?limit=0', 400, /limit: must be at least 1/],
     ['/api/executions?colour=red', 400, /unknown query parameter: colour/],
     ['/api/executions?status=FAILED&status=RUNNING', 400, /status is given twice/],
-    ['/api/execution', 400, /arn: is required/],
+    ['/api/execution', 400, /give arn \(an execution ARN\) or name \(its name\), one of them/],
+    ['/api/execution?name=has%20space', 400, /name: must be an execution name/],
+    ['/api/execution?name=b20990101T000000-00000000', 404, /no execution named b20990101T000000-00000000/],
     ['/api/execution?arn=nope', 400, /arn: must be an execution ARN/],
     ['/api/execution?arn=arn:aws:states:us-east-1:000000000000:express:inference-dispatch-local:nope:0000', 404, /Execution Does Not Exist/],
     ['/api/requests?id=has%20space', 400, /request_id may hold only/],
@@ -154,5 +158,68 @@ describe('requests, regions and dead letters', () => {
     expect(await h.regionalCopies(ids[0] as string)).toHaveLength(1);
     const after = await h.get('/api/dead-letters?queue=dispatch');
     expect((after.body.queues as Array<{ messages: Array<{ requestId: string }> }>)[0]?.messages.map((m) => m.requestId)).toEqual([ids[1]]);
+  });
+});
+
+describe('an invalid request the intake dead-lettered, found by the request_id in its body', () => {
+  // A request_id that keeps the rules, in a request the intake refuses (its URL is not s3:// or http(s)://).
+  const id = 'req-api-invalid-body';
+  beforeAll(async () => {
+    const d = h.stack.description;
+    const home = sqsAt(d.homeRegion, d.endpoints.sqs[d.homeRegion] as string);
+    try {
+      const before = (await queueDepth(home, d.dispatchDeadLetterQueueUrl)).visible;
+      await sendBodies(h.stack, [JSON.stringify({ request_id: id, model_name: 'm', input_data_url: 'ftp://nowhere/x' })]);
+      await waitFor('the invalid request in the dispatch DLQ', async () => (await queueDepth(home, d.dispatchDeadLetterQueueUrl)).visible > before);
+      // And out of the master queue (the intake deletes it once its batch is done).
+      await waitFor('the master queue empty', async () => {
+        const master = await queueDepth(home, d.masterQueueUrl);
+        return master.visible + master.inFlight === 0;
+      });
+    } finally {
+      home.destroy();
+    }
+  }, 60_000);
+
+  it("the request's story names its copy in the dispatch DLQ, put there by the intake, as `status` finds it", async () => {
+    const { status, body } = await h.get(`/api/requests?id=${id}`);
+    expect(status).toBe(200);
+    expect(body.record).toMatchObject({ found: false });
+    expect(body.held).toEqual([
+      expect.objectContaining({
+        kind: 'dispatch DLQ',
+        queue: h.stack.description.dispatchDeadLetterQueueUrl.split('/').at(-1),
+        requestId: id,
+        by: 'intake',
+        matchedBy: 'body',
+        reason: expect.stringMatching(/^invalid request: input_data_url must be an s3:\/\/ or http\(s\):\/\/ URL/),
+      }),
+    ]);
+  });
+
+  it('the Dead letters listing counts it under its request_id (read from the body), and a redrive selects it by that id', async () => {
+    const { body } = await h.get('/api/dead-letters?queue=dispatch');
+    const listing = (body.queues as Array<{ groups: Array<{ reason: string; requestIds: string[]; withoutRequestId: number }>; messages: Array<{ requestId?: string; requestIdFrom?: string }> }>)[0];
+    const group = listing?.groups.find((g) => g.reason.startsWith('invalid request: input_data_url'));
+    expect(group).toMatchObject({ requestIds: [id], withoutRequestId: 0 });
+    expect(listing?.messages.find((m) => m.requestId === id)).toMatchObject({ requestIdFrom: 'body' });
+    const plan = await h.get('/api/redrive', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ queue: 'dispatch', requestIds: [id], dryRun: true }),
+    });
+    expect(plan.body).toMatchObject({ counts: { 'would-move': 1 }, entries: [expect.objectContaining({ requestId: id, outcome: 'would-move' })] });
+  });
+});
+
+describe('an execution by its name', () => {
+  it('gives the same execution by name as by ARN (deep links name it either way)', async () => {
+    const byArn = await h.get(`/api/execution?arn=${encodeURIComponent(failoverArn)}`);
+    const name = (byArn.body.execution as { name: string }).name;
+    expect(failoverArn).toContain(`:${name}`);
+    const byName = await h.get(`/api/execution?name=${encodeURIComponent(name)}`);
+    expect(byName.status).toBe(200);
+    expect((byName.body.execution as { arn: string; name: string })).toMatchObject({ arn: failoverArn, name });
+    expect(byName.body.messages).toEqual(byArn.body.messages);
   });
 });

@@ -5,7 +5,9 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../../tools/console/chromium.js';
-import { deadLetterScene, failoverScene, waitFor } from '../../../tools/console/scene.js';
+import { deadLetterScene, failoverScene, sendBodies, waitFor } from '../../../tools/console/scene.js';
+import { queueDepth } from '../../../tools/ops/queue-reader.js';
+import { sqsAt } from '../../../tools/local/resources.js';
 import { definitionStateNames, startConsoleHarness, type ConsoleHarness } from './harness.js';
 
 let h: ConsoleHarness | undefined;
@@ -132,5 +134,75 @@ describe('the console in Chromium', () => {
     await poll(() => page.locator('#request-summary').textContent()).toMatch(/^Record DISPATCHED \(us-[a-z]+-\d\)\. 1 copy held: inference-dispatch-queue-us-/);
     expect(await page.locator('#held tbody tr[data-kind="regional queue"]').count()).toBe(1);
     for (const id of ids) expect(await harness.regionalCopies(id)).toHaveLength(1);
+  }, 60_000);
+
+  it('finds an invalid request the intake dead-lettered by the request_id in its body: on the Requests page and on the Dead letters page', async () => {
+    const harness = ready();
+    const d = harness.stack.description;
+    const id = 'req-ui-invalid-body';
+    const home = sqsAt(d.homeRegion, d.endpoints.sqs[d.homeRegion] as string);
+    try {
+      const before = (await queueDepth(home, d.dispatchDeadLetterQueueUrl)).visible;
+      await sendBodies(harness.stack, [JSON.stringify({ request_id: id, model_name: 'm', input_data_url: 'ftp://nowhere/x' })]);
+      await waitFor('the invalid request in the dispatch DLQ', async () => (await queueDepth(home, d.dispatchDeadLetterQueueUrl)).visible > before);
+      await waitFor('the master queue empty', async () => {
+        const master = await queueDepth(home, d.masterQueueUrl);
+        return master.visible + master.inFlight === 0;
+      });
+    } finally {
+      home.destroy();
+    }
+    const dlqName = d.dispatchDeadLetterQueueUrl.split('/').at(-1) as string;
+    await page.goto(`${harness.console.url}#/requests/${id}`);
+    await poll(() => page.locator('#request-summary').textContent()).toBe(`No record in the table (never claimed, or expired). 1 copy held: ${dlqName} (ready).`);
+    const held = page.locator('#held tbody tr[data-kind="dispatch DLQ"]');
+    expect(await held.count()).toBe(1);
+    expect(await held.textContent()).toMatch(/invalid request: input_data_url must be an s3:\/\/ or http\(s\):\/\/ URL.*the intake \(request_id read from the body\)/);
+
+    // On the Dead letters page it is listed under its request_id, with a button to redrive it by that id.
+    await page.goto(`${harness.console.url}#/dead-letters`);
+    const group = page.locator('section[data-queue="dispatch"] .group', { hasText: 'invalid request: input_data_url' });
+    await group.waitFor();
+    expect(await group.locator('summary').textContent()).toBe('1 request_id');
+    expect(await group.locator(`tr[data-request-id="${id}"] [data-action="redrive-one"]`).count()).toBe(1);
+  }, 60_000);
+
+  it('titles every DLQ section by its label, the master high lane\'s too', async () => {
+    const harness = ready();
+    await page.goto(`${harness.console.url}#/dead-letters`);
+    const titles = page.locator('#dead-letters section[data-queue] h2');
+    await poll(() => titles.count()).toBe(3);
+    const d = harness.stack.description;
+    const name = (url: string | undefined) => (url ?? '').split('/').at(-1);
+    expect(await titles.allTextContents()).toEqual([
+      `Dispatch DLQ ${name(d.dispatchDeadLetterQueueUrl)}`,
+      `Master DLQ ${name(d.masterDeadLetterQueueUrl)}`,
+      `Master high DLQ ${name(d.masterHighDeadLetterQueueUrl)}`,
+    ]);
+  }, 60_000);
+
+  it('says that nothing matches the status filter, not that there are no executions', async () => {
+    const harness = ready();
+    await page.goto(`${harness.console.url}#/executions`);
+    await poll(() => page.locator('#executions tbody tr[data-name]').count()).not.toBe(0);
+    await page.locator('select[name="status"]').selectOption('ABORTED');
+    const empty = page.locator('#executions tbody td.empty');
+    await poll(() => empty.textContent()).toBe(
+      'No ABORTED execution: none of the executions the local endpoint keeps matches the filter (choose “all statuses” to see them all).',
+    );
+    // Without a filter, the list is back.
+    await page.locator('select[name="status"]').selectOption('');
+    await poll(() => page.locator('#executions tbody tr[data-name]').count()).not.toBe(0);
+  }, 60_000);
+
+  it('opens an execution from a deep link that names it by its name, as by its ARN', async () => {
+    const harness = ready();
+    const { body } = await harness.get('/api/executions');
+    const first = (body.executions as Array<{ name: string; arn: string; status: string }>)[0] as { name: string; arn: string; status: string };
+    await page.goto(`${harness.console.url}#/execution/${encodeURIComponent(first.name)}`);
+    await poll(() => page.locator('#execution-status').textContent()).toBe(first.status);
+    expect(await page.locator('h1 .mono').textContent()).toBe(first.name);
+    expect(await page.locator('p.muted.mono').first().textContent()).toBe(first.arn);
+    expect(await page.locator('#page .error').count()).toBe(0);
   }, 60_000);
 });

@@ -3,7 +3,9 @@
 // then the move (as `redrive` makes it).
 import { api, dateTime, fill, h, link, post, requestHref } from './dom.js';
 
-const LABEL = { dispatch: 'Dispatch DLQ', master: 'Master DLQ' };
+// Every DLQ the API lists (tools/ops/dlq-model.ts DLQ_KINDS); an unknown one is shown by its kind.
+const LABEL = { dispatch: 'Dispatch DLQ', master: 'Master DLQ', 'master-high': 'Master high DLQ' };
+const label = (queue) => LABEL[queue] ?? `DLQ ${queue}`;
 
 function entriesTable(entries) {
   return h('table', { class: 'entries' }, [
@@ -86,10 +88,10 @@ function queueSection(listing, reload) {
   const redriveButton = (label, selection, title, attrs = {}) =>
     h('button', { type: 'button', ...attrs, onclick: () => redriveDialog({ queue: listing.queue, ...selection }, title, reload) }, label);
   return h('section', { class: 'panel', dataset: { queue: listing.queue } }, [
-    h('h2', {}, [`${LABEL[listing.queue]} `, h('span', { class: 'mono muted' }, listing.name)]),
+    h('h2', {}, [`${label(listing.queue)} `, h('span', { class: 'mono muted' }, listing.name)]),
     h('div', { class: 'toolbar' }, [
       h('span', { class: 'queue-count' }, `${listing.read} message${listing.read === 1 ? '' : 's'} read (SQS approximate: ${listing.approximate.visible} visible, ${listing.approximate.inFlight} in flight)`),
-      listing.read ? redriveButton(`Redrive all ${listing.read}`, {}, `Redrive everything in the ${LABEL[listing.queue]}`, { class: 'primary', 'data-action': 'redrive-all' }) : null,
+      listing.read ? redriveButton(`Redrive all ${listing.read}`, {}, `Redrive everything in the ${label(listing.queue)}`, { class: 'primary', 'data-action': 'redrive-all' }) : null,
       listing.read ? reasonFilter : null,
     ]),
     ...listing.warnings.map((w) => h('p', { class: 'error' }, w)),

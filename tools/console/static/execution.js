@@ -95,6 +95,7 @@ function messagesTable(detail) {
   ]);
 }
 
+// The route names the execution by its ARN (the links) or by its name (a deep link a person types).
 export function render(main, arn) {
   const head = h('div');
   const body = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
@@ -112,7 +113,7 @@ export function render(main, arn) {
   };
   const load = async () => {
     try {
-      const [layout, detail] = await Promise.all([loadGraph(), api(`/api/execution?arn=${encodeURIComponent(arn)}`)]);
+      const [layout, detail] = await Promise.all([loadGraph(), api(`/api/execution?${arn.startsWith('arn:') ? 'arn' : 'name'}=${encodeURIComponent(arn)}`)]);
       current = detail;
       const e = detail.execution;
       fill(head, [

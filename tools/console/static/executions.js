@@ -23,6 +23,13 @@ function row(e) {
   ]);
 }
 
+/** What an empty list means: nothing yet, or nothing that matches the status filter. */
+function emptyText(filter) {
+  return filter
+    ? `No ${filter} execution: none of the executions the local endpoint keeps matches the filter (choose “all statuses” to see them all).`
+    : 'No executions yet: send some requests (npm run cli -- send).';
+}
+
 export function render(main) {
   const params = new URLSearchParams(location.hash.split('?')[1] ?? '');
   const status = h('select', { 'aria-label': 'status', name: 'status' }, [
@@ -52,7 +59,7 @@ export function render(main) {
       if (key === last) return;
       last = key;
       info.textContent = `${data.total} execution${data.total === 1 ? '' : 's'}${data.total > data.executions.length ? `, newest ${data.executions.length} shown` : ''}`;
-      fill(tbody, data.executions.length ? data.executions.map(row) : h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'No executions yet: send some requests (npm run cli -- send).')));
+      fill(tbody, data.executions.length ? data.executions.map(row) : h('tr', {}, h('td', { colspan: 6, class: 'muted empty' }, emptyText(status.value))));
     } catch (error) {
       fill(problem, h('p', { class: 'error' }, error.message));
     }
