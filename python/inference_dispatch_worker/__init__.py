@@ -1,0 +1,35 @@
+"""The worker side of the multi-region inference dispatcher on boto3: the dispatch fence (accept,
+complete, release, the skew-safe take-over), its lease heartbeat, the lane receiver, keeping a copy while
+its lease is watched, smoke copies, and a worker loop. See README.md beside this package and
+docs/worker-fence.md in the repository."""
+from ._requirements import MIN_BOTO3, MIN_BOTOCORE, check_installed
+
+check_installed()
+
+from .errors import (  # noqa: E402
+    AcceptRefused,
+    AlreadyAccepted,
+    AlreadyCompleted,
+    DeadLettered,
+    FenceError,
+    InvalidRequestId,
+    LeaseLost,
+    NoDispatchIdentity,
+    NotHolder,
+)
+from .fence import Fence, Lease  # noqa: E402
+from .heartbeat import Heartbeat  # noqa: E402
+from .identity import DispatchIdentity, dispatch_identity, smoke_run_of_copy  # noqa: E402
+from .keep import KeptCopy, WatchedCopies  # noqa: E402
+from .lanes import LANE_RECEIVE, STARVATION_LIMIT, LaneMessage, LaneReceiver, sqs_receive  # noqa: E402
+from .record import check_request_id  # noqa: E402
+from .worker import DROPPED, FAILED, IN_FLIGHT, INVALID, LEASE_LOST, PROCESSED, SMOKE, Job, Outcome, Worker, body_of, new_worker_id  # noqa: E402
+
+__version__ = "0.1.0"
+__all__ = [
+    "MIN_BOTO3", "MIN_BOTOCORE", "AcceptRefused", "AlreadyAccepted", "AlreadyCompleted", "DeadLettered", "FenceError",
+    "InvalidRequestId", "LeaseLost", "NoDispatchIdentity", "NotHolder", "Fence", "Lease", "Heartbeat", "DispatchIdentity",
+    "dispatch_identity", "smoke_run_of_copy", "KeptCopy", "WatchedCopies", "LANE_RECEIVE", "STARVATION_LIMIT", "LaneMessage",
+    "LaneReceiver", "sqs_receive", "check_request_id", "DROPPED", "FAILED", "IN_FLIGHT", "INVALID", "LEASE_LOST", "PROCESSED",
+    "SMOKE", "Job", "Outcome", "Worker", "body_of", "new_worker_id",
+]

@@ -1,0 +1,209 @@
+"""A worker on the fence (worker/wrapper.ts `fenced`, with the SQS side of a loop): for each copy,
+
+    smoke copy       -> handed back at once (visibility 0): not accepted, not processed, not deleted  SMOKE
+    accept refused   -> ALREADY_ACCEPTED, ALREADY_COMPLETED, DEAD_LETTERED: deleted unprocessed      DROPPED
+                        IN_FLIGHT (this very copy is held): kept while this fence watches its lease   IN_FLIGHT
+    accepted         -> process(message, job) with the heartbeat running (lease and visibility),
+                        then complete and delete                                                      PROCESSED
+    process raised   -> heartbeat stopped, released, not deleted (the visibility timeout brings it)   FAILED
+    lease lost       -> completion refused, not deleted: it is the new holder's                       LEASE_LOST
+    invalid id       -> nothing written, not deleted (no dispatcher copy carries one)                 INVALID
+
+A DynamoDB or SQS error while accepting is raised: the copy is left to its visibility timeout."""
+import json
+import logging
+import os
+import socket
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from .errors import AcceptRefused, LeaseLost, NoDispatchIdentity, NotHolder
+from .heartbeat import Heartbeat
+from .identity import dispatch_identity, smoke_run_of_copy
+from .keep import MAX_VISIBILITY_SECONDS, WatchedCopies
+from .lanes import LaneReceiver, sqs_receive
+
+log = logging.getLogger("inference_dispatch_worker")
+
+PROCESSED, DROPPED, IN_FLIGHT, SMOKE, FAILED, LEASE_LOST, INVALID = "PROCESSED", "DROPPED", "IN_FLIGHT", "SMOKE", "FAILED", "LEASE_LOST", "INVALID"
+
+
+def new_worker_id():
+    """Unique per worker process: host, pid and a random suffix."""
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class Outcome:
+    """status: one of PROCESSED, DROPPED, IN_FLIGHT, SMOKE, FAILED, LEASE_LOST, INVALID.
+    reason: the refusal (DROPPED: ALREADY_ACCEPTED / ALREADY_COMPLETED / DEAD_LETTERED; LEASE_LOST:
+    NOT_HOLDER / EXPIRED). retry_after: IN_FLIGHT, seconds until this fence has watched the lease.
+    kept: IN_FLIGHT, whether the copy is kept (else handed back for retry_after). completed: PROCESSED,
+    whether complete succeeded (a failure other than a lost lease does not change the outcome)."""
+
+    status: str
+    request_id: Optional[str] = None
+    token: Optional[str] = None
+    reason: Optional[str] = None
+    result: Any = None
+    record: Optional[dict] = None
+    retry_after: Optional[int] = None
+    kept: bool = False
+    completed: bool = False
+    error: Optional[BaseException] = None
+
+
+@dataclass
+class Job:
+    """What process(message, job) gets beside the message. lost: a threading.Event set when the lease is
+    lost (stop then: another worker may hold the copy now); lost_reason() says why."""
+
+    request_id: str
+    token: str
+    worker_id: str
+    record: dict
+    lost: threading.Event
+    heartbeat: Heartbeat = field(repr=False)
+
+    def lost_reason(self):
+        return self.heartbeat.lost_reason
+
+    def extend(self, seconds):
+        """A beat now: the lease holds `seconds` from now, and later beats keep that length."""
+        self.heartbeat.beat(seconds)
+
+
+class Worker:
+    """Worker(fence, sqs, lease_seconds=queue's visibility timeout). One per process (its fence watches)."""
+
+    def __init__(self, fence, sqs, lease_seconds, worker_id=None, heartbeat_seconds=None, keep_margin_seconds=30, max_keeps=3, on_warning=None):
+        self.fence = fence
+        self.sqs = sqs
+        self.lease_seconds = lease_seconds
+        self.worker_id = worker_id or new_worker_id()
+        self.heartbeat_seconds = heartbeat_seconds
+        self.warn = on_warning or (lambda text, **detail: log.warning("dispatch fence: %s %s", text, detail))
+        self._queue_of = {}  # id(message) -> queue_url, for the kept copies' visibility
+        self.kept = WatchedCopies(
+            lambda message, seconds: self.set_visibility(self._queue_of[id(message)], message, seconds),
+            margin_seconds=keep_margin_seconds,
+            max_keeps=max_keeps,
+            monotonic=fence.monotonic,
+        )
+
+    def set_visibility(self, queue_url, message, seconds):
+        self.sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=min(int(seconds), MAX_VISIBILITY_SECONDS))
+
+    def delete(self, queue_url, message):
+        self.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def handle(self, message, queue_url, process, keeps=0, lease_seconds=None):
+        """One copy, received from queue_url (with MessageAttributeNames=['All']), end to end: returns an
+        Outcome. keeps: the watches a kept copy was kept for already (KeptCopy.keeps); lease_seconds: this
+        copy's lease, if not the worker's."""
+        run = smoke_run_of_copy(message)
+        if run:
+            # A smoke request's copy: the smoke command's. Visible again at once; no acceptance, no processing.
+            self.set_visibility(queue_url, message, 0)
+            return Outcome(SMOKE, reason=run)
+        try:
+            identity = dispatch_identity(message)
+        except NoDispatchIdentity as error:
+            self.warn(str(error), kind="not-accepted")
+            return Outcome(INVALID, error=error)
+        for fallback in identity.fallbacks:
+            self.warn(fallback, kind="fallback", request_id=identity.request_id)
+        request_id, token = identity.request_id, identity.token
+        try:
+            lease = self.fence.accept(request_id, token, self.worker_id, lease_seconds or self.lease_seconds)
+        except AcceptRefused as refused:
+            if refused.drop_copy:
+                # Another copy holds or finished the request, or it is dead-lettered: drop this copy.
+                self.delete(queue_url, message)
+                return Outcome(DROPPED, request_id, token, reason=refused.reason, record=refused.record)
+            # IN_FLIGHT: never deleted (that would lose the request if its holder died). Kept while this
+            # fence watches; after max_keeps watches, handed back for retry_after.
+            self._queue_of[id(message)] = queue_url
+            kept = self.kept.keep(message, refused.retry_after, keeps)
+            if not kept:
+                self._queue_of.pop(id(message), None)
+                self.set_visibility(queue_url, message, refused.retry_after)
+            return Outcome(IN_FLIGHT, request_id, token, reason=refused.reason, record=refused.record, retry_after=refused.retry_after, kept=kept)
+
+        heartbeat = Heartbeat(
+            self.fence,
+            lease,
+            every_seconds=self.heartbeat_seconds,
+            on_beat=lambda seconds: self.set_visibility(queue_url, message, seconds),
+            on_error=lambda error: self.warn(f"heartbeat failed: tried again at the next beat ({error})", kind="heartbeat-failed", request_id=request_id),
+        ).start()
+        job = Job(request_id, token, self.worker_id, lease.record, heartbeat.lost, heartbeat)
+        try:
+            result = process(message, job)
+        except Exception as error:  # noqa: BLE001 - the job's own failure: released, reported
+            heartbeat.stop()
+            try:
+                self.fence.release(lease)
+            except Exception as release_error:  # noqa: BLE001
+                self.warn(f"release after a failed job failed: the acceptance stands until its lease ends ({release_error})", kind="release-failed", request_id=request_id)
+            return Outcome(FAILED, request_id, token, error=error)
+        heartbeat.stop()
+        if heartbeat.lost_reason is not None and heartbeat.lost_reason.reason == "NOT_HOLDER":
+            return Outcome(LEASE_LOST, request_id, token, reason="NOT_HOLDER", record=heartbeat.lost_reason.record, result=result)
+        completed = True
+        try:
+            # On this holder's own lease only: a lease that ran out completes only if nobody took it over.
+            self.fence.complete(lease)
+        except NotHolder as refused:
+            return Outcome(LEASE_LOST, request_id, token, reason="NOT_HOLDER", record=refused.record, result=result)
+        except Exception as error:  # noqa: BLE001 - the result stands
+            completed = False
+            self.warn(f"complete failed after the job succeeded: the result stands ({error})", kind="complete-failed", request_id=request_id)
+        self.delete(queue_url, message)
+        return Outcome(PROCESSED, request_id, token, result=result, record=lease.record, completed=completed)
+
+    def handle_due(self, process, lease_seconds=None):
+        """Handles the kept copy whose watch is ripe (through this fence), if one is due: its Outcome, or None."""
+        due = self.kept.take_due()
+        if due is None:
+            return None
+        queue_url = self._queue_of.pop(id(due.message))
+        return self.handle(due.message, queue_url, process, keeps=due.keeps, lease_seconds=lease_seconds)
+
+    def turn(self, lanes, process):
+        """One turn of a loop: a kept copy whose watch is ripe first, else lanes.next(). Returns the Outcome, or None."""
+        due = self.handle_due(process)
+        if due is not None:
+            return due
+        taken = lanes.next()
+        if taken is None:
+            return None
+        return self.handle(taken.message, taken.queue_url, process)
+
+    def run(self, process, normal_url, high_url=None, stop=None, on_outcome=None, lane_options=None):
+        """The worker loop: the lanes (high first), kept copies when due, until `stop` (a threading.Event) is
+        set. process(message, job) returns the job's result; json.loads(message['Body']) is the request.
+        On stop, held and kept copies are handed back (visible again at once)."""
+        stop = stop or threading.Event()
+        lanes = LaneReceiver(sqs_receive(self.sqs), normal_url, high_url, **(lane_options or {}))
+        try:
+            while not stop.is_set():
+                try:
+                    outcome = self.turn(lanes, process)
+                except Exception:  # noqa: BLE001 - DynamoDB or SQS: the copy comes back after its visibility
+                    log.exception("a copy was left to its visibility timeout")
+                    continue
+                if outcome is not None and on_outcome is not None:
+                    on_outcome(outcome)
+        finally:
+            for taken in lanes.close():
+                self.set_visibility(taken.queue_url, taken.message, 0)
+            for kept in self.kept.release():
+                self.set_visibility(self._queue_of.pop(id(kept.message)), kept.message, 0)
+
+
+def body_of(message):
+    """The request a copy carries (its JSON body)."""
+    return json.loads(message.get("Body") or message.get("body") or "null")
