@@ -178,11 +178,15 @@ export function removeStackFile(file = STACK_FILE, pid = process.pid): void {
   if (entry.kind !== 'none' && ownerPid(entry) === pid) rmSync(file, { force: true });
 }
 
-/** The running local stack, or a clear error saying how to start one. */
-export function readStackFile(file = STACK_FILE): StackFileDescription {
+/**
+ * The running local stack, or a clear error saying how to start one. `otherwise` names what the command
+ * takes instead of a local stack, if anything (" (or use --stage)"): a command that works only on the
+ * local stack (metrics, workers, invoke) suggests no flag it does not take.
+ */
+export function readStackFile(file = STACK_FILE, otherwise = ''): StackFileDescription {
   const entry = readStackEntry(file);
   if (entry.kind === 'none') {
-    throw new NoStackError('no local stack is running: start one with `npm run cli -- up` in another terminal (or use --queue-url / --stage)');
+    throw new NoStackError(`no local stack is running: start one with \`npm run cli -- up\` in another terminal${otherwise}`);
   }
   if (entry.kind === 'unreadable') throw new NoStackError(`${file} cannot be read (${entry.error}): start the stack again with \`npm run cli -- up\``);
   if (entry.kind === 'starting') {

@@ -139,9 +139,10 @@ export const clip = (text: string | undefined, width: number) => {
 
 /**
  * The step table, one line per visit (indented by nesting, [i] for a Map iteration), each line cut to
- * `width` columns (0: nothing is cut); errors, inputs and outputs below their visit.
+ * `width` columns (0: nothing is cut; `wholeErrors`: errors are not cut); errors, inputs and outputs below
+ * their visit.
  */
-export function formatSteps(steps: readonly Step[], options: { width?: number; data?: boolean } = {}): string {
+export function formatSteps(steps: readonly Step[], options: { width?: number; data?: boolean; wholeErrors?: boolean } = {}): string {
   const width = options.width ?? 80;
   const start = steps[0]?.enteredAt.getTime() ?? 0;
   const lines: string[] = [];
@@ -159,7 +160,11 @@ export function formatSteps(steps: readonly Step[], options: { width?: number; d
     // The name gives way first, so that the duration and retries stay in view.
     const room = width > 0 ? width - head.length - tail.length : Infinity;
     lines.push(`${head}${room < step.name.length ? clip(step.name, Math.max(8, room)) : step.name}${tail}`);
-    for (const error of step.errors) lines.push(detail('error: ', `${error.error}${error.cause ? `: ${error.cause}` : ''}`));
+    for (const error of step.errors) {
+      const text = `${error.error}${error.cause ? `: ${error.cause}` : ''}`;
+      // Whole when asked (inspect piped): an error cut is a cause lost.
+      lines.push(options.wholeErrors ? `${' '.repeat(13)}error: ${clip(text, 0)}` : detail('error: ', text));
+    }
     if (options.data !== false) {
       if (step.input !== undefined) lines.push(detail('in:  ', step.input));
       if (step.output !== undefined) lines.push(detail('out: ', step.output));

@@ -19,7 +19,7 @@ import { LOCAL_CREDENTIALS } from '../local/resources.js';
 import { memo, once } from '../ops/lazy.js';
 import { localStackTarget } from '../ops/local-target.js';
 import { TargetError, type Target } from '../ops/target.js';
-import { readStackFile } from './stack-file.js';
+import { readStackFile, STACK_FILE } from './stack-file.js';
 
 export interface TargetOptions {
   readonly stage?: string;
@@ -34,7 +34,7 @@ export const LINK_ENV = 'SST_RESOURCE_Dispatch';
 
 /** The running local stack's Target, from the stack file `up` wrote in this folder. */
 export function localTarget(): Target {
-  return localStackTarget(readStackFile());
+  return localStackTarget(readStackFile(STACK_FILE, ' (or use --stage; send --queue-url and consume --queue-<region> take queue URLs)'));
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * `dlq` and `redrive` as a user runs them (a child process) against a running local stack: a malformed
- * request is dead-lettered by the intake, `dlq` shows it with its reason, and `redrive --dry-run` lists
- * it without moving it. Bad flags fail cleanly.
+ * request is dead-lettered by the intake, `dlq` shows it with its reason, and `redrive --dry-run` skips
+ * it (its body is not JSON) unless --include-not-json, moving nothing. Bad flags fail cleanly.
  */
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,9 +36,9 @@ afterAll(async () => {
 
 describe.concurrent('bad flags', () => {
   it.each([
-    [['redrive', '--queue', 'nowhere'], /--queue must be dispatch or master/],
+    [['redrive', '--queue', 'nowhere'], /--queue must be dispatch, master or master-high/],
     [['redrive', '--max', '0'], /--max must be a whole number from 1/],
-    [['dlq', '--queue', 'regional'], /--queue must be dispatch, master or all/],
+    [['dlq', '--queue', 'regional'], /--queue must be dispatch, master, master-high or all/],
   ])('%j fails with a clear message and a non-zero exit', { timeout: 60_000 }, async (args, message) => {
     const result = await cli(...args);
     expect(result.code).not.toBe(0);
@@ -63,10 +63,15 @@ describe('against a running local stack', () => {
       expect(listed.stdout).toMatch(/without request_id: 1/);
       expect(listed.stdout).toMatch(/Counts are the messages this read could see/);
 
+      // A body that is not JSON can never pass the intake: skipped unless --include-not-json.
       const dry = await cli('redrive', '--dry-run');
       expect(dry.code, dry.stderr).toBe(0);
-      expect(dry.stdout).toMatch(/would move 1:\n\s+1\s+invalid request: body is not JSON/);
+      expect(dry.stdout).toMatch(/would move 0\n/);
+      expect(dry.stdout.replace(/\s+/g, ' ')).toMatch(/skipped 1: \(no request_id\) message \S+: the body is not JSON/);
       expect(dry.stdout).toMatch(/dry run: nothing was moved/);
+      const included = await cli('redrive', '--dry-run', '--include-not-json');
+      expect(included.code, included.stderr).toBe(0);
+      expect(included.stdout).toMatch(/would move 1:\n\s+1\s+invalid request: body is not JSON/);
 
       // Still there, visible, and nothing reached the master queue.
       const json = await cli('dlq', '--queue', 'dispatch', '--json');

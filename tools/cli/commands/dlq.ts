@@ -30,7 +30,7 @@ export function formatListing(listing: DlqListing, full: boolean): string {
 
 const queueChoice = (value: string): DlqKind | 'all' => {
   const kind = parseQueueKind(value, [...DLQ_KINDS, 'all'] as const);
-  if (!kind) throw new InvalidArgumentError('--queue must be dispatch, master or all.');
+  if (!kind) throw new InvalidArgumentError('--queue must be dispatch, master, master-high or all.');
   return kind;
 };
 
@@ -46,14 +46,19 @@ interface DlqFlags {
 export function dlqCommand(): Command {
   const command = new Command('dlq')
     .description('list what the dead-letter queues hold, grouped by reason (reads without consuming)')
-    .option('--queue <queue>', 'dispatch, master or all', queueChoice, 'all' as const)
+    .option('--queue <queue>', "dispatch, master, master-high (the master queue's high lane) or all", queueChoice, 'all' as const)
     .option('--full', 'show every request_id and the whole reason (lists are cut at 10 by default)')
     .option('--json', 'print a machine-readable listing (every message) on stdout (shape below)')
     .addHelpText('after', helpText(`
---json prints { "target", "note", "queues": [ { "queue": "dispatch"|"master", "name", "url", "read",
-"approximate": { "visible", "inFlight" }, "groups": [ { "reason", "count", "requestIds", "withoutRequestId",
-"messageIds" } ], "messages": [ { "messageId", "requestId", "sourceMessageId", "reason", "record",
-"receiveCount", "sentAt" } ], "stillHidden", "warnings" } ] }.`));
+A message's request_id is its request_id attribute, else the request_id its body names when the body is a
+JSON object whose request_id keeps the request_id rules (1 to 128 of A-Z a-z 0-9 . _ : -), valid request
+or not: such a message is listed, and redriven with --request-id, by that id.
+
+--json prints { "target", "note", "queues": [ { "queue": "dispatch"|"master"|"master-high", "name", "url",
+"read", "approximate": { "visible", "inFlight" }, "groups": [ { "reason", "count", "requestIds",
+"withoutRequestId", "messageIds" } ], "messages": [ { "messageId", "requestId", "requestIdFrom":
+"attribute"|"body", "sourceMessageId", "reason", "record", "receiveCount", "sentAt" } ], "stillHidden",
+"warnings" } ] }.`));
   for (const option of awsOptions()) command.addOption(option);
   return command.action(async (options: DlqFlags) => {
     const target = await resolveTarget(options);

@@ -121,7 +121,7 @@ export function inspectCommand(): Command {
   const command = new Command('inspect')
     .description('show one execution step by step (state, input, output, errors, retries, duration) and what became of each message')
     .argument('<name>', 'execution name (from `executions`) or ARN')
-    .option('--width <n>', 'cut every line to this many columns (default: the terminal width, else 80; 0: nothing is cut)', nonNegativeInt('--width'))
+    .option('--width <n>', 'cut every line to this many columns (default: the terminal width; piped, 80 for inputs and outputs, errors and reasons whole; 0: nothing is cut)', nonNegativeInt('--width'))
     .option('--no-data', 'leave out inputs and outputs')
     .option('--summary', 'one line per state: visits (Map iterations), slowest visit, errors')
     .option('--hours <n>', 'on AWS: how far back to read the log group', positiveInt('--hours', 24 * 14), 24)
@@ -180,8 +180,11 @@ export function inspectCommand(): Command {
     if (consoleUrl) console.log(`console   ${consoleUrl}`);
     if (execution.error) console.log(fitted(`error     ${execution.error}: ${execution.cause ?? ''}`));
     console.log('');
-    console.log(options.summary ? formatSummary(summarizeSteps(steps)) : formatSteps(steps, { width, data: options.data }));
-    if (messages) console.log(`\n${formatMessagesSection(messages, width)}`);
+    // Piped (no terminal) and no --width: errors and the messages' reasons whole, for whoever reads them
+    // (grep, a log, a bug report); inputs and outputs are still cut to the width.
+    const whole = options.width === undefined && !process.stdout.isTTY;
+    console.log(options.summary ? formatSummary(summarizeSteps(steps)) : formatSteps(steps, { width, data: options.data, wholeErrors: whole }));
+    if (messages) console.log(`\n${formatMessagesSection(messages, whole ? 0 : width)}`);
     else if (execution.output && !options.summary) console.log(fitted(`\noutput: ${execution.output}`));
   });
 }

@@ -41,6 +41,14 @@ export function formatRedrive(result: RedriveResult, full: boolean): string {
     `read ${result.read} message(s) from the ${DLQ_LABEL[result.queue]} (${approx}); ` +
       `${result.counts.moved} moved, ${result.counts['would-move']} would move, ${result.counts.skipped} skipped, ${result.counts.failed} failed, ${result.notSelected} not selected`,
   );
+  const notJson = result.entries.filter((e) => e.notJson && e.outcome === 'skipped');
+  if (notJson.length) {
+    const ids = notJson.map((e) => e.messageId);
+    lines.push(
+      `warning: ${notJson.length} message(s) skipped because the body is not JSON (they can never pass the intake): ` +
+        `${formatIdList(ids, full)}; --include-not-json moves them anyway`,
+    );
+  }
   if (result.stoppedAtMax) lines.push('stopped at --max: messages not reached are left in the DLQ');
   if (result.aborted) lines.push('interrupted: messages not reached are left in the DLQ');
   if (result.stillHidden) lines.push(`warning: ${result.stillHidden} message(s) could not be made visible again: hidden until their visibility timeout ends`);
@@ -50,7 +58,7 @@ export function formatRedrive(result: RedriveResult, full: boolean): string {
 
 const queueChoice = (value: string): DlqKind => {
   const kind = parseQueueKind(value, DLQ_KINDS);
-  if (!kind) throw new InvalidArgumentError('--queue must be dispatch or master.');
+  if (!kind) throw new InvalidArgumentError('--queue must be dispatch, master or master-high.');
   return kind;
 };
 
@@ -68,6 +76,7 @@ interface RedriveFlags {
   dryRun?: boolean;
   max?: number;
   force?: boolean;
+  includeNotJson?: boolean;
   full?: boolean;
   json?: boolean;
   stage?: string;
@@ -78,12 +87,13 @@ interface RedriveFlags {
 export function redriveCommand(): Command {
   const command = new Command('redrive')
     .description('move messages from a dead-letter queue back to the master queue (reopening their records)')
-    .option('--queue <queue>', 'the DLQ to read: dispatch or master', queueChoice, 'dispatch' as DlqKind)
+    .option('--queue <queue>', "the DLQ to read: dispatch, master or master-high (the master queue's high lane, redriven to that lane)", queueChoice, 'dispatch' as DlqKind)
     .option('--reason <text>', 'only messages whose reason contains TEXT (case-insensitive)', nonEmpty('--reason'))
     .option('--request-id <id>', 'only this request_id (repeatable)', collect)
     .option('--max <n>', 'move at most N messages', positiveInt('--max'))
     .option('--dry-run', 'list what would move; move nothing, change no record')
     .option('--force', 'also move a message whose record says DISPATCHED or done (its status left alone, its expiry extended)')
+    .option('--include-not-json', 'also move a message whose body is not JSON (skipped by default: it can never pass the intake)')
     .option('--full', 'show every request_id, skip and failure (lists are cut by default)')
     .option('--json', 'print the result as JSON on stdout (shape below)')
     .addHelpText('after', helpText(`
@@ -93,12 +103,14 @@ Per message, in this order: (a) a DEAD_LETTERED record is set REDRIVEN (so the c
 worker accepted or completed, is a duplicate and is skipped (left in the DLQ, its reason shown) unless
 --force, even past the record's expiry. The new copy starts a new retention period: a record reopened,
 or moved past with --force, is kept at least the record lifetime from now (expiresAt).
+A message whose body is not JSON can never pass the intake, which would only dead-letter it again: it is
+skipped by default (left in the DLQ, and named in a warning), and moved only with --include-not-json.
 A failed message stays in the DLQ; the exit status is then 1.
 
---json prints { "target", "note", "queue", "from": { "name", "url" }, "to": { "name", "url" }, "dryRun",
+--json prints { "target", "note", "queue": "dispatch"|"master"|"master-high", "from": { "name", "url" }, "to": { "name", "url" }, "dryRun",
 "read", "approximate": { "visible", "inFlight" }, "notSelected", "entries": [ { "messageId", "requestId",
 "reason", "outcome": "moved"|"would-move"|"skipped"|"failed", "detail", "recordBefore", "action",
-"reopened", "expiresAt", "forced", "sentMessageId" } ], "counts": { "moved", "would-move", "skipped", "failed" },
+"reopened", "expiresAt", "forced", "notJson", "sentMessageId" } ], "counts": { "moved", "would-move", "skipped", "failed" },
 "stoppedAtMax", "aborted", "stillHidden", "ok" }.`));
   for (const option of awsOptions()) command.addOption(option);
   return command.action(async (options: RedriveFlags) => {
@@ -127,6 +139,7 @@ A failed message stays in the DLQ; the exit status is then 1.
         ...(options.max !== undefined ? { max: options.max } : {}),
         dryRun: Boolean(options.dryRun),
         force: Boolean(options.force),
+        includeNotJson: Boolean(options.includeNotJson),
         signal: controller.signal,
         onProgress: (read, estimate) => bar.update(read, estimate),
       });

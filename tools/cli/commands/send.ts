@@ -3,10 +3,11 @@ import { readFileSync } from 'node:fs';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { Command, Option } from 'commander';
 import { parseRequest, type Priority } from '../../../core/request.js';
-import { print } from '../layout.js';
+import { helpText, print } from '../layout.js';
 import { makeRequest } from '../../ops/requests.js';
 import { awsOptions, positiveInt, priority, queueUrl, seconds } from '../options.js';
 import { progress } from '../progress.js';
+import { stderrProgress } from '../stderr-progress.js';
 import { clientForQueueUrl, resolveTarget } from '../target.js';
 
 interface SendOptions {
@@ -17,6 +18,7 @@ interface SendOptions {
   priority: Priority;
   model?: string;
   file?: string;
+  json?: boolean;
   queueUrl?: string;
   stage?: string;
   profile?: string;
@@ -128,6 +130,22 @@ export function fileSummary(path: string, read: FileBodies): string {
   return `${path}: ${read.bodies.length} line(s) sent${invalid}, ${skipped} skipped${why}`;
 }
 
+/** Up to this many request_ids, the text report lists every one; above it, the first ones and a count (--json lists all). */
+export const IDS_LISTED = 20;
+
+/**
+ * The request_ids sent, for the text report: each distinct one in the order sent (a repeated one once,
+ * with how many times), every one up to IDS_LISTED, else the first IDS_LISTED and how many more.
+ */
+export function formatSentIds(requestIds: readonly (string | null)[]): string {
+  const counts = new Map<string, number>();
+  for (const id of requestIds) counts.set(id ?? '(invalid)', (counts.get(id ?? '(invalid)') ?? 0) + 1);
+  const shown = [...counts].map(([id, n]) => (n > 1 ? `${id} (x${n})` : id));
+  const label = shown.length === 1 ? 'request_id' : `request_ids (${shown.length})`;
+  if (shown.length <= IDS_LISTED) return `${label}: ${shown.join(', ')}`;
+  return `${label}: ${shown.slice(0, IDS_LISTED).join(', ')} ... and ${shown.length - IDS_LISTED} more (--json lists every one)`;
+}
+
 export function sendCommand(): Command {
   const command = new Command('send')
     .description("send inference requests to the master queue (the original's producer)")
@@ -138,9 +156,22 @@ export function sendCommand(): Command {
     .option('--priority <priority>', 'high, normal or low', priority, 'normal' as Priority)
     .option('--model <name>', 'model_name of the requests')
     .option('--file <path>', 'send the requests of a JSON-lines file, one per line, as they are')
+    .option('--json', 'print what was sent as JSON on stdout, every request_id (shape below); progress goes to stderr')
     .addOption(new Option('--queue-url <url>', 'send to this queue on AWS instead of the local stack').argParser(queueUrl));
+  command.addHelpText(
+    'after',
+    helpText(`
+The report lists every request_id sent when there are at most ${IDS_LISTED} distinct ones (a repeated one
+once, with its count), else the first ${IDS_LISTED} and how many more; --json lists every one.
+
+--json prints { "target", "queueUrl", "highQueueUrl" (high-priority requests go there; absent with
+--queue-url), "sent", "seconds", "messages": [ { "requestId" (null for a line that is not a valid
+request), "messageId", "queueUrl" } ], "file": { "path", "sent", "invalid", "skipped" } (with --file) }.`),
+  );
   for (const option of awsOptions()) command.addOption(option);
   return command.action(async (options: SendOptions) => {
+    // With --json, stdout is the JSON alone: what would be said there goes to stderr.
+    const say = options.json ? (text: string) => console.error(text) : print;
     // The file first: its warnings stand on their own, whether or not a queue is reachable.
     let read: FileBodies | undefined;
     if (options.file) {
@@ -176,24 +207,47 @@ export function sendCommand(): Command {
           }),
         ),
       );
-    print(`sending ${bodies.length} request(s) to ${where}`);
-    const bar = progress('sent', bodies.length);
+    say(`sending ${bodies.length} request(s) to ${where}`);
+    const onStderr = stderrProgress('sending');
+    const bar = options.json ? { update: (value: number) => onStderr.update(value, bodies.length), stop: () => onStderr.stop() } : progress('sent', bodies.length);
     const started = Date.now();
-    const ids: string[] = [];
+    const sent: Array<{ messageId: string; queueUrl: string }> = [];
     for (const [i, body] of bodies.entries()) {
       if (i > 0 && options.interval > 0) await new Promise((resolve) => setTimeout(resolve, options.interval * 1000));
-      const sent = await client.send(new SendMessageCommand({ QueueUrl: laneOfBody(body), MessageBody: body }));
-      ids.push(sent.MessageId ?? '?');
+      const queueUrl = laneOfBody(body);
+      const answer = await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
+      sent.push({ messageId: answer.MessageId ?? '?', queueUrl });
       bar.update(i + 1);
     }
     bar.stop();
     const requestIds = bodies.map((b) => {
       const parsed = parseRequest(b);
-      return parsed.ok ? parsed.request.request_id : '(invalid)';
+      return parsed.ok ? parsed.request.request_id : null;
     });
-    print(`sent ${bodies.length} message(s) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    print(`request_id: ${requestIds[0]}${requestIds.length > 1 ? ` ... ${requestIds.at(-1)}` : ''}`);
-    if (read && options.file) print(fileSummary(options.file, read));
+    const seconds = (Date.now() - started) / 1000;
+    if (options.json) {
+      console.log(
+        JSON.stringify(
+          {
+            target: where,
+            queueUrl: url,
+            ...(highUrl ? { highQueueUrl: highUrl } : {}),
+            sent: bodies.length,
+            seconds,
+            messages: sent.map((m, i) => ({ requestId: requestIds[i] ?? null, ...m })),
+            ...(read && options.file
+              ? { file: { path: options.file, sent: read.bodies.length, invalid: read.invalid, skipped: read.skipped } }
+              : {}),
+          },
+          null,
+          2,
+        ),
+      );
+    } else {
+      print(`sent ${bodies.length} message(s) in ${seconds.toFixed(1)} s`);
+      print(formatSentIds(requestIds));
+      if (read && options.file) print(fileSummary(options.file, read));
+    }
     client.destroy();
   });
 }

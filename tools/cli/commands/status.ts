@@ -2,9 +2,9 @@
  * `status REQUEST_ID`: where a request went and who worked on it (the sources read and what each is
  * worth: ops/status.ts). Here: the flags, the progress on stderr, and the report's text.
  */
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { intakeDeadLetterKey } from '../../../core/record.js';
-import { DLQ_LABEL } from '../../ops/dlq-model.js';
+import { DLQ_LABEL, requestIdProblem } from '../../ops/dlq-model.js';
 import { statusRows } from '../../ops/record-rows.js';
 import { found, statusReport, type StatusReport, type StatusStep } from '../../ops/status.js';
 import { helpText, print } from '../layout.js';
@@ -98,10 +98,17 @@ export function formatStatus(report: StatusReport): string {
   return lines.join('\n');
 }
 
+/** A request_id as the dispatch and the console take it (ops/dlq-model.ts requestIdProblem); refused before any search. */
+function requestIdArgument(value: string): string {
+  const problem = requestIdProblem(value);
+  if (problem) throw new InvalidArgumentError(`${problem}: no request can have this request_id, so there is nothing to look for.`);
+  return value;
+}
+
 export function statusCommand(): Command {
   const command = new Command('status')
     .description('show where a request went (record, dead-letter queues, executions) and which worker took it')
-    .argument('<request-id>', 'the request_id of the request')
+    .argument('<request-id>', 'the request_id of the request (1 to 128 of A-Z a-z 0-9 . _ : -, as the dispatch and the console take it)', requestIdArgument)
     .option('--json', 'print the report as JSON on stdout (shape below)')
     .option('--no-dlq', 'do not search the dead-letter queues')
     .option('--no-executions', 'do not read the executions the local stack keeps')
