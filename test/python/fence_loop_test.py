@@ -1,62 +1,43 @@
-"""Runs the Python worker of docs/worker-fence.md, as the document shows it, against the local stack.
+"""The Python worker package (python/inference_dispatch_worker), as docs/worker-fence.md shows it,
+against the local stack: long jobs, clock skew, lost leases, crashes, kept copies, smoke copies, the
+request_id rule, and the lane receiver.
 
-test/local/python-fence.test.ts starts dynalite and fauxqs and runs this file with DYNAMODB_ENDPOINT,
-SQS_ENDPOINT, IDEMPOTENCY_TABLE and QUEUE_URL set. The three files (dispatch_fence.py, worker.py, and
-the lane receiver lanes.py) are cut out of the document's code blocks into a temporary directory and
-imported from there.
+test/worker/python-fence.test.ts starts dynalite and fauxqs and runs this file with DYNAMODB_ENDPOINT,
+SQS_ENDPOINT and IDEMPOTENCY_TABLE set. The package is imported from the repository's python/ folder.
+Each Fence is one worker process's (its own watch): "another process" is another Fence.
 """
 import json
 import os
 import pathlib
-import re
 import sys
-import tempfile
 import threading
 import time
 import unittest
 import uuid
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-DOC = ROOT / "docs" / "worker-fence.md"
-
-
-def block_after(path, marker):
-    """The first python block after the text `marker`."""
-    text = path.read_text(encoding="utf-8")
-    found = re.search(re.escape(marker) + r"[^\n]*\n(?:[^\n]*\n)*?```python\n(.*?)```", text, re.S)
-    if not found:
-        raise AssertionError(f"{path}: no python block after {marker!r}")
-    return found.group(1)
-
-
-def documented(name):
-    return block_after(DOC, f"`{name}`")
-
-
-workdir = tempfile.mkdtemp(prefix="fence-doc-")
-for name in ("dispatch_fence.py", "worker.py", "lanes.py"):
-    pathlib.Path(workdir, name).write_text(documented(name), encoding="utf-8")
-sys.path.insert(0, workdir)
+sys.path.insert(0, str(ROOT / "python"))
 
 import boto3  # noqa: E402
 
-import dispatch_fence  # noqa: E402
-import lanes  # noqa: E402
-import worker  # noqa: E402
+import inference_dispatch_worker as idw  # noqa: E402
 
+TABLE = os.environ["IDEMPOTENCY_TABLE"]
 sqs = boto3.client("sqs", region_name="us-west-2", endpoint_url=os.environ["SQS_ENDPOINT"])
-dynamodb = dispatch_fence.dynamodb
+dynamodb = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=os.environ["DYNAMODB_ENDPOINT"])
+
+
+def fence():
+    return idw.Fence(dynamodb, TABLE)
 
 
 def item(request_id):
-    return dynamodb.get_item(TableName=dispatch_fence.TABLE, Key={"request_id": {"S": request_id}}, ConsistentRead=True).get("Item", {})
+    return dynamodb.get_item(TableName=TABLE, Key={"request_id": {"S": request_id}}, ConsistentRead=True).get("Item", {})
 
 
 def short_queue():
     """A queue of its own, visibility 1 s: a copy whose visibility is not extended comes back at once."""
-    url = sqs.create_queue(QueueName=f"py-fence-{uuid.uuid4().hex[:8]}", Attributes={"VisibilityTimeout": "1"})["QueueUrl"]
-    worker.QUEUE_URL = url
-    return url
+    return sqs.create_queue(QueueName=f"py-fence-{uuid.uuid4().hex[:8]}", Attributes={"VisibilityTimeout": "1"})["QueueUrl"]
 
 
 def send(url, request_id, token):
@@ -75,38 +56,39 @@ def receive(url, wait=1):
 
 
 def heartbeats_alive():
-    return [t for t in threading.enumerate() if isinstance(t, dispatch_fence.Heartbeat) and t.is_alive()]
+    return [t for t in threading.enumerate() if t.name.startswith("heartbeat-") and t.is_alive()]
 
 
-class DocumentedPythonWorker(unittest.TestCase):
+class PythonWorker(unittest.TestCase):
     def test_a_job_three_times_its_lease_is_processed_once(self):
         url = short_queue()
         request_id = f"req-{uuid.uuid4().hex[:10]}"
         send(url, request_id, "tok-a")
         [message] = receive(url)
-        runs = []
-
+        runs, outcomes = [], []
         # A 2 s lease, not 1: a heartbeat thread starved for a whole lease (a busy 2-core machine) is taken
         # over by design, and the job below would then rightly lose its lease.
-        def slow(body, lease_lost):
-            runs.append(body["request_id"])
-            time.sleep(7)
-            self.assertFalse(lease_lost.is_set())
+        worker = idw.Worker(fence(), sqs, 2, worker_id="A")
 
-        first = threading.Thread(target=worker.handle, args=(message, 2, slow, "A"))
+        def slow(message, job):
+            runs.append(job.request_id)
+            time.sleep(7)
+            self.assertFalse(job.lost.is_set())
+
+        first = threading.Thread(target=lambda: outcomes.append(worker.handle(message, url, slow)))
         first.start()
+        other = fence()
         refused_seen, received = 0, 0
         while first.is_alive():
             # SQS does not hand the copy out while the heartbeat extends its visibility...
             received += len(receive(url, wait=0))
             # ...and the same copy delivered twice anyway is refused by the fence, not processed.
             try:
-                dispatch_fence.accept(request_id, "tok-a", "B", 2)
+                other.accept(request_id, "tok-a", "B", 2)
                 self.fail("a second worker accepted a live lease")
-            except dispatch_fence.Refused as refused:
+            except idw.AcceptRefused as refused:
                 if refused.reason == "ALREADY_COMPLETED":
-                    # The first finished between the liveness check and this attempt (a busy machine):
-                    # it must be done now, and the checks below say it completed once, as A.
+                    # The first finished between the liveness check and this attempt (a busy machine).
                     first.join(timeout=5)
                     self.assertFalse(first.is_alive())
                     break
@@ -114,6 +96,7 @@ class DocumentedPythonWorker(unittest.TestCase):
                 refused_seen += 1
             time.sleep(0.25)
         first.join()
+        self.assertEqual([o.status for o in outcomes], [idw.PROCESSED])
         self.assertEqual(runs, [request_id])
         self.assertEqual(received, 0)
         self.assertGreaterEqual(refused_seen, 16)
@@ -126,26 +109,24 @@ class DocumentedPythonWorker(unittest.TestCase):
     def test_skewed_clocks_take_over_only_after_watching(self):
         request_id = f"req-{uuid.uuid4().hex[:10]}"
         # A holder whose clock runs 5 minutes fast accepts, then dies: no heartbeat, no release.
-        dispatch_fence.accept(request_id, "tok-a", "dead", 1, now=int(time.time()) + 300)
+        fence().accept(request_id, "tok-a", "dead", 1, now=int(time.time()) + 300)
         url = short_queue()
         send(url, request_id, "tok-a")
         [message] = receive(url)
-        runs = []
+        watcher = fence()
         # A watcher whose clock runs 5 minutes slow: refused first, whatever its clock says...
-        with self.assertRaises(dispatch_fence.Refused) as first:
-            dispatch_fence.accept(request_id, "tok-a", "B", 1, now=int(time.time()) - 300)
+        with self.assertRaises(idw.AlreadyAccepted) as first:
+            watcher.accept(request_id, "tok-a", "B", 1, now=int(time.time()) - 300)
         self.assertEqual(first.exception.reason, "IN_FLIGHT")
         self.assertGreaterEqual(first.exception.retry_after, 1)
-        # ...and a fresh watcher elsewhere (another process's watch) does not take over either.
-        saved = dict(dispatch_fence._watch)
-        dispatch_fence._watch.clear()
-        with self.assertRaises(dispatch_fence.Refused):
-            dispatch_fence.accept(request_id, "tok-a", "C", 1, now=int(time.time()) + 600)
-        dispatch_fence._watch.clear()
-        dispatch_fence._watch.update(saved)
-        # Once this process has watched the lease unchanged for its duration, the copy is taken over.
+        # ...and a fresh watcher elsewhere (another process's fence) does not take over either.
+        with self.assertRaises(idw.AlreadyAccepted):
+            fence().accept(request_id, "tok-a", "C", 1, now=int(time.time()) + 600)
+        # Once this fence has watched the lease unchanged for its duration, the copy is taken over.
         time.sleep(1.2)
-        worker.handle(message, 1, lambda body, lost: runs.append(body["request_id"]), "B")
+        runs = []
+        outcome = idw.Worker(watcher, sqs, 1, worker_id="B").handle(message, url, lambda m, job: runs.append(job.request_id))
+        self.assertEqual(outcome.status, idw.PROCESSED)
         self.assertEqual(runs, [request_id])
         stored = item(request_id)
         self.assertEqual((stored["acceptedBy"]["S"], stored["workStatus"]["S"]), ("B", "COMPLETED"))
@@ -157,16 +138,18 @@ class DocumentedPythonWorker(unittest.TestCase):
         [message] = receive(url)
         told = []
 
-        def job(body, lease_lost):
+        def job(message, job):
             # Another acceptance replaces this one (an older worker that trusted its clock, say).
             dynamodb.put_item(
-                TableName=dispatch_fence.TABLE,
+                TableName=TABLE,
                 Item={"request_id": {"S": request_id}, "acceptedToken": {"S": "tok-a"}, "acceptedBy": {"S": "intruder"}, "workStatus": {"S": "ACCEPTED"}},
             )
-            told.append(lease_lost.wait(5))
+            told.append(job.lost.wait(5))
+            told.append(job.lost_reason().reason)
 
-        worker.handle(message, 1, job, "A")
-        self.assertEqual(told, [True])
+        outcome = idw.Worker(fence(), sqs, 1, worker_id="A").handle(message, url, job)
+        self.assertEqual((outcome.status, outcome.reason), (idw.LEASE_LOST, "NOT_HOLDER"))
+        self.assertEqual(told, [True, "NOT_HOLDER"])
         stored = item(request_id)
         self.assertEqual((stored["acceptedBy"]["S"], stored["workStatus"]["S"]), ("intruder", "ACCEPTED"))
         time.sleep(1.2)
@@ -178,11 +161,13 @@ class DocumentedPythonWorker(unittest.TestCase):
         send(url, request_id, "tok-a")
         [message] = receive(url)
 
-        def crash(body, lease_lost):
+        def crash(message, job):
             time.sleep(0.6)  # a beat or two first
             raise RuntimeError("GPU fell over")
 
-        worker.handle(message, 1, crash, "A")
+        outcome = idw.Worker(fence(), sqs, 1, worker_id="A").handle(message, url, crash)
+        self.assertEqual(outcome.status, idw.FAILED)
+        self.assertIsInstance(outcome.error, RuntimeError)
         self.assertEqual(heartbeats_alive(), [])
         self.assertNotIn("acceptedToken", item(request_id))
 
@@ -195,23 +180,27 @@ class DocumentedPythonWorker(unittest.TestCase):
             QueueName=name,
             Attributes={"VisibilityTimeout": "1", "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3})},
         )["QueueUrl"]
-        worker.QUEUE_URL = url
         request_id = f"req-{uuid.uuid4().hex[:10]}"
         # Another process accepted this copy and died: no heartbeat, no release, no delete.
-        dispatch_fence.accept(request_id, "tok-a", "dead", 1)
+        fence().accept(request_id, "tok-a", "dead", 1)
         send(url, request_id, "tok-a")
-        runs, kept, elsewhere = [], [], 0
+        worker = idw.Worker(fence(), sqs, 1, worker_id="W")
+        lanes = idw.LaneReceiver(idw.sqs_receive(sqs), url, idle_wait_seconds={"normal": 1})
+        runs, elsewhere = [], 0
         deadline = time.monotonic() + 15
-        while not runs and time.monotonic() < deadline:
-            worker.step(1, lambda body, lost: runs.append(body["request_id"]), kept, wait=1)
-            if kept:
-                # Kept by this process while it watches: no other worker receives it meanwhile.
-                elsewhere += len(receive(url, wait=0))
+        try:
+            while not runs and time.monotonic() < deadline:
+                worker.turn(lanes, lambda message, job: runs.append(job.request_id))
+                if len(worker.kept):
+                    # Kept by this process while it watches: no other worker receives it meanwhile.
+                    elsewhere += len(receive(url, wait=0))
+        finally:
+            lanes.close()
         self.assertEqual(runs, [request_id])
-        self.assertEqual(kept, [])
+        self.assertEqual(len(worker.kept), 0)
         self.assertEqual(elsewhere, 0)
         stored = item(request_id)
-        self.assertEqual((stored["acceptedBy"]["S"], stored["workStatus"]["S"]), (worker.WORKER_ID, "COMPLETED"))
+        self.assertEqual((stored["acceptedBy"]["S"], stored["workStatus"]["S"]), ("W", "COMPLETED"))
         time.sleep(1.2)
         for queue in (url, dlq):
             counts = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
@@ -220,7 +209,6 @@ class DocumentedPythonWorker(unittest.TestCase):
     def test_a_smoke_copy_is_left_to_the_smoke_command(self):
         # A queue whose visibility (60 s) is far longer than the test: only a hand-back shows it again.
         url = sqs.create_queue(QueueName=f"py-smoke-{uuid.uuid4().hex[:8]}", Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
-        worker.QUEUE_URL = url
         request_id = f"smoke-{uuid.uuid4().hex[:10]}"
         sqs.send_message(
             QueueUrl=url,
@@ -233,7 +221,8 @@ class DocumentedPythonWorker(unittest.TestCase):
         )
         [message] = receive(url)
         runs = []
-        self.assertIsNone(worker.handle(message, 30, lambda body, lost: runs.append(body["request_id"]), "A"))
+        outcome = idw.Worker(fence(), sqs, 30, worker_id="A").handle(message, url, lambda m, job: runs.append(job.request_id))
+        self.assertEqual((outcome.status, outcome.reason), (idw.SMOKE, "run-1"))
         self.assertEqual(runs, [])  # not processed
         self.assertEqual(item(request_id), {})  # not accepted: nothing written
         again = receive(url, wait=0)  # visible again at once, not deleted
@@ -241,15 +230,15 @@ class DocumentedPythonWorker(unittest.TestCase):
 
     def test_request_ids_the_intake_refuses(self):
         key = "#capacity#us-west-2"
-        dynamodb.put_item(TableName=dispatch_fence.TABLE, Item={"request_id": {"S": key}, "capacity": {"N": "8"}})
+        dynamodb.put_item(TableName=TABLE, Item={"request_id": {"S": key}, "capacity": {"N": "8"}})
         for bad in (key, "#health#us-east-1", "with space", "a" * 129, ""):
-            with self.assertRaises(dispatch_fence.InvalidRequestId):
-                dispatch_fence.accept(bad, "tok-a", "A", 30)
+            with self.assertRaises(idw.InvalidRequestId):
+                fence().accept(bad, "tok-a", "A", 30)
         self.assertEqual(item(key), {"request_id": {"S": key}, "capacity": {"N": "8"}})
 
 
-class DocumentedLaneReceiver(unittest.TestCase):
-    """lanes.py with 1 s waits and a 1 s rest, so that idle rounds take a second or two."""
+class LaneReceiverOnTheStack(unittest.TestCase):
+    """The lane receiver with 1 s waits and a 1 s rest, so that idle rounds take a second or two."""
 
     def setUp(self):
         tag = uuid.uuid4().hex[:8]
@@ -258,17 +247,17 @@ class DocumentedLaneReceiver(unittest.TestCase):
         self.receives = []
         self.counting = lambda params, **kwargs: self.receives.append(params["QueueUrl"])
         sqs.meta.events.register("provide-client-params.sqs.ReceiveMessage", self.counting)
-        self.lanes = lanes.LaneReceiver(sqs, self.normal, self.high, idle_wait={"high": 1, "normal": 1}, idle_rest={"high": 0, "normal": 1})
+        self.lanes = idw.LaneReceiver(idw.sqs_receive(sqs), self.normal, self.high, idle_wait_seconds={"high": 1, "normal": 1}, idle_rest_seconds={"high": 0, "normal": 1})
 
     def tearDown(self):
         sqs.meta.events.unregister("provide-client-params.sqs.ReceiveMessage", self.counting)
-        for _, url, message in self.lanes.close():
-            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+        for taken in self.lanes.close():
+            sqs.change_message_visibility(QueueUrl=taken.queue_url, ReceiptHandle=taken.message["ReceiptHandle"], VisibilityTimeout=0)
 
     def take(self):
         taken = self.lanes.next()
         if taken:
-            sqs.delete_message(QueueUrl=taken[1], ReceiptHandle=taken[2]["ReceiptHandle"])
+            sqs.delete_message(QueueUrl=taken.queue_url, ReceiptHandle=taken.message["ReceiptHandle"])
         return taken
 
     def test_busy_takes_the_lanes_in_order_without_waiting(self):
@@ -276,8 +265,8 @@ class DocumentedLaneReceiver(unittest.TestCase):
             sqs.send_message(QueueUrl=self.high, MessageBody=f"high-{i}")
         for i in range(2):
             sqs.send_message(QueueUrl=self.normal, MessageBody=f"normal-{i}")
-        lanes_taken = [self.take()[0] for _ in range(10)]
-        self.assertEqual(lanes_taken, ["high"] * lanes.STARVATION_LIMIT + ["normal"] + ["high"] * 4 + ["normal"])
+        lanes_taken = [self.take().lane for _ in range(10)]
+        self.assertEqual(lanes_taken, ["high"] * idw.STARVATION_LIMIT + ["normal"] + ["high"] * 4 + ["normal"])
 
     def test_idle_watches_both_lanes_and_takes_high_first_when_both_answer(self):
         self.assertIsNone(self.take())  # idle: an empty watch poll
@@ -288,7 +277,7 @@ class DocumentedLaneReceiver(unittest.TestCase):
         for _ in range(6):
             taken = self.take()
             if taken:
-                bodies.append((taken[0], taken[2]["Body"]))
+                bodies.append((taken.lane, taken.message["Body"]))
             if len(bodies) == 2:
                 break
         self.assertEqual(bodies, [("high", "high-0"), ("normal", "normal-0")])
