@@ -237,6 +237,40 @@ class PythonWorker(unittest.TestCase):
         self.assertEqual(item(key), {"request_id": {"S": key}, "capacity": {"N": "8"}})
 
 
+class WorkerRun(unittest.TestCase):
+    def test_the_loop_takes_both_lanes_processes_once_drops_duplicates_and_stops(self):
+        tag = uuid.uuid4().hex[:8]
+        high = sqs.create_queue(QueueName=f"py-run-high-{tag}", Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
+        normal = sqs.create_queue(QueueName=f"py-run-normal-{tag}", Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
+        ids = [f"req-{tag}-{i}" for i in range(4)]
+        for i, request_id in enumerate(ids):
+            send(high if i % 2 else normal, request_id, "tok-a")
+        send(normal, ids[0], "tok-b")  # a second copy of one request
+        runs, outcomes, stop = [], [], threading.Event()
+        worker = idw.Worker(fence(), sqs, 30, worker_id="R")
+
+        def seen(outcome):
+            outcomes.append(outcome)
+            if len(outcomes) == 5:
+                stop.set()
+
+        loop = threading.Thread(
+            target=worker.run,
+            args=(lambda message, job: runs.append(json.loads(message["Body"])["request_id"]), normal, high),
+            kwargs={"stop": stop, "on_outcome": seen, "lane_options": {"idle_wait_seconds": {"high": 1, "normal": 1}}},
+        )
+        loop.start()
+        loop.join(30)
+        stop.set()
+        loop.join(10)
+        self.assertFalse(loop.is_alive())
+        self.assertEqual(sorted(runs), sorted(ids))
+        self.assertEqual(sorted(o.status for o in outcomes), [idw.DROPPED] + [idw.PROCESSED] * 4)
+        for request_id in ids:
+            self.assertEqual(item(request_id)["workStatus"]["S"], "COMPLETED")
+        self.assertEqual(receive(high, wait=0) + receive(normal, wait=0), [])
+
+
 class LaneReceiverOnTheStack(unittest.TestCase):
     """The lane receiver with 1 s waits and a 1 s rest, so that idle rounds take a second or two."""
 

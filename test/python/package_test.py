@@ -81,5 +81,25 @@ class Identities(unittest.TestCase):
         self.assertIsNone(idw.smoke_run_of_copy(message()))
 
 
+class DocumentedExamples(unittest.TestCase):
+    """The Python blocks of the docs that use the package compile, and import only names it exports."""
+
+    def test_every_python_block_compiles_and_imports_what_the_package_has(self):
+        import ast
+        import re
+
+        seen = 0
+        for path in (ROOT / "python" / "README.md", ROOT / "docs" / "worker-fence.md"):
+            for block in re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), re.S):
+                tree = ast.parse(block, filename=str(path))
+                for node in ast.walk(tree):
+                    if isinstance(node, ast.ImportFrom) and node.module == "inference_dispatch_worker":
+                        for alias in node.names:
+                            if alias.name != "*":
+                                self.assertTrue(hasattr(idw, alias.name), f"{path.name}: {alias.name}")
+                        seen += 1
+        self.assertGreaterEqual(seen, 4)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -2,7 +2,7 @@
  * The Python worker package (python/inference_dispatch_worker), as docs/worker-fence.md uses it
  * (test/python/fence_loop_test.py), against dynalite and fauxqs: a job three times its lease processed once, the
  * skew-safe take-over, a lost lease, a crash, a dead worker's copy kept while watched (never in the DLQ), a smoke
- * copy left to the smoke command, and the request_id rule; the lane receiver: busy order, idle
+ * copy left to the smoke command, the request_id rule, the worker loop (Worker.run); the lane receiver: busy order, idle
  * watch of both lanes (high first when both answer, nothing lost), idle receives per wait and rest.
  * Needs python3 with boto3: without them this test fails and says so (it is never skipped).
  */
@@ -34,7 +34,7 @@ function run(env: Record<string, string>): Promise<{ code: number | null; output
 }
 
 describe('the Python worker package', () => {
-  it('runs against the local stack: processed once, skew-safe, heartbeat stopped on completion and crash, the copy of a dead worker kept while watched; the lane receiver', async () => {
+  it('runs against the local stack: processed once, skew-safe, heartbeat stopped on completion and crash, the copy of a dead worker kept while watched; the worker loop; the lane receiver', async () => {
     const probe = spawnSync('python3', ['-c', 'import boto3'], { encoding: 'utf8' });
     if (probe.error || probe.status !== 0) {
       throw new Error(`python3 with boto3 >= 1.34.90 is needed to run the Python worker package (pip install 'boto3>=1.34.90'): ${probe.error?.message ?? probe.stderr}`);
@@ -48,7 +48,7 @@ describe('the Python worker package', () => {
       AWS_DEFAULT_REGION: 'us-east-1',
       AWS_EC2_METADATA_DISABLED: 'true',
     });
-    expect(result.output).toMatch(/Ran 10 tests/);
+    expect(result.output).toMatch(/Ran 11 tests/);
     expect(result.code, result.output).toBe(0);
   }, 120_000);
 });
