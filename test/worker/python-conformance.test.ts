@@ -29,9 +29,8 @@ import {
   sqsVisibility,
   WatchedCopies,
   type HeldLease,
-  type Lane,
 } from '../../worker/index.js';
-import { STARVATION_LIMIT } from '../../core/lanes.js';
+import { STARVATION_LIMIT, type Lane } from '../../core/lanes.js';
 import { startLocalAws, type LocalAws } from '../support/local-aws.js';
 
 type Step = Record<string, any> & { op: string };
@@ -146,7 +145,7 @@ class Run {
   handleSlot(step: Step): Promise<Outcome> {
     const slot = this.slots.get(step.message);
     if (!slot) throw new Error(`no message in slot ${step.message}`);
-    return this.handle(step.worker, slot.message, slot.queueUrl, step);
+    return this.handle(step.worker, slot.message, slot.queueUrl, { work: step.work, fail: step.fail, lease: step.lease });
   }
 
   receiver(step: Step): { receiver: LaneReceiver; counts: Record<Lane, number> } {
