@@ -71,12 +71,13 @@ describe('inspect', () => {
     const text = await cli('inspect', execution.name, '--no-data');
     expect(text.code, text.stderr).toBe(0);
     const lines = text.stdout.split('\n');
-    const at = lines.findIndex((l) => /Task\s+Forward us-west-2 {2}\(\d+ms\) retries:1$/.test(l));
+    const at = lines.findIndex((l) => /Task\s+\[\d+ us-west-2\] Forward {2}\(\d+ms\) retries:1$/.test(l));
     expect(at, text.stdout).toBeGreaterThan(0);
     expect(lines[at + 1]).toMatch(/^\s+error: RegionUnavailable: /);
     expect(lines[at + 2]).toMatch(/^\s+error: RegionUnavailable: /);
     for (const region of ['us-east-1', 'us-west-1']) {
-      const other = lines.findIndex((l) => l.includes(`Forward ${region}  (`));
+      const other = lines.findIndex((l) => new RegExp(`\\[\\d+ ${region}\\] Forward {2}\\(`).test(l));
+      expect(other, `${region}: ${text.stdout}`).toBeGreaterThan(0);
       expect(lines[other]).not.toMatch(/retries/);
       expect(lines[other + 1]).not.toMatch(/error:/);
     }
