@@ -103,3 +103,140 @@ describe('Express execution logs', () => {
     expect(new Set(forwards.map((s) => s.iteration))).toEqual(new Set([0, 1]));
   });
 });
+
+/**
+ * A fake CloudWatch Logs client (the one place a fake AWS client is used: the query's shape and the
+ * error mapping; the Logs Insights service itself cannot run here).
+ */
+function fakeLogs(script: {
+  start?: () => { queryId?: string };
+  pages: Array<Partial<GetQueryResultsCommandOutput> | Error>;
+}) {
+  const sent: Array<{ name: string; input: Record<string, unknown> }> = [];
+  let page = 0;
+  const client = {
+    async send(command: { constructor: { name: string }; input: Record<string, unknown> }) {
+      sent.push({ name: command.constructor.name, input: command.input });
+      if (command instanceof StartQueryCommand) return script.start ? script.start() : { queryId: 'q-1' };
+      if (command instanceof StopQueryCommand) return { success: true };
+      if (command instanceof GetQueryResultsCommand) {
+        const next = script.pages[Math.min(page++, script.pages.length - 1)];
+        if (next instanceof Error) throw next;
+        return next;
+      }
+      throw new Error(`unexpected ${command.constructor.name}`);
+    },
+  } as unknown as CloudWatchLogsClient;
+  return { client, sent };
+}
+
+const awsError = (name: string, message = 'x') => Object.assign(new Error(message), { name });
+const row = (fields: Record<string, string>) => Object.entries(fields).map(([field, value]) => ({ field, value }));
+
+describe('executions --stage: the newest executions first, with a Logs Insights query', () => {
+  const NOW = Date.UTC(2025, 11, 2, 11, 0, 0);
+  const options = { max: 2, hours: 3, now: () => NOW, sleep: async () => undefined };
+
+  it('asks for the newest executions of the window, sorted newest first, limited to --max, and reports progress', async () => {
+    const { client, sent } = fakeLogs({
+      pages: [
+        { status: 'Scheduled' },
+        { status: 'Running', statistics: { recordsScanned: 1200, recordsMatched: 40, bytesScanned: 1 } },
+        {
+          status: 'Complete',
+          statistics: { recordsScanned: 2400, recordsMatched: 80, bytesScanned: 2 },
+          results: [
+            row({ execution_arn: ARN_B, startedAt: '2025-12-02 10:23:05.000', lastAt: '2025-12-02 10:23:05.100', lastType: 'ExecutionFailed' }),
+            row({ execution_arn: ARN_A, startedAt: '2025-12-02 10:23:00.000', lastAt: '2025-12-02 10:23:00.050', lastType: 'ExecutionSucceeded' }),
+          ],
+        },
+      ],
+    });
+    const progress: InsightsProgress[] = [];
+    const found = await newestExecutions(client, '/aws/vendedlogs/states/x', { ...options, onProgress: (p) => progress.push(p) });
+
+    const start = sent.find((c) => c.name === 'StartQueryCommand')?.input;
+    expect(start).toMatchObject({ logGroupName: '/aws/vendedlogs/states/x', startTime: NOW / 1000 - 3 * 3600, endTime: NOW / 1000 });
+    expect(start?.queryString).toBe(
+      [
+        'fields @timestamp, execution_arn, type',
+        '| filter type in ["ExecutionStarted", "ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"]',
+        '| stats min(@timestamp) as startedAt, max(@timestamp) as lastAt, latest(type) as lastType by execution_arn',
+        '| sort startedAt desc',
+        '| limit 2',
+      ].join('\n'),
+    );
+    expect(start?.queryString).toBe(newestExecutionsQuery(2));
+    expect(progress.map((p) => p.status)).toEqual(['Scheduled', 'Running', 'Complete']);
+    expect(progress[1]?.statistics?.recordsScanned).toBe(1200);
+
+    // In the query's order: newest first.
+    expect(found.map((e) => [e.name, e.status, e.stopDate && e.stopDate.getTime() - e.startDate.getTime()])).toEqual([
+      ['b20251202T102305-bbbb2222', 'FAILED', 100],
+      ['b20251202T102300-aaaa1111', 'SUCCEEDED', 50],
+    ]);
+    const link = `https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/express-executions/details/${ARN_B}?startDate=${Date.UTC(2025, 11, 2, 10, 23, 5)}`;
+    expect(expressExecutionUrl(ARN_B, found[0]!.startDate)).toBe(link);
+    // What `executions --stage` prints: a 70-column line per execution, its console link whole below it.
+    const text = formatExecutions(found.map((e) => listedExecution({ ...e, status: e.status as ExecutionStatus, stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:m' }, expressExecutionUrl(e.executionArn, e.startDate))));
+    expect(text.split('\n')).toEqual([
+      '2025-12-02T10:23:05.000Z  FAILED      100ms  b20251202T102305-bbbb2222',
+      `  ${link}`,
+      '2025-12-02T10:23:00.000Z  SUCCEEDED    50ms  b20251202T102300-aaaa1111',
+      `  ${expressExecutionUrl(ARN_A, found[1]!.startDate)}`,
+    ]);
+  });
+
+  it('with --status, reads up to the query limit and keeps only that status; a lone ExecutionStarted is RUNNING', async () => {
+    const { client, sent } = fakeLogs({
+      pages: [
+        {
+          status: 'Complete',
+          results: [
+            row({ execution_arn: ARN_B, startedAt: '1764671005000', lastAt: '1764671005000', lastType: 'ExecutionStarted' }),
+            row({ execution_arn: ARN_A, startedAt: '1764671000000', lastAt: '1764671000050', lastType: 'ExecutionSucceeded' }),
+          ],
+        },
+      ],
+    });
+    const running = await newestExecutions(client, 'g', { ...options, status: 'RUNNING' });
+    expect(String(sent[0]?.input.queryString)).toMatch(/\| limit 10000$/);
+    expect(running.map((e) => [e.name, e.status, e.stopDate])).toEqual([['b20251202T102305-bbbb2222', 'RUNNING', undefined]]);
+    expect(insightsTime('2025-12-02 10:23:00.000')?.toISOString()).toBe('2025-12-02T10:23:00.000Z');
+  });
+
+  it.each([
+    ['ResourceNotFoundException', /log group g not found .*--region, --profile/],
+    ['LimitExceededException', /too many Logs Insights queries are running .* try again/],
+    ['MalformedQueryException', /refused the query as invalid .* a bug in this tool/],
+    ['AccessDeniedException', /not allowed to query g .* logs:StartQuery and logs:GetQueryResults/],
+    ['ThrottlingException', /unavailable or throttling/],
+  ])('says what %s at the start of the query means', async (name, message) => {
+    const { client } = fakeLogs({
+      start: () => {
+        throw awsError(name);
+      },
+      pages: [],
+    });
+    const attempt = newestExecutions(client, 'g', options);
+    await expect(attempt).rejects.toBeInstanceOf(LogsQueryError);
+    await expect(attempt).rejects.toThrow(message);
+  });
+
+  it('says so when the query fails, is cancelled or times out on the service, or fails while polled', async () => {
+    for (const status of ['Failed', 'Cancelled', 'Timeout'] as const) {
+      const { client } = fakeLogs({ pages: [{ status: 'Running' }, { status }] });
+      await expect(newestExecutions(client, 'g', options)).rejects.toThrow(new RegExp(`query on g ended ${status}`));
+    }
+    const { client } = fakeLogs({ pages: [{ status: 'Running' }, awsError('ServiceUnavailableException')] });
+    await expect(newestExecutions(client, 'g', options)).rejects.toThrow(/unavailable or throttling/);
+  });
+
+  it('stops a query that runs past its time and says so', async () => {
+    let clock = 0;
+    const { client, sent } = fakeLogs({ pages: [{ status: 'Running' }] });
+    const attempt = newestExecutions(client, 'g', { ...options, now: () => clock, sleep: async () => void (clock += 60_000) });
+    await expect(attempt).rejects.toThrow(/did not finish in time: stopped/);
+    expect(sent.at(-1)).toMatchObject({ name: 'StopQueryCommand', input: { queryId: 'q-1' } });
+  });
+});
