@@ -61,7 +61,7 @@ function failedOverExecution() {
 
 interface Inspected {
   execution: { name: string; status: string };
-  steps: Array<{ name: string; type: string; errors: Array<{ error: string }>; attempts: number; iteration?: number; depth: number }>;
+  steps: Array<{ name: string; type: string; input?: string; errors: Array<{ error: string }>; attempts: number; iteration?: number; depth: number }>;
   messages: Array<{ requestId: string; outcome: string; region?: string; failedOver: boolean; failedOverFrom?: string; failoverReason?: string }>;
 }
 
@@ -90,7 +90,8 @@ describe('inspect', () => {
     expect(json.code, json.stderr).toBe(0);
     const parsed = JSON.parse(json.stdout) as Inspected;
     expect(parsed.execution).toMatchObject({ name: execution.name, status: 'SUCCEEDED' });
-    const forward = (region: string) => parsed.steps.find((s) => s.name === `Forward ${region}`);
+    // One Forward state for every region: the region is the iteration's, in the step's input.
+    const forward = (region: string) => parsed.steps.find((s) => s.name === 'Forward' && (JSON.parse(s.input ?? '{}') as { region?: string }).region === region);
     expect(forward('us-west-2')).toMatchObject({ attempts: 2, depth: 1 });
     expect(forward('us-west-2')?.errors.map((e) => e.error)).toEqual(['RegionUnavailable', 'RegionUnavailable']);
     expect([forward('us-east-1')?.errors, forward('us-west-1')?.errors]).toEqual([[], []]);
