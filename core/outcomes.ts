@@ -22,7 +22,10 @@ export const executionOutputSchema = z.object({
   batchId: z.string(),
   executionName: z.string(),
   skipped: z.array(outcomeSchema),
+  /** One outcome list per group of the "Forward to regions" Map (core/select.ts RegionGroup). */
   forwarded: z.array(z.array(outcomeSchema)),
+  /** The group of each list of `forwarded`: the region it was given to, or null for the messages dead-lettered again. */
+  forwardedGroups: z.array(z.string().nullable()).optional(),
 });
 export type ExecutionOutput = z.infer<typeof executionOutputSchema>;
 

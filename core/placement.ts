@@ -114,6 +114,12 @@ export const UNANSWERED = { none: 'none', forward: 'forward', failover: 'failove
 export interface ForwardOutput {
   readonly batchId: string;
   readonly executionName: string;
+  /**
+   * The region of the workflow's group, passed on for the states after this one (a failover, a release
+   * that records where a send went): primary mode, the region sent to; failover mode, the one region
+   * failed over from (null when `exclude` names several).
+   */
+  readonly region: string | null;
   readonly snapshot: z.infer<typeof snapshotSchema>;
   readonly placements: Placement[];
   readonly pendingCount: number;

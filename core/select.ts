@@ -14,8 +14,47 @@ import type { Priority } from './request.js';
 import { snapshotAgeSeconds, type Snapshot } from './snapshot.js';
 import { MAX_RECEIVE_COUNT, regionKey } from './topology.js';
 
-/** Where the workflow's "dead-letter again" branch finds its messages (workflows/dispatch.ts DEAD_LETTER_AGAIN). */
+/** Where the assignments keep the messages to dead-letter again (their group's region is null: see RegionGroup). */
 export const DEAD_LETTER_KEY = 'dead_letter';
+
+/**
+ * One iteration of the workflow's "Forward to regions" Map (workflows/dispatch.ts): a region and the
+ * placements it was given, or (region null) the messages whose earlier dead-letter send had no answer,
+ * which go to the DLQ again and never to a region. Only groups with placements exist: a region given
+ * nothing costs the execution no state and no log record.
+ */
+export interface RegionGroup {
+  readonly region: string | null;
+  readonly placements: Placement[];
+}
+
+/** What the select step hands the workflow: the groups, not the per-region lists (bodies are carried once). */
+export interface SelectResult {
+  readonly batchId: string;
+  readonly executionName: string;
+  readonly snapshot: Snapshot;
+  readonly groups: RegionGroup[];
+  /** Each group's region, in order: the execution output names by it the group of each outcome list (core/outcomes.ts). */
+  readonly groupRegions: Array<string | null>;
+  readonly skipped: Outcome[];
+}
+
+/** The non-empty assignments as groups, in configured region order, the dead-letter-again group last. */
+export function regionGroups(assignments: Readonly<Record<string, Placement[]>>, regions: readonly string[]): RegionGroup[] {
+  const groups: RegionGroup[] = regions.flatMap((region) => {
+    const placements = assignments[regionKey(region)] ?? [];
+    return placements.length ? [{ region, placements }] : [];
+  });
+  const again = assignments[DEAD_LETTER_KEY] ?? [];
+  return again.length ? [...groups, { region: null, placements: again }] : groups;
+}
+
+/** The select step's answer to the workflow: selectRegions' assignments as groups. */
+export function selectResult(output: SelectOutput, regions: readonly string[]): SelectResult {
+  const { batchId, executionName, snapshot, skipped } = output;
+  const groups = regionGroups(output.assignments, regions);
+  return { batchId, executionName, snapshot, groups, groupRegions: groups.map((g) => g.region), skipped };
+}
 
 export interface SelectOutput {
   readonly batchId: string;

@@ -94,6 +94,7 @@ function sender(input: ForwardInput, { config: cfg, clients }: Resolved, deadlin
 const output = (input: ForwardInput, placements: Placement[], reason: string | null): ForwardOutput => ({
   batchId: input.batchId,
   executionName: input.executionName,
+  region: input.region ?? (input.exclude?.length === 1 ? (input.exclude[0] as string) : null),
   snapshot: input.snapshot,
   placements,
   pendingCount: placements.filter((p) => p.status === 'pending').length,

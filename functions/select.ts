@@ -1,5 +1,6 @@
 /**
- * Select task: a region for every claimed message, by the configured policy. Pure: no AWS call.
+ * Select task: a region for every claimed message, by the configured policy, handed to the workflow as
+ * one group per region that has work (core/select.ts selectResult). Pure: no AWS call.
  * Metric (core/metrics.ts): the claims it was handed that were taken over from an earlier run.
  */
 import middy from '@middy/core';
@@ -8,7 +9,7 @@ import type { DispatchConfig } from '../core/config.js';
 import { selectInputSchema, type SelectInput } from '../core/placement.js';
 import { highLaneKey, laneOf } from '../core/lanes.js';
 import { POLICY } from '../core/policy.js';
-import { selectRegions, type SelectOutput } from '../core/select.js';
+import { selectRegions, selectResult, type SelectResult } from '../core/select.js';
 import { DispatchedSince } from '../core/snapshot.js';
 import { regionKey } from '../core/topology.js';
 import { builtOnFirstCall, dependenciesFromEnvironment, resolve, type HandlerDependencies } from './dependencies.js';
@@ -25,7 +26,7 @@ export function claimsTakenOver(claims: SelectInput['claims']): number {
   return claims.filter((c) => c.claim === 'claimed' && ((c.attempt ?? 1) > 1 || c.preferRegion !== undefined || c.deadLetter === true)).length;
 }
 
-async function select(cfg: DispatchConfig, dispatchedSince: DispatchedSince, event: unknown, metrics: MetricsRecorder): Promise<SelectOutput> {
+async function select(cfg: DispatchConfig, dispatchedSince: DispatchedSince, event: unknown, metrics: MetricsRecorder): Promise<SelectResult> {
   const input = selectInputSchema.parse(event);
   metrics.add('claimsTakenOver', claimsTakenOver(input.claims));
   const output = selectRegions(input, {
@@ -42,10 +43,10 @@ async function select(cfg: DispatchConfig, dispatchedSince: DispatchedSince, eve
     // Placements in the region's high lane, counted apart as well (core/lanes.ts).
     if (highQueueUrl) dispatchedSince.add(input.snapshot, placed.filter((p) => laneOf(p.priority) === 'high').map(() => highLaneKey(region)));
   }
-  return output;
+  return selectResult(output, cfg.regions.map((r) => r.region));
 }
 
-export type SelectHandler = (event: unknown, context?: Context) => Promise<SelectOutput>;
+export type SelectHandler = (event: unknown, context?: Context) => Promise<SelectResult>;
 
 /**
  * The select over its config (no AWS call: the clients go unused): the Lambda context in every log

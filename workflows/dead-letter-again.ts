@@ -1,36 +1,31 @@
 /**
- * The branch beside the regions' Forward branches for messages whose earlier dead-letter send had no
- * answer: sent to the DLQ again (never to a region, so a request is never both dead-lettered and
- * dispatched), then marked DEAD_LETTERED.
+ * The messages whose earlier dead-letter send had no answer: the select step gives them a group of their
+ * own (core/select.ts RegionGroup, region null), which the Forward iteration's first Choice sends here. They go to the
+ * DLQ again through the Settle map's dead-letter path (never to a region, so a request is never both
+ * dead-lettered and dispatched), then are marked DEAD_LETTERED.
  */
 import { UNANSWERED } from '../core/placement.js';
-import { DEAD_LETTER_KEY } from '../core/select.js';
 import type { State } from './asl.js';
-import type { DispatchRefs } from './refs.js';
-import { branchContext, settleMap } from './settle.js';
-import { STATE } from './state-names.js';
+import { branchContext } from './settle.js';
+import { FORWARD_BRANCH as names } from './state-names.js';
 
-/** The extra Forward branch's label and its key in the select step's assignments. */
-export const DEAD_LETTER_AGAIN = { label: 'again', key: DEAD_LETTER_KEY } as const;
+/** The group's label where a group is named (the console), and the reason its Settle iteration carries (each placement keeps its own for the DLQ). */
+export const DEAD_LETTER_AGAIN = { label: 'again', reason: 'dead-letter again' } as const;
 
-export function deadLetterAgainBranch(refs: DispatchRefs): State {
-  const { label, key } = DEAD_LETTER_AGAIN;
-  const names = { any: 'Anything to dead-letter again?', take: 'Messages to dead-letter again', nothing: 'Nothing to dead-letter again' };
+/** The one state between the Forward iteration's first Choice and its Settle map for that group. */
+export function deadLetterAgainStates(): Record<string, State> {
   return {
-    StartAt: names.any,
-    States: {
-      [names.any]: {
-        Type: 'Choice',
-        Choices: [{ Variable: `$.assignments.${key}[0]`, IsPresent: true, Next: names.take }],
-        Default: names.nothing,
+    [names.deadLetterAgain]: {
+      Type: 'Pass',
+      Comment: 'Pending placements with no step unanswered: the Settle map sends each to the DLQ (its Default), never to a region.',
+      Parameters: {
+        ...branchContext,
+        region: null,
+        'placements.$': '$.placements',
+        unanswered: UNANSWERED.none,
+        reason: DEAD_LETTER_AGAIN.reason,
       },
-      [names.nothing]: { Type: 'Pass', Result: { outcomes: [] }, End: true },
-      [names.take]: {
-        Type: 'Pass',
-        Parameters: { ...branchContext, 'placements.$': `$.assignments.${key}`, unanswered: UNANSWERED.none, reason: 'dead-letter again' },
-        Next: STATE.settle(label),
-      },
-      [STATE.settle(label)]: settleMap(label, refs, true),
+      Next: names.settle,
     },
   };
 }

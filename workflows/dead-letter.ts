@@ -8,7 +8,7 @@ import { TASK_TIMEOUTS } from '../core/topology.js';
 import { serviceRetry, type State } from './asl.js';
 import type { DispatchRefs } from './refs.js';
 import { releaseClaim } from './release.js';
-import type { SettleNames } from './state-names.js';
+import { SETTLE as item } from './state-names.js';
 import { CLAIM_STATUS, CONDITION_FAILED, dynamoTask, OWN_CLAIM } from './table.js';
 
 /**
@@ -53,8 +53,8 @@ const deadLetterSend = (deadLetterQueueUrl: string) => ({
   ResultPath: null,
 });
 
-/** The dead-letter states of one Settle map, in the order the map lists them; the first is `item.deadLetter`. */
-export function deadLetterStates(region: string, item: SettleNames, refs: DispatchRefs): Record<string, State> {
+/** The dead-letter states of the Settle map, in the order the map lists them; the first is `item.deadLetter`. */
+export function deadLetterStates(refs: DispatchRefs): Record<string, State> {
   const send = deadLetterSend(refs.deadLetterQueueUrl);
   return {
     [item.deadLetter]: {
@@ -108,7 +108,7 @@ export function deadLetterStates(region: string, item: SettleNames, refs: Dispat
       },
       End: true,
     },
-    [item.releaseUndeliverable]: releaseClaim(refs.tableName, region, item.undeliverable, 'none'),
+    [item.releaseUndeliverable]: releaseClaim(refs.tableName, item.undeliverable, 'none'),
     [item.undeliverable]: {
       Type: 'Pass',
       Comment: 'Neither a region nor the DLQ took it: released, so the master queue delivers it again.',
@@ -120,7 +120,7 @@ export function deadLetterStates(region: string, item: SettleNames, refs: Dispat
       },
       End: true,
     },
-    [item.releaseDeadLetterUnanswered]: releaseClaim(refs.tableName, region, item.deadLetterUnanswered, 'dead-letter'),
+    [item.releaseDeadLetterUnanswered]: releaseClaim(refs.tableName, item.deadLetterUnanswered, 'dead-letter'),
     [item.deadLetterUnanswered]: {
       Type: 'Pass',
       Comment: 'It may be in the DLQ: the next delivery sends it to the DLQ again (a second DLQ copy at worst), never to a region.',

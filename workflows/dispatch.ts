@@ -5,15 +5,19 @@
  *
  * Execution input (built by the intake, core/batching.ts):
  *   { batchId, executionName, now, leaseUntil, expiresAt, messages: [{ messageId, requestId, body, priority }] }
- * Execution output: { batchId, executionName, skipped: [outcome], forwarded: [[outcome] per region] }, where an
+ * Execution output: { batchId, executionName, skipped: [outcome], forwarded: [[outcome] per group], forwardedGroups:
+ * [the region of each group, null for the dead-letter-again one] }, where an
  * outcome is { messageId, requestId, outcome: dispatched|duplicate|dead-lettered|retry, region?, reason? }
  * (core/outcomes.ts flattens it to one outcome per message).
  *
- * This module assembles the sub-machines: Claim (workflows/claim.ts), the select step, one Forward branch
- * per region (workflows/forward-branch.ts, its failover in workflows/failover.ts) and the dead-letter-again
- * branch (workflows/dead-letter-again.ts), each ending in a Settle map (workflows/settle.ts,
- * workflows/dead-letter.ts). Every message moves through the Forward branches as a "placement"
- * (core/placement.ts):
+ * This module assembles the sub-machines: Claim (workflows/claim.ts), the select step, and the "Forward
+ * to regions" Map, one iteration per group the select step made (core/select.ts RegionGroup: a region with
+ * work, or the messages to dead-letter again, workflows/dead-letter-again.ts). Every iteration runs the
+ * same states (workflows/forward-branch.ts, its failover in workflows/failover.ts), ending in a Settle map
+ * (workflows/settle.ts, workflows/dead-letter.ts): the region comes from the item, so the definition has
+ * the same states whatever the number of regions, and a region without work costs no state at all. Each
+ * iteration is handed only its group (its region, its placements) and what the forward and its failover
+ * read (the snapshot). Every message moves through an iteration as a "placement" (core/placement.ts):
  * { messageId, requestId, body, priority, status: pending|dispatched|unconfirmed, region?, token?, reason?, ... }.
  *
  * Retries and dead-lettering are here, not hidden in code. A region that refused a send (known not
@@ -27,7 +31,6 @@
 import { regionKey, TASK_TIMEOUTS, TIMEOUTS } from '../core/topology.js';
 import { lambdaRetry, type Definition } from './asl.js';
 import { claimMap } from './claim.js';
-import { deadLetterAgainBranch } from './dead-letter-again.js';
 import { forwardBranch } from './forward-branch.js';
 import type { DispatchRefs } from './refs.js';
 import { STATE } from './state-names.js';
@@ -83,8 +86,23 @@ export function dispatchDefinition(refs: DispatchRefs): Definition {
         Next: STATE.forwardAll,
       },
       [STATE.forwardAll]: {
-        Type: 'Parallel',
-        Branches: [...refs.regions.map((region) => forwardBranch(region, refs)), deadLetterAgainBranch(refs)],
+        Type: 'Map',
+        Comment: 'One iteration per region with work (and one for the messages to dead-letter again), all at once.',
+        ItemsPath: '$.groups',
+        ItemSelector: {
+          'batchId.$': '$.batchId',
+          'executionName.$': '$.executionName',
+          'region.$': '$$.Map.Item.Value.region',
+          'placements.$': '$$.Map.Item.Value.placements',
+          // The forward notes a region healthy again and the failover weighs the other regions by it.
+          'snapshot.$': '$.snapshot',
+        },
+        // Every group at once, as the regions' branches of a Parallel would run: no limit (0) lets Inline
+        // Map run up to 40 iterations together, and there are at most as many groups as messages (10) or
+        // regions + 1. The time budget counts it so: one wave of the worst iteration (workflows/time-budget.ts).
+        // A number here would tie the definition to the region count, which it no longer depends on.
+        MaxConcurrency: 0,
+        ItemProcessor: forwardBranch(refs),
         ResultPath: '$.forwarded',
         Next: STATE.report,
       },
@@ -94,7 +112,8 @@ export function dispatchDefinition(refs: DispatchRefs): Definition {
           'batchId.$': '$.batchId',
           'executionName.$': '$.executionName',
           'skipped.$': '$.skipped',
-          'forwarded.$': '$.forwarded[*].outcomes',
+          'forwarded.$': '$.forwarded',
+          'forwardedGroups.$': '$.groupRegions',
         },
         End: true,
       },

@@ -1,24 +1,25 @@
 /**
- * Failover of a Forward branch: what its region did not take (known not delivered) is placed in the other
- * regions by the forward function (core/failover.ts). A failover that ran may have sent, so it is never
- * retried, and whatever it held when it failed is released, never dead-lettered (invariant 10,
- * docs/architecture.md).
+ * Failover of a Forward iteration: what its region did not take (known not delivered) is placed in the
+ * other regions by the forward function (core/failover.ts). A failover that ran may have sent, so it is
+ * never retried, and whatever it held when it failed is released, never dead-lettered (invariant 10,
+ * docs/architecture.md). The region failed over from comes from the iteration's input, never a name.
  */
 import { UNANSWERED } from '../core/placement.js';
 import { LAMBDA_NOT_RUN, lambdaRetry, type State } from './asl.js';
 import { forwardTask, type DispatchRefs } from './refs.js';
 import { branchContext } from './settle.js';
-import type { ForwardBranchNames } from './state-names.js';
+import { FORWARD_BRANCH as names } from './state-names.js';
 
-/** The failover states of one region's branch; both lead to its Settle map. */
-export function failoverStates(region: string, names: ForwardBranchNames, refs: DispatchRefs): Record<string, State> {
+/** The failover states of the Forward iteration; both lead to its Settle map. */
+export function failoverStates(refs: DispatchRefs): Record<string, State> {
   return {
     [names.failover]: {
       ...forwardTask(refs),
       Comment: 'Place what is pending in the other regions, least loaded first; what none takes stays pending.',
       Parameters: {
         ...branchContext,
-        exclude: [region],
+        'snapshot.$': '$.snapshot',
+        'exclude.$': 'States.Array($.region)',
         'placements.$': '$.placements',
         'reason.$': '$.reason',
         'failure.$': '$.failure',
@@ -34,9 +35,10 @@ export function failoverStates(region: string, names: ForwardBranchNames, refs: 
       Comment: 'The failover may have sent before it failed: its placements are released for a later retry.',
       Parameters: {
         ...branchContext,
+        'region.$': '$.region',
         'placements.$': '$.placements',
         unanswered: UNANSWERED.failover,
-        'reason.$': `States.Format('failover from ${region}: no answer ({})', $.failoverError.Error)`,
+        'reason.$': "States.Format('failover from {}: no answer ({})', $.region, $.failoverError.Error)",
       },
       Next: names.settle,
     },

@@ -8,11 +8,11 @@ import { CONDITION_FAILED, dynamoTask, OWN_CLAIM } from './table.js';
 
 /**
  * What the record keeps of the send that may have arrived: the placement's region and token, the
- * branch's region, the dead-letter send with its reason, or nothing.
+ * group's region (the iteration's `region`), the dead-letter send with its reason, or nothing.
  */
 export type Tried = 'placement' | 'branch' | 'none' | 'dead-letter';
 
-export const releaseClaim = (tableName: string, region: string, next: string, tried: Tried) => ({
+export const releaseClaim = (tableName: string, next: string, tried: Tried) => ({
   ...dynamoTask('updateItem'),
   Comment:
     tried === 'none'
@@ -33,7 +33,7 @@ export const releaseClaim = (tableName: string, region: string, next: string, tr
       ...OWN_CLAIM.values,
       ':zero': { N: '0' },
       ...(tried === 'placement' ? { ':region': { 'S.$': '$.placement.region' }, ':token': { 'S.$': '$.placement.token' } } : {}),
-      ...(tried === 'branch' ? { ':region': { S: region } } : {}),
+      ...(tried === 'branch' ? { ':region': { 'S.$': '$.region' } } : {}),
       ...(tried === 'dead-letter' ? { ':true': { BOOL: true }, ':reason': { 'S.$': '$.placement.reason' } } : {}),
     },
   },

@@ -1,21 +1,25 @@
 /**
- * The Settle map ending every Forward branch: per message, mark the record DISPATCHED; release an
+ * The Settle map ending every Forward iteration: per message, mark the record DISPATCHED; release an
  * unconfirmed or unanswered one for a later retry (recording where it may be); or dead-letter it with
- * its reason (workflows/dead-letter.ts).
+ * its reason (workflows/dead-letter.ts). Each iteration is handed only its placement and the few fields
+ * its states read: no snapshot, no other message. A dispatched or unconfirmed placement carries no body
+ * (the forward drops it: core/failover.ts applyResults); a pending one keeps it, since the dead-letter
+ * send needs it. On the two unanswered paths (a forward or a failover without an answer) the pending
+ * placements still hold their bodies: JSONPath cannot drop one field of every item of a list, and those
+ * are fault paths, where a state more per message would cost more log than the bodies do.
  */
 import { UNANSWERED, type Placement } from '../core/placement.js';
 import type { State } from './asl.js';
 import { deadLetterStates } from './dead-letter.js';
 import type { DispatchRefs } from './refs.js';
 import { releaseClaim } from './release.js';
-import { settleNames } from './state-names.js';
+import { SETTLE as item } from './state-names.js';
 import { CLAIM_STATUS, CONDITION_FAILED, dynamoTask } from './table.js';
 
-/** Fields every path into a Settle map carries (see its ItemSelector). */
+/** Fields every path into the Settle map carries (see its ItemSelector), besides region, placements, unanswered and reason. */
 export const branchContext = {
   'batchId.$': '$.batchId',
   'executionName.$': '$.executionName',
-  'snapshot.$': '$.snapshot',
 };
 
 /** The outcome of a forwarded message, built from its placement inside a Settle iteration. */
@@ -29,14 +33,9 @@ const dispatchedOutcome = {
 
 const placementIs = (status: Placement['status'], next: string) => ({ Variable: '$.placement.status', StringEquals: status, Next: next });
 
-/**
- * The Settle map of a branch. `deadLetterOnly`: the branch of messages that go to the DLQ again, whose
- * placements are never dispatched, unconfirmed or unanswered: only the dead-letter states, so that the
- * graph and the log hold no state that no execution can enter.
- */
-export function settleMap(region: string, refs: DispatchRefs, deadLetterOnly = false): State {
-  const item = settleNames(region);
-  const deadLetterPath = deadLetterStates(region, item, refs);
+/** The Settle map of the Forward iteration (its input: batchId, executionName, region, placements, unanswered, reason). */
+export function settleMap(refs: DispatchRefs): State {
+  const deadLetterPath = deadLetterStates(refs);
 
   const states: Record<string, State> = {
     [item.path]: {
@@ -92,7 +91,7 @@ export function settleMap(region: string, refs: DispatchRefs, deadLetterOnly = f
       },
       End: true,
     },
-    [item.releaseUnconfirmed]: releaseClaim(refs.tableName, region, item.unconfirmed, 'placement'),
+    [item.releaseUnconfirmed]: releaseClaim(refs.tableName, item.unconfirmed, 'placement'),
     [item.unconfirmed]: {
       Type: 'Pass',
       Comment: 'The master queue delivers it again; the next run sends it to the same region (the fence drops a second copy).',
@@ -105,8 +104,8 @@ export function settleMap(region: string, refs: DispatchRefs, deadLetterOnly = f
       End: true,
     },
     ...deadLetterPath,
-    [item.releaseUnanswered]: releaseClaim(refs.tableName, region, item.unanswered, 'branch'),
-    [item.releaseFailoverUnanswered]: releaseClaim(refs.tableName, region, item.unanswered, 'none'),
+    [item.releaseUnanswered]: releaseClaim(refs.tableName, item.unanswered, 'branch'),
+    [item.releaseFailoverUnanswered]: releaseClaim(refs.tableName, item.unanswered, 'none'),
     [item.unanswered]: {
       Type: 'Pass',
       Comment: 'The step that held it gave no answer, so it may be in a queue: released for a later retry, never dead-lettered.',
@@ -132,14 +131,16 @@ export function settleMap(region: string, refs: DispatchRefs, deadLetterOnly = f
       'batchId.$': '$.batchId',
       'unanswered.$': '$.unanswered',
       'branchReason.$': '$.reason',
+      // The group's region (null for the dead-letter-again group): what a release after an unanswered forward records.
+      'region.$': '$.region',
     },
     MaxConcurrency: 10,
     ItemProcessor: {
       ProcessorConfig: { Mode: 'INLINE' },
-      StartAt: deadLetterOnly ? item.deadLetter : item.path,
-      States: deadLetterOnly ? deadLetterPath : states,
+      StartAt: item.path,
+      States: states,
     },
-    ResultSelector: { 'outcomes.$': '$' },
+    // The iteration's output: one outcome per message of the group.
     End: true,
   };
 }

@@ -1,7 +1,8 @@
 /**
  * State names of the dispatch definition. AWS requires them unique across the whole definition, and the
- * local runner binds Tasks by name at every depth, so every per-region state carries its region (or the
- * dead-letter-again branch's label).
+ * local runner binds Tasks by name at every depth. No name carries a region: one generic iteration of
+ * the "Forward to regions" Map serves every region, which comes from the item (its `region` field), so a
+ * name never claims a region a message did not go to (an outcome names the region it went to).
  */
 
 /** Names of the states that tests and the local runner refer to. */
@@ -11,55 +12,56 @@ export const STATE = {
   readClaim: 'Read claim',
   snapshot: 'Read queue depths',
   select: 'Choose regions',
+  /** The Map over the groups of the select step (core/select.ts RegionGroup): one iteration per region with work. */
   forwardAll: 'Forward to regions',
   report: 'Report outcomes',
-  forward: (region: string) => `Forward ${region}`,
-  forwardAgain: (region: string) => `Forward ${region} again`,
-  failover: (region: string) => `Failover from ${region}`,
-  settle: (region: string) => `Settle ${region}`,
-  markDispatched: (region: string) => `Mark dispatched ${region}`,
-  deadLetter: (region: string) => `Dead-letter ${region}`,
-  deadLetterAgain: (region: string) => `Dead-letter ${region} again`,
-  markDeadLettered: (region: string) => `Mark dead-lettered ${region}`,
-  releaseUnconfirmed: (region: string) => `Release unconfirmed ${region}`,
-  releaseUndeliverable: (region: string) => `Release undeliverable ${region}`,
-  releaseUnanswered: (region: string) => `Release unanswered ${region}`,
+  forward: 'Forward',
+  forwardAgain: 'Forward again',
+  failover: 'Failover',
+  settle: 'Settle',
+  markDispatched: 'Mark dispatched',
+  deadLetter: 'Dead-letter',
+  deadLetterAgain: 'Dead-letter again',
+  markDeadLettered: 'Mark dead-lettered',
+  releaseUnconfirmed: 'Release unconfirmed',
+  releaseUndeliverable: 'Release undeliverable',
+  releaseUnanswered: 'Release unanswered',
 } as const;
 
-/** The states of one region's Forward branch (workflows/forward-branch.ts, workflows/failover.ts). */
-export const forwardBranchNames = (region: string) => ({
-  any: `Anything for ${region}?`,
-  forward: STATE.forward(region),
-  pause: `Back off ${region}`,
-  again: STATE.forwardAgain(region),
-  failed: `Region ${region} refused`,
-  unanswered: `Region ${region} unanswered`,
-  pending: `Anything pending ${region}?`,
-  failover: STATE.failover(region),
-  failoverUnanswered: `Failover from ${region} unanswered`,
-  settle: STATE.settle(region),
-  nothing: `Nothing for ${region}`,
-});
-export type ForwardBranchNames = ReturnType<typeof forwardBranchNames>;
+/** The states of one iteration of the "Forward to regions" Map (workflows/forward-branch.ts, workflows/failover.ts). */
+export const FORWARD_BRANCH = {
+  route: 'To a region?',
+  deadLetterAgain: 'Messages to dead-letter again',
+  forward: STATE.forward,
+  pause: 'Back off',
+  again: STATE.forwardAgain,
+  failed: 'Region refused',
+  unanswered: 'Region unanswered',
+  pending: 'Anything pending?',
+  failover: STATE.failover,
+  failoverUnanswered: 'Failover unanswered',
+  settle: STATE.settle,
+} as const;
+export type ForwardBranchNames = typeof FORWARD_BRANCH;
 
-/** The states of one iteration of a Settle map (workflows/settle.ts, workflows/dead-letter.ts). */
-export const settleNames = (region: string) => ({
-  path: `Settle path ${region}`,
-  mark: STATE.markDispatched(region),
-  dispatched: `Dispatched via ${region}`,
-  commitFailed: `Dispatched via ${region}, commit failed`,
-  deadLetter: STATE.deadLetter(region),
-  deadLetterAgain: STATE.deadLetterAgain(region),
-  markDeadLettered: STATE.markDeadLettered(region),
-  deadLettered: `Dead-lettered from ${region}`,
-  releaseUnconfirmed: STATE.releaseUnconfirmed(region),
-  unconfirmed: `Unconfirmed from ${region}`,
-  releaseUndeliverable: STATE.releaseUndeliverable(region),
-  undeliverable: `Undeliverable from ${region}`,
-  releaseUnanswered: STATE.releaseUnanswered(region),
-  releaseFailoverUnanswered: `Release failover unanswered ${region}`,
-  releaseDeadLetterUnanswered: `Release dead-letter unanswered ${region}`,
-  deadLetterUnanswered: `Dead-letter unanswered from ${region}`,
-  unanswered: `Unanswered from ${region}`,
-});
-export type SettleNames = ReturnType<typeof settleNames>;
+/** The states of one iteration of the Settle map (workflows/settle.ts, workflows/dead-letter.ts). */
+export const SETTLE = {
+  path: 'Settle path',
+  mark: STATE.markDispatched,
+  dispatched: 'Dispatched',
+  commitFailed: 'Dispatched, commit failed',
+  deadLetter: STATE.deadLetter,
+  deadLetterAgain: STATE.deadLetterAgain,
+  markDeadLettered: STATE.markDeadLettered,
+  deadLettered: 'Dead-lettered',
+  releaseUnconfirmed: STATE.releaseUnconfirmed,
+  unconfirmed: 'Unconfirmed',
+  releaseUndeliverable: STATE.releaseUndeliverable,
+  undeliverable: 'Undeliverable',
+  releaseUnanswered: STATE.releaseUnanswered,
+  releaseFailoverUnanswered: 'Release failover unanswered',
+  releaseDeadLetterUnanswered: 'Release dead-letter unanswered',
+  deadLetterUnanswered: 'Dead-letter unanswered',
+  unanswered: 'Unanswered',
+} as const;
+export type SettleNames = typeof SETTLE;

@@ -6,9 +6,11 @@
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { HOME_REGION } from '../../core/topology.js';
+import { isStateEvent } from '../../tools/local/emulators/asl-runner.js';
 import { sqsAt } from '../../tools/local/resources.js';
 import { startLocalStack, type LocalStack } from '../../tools/local/stack.js';
 import { makeRequest } from '../../tools/ops/requests.js';
+import { STATE } from '../../workflows/dispatch.js';
 import { drain, queueEmpty, until } from '../support/local-aws.js';
 
 let stack: LocalStack;
@@ -75,7 +77,7 @@ it('loses nothing and duplicates nothing while regions fail and recover', async 
   expect(all).toEqual([...ids].sort());
   // The faults were real: forwards failed, the workflow retried them, and us-west-2's messages failed over.
   const executions = stack.stepFunctions.executions();
-  const retried = executions.flatMap((e) => e.events).filter((event) => event.type === 'StateRetried' && event.state.name.startsWith('Forward '));
+  const retried = executions.flatMap((e) => e.events).filter((event) => isStateEvent(event, 'StateRetried', STATE.forward));
   expect(retried.length).toBeGreaterThan(0);
   expect(executions.filter((e) => JSON.stringify(e.output ?? '').includes('"failedOver":true')).length).toBeGreaterThan(0);
   expect(delivered.length).toBe(ids.length); // with two regions still up, nothing needed the DLQ

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { executionOutputSchema, flattenOutcomes, type Outcome } from '../../core/outcomes.js';
 import type { Envelope, ExecutionInput } from '../../core/placement.js';
 import type { TaskFunctions } from '../../tools/local/dispatch.js';
-import type { DefinitionRunner, LambdaHandler } from '../../tools/local/emulators/asl-runner.js';
+import { isStateEvent, type DefinitionRunner, type LambdaHandler } from '../../tools/local/emulators/asl-runner.js';
 import { STATE } from '../../workflows/dispatch.js';
 import { copiesByRequest, runDispatch } from '../support/dispatch-run.js';
 import { claimRecord, drain, drainRegions, envelope, executionInput, useLocalDispatch, withTaskFunctions } from '../support/local-aws.js';
@@ -96,7 +96,7 @@ describe('a send accepted by SQS whose answer was lost', () => {
     expect(outcomes.every((o) => o.outcome === 'dispatched')).toBe(true);
     expect(outcomes.some((o) => o.failedOver)).toBe(false);
     // Sent once more to the same region, by the state that follows an unanswered attempt (never a retrier that also fails over).
-    expect(record.events.filter((e) => e.type === 'StateEntered' && e.state.name === STATE.forwardAgain('us-west-2'))).toHaveLength(1);
+    expect(record.events.filter((e) => isStateEvent(e, 'StateEntered', STATE.forwardAgain, 'us-west-2'))).toHaveLength(1);
 
     const west2 = outcomes.filter((o) => o.region === 'us-west-2').map((o) => o.requestId);
     expect(west2.length).toBeGreaterThan(0);
@@ -151,7 +151,7 @@ describe('a forward function that fails after sending', () => {
     await withHandlers(crashAfterSending, async (runner) => {
       const messages = Array.from({ length: 9 }, (_, i) => envelope(`req-crash-after-send-${i}`));
       const { record, outcomes } = await run(executionInput(messages), runner);
-      expect(record.events.some((e) => e.type === 'StateEntered' && e.state.name === STATE.failover('us-west-2'))).toBe(false);
+      expect(record.events.some((e) => isStateEvent(e, 'StateEntered', STATE.failover, 'us-west-2'))).toBe(false);
       const retried = outcomes.filter((o) => o.outcome === 'retry');
       expect(retried.length).toBeGreaterThan(0);
       const found = await copies();

@@ -19,6 +19,7 @@ import {
 } from '../../core/topology.js';
 import { FUNCTION_SETTINGS } from '../../stacks/settings.js';
 import { assertDispatchBudget, dispatchBudgetViolations } from '../../workflows/budget.js';
+import { STATE } from '../../workflows/dispatch.js';
 import { testDefinition } from '../support/definition-refs.js';
 
 const definitionFor = testDefinition;
@@ -46,14 +47,25 @@ describe('the dispatch time budget', () => {
     expect(definition.TimeoutSeconds).toBe(TIMEOUTS.dispatchTimeoutSeconds);
   });
 
-  it('does not grow with the number of regions: the Forward branches run side by side', () => {
+  it('does not grow with the number of regions: the Forward iterations run side by side', () => {
     const five = definitionFor(['us-east-1', 'us-west-2', 'us-west-1', 'eu-west-1', 'ap-south-1']);
     expect(analyzeTimeBudget(five, { maxItems: SQS_BATCH_SIZE }).worstCaseSeconds).toBe(budget.worstCaseSeconds);
+    // One wave of the worst iteration: at most as many groups as messages, all at once.
+    expect(budget.steps.find((s) => s.state === STATE.forwardAll)).toMatchObject({ type: 'Map', waves: 1 });
+  });
+
+  it('counts the Forward Map by its concurrency: iterations one at a time would break the budget', () => {
+    const serial = definitionFor(DEFAULT_REGIONS.map((r) => r.region));
+    (serial.States[STATE.forwardAll] as { MaxConcurrency: number }).MaxConcurrency = 1;
+    const slow = analyzeTimeBudget(serial, { maxItems: SQS_BATCH_SIZE });
+    const forwardAll = budget.steps.find((s) => s.state === STATE.forwardAll)?.seconds ?? 0;
+    expect(slow.worstCaseSeconds).toBe(budget.worstCaseSeconds + (SQS_BATCH_SIZE - 1) * forwardAll);
+    expect(dispatchBudgetViolations(serial).join('\n')).toMatch(/worst-case execution/);
   });
 
   it('counts every path: the worst one retries a region, fails over and commits for as long as the budget allows', () => {
     const text = formatBudget(budget);
-    for (const step of ['Put claim', 'Read queue depths', 'Choose regions', 'Forward us-east-1', 'Failover from us-east-1', 'Mark dispatched us-east-1']) {
+    for (const step of [STATE.putClaim, STATE.snapshot, STATE.select, STATE.forwardAll, STATE.forward, STATE.failover, STATE.markDispatched]) {
       expect(text).toContain(step);
     }
   });
@@ -73,8 +85,7 @@ describe('the dispatch time budget', () => {
 
   it('refuses, at synth, a definition whose worst case would break it', () => {
     const slow = definitionFor(['us-east-1']);
-    const forward = (slow.States['Forward to regions'] as { Branches: Array<{ States: Record<string, { TimeoutSeconds?: number }> }> }).Branches[0]
-      ?.States['Forward us-east-1'];
+    const forward = (slow.States[STATE.forwardAll] as { ItemProcessor: { States: Record<string, { TimeoutSeconds?: number }> } }).ItemProcessor.States[STATE.forward];
     if (forward) forward.TimeoutSeconds = 30;
     expect(() => assertDispatchBudget(slow)).toThrow(TimeBudgetError);
     expect(dispatchBudgetViolations(slow).join('\n')).toMatch(/worst-case execution \(130 s\)/);

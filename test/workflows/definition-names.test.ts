@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import * as errors from '../../core/errors.js';
 import { PLACEMENT_STATUS, UNANSWERED } from '../../core/placement.js';
 import { REGION_UNAVAILABLE, REGION_UNCONFIRMED, STATE } from '../../workflows/dispatch.js';
-import { testDefinition, REGIONS } from '../support/definition-refs.js';
+import { testDefinition } from '../support/definition-refs.js';
 
 type Node = Record<string, unknown>;
 
@@ -24,7 +24,7 @@ describe('names the definition shares with the functions', () => {
   it('re-exports the forward error names of core/errors.ts, and its Forward retriers match them', () => {
     expect(REGION_UNAVAILABLE).toBe(errors.REGION_UNAVAILABLE);
     expect(REGION_UNCONFIRMED).toBe(errors.REGION_UNCONFIRMED);
-    const forward = all.find((n) => n[STATE.forward(REGIONS[0])])?.[STATE.forward(REGIONS[0])] as { Retry: Node[]; Catch: Node[] };
+    const forward = all.find((n) => n[STATE.forward])?.[STATE.forward] as { Retry: Node[]; Catch: Node[] };
     const matched = [...forward.Retry, ...forward.Catch].flatMap((r) => r.ErrorEquals as string[]);
     expect(matched).toEqual(expect.arrayContaining([errors.REGION_UNAVAILABLE, errors.REGION_UNCONFIRMED]));
   });

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { executionOutputSchema, flattenOutcomes } from '../../core/outcomes.js';
 import type { Envelope } from '../../core/placement.js';
 import { resourceNames } from '../../core/topology.js';
-import type { DefinitionRunner } from '../../tools/local/emulators/asl-runner.js';
+import { isStateEvent, type DefinitionRunner } from '../../tools/local/emulators/asl-runner.js';
 import { STATE } from '../../workflows/dispatch.js';
 import { claimRecord, drain, drainRegions, envelope, executionInput, useLocalDispatch } from '../support/local-aws.js';
 import { clearRegionHealth, healthItem } from '../support/region-health.js';
@@ -52,9 +52,9 @@ describe('a region whose forward fails', () => {
     expect(outcomes.filter((o) => o.failedOver).length).toBeGreaterThan(0);
 
     // Retry and Catch happened in the workflow, as the definition says.
-    const retried = record.events.filter((e) => e.type === 'StateRetried' && e.state.name === STATE.forward('us-west-2'));
+    const retried = record.events.filter((e) => isStateEvent(e, 'StateRetried', STATE.forward, 'us-west-2'));
     expect(retried).toHaveLength(1);
-    const caught = record.events.filter((e) => e.type === 'StateCaught' && e.state.name === STATE.forward('us-west-2'));
+    const caught = record.events.filter((e) => isStateEvent(e, 'StateCaught', STATE.forward, 'us-west-2'));
     expect(caught).toHaveLength(1);
     // The failed region is marked unhealthy for every execution (core/health.ts).
     expect((await healthItem(local.aws, 'us-west-2'))?.error?.S).toMatch(/RequestThrottled/);
@@ -83,9 +83,9 @@ describe('a region whose forward fails', () => {
     expect(outcomes.filter((o) => o.outcome === 'dispatched').length + retried.length).toBe(9);
     expect(outcomes.some((o) => o.failedOver)).toBe(false);
     for (const outcome of retried) expect(outcome.reason).toMatch(/us-west-2: no answer from the forward \(RegionUnconfirmed\)/);
-    expect(record.events.filter((e) => e.type === 'StateEntered' && e.state.name === STATE.forwardAgain('us-west-2'))).toHaveLength(1);
+    expect(record.events.filter((e) => isStateEvent(e, 'StateEntered', STATE.forwardAgain, 'us-west-2'))).toHaveLength(1);
     // Not failed over: the failover step never ran for us-west-2.
-    expect(record.events.some((e) => e.type === 'StateEntered' && e.state.name === STATE.failover('us-west-2'))).toBe(false);
+    expect(record.events.some((e) => isStateEvent(e, 'StateEntered', STATE.failover, 'us-west-2'))).toBe(false);
     for (const outcome of retried) {
       const item = await claimRecord(local.aws, outcome.requestId as string);
       // Released at once (lease 0) and remembering where the send may have gone.

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { executionOutputSchema, flattenOutcomes } from '../../core/outcomes.js';
 import type { Envelope } from '../../core/placement.js';
 import type { FunctionSettings } from '../../tools/local/dispatch.js';
-import type { DefinitionRunner } from '../../tools/local/emulators/asl-runner.js';
+import { isStateEvent, type DefinitionRunner } from '../../tools/local/emulators/asl-runner.js';
 import { STATE } from '../../workflows/dispatch.js';
 import { drainRegions, envelope, executionInput, useLocalDispatch } from '../support/local-aws.js';
 import { clearRegionHealth, healthItem } from '../support/region-health.js';
@@ -38,7 +38,7 @@ async function run(messages: Envelope[]) {
 }
 
 const sentTo = (record: Awaited<ReturnType<typeof run>>['record'], region: string) =>
-  record.events.some((e) => e.type === 'StateEntered' && e.state.name === STATE.forward(region));
+  record.events.some((e) => isStateEvent(e, 'StateEntered', STATE.forward, region));
 
 describe('region health', () => {
   it('keeps every later execution away from a region whose sends hang, instead of each paying the timeout', async () => {

@@ -12,7 +12,7 @@ import { clearCapacity, writeCapacity } from '../../aws/capacity.js';
 import { isSqsText } from '../../core/sqs-text.js';
 import type { ExecutionInput } from '../../core/placement.js';
 import { clearSnapshotCache } from '../../functions/snapshot.js';
-import type { DefinitionRunner, LambdaHandler } from '../../tools/local/emulators/asl-runner.js';
+import { isStateEvent, type DefinitionRunner, type EventLog, type LambdaHandler } from '../../tools/local/emulators/asl-runner.js';
 import { STATE } from '../../workflows/dispatch.js';
 import { copiesByRequest, runDispatch } from '../support/dispatch-run.js';
 import { claimRecord, drain, drainRegions, envelope, executionInput, useLocalDispatch, withTaskFunctions } from '../support/local-aws.js';
@@ -48,8 +48,8 @@ async function deadLettered(): Promise<string[]> {
   return dead.map((m) => m.MessageAttributes?.request_id?.StringValue ?? '?');
 }
 
-const entered = (record: { events: Array<{ type: string; state?: { name: string } }> }, name: string) =>
-  record.events.some((e) => e.type === 'StateEntered' && e.state?.name === name);
+/** Did the execution enter state `name` in the Forward iteration of `region`? */
+const entered = (record: { events: EventLog[] }, name: string, region: string) => record.events.some((e) => isStateEvent(e, 'StateEntered', name, region));
 
 describe('a send stored but unanswered, then refused on the retry', () => {
   it('is not failed over: released for a later delivery, its one copy in the region it was sent to', async () => {
@@ -62,7 +62,7 @@ describe('a send stored but unanswered, then refused on the retry', () => {
     const { record, outcomes } = await run(executionInput(messages));
 
     expect(west2?.stats.faults({ mode: 'lose-answer' })[0]?.applied).toBe(true);
-    expect(entered(record, STATE.failover(WEST2))).toBe(false);
+    expect(entered(record, STATE.failover, WEST2)).toBe(false);
     expect(outcomes.map((o) => o.outcome)).toEqual(messages.map(() => 'retry'));
     expect(outcomes.some((o) => o.failedOver)).toBe(false);
     const found = await copies();
@@ -99,7 +99,7 @@ describe('a send stored but unanswered, then refused on the retry', () => {
     local.aws.faults.sqs[WEST2]?.rules.once('SendMessageBatch', { mode: 'lose-answer', then: 'error' });
     const messages = Array.from({ length: 3 }, (_, i) => envelope(`req-unanswered-then-taken-${i}`));
     const { record, outcomes } = await run(executionInput(messages));
-    expect(entered(record, STATE.forwardAgain(WEST2))).toBe(true);
+    expect(entered(record, STATE.forwardAgain, WEST2)).toBe(true);
     expect(outcomes.map((o) => [o.outcome, o.region])).toEqual(messages.map(() => ['dispatched', WEST2]));
     const found = await copies();
     // The unanswered send's copy and the retry's: both in us-west-2, nowhere else.

@@ -14,6 +14,7 @@ import { Command } from 'commander';
 import { makeRequest } from '../ops/requests.js';
 import { HOME_REGION } from '../../core/topology.js';
 import { STATE } from '../../workflows/dispatch.js';
+import { isStateEvent } from '../local/emulators/asl-runner.js';
 import { sqsAt } from '../local/resources.js';
 import { startLocalStack, type LocalStack } from '../local/stack.js';
 import { choices, secondsAtLeast, wholeNumber } from '../args.js';
@@ -110,7 +111,7 @@ async function runOne(options: Options, brownout: Brownout, health: 'off' | 'on'
     const seconds = (performance.now() - start) / 1000;
     const executions = stack.stepFunctions.executions();
     const durations = executions.filter((e) => e.stopDate).map((e) => (e.stopDate as Date).getTime() - e.startDate.getTime());
-    const touched = executions.filter((e) => e.events.some((ev) => ev.type === 'StateEntered' && ev.state.name === STATE.forward(BAD_REGION))).length;
+    const touched = executions.filter((e) => e.events.some((ev) => isStateEvent(ev, 'StateEntered', STATE.forward, BAD_REGION))).length;
     for (const e of executions) {
       for (const m of (e.input as { messages?: Array<{ requestId: string }> }).messages ?? []) received.set(m.requestId, (received.get(m.requestId) ?? 0) + 1);
     }

@@ -1,11 +1,13 @@
 /**
  * What happened to each message of a batch, named as it happened: dispatched to a region, dispatched
  * after failing over from another one (and why that one refused), a duplicate, dead-lettered, or left
- * for a retry. Read from the execution's output (one outcome list per Forward branch, in the order of the
- * configured regions) and, when the history carries data, from the "Failover from <region>" states,
- * whose input names the refusing region and whose output lists the messages they placed.
+ * for a retry. Read from the execution's output (one outcome list per group of the "Forward to regions" Map,
+ * each named by forwardedGroups; outputs from before the Map: one per configured region, in order) and,
+ * when the history carries data, from the "Failover" states, whose input names the refusing region
+ * (the iteration's `region`) and whose output lists the messages they placed.
  */
 import { executionOutputSchema, type Outcome } from '../../core/outcomes.js';
+import { STATE } from '../../workflows/state-names.js';
 import { clip, type Step } from './steps.js';
 
 export interface BatchMessage {
@@ -22,6 +24,7 @@ export interface BatchMessage {
   readonly reason?: string;
 }
 
+/** The failover state's name: today's, and the per-region one of definitions from before the Map. */
 const FAILOVER_STATE = /^Failover from (.+)$/;
 
 function parseJson(text: string | undefined): unknown {
@@ -37,9 +40,9 @@ function parseJson(text: string | undefined): unknown {
 function failoversInHistory(steps: readonly Step[]): Map<string, { from: string; reason?: string }> {
   const found = new Map<string, { from: string; reason?: string }>();
   for (const step of steps) {
-    const from = FAILOVER_STATE.exec(step.name)?.[1];
+    const input = parseJson(step.input) as { reason?: unknown; region?: unknown } | undefined;
+    const from = step.name === STATE.failover ? (typeof input?.region === 'string' ? input.region : undefined) : FAILOVER_STATE.exec(step.name)?.[1];
     if (!from) continue;
-    const input = parseJson(step.input) as { reason?: unknown } | undefined;
     const output = parseJson(step.output) as { placements?: Array<{ messageId?: unknown; failedOver?: unknown }> } | undefined;
     const reason = typeof input?.reason === 'string' ? input.reason : undefined;
     for (const placement of output?.placements ?? []) {
@@ -53,8 +56,8 @@ function failoversInHistory(steps: readonly Step[]): Map<string, { from: string;
 
 /**
  * One entry per message of the execution's output, or undefined when the output is not a dispatch
- * output (a failed execution has none). `regions`: the configured regions in order (one Forward branch
- * each); `steps`: the history, for the failover reasons.
+ * output (a failed execution has none). `regions`: the configured regions in order, for outputs without
+ * forwardedGroups (one Forward branch each, before the Map); `steps`: the history, for the failover reasons.
  */
 export function batchMessages(output: unknown, options: { regions?: readonly string[]; steps?: readonly Step[] } = {}): BatchMessage[] | undefined {
   const parsed = executionOutputSchema.safeParse(typeof output === 'string' ? parseJson(output) : output);
@@ -77,7 +80,11 @@ export function batchMessages(output: unknown, options: { regions?: readonly str
   };
   return [
     ...parsed.data.skipped.map((o) => entry(o)),
-    ...parsed.data.forwarded.flatMap((outcomes, k) => outcomes.map((o) => entry(o, options.regions?.[k]))),
+    ...parsed.data.forwarded.flatMap((outcomes, k) => {
+      const groups = parsed.data.forwardedGroups;
+      const region = groups ? (groups[k] ?? undefined) : options.regions?.[k];
+      return outcomes.map((o) => entry(o, region));
+    }),
   ];
 }
 

@@ -138,6 +138,20 @@ export const clip = (text: string | undefined, width: number) => {
 };
 
 /**
+ * The region of the Forward iteration a step ran in, from its input's `region` (every state of that
+ * iteration carries it: workflows/forward-branch.ts), so that a line says which region a Forward was for.
+ */
+export function stepRegion(step: Pick<Step, 'input'>): string | undefined {
+  if (step.input === undefined || !step.input.includes('"region"')) return undefined;
+  try {
+    const region = (JSON.parse(step.input) as { region?: unknown } | null)?.region;
+    return typeof region === 'string' ? region : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The step table, one line per visit (indented by nesting, [i] for a Map iteration), each line cut to
  * `width` columns (0: nothing is cut; `wholeErrors`: errors are not cut); errors, inputs and outputs below
  * their visit.
@@ -154,7 +168,8 @@ export function formatSteps(steps: readonly Step[], options: { width?: number; d
     const offset = `+${step.enteredAt.getTime() - start}ms`.padStart(8);
     const duration = step.exitedAt ? `${step.exitedAt.getTime() - step.enteredAt.getTime()}ms` : 'no exit';
     const retries = step.attempts > 1 ? ` retries:${step.attempts - 1}` : '';
-    const where = `${'  '.repeat(step.depth)}${step.iteration !== undefined ? `[${step.iteration}] ` : ''}`;
+    const region = step.iteration !== undefined ? stepRegion(step) : undefined;
+    const where = `${'  '.repeat(step.depth)}${step.iteration !== undefined ? `[${step.iteration}${region ? ` ${region}` : ''}] ` : ''}`;
     const tail = `  (${duration})${retries}`;
     const head = `${String(i + 1).padStart(3)} ${offset} ${step.type.padEnd(8)} ${where}`;
     // The name gives way first, so that the duration and retries stay in view.

@@ -76,8 +76,10 @@ export function toConsoleEvent(event: HistoryEvent): ConsoleEvent {
 }
 
 /**
- * One row per message of the batch, from the execution's input and output. `branches` names the
- * Forward branches in the definition's order (the configured regions, then the dead-letter-again one).
+ * One row per message of the batch, from the execution's input and output. Each outcome list of the
+ * output is named by its group (forwardedGroups: a region, or null for the messages dead-lettered again,
+ * named by the last of `branches`); `branches` names the lists of outputs without it, from definitions
+ * with one Forward branch per region (the configured regions, then the dead-letter-again one).
  */
 export function messageRows(input: unknown, output: unknown, status: string, error: string | undefined, branches: readonly string[]): MessageRow[] {
   const messages = inputSchema.safeParse(input);
@@ -87,7 +89,12 @@ export function messageRows(input: unknown, output: unknown, status: string, err
   const outcomes =
     parsed.success ? flattenOutcomes(ids, parsed.data) : status === 'RUNNING' ? [] : failedExecutionOutcomes(ids, error ?? `execution ${status}`);
   const branchOf = new Map<string, string>();
-  if (parsed.success) parsed.data.forwarded.forEach((outs, i) => outs.forEach((o) => branchOf.set(o.messageId, branches[i] ?? `branch ${i + 1}`)));
+  const groupName = (i: number) => {
+    const groups = parsed.success ? parsed.data.forwardedGroups : undefined;
+    if (!groups) return branches[i] ?? `branch ${i + 1}`;
+    return groups[i] ?? branches.at(-1) ?? `branch ${i + 1}`;
+  };
+  if (parsed.success) parsed.data.forwarded.forEach((outs, i) => outs.forEach((o) => branchOf.set(o.messageId, groupName(i))));
   const byId = new Map(outcomes.map((o) => [o.messageId, o]));
   return list.map((m) => {
     const o = byId.get(m.messageId);

@@ -36,7 +36,7 @@ try {
   page.setDefaultTimeout(20_000);
 
   await page.goto(`${web.url}#/execution/${encodeURIComponent(execution.executionArn)}`);
-  await page.locator('#notable a', { hasText: 'Forward us-west-2' }).click(); // select it and zoom to it
+  await page.locator('#notable a', { hasText: 'Forward' }).first().click(); // select it and zoom to it
   await page.locator('#state-details .errors').waitFor();
   const executionPng = join(out, 'console-execution.png');
   await page.screenshot({ path: executionPng, fullPage: true });

@@ -124,7 +124,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   const dynamo = new DynamoDBClient({ region: d.homeRegion, endpoint: d.endpoints.dynamodb, credentials: LOCAL_CREDENTIALS, maxAttempts: 2 });
   const sfn = new SFNClient({ region: d.homeRegion, endpoint: d.endpoints.stepFunctions, credentials: LOCAL_CREDENTIALS, disableHostPrefix: true, maxAttempts: 2 });
   const deps = consoleDeps(d, sqs, () => dynamo);
-  // The Forward branches, in the definition's order: one per configured region, then the dead-letter-again one.
+  // Names of the outcome lists: by forwardedGroups, the null group as the last; outputs from before the Map by position.
   const store = new ExecutionStore(sfn, d.stateMachineArn, [...d.regions.map((r) => r.region), DEAD_LETTER_AGAIN.label]);
   const sampler = new RegionSampler(deps, store, options.sampleIntervalMs ?? 1500);
   const lock = new Lock();

@@ -5,7 +5,7 @@
 import { checkRun, type CheckReport } from './checker.js';
 import { taskStates, type TaskInfo } from './definition.js';
 import { runCombination, type RunResult } from './run.js';
-import { comboId, frontier, pairs, sampleStratified, singles, type Combination } from './space.js';
+import { comboId, covers, frontier, pairs, sampleStratified, siteOf, singles, type Combination } from './space.js';
 import { startExploreStack } from './stack.js';
 
 export interface ExploreOptions {
@@ -34,6 +34,8 @@ export interface Exploration {
   readonly deeperSpace: readonly number[];
   /** Task states some run entered, on either delivery. */
   readonly reached: ReadonlySet<string>;
+  /** Sites given a fault by some combination: a state, per region group inside the Forward map (space.ts siteOf). */
+  readonly sites: ReadonlySet<string>;
   readonly ms: number;
 }
 
@@ -47,8 +49,11 @@ export async function explore(options: ExploreOptions, replay?: (id: string) => 
   const tasks = new Map(list.map((t) => [t.name, t]));
   const results: Explored[] = [];
   const reached = new Set<string>();
+  // Sites (a state, per region group inside the Forward map) some combination put a fault at.
+  const faulted = new Set<string>();
   const record = (combo: Combination, run: RunResult) => {
     for (const point of run.points) reached.add(point.state);
+    for (const point of run.points) if (combo.some((f) => covers(f, point.state, point.item, point.attempt, point.execution))) faulted.add(siteOf(point));
     results.push({ id: comboId(combo), combo, ...checkRun(run.view) });
     return run;
   };
@@ -60,7 +65,7 @@ export async function explore(options: ExploreOptions, replay?: (id: string) => 
         record(combo, await runCombination(stack, tasks, combo));
         options.onProgress?.(i + 1, options.ids.length, 'replay');
       }
-      return { tasks: list, results, pairSpace: 0, singleSpace: 0, deeperSpace: [], reached, ms: Date.now() - began };
+      return { tasks: list, results, pairSpace: 0, singleSpace: 0, deeperSpace: [], reached, sites: faulted, ms: Date.now() - began };
     }
     const baseline = record([], await runCombination(stack, tasks, []));
     const single = singles(baseline.points).filter(matches);
@@ -83,8 +88,7 @@ export async function explore(options: ExploreOptions, replay?: (id: string) => 
       let level = 2;
       let previous: Array<{ combo: Combination } & RunResult> = pairRuns;
       while (level < MAX_FAULTS) {
-        const covered = new Set(results.flatMap((r) => r.combo.map((f) => f.state)));
-        const next = frontier(previous, covered, level).filter(matches);
+        const next = frontier(previous, faulted, level).filter(matches);
         if (!next.length) break;
         deeper.push(next.length);
         const runs: Array<{ combo: Combination } & RunResult> = [];
@@ -96,7 +100,7 @@ export async function explore(options: ExploreOptions, replay?: (id: string) => 
         level++;
       }
     }
-    return { tasks: list, results, pairSpace: space.length, singleSpace: single.length, deeperSpace: deeper, reached, ms: Date.now() - began };
+    return { tasks: list, results, pairSpace: space.length, singleSpace: single.length, deeperSpace: deeper, reached, sites: faulted, ms: Date.now() - began };
   } finally {
     await stack.stop();
   }

@@ -36,6 +36,17 @@ const placementsOf = (value: unknown): PlacementLike[] => {
   return Array.isArray(list) ? (list as PlacementLike[]) : [];
 };
 
+/**
+ * The region group a forward call works on (the Forward iteration's region): the region sent to, or the
+ * one a failover fails over from. Its attempts are counted per region, as each region's own state was.
+ */
+function groupOf(input: unknown): string | undefined {
+  const region = obj(input).region;
+  if (typeof region === 'string') return region;
+  const exclude = obj(input).exclude;
+  return Array.isArray(exclude) && exclude.length === 1 && typeof exclude[0] === 'string' ? exclude[0] : undefined;
+}
+
 /** The request_id a service integration's call is about (DynamoDB key, SQS message attribute). */
 function requestIdOf(input: unknown): string | undefined {
   const key = obj(obj(obj(input).Key).request_id).S;
@@ -48,6 +59,9 @@ function entriesHold(body: unknown, requestIds: ReadonlySet<string>): boolean {
   const entries = obj(body).Entries;
   return Array.isArray(entries) && entries.some((e) => requestIds.has(String(obj(obj(obj(e).MessageAttributes).request_id).StringValue)));
 }
+
+/** The group of a message no forward held in this execution: the messages to dead-letter again. */
+export const DEAD_LETTER_AGAIN_GROUP = 'dead-letter again';
 
 const failure = (name: string, message: string) => Object.assign(new Error(message), { name });
 
@@ -73,6 +87,8 @@ export class Injector {
   execution = 0;
   #seq = 0;
   readonly #counters = new Map<string, number>();
+  /** request_id -> the region of the Forward iteration that holds it (absent: the dead-letter-again group). */
+  readonly #groups = new Map<string, string>();
 
   constructor(
     private readonly context: InjectContext,
@@ -87,13 +103,18 @@ export class Injector {
     const role = this.#role(task, input);
     const holds = this.#holds(task, role, input);
     const requestId = task.inMap ? requestIdOf(input) : undefined;
-    const item = requestId === undefined ? '-' : (this.items.get(requestId) ?? requestId);
+    const forwardGroup = role === 'forward' || role === 'failover' ? groupOf(input) : undefined;
+    if (role === 'forward' && forwardGroup) for (const p of placementsOf(input)) if (p.requestId) this.#groups.set(p.requestId, forwardGroup);
+    // A forward or failover: its region (one iteration of the Forward map each); a write or a send about one
+    // message: that message; anything else holds the whole batch.
+    const item = requestId !== undefined ? (this.items.get(requestId) ?? requestId) : (forwardGroup ?? '-');
+    const group = forwardGroup ?? (requestId !== undefined && task.inMap ? (this.#groups.get(requestId) ?? DEAD_LETTER_AGAIN_GROUP) : undefined);
     const counter = `${this.execution}\u0000${state}\u0000${item}`;
     const attempt = (this.#counters.get(counter) ?? 0) + 1;
     this.#counters.set(counter, attempt);
     const seq = ++this.#seq;
     const pointRole: PointRole = { kind: task.kind, ...(role === 'forward' ? { sends: 'primary' as const } : role === 'failover' ? { sends: 'failover' as const } : {}) };
-    this.points.push({ state, item, attempt, role: pointRole, maxAttempts: task.maxAttempts, seq, execution: this.execution });
+    this.points.push({ state, item, attempt, role: pointRole, maxAttempts: task.maxAttempts, seq, execution: this.execution, ...(group ? { group } : {}) });
     const fault = this.combo.find((f) => covers(f, state, item, attempt, this.execution))?.kind;
     if (fault && this.firstFaultSeq === undefined) this.firstFaultSeq = seq;
 

@@ -53,6 +53,7 @@ export function formatReport(e: Exploration, options: { readonly showViolations?
     lines.push('', `Task states: ${e.tasks.length}; entered by some run: ${e.tasks.length - unreached.length}; given faults: ${e.tasks.length - unfaulted.length}`);
     if (unreached.length) lines.push(`never entered (no combination explored reaches them): ${unreached.join(', ')}`);
     if (reachedOnly.length) lines.push(`entered but given no fault: ${reachedOnly.join(', ')}`);
+    lines.push(`sites given faults (a state, per region group in the Forward map): ${e.sites.size}`);
   }
 
   const windows = new Map<string, number>();

@@ -27,7 +27,15 @@ export interface Point {
   /** Order among the run's attempts (both deliveries). */
   readonly seq: number;
   readonly execution: number;
+  /**
+   * The region group of the Forward iteration the attempt ran in (its region, or the dead-letter-again
+   * group), for states inside that Map: one state serves every region, so coverage counts per site.
+   */
+  readonly group?: string;
 }
+
+/** Where a point is, for coverage: its state, and its region group when the state serves every region. */
+export const siteOf = (point: Pick<Point, 'state' | 'group'>) => (point.group === undefined ? point.state : `${point.state} @ ${point.group}`);
 
 export const NO_FAULT = 'none';
 
@@ -137,7 +145,8 @@ export function sampleStratified(combos: readonly Combination[], n: number, seed
  * runs of `level` faults reached (the dead-letter path needs a forward and a failover refused first; the
  * dead-letter-again branch runs only on the next delivery, after a dead-letter send without an answer).
  * Points of the next delivery count too: the added fault then hits that delivery. One run per such point
- * is enough to cover the state.
+ * is enough to cover the state. `covered` holds sites (siteOf): a state inside the Forward map counts per
+ * region group, as each region's own state did when the definition had one branch per region.
  */
 export function frontier(
   runs: ReadonlyArray<{ readonly combo: Combination; readonly points: readonly Point[]; readonly firstFaultSeq?: number }>,
@@ -149,7 +158,7 @@ export function frontier(
   for (const run of runs) {
     if (run.combo.length !== level || run.firstFaultSeq === undefined) continue;
     for (const point of run.points) {
-      if (point.seq <= run.firstFaultSeq || covered.has(point.state)) continue;
+      if (point.seq <= run.firstFaultSeq || covered.has(siteOf(point))) continue;
       if (run.combo.some((f) => covers(f, point.state, point.item, point.attempt, point.execution))) continue;
       const where = `${point.state}\u0000${point.item}\u0000${point.attempt}\u0000${point.execution}`;
       if (seen.has(where)) continue;

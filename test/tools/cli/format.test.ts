@@ -34,27 +34,27 @@ describe('toSteps', () => {
   // As Step Functions links them: each event to its causal predecessor.
   const events: HistoryEvent[] = [
     { id: 1, previousEventId: 0, type: 'ExecutionStarted', timestamp: at(0) },
-    { id: 2, previousEventId: 0, type: 'TaskStateEntered', timestamp: at(0), stateEnteredEventDetails: { name: 'Forward us-west-2', input: '{"a":1}' } },
+    { id: 2, previousEventId: 0, type: 'TaskStateEntered', timestamp: at(0), stateEnteredEventDetails: { name: 'Forward', input: '{"a":1}' } },
     { id: 3, previousEventId: 2, type: 'LambdaFunctionScheduled', timestamp: at(0) },
     { id: 4, previousEventId: 3, type: 'LambdaFunctionFailed', timestamp: at(5), lambdaFunctionFailedEventDetails: { error: 'RegionUnavailable', cause: 'down' } },
     { id: 5, previousEventId: 4, type: 'LambdaFunctionScheduled', timestamp: at(1005) },
     { id: 6, previousEventId: 5, type: 'LambdaFunctionFailed', timestamp: at(1010), lambdaFunctionFailedEventDetails: { error: 'RegionUnavailable', cause: 'down' } },
-    { id: 7, previousEventId: 6, type: 'TaskStateExited', timestamp: at(1010), stateExitedEventDetails: { name: 'Forward us-west-2', output: '{"b":2}' } },
-    { id: 8, previousEventId: 7, type: 'PassStateEntered', timestamp: at(1010), stateEnteredEventDetails: { name: 'Region us-west-2 failed', input: '{}' } },
-    { id: 9, previousEventId: 8, type: 'PassStateExited', timestamp: at(1011), stateExitedEventDetails: { name: 'Region us-west-2 failed', output: '{}' } },
+    { id: 7, previousEventId: 6, type: 'TaskStateExited', timestamp: at(1010), stateExitedEventDetails: { name: 'Forward', output: '{"b":2}' } },
+    { id: 8, previousEventId: 7, type: 'PassStateEntered', timestamp: at(1010), stateEnteredEventDetails: { name: 'Region refused', input: '{}' } },
+    { id: 9, previousEventId: 8, type: 'PassStateExited', timestamp: at(1011), stateExitedEventDetails: { name: 'Region refused', output: '{}' } },
     { id: 10, previousEventId: 9, type: 'ExecutionSucceeded', timestamp: at(1012) },
   ];
 
   it('pairs entries and exits, counts retries from schedules, and keeps errors with their Task', () => {
     const steps = toSteps(events);
-    expect(steps.map((s) => s.name)).toEqual(['Forward us-west-2', 'Region us-west-2 failed']);
+    expect(steps.map((s) => s.name)).toEqual(['Forward', 'Region refused']);
     expect(steps[0]?.attempts).toBe(2);
     expect(steps[0]?.errors.map((e) => e.error)).toEqual(['RegionUnavailable', 'RegionUnavailable']);
     expect(steps[0]?.exitedAt?.getTime()).toBe(at(1010).getTime());
     expect(steps[1]?.errors).toEqual([]);
 
     const text = formatSteps(steps, { width: 0 });
-    expect(text).toContain('Forward us-west-2  (1010ms) retries:1');
+    expect(text).toContain('Forward  (1010ms) retries:1');
     expect(text).toContain('error: RegionUnavailable: down');
     expect(text).toContain('out: {"b":2}');
     expect(formatSteps(steps, { data: false })).not.toContain('in:');
@@ -63,8 +63,8 @@ describe('toSteps', () => {
   it('summarizes visits per state', () => {
     const summary = summarizeSteps(toSteps(events));
     expect(summary.map((s) => [s.name, s.visits, s.errors, s.retries])).toEqual([
-      ['Forward us-west-2', 1, 2, 1],
-      ['Region us-west-2 failed', 1, 0, 0],
+      ['Forward', 1, 2, 1],
+      ['Region refused', 1, 0, 0],
     ]);
   });
 
@@ -129,7 +129,29 @@ describe('what became of each message', () => {
   };
   const regions = ['us-east-1', 'us-west-2', 'us-west-1'];
 
-  it('names a failover with the region that refused, from the branch and from the failover step', () => {
+  it('names a failover with the region that refused, from the group and from the Failover step (the Map over region groups)', () => {
+    // Today's output: one list per group, named by forwardedGroups; the Failover step's input names its region.
+    const grouped = { ...output, forwarded: output.forwarded.slice(0, 3), forwardedGroups: ['us-east-1', 'us-west-2', 'us-west-1'] };
+    const failoverStep = {
+      name: 'Failover',
+      input: JSON.stringify({ region: 'us-west-2', reason: 'us-west-2: RegionUnavailable' }),
+      output: JSON.stringify({ placements: [{ messageId: 'm2', failedOver: true }, { messageId: 'm3', failedOver: true }] }),
+    } as Step;
+    const messages = batchMessages(JSON.stringify(grouped), { steps: [failoverStep] }) ?? [];
+    expect(messages.map((m) => [m.requestId, m.outcome, m.region ?? '-', m.failedOverFrom ?? '-'])).toEqual([
+      ['r0', 'duplicate', '-', '-'],
+      ['r1', 'dispatched', 'us-east-1', '-'],
+      ['r2', 'dispatched', 'us-east-1', 'us-west-2'],
+      ['r3', 'dispatched', 'us-west-1', 'us-west-2'],
+      ['r4', 'retry', '-', '-'],
+    ]);
+    expect(messages[2]?.failoverReason).toBe('us-west-2: RegionUnavailable');
+    // Without history data, the group still says where it came from; a group listed in another order too.
+    const reordered = { ...output, forwarded: [output.forwarded[1] ?? [], output.forwarded[0] ?? []], forwardedGroups: ['us-west-2', 'us-east-1'] };
+    expect(batchMessages(reordered)?.find((m) => m.requestId === 'r2')?.failedOverFrom).toBe('us-west-2');
+  });
+
+  it('names a failover with the region that refused in outputs from before the Map (one list per region, "Failover from <region>")', () => {
     const failoverStep = {
       name: 'Failover from us-west-2',
       input: JSON.stringify({ reason: 'us-west-2: RegionUnavailable' }),

@@ -63,7 +63,7 @@ function failedOverExecution() {
 
 interface Inspected {
   execution: { name: string; status: string };
-  steps: Array<{ name: string; type: string; errors: Array<{ error: string }>; attempts: number; iteration?: number; depth: number }>;
+  steps: Array<{ name: string; type: string; input?: string; errors: Array<{ error: string }>; attempts: number; iteration?: number; depth: number }>;
   messages: Array<{ requestId: string; outcome: string; region?: string; failedOver: boolean; failedOverFrom?: string; failoverReason?: string }>;
 }
 
@@ -73,12 +73,13 @@ describe('inspect', () => {
     const text = await cli('inspect', execution.name, '--no-data');
     expect(text.code, text.stderr).toBe(0);
     const lines = text.stdout.split('\n');
-    const at = lines.findIndex((l) => /Task\s+Forward us-west-2 {2}\(\d+ms\) retries:1$/.test(l));
+    const at = lines.findIndex((l) => /Task\s+\[\d+ us-west-2\] Forward {2}\(\d+ms\) retries:1$/.test(l));
     expect(at, text.stdout).toBeGreaterThan(0);
     expect(lines[at + 1]).toMatch(/^\s+error: RegionUnavailable: /);
     expect(lines[at + 2]).toMatch(/^\s+error: RegionUnavailable: /);
     for (const region of ['us-east-1', 'us-west-1']) {
-      const other = lines.findIndex((l) => l.includes(`Forward ${region}  (`));
+      const other = lines.findIndex((l) => new RegExp(`\\[\\d+ ${region}\\] Forward {2}\\(`).test(l));
+      expect(other, `${region}: ${text.stdout}`).toBeGreaterThan(0);
       expect(lines[other]).not.toMatch(/retries/);
       expect(lines[other + 1]).not.toMatch(/error:/);
     }
@@ -91,7 +92,8 @@ describe('inspect', () => {
     expect(json.code, json.stderr).toBe(0);
     const parsed = JSON.parse(json.stdout) as Inspected;
     expect(parsed.execution).toMatchObject({ name: execution.name, status: 'SUCCEEDED' });
-    const forward = (region: string) => parsed.steps.find((s) => s.name === `Forward ${region}`);
+    // One Forward state for every region: the region is the iteration's, in the step's input.
+    const forward = (region: string) => parsed.steps.find((s) => s.name === 'Forward' && (JSON.parse(s.input ?? '{}') as { region?: string }).region === region);
     expect(forward('us-west-2')).toMatchObject({ attempts: 2, depth: 1 });
     expect(forward('us-west-2')?.errors.map((e) => e.error)).toEqual(['RegionUnavailable', 'RegionUnavailable']);
     expect([forward('us-east-1')?.errors, forward('us-west-1')?.errors]).toEqual([[], []]);

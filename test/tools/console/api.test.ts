@@ -1,4 +1,5 @@
 /** The console's JSON API, without a browser: what each route answers, and the 4xx it gives for bad input. */
+import { STATE } from '../../../workflows/dispatch.js';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deadLetterScene, failoverScene, sendBodies, waitFor } from '../../../tools/console/scene.js';
@@ -83,15 +84,27 @@ describe('executions', () => {
   it('gives one execution with each state coloured from its history, and the batch as rows', async () => {
     const { status, body } = await h.get(`/api/execution?arn=${encodeURIComponent(failoverArn)}`);
     expect(status).toBe(200);
-    const model = body.model as { states: Record<string, { outcome: string; retries: number; errors: Array<{ error: string; handling: string; next?: string }> }>; unattributed: number[] };
+    type Visit = { name: string; input?: string; outcome: string; attempts: number; errors: Array<{ error: string; handling: string; next?: string }> };
+    const model = body.model as {
+      states: Record<string, { outcome: string; retries: number; visits: number; errors: Array<{ error: string; handling: string; next?: string }> }>;
+      visits: Visit[];
+      unattributed: number[];
+    };
     expect(model.unattributed).toEqual([]);
-    expect(model.states['Forward us-west-2']).toMatchObject({ outcome: 'caught', retries: 1 });
-    expect(model.states['Forward us-west-2']?.errors.map((e) => [e.error, e.handling, e.next])).toEqual([
+    // One Forward state for every region: its colour is its worst visit's, each visit is one region's iteration.
+    const visitsIn = (name: string, region: string) => model.visits.filter((v) => v.name === name && (JSON.parse(v.input ?? '{}') as { region?: string }).region === region);
+    expect(model.states[STATE.forward]).toMatchObject({ outcome: 'caught', retries: 1 });
+    const west2 = visitsIn(STATE.forward, 'us-west-2');
+    expect(west2).toHaveLength(1);
+    expect(west2[0]).toMatchObject({ outcome: 'caught', attempts: 2 });
+    expect(west2[0]?.errors.map((e) => [e.error, e.handling, e.next])).toEqual([
       ['RegionUnavailable', 'retried', undefined],
-      ['RegionUnavailable', 'caught', 'Region us-west-2 refused'],
+      ['RegionUnavailable', 'caught', 'Region refused'],
     ]);
-    expect(model.states['Failover from us-west-2']?.outcome).toBe('succeeded');
-    expect(model.states['Forward us-east-1']?.outcome).toBe('succeeded');
+    expect(visitsIn(STATE.failover, 'us-west-2').map((v) => v.outcome)).toEqual(['succeeded']);
+    expect(visitsIn(STATE.forward, 'us-east-1').map((v) => v.outcome)).toEqual(['succeeded']);
+    // The failover ran for us-west-2's iteration only.
+    expect(model.visits.filter((v) => v.name === STATE.failover)).toHaveLength(1);
     const rows = body.messages as Array<{ failedOver: boolean; branch?: string; region?: string; outcome: string }>;
     const moved = rows.filter((r) => r.failedOver);
     expect(moved.length).toBeGreaterThan(0);

@@ -2,6 +2,7 @@
  * The web console in a real browser (Debian's Chromium, headless, driven by playwright-core), asserting
  * what a person sees. Without Chromium these tests fail and say how to install it.
  */
+import { executionOutputSchema } from '../../../core/outcomes.js';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../../tools/console/chromium.js';
@@ -56,30 +57,39 @@ describe('the console in Chromium', () => {
 
     // One node per state, counted from the definition the stack runs.
     const names = definitionStateNames(harness.stack);
-    await stateBox('Forward us-west-2').waitFor();
+    await stateBox('Forward').waitFor();
     expect(await page.locator('svg.graph [data-state]').count()).toBe(names.length);
-    for (const name of ['Claim requests', 'Read queue depths', 'Choose regions', 'Forward to regions', 'Settle again', 'Report outcomes']) {
+    for (const name of ['Claim requests', 'Read queue depths', 'Choose regions', 'Forward to regions', 'Forward', 'Failover', 'Settle', 'Report outcomes']) {
       expect(await stateBox(name).count(), name).toBe(1);
     }
 
-    // The retry and the catch are on the region that refused; the failover ran; the other regions did not fail.
-    expect(await stateBox('Forward us-west-2').getAttribute('data-outcome')).toBe('caught');
-    expect(await stateBox('Forward us-west-2').textContent()).toContain('↻1');
-    expect(await stateBox('Region us-west-2 refused').getAttribute('data-outcome')).toBe('succeeded');
-    expect(await stateBox('Failover from us-west-2').getAttribute('data-outcome')).toBe('succeeded');
-    expect(await stateBox('Forward us-east-1').getAttribute('data-outcome')).toBe('succeeded');
-    expect(await stateBox('Failover from us-east-1').getAttribute('data-outcome')).toBe('not-entered');
-    expect(await stateBox('Dead-letter us-west-2').getAttribute('data-outcome')).toBe('not-entered');
+    // One Forward for every region: one visit per region with work (one visit per group), coloured by the one that refused
+    // (retried, then caught); the failover ran once (for that region only); nothing was dead-lettered.
+    expect(await stateBox('Forward').getAttribute('data-outcome')).toBe('caught');
+    expect(await stateBox('Forward').textContent()).toContain('↻1');
+    // The groups the select step made: a region each, all forwarded.
+    const groups = executionOutputSchema.parse(execution.output).forwardedGroups ?? [];
+    expect(groups).toContain('us-west-2');
+    expect(groups).toContain('us-east-1');
+    expect(await stateBox('Forward').textContent()).toContain(`×${groups.length}`);
+    expect(await stateBox('Region refused').getAttribute('data-outcome')).toBe('succeeded');
+    expect(await stateBox('Failover').getAttribute('data-outcome')).toBe('succeeded');
+    expect(await stateBox('Failover').textContent()).not.toContain('×');
+    expect(await stateBox('Dead-letter').getAttribute('data-outcome')).toBe('not-entered');
 
-    // A click shows the state's errors, in order, and its input and events.
-    await stateBox('Forward us-west-2').click();
+    // A click shows the state's errors, in order, and each visit's input (the region's) and events.
+    await stateBox('Forward').click();
     const details = page.locator('#state-details');
-    await poll(() => details.locator('h2').textContent()).toBe('Forward us-west-2');
+    await poll(() => details.locator('h2').textContent()).toBe('Forward');
     const errors = await details.locator('.errors li').allTextContents();
     expect(errors).toHaveLength(2);
     expect(errors[0]).toMatch(/^RegionUnavailable .* retried/);
-    expect(errors[1]).toMatch(/^RegionUnavailable .* caught, went on to “Region us-west-2 refused”/);
-    expect(await details.locator('pre.input').first().textContent()).toContain('"region": "us-west-2"');
+    expect(errors[1]).toMatch(/^RegionUnavailable .* caught, went on to “Region refused”/);
+    const inputs = await details.locator('pre.input').allTextContents();
+    expect(inputs).toHaveLength(groups.length);
+    const regionOf = (text: string) => (JSON.parse(text) as { region?: string }).region;
+    expect(inputs.filter((text) => regionOf(text) === 'us-west-2')).toHaveLength(1);
+    expect(inputs.filter((text) => regionOf(text) === 'us-east-1')).toHaveLength(1);
     expect(await details.locator('.events .event').allTextContents()).toEqual(
       expect.arrayContaining([expect.stringContaining('LambdaFunctionFailed'), expect.stringContaining('TaskStateExited')]),
     );

@@ -27,7 +27,7 @@ function cleanRun(): RunView {
       },
     ],
     attempts: ids.map((requestId, i) =>
-      attempt(i + 1, { state: `Forward ${regions[i]}`, role: 'forward', holds: [requestId], sent: [{ region: regions[i] as string, requestId, token: `t${i}` }] }),
+      attempt(i + 1, { state: 'Forward', item: regions[i] as string, role: 'forward', holds: [requestId], sent: [{ region: regions[i] as string, requestId, token: `t${i}` }] }),
     ),
     copies: ids.map((requestId, i) => ({ queue: 'region' as const, region: regions[i], messageId: `q${i}`, requestId, token: `t${i}`, execution: 'e0' })),
     records: ids.map((requestId, i) => ({ requestId, status: 'DISPATCHED', token: `t${i}`, tokens: [`t${i}`], workStatus: 'COMPLETED' })),
@@ -63,10 +63,10 @@ describe('the explorer checker', () => {
     const failover = (unanswered: string[]): RunView => ({
       ...base,
       attempts: [
-        ...base.attempts.filter((a) => a.state !== 'Forward us-west-1'),
-        attempt(3, { state: 'Forward us-west-1', role: 'forward', holds: ['r2'], unanswered }),
-        attempt(4, { state: 'Forward us-west-1', role: 'forward', attempt: 2, holds: ['r2'] }),
-        attempt(5, { state: 'Failover from us-west-1', role: 'failover', holds: ['r2'], sent: [{ region: 'us-west-1', requestId: 'r2', token: 't2' }] }),
+        ...base.attempts.filter((a) => !(a.state === 'Forward' && a.item === 'us-west-1')),
+        attempt(3, { state: 'Forward', item: 'us-west-1', role: 'forward', holds: ['r2'], unanswered }),
+        attempt(4, { state: 'Forward', item: 'us-west-1', role: 'forward', attempt: 2, holds: ['r2'] }),
+        attempt(5, { state: 'Failover', item: 'us-west-1', role: 'failover', holds: ['r2'], sent: [{ region: 'us-west-1', requestId: 'r2', token: 't2' }] }),
       ],
     });
     expect(checks(failover(['r2']))).toEqual(['failover-after-unanswered r2']);
@@ -75,10 +75,10 @@ describe('the explorer checker', () => {
 
   it('finds a dead-letter send after an unanswered forward, but allows a failover on the next delivery', () => {
     const base = cleanRun();
-    const unanswered = attempt(3, { state: 'Forward us-west-1', role: 'forward', holds: ['r2'], unanswered: ['r2'] });
-    const deadLetter = attempt(6, { state: 'Dead-letter us-west-1', role: 'dead-letter', item: 'm2', holds: ['r2'] });
+    const unanswered = attempt(3, { state: 'Forward', item: 'us-west-1', role: 'forward', holds: ['r2'], unanswered: ['r2'] });
+    const deadLetter = attempt(6, { state: 'Dead-letter', role: 'dead-letter', item: 'm2', holds: ['r2'] });
     expect(checks({ ...base, attempts: [unanswered, deadLetter] })).toEqual(['failover-after-unanswered r2']);
-    const nextDelivery = attempt(9, { execution: 1, state: 'Failover from us-west-1', role: 'failover', holds: ['r2'] });
+    const nextDelivery = attempt(9, { execution: 1, state: 'Failover', item: 'us-west-1', role: 'failover', holds: ['r2'] });
     expect(checks({ ...base, attempts: [unanswered, nextDelivery] })).toEqual([]);
   });
 
@@ -135,7 +135,7 @@ describe('the explorer checker', () => {
 
     it('names a forward whose answer was lost after it sent', () => {
       const base = cleanRun();
-      const lostAnswer = attempt(7, { state: 'Forward us-west-2', role: 'forward', holds: ['r1'], unanswered: ['r1'], fault: 'ran-crash', answerLost: true, sent: [{ region: 'us-west-2', requestId: 'r1', token: 't9' }] });
+      const lostAnswer = attempt(7, { state: 'Forward', item: 'us-west-2', role: 'forward', holds: ['r1'], unanswered: ['r1'], fault: 'ran-crash', answerLost: true, sent: [{ region: 'us-west-2', requestId: 'r1', token: 't9' }] });
       const report = checkRun({ ...base, attempts: [...base.attempts, lostAnswer], copies: [...base.copies, second({})] });
       expect(report.violations).toEqual([]);
       expect(report.extraCopies.map((x) => x.window)).toEqual([WINDOWS.forwardCrash]);

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { taskStates } from '../../../tools/explore/definition.js';
 import { kindsFor } from '../../../tools/explore/faults.js';
-import { comboId, frontier, pairs, parseComboId, sample, singles, type Point } from '../../../tools/explore/space.js';
+import { comboId, frontier, pairs, parseComboId, sample, singles, siteOf, type Point } from '../../../tools/explore/space.js';
 import { dispatchDefinition, STATE } from '../../../workflows/dispatch.js';
 
 const refs = {
@@ -21,11 +21,13 @@ describe('the fault space', () => {
     const byName = new Map(tasks.map((t) => [t.name, t]));
     expect(byName.get(STATE.putClaim)).toMatchObject({ kind: 'dynamodb', action: 'UpdateItem', inMap: true });
     expect(byName.get(STATE.snapshot)).toMatchObject({ kind: 'lambda', inMap: false, maxAttempts: 1 });
-    expect(byName.get(STATE.forward('us-west-2'))).toMatchObject({ kind: 'lambda', resource: refs.functions.forward, inMap: false });
-    expect(byName.get(STATE.forward('us-west-2'))?.maxAttempts).toBeGreaterThan(1);
-    expect(byName.get(STATE.deadLetter('us-east-1'))).toMatchObject({ kind: 'sqs', action: 'SendMessage', inMap: true });
-    // One Forward and one Failover per region at least: the space grows with the regions.
-    expect(tasks.filter((t) => t.resource === refs.functions.forward).length).toBeGreaterThanOrEqual(2 * refs.regions.length);
+    // The Forward iteration runs once per region with work: its Tasks are in a Map, their item is the region.
+    expect(byName.get(STATE.forward)).toMatchObject({ kind: 'lambda', resource: refs.functions.forward, inMap: true });
+    expect(byName.get(STATE.forward)?.maxAttempts).toBeGreaterThan(1);
+    expect(byName.get(STATE.deadLetter)).toMatchObject({ kind: 'sqs', action: 'SendMessage', inMap: true });
+    // Forward, Forward again and Failover: the same three Tasks at any number of regions (the runs reach them once per region).
+    expect(tasks.filter((t) => t.resource === refs.functions.forward).map((t) => t.name).sort()).toEqual([STATE.failover, STATE.forward, STATE.forwardAgain].sort());
+    expect(taskStates(dispatchDefinition({ ...refs, regions: ['us-east-1', 'us-west-2', 'us-west-1', 'eu-west-1'] }))).toEqual(tasks);
   });
 
   it('gives each kind of Task its own ways to fail', () => {
@@ -38,12 +40,12 @@ describe('the fault space', () => {
 
   it('replays a combination from its id', () => {
     const combo = [
-      { state: 'Forward us-west-2', item: '-', attempt: 1, kind: 'send-stored-5xx' },
-      { state: 'Mark dispatched us-west-2', item: 'm1', attempt: '*', kind: 'refused-4xx' },
+      { state: 'Forward', item: 'us-west-2', attempt: 1, kind: 'send-stored-5xx' },
+      { state: 'Mark dispatched', item: 'm1', attempt: '*', kind: 'refused-4xx' },
     ] as const;
     expect(parseComboId(comboId(combo))).toEqual(combo);
     expect(parseComboId('none')).toEqual([]);
-    expect(() => parseComboId('Forward us-west-2[-]#1=melted')).toThrow();
+    expect(() => parseComboId('Forward[us-west-2]#1=melted')).toThrow();
   });
 
   it('pairs a first fault only with the attempts its own run reached after it', () => {
@@ -58,8 +60,8 @@ describe('the fault space', () => {
 
   it('replays a fault on the next delivery from its id', () => {
     const combo = [
-      { state: 'Forward us-west-2', item: '-', attempt: 1, kind: 'send-stored-5xx' },
-      { state: 'Dead-letter again', item: 'm0', attempt: 1, kind: 'stored-5xx', delivery: 1 },
+      { state: 'Forward', item: 'us-west-2', attempt: 1, kind: 'send-stored-5xx' },
+      { state: 'Dead-letter', item: 'm0', attempt: 1, kind: 'stored-5xx', delivery: 1 },
     ] as const;
     expect(comboId(combo)).toContain('=stored-5xx@2');
     expect(parseComboId(comboId(combo))).toEqual(combo);
@@ -78,6 +80,18 @@ describe('the fault space', () => {
     expect(next.every((c) => c.length === 3 && c[2]?.state === 'D' && c[2]?.delivery === 1)).toBe(true);
     // Only runs of exactly `level` faults are extended.
     expect(frontier([run], new Set(['A', 'B', 'C']), 3)).toEqual([]);
+  });
+
+  it('counts a state of the Forward map as covered per region group: a fault in one region\'s Dead-letter does not cover another\'s', () => {
+    const point = (seq: number, state: string, group?: string): Point => ({ state, item: 'm0', attempt: 1, role: { kind: 'sqs' }, maxAttempts: 1, seq, execution: 0, ...(group ? { group } : {}) });
+    const pair = [
+      { state: 'A', item: '-', attempt: 1, kind: 'refused-4xx' },
+      { state: 'B', item: '-', attempt: 1, kind: 'refused-4xx' },
+    ] as const;
+    const run = { combo: pair, firstFaultSeq: 1, points: [point(1, 'A'), point(2, 'B'), point(3, 'Dead-letter', 'us-west-2')] };
+    expect(siteOf(point(3, 'Dead-letter', 'us-west-2'))).not.toBe(siteOf(point(3, 'Dead-letter', 'us-east-1')));
+    expect(frontier([run], new Set(['A', 'B', siteOf(point(0, 'Dead-letter', 'us-east-1'))]), 2).length).toBeGreaterThan(0);
+    expect(frontier([run], new Set(['A', 'B', siteOf(point(0, 'Dead-letter', 'us-west-2'))]), 2)).toEqual([]);
   });
 
   it('samples the same combinations for the same seed', () => {

@@ -19,6 +19,25 @@ import { StateMachine } from 'aws-local-stepfunctions';
 export type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
 
 type Json = unknown;
+
+/**
+ * The region of the "Forward to regions" iteration a state event happened in: the `region` field of the
+ * state's input, which every state of the iteration carries, the Settle map's included (workflows/forward-branch.ts).
+ * Undefined for events outside it (and for events that hold no state).
+ */
+export function eventRegion(event: EventLog): string | null | undefined {
+  if (!('state' in event)) return undefined;
+  const input = event.state.input;
+  if (!input || typeof input !== 'object' || Array.isArray(input) || !('region' in input)) return undefined;
+  const region = (input as { region?: unknown }).region;
+  return typeof region === 'string' || region === null ? region : undefined;
+}
+
+/** A state event of `type` in state `name`, in the iteration of `region` when one is given. */
+export function isStateEvent(event: EventLog, type: EventLog['type'], name: string, region?: string | null): boolean {
+  if (event.type !== type || !('state' in event) || event.state.name !== name) return false;
+  return region === undefined || eventRegion(event) === region;
+}
 /** A Lambda handler as the runtime calls it. */
 export type LambdaHandler = (event: never, context: never) => Promise<unknown> | unknown;
 

@@ -139,8 +139,8 @@ export function stateContainers(definition: object): Map<string, Container> {
  *   the iteration that failed; ParallelStateSucceeded/Failed to the last event of the branch that ended
  *   last; the Map's or Parallel's state exited to that;
  * - ExecutionSucceeded/Failed/TimedOut/Aborted link to the last event of the top level.
- * Limit: the local engine gives a state nested in two Maps the index of the outer one only, so the
- * iterations of a Map inside another Map's iterations cannot be told apart (this project has none).
+ * A Map inside another Map's iterations (the Settle map of each Forward iteration) is told apart by
+ * iterationKeys: each run of it, and each of its iterations, has its own scope.
  */
 export function toHistoryEvents(source: HistorySource, options: HistoryOptions): WireHistoryEvent[] {
   const data = options.includeExecutionData ?? true;
@@ -159,27 +159,29 @@ export function toHistoryEvents(source: HistorySource, options: HistoryOptions):
     stateExitedEventDetails: { name, ...(data ? { output: json(output), outputDetails: { truncated: false } } : {}) },
   });
   const caught = new Set<string>();
-  const key = (name: string, index: number | undefined) => `${name}#${index ?? ''}`;
+  const events = source.events;
+  const iteration = iterationKeys(events, containers);
+  const key = (name: string, position: number) => `${name}#${iteration.key[position] ?? ''}`;
 
-  // The last event of each scope: 'root', 'map:<Map>:<index>', 'branch:<Parallel>:<branch>:<index of an enclosing Map>'.
+  // The last event of each scope: 'root', 'map:<Map>:<iteration key>', 'branch:<Parallel>:<branch>:<iteration key of an enclosing Map>'.
   const last = new Map<string, number>([['root', 0]]);
-  const scopeOf = (name: string, index: number | undefined): string => {
+  const scopeOf = (name: string, position: number): string => {
     const container = containers.get(name);
     if (!container) return 'root';
-    return container.kind === 'map' ? `map:${container.name}:${index ?? ''}` : `branch:${container.name}:${container.branch}:${index ?? ''}`;
+    const at = iteration.key[position] ?? '';
+    return container.kind === 'map' ? `map:${container.name}:${at}` : `branch:${container.name}:${container.branch}:${at}`;
   };
   const lastIn = (scope: string) => last.get(scope) ?? 0;
-  // Per Map (by name; see the limit above): its MapStateStarted, the last iteration to end, and the
+  // Per run of a Map (its name and the iteration it runs in): its MapStateStarted, the last iteration to end, and the
   // last event of the last iteration that failed.
   const mapStarted = new Map<string, number>();
   const iterationEnded = new Map<string, number>();
   const iterationFailedAfter = new Map<string, number>();
   // Per Parallel instance (name and enclosing index): the branch scopes to reset and read.
-  const branchScopes = (name: string, index: number | undefined) => {
+  const branchScopes = (name: string, position: number) => {
     const count = branchCount(options.definition, name);
-    return Array.from({ length: count }, (_, b) => `branch:${name}:${b}:${index ?? ''}`);
+    return Array.from({ length: count }, (_, b) => `branch:${name}:${b}:${iteration.key[position] ?? ''}`);
   };
-  const events = source.events;
 
   events.forEach((event, position) => {
     const t = event.timestamp;
@@ -194,7 +196,7 @@ export function toHistoryEvents(source: HistorySource, options: HistoryOptions):
         break;
       case 'StateEntered': {
         const { name, type, input } = event.state;
-        const scope = scopeOf(name, event.index);
+        const scope = scopeOf(name, position);
         let id = push(t, lastIn(scope), `${type}StateEntered`, entered(name, input));
         if (type === 'Task') {
           const kind = taskKind(resources.get(name), options.region);
@@ -202,44 +204,46 @@ export function toHistoryEvents(source: HistorySource, options: HistoryOptions):
           id = push(t, id, ...kind.started());
         } else if (type === 'Map') {
           // AWS reports the iteration count at the start; the local log only has it as it goes.
-          const length = countIterations(events, position, name);
+          const length = countIterations(events, iteration.run, position);
+          const run = iteration.run[position] ?? name;
           id = push(t, id, 'MapStateStarted', { mapStateStartedEventDetails: { length } });
-          mapStarted.set(name, id);
-          iterationEnded.delete(name);
-          iterationFailedAfter.delete(name);
+          mapStarted.set(run, id);
+          iterationEnded.delete(run);
+          iterationFailedAfter.delete(run);
         } else if (type === 'Parallel') {
           id = push(t, id, 'ParallelStateStarted');
-          for (const branch of branchScopes(name, event.index)) last.set(branch, id);
+          for (const branch of branchScopes(name, position)) last.set(branch, id);
         }
         last.set(scope, id);
         break;
       }
       case 'StateExited': {
         const { name, type, output } = event.state;
-        const scope = scopeOf(name, event.index);
+        const scope = scopeOf(name, position);
         let previous = lastIn(scope);
         // A caught state exits with the Catch's output: it must not be reported as a success.
-        const wasCaught = caught.delete(key(name, event.index));
+        const wasCaught = caught.delete(key(name, position));
         if (!wasCaught && type === 'Task') {
           previous = push(t, previous, ...taskKind(resources.get(name), options.region).succeeded(output, data));
         } else if (!wasCaught && type === 'Map') {
-          previous = push(t, iterationEnded.get(name) ?? mapStarted.get(name) ?? previous, 'MapStateSucceeded');
+          const run = iteration.run[position] ?? name;
+          previous = push(t, iterationEnded.get(run) ?? mapStarted.get(run) ?? previous, 'MapStateSucceeded');
         } else if (!wasCaught && type === 'Parallel') {
-          previous = push(t, Math.max(previous, ...branchScopes(name, event.index).map(lastIn)), 'ParallelStateSucceeded');
+          previous = push(t, Math.max(previous, ...branchScopes(name, position).map(lastIn)), 'ParallelStateSucceeded');
         }
         last.set(scope, push(t, previous, `${type}StateExited`, exited(name, output)));
         break;
       }
       case 'StateFailed': {
         const { name, type } = event.state;
-        const scope = scopeOf(name, event.index);
+        const scope = scopeOf(name, position);
         let id: number | undefined;
         if (type === 'Task') {
           id = push(t, lastIn(scope), ...taskKind(resources.get(name), options.region).failed(event.Error, text(event.Cause)));
         } else if (type === 'Map') {
-          id = push(t, iterationFailedAfter.get(name) ?? lastIn(scope), 'MapStateFailed');
+          id = push(t, iterationFailedAfter.get(iteration.run[position] ?? name) ?? lastIn(scope), 'MapStateFailed');
         } else if (type === 'Parallel') {
-          id = push(t, Math.max(lastIn(scope), ...branchScopes(name, event.index).map(lastIn)), 'ParallelStateFailed');
+          id = push(t, Math.max(lastIn(scope), ...branchScopes(name, position).map(lastIn)), 'ParallelStateFailed');
         }
         // A Fail state (or a runtime error in Pass/Choice) shows only in ExecutionFailed, as on AWS.
         if (id !== undefined) last.set(scope, id);
@@ -248,7 +252,7 @@ export function toHistoryEvents(source: HistorySource, options: HistoryOptions):
       case 'StateRetried': {
         const { name, type, input } = event.state;
         if (type === 'Task') {
-          const scope = scopeOf(name, event.index);
+          const scope = scopeOf(name, position);
           const kind = taskKind(resources.get(name), options.region);
           // The retry follows the failure it retries (the scope's last event).
           const scheduled = push(t, lastIn(scope), ...kind.scheduled(input, data));
@@ -257,22 +261,23 @@ export function toHistoryEvents(source: HistorySource, options: HistoryOptions):
         break;
       }
       case 'StateCaught':
-        caught.add(key(event.state.name, event.index));
+        caught.add(key(event.state.name, position));
         break;
       case 'MapIterationStarted': {
         const name = event.parentState.name;
-        const id = push(t, mapStarted.get(name) ?? 0, event.type, { mapIterationStartedEventDetails: { name, index: event.index } });
-        last.set(`map:${name}:${event.index}`, id);
+        const id = push(t, mapStarted.get(iteration.run[position] ?? name) ?? 0, event.type, { mapIterationStartedEventDetails: { name, index: event.index } });
+        last.set(`map:${name}:${iteration.key[position] ?? event.index}`, id);
         break;
       }
       case 'MapIterationSucceeded':
       case 'MapIterationFailed': {
         const name = event.parentState.name;
-        const inside = lastIn(`map:${name}:${event.index}`);
+        const run = iteration.run[position] ?? name;
+        const inside = lastIn(`map:${name}:${iteration.key[position] ?? event.index}`);
         const detailsKey = `mapIteration${event.type.slice('MapIteration'.length)}EventDetails`;
         const id = push(t, inside, event.type, { [detailsKey]: { name, index: event.index } });
-        iterationEnded.set(name, id);
-        if (event.type === 'MapIterationFailed') iterationFailedAfter.set(name, inside);
+        iterationEnded.set(run, id);
+        if (event.type === 'MapIterationFailed') iterationFailedAfter.set(run, inside);
         break;
       }
       case 'ExecutionSucceeded':
@@ -311,6 +316,81 @@ export function toHistoryEvents(source: HistorySource, options: HistoryOptions):
 }
 
 /** How many branches the Parallel state of that name has. */
+/** The nearest Map whose iterations hold `name` (through Parallel branches), if any. */
+function enclosingMap(containers: ReadonlyMap<string, Container>, name: string): string | undefined {
+  let container = containers.get(name);
+  while (container?.kind === 'branch') container = containers.get(container.name);
+  return container?.name;
+}
+
+/**
+ * Which Map iteration each event belongs to, as a key ("3", or "3/1" for iteration 1 of a Map run inside
+ * iteration 3 of another), and which run of a Map (`Settle@3`) each Map state and iteration event is.
+ * The local engine gives a state inside two Maps the outer index only (an inner iteration's index is
+ * overwritten as the event is passed up), and an inner MapIteration event its own index only; both are
+ * recovered from the data: an inner iteration starts with its input, and each of its states enters with
+ * the output of the one before (the first one with the iteration's input), which tells concurrent
+ * iterations apart; the inner Map's run is the one whose input its iteration events carry. Two levels of
+ * Map (this definition's Forward iterations and their Settle map); deeper nesting is not resolved.
+ */
+export function iterationKeys(events: readonly EventLog[], containers: ReadonlyMap<string, Container>): { key: Array<string | undefined>; run: Array<string | undefined> } {
+  const key: Array<string | undefined> = [];
+  const run: Array<string | undefined> = [];
+  const outerOfRun = new Map<string, string>();
+  const iterations = new Map<string, Map<number, { expect: string; current?: { name: string; input: string } }>>();
+  const nested = (map: string) => enclosingMap(containers, map) !== undefined;
+  const innerOf = (instance: string, name: string, input: string, entering: boolean): number | undefined => {
+    const list = [...(iterations.get(instance) ?? new Map()).entries()];
+    const found = entering
+      ? list.find(([, it]) => !it.current && it.expect === input)
+      : (list.find(([, it]) => it.current?.name === name && it.current.input === input) ?? list.find(([, it]) => it.current?.name === name));
+    return found?.[0];
+  };
+  events.forEach((event, position) => {
+    if (event.type === 'MapIterationStarted' || event.type === 'MapIterationSucceeded' || event.type === 'MapIterationFailed') {
+      const map = event.parentState.name;
+      if (!nested(map)) {
+        run[position] = `${map}@`;
+        key[position] = String(event.index);
+        return;
+      }
+      const outer = outerOfRun.get(`${map}\u0000${json(event.parentState.input)}`) ?? '?';
+      const instance = `${map}@${outer}`;
+      run[position] = instance;
+      key[position] = `${outer}/${event.index}`;
+      if (event.type === 'MapIterationStarted') {
+        const list = iterations.get(instance) ?? new Map();
+        list.set(event.index, { expect: json((event as { input?: unknown }).input) });
+        iterations.set(instance, list);
+      }
+      return;
+    }
+    if (!('state' in event)) return;
+    const { name, type } = event.state;
+    const map = enclosingMap(containers, name);
+    if (map === undefined) key[position] = undefined;
+    else if (!nested(map)) key[position] = event.index === undefined ? undefined : String(event.index);
+    else {
+      const outer = String(event.index ?? '?');
+      const instance = `${map}@${outer}`;
+      const input = json(event.state.input);
+      const inner = innerOf(instance, name, input, event.type === 'StateEntered');
+      key[position] = `${outer}/${inner ?? '?'}`;
+      const it = inner === undefined ? undefined : iterations.get(instance)?.get(inner);
+      if (it && event.type === 'StateEntered') it.current = { name, input };
+      if (it && event.type === 'StateExited') {
+        it.current = undefined;
+        it.expect = json(event.state.output);
+      }
+    }
+    if (type === 'Map') {
+      run[position] = `${name}@${key[position] ?? ''}`;
+      if (event.type === 'StateEntered' && key[position] !== undefined) outerOfRun.set(`${name}\u0000${json(event.state.input)}`, key[position] as string);
+    }
+  });
+  return { key, run };
+}
+
 function branchCount(definition: object, name: string): number {
   let count = 0;
   const visit = (machine: StateNode | undefined) => {
@@ -325,13 +405,14 @@ function branchCount(definition: object, name: string): number {
 }
 
 /** Iterations of the Map state entered at `from`, up to its exit or failure. */
-function countIterations(events: readonly EventLog[], from: number, name: string): number {
+function countIterations(events: readonly EventLog[], runs: ReadonlyArray<string | undefined>, from: number): number {
+  const run = runs[from];
   let count = 0;
   for (let i = from + 1; i < events.length; i++) {
     const event = events[i];
     if (!event) break;
-    if (event.type === 'MapIterationStarted' && event.parentState.name === name) count++;
-    if ((event.type === 'StateExited' || event.type === 'StateFailed') && event.state.name === name) break;
+    if (event.type === 'MapIterationStarted' && runs[i] === run) count++;
+    if ((event.type === 'StateExited' || event.type === 'StateFailed') && runs[i] === run) break;
   }
   return count;
 }
