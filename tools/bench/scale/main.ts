@@ -60,7 +60,11 @@ interface Options {
   json?: boolean;
 }
 
-/** The Map states' MaxConcurrency in the deployed definition (the smallest, if they differ). */
+/**
+ * The Map states' MaxConcurrency in the deployed definition (the smallest, if they differ): Claim's and
+ * Commit's. A Map without a limit (0: the Forward Map over region groups, every group at once) adds no
+ * DynamoDB round and is left out.
+ */
 function mapConcurrency(): number {
   const definition = dispatchDefinition({
     regions: DEFAULT_REGIONS.map((r) => r.region),
@@ -72,7 +76,7 @@ function mapConcurrency(): number {
   const walk = (value: unknown) => {
     if (!value || typeof value !== 'object') return;
     const state = value as { Type?: unknown; MaxConcurrency?: unknown };
-    if (state.Type === 'Map' && typeof state.MaxConcurrency === 'number') found.push(state.MaxConcurrency);
+    if (state.Type === 'Map' && typeof state.MaxConcurrency === 'number' && state.MaxConcurrency > 0) found.push(state.MaxConcurrency);
     for (const child of Object.values(value)) walk(child);
   };
   walk(definition);
