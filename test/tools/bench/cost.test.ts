@@ -268,3 +268,20 @@ describe('the stage priced', () => {
     expect(computeBill({ ...plain, lambdaPlatformLogs: true }, measured).totalUsd).toBeGreaterThan(computeBill(plain, measured).totalUsd + 1);
   });
 });
+
+describe("the high master lane's own event source, priced by flag", () => {
+  it('--high-window and --high-pollers change only the high lane, and a 20 s window costs less than 1 s', async () => {
+    const { costSettings, DEFAULTS } = await import('../../../tools/bench/cost/main.js');
+    const root = new URL('../../../', import.meta.url).pathname;
+    const d = deployedSettings(root).settings;
+    const base = { ...DEFAULTS, lanes: true, executionData: true };
+    const overridden = new Set<string>();
+    const batched = costSettings(d, { ...base, highWindow: 20 }, false, overridden);
+    expect(batched.highLane).toEqual({ ...d.highLane, windowSeconds: 20 });
+    expect(overridden.has('highLane')).toBe(true);
+    expect(costSettings(d, { ...base, highPollers: 2 }).highLane).toEqual({ ...d.highLane, pollers: 2 });
+    expect(costSettings(d, base).highLane).toEqual(d.highLane);
+    const bill = (s: typeof d) => computeBill(s, FIXED_MEASURED).totalUsd;
+    expect(bill(batched)).toBeLessThan(bill(costSettings(d, base)));
+  });
+});

@@ -36,6 +36,8 @@ export interface Options {
   cacheTtl?: number;
   duplicates: number;
   highShare?: number;
+  highWindow?: number;
+  highPollers?: number;
   lanes: boolean;
   retentionDays?: number;
   workers: number;
@@ -305,9 +307,14 @@ export function costSettings(
   if (!options.lanes) {
     overridden.add('highLane');
     delete (settings as { highLane?: unknown }).highLane;
-  } else if (options.highShare !== undefined && d.highLane) {
+  } else if (d.highLane && (options.highShare ?? options.highWindow ?? options.highPollers) !== undefined) {
     overridden.add('highLane');
-    (settings as { highLane?: CostSettings['highLane'] }).highLane = { ...d.highLane, share: options.highShare };
+    (settings as { highLane?: CostSettings['highLane'] }).highLane = {
+      ...d.highLane,
+      ...(options.highShare === undefined ? {} : { share: options.highShare }),
+      ...(options.highWindow === undefined ? {} : { windowSeconds: options.highWindow }),
+      ...(options.highPollers === undefined ? {} : { pollers: options.highPollers }),
+    };
   }
   return settings;
 }
@@ -328,6 +335,8 @@ const program = new Command('cost')
   .option('--regions <n>', 'regions (default: deployed)', wholeNumber('--regions', 1, 20))
   .option('--cache-ttl <s>', 'CACHE_TTL of queue-depth readings (default: deployed)', secondsAtLeast('--cache-ttl', 0, 86_400))
   .option('--duplicates <f>', 'share of requests that repeat one already dispatched', fraction('--duplicates', 0, 1), DEFAULTS.duplicates)
+  .option('--high-window <s>', "the high master lane's batching window (default: deployed)", secondsAtLeast('--high-window', 0, 300))
+  .option('--high-pollers <n>', "the high master lane's event source pollers at low traffic (default: deployed)", wholeNumber('--high-pollers', 1, 1000))
   .option('--high-share <f>', 'share of requests sent at high priority, through the high lanes (default: 0.1, an assumption)', fraction('--high-share', 0, 1))
   .option('--no-lanes', 'price the deployment without priority lanes (one master queue, one queue per region)')
   .option('--retention-days <n>', 'log retention (default: deployed)', retention)
