@@ -81,6 +81,8 @@ export const MESSAGE_ATTRIBUTE = {
   execution: 'execution',
   sourceMessageId: 'source_message_id',
   originRegion: 'origin_region',
+  /** The request's model_name, so that a worker stealing work refuses a model it does not serve (core/stealing.ts). */
+  model: 'model_name',
 } as const;
 
 /**
