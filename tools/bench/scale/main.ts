@@ -6,6 +6,7 @@
  * quotas and with raised ones. The model is tools/bench/scale/model.ts; the reasoning is docs/scale.md.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_REGIONS, MAX_RECEIVE_COUNT } from '../../../core/topology.js';
 import { INTAKE_SUBSCRIPTION } from '../../../stacks/settings.js';
@@ -180,28 +181,30 @@ function model(options: Options) {
   };
 }
 
-function print(m: ReturnType<typeof model>): void {
+/** The text `npm run bench:scale` prints for one model (without its final newline). */
+function render(m: ReturnType<typeof model>): string {
+  const out: string[] = [];
   const { settings: s, measured, timing: t, input } = m;
   const l = input.latency;
-  console.log('scale of one deployment, on paper (tools/bench/scale/model.ts; every quota and its source: docs/scale.md)');
-  console.log(
+  out.push('scale of one deployment, on paper (tools/bench/scale/model.ts; every quota and its source: docs/scale.md)');
+  out.push(
     `settings: event source batch ${s.batchSize}, window ${s.batchingWindowSeconds} s, maximum concurrency ${s.esmMaximumConcurrency} ` +
       `(stacks/settings.ts); ${s.regions} regions (core/topology.ts); Map concurrency ${s.mapConcurrency} (workflows/dispatch.ts); ` +
       `batches of ${input.batchFill} at saturation`,
   );
-  console.log(`measured (${m.measuredFrom}):`);
-  console.log(
+  out.push(`measured (${m.measuredFrom}):`);
+  out.push(
     `  execution ${fixedMs(measured.localExecutionMs)} on the local stack; ${writesPerMessage(measured)} DynamoDB writes per message ` +
       `(${measured.workflowWritesPerMessage} by the workflow, ${measured.workerWritesPerMessage} by the worker's fence); ` +
       `${fmt(measured.logBytesPerMessage)} bytes of execution log per message`,
   );
-  console.log(
+  out.push(
     `per batch on AWS: execution ${fixedMs(t.executionMs)} = ${fixedMs(measured.localExecutionMs)} local + ${fixedMs(t.criticalPathMs)} of round trips ` +
       `(${2 * t.mapRounds} DynamoDB x ${l.serviceCallMs} ms, 3 Lambda invokes x ${l.invokeMs} ms, 1 cross-region send ${l.crossRegionSendMs} ms: assumed, flags); ` +
       `intake ${fixedMs(t.intakeMs)} (+${l.startSyncMs} ms StartSyncExecution); ${lambdaPerBatch(s)} Lambda executions at once per batch`,
   );
-  console.log('');
-  console.log(
+  out.push('');
+  out.push(
     table([
       ['limit', 'default', 'requests/s', 'raised', 'requests/s', 'raised how'],
       ...m.limits.map((row) => [
@@ -214,62 +217,80 @@ function print(m: ReturnType<typeof model>): void {
       ]),
     ]),
   );
-  console.log('');
+  out.push('');
   for (const scenario of ['default', 'raised'] as const) {
     const first = m.bindsFirst[scenario];
     const order = m.order[scenario].map((id) => {
       const row = m.limits.find((r) => r.id === id);
       return `${limitInfo(id).short} ${fmt(row?.[scenario].requestsPerSecond ?? Number.NaN)}`;
     });
-    console.log(
+    out.push(
       `binds first, ${scenario === 'default' ? 'default quotas' : 'raised quotas'}: ${limitInfo(first.id).name} at ${fmt(first.requestsPerSecond)} requests/s ` +
         `(${first.formula})`,
     );
-    console.log(`  then: ${order.slice(1).join('; ')}`);
+    out.push(`  then: ${order.slice(1).join('; ')}`);
   }
   const esmDefault = Math.min(m.quotas.default.esmMaximumConcurrency, m.quotas.default.esmMaxBatches) * input.batchFill;
   const esmRaised = Math.min(m.quotas.raised.esmMaximumConcurrency, m.quotas.raised.esmMaxBatches) * input.batchFill;
   const tableRate = m.limits.find((r) => r.id === 'dynamoTable')?.raised.requestsPerSecond ?? Number.NaN;
-  console.log(
+  out.push(
     `sensitivity: the ESM allows ${fmt(esmDefault)} / intake seconds as deployed (${[0.25, 0.5, 1].map((d) => `${fmt(esmDefault / d)}/s at ${d} s`).join(', ')}); ` +
       `raised to ${fmt(esmRaised / input.batchFill)} batches it binds before the table's ${fmt(tableRate)}/s once an intake lasts over ${(esmRaised / tableRate).toFixed(2)} s`,
   );
   const firstDefault = m.bindsFirst.default.requestsPerSecond;
   const firstRaised = m.bindsFirst.raised.requestsPerSecond;
-  console.log('');
-  console.log(
+  out.push('');
+  out.push(
     `execution log at those rates: ${fmt(logBytesPerSecond(measured, firstDefault) / 1e6)} MB/s (${fmt((logBytesPerSecond(measured, firstDefault) * 86400) / 1e12)} TB/day) and ` +
       `${fmt(logBytesPerSecond(measured, firstRaised) / 1e6)} MB/s: not a cap, a bill (docs/scale.md)`,
   );
-  console.log(
+  out.push(
     `a duplicate storm on one request_id: ${fmt(duplicatesPerSecondOfOneKey(m.quotas.default))} duplicates/s before its partition throttles ` +
       `(a throttled claim is retried twice by the workflow, then its message comes back from the master queue, and after ${MAX_RECEIVE_COUNT} receives goes to the master DLQ: not lost)`,
   );
-  console.log(
+  out.push(
     `ramp: the event source mapping adds up to 300 concurrent batches a minute: ${fmt(rampMinutes(5, Math.min(m.quotas.raised.esmMaximumConcurrency, m.quotas.raised.esmMaxBatches), 300))} ` +
       `minutes from 5 to ${fmt(Math.min(m.quotas.raised.esmMaximumConcurrency, m.quotas.raised.esmMaxBatches))}`,
   );
+  return out.join('\n');
 }
 
 const fixedMs = (ms: number) => `${Math.round(ms)} ms`;
 
-const program = new Command('bench:scale')
-  .description('which AWS quota caps one deployment first, and at how many requests/s (default and raised quotas)')
-  .option('--execution-ms <ms>', 'local execution duration of a full batch (default: measured)', number('--execution-ms'))
-  .option('--service-call-ms <ms>', 'AWS: one DynamoDB round trip from Step Functions (assumed)', number('--service-call-ms'), 10)
-  .option('--invoke-ms <ms>', 'AWS: Step Functions invoking a warm Lambda function, overhead (assumed)', number('--invoke-ms'), 25)
-  .option('--cross-region-ms <ms>', 'AWS: SendMessageBatch from us-east-1 to another region (assumed)', number('--cross-region-ms'), 70)
-  .option('--start-ms <ms>', 'AWS: StartSyncExecution overhead seen by the intake (assumed)', number('--start-ms'), 30)
-  .option('--batch-fill <n>', 'messages per batch at saturation (default: the batch size)', number('--batch-fill', 1))
-  .option('--writes <n>', 'DynamoDB writes per message by the workflow (default: measured)', number('--writes'))
-  .option('--log-bytes <n>', 'execution log bytes per message (default: measured)', number('--log-bytes'))
-  .option('--quota <name=value>', `override a default quota (repeatable): ${QUOTA_KEYS.join(', ')}`, quotaPair('--quota'), [])
-  .option('--raised <name=value>', 'override a raised quota (repeatable)', quotaPair('--raised'), [])
-  .option('--json', 'print the results as JSON')
-  .action((options: Options) => {
-    const result = model(options);
-    if (options.json) console.log(JSON.stringify({ ...result, sources: LIMITS }, (_k, v: unknown) => (v === Number.POSITIVE_INFINITY ? null : v), 2));
-    else print(result);
-  });
+/** The command line of `npm run bench:scale`; `output` takes what it prints. */
+function program(output: (text: string) => void): Command {
+  return new Command('bench:scale')
+    .description('which AWS quota caps one deployment first, and at how many requests/s (default and raised quotas)')
+    .option('--execution-ms <ms>', 'local execution duration of a full batch (default: measured)', number('--execution-ms'))
+    .option('--service-call-ms <ms>', 'AWS: one DynamoDB round trip from Step Functions (assumed)', number('--service-call-ms'), 10)
+    .option('--invoke-ms <ms>', 'AWS: Step Functions invoking a warm Lambda function, overhead (assumed)', number('--invoke-ms'), 25)
+    .option('--cross-region-ms <ms>', 'AWS: SendMessageBatch from us-east-1 to another region (assumed)', number('--cross-region-ms'), 70)
+    .option('--start-ms <ms>', 'AWS: StartSyncExecution overhead seen by the intake (assumed)', number('--start-ms'), 30)
+    .option('--batch-fill <n>', 'messages per batch at saturation (default: the batch size)', number('--batch-fill', 1))
+    .option('--writes <n>', 'DynamoDB writes per message by the workflow (default: measured)', number('--writes'))
+    .option('--log-bytes <n>', 'execution log bytes per message (default: measured)', number('--log-bytes'))
+    .option('--quota <name=value>', `override a default quota (repeatable): ${QUOTA_KEYS.join(', ')}`, quotaPair('--quota'), [])
+    .option('--raised <name=value>', 'override a raised quota (repeatable)', quotaPair('--raised'), [])
+    .option('--json', 'print the results as JSON')
+    .action((options: Options) => {
+      const result = model(options);
+      if (options.json) output(JSON.stringify({ ...result, sources: LIMITS }, (_k, v: unknown) => (v === Number.POSITIVE_INFINITY ? null : v), 2));
+      else output(render(result));
+    });
+}
 
-program.parse();
+/**
+ * What `npm run bench:scale -- <args>` prints (without its final newline): the docs block of docs/scale.md
+ * (tools/bench/scale/docs-block.ts) quotes it. Throws on arguments the command would reject.
+ */
+export function benchScaleOutput(args: readonly string[] = []): string {
+  let text: string | undefined;
+  program((t) => (text = t))
+    .exitOverride()
+    .configureOutput({ writeOut: () => undefined, writeErr: () => undefined })
+    .parse([...args], { from: 'user' });
+  if (text === undefined) throw new Error(`npm run bench:scale -- ${args.join(' ')} printed no figures`);
+  return text;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) program((text) => console.log(text)).parse();
