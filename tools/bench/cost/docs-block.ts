@@ -16,6 +16,8 @@ import { levers, loggingName, tableCapacityFigures, TARGETS, type Levers } from 
 import { costSettings, DEFAULTS, kb, loadMeasured, pct, quantity, ROOT, targetScenarios, usd, verdict } from './main.js';
 import { computeBill, type Bill, type CostSettings, type Service } from './model.js';
 import { ORIGINAL_CLAIM, PRICES_READ_ON } from './prices.js';
+import { lineDiff } from '../line-diff.js';
+export { lineDiff };
 
 export const BEGIN = '<!-- cost:begin -->';
 export const END = '<!-- cost:end -->';
@@ -239,33 +241,6 @@ export function blockIn(text: string): string | undefined {
   const a = text.indexOf(BEGIN);
   const b = text.indexOf(END);
   return a < 0 || b < a ? undefined : text.slice(a, b + END.length);
-}
-
-/** A line diff (longest common subsequence): `-` what stands, `+` what would be written. Empty when equal. */
-export function lineDiff(actual: string, expected: string): string {
-  if (actual === expected) return '';
-  const a = actual.split('\n');
-  const e = expected.split('\n');
-  const lcs: number[][] = Array.from({ length: a.length + 1 }, () => new Array<number>(e.length + 1).fill(0));
-  for (let i = a.length - 1; i >= 0; i--) {
-    for (let j = e.length - 1; j >= 0; j--) {
-      lcs[i]![j] = a[i] === e[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
-    }
-  }
-  const out: string[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length || j < e.length) {
-    if (i < a.length && j < e.length && a[i] === e[j]) {
-      i++;
-      j++;
-    } else if (i < a.length && (j === e.length || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) {
-      out.push(`- ${a[i++]}`);
-    } else {
-      out.push(`+ ${e[j++]}`);
-    }
-  }
-  return out.join('\n');
 }
 
 export interface BlockFile {
