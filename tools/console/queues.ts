@@ -6,8 +6,8 @@
  * Two ways to look into a queue without consuming it:
  * - the dispatch and master DLQs are read as `dlq` and `status` read them (receive, then make visible
  *   again): a request's copies are found as `status` finds them (ops/dlq-search.ts findDeadLetters), by
- *   the request_id attribute or the request_id in the body, with the reasons as `dlq` gives them. A DLQ has no redrive policy,
- *   so a receive there costs nothing.
+ *   the request_id attribute or the request_id in the body, with the reasons as `dlq` gives them. A DLQ
+ *   has no redrive policy, so a receive there costs nothing.
  * - the master queue, the regional queues and their DLQs are read through the local SQS server's
  *   inspection endpoint (fauxqs: GET /_fauxqs/queues/<name>), which moves nothing: a ReceiveMessage on a
  *   queue with a redrive policy counts toward its maxReceiveCount, so looking would push messages into
