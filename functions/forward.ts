@@ -49,7 +49,22 @@ export class RegionUnconfirmedError extends Error {
   override name = REGION_UNCONFIRMED;
 }
 
+/**
+ * The request's model_name, read from the body the intake validated (core/request.ts), made SQS-safe (a
+ * JSON escape may hold a character SQS refuses in an attribute) and cut to the schema's 256 characters;
+ * undefined when the body has none (a stealing worker then treats the copy as of no model it serves).
+ */
+export function modelOf(body: string): string | undefined {
+  try {
+    const model = (JSON.parse(body) as { model_name?: unknown } | null)?.model_name;
+    return typeof model === 'string' && model.length > 0 ? cutChars(model, 256) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function outgoing(input: ForwardInput, cfg: DispatchConfig, placement: Placement, token: string): OutgoingMessage {
+  const model = modelOf(placement.body);
   return {
     id: placement.messageId,
     body: placement.body,
@@ -61,6 +76,8 @@ function outgoing(input: ForwardInput, cfg: DispatchConfig, placement: Placement
       [MESSAGE_ATTRIBUTE.execution]: input.executionName,
       [MESSAGE_ATTRIBUTE.sourceMessageId]: placement.messageId,
       [MESSAGE_ATTRIBUTE.originRegion]: cfg.homeRegion,
+      // What a stealing worker checks before it keeps a copy from another region (core/stealing.ts servesModel).
+      ...(model ? { [MESSAGE_ATTRIBUTE.model]: model } : {}),
       // A smoke request's copy says so: workers leave it to the smoke command (core/smoke.ts).
       ...(placement.smoke ? { [SMOKE_ATTRIBUTE]: placement.smoke } : {}),
     },
