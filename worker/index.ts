@@ -13,3 +13,5 @@ export * from './watch.js';
 export * from './wrapper.js';
 export * from './lanes.js';
 export * from './smoke.js';
+export * from './presence.js';
+export * from './stealing.js';
