@@ -46,6 +46,8 @@ import { AlreadyAcceptedError, LeaseLostError, type DropReason } from '../../../
 import { Fence } from '../../../worker/fence.js';
 import { LaneReceiver } from '../../../worker/lanes.js';
 import { WatchedCopies } from '../../../worker/keep.js';
+import { PresenceReporter } from '../../../worker/presence.js';
+import { StealingReceiver, type StealCounters, type StealRegion, type WorkerStealingInput } from '../../../worker/stealing.js';
 import { fenced } from '../../../worker/wrapper.js';
 
 /** The dispatch fence on the idempotency table. */
@@ -64,6 +66,26 @@ export interface WorkersFence {
   readonly clockSkewSeconds?: readonly number[];
   /** Watches a copy refused IN_FLIGHT is kept for before it is handed back (worker/keep.ts `maxKeeps`). Default 3. */
   readonly maxKeeps?: number;
+}
+
+/** Each worker reports itself in its region's presence item (worker/presence.ts). */
+export interface WorkersPresence {
+  readonly tableName: string;
+  readonly client: DynamoDBClient;
+  /** Between renewals, ms (default PRESENCE.heartbeatSeconds). */
+  readonly heartbeatMs?: number;
+  /** How long an entry counts without a renewal, ms (default PRESENCE.leaseSeconds). */
+  readonly leaseMs?: number;
+}
+
+/** Each worker steals from other regions' lanes when its own are empty (worker/stealing.ts). */
+export interface WorkersStealing {
+  /** allowRegions, maxLatencyMs, minBacklogPerWorker, checkEverySeconds, models (worker/stealing.ts). */
+  readonly settings: WorkerStealingInput;
+  /** The other regions' lanes and SQS clients. */
+  readonly regions: readonly StealRegion[];
+  /** Where the presence items are read (live workers per region); none: every region counts one worker. */
+  readonly presence?: { readonly tableName: string; readonly client: DynamoDBClient };
 }
 
 export interface WorkersOptions {
@@ -97,6 +119,10 @@ export interface WorkersOptions {
    * be idle: a receive cut after SQS took a message hides it until its visibility timeout ends.
    */
   readonly abortReceivesOnStop?: boolean;
+  /** Report presence (worker/presence.ts); none when absent. */
+  readonly presence?: WorkersPresence;
+  /** Steal from other regions when the own lanes are empty (worker/stealing.ts); off when absent. */
+  readonly stealing?: WorkersStealing;
 }
 
 /** One received copy, as a worker saw it. */
@@ -111,6 +137,8 @@ export interface WorkerCopy {
   readonly receiveCount: number;
   /** How far this worker's fence clock is off, seconds: only when the pool was given `clockSkewSeconds`. */
   readonly clockSkewSeconds?: number;
+  /** A stolen copy: the region whose queue it came from (the worker's own region is `region`). */
+  readonly stolenFrom?: string;
 }
 
 /**
@@ -148,6 +176,14 @@ export interface Workers {
   dropped(): number;
   /** Times a worker died while processing (see `crash`). */
   crashed(): number;
+  /**
+   * Kills every worker at once, as a Spot reclaim does, none restarting: receives are cut, copies being
+   * processed are neither released, deleted nor handed back (they come back after their visibility and
+   * are taken over through the fence), presence entries are left to lapse. Resolves when all are gone.
+   */
+  kill(): Promise<void>;
+  /** Stealing counters summed over the pool's workers (worker/stealing.ts); zeros without `stealing`. */
+  stealCounters(): StealCounters;
 }
 
 export interface WorkerCounts {
@@ -193,7 +229,10 @@ export function startWorkers(options: WorkersOptions): Workers {
   if (!(options.secondsPerRequest >= 0)) throw new Error(`secondsPerRequest must be >= 0, got ${options.secondsPerRequest}`);
   const waitTimeSeconds = options.waitTimeSeconds ?? 1;
   let stopping = false;
+  let killed = false;
   const aborter = new AbortController();
+  const receivers = new Set<StealingReceiver>();
+  const finishedSteals: StealCounters[] = [];
   let processed = 0;
   let dropped = 0;
   let crashed = 0;
@@ -202,6 +241,9 @@ export function startWorkers(options: WorkersOptions): Workers {
   const sleepers = new Set<() => void>();
   /** The lane each copy in hand came from: where its heartbeat extends its visibility. */
   const queueOf = new WeakMap<Message, string>();
+  /** The SQS client of a stolen copy's region (own copies: options.client). */
+  const clientOf = new WeakMap<Message, SQSClient>();
+  const sqsFor = (message: Message) => clientOf.get(message) ?? options.client;
 
   /** Resolves true after ms, or false as soon as stop() is called. */
   const sleep = (ms: number) =>
@@ -225,8 +267,8 @@ export function startWorkers(options: WorkersOptions): Workers {
     }
   };
 
-  const handBack = (queueUrl: string, receiptHandle: string, seconds = 0) =>
-    options.client
+  const handBack = (queueUrl: string, receiptHandle: string, seconds = 0, client: SQSClient = options.client) =>
+    client
       .send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: seconds }))
       .then(() => undefined, report);
 
@@ -249,7 +291,7 @@ export function startWorkers(options: WorkersOptions): Workers {
   const setVisibility = async (message: Message, seconds: number) => {
     const queueUrl = queueOf.get(message);
     if (!queueUrl || !message.ReceiptHandle) throw new TypeError('a kept copy needs its queue URL and receipt handle');
-    await options.client.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: seconds }));
+    await sqsFor(message).send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: seconds }));
   };
   // A kept copy's visibility outlasts its watch by one turn of a worker: a job and a receive's wait.
   const keepMarginSeconds = Math.ceil(options.secondsPerRequest) + waitTimeSeconds + 1;
@@ -273,7 +315,15 @@ export function startWorkers(options: WorkersOptions): Workers {
                 die();
                 return new Promise<never>(() => undefined);
               }
-              if (!(await processOne())) throw new Interrupted();
+              if (!(await processOne())) {
+                if (killed) {
+                  // Killed: nothing after this runs, as in a crash.
+                  held.stopHeartbeat();
+                  die();
+                  return new Promise<never>(() => undefined);
+                }
+                throw new Interrupted();
+              }
             },
             {
               fence,
@@ -282,7 +332,7 @@ export function startWorkers(options: WorkersOptions): Workers {
               // The heartbeat keeps the copy invisible as long as its lease holds.
               extendVisibility: async (message, seconds) => {
                 const queueUrl = queueOf.get(message);
-                if (queueUrl && message.ReceiptHandle) await handBack(queueUrl, message.ReceiptHandle, seconds);
+                if (queueUrl && message.ReceiptHandle) await handBack(queueUrl, message.ReceiptHandle, seconds, sqsFor(message));
               },
               // A copy without the dispatch attributes is fenced by its body's request_id and message id: not an error.
               onWarning: (message, detail) => detail.kind !== 'fallback' && report(new Error(`dispatch fence: ${message} (${JSON.stringify(detail)})`)),
@@ -290,6 +340,7 @@ export function startWorkers(options: WorkersOptions): Workers {
           )
         : undefined;
     };
+    const stolenFrom = new WeakMap<Message, string>();
     const copyOf = (message: Message, id: string): WorkerCopy => {
       const requestId = attribute(message, MESSAGE_ATTRIBUTE.requestId);
       const token = attribute(message, MESSAGE_ATTRIBUTE.dispatchToken);
@@ -301,6 +352,7 @@ export function startWorkers(options: WorkersOptions): Workers {
         ...(token ? { token } : {}),
         receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? 1),
         ...(clockSkewSeconds === undefined ? {} : { clockSkewSeconds }),
+        ...(stolenFrom.has(message) ? { stolenFrom: stolenFrom.get(message) as string } : {}),
       };
     };
     let accept = accepting(workerId());
@@ -315,9 +367,23 @@ export function startWorkers(options: WorkersOptions): Workers {
     const handBackKept = async () => {
       for (const { message } of kept.release()) {
         const queueUrl = queueOf.get(message);
-        if (queueUrl && message.ReceiptHandle) await handBack(queueUrl, message.ReceiptHandle);
+        if (queueUrl && message.ReceiptHandle) await handBack(queueUrl, message.ReceiptHandle, 0, sqsFor(message));
       }
     };
+    // This worker's entry in its region's presence item, one per worker life (a restarted worker is a new one).
+    const reporting = () =>
+      options.presence
+        ? new PresenceReporter({
+            client: options.presence.client,
+            tableName: options.presence.tableName,
+            region: options.region,
+            workerId: workerId(),
+            ...(options.presence.heartbeatMs === undefined ? {} : { heartbeatMs: options.presence.heartbeatMs }),
+            ...(options.presence.leaseMs === undefined ? {} : { leaseMs: options.presence.leaseMs }),
+            onError: report,
+          }).start()
+        : undefined;
+    let reporter = reporting();
     const observe = Boolean(options.fence || options.onEvent || options.crash);
     // This worker's lanes, high first (core/lanes.ts): one receiver keeps its turn across messages.
     const lanes = new LaneReceiver(
@@ -330,17 +396,28 @@ export function startWorkers(options: WorkersOptions): Workers {
               WaitTimeSeconds: waitSeconds,
               ...(observe ? { MessageAttributeNames: ['All'], MessageSystemAttributeNames: RECEIVE_COUNT } : {}),
             }),
-            ...(options.abortReceivesOnStop ? [{ abortSignal: aborter.signal }] : []),
+            ...(options.abortReceivesOnStop || options.stealing ? [{ abortSignal: aborter.signal }] : []),
           )
         ).Messages?.[0],
       { normal: options.queueUrl, ...(options.highQueueUrl ? { high: options.highQueueUrl } : {}) },
       // Both lanes watched with the pool's short wait and no rest, so that stop() returns quickly.
       { idleWaitSeconds: waitTimeSeconds, idleRestSeconds: 0 },
     );
+    // With stealing: the own lanes first, then other regions' when they come back empty.
+    const receiver = new StealingReceiver({
+      ownRegion: options.region,
+      lanes,
+      regions: options.stealing?.regions ?? [],
+      settings: options.stealing?.settings ?? {},
+      ...(options.stealing?.presence ? { presence: options.stealing.presence } : {}),
+      onError: report,
+    });
+    receivers.add(receiver);
     /** Stops this worker's lane watch: a message a watch poll brought and no next() took goes back at once. */
     const closeLanes = async () => {
-      for (const { queueUrl: url, message } of await lanes.close()) {
-        if (message.ReceiptHandle) await handBack(url, message.ReceiptHandle);
+      for (const { queueUrl: url, message } of await receiver.close()) {
+        // Killed: what a cut poll brought stays hidden until its visibility ends, as on AWS.
+        if (message.ReceiptHandle && !killed) await handBack(url, message.ReceiptHandle);
       }
     };
     try {
@@ -355,10 +432,17 @@ export function startWorkers(options: WorkersOptions): Workers {
           queueUrl = queueOf.get(message) ?? queueUrl;
         } else {
           try {
-            const received = await lanes.next();
+            const received = await receiver.next();
             message = received?.message;
-            if (received) queueUrl = received.queueUrl;
+            if (received) {
+              queueUrl = received.queueUrl;
+              if (received.stolen && received.client) {
+                clientOf.set(received.message, received.client);
+                stolenFrom.set(received.message, received.region);
+              }
+            }
           } catch (error) {
+            if (killed) break;
             report(error);
             await sleep(ERROR_PAUSE_MS);
             continue;
@@ -380,8 +464,10 @@ export function startWorkers(options: WorkersOptions): Workers {
           emit(copy, 'crashed');
           // A dead process keeps nothing: its kept copies come back after their visibility.
           kept.abandon();
+          reporter?.abandon();
           life += 1;
           accept = accepting(workerId());
+          reporter = killed ? undefined : reporting();
         };
         if (accept) {
           let outcome;
@@ -396,7 +482,7 @@ export function startWorkers(options: WorkersOptions): Workers {
             if (error instanceof Interrupted) {
               // Released by the wrapper: give the message back now rather than after the visibility timeout.
               emit(copy, 'deferred', 'interrupted');
-              await handBack(queueUrl, receiptHandle);
+              await handBack(queueUrl, receiptHandle, 0, sqsFor(message));
               return;
             }
             if (error instanceof LeaseLostError) {
@@ -417,7 +503,7 @@ export function startWorkers(options: WorkersOptions): Workers {
                 continue;
               }
               emit(copy, 'deferred', error.reason, { kept: keeping });
-              if (!keeping) await handBack(queueUrl, receiptHandle, Math.min(error.retryAfterSeconds, 43_200));
+              if (!keeping) await handBack(queueUrl, receiptHandle, Math.min(error.retryAfterSeconds, 43_200), sqsFor(message));
               continue;
             }
             // Not accepted (DynamoDB unreachable, no request_id): left to the visibility timeout, as on AWS.
@@ -427,7 +513,7 @@ export function startWorkers(options: WorkersOptions): Workers {
             continue;
           }
           try {
-            await options.client.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle }));
+            await sqsFor(message).send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle }));
           } catch (error) {
             // Not deleted: it comes back; the fence then drops it (the request is completed).
             report(error);
@@ -453,13 +539,17 @@ export function startWorkers(options: WorkersOptions): Workers {
           continue;
         }
         if (!(await processOne())) {
+          if (killed) {
+            crashNow();
+            return;
+          }
           // Interrupted: give the message back now rather than after the visibility timeout.
           emit(copy, 'deferred', 'interrupted');
-          await handBack(queueUrl, receiptHandle);
+          await handBack(queueUrl, receiptHandle, 0, sqsFor(message));
           return;
         }
         try {
-          await options.client.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle }));
+          await sqsFor(message).send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle }));
         } catch (error) {
           // Not deleted: it comes back after the visibility timeout and is processed again, as on AWS.
           report(error);
@@ -471,9 +561,18 @@ export function startWorkers(options: WorkersOptions): Workers {
         notify(() => options.onProcessed?.(body, options.region));
       }
     } finally {
-      // Stopped or retired: what this worker kept, or its lane watch holds, goes back to the queue at once.
-      await handBackKept();
+      // Stopped or retired: what this worker kept, or its lane watch holds, goes back to the queue at once;
+      // its presence entry is removed. Killed: nothing goes back and the entry lapses.
+      if (killed) {
+        kept.abandon();
+        reporter?.abandon();
+      } else {
+        await handBackKept();
+        await reporter?.stop();
+      }
       await closeLanes();
+      receivers.delete(receiver);
+      finishedSteals.push(receiver.counters());
     }
   };
 
@@ -520,5 +619,34 @@ export function startWorkers(options: WorkersOptions): Workers {
     processed: () => processed,
     dropped: () => dropped,
     crashed: () => crashed,
+    async kill() {
+      killed = true;
+      stopping = true;
+      aborter.abort();
+      for (const interrupt of [...sleepers]) interrupt();
+      await Promise.all([...running]);
+    },
+    stealCounters: () => sumSteals([...finishedSteals, ...[...receivers].map((r) => r.counters())]),
+  };
+}
+
+/** Stealing counters of several workers, summed. */
+export function sumSteals(all: readonly StealCounters[]): StealCounters {
+  const byRegion: Record<string, { stolen: number; handedBackForModel: number }> = {};
+  for (const c of all) {
+    for (const [region, r] of Object.entries(c.byRegion)) {
+      const sum = (byRegion[region] ??= { stolen: 0, handedBackForModel: 0 });
+      sum.stolen += r.stolen;
+      sum.handedBackForModel += r.handedBackForModel;
+    }
+  }
+  const total = (key: 'readings' | 'stolen' | 'handedBackForModel' | 'sqsRequests' | 'dynamoReads') => all.reduce((n, c) => n + c[key], 0);
+  return {
+    readings: total('readings'),
+    stolen: total('stolen'),
+    handedBackForModel: total('handedBackForModel'),
+    sqsRequests: total('sqsRequests'),
+    dynamoReads: total('dynamoReads'),
+    byRegion,
   };
 }
