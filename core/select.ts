@@ -2,7 +2,7 @@
  * The Select step: claimed messages get a region from the configured policy; the others leave the
  * workflow here with their outcome. Pure code, no AWS import.
  */
-import { settingsByRegion } from './capacity.js';
+import { effectiveCapacity, presenceByRegion, settingsByRegion } from './capacity.js';
 import type { RegionQueue } from './config.js';
 import { halfOpenRegions, openRegions } from './health.js';
 import type { Outcome } from './outcomes.js';
@@ -154,17 +154,19 @@ export function selectRegions(input: SelectInput, settings: SelectSettings): Sel
 }
 
 /**
- * The regions with the capacity each is weighed by: a capacity set at run time where there is one
- * (core/capacity.ts), else the configured one. (Where nothing is set, the in-flight lower bound on busy
- * workers enters through the policy's own worker estimate, core/policy.ts estimateWorkers.) A region set
- * to 0 is drained: left out while any other region has capacity; if all are 0, all are weighed as
- * configured, so that dispatch never stops for a setting.
+ * The regions with the capacity each is weighed by (core/capacity.ts): a capacity set at run time where
+ * there is one, else the live workers where the region's fleet reports itself (a presence item), else
+ * the configured one. (Where neither is there, the in-flight lower bound on busy workers enters through
+ * the policy's own worker estimate, core/policy.ts estimateWorkers.) A region at 0 (set to 0, or a
+ * reporting fleet with no live worker) is drained: left out while any other region has capacity; if
+ * all are 0, all are weighed as configured, so that dispatch never stops for a setting or a fleet.
  */
 export function weighedRegions<R extends RegionQueue>(regions: readonly R[], snapshot: Snapshot): R[] {
   const settings = settingsByRegion(snapshot.capacities ?? []);
+  const presence = presenceByRegion(snapshot.presence ?? []);
   const weighed = regions.map((r) => {
-    const setting = settings.get(r.region);
-    return setting ? { ...r, capacity: setting.capacity } : r;
+    const { capacity, source } = effectiveCapacity({ configured: r.capacity, setting: settings.get(r.region), presence: presence.get(r.region) });
+    return source === 'configured' ? r : { ...r, capacity };
   });
   const available = weighed.filter((r) => r.capacity > 0);
   return available.length ? available : [...regions];

@@ -1,6 +1,6 @@
 /** Queue-depth readings of the regional queues, as the snapshot function returns them. No AWS import. */
 import { z } from 'zod';
-import { capacitySettingSchema } from './capacity.js';
+import { capacitySettingSchema, presentWorkersSchema } from './capacity.js';
 import { regionHealthSchema } from './health.js';
 
 const count = z.number().int().nonnegative();
@@ -44,6 +44,11 @@ export const snapshotSchema = z.object({
   health: z.array(regionHealthSchema).default([]),
   /** Capacities set at run time (core/capacity.ts); regions without one are weighed as configured. */
   capacities: z.array(capacitySettingSchema).optional(),
+  /**
+   * The live and lapsed workers of each region whose fleet reports itself (core/presence.ts), counted
+   * when the snapshot was taken; regions without a presence item are absent (core/capacity.ts).
+   */
+  presence: z.array(presentWorkersSchema).optional(),
 });
 export type Snapshot = z.infer<typeof snapshotSchema>;
 

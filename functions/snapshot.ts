@@ -1,16 +1,19 @@
 /**
  * Snapshot task: the depth of every regional queue, one client per region, cached for CACHE_TTL
  * within the container, and the regions' health shared by every container (core/health.ts), cached
- * briefly. A region that cannot be read is reported unknown, never fatal; unreadable health is none.
+ * briefly, and the capacities set at run time with the fleets' presence items (core/capacity.ts,
+ * core/presence.ts), cached like the readings. A region that cannot be read is reported unknown, never
+ * fatal; unreadable health is none; unreadable settings or presence items are absent.
  */
 import middy from '@middy/core';
 import { GetQueueAttributesCommand, type QueueAttributeName } from '@aws-sdk/client-sqs';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import type { AwsClients } from '../aws/clients.js';
-import { readCapacities } from '../aws/capacity.js';
+import { readFleet } from '../aws/presence.js';
 import { readHealth, takeProbe } from '../aws/region-health.js';
 import type { CapacitySetting } from '../core/capacity.js';
+import { countPresence, type RegionPresence } from '../core/presence.js';
 import type { DispatchConfig, RegionQueue } from '../core/config.js';
 import type { RegionHealth } from '../core/health.js';
 import { COUNT_ATTRIBUTES, countsOf, type LaneCounts, type Reading, type Snapshot } from '../core/snapshot.js';
@@ -26,7 +29,7 @@ export const HEALTH_CACHE_MS = 2000;
 class SnapshotReader {
   readonly #readings = new Map<string, Extract<Reading, { known: true }>>();
   #health: { readAt: number; health: RegionHealth[] } | undefined;
-  #capacities: { readAt: number; settings: CapacitySetting[] } | undefined;
+  #fleet: { readAt: number; settings: CapacitySetting[]; presence: RegionPresence[] } | undefined;
 
   constructor(
     private readonly cfg: DispatchConfig,
@@ -35,19 +38,23 @@ class SnapshotReader {
   ) {}
 
   async take(): Promise<Snapshot> {
-    const [readings, regionHealth, settings] = await Promise.all([
+    const [readings, regionHealth, fleet] = await Promise.all([
       Promise.all(this.cfg.regions.map((region) => this.read(region))),
       this.health(),
-      this.capacities(),
+      this.fleet(),
     ]);
-    return { readings, health: regionHealth, capacities: settings };
+    // Leases are counted now, not when the items were read: a lease that ends while the items are
+    // cached stops counting when it ends (the cache delays only what workers wrote since).
+    const now = Date.now();
+    const presence = fleet.presence.map((p) => countPresence(p, now));
+    return { readings, health: regionHealth, capacities: fleet.settings, ...(presence.length ? { presence } : {}) };
   }
 
   /** Forgets every reading, health and capacity kept. */
   forget(): void {
     this.#readings.clear();
     this.#health = undefined;
-    this.#capacities = undefined;
+    this.#fleet = undefined;
   }
 
   /** One queue's counts; one attempt: a reading is advice, and a slow region must not hold the snapshot past its timeout. */
@@ -113,21 +120,26 @@ class SnapshotReader {
   }
 
   /**
-   * Capacities set at run time (`capacity set`, an autoscaling hook), cached like the readings. Unreadable
-   * settings are none: every region is then weighed as configured, and dispatch goes on.
+   * Capacities set at run time (`capacity set`, an autoscaling hook) and the presence items of fleets
+   * that report themselves, in one read, cached like the readings. Unreadable settings are none: every
+   * region is then weighed as configured (or by its presence), and dispatch goes on; an unreadable
+   * presence item is absent: its region is weighed as if its fleet did not report.
    */
-  private async capacities(): Promise<CapacitySetting[]> {
+  private async fleet(): Promise<{ settings: CapacitySetting[]; presence: RegionPresence[] }> {
     const now = Date.now();
-    const kept = this.#capacities;
-    if (kept && now - kept.readAt < Math.max(HEALTH_CACHE_MS, this.cfg.cacheTtlSeconds * 1000)) return kept.settings;
+    const kept = this.#fleet;
+    if (kept && now - kept.readAt < Math.max(HEALTH_CACHE_MS, this.cfg.cacheTtlSeconds * 1000)) return kept;
     try {
-      const settings = await readCapacities(this.cfg);
-      this.#capacities = { readAt: now, settings };
-      return settings;
+      const { settings, settingsUnread, presence, problems, complete } = await readFleet(this.cfg);
+      if (settingsUnread) this.log.warn('capacity settings unreadable: regions weighed as configured', { error: 'key(s) left unprocessed (throttled)' });
+      for (const problem of problems) this.log.warn('presence item unreadable: treated as absent', { error: problem });
+      const fleet = { readAt: now, settings, presence };
+      if (complete) this.#fleet = fleet;
+      return fleet;
     } catch (error) {
       const err = error as Error;
-      this.log.warn('capacity settings unreadable: regions weighed as configured', { error: `${err.name}: ${err.message}` });
-      return [];
+      this.log.warn('capacity settings and presence unreadable: regions weighed as configured', { error: `${err.name}: ${err.message}` });
+      return { settings: [], presence: [] };
     }
   }
 }

@@ -4,6 +4,7 @@
  * master queue. Every function gets the same configuration (core/config.ts validates all of it at
  * start) and only the permissions its own calls need.
  */
+import { presenceKey } from '../core/presence.js';
 import { capacityKey, intakeDeadLetterKey, regionHealthKey } from '../core/record.js';
 import { FUNCTION_TIMEOUTS, HOME_REGION, TIMEOUTS, type resourceNames } from '../core/topology.js';
 import type { HomeContext } from './context.js';
@@ -46,8 +47,8 @@ export function regionQueuesJson(queues: Queues): $util.Output<string> {
  * Items of the idempotency table that are not requests, by key prefix (core/record.ts): a function
  * that only needs those may touch nothing else (dynamodb:LeadingKeys).
  */
-export function keysStartingWith(prefix: string): sst.aws.FunctionPermissionArgs['conditions'] {
-  return [{ test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: [`${prefix}*`] }];
+export function keysStartingWith(...prefixes: string[]): sst.aws.FunctionPermissionArgs['conditions'] {
+  return [{ test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: prefixes.map((prefix) => `${prefix}*`) }];
 }
 
 export function createDispatch({ names, queues, table, home, lifetime }: DispatchArgs): Dispatch {
@@ -79,8 +80,10 @@ export function createDispatch({ names, queues, table, home, lifetime }: Dispatc
         // The regions' health items (core/health.ts), nothing else of the table: read them, and take
         // the one probe of a half-open region.
         { actions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'], resources: [table.arn], conditions: healthKeys },
-        // The capacities set at run time (core/capacity.ts): read only.
-        { actions: ['dynamodb:BatchGetItem'], resources: [table.arn], conditions: keysStartingWith(capacityKey('')) },
+        // The capacities set at run time (core/capacity.ts) and the fleets' presence items
+        // (core/presence.ts), read only. One statement for both: they are read in one BatchGetItem
+        // (aws/presence.ts), whose every key must match one statement's condition.
+        { actions: ['dynamodb:BatchGetItem'], resources: [table.arn], conditions: keysStartingWith(capacityKey(''), presenceKey('')) },
       ],
     },
     home,

@@ -3,6 +3,7 @@
  * Resource policies (queues, table) are checked apart: they may only deny plain-HTTP requests.
  */
 import { describe, expect, it } from 'vitest';
+import { presenceKey } from '../../core/presence.js';
 import { capacityKey, intakeDeadLetterKey, regionHealthKey } from '../../core/record.js';
 import { DEFAULT_REGIONS, resourceNames } from '../../core/topology.js';
 import { grants, type ResourcePolicy, type RolePolicies, type Statement } from './harness/model.js';
@@ -93,12 +94,12 @@ describe('function roles', () => {
     select: () => [],
     forward: () => [...bothLanes('sqs:SendMessage'), ...onTable('UpdateItem', 'DeleteItem')],
   };
-  /** The items of the table each function may touch: requests are the workflow's alone. */
-  const keyPrefixes: Record<string, string[]> = {
-    intake: [intakeDeadLetterKey('')],
-    // Health items (read, probe), and the capacities set at run time (read only).
-    snapshot: [regionHealthKey(''), capacityKey('')],
-    forward: [regionHealthKey('')],
+  /** The items of the table each function may touch, by statement: requests are the workflow's alone. */
+  const keyPrefixes: Record<string, string[][]> = {
+    intake: [[intakeDeadLetterKey('')]],
+    // Health items (read, probe), and the capacities set at run time with the presence items (read only, in one BatchGetItem).
+    snapshot: [[regionHealthKey('')], [capacityKey(''), presenceKey('')]],
+    forward: [[regionHealthKey('')]],
   };
 
   for (const role of Object.keys(expected)) {
@@ -108,10 +109,10 @@ describe('function roles', () => {
   }
 
   for (const [role, prefixes] of Object.entries(keyPrefixes)) {
-    it(`${role}: only the table items whose key starts with ${prefixes.join(' or ')} (dynamodb:LeadingKeys)`, () => {
+    it(`${role}: only the table items whose key starts with ${prefixes.flat().join(' or ')} (dynamodb:LeadingKeys)`, () => {
       const onTheTable = policies(role).statements.filter((s) => s.actions.some((a) => a.startsWith('dynamodb:')));
       expect(onTheTable.map((statement) => statement.condition)).toEqual(
-        prefixes.map((prefix) => ({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${prefix}*`] } })),
+        prefixes.map((statement) => ({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': statement.map((prefix) => `${prefix}*`) } })),
       );
     });
   }
@@ -119,6 +120,18 @@ describe('function roles', () => {
   it('snapshot: reads the capacities set at run time, never writes them', () => {
     const capacity = policies('snapshot').statements.find((s) => JSON.stringify(s.condition ?? {}).includes(capacityKey('')));
     expect(capacity?.actions).toEqual(['dynamodb:BatchGetItem']);
+  });
+
+  it("snapshot: reads every region's capacity and presence items in one BatchGetItem, and nothing else with them", () => {
+    const decide = (action: string, keys: string[]) =>
+      evaluate(policies('snapshot').statements, { action, resource: table(), context: { 'dynamodb:LeadingKeys': keys } });
+    const regions = DEFAULT_REGIONS.map((r) => r.region);
+    const both = [...regions.map(capacityKey), ...regions.map(presenceKey)];
+    expect(decide('dynamodb:BatchGetItem', both)).toBe('allow');
+    expect(decide('dynamodb:BatchGetItem', [...both, 'req-1'])).not.toBe('allow');
+    for (const action of ['dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem']) {
+      expect(decide(action, [presenceKey('us-west-2')]), action).not.toBe('allow');
+    }
   });
 
   it('can be assumed by Lambda only (SST lets the account root in, which only `sst dev` needs)', () => {

@@ -4,12 +4,17 @@ import type { RegionCapacity } from '../ops/capacity-view.js';
 
 const SOURCE_NOTE: Record<EffectiveCapacity['source'], string> = {
   set: 'set',
+  present: 'present',
   estimated: 'estimated: in flight with a backlog',
   configured: 'configured',
 };
 
-/** "4 (set)", "6 (estimated: in flight with a backlog)", "0 (set: drained)". */
+/** "4 (set)", "6 (estimated: in flight with a backlog)", "0 (set: drained)", "3 (present: 3 live, 1 lapsed)". */
 export function effectiveText(row: RegionCapacity): string {
+  if (row.effective.source === 'present' && row.presence) {
+    const { live, lapsed } = row.presence;
+    return `${row.effective.capacity} (present: ${live} live, ${lapsed} lapsed${live === 0 ? ': drained' : ''})`;
+  }
   const drained = row.effective.source === 'set' && row.effective.capacity === 0 ? ': drained' : '';
   return `${row.effective.capacity} (${SOURCE_NOTE[row.effective.source]}${drained})`;
 }

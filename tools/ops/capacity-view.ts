@@ -1,10 +1,18 @@
 /**
  * What `capacity list` and the console's Regions page show per region: the configured capacity, the
- * explicit setting (with when and by whom), the queue's reading, and the capacity the region is weighed
- * by now with its source (core/capacity.ts effectiveCapacity). Pure: the callers read the table and the
+ * explicit setting (with when and by whom), the fleet's presence (live and lapsed workers, when it
+ * reports itself: core/presence.ts), the queue's reading, and the capacity the region is weighed by now
+ * with its source (core/capacity.ts effectiveCapacity). Pure: the callers read the table and the
  * queues; the CLI's text of it is cli/capacity-table.ts.
  */
-import { effectiveCapacity, settingsByRegion, type CapacitySetting, type EffectiveCapacity } from '../../core/capacity.js';
+import {
+  effectiveCapacity,
+  presenceByRegion,
+  settingsByRegion,
+  type CapacitySetting,
+  type EffectiveCapacity,
+  type PresentWorkers,
+} from '../../core/capacity.js';
 import type { QueueDepth } from './queue-reader.js';
 
 export interface RegionCapacity {
@@ -13,6 +21,8 @@ export interface RegionCapacity {
   /** True when the target does not say, and the functions' default (1) is shown. */
   readonly configuredAssumed?: true;
   readonly setting: CapacitySetting | null;
+  /** The region's presence item counted now; null when it has none (a fleet that does not report, or unread). */
+  readonly presence: PresentWorkers | null;
   /** The queue's reading; null when it could not be read. */
   readonly waiting: number | null;
   readonly inFlight: number | null;
@@ -31,11 +41,17 @@ export const DEFAULT_CAPACITY = 1;
 
 const count = (n: number | undefined) => (n !== undefined && Number.isFinite(n) ? n : null);
 
-export function regionCapacities(regions: readonly CapacityRegionInput[], settings: readonly CapacitySetting[]): RegionCapacity[] {
+export function regionCapacities(
+  regions: readonly CapacityRegionInput[],
+  settings: readonly CapacitySetting[],
+  presence: readonly PresentWorkers[] = [],
+): RegionCapacity[] {
   const byRegion = settingsByRegion(settings);
+  const present = presenceByRegion(presence);
   return regions.map((r) => {
     const configured = r.configured ?? DEFAULT_CAPACITY;
     const setting = byRegion.get(r.region) ?? null;
+    const workers = present.get(r.region) ?? null;
     const waiting = count(r.depth?.visible);
     const inFlight = count(r.depth?.inFlight);
     return {
@@ -43,9 +59,10 @@ export function regionCapacities(regions: readonly CapacityRegionInput[], settin
       configured,
       ...(r.configured === undefined ? { configuredAssumed: true as const } : {}),
       setting,
+      presence: workers,
       waiting,
       inFlight,
-      effective: effectiveCapacity({ configured, setting: setting ?? undefined, inFlight: inFlight ?? undefined, waiting: waiting ?? undefined }),
+      effective: effectiveCapacity({ configured, setting: setting ?? undefined, presence: workers ?? undefined, inFlight: inFlight ?? undefined, waiting: waiting ?? undefined }),
     };
   });
 }
