@@ -5,13 +5,15 @@
  *   capacity set REGION N     an explicit capacity, kept in the idempotency table until cleared: it wins
  *                             over the queue's estimate and the configured number (0 drains the region)
  *   capacity clear REGION     back to the estimate from the queue, floored at the configured number
- *   capacity list [--json]    per region: configured, set (when, by whom), the queue's reading, and the
- *                             capacity it is weighed by now with its source
+ *   capacity list [--json]    per region: configured, set (when, by whom), the fleet's presence, the
+ *                             queue's reading, and the capacity it is weighed by now with its source
  */
 import { hostname, userInfo } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import { clearCapacity, readCapacitySettings, writeCapacity, type CapacityTable } from '../../../aws/capacity.js';
-import { capacityValueSchema, MAX_CAPACITY, type CapacitySetting } from '../../../core/capacity.js';
+import { readFleetItems, type FleetItems } from '../../../aws/presence.js';
+import { capacityValueSchema, MAX_CAPACITY } from '../../../core/capacity.js';
+import { countPresence } from '../../../core/presence.js';
 import { DEFAULT_CAPACITY, regionCapacities, type RegionCapacity } from '../../ops/capacity-view.js';
 import { lanesDepth, type QueueDepth } from '../../ops/queue-reader.js';
 import type { Target } from '../../ops/target.js';
@@ -65,11 +67,12 @@ export async function capacityReport(target: Target): Promise<CapacityReport> {
   const warnings: string[] = [];
   let complete = true;
   const regions = target.regions.map((r) => r.region);
-  const [settings, depths] = await Promise.all([
-    readCapacitySettings(tableOf(target), regions).catch((error: Error): CapacitySetting[] => {
-      warnings.push(`${error.message}: shown without settings, as the dispatch falls back to the configured capacities`);
+  const [fleet, depths] = await Promise.all([
+    // The settings and the presence items, in the snapshot's one read (aws/presence.ts).
+    readFleetItems(tableOf(target), regions).catch((error: Error): FleetItems => {
+      warnings.push(`${error.message}: shown without settings or presence, as the dispatch falls back to the configured capacities`);
       complete = false;
-      return [];
+      return { settings: [], settingsUnread: false, complete: false, presence: [], problems: [] };
     }),
     Promise.all(
       target.regions.map((r) =>
@@ -81,26 +84,35 @@ export async function capacityReport(target: Target): Promise<CapacityReport> {
       ),
     ),
   ]);
+  if (fleet.settingsUnread) warnings.push('capacity settings left unprocessed (throttled): shown without settings, as the dispatch falls back');
+  for (const problem of fleet.problems) warnings.push(`${problem}: shown as absent, as the dispatch treats it`);
+  if (!fleet.complete) complete = false;
+  const now = Date.now();
   if (!target.capacities) warnings.push(`${target.description} does not say its configured capacities: ${DEFAULT_CAPACITY} (the default) is shown, marked ?`);
   const rows = regionCapacities(
     target.regions.map((r, i) => ({ region: r.region, configured: target.capacities?.[r.region], depth: depths[i] })),
-    settings,
+    fleet.settings,
+    fleet.presence.map((p) => countPresence(p, now)),
   );
   return { target: target.description, regions: rows, warnings, complete };
 }
 
 const CAPACITY_HELP = `
 A region is weighed by its capacity (how many requests it works on at once). An explicit value set here
-(or by an autoscaling hook) wins; where none is set, a region with messages waiting is taken to have at
-least as many workers as it has messages in flight, and never fewer than its configured capacity.
+(or by an autoscaling hook) wins; where none is set and the region's workers report themselves (a
+presence item), its live workers: a fleet that reported itself and has no live worker left is drained.
+Where neither, a region with messages waiting is taken to have at least as many workers as it has
+messages in flight, and never fewer than its configured capacity.
 
 A value of 0 drains the region: it takes nothing while another region has capacity. The setting lasts
 until \`capacity clear\`.`;
 
 const LIST_JSON_HELP = `
 --json prints { "target", "regions": [ { "region", "configured", "configuredAssumed"?, "setting":
-{ "region", "capacity", "setAt" (epoch ms), "setBy" } | null, "waiting", "inFlight" (null when the queue
-was unreadable), "effective": { "capacity", "source": "set" | "estimated" | "configured" } } ], "warnings", "complete" }. The
+{ "region", "capacity", "setAt" (epoch ms), "setBy" } | null, "presence": { "region", "live", "lapsed",
+"liveUntil"? (epoch ms) } | null (no presence item), "waiting", "inFlight" (null when the queue was
+unreadable), "effective": { "capacity", "source": "set" | "present" | "estimated" | "configured" } } ],
+"warnings", "complete" }. The
 exit status is 1 when the settings or a queue could not be read (the report is still printed).`;
 
 function withAws(command: Command): Command {
