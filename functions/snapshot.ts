@@ -25,6 +25,13 @@ import { traced } from './tracing.js';
 /** Health changes on a failure anywhere: read again after this long, whatever CACHE_TTL says. */
 export const HEALTH_CACHE_MS = 2000;
 
+/**
+ * How long the capacity settings and the presence items are kept: CACHE_TTL, and never less than the
+ * health's cache. A lapsed lease stops counting when it ends, cached or not (leases are counted at each
+ * snapshot); this delays only what workers and operators wrote since the read.
+ */
+export const fleetCacheMs = (cfg: Pick<DispatchConfig, 'cacheTtlSeconds'>) => Math.max(HEALTH_CACHE_MS, cfg.cacheTtlSeconds * 1000);
+
 /** Takes snapshots for one config, keeping what it read as long as it lives (a container). */
 class SnapshotReader {
   readonly #readings = new Map<string, Extract<Reading, { known: true }>>();
@@ -128,7 +135,7 @@ class SnapshotReader {
   private async fleet(): Promise<{ settings: CapacitySetting[]; presence: RegionPresence[] }> {
     const now = Date.now();
     const kept = this.#fleet;
-    if (kept && now - kept.readAt < Math.max(HEALTH_CACHE_MS, this.cfg.cacheTtlSeconds * 1000)) return kept;
+    if (kept && now - kept.readAt < fleetCacheMs(this.cfg)) return kept;
     try {
       const { settings, settingsUnread, presence, problems, complete } = await readFleet(this.cfg);
       if (settingsUnread) this.log.warn('capacity settings unreadable: regions weighed as configured', { error: 'key(s) left unprocessed (throttled)' });
