@@ -81,7 +81,10 @@ it('starts the stack, records its endpoints, refuses a second up, and on Ctrl-C 
  * npm's run-script does (npm itself would run the CLI in the project's folder, where a developer's own
  * stack may live); the signals are real ones, sent to the group as a terminal sends them.
  */
-it('two Ctrl-C presses 0.2 s apart through npm and tsx count as two: the stack still stops cleanly, not forced', async () => {
+// Half a second apart here, not the 0.2 s of the unit test with a clock (test/tools/cli/stack-file.test.ts): the
+// real processes handle a signal when their event loop gets to it, and on a loaded 2-core machine that can lag
+// the press by more than 0.05 s. Counting every signal, as before, fails this test at any spacing.
+it('two Ctrl-C presses half a second apart through npm and tsx count as two: the stack still stops cleanly, not forced', async () => {
   const cwd = mkdtempSync(join(tmpdir(), 'dispatch-up-npm-'));
   const file = join(cwd, '.local', 'stack.json');
   const tsx = join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
@@ -101,9 +104,9 @@ it('two Ctrl-C presses 0.2 s apart through npm and tsx count as two: the stack s
     const end = Date.now() + 60_000;
     while (!output.includes('Ctrl-C stops the stack.') && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
     expect(output).toContain('Ctrl-C stops the stack.');
-    // Two presses, 0.2 s apart, to the whole group as a terminal sends them.
+    // Two presses, half a second apart, to the whole group as a terminal sends them.
     process.kill(group, 'SIGINT');
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 500));
     process.kill(group, 'SIGINT');
     expect(await exited, output).toBe(0);
     expect(output).not.toMatch(/forced exit/);
