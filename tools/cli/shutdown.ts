@@ -1,8 +1,9 @@
 /**
  * Ctrl-C, counted by presses. One press can reach the CLI more than once: the terminal signals the whole
  * foreground process group, and the wrappers in it pass the signal on as well: `npm run` forwards every
- * SIGINT it gets to its child, and the tsx binary relays one to its child whenever the child has not
- * said within 30 ms that it got one (a busy event loop, or a second copy from npm). So signals that come
+ * SIGINT it gets to its child (and a tsx binary, where one runs the CLI, relays one more when the child
+ * has not reported it within 30 ms, then SIGKILLs it 30 ms later: so package.json runs the CLI with
+ * `node --import tsx`, no tsx binary in between). So signals that come
  * less than PRESS_WINDOW_MS after the first of a burst are one press; presses a person makes a fifth of
  * a second apart still count as two.
  *
