@@ -85,28 +85,33 @@ class Worker:
         self.worker_id = worker_id or new_worker_id()
         self.heartbeat_seconds = heartbeat_seconds
         self.warn = on_warning or (lambda text, **detail: log.warning("dispatch fence: %s %s", text, detail))
-        self._queue_of = {}  # id(message) -> queue_url, for the kept copies' visibility
+        self._queue_of = {}  # id(message) -> (queue_url, its SQS client or None), for the kept copies' visibility
         self.kept = WatchedCopies(
-            lambda message, seconds: self.set_visibility(self._queue_of[id(message)], message, seconds),
+            self._kept_visibility,
             margin_seconds=keep_margin_seconds,
             max_keeps=max_keeps,
             monotonic=fence.monotonic,
         )
 
-    def set_visibility(self, queue_url, message, seconds):
-        self.sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=min(int(seconds), MAX_VISIBILITY_SECONDS))
+    def _kept_visibility(self, message, seconds):
+        queue_url, sqs = self._queue_of[id(message)]
+        self.set_visibility(queue_url, message, seconds, sqs=sqs)
 
-    def delete(self, queue_url, message):
-        self.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    def set_visibility(self, queue_url, message, seconds, sqs=None):
+        (sqs or self.sqs).change_message_visibility(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=min(int(seconds), MAX_VISIBILITY_SECONDS))
 
-    def handle(self, message, queue_url, process, keeps=0, lease_seconds=None):
+    def delete(self, queue_url, message, sqs=None):
+        (sqs or self.sqs).delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def handle(self, message, queue_url, process, keeps=0, lease_seconds=None, sqs=None):
         """One copy, received from queue_url (with MessageAttributeNames=['All']), end to end: returns an
         Outcome. keeps: the watches a kept copy was kept for already (KeptCopy.keeps); lease_seconds: this
-        copy's lease, if not the worker's."""
+        copy's lease, if not the worker's; sqs: the client of the copy's region when it is not the worker's
+        own (a stolen copy: TakenMessage.sqs), for its deletion and visibility."""
         run = smoke_run_of_copy(message)
         if run:
             # A smoke request's copy: the smoke command's. Visible again at once; no acceptance, no processing.
-            self.set_visibility(queue_url, message, 0)
+            self.set_visibility(queue_url, message, 0, sqs=sqs)
             return Outcome(SMOKE, reason=run)
         try:
             identity = dispatch_identity(message)
@@ -121,22 +126,22 @@ class Worker:
         except AcceptRefused as refused:
             if refused.drop_copy:
                 # Another copy holds or finished the request, or it is dead-lettered: drop this copy.
-                self.delete(queue_url, message)
+                self.delete(queue_url, message, sqs=sqs)
                 return Outcome(DROPPED, request_id, token, reason=refused.reason, record=refused.record)
             # IN_FLIGHT: never deleted (that would lose the request if its holder died). Kept while this
             # fence watches; after max_keeps watches, handed back for retry_after.
-            self._queue_of[id(message)] = queue_url
+            self._queue_of[id(message)] = (queue_url, sqs)
             kept = self.kept.keep(message, refused.retry_after, keeps)
             if not kept:
                 self._queue_of.pop(id(message), None)
-                self.set_visibility(queue_url, message, refused.retry_after)
+                self.set_visibility(queue_url, message, refused.retry_after, sqs=sqs)
             return Outcome(IN_FLIGHT, request_id, token, reason=refused.reason, record=refused.record, retry_after=refused.retry_after, kept=kept)
 
         heartbeat = Heartbeat(
             self.fence,
             lease,
             every_seconds=self.heartbeat_seconds,
-            on_beat=lambda seconds: self.set_visibility(queue_url, message, seconds),
+            on_beat=lambda seconds: self.set_visibility(queue_url, message, seconds, sqs=sqs),
             on_error=lambda error: self.warn(f"heartbeat failed: tried again at the next beat ({error})", kind="heartbeat-failed", request_id=request_id),
         ).start()
         job = Job(request_id, token, self.worker_id, lease.record, heartbeat.lost, heartbeat)
@@ -161,7 +166,7 @@ class Worker:
         except Exception as error:  # noqa: BLE001 - the result stands
             completed = False
             self.warn(f"complete failed after the job succeeded: the result stands ({error})", kind="complete-failed", request_id=request_id)
-        self.delete(queue_url, message)
+        self.delete(queue_url, message, sqs=sqs)
         return Outcome(PROCESSED, request_id, token, result=result, record=lease.record, completed=completed)
 
     def handle_due(self, process, lease_seconds=None):
@@ -169,25 +174,29 @@ class Worker:
         due = self.kept.take_due()
         if due is None:
             return None
-        queue_url = self._queue_of.pop(id(due.message))
-        return self.handle(due.message, queue_url, process, keeps=due.keeps, lease_seconds=lease_seconds)
+        queue_url, sqs = self._queue_of.pop(id(due.message))
+        return self.handle(due.message, queue_url, process, keeps=due.keeps, lease_seconds=lease_seconds, sqs=sqs)
 
     def turn(self, lanes, process):
-        """One turn of a loop: a kept copy whose watch is ripe first, else lanes.next(). Returns the Outcome, or None."""
+        """One turn of a loop: a kept copy whose watch is ripe first, else lanes.next() (a LaneReceiver, or a
+        StealingReceiver: a stolen copy is handled with its region's client). Returns the Outcome, or None."""
         due = self.handle_due(process)
         if due is not None:
             return due
         taken = lanes.next()
         if taken is None:
             return None
-        return self.handle(taken.message, taken.queue_url, process)
+        return self.handle(taken.message, taken.queue_url, process, sqs=getattr(taken, "sqs", None))
 
-    def run(self, process, normal_url, high_url=None, stop=None, on_outcome=None, lane_options=None):
+    def run(self, process, normal_url=None, high_url=None, stop=None, on_outcome=None, lane_options=None, receiver=None):
         """The worker loop: the lanes (high first), kept copies when due, until `stop` (a threading.Event) is
         set. process(message, job) returns the job's result; json.loads(message['Body']) is the request.
-        On stop, held and kept copies are handed back (visible again at once)."""
+        receiver: a StealingReceiver (or any receiver with next() and close()) instead of a LaneReceiver of
+        normal_url and high_url. On stop, held and kept copies are handed back (visible again at once)."""
         stop = stop or threading.Event()
-        lanes = LaneReceiver(sqs_receive(self.sqs), normal_url, high_url, **(lane_options or {}))
+        if receiver is None and normal_url is None:
+            raise TypeError("run needs normal_url (the worker's own lanes) or a receiver")
+        lanes = receiver if receiver is not None else LaneReceiver(sqs_receive(self.sqs), normal_url, high_url, **(lane_options or {}))
         try:
             while not stop.is_set():
                 try:
@@ -199,9 +208,10 @@ class Worker:
                     on_outcome(outcome)
         finally:
             for taken in lanes.close():
-                self.set_visibility(taken.queue_url, taken.message, 0)
+                self.set_visibility(taken.queue_url, taken.message, 0, sqs=getattr(taken, "sqs", None))
             for kept in self.kept.release():
-                self.set_visibility(self._queue_of.pop(id(kept.message)), kept.message, 0)
+                queue_url, sqs = self._queue_of.pop(id(kept.message))
+                self.set_visibility(queue_url, kept.message, 0, sqs=sqs)
 
 
 def body_of(message):
