@@ -16,13 +16,12 @@
 import { BatchGetItemCommand, GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
-import { readCapacitySettings } from '../../aws/capacity.js';
 import { forgetAfterMs } from '../../aws/region-health.js';
 import { config } from '../../core/config.js';
 import { healthOf, type RegionHealth } from '../../core/health.js';
 import { regionHealthKey } from '../../core/record.js';
 import type { StackDescription } from '../local/stack.js';
-import { regionCapacities, type RegionCapacity } from '../ops/capacity-view.js';
+import { readFleet, regionCapacities, type RegionCapacity } from '../ops/capacity-view.js';
 import { DLQ_KINDS, messageRequestId, queueName, readRecord, type DlqKind } from '../ops/dlq-model.js';
 import { findDeadLetters, type DeadLetterCopy } from '../ops/dlq-search.js';
 import { lanesDepth, type QueueDepth } from '../ops/queue-reader.js';
@@ -307,29 +306,26 @@ export async function regionHealth(dynamo: DynamoDBClient, description: StackDes
 }
 
 /**
- * The capacity each region is weighed by (core/capacity.ts), as `capacity list` shows it: the settings
- * read from the table, the configured capacities, and the queues as the last sample saw them. A table
- * that cannot be read leaves the settings out, with a warning, as the dispatch then falls back.
+ * The capacity each region is weighed by (core/capacity.ts), as `capacity list` shows it: the settings and
+ * the fleets' presence read from the table (tools/ops/capacity-view.ts readFleet), the configured
+ * capacities, and the queues as the last sample saw them. A table that cannot be read leaves the settings
+ * and presence out, with a warning, as the dispatch then falls back.
  */
 export async function regionCapacityView(
   dynamo: DynamoDBClient,
   description: StackDescription,
   sample: Sample | undefined,
 ): Promise<{ regions: RegionCapacity[]; warning?: string }> {
-  let warning: string | undefined;
-  const settings = await readCapacitySettings({ client: dynamo, tableName: description.tableName }, description.regions.map((r) => r.region)).catch(
-    (error: Error) => {
-      warning = `${error.message}: shown without settings, as the dispatch falls back to the configured capacities`;
-      return [];
-    },
-  );
+  const fleet = await readFleet({ client: dynamo, tableName: description.tableName }, description.regions.map((r) => r.region));
   const regions = regionCapacities(
     description.regions.map((r) => {
       const depth = sample?.regions[r.region];
       return { region: r.region, configured: r.capacity, depth: depth && { visible: depth.visible, inFlight: depth.inFlight } };
     }),
-    settings,
+    fleet.settings,
+    fleet.presence,
   );
+  const warning = fleet.warnings.length ? fleet.warnings.join('; ') : undefined;
   return { regions, ...(warning ? { warning } : {}) };
 }
 

@@ -13,6 +13,9 @@ import {
   type EffectiveCapacity,
   type PresentWorkers,
 } from '../../core/capacity.js';
+import type { CapacityTable } from '../../aws/capacity.js';
+import { readFleetItems } from '../../aws/presence.js';
+import { countPresence } from '../../core/presence.js';
 import type { QueueDepth } from './queue-reader.js';
 
 export interface RegionCapacity {
@@ -65,4 +68,38 @@ export function regionCapacities(
       effective: effectiveCapacity({ configured, setting: setting ?? undefined, presence: workers ?? undefined, inFlight: inFlight ?? undefined, waiting: waiting ?? undefined }),
     };
   });
+}
+
+/** The capacity settings and the fleets' presence as the dispatch reads them, and what could not be read. */
+export interface FleetReading {
+  readonly settings: readonly CapacitySetting[];
+  readonly presence: readonly PresentWorkers[];
+  /** Each thing left out, said as the dispatch then falls back. */
+  readonly warnings: readonly string[];
+  /** False when the settings or a presence item could not be read. */
+  readonly complete: boolean;
+}
+
+/**
+ * The settings and the presence items in the snapshot's one read (aws/presence.ts), presence counted at
+ * `now`: what `capacity list` and the console's Regions page show. Never throws: an unreadable table
+ * leaves both out, with a warning, as the dispatch then weighs the regions as configured.
+ */
+export async function readFleet(table: CapacityTable, regions: readonly string[], now = Date.now()): Promise<FleetReading> {
+  try {
+    const fleet = await readFleetItems(table, regions);
+    const warnings = [
+      ...(fleet.settingsUnread ? ['capacity settings left unprocessed (throttled): shown without settings, as the dispatch falls back'] : []),
+      ...fleet.problems.map((problem) => `${problem}: shown as absent, as the dispatch treats it`),
+    ];
+    return { settings: fleet.settings, presence: fleet.presence.map((p) => countPresence(p, now)), warnings, complete: fleet.complete };
+  } catch (error) {
+    const err = error as Error;
+    return {
+      settings: [],
+      presence: [],
+      warnings: [`${err.message}: shown without settings or presence, as the dispatch falls back to the configured capacities`],
+      complete: false,
+    };
+  }
 }

@@ -3,10 +3,11 @@
  * workers and scales a region's (the workers then really consume its queue), bad input is a 4xx that
  * names the problem, and /api/regions says what each region is weighed by.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { clearCapacity, writeCapacity } from '../../../aws/capacity.js';
+import { presenceKey } from '../../../core/presence.js';
 import { startConsole, type ConsoleServer } from '../../../tools/console/server.js';
 import { workerFleet, type WorkerFleet } from '../../../tools/local/fleet/fleet.js';
 import { LOCAL_CREDENTIALS, sqsAt } from '../../../tools/local/resources.js';
@@ -143,5 +144,25 @@ describe('/api/regions: the capacity each region is weighed by', () => {
     }
     const after = await api(web, '/api/regions');
     expect((after.body.capacities as Array<{ setting: unknown }>).every((c) => c.setting === null)).toBe(true);
+  });
+
+  it("weighs a fleet that reports itself by its live workers, as the dispatch and `capacity list` do", async () => {
+    const key = { request_id: { S: presenceKey('us-west-1') } };
+    const now = Date.now();
+    // Three live workers and one whose lease has passed, as worker/presence.ts writes them.
+    await dynamo.send(
+      new PutItemCommand({
+        TableName: stack.description.tableName,
+        Item: { ...key, w_a: { N: String(now + 60_000) }, w_b: { N: String(now + 60_000) }, w_c: { N: String(now + 60_000) }, w_gone: { N: String(now - 1_000) } },
+      }),
+    );
+    try {
+      const { body } = await api(web, '/api/regions');
+      const west1 = (body.capacities as Array<{ region: string; presence: unknown; effective: unknown }>).find((c) => c.region === 'us-west-1');
+      expect(west1?.effective).toEqual({ capacity: 3, source: 'present' });
+      expect(west1?.presence).toMatchObject({ region: 'us-west-1', live: 3, lapsed: 1 });
+    } finally {
+      await dynamo.send(new DeleteItemCommand({ TableName: stack.description.tableName, Key: key }));
+    }
   });
 });

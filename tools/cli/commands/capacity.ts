@@ -11,10 +11,8 @@
 import { hostname, userInfo } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import { clearCapacity, readCapacitySettings, writeCapacity, type CapacityTable } from '../../../aws/capacity.js';
-import { readFleetItems, type FleetItems } from '../../../aws/presence.js';
 import { capacityValueSchema, MAX_CAPACITY } from '../../../core/capacity.js';
-import { countPresence } from '../../../core/presence.js';
-import { DEFAULT_CAPACITY, regionCapacities, type RegionCapacity } from '../../ops/capacity-view.js';
+import { DEFAULT_CAPACITY, readFleet, regionCapacities, type RegionCapacity } from '../../ops/capacity-view.js';
 import { lanesDepth, type QueueDepth } from '../../ops/queue-reader.js';
 import type { Target } from '../../ops/target.js';
 import { capacityTable, settingText } from '../capacity-table.js';
@@ -68,12 +66,7 @@ export async function capacityReport(target: Target): Promise<CapacityReport> {
   let complete = true;
   const regions = target.regions.map((r) => r.region);
   const [fleet, depths] = await Promise.all([
-    // The settings and the presence items, in the snapshot's one read (aws/presence.ts).
-    readFleetItems(tableOf(target), regions).catch((error: Error): FleetItems => {
-      warnings.push(`${error.message}: shown without settings or presence, as the dispatch falls back to the configured capacities`);
-      complete = false;
-      return { settings: [], settingsUnread: false, complete: false, presence: [], problems: [] };
-    }),
+    readFleet(tableOf(target), regions),
     Promise.all(
       target.regions.map((r) =>
         lanesDepth(target.sqs(r.region), r.queueUrl, r.highQueueUrl).catch((error: Error): QueueDepth | undefined => {
@@ -84,15 +77,13 @@ export async function capacityReport(target: Target): Promise<CapacityReport> {
       ),
     ),
   ]);
-  if (fleet.settingsUnread) warnings.push('capacity settings left unprocessed (throttled): shown without settings, as the dispatch falls back');
-  for (const problem of fleet.problems) warnings.push(`${problem}: shown as absent, as the dispatch treats it`);
+  warnings.unshift(...fleet.warnings);
   if (!fleet.complete) complete = false;
-  const now = Date.now();
   if (!target.capacities) warnings.push(`${target.description} does not say its configured capacities: ${DEFAULT_CAPACITY} (the default) is shown, marked ?`);
   const rows = regionCapacities(
     target.regions.map((r, i) => ({ region: r.region, configured: target.capacities?.[r.region], depth: depths[i] })),
     fleet.settings,
-    fleet.presence.map((p) => countPresence(p, now)),
+    fleet.presence,
   );
   return { target: target.description, regions: rows, warnings, complete };
 }
