@@ -3,6 +3,7 @@
  * person would make them: requests sent to the master queue, and regions made to refuse sends.
  */
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { queueDepth } from '../ops/queue-reader.js';
 import { makeRequest } from '../ops/requests.js';
 import { executionOutputSchema } from '../../core/outcomes.js';
 import { sqsAt } from '../local/resources.js';
@@ -84,4 +85,26 @@ export async function deadLetterScene(stack: LocalStack, prefix = 'req-dlq', cou
     for (const server of servers) server.failActions([]);
   }
   return ids;
+}
+
+/**
+ * A request the intake refuses (its input_data_url is neither s3:// nor http(s)://) under a request_id that
+ * keeps the rules: dead-lettered by the intake with no record, found by the request_id in its body.
+ * Resolves once its copy is in the dispatch DLQ and the master queue is empty.
+ */
+export async function invalidRequestScene(stack: LocalStack, requestId: string): Promise<void> {
+  const d = stack.description;
+  const home = sqsAt(d.homeRegion, d.endpoints.sqs[d.homeRegion] as string);
+  try {
+    const before = (await queueDepth(home, d.dispatchDeadLetterQueueUrl)).visible;
+    await sendBodies(stack, [JSON.stringify({ request_id: requestId, model_name: 'm', input_data_url: 'ftp://nowhere/x' })]);
+    await waitFor('the invalid request in the dispatch DLQ', async () => (await queueDepth(home, d.dispatchDeadLetterQueueUrl)).visible > before);
+    // And out of the master queue (the intake deletes it once its batch is done).
+    await waitFor('the master queue empty', async () => {
+      const master = await queueDepth(home, d.masterQueueUrl);
+      return master.visible + master.inFlight === 0;
+    });
+  } finally {
+    home.destroy();
+  }
 }

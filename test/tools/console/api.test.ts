@@ -2,9 +2,7 @@
 import { STATE } from '../../../workflows/dispatch.js';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deadLetterScene, failoverScene, sendBodies, waitFor } from '../../../tools/console/scene.js';
-import { queueDepth } from '../../../tools/ops/queue-reader.js';
-import { sqsAt } from '../../../tools/local/resources.js';
+import { deadLetterScene, failoverScene, invalidRequestScene, waitFor } from '../../../tools/console/scene.js';
 import { definitionStateNames, startConsoleHarness, type ConsoleHarness } from './harness.js';
 
 let h: ConsoleHarness;
@@ -177,22 +175,7 @@ describe('requests, regions and dead letters', () => {
 describe('an invalid request the intake dead-lettered, found by the request_id in its body', () => {
   // A request_id that keeps the rules, in a request the intake refuses (its URL is not s3:// or http(s)://).
   const id = 'req-api-invalid-body';
-  beforeAll(async () => {
-    const d = h.stack.description;
-    const home = sqsAt(d.homeRegion, d.endpoints.sqs[d.homeRegion] as string);
-    try {
-      const before = (await queueDepth(home, d.dispatchDeadLetterQueueUrl)).visible;
-      await sendBodies(h.stack, [JSON.stringify({ request_id: id, model_name: 'm', input_data_url: 'ftp://nowhere/x' })]);
-      await waitFor('the invalid request in the dispatch DLQ', async () => (await queueDepth(home, d.dispatchDeadLetterQueueUrl)).visible > before);
-      // And out of the master queue (the intake deletes it once its batch is done).
-      await waitFor('the master queue empty', async () => {
-        const master = await queueDepth(home, d.masterQueueUrl);
-        return master.visible + master.inFlight === 0;
-      });
-    } finally {
-      home.destroy();
-    }
-  }, 60_000);
+  beforeAll(() => invalidRequestScene(h.stack, id), 60_000);
 
   it("the request's story names its copy in the dispatch DLQ, put there by the intake, as `status` finds it", async () => {
     const { status, body } = await h.get(`/api/requests?id=${id}`);

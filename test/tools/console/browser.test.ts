@@ -6,9 +6,7 @@ import { executionOutputSchema } from '../../../core/outcomes.js';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../../tools/console/chromium.js';
-import { deadLetterScene, failoverScene, sendBodies, waitFor } from '../../../tools/console/scene.js';
-import { queueDepth } from '../../../tools/ops/queue-reader.js';
-import { sqsAt } from '../../../tools/local/resources.js';
+import { deadLetterScene, failoverScene, invalidRequestScene, waitFor } from '../../../tools/console/scene.js';
 import { definitionStateNames, startConsoleHarness, type ConsoleHarness } from './harness.js';
 
 let h: ConsoleHarness | undefined;
@@ -150,18 +148,7 @@ describe('the console in Chromium', () => {
     const harness = ready();
     const d = harness.stack.description;
     const id = 'req-ui-invalid-body';
-    const home = sqsAt(d.homeRegion, d.endpoints.sqs[d.homeRegion] as string);
-    try {
-      const before = (await queueDepth(home, d.dispatchDeadLetterQueueUrl)).visible;
-      await sendBodies(harness.stack, [JSON.stringify({ request_id: id, model_name: 'm', input_data_url: 'ftp://nowhere/x' })]);
-      await waitFor('the invalid request in the dispatch DLQ', async () => (await queueDepth(home, d.dispatchDeadLetterQueueUrl)).visible > before);
-      await waitFor('the master queue empty', async () => {
-        const master = await queueDepth(home, d.masterQueueUrl);
-        return master.visible + master.inFlight === 0;
-      });
-    } finally {
-      home.destroy();
-    }
+    await invalidRequestScene(harness.stack, id);
     const dlqName = d.dispatchDeadLetterQueueUrl.split('/').at(-1) as string;
     await page.goto(`${harness.console.url}#/requests/${id}`);
     await poll(() => page.locator('#request-summary').textContent()).toBe(`No record in the table (never claimed, or expired). 1 copy held: ${dlqName} (ready).`);
