@@ -2,7 +2,8 @@
 
 test/worker/python-conformance.test.ts starts the local stack (dynalite, fauxqs), runs the same scenarios
 against the TypeScript worker, and runs this file with DYNAMODB_ENDPOINT, SQS_ENDPOINT and
-IDEMPOTENCY_TABLE set. The package is imported from the repository's python/ folder (not an installed
+IDEMPOTENCY_TABLE set (and SQS_ENDPOINTS: every region's SQS server, for the stealing scenarios' regions,
+put on SERVERS in turn as the TypeScript runner does). The package is imported from the repository's python/ folder (not an installed
 copy), so the suite tests the tree it is in. One test per scenario.
 """
 import json
@@ -28,6 +29,15 @@ TABLE = os.environ["IDEMPOTENCY_TABLE"]
 sqs = boto3.client("sqs", region_name=REGION, endpoint_url=os.environ["SQS_ENDPOINT"])
 dynamodb = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=os.environ["DYNAMODB_ENDPOINT"])
 DEFAULT_LEASE = 30
+SERVERS = ["us-east-1", "us-west-1", "us-west-2"]
+_ENDPOINTS = json.loads(os.environ.get("SQS_ENDPOINTS") or "{}")
+SQS_OF = {server: boto3.client("sqs", region_name=server, endpoint_url=_ENDPOINTS[server]) for server in SERVERS if server in _ENDPOINTS}
+COUNTERS = ("readings", "stolen", "handed_back_for_model", "sqs_requests", "dynamo_reads")
+
+
+def item_leases(region):
+    item = dynamodb.get_item(TableName=TABLE, Key={"request_id": {"S": idw.presence_key(region)}}, ConsistentRead=True).get("Item") or {}
+    return idw.leases_from_attributes(item)
 
 
 class Run:
@@ -45,6 +55,51 @@ class Run:
         self.workers, self.receivers, self.counts, self.leases = {}, {}, {}, {}
         self.slots, self.slot_queue, self.jobs, self.runs = {}, {}, {}, {}
         self.lock = threading.Lock()
+        # The scenario's regions (stealing, presence): lanes on one SQS server each, in turn.
+        self.region_lanes, self.reporters, self.stealers, self.presence_seen = {}, {}, {}, {}
+        for index, name in enumerate(scenario.get("regions", [])):
+            server = SERVERS[index % len(SERVERS)]
+            if server not in SQS_OF:
+                raise AssertionError(f"SQS_ENDPOINTS has no {server}: the stealing scenarios need every region's SQS server")
+            client = SQS_OF[server]
+            queues = {
+                lane: client.create_queue(QueueName=f"cf-py-{name}-{lane}-{self.tag}", Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
+                for lane in ("normal", "high")
+            }
+            self.region_lanes[name] = (client, queues)
+
+    def region(self, name):
+        """A scenario's region name (east) as this run's (cf-<tag>-east); '' stays ''."""
+        return f"cf-{self.tag}-{name}" if name else name
+
+    def scenario_region(self, region):
+        prefix = f"cf-{self.tag}-"
+        return region[len(prefix):] if region.startswith(prefix) else region
+
+    def lanes_of(self, name=None):
+        """(client, queues) of a scenario region, or of the scenario's default lanes."""
+        if name is None:
+            return sqs, self.queues
+        return self.region_lanes[name]
+
+    def reporter(self, step):
+        name = step["worker"]
+        if name not in self.reporters:
+            self.reporters[name] = idw.PresenceReporter(
+                dynamodb, TABLE, self.region(step["region"]), name,
+                heartbeat_seconds=step.get("heartbeat"), lease_seconds=step.get("lease"), on_error=lambda error: None,
+            )
+        return self.reporters[name]
+
+    def make_stealer(self, step):
+        """A StealingReceiver for a worker of step['region'] (its own lanes polled without waiting), every scenario region given."""
+        client, queues = self.lanes_of(step["region"])
+        lanes = idw.LaneReceiver(idw.sqs_receive(client), queues["normal"], queues["high"], idle_wait_seconds={"high": 0, "normal": 0}, idle_rest_seconds={"normal": 0})
+        settings = dict(step.get("settings") or {})
+        if isinstance(settings.get("allow_regions"), list):
+            settings["allow_regions"] = [self.region(r) for r in settings["allow_regions"]]
+        regions = [idw.StealRegion(self.region(name), c, q["normal"], q["high"]) for name, (c, q) in self.region_lanes.items()]
+        return idw.StealingReceiver(self.region(step["region"]), lanes, regions, settings, dynamodb=dynamodb, table_name=TABLE, on_error=lambda error: None)
 
     def rid(self, step, key="request"):
         return step[key] if step.get("raw") else f"cf-{self.tag}-{step[key]}"
@@ -91,6 +146,12 @@ class Run:
         return self.receivers[name]
 
     def close(self):
+        for reporter in self.reporters.values():
+            reporter.abandon()
+        for receiver, own in self.stealers.values():
+            client = self.lanes_of(own)[0]
+            for taken in receiver.close():
+                client.change_message_visibility(QueueUrl=taken.queue_url, ReceiptHandle=taken.message["ReceiptHandle"], VisibilityTimeout=0)
         for receiver in self.receivers.values():
             for taken in receiver.close():
                 sqs.change_message_visibility(QueueUrl=taken.queue_url, ReceiptHandle=taken.message["ReceiptHandle"], VisibilityTimeout=0)
@@ -124,23 +185,127 @@ class Conformance(unittest.TestCase):
     def step(self, run, step):
         op = step["op"]
         if op == "send":
+            client, queues = run.lanes_of(step.get("region"))
             attributes = {
                 "request_id": {"DataType": "String", "StringValue": run.rid(step)},
                 "dispatch_token": {"DataType": "String", "StringValue": step["token"]},
             }
+            body = {"request_id": run.rid(step)}
             if step.get("smoke"):
                 attributes["dispatch_smoke"] = {"DataType": "String", "StringValue": step["smoke"]}
-            sqs.send_message(QueueUrl=run.queues[step["lane"]], MessageBody=json.dumps({"request_id": run.rid(step)}), MessageAttributes=attributes)
+            if step.get("model"):
+                attributes["model_name"] = {"DataType": "String", "StringValue": step["model"]}
+                body["model_name"] = step["model"]
+            client.send_message(QueueUrl=queues[step["lane"]], MessageBody=json.dumps(body), MessageAttributes=attributes)
         elif op == "receive":
-            url = run.queues[step["lane"]]
-            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, WaitTimeSeconds=1, MessageAttributeNames=["All"]).get("Messages", [])
+            client, queues = run.lanes_of(step.get("region"))
+            url = queues[step["lane"]]
+            messages = client.receive_message(QueueUrl=url, MaxNumberOfMessages=1, WaitTimeSeconds=step.get("wait", 1), MessageAttributeNames=["All"]).get("Messages", [])
             self.assertEqual(len(messages), 1, "a message to receive")
             run.slots[step["as"]], run.slot_queue[step["as"]] = messages[0], url
             if step.get("same_as"):
                 self.assertEqual(messages[0]["MessageId"], run.slots[step["same_as"]]["MessageId"])
         elif op == "expect_empty":
-            messages = sqs.receive_message(QueueUrl=run.queues[step["lane"]], MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+            client, queues = run.lanes_of(step.get("region"))
+            messages = client.receive_message(QueueUrl=queues[step["lane"]], MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
             self.assertEqual(messages, [], f"nothing visible in the {step['lane']} lane")
+        elif op == "expect_visible":
+            client, queues = run.lanes_of(step.get("region"))
+            attributes = client.get_queue_attributes(QueueUrl=queues[step["lane"]], AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+            self.assertEqual(int(attributes["ApproximateNumberOfMessages"]), step["count"], f"visible in {step.get('region')} {step['lane']}")
+        elif op == "presence_start":
+            run.reporter(step).start()
+        elif op == "presence_renew":
+            self.assertEqual(run.reporter(step).renew(), step["expect"])
+        elif op == "presence_stop":
+            self.assertEqual(run.reporter(step).stop(), step["expect"])
+        elif op == "presence_abandon":
+            run.reporter(step).abandon()
+        elif op == "put_presence":
+            now = int(time.time() * 1000)
+            item = {"request_id": {"S": idw.presence_key(run.region(step["region"]))}}
+            item.update({f"w_{worker}": {"N": str(now + int(offset * 1000))} for worker, offset in step["entries"].items()})
+            dynamodb.put_item(TableName=TABLE, Item=item)
+        elif op == "expect_presence":
+            leases = item_leases(run.region(step["region"]))
+            now = int(time.time() * 1000)
+            self.assertEqual(sorted(w for w, until in leases.items() if until > now), sorted(step["live"]), ("live", leases, now))
+            self.assertEqual(idw.count_presence(leases, now)["live"], len(step["live"]))
+            if "lapsed" in step:
+                self.assertEqual(sorted(w for w, until in leases.items() if until <= now), sorted(step["lapsed"]), ("lapsed", leases, now))
+            for worker in step.get("absent", []):
+                self.assertNotIn(worker, leases)
+            if "later_than" in step:
+                seen = run.presence_seen[step["later_than"]]
+                for worker in step["live"]:
+                    self.assertGreater(leases[worker], seen[worker], f"{worker} renewed")
+            if "as" in step:
+                run.presence_seen[step["as"]] = leases
+        elif op == "expect_presence_counters":
+            counters = run.reporter(step).counters()
+            if "renewals_at_least" in step:
+                self.assertGreaterEqual(counters["renewals"], step["renewals_at_least"], counters)
+            for name in ("renewals", "failures", "forgotten", "writes"):
+                if name in step:
+                    self.assertEqual(counters[name], step[name], (name, counters))
+        elif op == "stealer":
+            run.stealers[step["worker"]] = (run.make_stealer(step), step["region"])
+        elif op == "stealer_refused":
+            with self.assertRaisesRegex(ValueError, step["error"]):
+                run.make_stealer(step)
+        elif op == "steal":
+            receiver, own = run.stealers[step["worker"]]
+            taken = receiver.next()
+            expect = step["expect"]
+            if expect is None:
+                self.assertIsNone(taken)
+                return
+            self.assertIsNotNone(taken, "a message taken")
+            self.assertEqual(run.scenario_region(taken.region), expect["region"])
+            if "lane" in expect:
+                self.assertEqual(taken.lane, expect["lane"])
+            self.assertEqual(taken.stolen, expect["stolen"])
+            if "request" in expect:
+                self.assertEqual(taken.message["MessageAttributes"]["request_id"]["StringValue"], run.rid(expect))
+            if "handle" in step:
+                outcome = run.worker(step["worker"]).handle(taken.message, taken.queue_url, run.process(), sqs=taken.sqs or run.lanes_of(own)[0])
+                self.assertEqual(label(outcome), step["handle"], outcome)
+        elif op == "expect_steal_counters":
+            receiver, _ = run.stealers[step["worker"]]
+            counters = receiver.counters()
+            for name in COUNTERS:
+                if name in step:
+                    self.assertEqual(counters[name], step[name], (name, counters))
+            if "by_region" in step:
+                by_region = {run.scenario_region(r): c for r, c in counters["by_region"].items()}
+                self.assertEqual(sorted(by_region), sorted(step["by_region"]))
+                for name, expected in step["by_region"].items():
+                    for key, value in expected.items():
+                        self.assertEqual(by_region[name][key], value, (name, key, by_region))
+        elif op == "steal_race":
+            outcomes, threads, failures = [], [], []
+            start = threading.Barrier(len(step["workers"]))
+
+            def stealer(name):
+                receiver, _ = run.stealers[name]
+                start.wait()
+                taken = receiver.next()
+                if taken is None or not taken.stolen:
+                    failures.append((name, taken))
+                    return
+                outcomes.append(run.worker(name).handle(taken.message, taken.queue_url, run.process(step.get("work", 0)), sqs=taken.sqs))
+
+            for name in step["workers"]:
+                threads.append(threading.Thread(target=stealer, args=(name,)))
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(60)
+            self.assertEqual(failures, [], "every stealer stole a copy")
+            counts = {}
+            for outcome in outcomes:
+                counts[outcome.status] = counts.get(outcome.status, 0) + 1
+            self.assertEqual(counts, step["expect_counts"], outcomes)
         elif op == "handle":
             outcome = run.outcome(step)
             self.assertEqual(label(outcome), step["expect"], outcome)
