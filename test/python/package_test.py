@@ -1,9 +1,16 @@
 """The package's own rules, without the local stack: the boto3 check made on import, the request_id
-rule, identities and smoke copies read from messages, the pyproject's metadata. Run by
-test/worker/python-package.test.ts."""
+rule, identities and smoke copies read from messages, the pyproject's metadata; the stealing choice rule
+over the cases test/core's rule is run on too (conformance/steal-choices.json), the stealing settings, and
+presence's rules and requests (a recording client). Run by test/worker/python-package.test.ts."""
+import dataclasses
+import json
 import pathlib
 import sys
+import threading
+import time
 import unittest
+
+from botocore.exceptions import ClientError
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "python"))
@@ -79,6 +86,154 @@ class Identities(unittest.TestCase):
         self.assertEqual(idw.smoke_run_of_copy(message({"dispatch_smoke": "run-1"})), "run-1")
         self.assertIsNone(idw.smoke_run_of_copy(message({"dispatch_smoke": "bad run"})))
         self.assertIsNone(idw.smoke_run_of_copy(message()))
+
+
+CHOICES = json.loads((ROOT / "test" / "python" / "conformance" / "steal-choices.json").read_text(encoding="utf-8"))
+
+
+class StealChoice(unittest.TestCase):
+    """choose_steal over the cases that core/stealing.ts runs in test/worker/python-conformance.test.ts."""
+
+    def test_the_shared_cases(self):
+        self.assertGreaterEqual(len(CHOICES["cases"]), 7)
+        for case in CHOICES["cases"]:
+            with self.subTest(case["name"]):
+                settings = {"allow_regions": CHOICES["base_allow_regions"], **case["settings"]}
+                candidates = [idw.StealCandidate(**c) for c in case["candidates"]]
+                got = idw.choose_steal(case["own_region"], candidates, settings)
+                self.assertEqual(None if got is None else dataclasses.asdict(got), case["expect"])
+
+    def test_serves_model(self):
+        for case in CHOICES["serves_model"]:
+            self.assertIs(idw.serves_model(case["models"], case["model"]), case["expect"], case)
+
+
+class StealingSettings(unittest.TestCase):
+    def test_defaults_are_core_s_and_off(self):
+        settings = idw.parse_stealing_settings()
+        self.assertEqual(settings, idw.StealingSettings((), None, 1, 30, None))
+        self.assertEqual(idw.parse_stealing_settings({"allow_regions": ["us-west-2"]}, max_latency_ms=150).max_latency_ms, 150)
+
+    def test_bad_settings_are_refused_naming_each_field(self):
+        for settings, text in (
+            ({"allow_regions": [""]}, "stealing: allow_regions.0: must not be empty"),
+            ({"allow_regions": "us-west-2"}, "stealing: allow_regions: expected a list of strings"),
+            ({"max_latency_ms": -1}, "stealing: max_latency_ms: expected a number > 0"),
+            ({"max_latency_ms": 0}, "max_latency_ms: expected a number > 0"),
+            ({"min_backlog_per_worker": "x"}, "stealing: min_backlog_per_worker: expected a number >= 0"),
+            ({"min_backlog_per_worker": float("nan")}, "min_backlog_per_worker"),
+            ({"check_every_seconds": 0}, "check_every_seconds: expected a number > 0"),
+            ({"models": [3]}, "models.0: expected a string"),
+            ({"allowRegions": ["us-west-2"]}, "unknown setting allowRegions"),
+        ):
+            with self.subTest(settings):
+                with self.assertRaises(idw.StealingSettingsError) as refused:
+                    idw.parse_stealing_settings(settings)
+                self.assertIn(text, str(refused.exception))
+        with self.assertRaises(ValueError) as refused:
+            idw.parse_stealing_settings({"max_latency_ms": -1, "check_every_seconds": -1})
+        self.assertIn("max_latency_ms", str(refused.exception))
+        self.assertIn("check_every_seconds", str(refused.exception))
+
+    def test_a_region_allowed_without_queues_is_refused_and_none_allowed_makes_no_request(self):
+        class Lanes:
+            def next(self):
+                return None
+
+            def close(self):
+                return []
+
+        with self.assertRaisesRegex(ValueError, "allow_regions names eu-west-9, for which no queues were given"):
+            idw.StealingReceiver("us-east-1", Lanes(), [], {"allow_regions": ["eu-west-9"]})
+        with self.assertRaisesRegex(ValueError, "presence needs both dynamodb and table_name"):
+            idw.StealingReceiver("us-east-1", Lanes(), [], {}, dynamodb=object())
+        off = idw.StealingReceiver("us-east-1", Lanes(), [idw.StealRegion("us-west-2", object(), "n", "h")], {"allow_regions": ["us-east-1"]})
+        self.assertFalse(off.enabled)
+        self.assertIsNone(off.next())
+        self.assertEqual(off.counters(), {"readings": 0, "stolen": 0, "handed_back_for_model": 0, "sqs_requests": 0, "dynamo_reads": 0, "by_region": {}})
+
+
+class Recording:
+    """A DynamoDB client that records update_item calls and answers with an item (or raises)."""
+
+    def __init__(self, answers=()):
+        self.calls, self.answers = [], list(answers)
+
+    def update_item(self, **request):
+        self.calls.append(request)
+        answer = self.answers.pop(0) if self.answers else {"Attributes": {}}
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def failed(code):
+    return ClientError({"Error": {"Code": code, "Message": code}}, "UpdateItem")
+
+
+class Presence(unittest.TestCase):
+    def test_rules(self):
+        self.assertEqual(idw.PRESENCE, {"heartbeat_seconds": 20, "lease_seconds": 60, "forget_after_seconds": 600})
+        self.assertEqual(idw.presence_key("us-west-2"), "#presence#us-west-2")
+        self.assertEqual(idw.presence_attribute("gpu-1.a:b_c"), "w_gpu-1.a:b_c")
+        for bad in ("", "bad id", "x" * 101, "a/b"):
+            with self.assertRaises(ValueError):
+                idw.check_worker_id(bad)
+        leases = idw.leases_from_attributes({"request_id": {"S": "#presence#r"}, "w_a": {"N": "1000"}, "w_b": 2000, "w_c": {"S": "x"}, "other": 5})
+        self.assertEqual(leases, {"a": 1000, "b": 2000})
+        self.assertEqual(idw.count_presence(leases, 1500), {"live": 1, "lapsed": 1, "live_until": 2000})
+        self.assertEqual(idw.count_presence({}, 0), {"live": 0, "lapsed": 0, "live_until": None})
+        self.assertEqual(idw.forgettable({"a": 1000, "b": 5000}, 601_000), ["a"])
+
+    def test_bad_settings_are_refused(self):
+        with self.assertRaisesRegex(ValueError, "presence: worker_id may hold only"):
+            idw.PresenceReporter(Recording(), "t", "r", "bad id")
+        with self.assertRaisesRegex(ValueError, r"presence: lease_seconds \(0.4\) must be longer than heartbeat_seconds \(0.5\)"):
+            idw.PresenceReporter(Recording(), "t", "r", "ok", heartbeat_seconds=0.5, lease_seconds=0.4)
+        with self.assertRaisesRegex(ValueError, "presence: table_name is required"):
+            idw.PresenceReporter(Recording(), "", "r", "ok")
+
+    def test_one_update_per_renewal_removing_forgettable_entries_only_if_unchanged(self):
+        now = 10_000_000.0
+        old = int(now * 1000) - 3_600_000
+        client = Recording([
+            {"Attributes": {"w_me": {"N": "1"}, "w_gone": {"N": str(old)}}},
+            failed("ConditionalCheckFailedException"),
+            {"Attributes": {"w_me": {"N": "2"}, "w_gone": {"N": str(old + 1)}}},
+        ])
+        reporter = idw.PresenceReporter(client, "table", "us-west-2", "me", clock=lambda: now)
+        self.assertTrue(reporter.renew())
+        first = client.calls[0]
+        self.assertEqual(first["Key"], {"request_id": {"S": "#presence#us-west-2"}})
+        self.assertEqual(first["UpdateExpression"], "SET #me = :until")
+        self.assertEqual(first["ExpressionAttributeValues"], {":until": {"N": str(int(now * 1000) + 60_000)}})
+        self.assertNotIn("ConditionExpression", first)
+        self.assertEqual(first["ReturnValues"], "ALL_NEW")
+        self.assertTrue(reporter.renew())  # removal refused: written again at once without it
+        second, third = client.calls[1], client.calls[2]
+        self.assertEqual(second["UpdateExpression"], "SET #me = :until REMOVE #f0")
+        self.assertEqual(second["ConditionExpression"], "#f0 = :f0")
+        self.assertEqual(second["ExpressionAttributeNames"]["#f0"], "w_gone")
+        self.assertEqual(second["ExpressionAttributeValues"][":f0"], {"N": str(old)})
+        self.assertEqual(third["UpdateExpression"], "SET #me = :until")
+        self.assertEqual(reporter.counters(), {"renewals": 2, "failures": 0, "forgotten": 0, "writes": 3})
+
+    def test_errors_are_reported_and_retried_never_raised_and_stop_removes_its_entry(self):
+        errors = []
+        client = Recording([failed("ResourceNotFoundException")] * 3)
+        reporter = idw.PresenceReporter(client, "table", "r", "me", heartbeat_seconds=0.02, lease_seconds=0.1, on_error=errors.append)
+        reporter.start()
+        deadline = time.monotonic() + 3
+        while reporter.counters()["failures"] < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.assertGreaterEqual(reporter.counters()["failures"], 3)
+        self.assertTrue(reporter.stop())
+        self.assertEqual(client.calls[-1]["UpdateExpression"], "REMOVE #me")
+        self.assertEqual(client.calls[-1]["ExpressionAttributeNames"], {"#me": "w_me"})
+        self.assertEqual(errors[0].response["Error"]["Code"], "ResourceNotFoundException")
+        self.assertFalse(any(t.name == "presence-me" for t in threading.enumerate()))
+        failing = idw.PresenceReporter(Recording([failed("AccessDeniedException")]), "table", "r", "me", on_error=lambda error: 1 / 0)
+        self.assertFalse(failing.stop())  # reported (and the callback's own error swallowed), not raised
 
 
 class DocumentedExamples(unittest.TestCase):
