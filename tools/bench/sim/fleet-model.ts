@@ -20,8 +20,15 @@
  *   A `live` contender's capacity setting follows each change `liveDelaySeconds` later.
  * - The oracle (no lanes only) places each message where its exact wait is shortest, knowing the work
  *   queued and in progress and the workers present (not future fleet changes).
+ * - The pooled queue (kind 'pooled', no lanes): one FIFO that every worker takes from, the first free
+ *   worker anywhere taking the next message (the same regions' workers, the same batching).
+ * - Stealing (`stealing`, tools/bench/sim/steal-sim.ts): workers whose own lanes are empty take from other
+ *   regions' lanes as worker/stealing.ts does, choosing with core/stealing.ts chooseSteal.
+ * - Backlogs (`injections`): at a given time, messages put straight into a region's normal lane (already
+ *   placed there: their master wait is 0), sizes from a stream of their own so other draws are unchanged.
  * - Waits: master = arrival on the master queue to its batch's dispatch; regional = dispatch (arrival in
  *   the regional queue) to a worker starting it. Messages that arrived before `warmupSeconds` are not counted.
+ *   A message never started is an error, or (`allowUnstarted`) a regional wait of +Infinity.
  */
 import { laneOf } from '../../../core/lanes.js';
 import type { Policy } from '../../../core/policy.js';
@@ -33,6 +40,7 @@ import type { CountReader } from './lane-counts.js';
 import { placeBatch, type DispatcherView, type LaneReading } from './lane-placement.js';
 import { LaneRegion } from './lane-region.js';
 import type { SimSettings } from './model.js';
+import { stealingFor, type StealingSimSettings } from './steal-sim.js';
 
 /** Shares of arrivals per priority; they must add up to 1. */
 export type PriorityMix = Readonly<Record<Priority, number>>;
@@ -58,11 +66,24 @@ export interface FleetSettings extends SimSettings {
   /** Priority lanes; undefined: today's one FIFO per region. */
   readonly lanes?: LaneSettings;
   readonly fleetChanges?: readonly FleetChange[];
+  /** Work stealing by idle workers; undefined: none (policy contenders only). */
+  readonly stealing?: StealingSimSettings;
+  /** Backlogs put straight into a region's normal lane. */
+  readonly injections?: readonly Injection[];
+  /** Messages never started get a regional wait of +Infinity instead of an error. */
+  readonly allowUnstarted?: boolean;
+}
+
+export interface Injection {
+  readonly atSeconds: number;
+  /** Region name (settings.regions); with the pooled queue, the pool. */
+  readonly region: string;
+  readonly count: number;
 }
 
 export interface FleetContender {
   readonly name: string;
-  readonly kind: 'oracle' | 'policy';
+  readonly kind: 'oracle' | 'policy' | 'pooled';
   /** Required for kind 'policy'. */
   readonly policy?: Policy;
   /** What the policy is told as each region's capacity (default static). */
@@ -86,6 +107,12 @@ export interface FleetResult {
   readonly priority: Uint8Array;
   /** Index of the region, in configured order. */
   readonly region: Uint8Array;
+  /** With stealing or injections only: 1 for a message of an injected backlog. */
+  readonly injected?: Uint8Array;
+  /** With stealing or injections only: how many times a worker started the message. */
+  readonly starts?: Uint8Array;
+  /** With stealing or injections only: the region of the worker that stole the message, -1 when not stolen. */
+  readonly thief?: Int8Array;
 }
 
 const exponential = (mean: number, random: Random) => -mean * Math.log(1 - random());
@@ -116,6 +143,10 @@ export function simulateFleet(settings: FleetSettings, contender: FleetContender
   if (Math.abs(total - 1) > 1e-9 || PRIORITIES.some((p) => mix[p] < 0)) throw new Error(`priority shares must be >= 0 and add up to 1, got ${JSON.stringify(mix)}`);
   if (contender.kind === 'oracle' && lanes) throw new Error('the oracle is defined for one FIFO per region (no lanes)');
   if (contender.kind === 'policy' && !contender.policy) throw new Error(`contender ${contender.name} has no policy`);
+  const pooled = contender.kind === 'pooled';
+  if (pooled && lanes) throw new Error('the pooled queue is one FIFO (no lanes)');
+  if (pooled && new Set(settings.regions.map((r) => r.meanServiceSeconds)).size > 1) throw new Error('the pooled queue needs one service time for every region');
+  if (settings.stealing && contender.kind !== 'policy') throw new Error('stealing is modelled for policy contenders only');
   const window = settings.batchWindowSeconds ?? 1;
   const batchSize = settings.batchSize ?? 10;
   const lag = settings.sqsLagSeconds ?? 0;
@@ -134,26 +165,43 @@ export function simulateFleet(settings: FleetSettings, contender: FleetContender
   const dispatchedAt: number[] = [];
   const startedAt: number[] = [];
   const regionOf: number[] = [];
+  const extra = settings.stealing !== undefined || settings.injections !== undefined;
+  const injectedIds = new Set<number>();
+  const startCount: number[] = [];
+  const thiefOf: number[] = [];
 
   const events = new EventQueue();
-  const regions = settings.regions.map(
-    (spec) =>
+  const regionSpecs = pooled
+    ? [{ workers: settings.regions.reduce((n, r) => n + r.workers, 0), meanServiceSeconds: (settings.regions[0] as SimSettings['regions'][number]).meanServiceSeconds }]
+    : settings.regions;
+  let stealingOf: ReturnType<typeof stealingFor> | undefined;
+  // Built one by one: a region's workers may try to steal while the next regions are being built.
+  const regions: LaneRegion[] = [];
+  regionSpecs.forEach((spec, i) =>
+    regions.push(
       new LaneRegion({
         workers: spec.workers,
         meanServiceSeconds: spec.meanServiceSeconds,
         starvationLimit: lanes?.starvationLimit ?? Number.POSITIVE_INFINITY,
         events,
-        onStart: (message, time) => {
+        onStart: (message, time, stolen) => {
           startedAt[message.id] = time;
+          if (extra) {
+            startCount[message.id] = (startCount[message.id] ?? 0) + 1;
+            if (stolen) thiefOf[message.id] = i;
+          }
         },
+        ...(settings.stealing ? { stealing: (stealingOf ??= stealingFor(settings, () => regions))(i) } : {}),
       }),
+    ),
   );
   const readers: CountReader[] = regions.map((r) => r.log.reader());
   // The live hook's setting: the true worker counts, following each fleet change liveDelaySeconds late.
   const setting = settings.regions.map((r) => r.workers);
   for (const change of settings.fleetChanges ?? []) {
-    if (change.workers.length !== regions.length) throw new Error(`a fleet change names ${change.workers.length} regions, not ${regions.length}`);
-    events.at(change.atSeconds, () => regions.forEach((r, i) => r.setWorkers(change.workers[i] as number, change.atSeconds)));
+    if (change.workers.length !== settings.regions.length) throw new Error(`a fleet change names ${change.workers.length} regions, not ${settings.regions.length}`);
+    if (pooled) events.at(change.atSeconds, () => (regions[0] as LaneRegion).setWorkers(change.workers.reduce((n, w) => n + w, 0), change.atSeconds));
+    else events.at(change.atSeconds, () => regions.forEach((r, i) => r.setWorkers(change.workers[i] as number, change.atSeconds)));
     if (mode === 'live') events.at(change.atSeconds + (contender.liveDelaySeconds ?? 0), () => change.workers.forEach((n, i) => (setting[i] = n)));
   }
   const dispatchers: Dispatcher[] = Array.from({ length: Math.max(1, settings.dispatchers ?? 1) }, () => ({
@@ -172,8 +220,29 @@ export function simulateFleet(settings: FleetSettings, contender: FleetContender
     (regions[i] as LaneRegion).enqueue({ id, lane, size: sizeOf[id] as number }, now);
   };
 
+  const injectSizes = seededRandom(settings.seed ^ 0x3c6ef372);
+  for (const injection of settings.injections ?? []) {
+    const i = settings.regions.findIndex((r) => r.region === injection.region);
+    if (i < 0) throw new Error(`an injection names ${injection.region}, not a configured region`);
+    events.at(injection.atSeconds, () => {
+      for (let k = 0; k < injection.count; k++) {
+        const id = arrivalAt.length;
+        arrivalAt.push(injection.atSeconds);
+        priorityOf.push(PRIORITIES.indexOf('normal'));
+        sizeOf.push(exponential(1, injectSizes));
+        injectedIds.add(id);
+        enqueue(id, pooled ? 0 : i, injection.atSeconds);
+      }
+    });
+  }
+
   const dispatch = (now: number, batch: readonly number[]) => {
     executions++;
+    if (pooled) {
+      const order = [...batch].sort((a, b) => (priorityOf[a] as number) - (priorityOf[b] as number));
+      for (const id of order) enqueue(id, 0, now);
+      return;
+    }
     if (contender.kind === 'oracle') {
       const order = [...batch].sort((a, b) => (priorityOf[a] as number) - (priorityOf[b] as number));
       for (const id of order) {
@@ -273,10 +342,20 @@ export function simulateFleet(settings: FleetSettings, contender: FleetContender
     masterWait: Float64Array.from(ids, (id) => (dispatchedAt[id] as number) - (arrivalAt[id] as number)),
     regionalWait: Float64Array.from(ids, (id) => {
       const started = startedAt[id];
-      if (started === undefined) throw new Error(`message ${id} was never started`);
+      if (started === undefined) {
+        if (settings.allowUnstarted) return Number.POSITIVE_INFINITY;
+        throw new Error(`message ${id} was never started`);
+      }
       return started - (dispatchedAt[id] as number);
     }),
     priority: Uint8Array.from(ids, (id) => priorityOf[id] as number),
     region: Uint8Array.from(ids, (id) => regionOf[id] as number),
+    ...(extra
+      ? {
+          injected: Uint8Array.from(ids, (id) => (injectedIds.has(id) ? 1 : 0)),
+          starts: Uint8Array.from(ids, (id) => startCount[id] ?? 0),
+          thief: Int8Array.from(ids, (id) => thiefOf[id] ?? -1),
+        }
+      : {}),
   };
 }

@@ -5,6 +5,15 @@
  * other lane when the first is empty, and keeps its turn state with afterTake: the shipped lane logic,
  * not a copy. The number of workers can change mid-run: added workers start polling at once; removed
  * ones stop at once when idle, else finish their current request and stop (idle ones go first).
+ *
+ * Stealing (optional, `stealing`): a worker whose own lanes are empty does what worker/stealing.ts does
+ * (tools/bench/sim/steal-sim.ts decides where from, with core/stealing.ts chooseSteal): it receives again
+ * from the lane it last stole from, if any; else, when its last reading is at least `checkEverySeconds`
+ * old, it reads the other regions and receives one message from the lane chosen. Each reading and each
+ * receive takes `receiveSeconds`; a stolen message starts `startupSeconds` after it is received (the
+ * worker busy meanwhile) and counts in the other region's queue (received, then ended) as SQS would. A
+ * worker that found nothing goes idle: an own message wakes it at once (its long polls), and at the end
+ * of each idle poll (`idlePollSeconds`) it tries to steal again. Without `stealing`, nothing changes.
  */
 import { afterTake, FIRST_TURN, pollOrder, STARVATION_LIMIT, type Lane, type LaneTurn } from '../../../core/lanes.js';
 import type { EventQueue } from './events.js';
@@ -23,8 +32,30 @@ export interface LaneRegionOptions {
   /** The workers' guard: high messages in a row before one normal (core/lanes.ts); Infinity: strict priority. */
   readonly starvationLimit?: number;
   readonly events: EventQueue;
-  /** Called when a worker starts a message (at `time`, taken from `lane`). */
-  readonly onStart?: (message: RegionMessage, time: number) => void;
+  /** Called when a worker starts a message (at `time`, taken from `lane`); `stolen` when taken from another region. */
+  readonly onStart?: (message: RegionMessage, time: number, stolen?: boolean) => void;
+  /** Work stealing by this region's workers; undefined: none. */
+  readonly stealing?: RegionStealing;
+}
+
+/** Where a worker steals from: a region (index in the list the context knows) and its lane. */
+export interface StealTarget {
+  readonly region: number;
+  readonly lane: Lane;
+}
+
+/** What a region's workers need to steal: the other regions, and a reading with a choice (steal-sim.ts). */
+export interface RegionStealing {
+  /** The regions, this one included (late-bound: they are built after their options). */
+  readonly regions: () => readonly LaneRegion[];
+  /** A reading of the other regions made at `now` by a worker of this region, and the choice made from it. */
+  readonly choose: (now: number) => StealTarget | undefined;
+  readonly receiveSeconds: number;
+  readonly startupSeconds: number;
+  readonly checkEverySeconds: number;
+  readonly idlePollSeconds: number;
+  /** No steal attempt after this time (the simulation must end when a backlog can never be reached). */
+  readonly untilSeconds: number;
 }
 
 interface Worker {
@@ -34,6 +65,16 @@ interface Worker {
   busyUntil: number;
   /** Removed from the fleet: finishes its current message, takes no other. */
   stopping: boolean;
+  /** Bumped each time the worker goes idle (an idle entry of an older epoch is stale). */
+  idleEpoch: number;
+  /** Stealing: when the worker last read the other regions, and the lane it last stole from. */
+  lastReading: number;
+  current?: StealTarget;
+}
+
+interface IdleEntry {
+  readonly worker: Worker;
+  readonly epoch: number;
 }
 
 /** A FIFO with O(1) shift. */
@@ -65,8 +106,8 @@ export class LaneRegion {
   readonly log = new CountLog();
   private readonly queues: Record<Lane, Fifo<RegionMessage>> = { high: new Fifo(), normal: new Fifo() };
   private readonly workers = new Set<Worker>();
-  /** Idle workers, longest idle first. */
-  private readonly idle = new Fifo<Worker>();
+  /** Idle workers, longest idle first (entries of workers no longer idle in that epoch are skipped). */
+  private readonly idle = new Fifo<IdleEntry>();
   private readonly limit: number;
 
   constructor(private readonly options: LaneRegionOptions) {
@@ -89,8 +130,49 @@ export class LaneRegion {
     this.log.record(now, message.lane, 'enqueue');
     this.queues[message.lane].push(message);
     // A worker is idle only while both lanes are empty, so it takes this message.
-    const worker = this.idle.shift();
+    const worker = this.shiftIdle();
     if (worker) this.poll(worker, now);
+  }
+
+  /** A thief's receive: the oldest message of `lane`, now in flight here (undefined when the lane is empty). */
+  takeForThief(lane: Lane, now: number): RegionMessage | undefined {
+    const message = this.queues[lane].shift();
+    if (message) this.log.record(now, message.lane, 'start');
+    return message;
+  }
+
+  /** A stolen message ends: it leaves this region's in-flight count. */
+  endForThief(message: RegionMessage, now: number): void {
+    this.log.record(now, message.lane, 'end');
+  }
+
+  /** The longest idle worker, its entry taken off the idle list; undefined when none is idle. */
+  private shiftIdle(): Worker | undefined {
+    for (;;) {
+      const entry = this.idle.shift();
+      if (!entry) return undefined;
+      if (entry.worker.idleEpoch === entry.epoch) {
+        entry.worker.idleEpoch++;
+        return entry.worker;
+      }
+    }
+  }
+
+  private goIdle(worker: Worker, now: number): void {
+    worker.busy = false;
+    const epoch = worker.idleEpoch;
+    this.idle.push({ worker, epoch });
+    const stealing = this.options.stealing;
+    if (!stealing) return;
+    // The end of the idle poll: still idle (same epoch) and in the fleet, it tries to steal again.
+    const wake = now + stealing.idlePollSeconds;
+    if (wake > stealing.untilSeconds) return;
+    this.options.events.at(wake, () => {
+      if (worker.idleEpoch !== epoch || !this.workers.has(worker)) return;
+      worker.idleEpoch++;
+      worker.busy = true;
+      this.steal(worker, wake);
+    });
   }
 
   /** Brings the fleet to `count` workers at `now`. */
@@ -98,13 +180,13 @@ export class LaneRegion {
     if (!(Number.isInteger(count) && count >= 0)) throw new Error(`workers must be a whole number >= 0, got ${count}`);
     const active = [...this.workers].filter((w) => !w.stopping);
     for (let n = active.length; n < count; n++) {
-      const worker: Worker = { turn: FIRST_TURN, busy: false, busyUntil: now, stopping: false };
+      const worker: Worker = { turn: FIRST_TURN, busy: false, busyUntil: now, stopping: false, idleEpoch: 0, lastReading: Number.NEGATIVE_INFINITY };
       this.workers.add(worker);
       this.poll(worker, now);
     }
     let remove = active.length - count;
-    while (remove > 0 && this.idle.length) {
-      this.workers.delete(this.idle.shift() as Worker);
+    for (let worker = remove > 0 ? this.shiftIdle() : undefined; worker; worker = remove > 0 ? this.shiftIdle() : undefined) {
+      this.workers.delete(worker);
       remove--;
     }
     for (let i = active.length - 1; remove > 0 && i >= 0; i--) {
@@ -148,8 +230,95 @@ export class LaneRegion {
       this.start(worker, message, now);
       return;
     }
-    worker.busy = false;
-    this.idle.push(worker);
+    const stealing = this.options.stealing;
+    if (stealing && now <= stealing.untilSeconds) {
+      worker.busy = true;
+      this.steal(worker, now);
+      return;
+    }
+    this.goIdle(worker, now);
+  }
+
+  /** worker/stealing.ts steal(): the lane that gave last, else a fresh reading when due; busy meanwhile. */
+  private steal(worker: Worker, now: number): void {
+    const s = this.options.stealing as RegionStealing;
+    const current = worker.current;
+    if (current) {
+      const at = now + s.receiveSeconds;
+      this.options.events.at(at, () => {
+        if (this.stopIfRemoved(worker)) return;
+        if (this.receiveStolen(worker, current, at)) return;
+        worker.current = undefined;
+        this.readAndSteal(worker, at);
+      });
+      return;
+    }
+    this.readAndSteal(worker, now);
+  }
+
+  private readAndSteal(worker: Worker, now: number): void {
+    const s = this.options.stealing as RegionStealing;
+    if (now - worker.lastReading < s.checkEverySeconds) {
+      this.backToOwn(worker, now);
+      return;
+    }
+    worker.lastReading = now;
+    const choice = s.choose(now);
+    // The reading's round trip, then (with a choice) the receive's.
+    const read = now + s.receiveSeconds;
+    if (!choice) {
+      this.options.events.at(read, () => {
+        if (!this.stopIfRemoved(worker)) this.backToOwn(worker, read);
+      });
+      return;
+    }
+    const at = read + s.receiveSeconds;
+    this.options.events.at(at, () => {
+      if (this.stopIfRemoved(worker)) return;
+      if (this.receiveStolen(worker, choice, at)) worker.current = choice;
+      else this.backToOwn(worker, at);
+    });
+  }
+
+  /** Nothing stolen: its own lanes again (a message may have come meanwhile), else idle. */
+  private backToOwn(worker: Worker, now: number): void {
+    for (const lane of pollOrder(worker.turn, this.limit)) {
+      const message = this.queues[lane].shift();
+      if (!message) continue;
+      worker.turn = afterTake(worker.turn, lane);
+      this.start(worker, message, now);
+      return;
+    }
+    this.goIdle(worker, now);
+  }
+
+  /** A worker removed while it was stealing stops instead of receiving. */
+  private stopIfRemoved(worker: Worker): boolean {
+    if (!worker.stopping) return false;
+    this.workers.delete(worker);
+    return true;
+  }
+
+  private receiveStolen(worker: Worker, target: StealTarget, now: number): boolean {
+    const s = this.options.stealing as RegionStealing;
+    const victim = s.regions()[target.region];
+    const message = victim?.takeForThief(target.lane, now);
+    if (!victim || !message) return false;
+    const begin = now + s.startupSeconds;
+    const end = begin + message.size * this.options.meanServiceSeconds;
+    worker.busy = true;
+    worker.busyUntil = end;
+    this.options.events.at(end, () => {
+      victim.endForThief(message, end);
+      worker.busy = false;
+      if (worker.stopping) {
+        this.workers.delete(worker);
+        return;
+      }
+      this.poll(worker, end);
+    });
+    this.options.onStart?.(message, begin, true);
+    return true;
   }
 
   private start(worker: Worker, message: RegionMessage, now: number): void {
