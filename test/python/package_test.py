@@ -236,6 +236,55 @@ class Presence(unittest.TestCase):
         self.assertFalse(failing.stop())  # reported (and the callback's own error swallowed), not raised
 
 
+class StolenCopies(unittest.TestCase):
+    """Worker.run on a StealingReceiver: a stolen copy is deleted through its own region's client."""
+
+    def test_the_loop_deletes_a_stolen_copy_with_its_region_s_client(self):
+        class Sqs:
+            def __init__(self):
+                self.calls = []
+
+            def delete_message(self, **request):
+                self.calls.append(("delete", request["QueueUrl"]))
+
+            def change_message_visibility(self, **request):
+                self.calls.append(("visibility", request["QueueUrl"], request["VisibilityTimeout"]))
+
+        class Fence:
+            monotonic = staticmethod(time.monotonic)
+
+            def accept(self, request_id, token, worker_id, lease_seconds):
+                return idw.Lease(request_id, token, worker_id, lease_seconds=lease_seconds, valid_until=time.time() + lease_seconds, record={})
+
+            def complete(self, lease):
+                pass
+
+        own, west = Sqs(), Sqs()
+        copy = {"ReceiptHandle": "rh", "Body": "{}", "MessageAttributes": {
+            "request_id": {"DataType": "String", "StringValue": "r-1"}, "dispatch_token": {"DataType": "String", "StringValue": "t"}}}
+        stop = threading.Event()
+
+        class Receiver:
+            given = [idw.TakenMessage("normal", "west-normal", copy, "us-west-2", True, west)]
+
+            def next(self):
+                if not self.given:
+                    stop.set()
+                    return None
+                return self.given.pop()
+
+            def close(self):
+                return []
+
+        outcomes = []
+        idw.Worker(Fence(), own, 30, worker_id="w").run(lambda message, job: "ok", receiver=Receiver(), stop=stop, on_outcome=outcomes.append)
+        self.assertEqual([o.status for o in outcomes], ["PROCESSED"])
+        self.assertEqual(west.calls, [("delete", "west-normal")])
+        self.assertEqual(own.calls, [])
+        with self.assertRaisesRegex(TypeError, "normal_url"):
+            idw.Worker(Fence(), own, 30).run(lambda message, job: None)
+
+
 class DocumentedExamples(unittest.TestCase):
     """The Python blocks of the docs that use the package compile, and import only names it exports."""
 

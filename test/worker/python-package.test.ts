@@ -3,7 +3,8 @@
  * check made on import (boto3 and botocore >= 1.34.90, the first that speak SQS's JSON protocol; the error
  * names the installed and the required versions), the request_id rule, identities, smoke copies, the
  * pyproject's minimum, the stealing choice rule over the shared cases (test/python/conformance/steal-choices.json),
- * the stealing settings, and presence's rules and requests. Needs python3 with boto3: without them this test fails and says so (never skipped).
+ * the stealing settings, presence's rules and requests, and Worker.run deleting a stolen copy with its
+ * region's client. Needs python3 with boto3: without them this test fails and says so (never skipped).
  */
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
@@ -16,7 +17,7 @@ describe('the Python worker package', () => {
     }
     const result = spawnSync('python3', ['test/python/package_test.py'], { encoding: 'utf8', timeout: 60_000 });
     const output = `${result.stdout}${result.stderr}`;
-    expect(output).toMatch(/Ran 20 tests/);
+    expect(output).toMatch(/Ran 21 tests/);
     expect(result.status, output).toBe(0);
   });
 });
