@@ -78,8 +78,16 @@ const THROTTLED = JSON.stringify({ __type: 'com.amazonaws.sqs#RequestThrottled',
 
 export async function startSqs(region: string, port = 0): Promise<SqsServer> {
   await correctFauxqsCharacterCheck();
-  const app = buildApp({ logger: false, defaultRegion: region });
+  const stores = await fauxqsStores();
+  const app = buildApp({ logger: false, defaultRegion: region, stores });
   guardServer(app.server);
+  // fauxqs returns a message whose visibility timeout ended to its queue only when something receives from
+  // that queue, so its counts go on calling it in flight; SQS counts it visible again. Counted as SQS does,
+  // a queue nobody receives from any more (a fleet that vanished) shows its stranded copies to stealers.
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (String(request.headers['x-amz-target'] ?? '').endsWith('.GetQueueAttributes')) stores.sqsStore.processAllTimers();
+    done();
+  });
   refuseCharactersAsSqs(app);
   let available = true;
   let failing = new Set<string>();
@@ -173,6 +181,24 @@ export async function startSqs(region: string, port = 0): Promise<SqsServer> {
  */
 
 let fauxqsCorrected: Promise<void> | undefined;
+
+type FauxqsStores = NonNullable<NonNullable<Parameters<typeof buildApp>[0]>['stores']>;
+
+/** fauxqs's stores of one server, made here so that the server can reach its SQS store (not exported by the package). */
+async function fauxqsStores(): Promise<FauxqsStores> {
+  const load = async (path: string, name: string) => {
+    const module = (await import(new URL(path, import.meta.resolve('fauxqs')).href)) as Record<string, unknown>;
+    const Store = module[name];
+    if (typeof Store !== 'function') throw new Error(`fauxqs no longer exports ${name} from ${path}`);
+    return new (Store as new () => unknown)();
+  };
+  const [sqsStore, snsStore, s3Store] = await Promise.all([
+    load('./sqs/sqsStore.js', 'SqsStore'),
+    load('./sns/snsStore.js', 'SnsStore'),
+    load('./s3/s3Store.js', 'S3Store'),
+  ]);
+  return { sqsStore, snsStore, s3Store } as FauxqsStores;
+}
 
 /** fauxqs's body check (a RegExp its actions call `.test` on), made to follow SQS's set; once per process. */
 function correctFauxqsCharacterCheck(): Promise<void> {
