@@ -255,37 +255,7 @@ export const combined = (n: number): Scenario => ({
     const mix = drawMix(ctx.random('nemesis'));
     mixes.set(ctx, mix);
     ctx.drew(mix.map((f) => f.name).join(' + '));
-    const load = mix.filter((f) => f.wholeLoad);
-    const windowed = mix.filter((f) => !f.wholeLoad);
-    const fired = (faults: readonly Fault[]) => () => faults.every((f) => f.fired(ctx).length > 0);
-    try {
-      for (const fault of load) await fault.arm(ctx);
-      await ctx.at(ctx.form.faultAtMs);
-      for (const fault of windowed) await fault.arm(ctx);
-      ctx.note('faults on');
-      // At the window's end the faults that fired are off; one another fault hid (no claim reaches a
-      // refusing region while DynamoDB is down) stays on alone, at most another window: an outage held
-      // on longer would burn a master message's three receives, past what the deployment survives.
-      const end = ctx.form.faultAtMs + ctx.form.faultSeconds * 1000;
-      await ctx.at(end);
-      for (let at = end; ; at += 100) {
-        for (const fault of windowed.filter((f) => f.fired(ctx).length > 0)) await fault.disarm(ctx);
-        if (fired(windowed)() || at >= end + ctx.form.faultSeconds * 1000) break;
-        await ctx.at(at + 100);
-      }
-      for (const fault of windowed) await fault.disarm(ctx);
-      ctx.note('window faults off');
-      // Crashes stay armed over the load, as in crashWhile, and on until each has happened once: drawn per
-      // call, a crash can miss a short load (at most half the drain limit more).
-      const loadEnd = (ctx.form.sendSeconds + ctx.form.faultSeconds) * 1000;
-      for (let at = loadEnd; load.length && at < loadEnd + ctx.form.drainLimitSeconds * 500; at += 100) {
-        await ctx.at(at);
-        if (fired(load)()) break;
-      }
-    } finally {
-      for (const fault of mix) await fault.disarm(ctx);
-      ctx.note('faults off');
-    }
+    await runMix(ctx, mix);
   },
   proof: (ctx) => (mixes.get(ctx) ?? []).flatMap((f) => f.fired(ctx).map((e) => `${f.name}: ${e}`)),
   expect: (ctx) => (mixes.get(ctx) ?? []).filter((f) => f.fired(ctx).length === 0).map((f) => `the drawn fault "${f.name}" never fired`),
@@ -293,3 +263,42 @@ export const combined = (n: number): Scenario => ({
 
 /** How many combined-N scenarios the long form runs (each its own mix); combined-1 is in the short suite too. */
 export const COMBINED_RUNS = 4;
+
+/**
+ * Arms a mix of faults (tools/chaos/nemesis.ts) as the combined nemesis does: whole-load ones (crashes)
+ * from the start, the others together for the fault window, each held on until it fired (at most another
+ * window); every one off at the end.
+ */
+export async function runMix(ctx: ScenarioContext, mix: readonly Fault[]): Promise<void> {
+  const load = mix.filter((f) => f.wholeLoad);
+  const windowed = mix.filter((f) => !f.wholeLoad);
+  const fired = (faults: readonly Fault[]) => () => faults.every((f) => f.fired(ctx).length > 0);
+  try {
+    for (const fault of load) await fault.arm(ctx);
+    await ctx.at(ctx.form.faultAtMs);
+    for (const fault of windowed) await fault.arm(ctx);
+    ctx.note('faults on');
+    // At the window's end the faults that fired are off; one another fault hid (no claim reaches a
+    // refusing region while DynamoDB is down) stays on alone, at most another window: an outage held
+    // on longer would burn a master message's three receives, past what the deployment survives.
+    const end = ctx.form.faultAtMs + ctx.form.faultSeconds * 1000;
+    await ctx.at(end);
+    for (let at = end; ; at += 100) {
+      for (const fault of windowed.filter((f) => f.fired(ctx).length > 0)) await fault.disarm(ctx);
+      if (fired(windowed)() || at >= end + ctx.form.faultSeconds * 1000) break;
+      await ctx.at(at + 100);
+    }
+    for (const fault of windowed) await fault.disarm(ctx);
+    ctx.note('window faults off');
+    // Crashes stay armed over the load, as in crashWhile, and on until each has happened once: drawn per
+    // call, a crash can miss a short load (at most half the drain limit more).
+    const loadEnd = (ctx.form.sendSeconds + ctx.form.faultSeconds) * 1000;
+    for (let at = loadEnd; load.length && at < loadEnd + ctx.form.drainLimitSeconds * 500; at += 100) {
+      await ctx.at(at);
+      if (fired(load)()) break;
+    }
+  } finally {
+    for (const fault of mix) await fault.disarm(ctx);
+    ctx.note('faults off');
+  }
+}

@@ -12,15 +12,18 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { seededRandom, type Random } from '../../core/random.js';
 import { HOME_REGION } from '../../core/topology.js';
+import { fleetCacheMs } from '../../functions/snapshot.js';
 import { deriveSeed } from '../local/faults/prng.js';
 import { LOCAL_CREDENTIALS, sqsAt } from '../local/resources.js';
 import { startLocalStack, type LocalStack, type StackFaults } from '../local/stack.js';
-import type { WorkerCopy, WorkerEvent } from '../local/fleet/workers.js';
+import type { WorkerCopy, WorkerEvent, Workers } from '../local/fleet/workers.js';
+import type { StealCounters } from '../../worker/stealing.js';
 import { checkScenario, type CheckResult, type SentCopy } from './checker.js';
 import { fromFaultLog, queueNameOf, type QueueMap } from './evidence.js';
 import { chaosHooks, type ChaosHooks } from './hooks.js';
 import { planLoad, requestBody, sendLoad, type PlannedMessage, type SendResult } from './load.js';
 import { drainAll, fromWorkerEvents, inFlight, outstanding, scanRecords } from './observe.js';
+import { startChaosFleet, type ChaosFleet, type FleetSpec } from './fleet.js';
 
 /** The local time scale of a chaos run (deployed values in comments). */
 export interface TimeScale {
@@ -40,6 +43,11 @@ export interface TimeScale {
   readonly retryScale: number;
   /** Depth readings cached (60 s). */
   readonly cacheTtlSeconds: number;
+  /** Workers with presence (tools/chaos/fleet.ts): how often each renews its entry (20 s), and how long it counts (60 s). */
+  readonly presenceHeartbeatSeconds: number;
+  readonly presenceLeaseSeconds: number;
+  /** Stealing workers: shortest time between two readings of the other regions (30 s, worker/stealing.ts). */
+  readonly stealCheckSeconds: number;
 }
 
 export const TIME_SCALE: TimeScale = {
@@ -51,7 +59,15 @@ export const TIME_SCALE: TimeScale = {
   sqsRequestTimeoutMs: 400,
   retryScale: 0.1,
   cacheTtlSeconds: 1,
+  // A lease read from the dispatcher's cache (functions/snapshot.ts fleetCacheMs: at least 2 s) must still
+  // be running when counted: lease - heartbeat > the cache, as deployed (60 - 20 > 5). Checked in runScenario.
+  presenceHeartbeatSeconds: 0.5,
+  presenceLeaseSeconds: 4,
+  stealCheckSeconds: 0.3,
 };
+
+/** The intake's batching window in a chaos run (the deployment's: stacks/settings.ts). */
+export const BATCH_WINDOW_SECONDS = 0.2;
 
 export type FormName = 'short' | 'long';
 
@@ -95,6 +111,10 @@ export interface ScenarioContext {
   drew(text: string): void;
   /** A client on the idempotency table, straight to the server (capacity settings, say). */
   readonly dynamo: DynamoDBClient;
+  /** Each region's workers (kill() a region's fleet); with `fleet`, the ones tools/chaos/fleet.ts started. */
+  readonly workers: Readonly<Record<string, Workers>>;
+  /** With `fleet`: the stealing counters over every region's workers so far. */
+  steals(): StealCounters | undefined;
 }
 
 export interface Scenario {
@@ -110,6 +130,11 @@ export interface Scenario {
    * queued longer. `clockSkewSeconds`: worker n's clock is off by entry n modulo the list (tools/local/fleet/workers.ts).
    */
   readonly workers?: { readonly perRegion: number; readonly secondsPerRequest: number; readonly clockSkewSeconds?: readonly number[] };
+  /**
+   * Workers that report presence and steal (issue 20): the harness starts them itself (tools/chaos/fleet.ts),
+   * through the fault proxies, instead of the stack's (which have neither). Not with `clockSkewSeconds`.
+   */
+  readonly fleet?: FleetSpec;
   /** Messages beside the planned requests (a storm, the bad-input corpus). */
   extraLoad?(form: ScenarioForm, random: Random, prefix: string): PlannedMessage[];
   /** Arms and heals the fault on schedule; resolves once the fault is over. */
@@ -162,6 +187,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   const seed = scenarioSeed(options.seed, scenario.name);
   const random = (purpose: string) => seededRandom(deriveSeed(seed, [...purpose].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7)));
   const status = (text: string) => options.onStatus?.(`${scenario.name}: ${text}`);
+  const presenceCacheSeconds = fleetCacheMs({ cacheTtlSeconds: scale.cacheTtlSeconds }) / 1000;
+  if (scenario.fleet?.presence && scale.presenceLeaseSeconds - scale.presenceHeartbeatSeconds <= presenceCacheSeconds) {
+    // Else live workers look lapsed in every region, all are weighed as configured, and a vanished fleet still gets work.
+    throw new RangeError(
+      `${scenario.name}: a presence lease of ${scale.presenceLeaseSeconds} s renewed every ${scale.presenceHeartbeatSeconds} s can lapse while the dispatcher caches it (${presenceCacheSeconds} s)`,
+    );
+  }
   const hooks = chaosHooks();
   const workerEvents: WorkerEvent[] = [];
   const notes: string[] = [];
@@ -175,19 +207,24 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     faultOptions: { seed, logBodies: true },
     wrap: hooks.wrap,
     pollers: scenario.pollers ?? 3,
-    batchWindowSeconds: 0.2,
+    batchWindowSeconds: BATCH_WINDOW_SECONDS,
     masterVisibilitySeconds: scale.masterVisibilitySeconds,
     regionalVisibilitySeconds: scale.regionalVisibilitySeconds,
     claimLeaseSeconds: scale.claimLeaseSeconds,
     fenceLeaseSeconds: scale.fenceLeaseSeconds,
     retryScale: scale.retryScale,
     env: { regionHealthSeconds: scale.regionHealthSeconds, sqsRequestTimeoutMs: scale.sqsRequestTimeoutMs, cacheTtlSeconds: scale.cacheTtlSeconds },
-    workers: Object.fromEntries(
-      ['us-east-1', 'us-west-2', 'us-west-1'].map((region) => [
-        region,
-        { workers: scenario.workers?.perRegion ?? WORKERS_PER_REGION, secondsPerRequest: scenario.workers?.secondsPerRequest ?? SECONDS_PER_REQUEST },
-      ]),
-    ),
+    // With `fleet` the harness starts the workers itself (below).
+    ...(scenario.fleet
+      ? {}
+      : {
+          workers: Object.fromEntries(
+            ['us-east-1', 'us-west-2', 'us-west-1'].map((region) => [
+              region,
+              { workers: scenario.workers?.perRegion ?? WORKERS_PER_REGION, secondsPerRequest: scenario.workers?.secondsPerRequest ?? SECONDS_PER_REQUEST },
+            ]),
+          ),
+        }),
     ...(scenario.workers?.clockSkewSeconds ? { workerClockSkewSeconds: scenario.workers.clockSkewSeconds } : {}),
     workerCrash: (copy) => crash?.(copy) ?? false,
     onWorkerEvent: (event) => void workerEvents.push(event),
@@ -195,6 +232,20 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     // receive hid is waited for (below).
     quickStop: true,
   });
+  let fleet: ChaosFleet | undefined;
+  try {
+    fleet = scenario.fleet
+      ? startChaosFleet(stack, scenario.fleet, scale, {
+          perRegion: scenario.workers?.perRegion ?? WORKERS_PER_REGION,
+          secondsPerRequest: scenario.workers?.secondsPerRequest ?? SECONDS_PER_REQUEST,
+          crash: (copy) => crash?.(copy) ?? false,
+          onEvent: (event) => void workerEvents.push(event),
+        })
+      : undefined;
+  } catch (error) {
+    await stack.stop();
+    throw error;
+  }
   const d = stack.description;
   const clients = new Map<string, SQSClient>();
   const sqs = (region: string) => {
@@ -224,6 +275,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       status(`drew ${text}`);
     },
     dynamo,
+    workers: fleet?.pools ?? stack.workers,
+    steals: () => fleet?.steals(),
   };
 
   try {
@@ -260,7 +313,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       await sleep(100);
     }
     status(drainMs === undefined ? 'not drained in time: collecting what is left' : 'drained: collecting');
-    await stack.stopConsumers();
+    await Promise.all([stack.stopConsumers(), fleet?.stop()]);
     if (drainMs === undefined) {
       // What was in flight comes back once its visibility timeout ends: wait for it, then read it.
       const until = Date.now() + (Math.max(scale.masterVisibilitySeconds, scale.regionalVisibilitySeconds) + 1) * 1000;
@@ -317,6 +370,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       problems,
     };
   } finally {
+    await fleet?.close();
     for (const client of clients.values()) client.destroy();
     dynamo.destroy();
     await stack.stop();

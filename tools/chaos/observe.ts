@@ -138,7 +138,7 @@ export async function scanRecords(dynamo: DynamoDBClient, tableName: string): Pr
   return records;
 }
 
-/** Worker events as the checker reads them, and the copies the workers received (one per message). */
+/** Worker events as the checker reads them, and the copies the workers received (one per message, in the queue it came from). */
 export function fromWorkerEvents(events: readonly WorkerEvent[]): { work: WorkEvent[]; copies: ObservedMessage[] } {
   const work = events.map((e) => ({
     kind: e.kind,
@@ -151,10 +151,12 @@ export function fromWorkerEvents(events: readonly WorkerEvent[]): { work: WorkEv
   }));
   const copies = new Map<string, ObservedMessage>();
   for (const e of events) {
-    if (e.kind !== 'received' || copies.has(`${e.region}\u0000${e.messageId}`)) continue;
-    copies.set(`${e.region}\u0000${e.messageId}`, {
+    // A stolen copy sits in the queue of the region it was stolen from (worker/stealing.ts), not the worker's.
+    const region = e.stolenFrom ?? e.region;
+    if (e.kind !== 'received' || copies.has(`${region}\u0000${e.messageId}`)) continue;
+    copies.set(`${region}\u0000${e.messageId}`, {
       queue: 'region',
-      region: e.region,
+      region,
       messageId: e.messageId,
       ...(e.requestId ? { requestId: e.requestId } : {}),
       ...(e.token ? { token: e.token } : {}),

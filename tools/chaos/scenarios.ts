@@ -15,6 +15,7 @@ import type { Random } from '../../core/random.js';
 import { BAD_INPUT } from './bad-input.js';
 import { COMBINED_RUNS, combined, drainedLastResort, dynamodbThrottlesUpdates, jobsOutliveLease, skewedWorkerClocks, storedThenRefused } from './cases.js';
 import type { Scenario } from './harness.js';
+import { fleetVanishes, stealingUnderFaults } from './stealing.js';
 import type { PlannedMessage } from './load.js';
 import {
   REMOTE,
@@ -449,6 +450,8 @@ export const SCENARIOS: readonly Scenario[] = [
   dynamodbThrottlesUpdates,
   jobsOutliveLease,
   skewedWorkerClocks,
+  fleetVanishes,
+  stealingUnderFaults,
   ...Array.from({ length: COMBINED_RUNS }, (_, i) => combined(i + 1)),
 ];
 
