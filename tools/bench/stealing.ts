@@ -49,6 +49,9 @@ interface Options {
   strandedDuration: number;
   highLoad: number;
   costPerWorkerMonth: number;
+  sweep?: boolean;
+  whatIf: boolean;
+  sweepLoads: number[];
   json?: boolean;
 }
 
@@ -94,6 +97,9 @@ const program = new Command('bench:stealing')
   .option('--stranded-duration <s>', 'seconds of arrivals in the lost-fleet run', secondsAtLeast('--stranded-duration', 1000, 10_000_000), 20_000)
   .option('--high-load <f>', 'load for the high lane comparison', oneFraction('--high-load'), 0.9)
   .option('--cost-per-worker-month <usd>', 'stealing + presence per idle worker-month at the default reading interval (test/worker/stealing-cost.test.ts)', number('--cost-per-worker-month', 0), MEASURED_COST.total)
+  .option('--no-what-if', 'skip the what-if of the lost-fleet run (orphans first, not shipped)')
+  .option('--sweep', "also print what each of the worker's settings is worth (p99 over the pooled queue's, per setting changed)")
+  .option('--sweep-loads <list>', 'loads of the sweep', fractionList('--sweep-loads'), [0.5, 0.8, 0.9])
   .option('--json', 'print the results as JSON instead of tables')
   .action((o: Options) => {
     const started = performance.now();
@@ -170,14 +176,16 @@ const program = new Command('bench:stealing')
       dispatchers: o.dispatchers,
       sqsLagSeconds: o.sqsLag,
     };
-    const stranded = strandedFigures(strandedOptions, seeds, variants);
+    const ORPHANS = 'stealing, orphans first (what-if)';
+    const strandedVariants: StealVariant[] = [...variants, ...(o.whatIf ? [{ name: ORPHANS, knobs: { ...knobs, orphansFirst: true } }] : [])];
+    const stranded = strandedFigures(strandedOptions, seeds, strandedVariants);
     const runEnd = o.strandedDuration - o.strandedAt;
     log(
       `== ${o.lostRegion} loses all its workers (none restarting) at ${o.strandedAt} s with ${o.backlog} messages queued; ${pct(o.strandedLoad)} load of the whole fleet, ` +
         `arrivals until ${o.strandedDuration} s; the dispatcher weighs regions by live workers (presence): none placed there ${o.presenceLag} s after\n` +
         table([
           ['variant', 'backlog drained after, s', 'runs drained', 'backlog p99 wait, s', 'p99 / pooled', `placed there after the loss (never started)`, 'others p99 end to end, s'],
-          ...[POOLED.name, ...variants.map((v) => v.name)].map((name) => {
+          ...[POOLED.name, ...strandedVariants.map((v) => v.name)].map((name) => {
             const runs = stranded.runs[name] ?? [];
             const d = stranded.drain[name] as Interval & { drainedRuns: number };
             const placed = runs.reduce((n, r) => n + r.placedAfter, 0) / runs.length;
@@ -193,7 +201,8 @@ const program = new Command('bench:stealing')
             ];
           }),
         ]) +
-        '\n(without stealing nothing moves the stranded backlog: no rebalance is modelled, so it waits for workers that never come back)\n',
+        '\n(without stealing nothing moves the stranded backlog: no rebalance is modelled, so it waits for workers that never come back' +
+        (o.whatIf ? `;\n ${ORPHANS}: not shipped: after its own high lane and before its own normal one, a worker takes from a region with no live workers, reading the depths at every job)\n` : ')\n'),
     );
 
     // 3. the high lane
@@ -250,14 +259,48 @@ const program = new Command('bench:stealing')
         `- p99 end to end, without -> with stealing: ${gain.map((g) => `${pct(g.load)} ${fixed(g.off)} -> ${fixed(g.on)} s`).join(', ')}${everyLoadBetter ? ' (never worse at any load)' : ' (worse at some load)'};`,
         `- a lost fleet: ${strandedDrains ? `its backlog of ${o.backlog} is drained in ${ci(stranded.drain[STEAL] as Interval, 0)} s with stealing` : 'its backlog is not drained with stealing in every run'}; without it, never (no rebalance);`,
         `- cost: $${o.costPerWorkerMonth.toFixed(3)} per idle worker-month for stealing and presence at a reading every ${MEASURED_COST.checkEverySeconds} s (test/worker/stealing-cost.test.ts);` +
-          ` a busy worker makes no readings. The tuned variant's reading every ${o.tunedCheckEvery} s would cost about $${tunedCost.toFixed(3)}` +
-          `${o.tunedCheckEvery === MEASURED_COST.checkEverySeconds ? '' : ` (readings scale as 1 / interval; at 10 s $${costAt(10).toFixed(3)})`}, and an idle poll of ${o.tunedIdlePoll} s more idle receives (worker/lanes.ts).`,
+          ' a busy worker makes no readings.' +
+          (o.tuned
+            ? ` The tuned variant's reading every ${o.tunedCheckEvery} s would cost about $${tunedCost.toFixed(3)} (readings scale as 1 / interval; at 10 s $${costAt(10).toFixed(3)}),` +
+              ` and an idle poll of ${o.tunedIdlePoll} s more idle receives (worker/lanes.ts).`
+            : ''),
         `- start-up cost: ${o.startup} s per stolen request here; a request whose input is in its own region pays the transfer on top (--startup).`,
       ].join('\n'),
     );
+    let sweep: Array<{ name: string; load: number; ratio: Interval; stolenShare: number }> = [];
+    if (o.sweep) {
+      const settings: StealVariant[] = [
+        { name: 'shipped defaults', knobs },
+        { name: 'min backlog 0', knobs: { ...knobs, minBacklogPerWorker: 0 } },
+        { name: `reading and idle poll ${o.tunedCheckEvery} s`, knobs: { ...knobs, checkEverySeconds: o.tunedCheckEvery, idlePollSeconds: o.tunedIdlePoll } },
+        { name: 'tuned (both)', knobs: tunedKnobs },
+        { name: 'tuned, reading and idle poll 1 s', knobs: { ...tunedKnobs, checkEverySeconds: 1, idlePollSeconds: 1 } },
+        { name: 'shipped defaults, start-up 30 s', knobs: { ...knobs, startupSeconds: 30 } },
+        { name: 'tuned, start-up 5 s', knobs: { ...tunedKnobs, startupSeconds: 5 } },
+        { name: 'tuned, start-up 30 s', knobs: { ...tunedKnobs, startupSeconds: 30 } },
+        { name: 'tuned, receive 0.5 s', knobs: { ...tunedKnobs, receiveSeconds: 0.5 } },
+      ];
+      sweep = o.sweepLoads.flatMap((load) => {
+        const row = loadRow(load, seeds, base, settings);
+        return settings.map((v) => ({ name: v.name, load, ratio: (row.ratio[v.name] as { interval: Interval }).interval, stolenShare: row.stolenShare[v.name] ?? 0 }));
+      });
+      log(
+        `\n== sweep: p99 end to end over the pooled queue's [95% interval] (stolen share), one setting changed at a time\n` +
+          table([
+            ['setting', ...o.sweepLoads.map((l) => pct(l))],
+            ...settings.map((v) => [
+              v.name,
+              ...o.sweepLoads.map((l) => {
+                const c = sweep.find((x) => x.name === v.name && x.load === l) as (typeof sweep)[number];
+                return `${ratioCi(c.ratio)} (${pct(c.stolenShare)})`;
+              }),
+            ]),
+          ]),
+      );
+    }
     const elapsed = (performance.now() - started) / 1000;
     if (o.json) {
-      console.log(JSON.stringify({ seeds, options: o, elapsedSeconds: elapsed, loads: rows, stranded: { drain: stranded.drain, p99: stranded.p99, ratio: stranded.ratio }, high, targets: checks, recommendation: on ? 'on' : 'off' }, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2));
+      console.log(JSON.stringify({ seeds, options: o, elapsedSeconds: elapsed, sweep, loads: rows, stranded: { drain: stranded.drain, p99: stranded.p99, ratio: stranded.ratio }, high, targets: checks, recommendation: on ? 'on' : 'off' }, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2));
     } else console.log(`\nsimulated in ${elapsed.toFixed(1)} s`);
   });
 

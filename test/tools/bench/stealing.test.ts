@@ -85,5 +85,9 @@ describe('stealing on', () => {
     // The pooled queue drains it first of all (the lower bound).
     const pooled = strandedRun(simulateFleet(strandedSettings(o), POOLED), o, -1);
     expect(pooled.p99).toBeLessThan(on.p99);
+    // The what-if that serves a fleetless region before the own normal lane drains it sooner, once each.
+    const orphans = simulateFleet(strandedSettings(o, { ...STEAL, orphansFirst: true }), strandedDispatcher(60));
+    expect(strandedRun(orphans, o, lost).p99).toBeLessThan(on.p99);
+    expect([...(orphans.starts as Uint8Array)].every((n) => n === 1)).toBe(true);
   });
 });

@@ -20,8 +20,8 @@
  *   A `live` contender's capacity setting follows each change `liveDelaySeconds` later.
  * - The oracle (no lanes only) places each message where its exact wait is shortest, knowing the work
  *   queued and in progress and the workers present (not future fleet changes).
- * - The pooled queue (kind 'pooled', no lanes): one FIFO that every worker takes from, the first free
- *   worker anywhere taking the next message (the same regions' workers, the same batching).
+ * - The pooled queue (kind 'pooled'): one queue (with lanes, one per lane) that every worker takes from,
+ *   the first free worker anywhere taking the next message (the same regions' workers, the same batching).
  * - Stealing (`stealing`, tools/bench/sim/steal-sim.ts): workers whose own lanes are empty take from other
  *   regions' lanes as worker/stealing.ts does, choosing with core/stealing.ts chooseSteal.
  * - Backlogs (`injections`): at a given time, messages put straight into a region's normal lane (already
@@ -144,7 +144,6 @@ export function simulateFleet(settings: FleetSettings, contender: FleetContender
   if (contender.kind === 'oracle' && lanes) throw new Error('the oracle is defined for one FIFO per region (no lanes)');
   if (contender.kind === 'policy' && !contender.policy) throw new Error(`contender ${contender.name} has no policy`);
   const pooled = contender.kind === 'pooled';
-  if (pooled && lanes) throw new Error('the pooled queue is one FIFO (no lanes)');
   if (pooled && new Set(settings.regions.map((r) => r.meanServiceSeconds)).size > 1) throw new Error('the pooled queue needs one service time for every region');
   if (settings.stealing && contender.kind !== 'policy') throw new Error('stealing is modelled for policy contenders only');
   const window = settings.batchWindowSeconds ?? 1;

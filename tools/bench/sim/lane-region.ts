@@ -56,6 +56,11 @@ export interface RegionStealing {
   readonly idlePollSeconds: number;
   /** No steal attempt after this time (the simulation must end when a backlog can never be reached). */
   readonly untilSeconds: number;
+  /**
+   * A what-if, not shipped: at every free moment, after its own high lane and before its own normal lane,
+   * the worker takes from a region that has lost its fleet (no live workers) when it has a backlog.
+   */
+  readonly orphan?: (now: number) => StealTarget | undefined;
 }
 
 interface Worker {
@@ -223,6 +228,19 @@ export class LaneRegion {
 
   /** The worker polls its lanes in order and starts the first message it finds; else it goes idle. */
   private poll(worker: Worker, now: number): void {
+    const orphan = this.options.stealing?.orphan;
+    if (orphan && !this.queues.high.length && now <= (this.options.stealing as RegionStealing).untilSeconds) {
+      const target = orphan(now);
+      if (target) {
+        const at = now + (this.options.stealing as RegionStealing).receiveSeconds;
+        worker.busy = true;
+        this.options.events.at(at, () => {
+          if (this.stopIfRemoved(worker)) return;
+          if (!this.receiveStolen(worker, target, at)) this.backToOwn(worker, at);
+        });
+        return;
+      }
+    }
     for (const lane of pollOrder(worker.turn, this.limit)) {
       const message = this.queues[lane].shift();
       if (!message) continue;

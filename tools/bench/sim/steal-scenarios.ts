@@ -34,6 +34,8 @@ export interface StealKnobs {
   readonly startupSeconds: number;
   readonly minBacklogPerWorker: number;
   readonly presenceLagSeconds: number;
+  /** A what-if (steal-sim.ts): regions without live workers served before the own normal lane. */
+  readonly orphansFirst?: boolean;
 }
 
 export const stealingOf = (k: StealKnobs): StealingSimSettings => ({
@@ -43,6 +45,7 @@ export const stealingOf = (k: StealKnobs): StealingSimSettings => ({
   startupSeconds: k.startupSeconds,
   minBacklogPerWorker: k.minBacklogPerWorker,
   presenceLagSeconds: k.presenceLagSeconds,
+  ...(k.orphansFirst ? { orphansFirst: true } : {}),
 });
 
 export interface BaseOptions {
@@ -212,6 +215,7 @@ export interface HighFigures {
 }
 
 export const HIGH_VARIANTS = ['without lanes', 'with lanes'] as const;
+export const POOLED_LANES = 'pooled lanes (lower bound)';
 
 export function highFigures(load: number, seeds: readonly number[], base: Omit<BaseOptions, 'seed'>, stealVariants: readonly StealVariant[]): HighFigures {
   const high = PRIORITIES.indexOf('high');
@@ -222,6 +226,8 @@ export function highFigures(load: number, seeds: readonly number[], base: Omit<B
     ['without lanes', seeds.map((s) => run('without lanes', s))],
     ['with lanes', seeds.map((s) => run('with lanes', s))],
     ...stealVariants.filter((v) => v.knobs).map((v): [string, FleetResult[]] => [`with lanes, ${v.name}`, seeds.map((s) => run('with lanes', s, v.knobs))]),
+    // The lower bound of any placement and stealing: one high and one normal lane for every worker.
+    [POOLED_LANES, seeds.map((seed) => simulateFleet(laneRunSettings('with lanes', { ...base, load, seed, mix: DEFAULT_MIX }), POOLED))],
   ];
   const p99s: Record<string, { perSeed: number[]; interval: Interval }> = {};
   const normalP99: Record<string, Interval> = {};

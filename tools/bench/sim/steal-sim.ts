@@ -35,6 +35,12 @@ export interface StealingSimSettings {
   readonly presenceLagSeconds: number;
   /** No steal attempt after this time (default: twice the arrivals' duration, plus a day). */
   readonly untilSeconds?: number;
+  /**
+   * A what-if, not shipped (core/stealing.ts would need it): a region with no live workers (presence) is
+   * served before the worker's own normal lane, not only when its own lanes are empty. Each free moment
+   * reads the depths (a GetQueueAttributes per lane and region per job).
+   */
+  readonly orphansFirst?: boolean;
 }
 
 /** What of a fleet run's settings (tools/bench/sim/fleet-model.ts FleetSettings) the stealers use. */
@@ -77,6 +83,23 @@ export function stealingFor(settings: StealingRunSettings, regions: () => readon
       ...(s.maxLatencyMs === undefined ? {} : { maxLatencyMs: s.maxLatencyMs }),
     });
     const allowed = new Set(core.allowRegions);
+    const read = (now: number): StealCandidate[] | undefined => {
+      // While the regions are being built (time 0) there is nothing to read yet.
+      if (regions().length < names.length) return undefined;
+      readers ??= regions().map((r) => r.log.reader());
+      const at = Math.max(0, now - lag);
+      const candidates: StealCandidate[] = [];
+      names.forEach((region, j) => {
+        if (j === index || !allowed.has(region)) return;
+        const counts = (readers as CountReader[])[j]?.at(at);
+        if (!counts) return;
+        const waiting: Partial<Record<Lane, number>> = {};
+        for (const lane of lanes) waiting[lane] = counts[lane].visible;
+        candidates.push({ region, waiting, workers: workersAt(j, Math.max(0, now - s.presenceLagSeconds)), latencyMs: s.receiveSeconds * 1000 });
+      });
+      return candidates;
+    };
+    const target = (choice: ReturnType<typeof chooseSteal>) => (choice ? { region: names.indexOf(choice.region), lane: choice.lane } : undefined);
     return {
       regions,
       receiveSeconds: s.receiveSeconds,
@@ -85,22 +108,17 @@ export function stealingFor(settings: StealingRunSettings, regions: () => readon
       idlePollSeconds: s.idlePollSeconds,
       untilSeconds: until,
       choose: (now) => {
-        // While the regions are being built (time 0) there is nothing to read yet.
-        if (regions().length < names.length) return undefined;
-        readers ??= regions().map((r) => r.log.reader());
-        const at = Math.max(0, now - lag);
-        const candidates: StealCandidate[] = [];
-        names.forEach((region, j) => {
-          if (j === index || !allowed.has(region)) return;
-          const counts = (readers as CountReader[])[j]?.at(at);
-          if (!counts) return;
-          const waiting: Partial<Record<Lane, number>> = {};
-          for (const lane of lanes) waiting[lane] = counts[lane].visible;
-          candidates.push({ region, waiting, workers: workersAt(j, Math.max(0, now - s.presenceLagSeconds)), latencyMs: s.receiveSeconds * 1000 });
-        });
-        const choice = chooseSteal(own, candidates, core);
-        return choice ? { region: names.indexOf(choice.region), lane: choice.lane } : undefined;
+        const candidates = read(now);
+        return candidates && target(chooseSteal(own, candidates, core));
       },
+      ...(s.orphansFirst
+        ? {
+            orphan: (now: number) => {
+              const candidates = read(now)?.filter((c) => c.workers === 0);
+              return candidates && target(chooseSteal(own, candidates, { ...core, minBacklogPerWorker: Math.min(core.minBacklogPerWorker, 1) }));
+            },
+          }
+        : {}),
     };
   };
 }
