@@ -182,9 +182,9 @@ export const stealingUnderFaults: Scenario = {
   name: 'stealing-under-faults',
   injects:
     'workers report presence and steal in every region (us-west-1 the slowest, so it holds a backlog), while us-west-2 refuses sends (400), us-west-1 loses send answers (p 0.6) and DynamoDB loses write answers (p 0.3), all at once for the fault window: stolen copies are fenced like any other',
-  ...forms({ requests: 40, repeats: 4, sendSeconds: 2, faultAtMs: 200, faultSeconds: 1.5 }, { faultSeconds: 4 }),
+  ...forms({ requests: 80, repeats: 4, sendSeconds: 4, faultAtMs: 300, faultSeconds: 3 }, { faultSeconds: 4 }),
   workers: { perRegion: 1, secondsPerRequest: 0.1 },
-  fleet: { presence: true, stealing: true, secondsPerRequestIn: { 'us-west-1': 0.4 } },
+  fleet: { presence: true, stealing: true, secondsPerRequestIn: { 'us-west-1': 1 } },
   inject: async (ctx) => {
     const mix = underFaults();
     mixes.set(ctx, mix);

@@ -6,8 +6,8 @@
  * have fired (a scenario whose fault never happened proves nothing, so it fails).
  *
  * The suite is cut into parts by what fails (one region; the stores where requests end up, the DLQ and
- * the table; the functions and Step Functions; the rest), one test file each, so the parts run side by
- * side on separate workers. The last part takes every scenario the others do not name, so a new scenario
+ * the table; the functions and Step Functions; a fleet that reports itself and steals; the rest), one
+ * test file each, so the parts run side by side on separate workers. The last part takes every scenario the others do not name, so a new scenario
  * is never left out.
  *
  * Reproduce one: npm run chaos -- --short --scenario NAME --seed SEED (CHAOS_SEED sets the seed here).
@@ -19,13 +19,15 @@ import { SHORT_SUITE } from '../../../tools/chaos/scenarios.js';
 
 const SEED = Number(process.env.CHAOS_SEED ?? 1);
 
-export type ChaosPart = 'regions' | 'stores' | 'functions' | 'rest';
+export type ChaosPart = 'regions' | 'stores' | 'functions' | 'stealing' | 'rest';
 
 const PART_OF: readonly [ChaosPart, RegExp][] = [
   ['regions', /^region-/],
   // Where requests end up when regions fail: the dispatch DLQ, and the table.
   ['stores', /^(all-regions-|dead-letter-|dynamodb-)/],
   ['functions', /^(sfn-|intake-|forward-|worker-)/],
+  // Workers that report presence and steal (issue 20).
+  ['stealing', /^(fleet-vanishes|stealing-)/],
 ];
 
 export function partOf(scenario: Pick<Scenario, 'name'>): ChaosPart {
