@@ -7,8 +7,8 @@
  *
  * The suite is cut into parts by what fails (one region; the stores where requests end up, the DLQ and
  * the table; the functions and Step Functions; a fleet that reports itself and steals; the rest), one
- * test file each, so the parts run side by side on separate workers. The last part takes every scenario the others do not name, so a new scenario
- * is never left out.
+ * test file each, so the parts run side by side on separate workers. The last part takes every scenario
+ * the others do not name, so a new scenario is never left out.
  *
  * Reproduce one: npm run chaos -- --short --scenario NAME --seed SEED (CHAOS_SEED sets the seed here).
  */
