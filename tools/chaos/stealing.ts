@@ -116,9 +116,8 @@ export const fleetVanishes: Scenario = {
     if (!v) return [];
     const stolen = stolenProcessed(ctx.workerEvents, VICTIM, v.killedAt);
     const held = ctx.workerEvents.filter((e) => e.kind === 'crashed' && e.region === VICTIM).length;
-    const lastStolen = Math.max(...ctx.workerEvents.filter((e) => e.kind === 'processed' && e.stolenFrom === VICTIM).map((e) => e.at));
-    const placed = placementsAfter(ctx, VICTIM, 0);
-    const lastThere = Math.max(...placed.map((p) => p.at));
+    const lastStolen = Math.max(v.killedAt, ...ctx.workerEvents.filter((e) => e.kind === 'processed' && e.stolenFrom === VICTIM).map((e) => e.at));
+    const lastThere = Math.max(0, ...placementsAfter(ctx, VICTIM, 0).map((p) => p.at));
     const elsewhere = ctx.hooks.log.forwards.filter((f) => f.at > v.boundAt).flatMap((f) => f.placements.filter((p) => p.status === 'dispatched')).length;
     return [
       `${VICTIM} killed with ${v.backlog} message(s) in its queues (${held} held by its workers as they died)`,
