@@ -13,7 +13,7 @@ import type { AwsClients } from '../aws/clients.js';
 import { readFleet } from '../aws/presence.js';
 import { readHealth, takeProbe } from '../aws/region-health.js';
 import type { CapacitySetting } from '../core/capacity.js';
-import { countPresence, type RegionPresence } from '../core/presence.js';
+import { countPresence, PRESENCE, type RegionPresence } from '../core/presence.js';
 import type { DispatchConfig, RegionQueue } from '../core/config.js';
 import type { RegionHealth } from '../core/health.js';
 import { COUNT_ATTRIBUTES, countsOf, type LaneCounts, type Reading, type Snapshot } from '../core/snapshot.js';
@@ -26,11 +26,20 @@ import { traced } from './tracing.js';
 export const HEALTH_CACHE_MS = 2000;
 
 /**
- * How long the capacity settings and the presence items are kept: CACHE_TTL, and never less than the
- * health's cache. A lapsed lease stops counting when it ends, cached or not (leases are counted at each
- * snapshot); this delays only what workers and operators wrote since the read.
+ * The longest the presence items may be kept: a cached item's leases are counted against the clock at
+ * each snapshot, so a copy kept longer than a lease minus a heartbeat would show a fleet that renewed
+ * since as gone. Half of that, so that a renewal lost in between does not either.
  */
-export const fleetCacheMs = (cfg: Pick<DispatchConfig, 'cacheTtlSeconds'>) => Math.max(HEALTH_CACHE_MS, cfg.cacheTtlSeconds * 1000);
+export const FLEET_CACHE_MAX_MS = ((PRESENCE.leaseSeconds - PRESENCE.heartbeatSeconds) * 1000) / 2;
+
+/**
+ * How long the capacity settings and the presence items are kept: CACHE_TTL, never less than the
+ * health's cache and never more than FLEET_CACHE_MAX_MS. A lapsed lease stops counting when it ends,
+ * cached or not (leases are counted at each snapshot); this delays only what workers and operators wrote
+ * since the read.
+ */
+export const fleetCacheMs = (cfg: Pick<DispatchConfig, 'cacheTtlSeconds'>) =>
+  Math.min(FLEET_CACHE_MAX_MS, Math.max(HEALTH_CACHE_MS, cfg.cacheTtlSeconds * 1000));
 
 /** Takes snapshots for one config, keeping what it read as long as it lives (a container). */
 class SnapshotReader {

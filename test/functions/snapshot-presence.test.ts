@@ -10,9 +10,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { writeCapacity } from '../../aws/capacity.js';
 import { createClients, type AwsClients } from '../../aws/clients.js';
 import { readFleetItems } from '../../aws/presence.js';
-import { presenceAttribute, presenceKey } from '../../core/presence.js';
+import { PRESENCE, presenceAttribute, presenceKey } from '../../core/presence.js';
 import { capacityKey } from '../../core/record.js';
-import { createSnapshotHandler, type SnapshotHandler } from '../../functions/snapshot.js';
+import { createSnapshotHandler, FLEET_CACHE_MAX_MS, fleetCacheMs, type SnapshotHandler } from '../../functions/snapshot.js';
 import { localConfig } from '../../tools/local/dispatch.js';
 import { startLocalAws, type LocalAws, type LocalFaults } from '../support/local-aws.js';
 
@@ -152,6 +152,18 @@ describe('the snapshot and the presence items', () => {
     const again = await take();
     expect(again.presence).toEqual([{ region: 'us-west-1', live: 0, lapsed: 1 }]);
     expect(again.capacities?.map((s) => s.capacity)).toEqual([0]);
+  });
+});
+
+describe('how long the snapshot keeps the presence items', () => {
+  it('never longer than half a lease minus a heartbeat, whatever CACHE_TTL says: a fleet that renewed since is never shown gone', () => {
+    expect(fleetCacheMs({ cacheTtlSeconds: 5 })).toBe(5_000);
+    expect(fleetCacheMs({ cacheTtlSeconds: 0 })).toBe(2_000);
+    // The original's 60 s cache, or a cost lever's 300 s: a live fleet renewing every 20 s for 60 s leases must stay live.
+    for (const cacheTtlSeconds of [60, 300]) {
+      expect(fleetCacheMs({ cacheTtlSeconds })).toBe(FLEET_CACHE_MAX_MS);
+      expect(fleetCacheMs({ cacheTtlSeconds })).toBeLessThan((PRESENCE.leaseSeconds - PRESENCE.heartbeatSeconds) * 1000);
+    }
   });
 });
 
