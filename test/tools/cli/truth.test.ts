@@ -85,8 +85,12 @@ describe('inspect', () => {
     }
     expect(text.stdout.replace(/\s+/g, ' ')).toMatch(/ \d+ messages: \d+ dispatched, \d+ of them failed over \(us-west-2 refused \d+ \(RegionUnavailable\): /);
     expect(text.stdout).toMatch(/^ {2}req-truth-\d+\s+dispatched\s+us-(east|west)-1\s+failed over from us-west-2/m);
-    // 80 columns, but for the ARN (never cut, so that it can be copied).
-    expect(lines.filter((l) => l.length > 80 && !l.startsWith('arn '))).toEqual([]);
+    // Piped (not a terminal), errors and reasons are printed whole: the cause is all there.
+    expect(lines[at + 1]).toContain('us-west-2 took none of 3 messages: AWS.SimpleQueueService.RequestThrottled: Rate exceeded');
+    // With a width, 80 columns, but for the ARN (never cut, so that it can be copied).
+    const narrow = await cli('inspect', execution.name, '--no-data', '--width', '80');
+    expect(narrow.code, narrow.stderr).toBe(0);
+    expect(narrow.stdout.split('\n').filter((l) => l.length > 80 && !l.startsWith('arn '))).toEqual([]);
 
     const json = await cli('inspect', execution.name, '--json');
     expect(json.code, json.stderr).toBe(0);
