@@ -8,6 +8,7 @@ import { dlqCommand } from './commands/dlq.js';
 import { executionsCommand, inspectCommand } from './commands/executions.js';
 import { invokeCommand } from './commands/invoke.js';
 import { metricsCommand } from './commands/metrics.js';
+import { rebalanceCommand } from './commands/rebalance.js';
 import { redriveCommand } from './commands/redrive.js';
 import { sendCommand } from './commands/send.js';
 import { smokeCommand } from './commands/smoke.js';
@@ -34,6 +35,7 @@ export function program(): Command {
     .addCommand(invokeCommand())
     .addCommand(dlqCommand())
     .addCommand(redriveCommand())
+    .addCommand(rebalanceCommand())
     .addCommand(capacityCommand())
     .addCommand(workersCommand())
     .addCommand(smokeCommand());
