@@ -28,6 +28,7 @@ import { DeleteMessageCommand, SendMessageCommand, type Message, type SQSClient 
 import { MESSAGE_ATTRIBUTE, ATTR, RECORD_STATUS, type RequestRecord } from '../../core/record.js';
 import { SMOKE_ATTRIBUTE } from '../../core/smoke.js';
 import { DEFAULT_RECORD_LIFETIME_SECONDS } from '../../core/topology.js';
+import { FLEET_CACHE_MAX_MS } from '../../functions/snapshot.js';
 import type { Lane } from '../../core/lanes.js';
 import { readFleet, regionCapacities, type RegionCapacity } from './capacity-view.js';
 import { getRecord } from './dlq.js';
@@ -46,6 +47,11 @@ export interface RebalanceOptions extends Partial<Omit<ReaderOptions, 'signal'>>
   readonly max?: number;
   /** Rebalance even though the region is still weighed above capacity 0, or no other region is. */
   readonly force?: boolean;
+  /**
+   * How long the dispatch may still use settings read before a change (its fleet cache: CACHE_TTL, at most
+   * FLEET_CACHE_MAX_MS); default that maximum. A capacity set to 0 more recently is refused without --force.
+   */
+  readonly settleMs?: number;
   /** How long a record must live after a copy is sent (IDEMPOTENCY_TTL_SECONDS); default the deployment's. */
   readonly recordLifetimeSeconds?: number;
   readonly now?: () => Date;
@@ -334,7 +340,7 @@ async function moveCopy(run: LaneRun, message: Message): Promise<RebalanceEntry>
  * The region's capacity as the dispatch weighs it, and every other region's; why a rebalance is refused
  * without --force (empty when it is not).
  */
-export async function rebalanceCheck(deps: RebalanceDeps, from: string): Promise<{ capacity: RegionCapacity; regions: RegionCapacity[]; refusals: string[]; warnings: string[] }> {
+export async function rebalanceCheck(deps: RebalanceDeps, from: string, settleMs = FLEET_CACHE_MAX_MS, nowMs = Date.now()): Promise<{ capacity: RegionCapacity; regions: RegionCapacity[]; refusals: string[]; warnings: string[] }> {
   if (!deps.tableName) throw new TargetError('the target names no idempotency table');
   const names = deps.regions.map((r) => r.region);
   const [fleet, depths] = await Promise.all([
@@ -357,6 +363,14 @@ export async function rebalanceCheck(deps: RebalanceDeps, from: string): Promise
     }[capacity.effective.source];
     refusals.push(`${from} still takes work: ${why}; the dispatcher could place the moved messages there again (drain it first: capacity set ${from} 0)`);
   }
+  const setAt = capacity.setting?.setAt;
+  if (capacity.effective.source === 'set' && capacity.effective.capacity === 0 && setAt !== undefined && nowMs - setAt < settleMs) {
+    const ready = new Date(setAt + settleMs).toISOString();
+    refusals.push(
+      `${from} was set to 0 only ${((nowMs - setAt) / 1000).toFixed(1)} s ago: the dispatch may still place there from settings it read before ` +
+        `(kept up to ${settleMs / 1000} s); wait until ${ready}`,
+    );
+  }
   const others = regions.filter((r) => r.region !== from && r.effective.capacity > 0);
   if (!others.length) {
     refusals.push(`no other region has capacity above 0: the dispatcher weighs every region as configured then, and could place the moved messages in ${from} again`);
@@ -369,7 +383,8 @@ export async function rebalance(deps: RebalanceDeps, options: RebalanceOptions):
   const region = deps.regions.find((r) => r.region === options.from);
   if (!region) throw new TargetError(`unknown region "${options.from}": the target has ${deps.regions.map((r) => r.region).join(', ')}`);
   if (!deps.masterQueueUrl) throw new TargetError('the target names no master queue URL');
-  const check = await rebalanceCheck(deps, options.from);
+  const now = options.now ?? (() => new Date());
+  const check = await rebalanceCheck(deps, options.from, options.settleMs ?? FLEET_CACHE_MAX_MS, now().getTime());
   const force = Boolean(options.force);
   if (check.refusals.length && !force) {
     throw new RebalanceRefusedError(`refusing to rebalance from ${options.from}: ${check.refusals.join('; and ')} (--force to rebalance anyway)`, check.refusals);
@@ -378,7 +393,7 @@ export async function rebalance(deps: RebalanceDeps, options: RebalanceOptions):
     deps,
     region: options.from,
     dryRun: Boolean(options.dryRun),
-    now: options.now ?? (() => new Date()),
+    now,
     lifetime: options.recordLifetimeSeconds ?? DEFAULT_RECORD_LIFETIME_SECONDS,
     regional: deps.sqs(options.from),
     master: deps.sqs(deps.homeRegion),
