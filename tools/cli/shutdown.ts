@@ -65,6 +65,26 @@ export function onPresses(onPress: (press: number, signal: NodeJS.Signals) => vo
   };
 }
 
+/**
+ * For a command that works message by message (`redrive`, `rebalance`): the first Ctrl-C aborts
+ * `controller` (the message at hand is finished, what is held released); the second quits at once, after
+ * saying what that may leave (`leftAtOnce`). Returns a function that removes the handlers.
+ */
+export function abortOnPress(controller: AbortController, leftAtOnce: string, write = (text: string) => void process.stderr.write(text)): () => void {
+  return onPresses(
+    (press) => {
+      if (press === 1) {
+        write('\ninterrupted: finishing the message at hand, then releasing what is held (Ctrl-C again to quit at once)\n');
+        controller.abort();
+      } else {
+        write(`\nCtrl-C again: quitting at once; ${leftAtOnce}\n`);
+        process.exit(130);
+      }
+    },
+    { signals: ['SIGINT'] },
+  );
+}
+
 export interface SignalGuard {
   /** Resolves at the first signal, with its name. */
   readonly requested: Promise<NodeJS.Signals>;

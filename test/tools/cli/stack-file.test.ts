@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeVersionProblem } from '../../../tools/cli/node-version.mjs';
-import { stopOnSignals } from '../../../tools/cli/shutdown.js';
+import { abortOnPress, stopOnSignals } from '../../../tools/cli/shutdown.js';
 import { claimStackFile, readStackFile, readStackEntry, removeStackFile, StackRunningError, writeStackFile } from '../../../tools/cli/stack-file.js';
 import type { StackDescription } from '../../../tools/local/stack.js';
 import { PROJECT_ROOT } from '../../support/cli-child.js';
@@ -173,5 +173,20 @@ describe('the Node version, checked first', () => {
     const run = spawnSync(process.execPath, [join(PROJECT_ROOT, 'tools', 'cli', 'bin.mjs'), '--version'], { encoding: 'utf8', timeout: 60_000 });
     expect(run.stderr).toBe('');
     expect(run.stdout.trim()).toBe(version);
+  });
+});
+
+describe('abortOnPress (redrive, rebalance)', () => {
+  it('aborts the work at the first Ctrl-C, saying the message at hand is finished first, and removes its handler', () => {
+    const controller = new AbortController();
+    const written: string[] = [];
+    const before = process.listenerCount('SIGINT');
+    const stop = abortOnPress(controller, 'left somewhere', (text) => void written.push(text));
+    expect(process.listenerCount('SIGINT')).toBe(before + 1);
+    process.emit('SIGINT', 'SIGINT');
+    expect(controller.signal.aborted).toBe(true);
+    expect(written.join('')).toMatch(/interrupted: finishing the message at hand, then releasing what is held \(Ctrl-C again to quit at once\)/);
+    stop();
+    expect(process.listenerCount('SIGINT')).toBe(before);
   });
 });

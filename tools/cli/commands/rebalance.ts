@@ -9,7 +9,7 @@ import { formatIdList } from '../id-list.js';
 import { helpText, print } from '../layout.js';
 import { awsOptions, positiveInt } from '../options.js';
 import { stderrProgress } from '../stderr-progress.js';
-import { onPresses } from '../shutdown.js';
+import { abortOnPress } from '../shutdown.js';
 import { resolveTarget, type TargetOptions } from '../target.js';
 
 /** The report: the region's capacity, what moved (by lane), what was left and why, what failed, the counts. */
@@ -93,18 +93,7 @@ A failed copy stays in the region; the exit status is then 1.
   return command.action(async (options: RebalanceFlags) => {
     const target = await resolveTarget(options);
     const controller = new AbortController();
-    const stopListening = onPresses(
-      (press) => {
-        if (press === 1) {
-          process.stderr.write('\ninterrupted: finishing the message at hand, then releasing what is held (Ctrl-C again to quit at once)\n');
-          controller.abort();
-        } else {
-          process.stderr.write('\nCtrl-C again: quitting at once; the message at hand may be left both in the region and in the master queue (the fence accepts it once)\n');
-          process.exit(130);
-        }
-      },
-      { signals: ['SIGINT'] },
-    );
+    const stopListening = abortOnPress(controller, 'the message at hand may be left both in the region and in the master queue (the fence accepts it once)');
     const bar = stderrProgress(options.dryRun ? 'reading' : 'rebalancing');
     // Both lanes on one bar: copies read in each, over SQS's approximate counts.
     const read = new Map<string, number>();

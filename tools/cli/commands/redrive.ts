@@ -10,7 +10,7 @@ import { formatIdList } from '../id-list.js';
 import { helpText, print } from '../layout.js';
 import { awsOptions, positiveInt } from '../options.js';
 import { stderrProgress } from '../stderr-progress.js';
-import { onPresses } from '../shutdown.js';
+import { abortOnPress } from '../shutdown.js';
 import { resolveTarget } from '../target.js';
 
 /** The report: what moved (by reason), what was skipped and why, what failed, and the counts. */
@@ -116,19 +116,8 @@ A failed message stays in the DLQ; the exit status is then 1.
   return command.action(async (options: RedriveFlags) => {
     const target = await resolveTarget(options);
     const controller = new AbortController();
-    // Counted by presses (shutdown.ts): the copies npm and tsx pass on of one Ctrl-C do not quit at once.
-    const stopListening = onPresses(
-      (press) => {
-        if (press === 1) {
-          process.stderr.write('\ninterrupted: finishing the message at hand, then releasing what is held (Ctrl-C again to quit at once)\n');
-          controller.abort();
-        } else {
-          process.stderr.write('\nCtrl-C again: quitting at once; the message at hand may be left in the DLQ and in the master queue (the claim drops the copy)\n');
-          process.exit(130);
-        }
-      },
-      { signals: ['SIGINT'] },
-    );
+    // Counted by presses (shutdown.ts): the copies npm passes on of one Ctrl-C do not quit at once.
+    const stopListening = abortOnPress(controller, 'the message at hand may be left in the DLQ and in the master queue (the claim drops the copy)');
     const bar = stderrProgress(options.dryRun ? 'reading' : 'redriving');
     let result: RedriveResult;
     try {
