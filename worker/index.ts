@@ -15,3 +15,4 @@ export * from './lanes.js';
 export * from './smoke.js';
 export * from './presence.js';
 export * from './stealing.js';
+export * from './transient.js';

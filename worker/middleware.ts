@@ -8,7 +8,9 @@
  *            finished the request, or because it is dead-lettered, is removed from the event the handler
  *            sees and reported as done (SQS deletes that copy). A record that cannot be accepted now
  *            (this very copy still leased by a worker, no request_id, DynamoDB unreachable) is removed
- *            too and reported as a batch item failure (it comes back). When nothing is left, the
+ *            too and reported as a batch item failure (it comes back). A transient failure (a throttle,
+ *            DynamoDB unreachable, a timeout) is first tried again in process, the record kept
+ *            invisible meanwhile (`transientRetry`, transient.ts), so that it costs no receive. When nothing is left, the
  *            handler is not called. A smoke copy (core/smoke.ts) is neither accepted nor handed to
  *            the handler: made visible again at once (with `extendVisibility`) and reported as a
  *            batch item failure, so that SQS does not delete it; the smoke command that sent it does.
@@ -37,6 +39,7 @@ import type { Fence } from './fence.js';
 import { Heartbeat } from './heartbeat.js';
 import { dispatchIdentity } from './identity.js';
 import { handBackSmokeCopy, smokeRunOfCopy } from './smoke.js';
+import { retryTransient, type TransientRetryOptions } from './transient.js';
 import type { ExtendVisibility } from './visibility.js';
 import { defaultWarning, type FenceWarningHandler } from './wrapper.js';
 
@@ -53,6 +56,14 @@ export interface FenceMiddlewareOptions {
   readonly extendVisibility?: ExtendVisibility<SQSRecord>;
   /** Between heartbeats, ms. Default: a third of the lease. */
   readonly heartbeatMs?: number;
+  /**
+   * An acceptance that fails transiently (a throttle, DynamoDB unreachable, a timeout: transient.ts) is
+   * tried again in `before` with capped exponential backoff and jitter, for `maxSeconds` (default: the
+   * lease) but never past half the invocation's remaining time, the record kept invisible meanwhile with
+   * `extendVisibility`; past that it is handed back (visibility 0) and reported as a batch item failure.
+   * `false`: reported as failed at once, as before (one of the copy's receives spent).
+   */
+  readonly transientRetry?: TransientRetryOptions | false;
 }
 
 /** The lease signals of the records the handler holds: aborted (reason: a LeaseLostError) when that lease is lost. */
@@ -94,6 +105,12 @@ function handlerFailures(response: unknown, records: readonly SQSRecord[]): stri
 const asResponse = (ids: Iterable<string>): SQSBatchResponse => ({
   batchItemFailures: [...new Set(ids)].map((itemIdentifier): SQSBatchItemFailure => ({ itemIdentifier })),
 });
+
+/** The retry window, seconds: never past half the invocation's remaining time (the handler needs the rest). */
+function retryWindowSeconds(seconds: number, context: Context | undefined): number {
+  const remainingMs = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : undefined;
+  return remainingMs === undefined || !Number.isFinite(remainingMs) ? seconds : Math.max(0, Math.min(seconds, remainingMs / 2000));
+}
 
 export function fenceMiddleware(options: FenceMiddlewareOptions): MiddlewareObj<SQSEvent, FencedBatchResult, Error, Context> {
   const { fence, leaseSeconds } = options;
@@ -160,8 +177,24 @@ export function fenceMiddleware(options: FenceMiddlewareOptions): MiddlewareObj<
           const { requestId, token, fallbacks } = identity;
           for (const fallback of fallbacks) warn(fallback, { kind: 'fallback', messageId: record.messageId, requestId, token });
           try {
-            const lease = await fence.acceptLease({ requestId, token, workerId, leaseSeconds });
             const extendVisibility = options.extendVisibility;
+            const accept = () => fence.acceptLease({ requestId, token, workerId, leaseSeconds });
+            const retry = options.transientRetry;
+            const lease =
+              retry === false
+                ? await accept()
+                : await retryTransient(accept, {
+                    ...retry,
+                    defaultMaxSeconds: leaseSeconds,
+                    maxSeconds: retryWindowSeconds(retry?.maxSeconds ?? leaseSeconds, request.context),
+                    ...(extendVisibility
+                      ? {
+                          keepVisible: (seconds: number) => extendVisibility(record, seconds),
+                          // Past the bound: handed back at once rather than after the extended visibility.
+                          onGiveUp: () => extendVisibility(record, 0),
+                        }
+                      : {}),
+                  });
             const heartbeat = new Heartbeat(fence, lease, {
               ...(options.heartbeatMs ? { everyMs: options.heartbeatMs } : {}),
               ...(extendVisibility ? { onBeat: (seconds: number) => extendVisibility(record, seconds) } : {}),

@@ -14,7 +14,10 @@
  *                                                   again, through the same Fence), a LeaseLostError (the
  *                                                   lease was lost while the handler ran: another worker
  *                                                   holds this copy now; its completion was refused), an
- *                                                   InvalidRequestIdError, or a DynamoDB error.
+ *                                                   InvalidRequestIdError, or a DynamoDB error
+ *                                                   (a transient one only after it was retried
+ *                                                   for `transientRetry.maxSeconds`, the copy kept
+ *                                                   meanwhile, then handed back: transient.ts).
  *                                                   A smoke copy (core/smoke.ts) rejects with a
  *                                                   SmokeCopyError before anything is written: made
  *                                                   visible again at once (with `extendVisibility`),
@@ -26,6 +29,7 @@ import type { Fence, HeldLease } from './fence.js';
 import { Heartbeat } from './heartbeat.js';
 import { dispatchIdentity, type FenceableMessage } from './identity.js';
 import { handBackSmokeCopy, SmokeCopyError, smokeRunOfCopy } from './smoke.js';
+import { retryTransient, type TransientRetryOptions } from './transient.js';
 import type { ExtendVisibility } from './visibility.js';
 
 export interface FencedOptions<M extends FenceableMessage = FenceableMessage> {
@@ -47,6 +51,14 @@ export interface FencedOptions<M extends FenceableMessage = FenceableMessage> {
   readonly extendVisibility?: ExtendVisibility<M>;
   /** Between heartbeats, ms. Default: a third of the lease. */
   readonly heartbeatMs?: number;
+  /**
+   * An acceptance that fails transiently (a throttle, DynamoDB unreachable, a timeout: transient.ts) is
+   * tried again in process with capped exponential backoff and jitter, for `maxSeconds` (default: the
+   * lease), the copy kept invisible meanwhile with `extendVisibility`; past that it is handed back
+   * (visibility 0) and the error thrown. `false`: thrown at once, as before (the copy's visibility timeout
+   * then brings it back, at the cost of one of its receives).
+   */
+  readonly transientRetry?: TransientRetryOptions | false;
 }
 
 /** fallback: a message without the dispatch attributes; the others: a fence write that failed after the work. */
@@ -100,7 +112,26 @@ export function fenced<M extends FenceableMessage, R>(handler: FencedHandler<M, 
 
     let lease: HeldLease;
     try {
-      lease = await fence.acceptLease({ ...holder, leaseSeconds });
+      const accept = () => fence.acceptLease({ ...holder, leaseSeconds });
+      const retry = options.transientRetry;
+      const visibility = options.extendVisibility;
+      lease =
+        retry === false
+          ? await accept()
+          : await retryTransient(accept, {
+              ...retry,
+              defaultMaxSeconds: leaseSeconds,
+              ...(visibility
+                ? {
+                    keepVisible: (seconds: number) => visibility(message, seconds),
+                    // Past the bound: handed back at once rather than after the extended visibility.
+                    onGiveUp: async (error: unknown) => {
+                      warn('acceptance failed past its retry window: the copy is handed back', { kind: 'not-accepted', ...holder, error: describe(error) });
+                      await visibility(message, 0);
+                    },
+                  }
+                : {}),
+            });
     } catch (error) {
       if (error instanceof AcceptRefusedError && error.dropCopy) {
         return { skipped: true, reason: error.reason as DropReason, record: error.record, requestId, token };

@@ -231,6 +231,8 @@ export function startWorkers(options: WorkersOptions): Workers {
   let stopping = false;
   let killed = false;
   const aborter = new AbortController();
+  // Aborted by stop() and kill(): ends a transient acceptance failure's retrying at once.
+  const stopped = new AbortController();
   const receivers = new Set<StealingReceiver>();
   const finishedSteals: StealCounters[] = [];
   let processed = 0;
@@ -329,11 +331,15 @@ export function startWorkers(options: WorkersOptions): Workers {
               fence,
               workerId: id,
               leaseSeconds,
-              // The heartbeat keeps the copy invisible as long as its lease holds.
+              // The heartbeat keeps the copy invisible as long as its lease holds; so does a transient
+              // acceptance failure's retrying, which hands the copy back once past its window. Killed: nothing.
               extendVisibility: async (message, seconds) => {
                 const queueUrl = queueOf.get(message);
-                if (queueUrl && message.ReceiptHandle) await handBack(queueUrl, message.ReceiptHandle, seconds, sqsFor(message));
+                if (queueUrl && message.ReceiptHandle && !killed) await handBack(queueUrl, message.ReceiptHandle, seconds, sqsFor(message));
               },
+              // A throttled or unanswered acceptance is tried again here (worker/transient.ts), up to the
+              // lease, rather than left to the visibility timeout: that would spend one of the copy's receives.
+              transientRetry: { marginSeconds: keepMarginSeconds, signal: stopped.signal },
               // A copy without the dispatch attributes is fenced by its body's request_id and message id: not an error.
               onWarning: (message, detail) => detail.kind !== 'fallback' && report(new Error(`dispatch fence: ${message} (${JSON.stringify(detail)})`)),
             },
@@ -506,7 +512,9 @@ export function startWorkers(options: WorkersOptions): Workers {
               if (!keeping) await handBack(queueUrl, receiptHandle, Math.min(error.retryAfterSeconds, 43_200), sqsFor(message));
               continue;
             }
-            // Not accepted (DynamoDB unreachable, no request_id): left to the visibility timeout, as on AWS.
+            // Not accepted: a transient failure (a throttle, DynamoDB unreachable) after the wrapper retried it
+            // for the lease, the copy kept meanwhile and then handed back; any other (no request_id): left to
+            // the visibility timeout, as on AWS.
             emit(copy, 'deferred', `${(error as Error)?.name ?? 'Error'}: ${(error as Error)?.message ?? String(error)}`);
             report(error);
             await sleep(ERROR_PAUSE_MS);
@@ -598,6 +606,7 @@ export function startWorkers(options: WorkersOptions): Workers {
     async stop() {
       stopping = true;
       if (options.abortReceivesOnStop) aborter.abort();
+      stopped.abort();
       for (const interrupt of [...sleepers]) interrupt();
       await Promise.all([...running]);
     },
@@ -623,6 +632,7 @@ export function startWorkers(options: WorkersOptions): Workers {
       killed = true;
       stopping = true;
       aborter.abort();
+      stopped.abort();
       for (const interrupt of [...sleepers]) interrupt();
       await Promise.all([...running]);
     },
