@@ -15,6 +15,15 @@
 /** Signals closer than this to the first of their burst are copies of one press (milliseconds). */
 export const PRESS_WINDOW_MS = 150;
 
+/**
+ * The window in force: PRESS_WINDOW_MS, or DISPATCH_PRESS_WINDOW_MS when set to a whole number of ms (0: every
+ * signal is a press, for a caller that sends signals itself, one per press, as a test does).
+ */
+export function pressWindowMs(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.DISPATCH_PRESS_WINDOW_MS?.trim();
+  return raw && /^\d+$/.test(raw) ? Number(raw) : PRESS_WINDOW_MS;
+}
+
 export interface SignalSource {
   on(signal: NodeJS.Signals, listener: (signal: NodeJS.Signals) => void): unknown;
   removeListener(signal: NodeJS.Signals, listener: (signal: NodeJS.Signals) => void): unknown;
@@ -48,7 +57,7 @@ export interface PressOptions {
 export function onPresses(onPress: (press: number, signal: NodeJS.Signals) => void, options: PressOptions = {}): () => void {
   const source = options.source ?? process;
   const signals = options.signals ?? ['SIGINT', 'SIGTERM'];
-  const windowMs = options.windowMs ?? PRESS_WINDOW_MS;
+  const windowMs = options.windowMs ?? pressWindowMs();
   const now = options.now ?? (() => performance.now());
   let presses = 0;
   let burstStart = Number.NEGATIVE_INFINITY;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeVersionProblem } from '../../../tools/cli/node-version.mjs';
-import { abortOnPress, stopOnSignals } from '../../../tools/cli/shutdown.js';
+import { abortOnPress, PRESS_WINDOW_MS, pressWindowMs, stopOnSignals } from '../../../tools/cli/shutdown.js';
 import { claimStackFile, readStackFile, readStackEntry, removeStackFile, StackRunningError, writeStackFile } from '../../../tools/cli/stack-file.js';
 import type { StackDescription } from '../../../tools/local/stack.js';
 import { PROJECT_ROOT } from '../../support/cli-child.js';
@@ -188,5 +188,14 @@ describe('abortOnPress (redrive, rebalance)', () => {
     expect(written.join('')).toMatch(/interrupted: finishing the message at hand, then releasing what is held \(Ctrl-C again to quit at once\)/);
     stop();
     expect(process.listenerCount('SIGINT')).toBe(before);
+  });
+});
+
+describe('pressWindowMs', () => {
+  it('is PRESS_WINDOW_MS unless DISPATCH_PRESS_WINDOW_MS names a whole number of ms', () => {
+    expect(pressWindowMs({})).toBe(PRESS_WINDOW_MS);
+    expect(pressWindowMs({ DISPATCH_PRESS_WINDOW_MS: '0' })).toBe(0);
+    expect(pressWindowMs({ DISPATCH_PRESS_WINDOW_MS: ' 40 ' })).toBe(40);
+    expect(pressWindowMs({ DISPATCH_PRESS_WINDOW_MS: 'soon' })).toBe(PRESS_WINDOW_MS);
   });
 });
