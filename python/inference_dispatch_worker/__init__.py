@@ -47,6 +47,7 @@ from .stealing import (  # noqa: E402
     parse_stealing_settings,
     serves_model,
 )
+from .transient import TransientRetry, is_transient_accept_error, retry_transient  # noqa: E402
 from .worker import DROPPED, FAILED, IN_FLIGHT, INVALID, LEASE_LOST, PROCESSED, SMOKE, Job, Outcome, Worker, body_of, new_worker_id  # noqa: E402
 
 __version__ = "0.1.0"
@@ -58,5 +59,6 @@ __all__ = [
     "SMOKE", "Job", "Outcome", "Worker", "body_of", "new_worker_id", "PRESENCE", "PresenceReporter", "check_worker_id",
     "count_presence", "forgettable", "leases_from_attributes", "presence_attribute", "presence_key", "STEALING_DEFAULTS",
     "StealCandidate", "StealChoice", "StealingReceiver", "StealingSettings", "StealingSettingsError", "StealRegion",
-    "TakenMessage", "choose_steal", "parse_stealing_settings", "serves_model",
+    "TakenMessage", "choose_steal", "parse_stealing_settings", "serves_model", "TransientRetry", "is_transient_accept_error",
+    "retry_transient",
 ]

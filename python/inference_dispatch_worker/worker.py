@@ -9,7 +9,10 @@
     lease lost       -> completion refused, not deleted: it is the new holder's                       LEASE_LOST
     invalid id       -> nothing written, not deleted (no dispatcher copy carries one)                 INVALID
 
-A DynamoDB or SQS error while accepting is raised: the copy is left to its visibility timeout."""
+A transient error while accepting (a throttle, a 5xx, a timeout, DynamoDB unreachable: transient.py) is
+tried again in process, the copy kept invisible meanwhile (transient_retry), so that it costs no receive;
+past the retry window (default: the lease) the copy is handed back (visibility 0) and the error raised.
+Any other DynamoDB or SQS error while accepting is raised: the copy is left to its visibility timeout."""
 import json
 import logging
 import os
@@ -24,6 +27,7 @@ from .heartbeat import Heartbeat
 from .identity import dispatch_identity, smoke_run_of_copy
 from .keep import MAX_VISIBILITY_SECONDS, WatchedCopies
 from .lanes import LaneReceiver, sqs_receive
+from .transient import TransientRetry, retry_transient
 
 log = logging.getLogger("inference_dispatch_worker")
 
@@ -76,15 +80,25 @@ class Job:
 
 
 class Worker:
-    """Worker(fence, sqs, lease_seconds=queue's visibility timeout). One per process (its fence watches)."""
+    """Worker(fence, sqs, lease_seconds=queue's visibility timeout). One per process (its fence watches).
 
-    def __init__(self, fence, sqs, lease_seconds, worker_id=None, heartbeat_seconds=None, keep_margin_seconds=30, max_keeps=3, on_warning=None):
+    transient_retry: how a transient acceptance failure is tried again (a TransientRetry; True: its
+    defaults, for at most the copy's lease); False: not retried, raised at once (the copy is left to its
+    visibility timeout, spending one of its receives)."""
+
+    def __init__(self, fence, sqs, lease_seconds, worker_id=None, heartbeat_seconds=None, keep_margin_seconds=30, max_keeps=3, on_warning=None, transient_retry=True):
         self.fence = fence
         self.sqs = sqs
         self.lease_seconds = lease_seconds
         self.worker_id = worker_id or new_worker_id()
         self.heartbeat_seconds = heartbeat_seconds
         self.warn = on_warning or (lambda text, **detail: log.warning("dispatch fence: %s %s", text, detail))
+        if transient_retry is True:
+            transient_retry = TransientRetry()
+        if transient_retry is not False and not isinstance(transient_retry, TransientRetry):
+            raise TypeError(f"transient_retry must be True, False or a TransientRetry, not {transient_retry!r}")
+        self.transient_retry = transient_retry
+        self._stop = None  # run's stop event while it runs: ends a retry at once
         self._queue_of = {}  # id(message) -> (queue_url, its SQS client or None), for the kept copies' visibility
         self.kept = WatchedCopies(
             self._kept_visibility,
@@ -122,7 +136,7 @@ class Worker:
             self.warn(fallback, kind="fallback", request_id=identity.request_id)
         request_id, token = identity.request_id, identity.token
         try:
-            lease = self.fence.accept(request_id, token, self.worker_id, lease_seconds or self.lease_seconds)
+            lease = self._accept(message, queue_url, request_id, token, lease_seconds or self.lease_seconds, sqs)
         except AcceptRefused as refused:
             if refused.drop_copy:
                 # Another copy holds or finished the request, or it is dead-lettered: drop this copy.
@@ -169,6 +183,36 @@ class Worker:
         self.delete(queue_url, message, sqs=sqs)
         return Outcome(PROCESSED, request_id, token, result=result, record=lease.record, completed=completed)
 
+    def _accept(self, message, queue_url, request_id, token, lease_seconds, sqs):
+        """fence.accept, a transient failure tried again with the copy kept invisible (transient.py)."""
+
+        def accept():
+            return self.fence.accept(request_id, token, self.worker_id, lease_seconds)
+
+        options = self.transient_retry
+        if options is False:
+            return accept()
+        stop = self._stop
+
+        def give_up(error):
+            # Past the bound: handed back at once rather than after the extended visibility.
+            self.warn(f"acceptance failed past its retry window: the copy is handed back ({error})", kind="not-accepted", request_id=request_id)
+            self.set_visibility(queue_url, message, 0, sqs=sqs)
+
+        if options.monotonic is None or (options.sleep is None and stop is not None):
+            options = TransientRetry(**{**vars(options),
+                                        "monotonic": options.monotonic or getattr(self.fence, "monotonic", None),
+                                        "sleep": options.sleep or (stop.wait if stop is not None else None)})
+        return retry_transient(
+            accept,
+            options,
+            default_max_seconds=lease_seconds,
+            keep_visible=lambda seconds: self.set_visibility(queue_url, message, seconds, sqs=sqs),
+            on_give_up=give_up,
+            on_retry=lambda error, attempt, delay: log.info("acceptance of %s failed transiently (%s): try %d in %.2f s", request_id, error, attempt + 1, delay),
+            stopped=(stop.is_set if stop is not None else None),
+        )
+
     def handle_due(self, process, lease_seconds=None):
         """Handles the kept copy whose watch is ripe (through this fence), if one is due: its Outcome, or None."""
         due = self.kept.take_due()
@@ -197,16 +241,18 @@ class Worker:
         if receiver is None and normal_url is None:
             raise TypeError("run needs normal_url (the worker's own lanes) or a receiver")
         lanes = receiver if receiver is not None else LaneReceiver(sqs_receive(self.sqs), normal_url, high_url, **(lane_options or {}))
+        self._stop = stop
         try:
             while not stop.is_set():
                 try:
                     outcome = self.turn(lanes, process)
-                except Exception:  # noqa: BLE001 - DynamoDB or SQS: the copy comes back after its visibility
-                    log.exception("a copy was left to its visibility timeout")
+                except Exception:  # noqa: BLE001 - DynamoDB or SQS: the copy comes back (handed back past a retry, else after its visibility)
+                    log.exception("a copy was not handled: it comes back")
                     continue
                 if outcome is not None and on_outcome is not None:
                     on_outcome(outcome)
         finally:
+            self._stop = None
             for taken in lanes.close():
                 self.set_visibility(taken.queue_url, taken.message, 0, sqs=getattr(taken, "sqs", None))
             for kept in self.kept.release():

@@ -20,6 +20,7 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 
 import boto3  # noqa: E402
+from botocore.exceptions import ClientError  # noqa: E402
 
 import inference_dispatch_worker as idw  # noqa: E402
 
@@ -106,7 +107,7 @@ class Run:
 
     def worker(self, name):
         if name not in self.workers:
-            self.workers[name] = idw.Worker(idw.Fence(dynamodb, TABLE), sqs, DEFAULT_LEASE, worker_id=name)
+            self.workers[name] = idw.Worker(idw.Fence(Throttled(dynamodb), TABLE), sqs, DEFAULT_LEASE, worker_id=name)
         return self.workers[name]
 
     def process(self, work=0.0, fail=False):
@@ -157,6 +158,23 @@ class Run:
                 sqs.change_message_visibility(QueueUrl=taken.queue_url, ReceiptHandle=taken.message["ReceiptHandle"], VisibilityTimeout=0)
         for worker in self.workers.values():
             worker.kept.release()
+
+
+class Throttled:
+    """A worker's DynamoDB client: its next `throttles` updates (its accept writes) fail as a throttled table answers."""
+
+    def __init__(self, client):
+        self.client, self.throttles = client, 0
+
+    def update_item(self, **request):
+        if self.throttles > 0:
+            self.throttles -= 1
+            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "Rate of requests exceeds the allowed throughput"},
+                               "ResponseMetadata": {"HTTPStatusCode": 400}}, "UpdateItem")
+        return self.client.update_item(**request)
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
 
 
 def label(outcome):
@@ -381,6 +399,8 @@ class Conformance(unittest.TestCase):
             self.assertEqual(run.runs.get(run.rid(step), 0), step["count"])
         elif op == "sleep":
             time.sleep(step["seconds"])
+        elif op == "throttle":
+            run.worker(step["worker"]).fence.dynamodb.throttles = step["count"]
         elif op == "next":
             receiver, worker = run.receiver(step), run.worker(step["worker"])
             lanes, tries = [], 0

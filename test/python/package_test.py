@@ -285,6 +285,119 @@ class StolenCopies(unittest.TestCase):
             idw.Worker(Fence(), own, 30).run(lambda message, job: None)
 
 
+class TransientAccept(unittest.TestCase):
+    """A transient acceptance failure (a throttle, a 5xx, DynamoDB unreachable) is tried again in process by
+    Worker.handle, the copy's visibility extended meanwhile: never left to its visibility timeout, which
+    would spend one of its receives. Past the window the copy is handed back (visibility 0) and the error
+    raised. As worker/transient.ts; a real Fence on a DynamoDB client that throttles the first writes."""
+
+    class Dynamo:
+        """Throttles (or fails with `error`) the first `failures` accept writes, then accepts."""
+
+        def __init__(self, failures, error=None):
+            self.failures, self.error, self.writes = failures, error, 0
+
+        def update_item(self, **request):
+            self.writes += 1
+            if self.writes <= self.failures:
+                raise self.error or failed("ProvisionedThroughputExceededException")
+            values = request["ExpressionAttributeValues"]
+            if ":version" not in values:  # the completion
+                return {"Attributes": {"request_id": request["Key"]["request_id"], "workStatus": {"S": "COMPLETED"}}}
+            return {"Attributes": {
+                "request_id": request["Key"]["request_id"], "status": {"S": "DISPATCHED"}, "workStatus": {"S": "ACCEPTED"},
+                "acceptedToken": values[":token"], "acceptedBy": values[":worker"], "leaseVersion": values[":version"],
+                "acceptedUntil": values[":until"], "leaseSeconds": values[":leaseSeconds"]}}
+
+    class Sqs:
+        def __init__(self):
+            self.calls = []
+
+        def delete_message(self, **request):
+            self.calls.append(("delete",))
+
+        def change_message_visibility(self, **request):
+            self.calls.append(("visibility", request["VisibilityTimeout"]))
+
+    def setUp(self):
+        self.now = [1000.0]
+        self.sleeps = []
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now[0] += seconds
+
+    def worker(self, dynamo, sqs, **retry):
+        fence = idw.Fence(dynamo, "table", monotonic=lambda: self.now[0])
+        options = retry.pop("transient_retry", None)
+        if options is None:
+            options = idw.TransientRetry(sleep=self.sleep, random=lambda: 0.5, **retry)
+        return idw.Worker(fence, sqs, 60, worker_id="w", transient_retry=options)
+
+    def copy(self, request_id="r-1"):
+        return {"ReceiptHandle": "rh", "Body": "{}", "MessageAttributes": {
+            "request_id": {"DataType": "String", "StringValue": request_id}, "dispatch_token": {"DataType": "String", "StringValue": "t"}}}
+
+    def test_classification(self):
+        from botocore.exceptions import ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+
+        for code in ("ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded", "InternalServerError"):
+            self.assertTrue(idw.is_transient_accept_error(failed(code)), code)
+        server = ClientError({"Error": {"Code": "Whatever"}, "ResponseMetadata": {"HTTPStatusCode": 503}}, "UpdateItem")
+        busy = ClientError({"Error": {"Code": "Whatever"}, "ResponseMetadata": {"HTTPStatusCode": 429}}, "UpdateItem")
+        self.assertTrue(idw.is_transient_accept_error(server))
+        self.assertTrue(idw.is_transient_accept_error(busy))
+        for error in (EndpointConnectionError(endpoint_url="http://x"), ConnectTimeoutError(endpoint_url="http://x"),
+                      ReadTimeoutError(endpoint_url="http://x"), ConnectionClosedError(endpoint_url="http://x")):
+            self.assertTrue(idw.is_transient_accept_error(error), type(error).__name__)
+        bad = ClientError({"Error": {"Code": "ValidationException"}, "ResponseMetadata": {"HTTPStatusCode": 400}}, "UpdateItem")
+        for error in (bad, failed("ConditionalCheckFailedException"), failed("ResourceNotFoundException"),
+                      idw.AlreadyCompleted({}), idw.InvalidRequestId("bad id", "with space"), idw.FenceError("refused"), TypeError("x"), ValueError("x"), None):
+            self.assertFalse(idw.is_transient_accept_error(error), repr(error))
+
+    def test_a_throttled_acceptance_is_retried_the_copy_kept_invisible_and_processed_once(self):
+        dynamo, sqs, runs = self.Dynamo(3), self.Sqs(), []
+        outcome = self.worker(dynamo, sqs).handle(self.copy(), "q", lambda message, job: runs.append(job.request_id) or "ok")
+        self.assertEqual((outcome.status, outcome.completed), ("PROCESSED", True))
+        self.assertEqual(runs, ["r-1"])
+        accepts = 4  # 3 throttled, then accepted
+        self.assertEqual(dynamo.writes - 1, accepts)  # and one completion
+        self.assertEqual(sqs.calls[0], ("visibility", 60 + 30))  # the window (the lease) plus the margin, at the first failure
+        self.assertNotIn(("visibility", 0), sqs.calls)
+        self.assertEqual(sqs.calls[-1], ("delete",))
+        # Capped exponential backoff, full jitter (0.5 of 0.1, 0.2, 0.4 s).
+        self.assertEqual([round(s, 3) for s in self.sleeps], [0.05, 0.1, 0.2])
+
+    def test_past_the_window_the_copy_is_handed_back_and_the_error_raised(self):
+        dynamo, sqs, warnings = self.Dynamo(10**6), self.Sqs(), []
+        worker = self.worker(dynamo, sqs, max_seconds=20)
+        worker.warn = lambda text, **detail: warnings.append(detail["kind"])
+        with self.assertRaises(ClientError):
+            worker.handle(self.copy(), "q", lambda message, job: self.fail("not accepted: never processed"))
+        self.assertGreater(dynamo.writes, 5)
+        self.assertLessEqual(sum(self.sleeps), 20 + 1e-9)
+        self.assertAlmostEqual(self.now[0] - 1000.0, 20)
+        self.assertEqual(sqs.calls[0], ("visibility", 20 + 30))
+        self.assertEqual(sqs.calls[-1], ("visibility", 0))
+        self.assertTrue(all(c[0] == "visibility" for c in sqs.calls))
+        self.assertIn("not-accepted", warnings)
+        # No backoff above the cap (5 s; 0.5 of it with this draw).
+        self.assertLessEqual(max(self.sleeps), 2.5)
+
+    def test_errors_that_are_not_transient_are_not_retried(self):
+        bad = ClientError({"Error": {"Code": "ValidationException"}, "ResponseMetadata": {"HTTPStatusCode": 400}}, "UpdateItem")
+        dynamo, sqs = self.Dynamo(1, bad), self.Sqs()
+        with self.assertRaises(ClientError):
+            self.worker(dynamo, sqs).handle(self.copy(), "q", lambda message, job: None)
+        self.assertEqual((dynamo.writes, sqs.calls, self.sleeps), (1, [], []))
+
+    def test_transient_retry_false_keeps_the_old_behaviour(self):
+        dynamo, sqs = self.Dynamo(1), self.Sqs()
+        with self.assertRaises(ClientError):
+            self.worker(dynamo, sqs, transient_retry=False).handle(self.copy(), "q", lambda message, job: None)
+        self.assertEqual((dynamo.writes, sqs.calls, self.sleeps), (1, [], []))
+
+
 class DocumentedExamples(unittest.TestCase):
     """The Python blocks of the docs that use the package compile, and import only names it exports."""
 

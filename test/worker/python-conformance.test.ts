@@ -14,7 +14,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, ProvisionedThroughputExceededException, PutItemCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   ChangeMessageVisibilityCommand,
   CreateQueueCommand,
@@ -84,6 +84,8 @@ interface TsWorker {
   readonly queueOf: Map<Message, string>;
   /** The client of a kept copy's region (a stolen copy's is not the scenario's default). */
   readonly clientOf: Map<Message, SQSClient>;
+  /** The `throttle` step: this many of the worker's next DynamoDB updates (its accept writes) are throttled. */
+  throttles: { left: number };
 }
 
 /** snake_case (the scenarios, as the Python package names things) to camelCase (the TypeScript worker). */
@@ -155,7 +157,21 @@ class Run {
     let worker = this.workers.get(name);
     if (!worker) {
       const queueOf = new Map<Message, string>();
-      const fence = Fence.dynamo(aws.dynamo, aws.resources.tableName);
+      const throttles = { left: 0 };
+      // The worker's DynamoDB client: its next `throttles.left` updates fail as a throttled table answers.
+      const dynamo = new Proxy(aws.dynamo, {
+        get: (target, key, receiver) =>
+          key === 'send'
+            ? (command: unknown, ...rest: unknown[]) => {
+                if (command instanceof UpdateItemCommand && throttles.left > 0) {
+                  throttles.left -= 1;
+                  return Promise.reject(new ProvisionedThroughputExceededException({ message: 'Rate of requests exceeds the allowed throughput', $metadata: { httpStatusCode: 400 } }));
+                }
+                return (target.send as (...args: unknown[]) => unknown)(command, ...rest);
+              }
+            : Reflect.get(target, key, receiver),
+      }) as DynamoDBClient;
+      const fence = Fence.dynamo(dynamo, aws.resources.tableName);
       const clientOf = new Map<Message, SQSClient>();
       const kept = new WatchedCopies<Message>({
         extendVisibility: (message, seconds) => sqsVisibility(clientOf.get(message) ?? this.sqs, queueOf.get(message))(message, seconds),
@@ -163,7 +179,7 @@ class Run {
         maxKeeps: 3,
         monotonic: fence.monotonic,
       });
-      worker = { name, fence, kept, queueOf, clientOf };
+      worker = { name, fence, kept, queueOf, clientOf, throttles };
       this.workers.set(name, worker);
     }
     return worker;
@@ -537,6 +553,9 @@ async function step(run: Run, s: Step): Promise<void> {
       return;
     case 'sleep':
       await sleep(s.seconds);
+      return;
+    case 'throttle':
+      run.worker(s.worker).throttles.left = s.count;
       return;
     case 'next': {
       const { receiver } = run.receiver(s);
