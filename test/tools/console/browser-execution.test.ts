@@ -59,6 +59,7 @@ afterAll(async () => {
 const poll = <T>(read: () => Promise<T> | T) => expect.poll(read, { timeout: 20_000, interval: 100 });
 const open = (harness: ConsoleHarness, arnOrName: string, tab?: string) =>
   page.goto(`${harness.console.url}#/execution/${encodeURIComponent(arnOrName)}${tab ? `?tab=${tab}` : ''}`);
+const readClipboard = () => page.evaluate<string>('navigator.clipboard.readText()');
 const tabParam = () => new URL(page.url()).hash.split('?tab=')[1];
 
 type Row = { id: number; type: string; step?: string; iteration?: string; failed: boolean; fields: Array<{ name: string; text: string; bytes: number; moreBytes: number }> };
@@ -141,7 +142,7 @@ describe('an execution in tabs, as the Step Functions console shows one', () => 
     expect(await row.locator('.bar').getAttribute('class')).toContain('outcome-caught');
     expect(await row.locator('.bar .retries').textContent()).toBe('↻1');
     // Placed on the axis: its left edge at its start's share of the whole.
-    const left = await row.locator('.bar').evaluate((el) => (el as HTMLElement).style.left);
+    const left = await row.locator('.bar').evaluate((el) => (el as unknown as { style: { left: string } }).style.left);
     expect(Number.parseFloat(left)).toBeCloseTo((forward.startMs / timeline.totalMs) * 100, 3);
 
     await row.locator('.bar').hover();
@@ -176,7 +177,7 @@ describe('an execution in tabs, as the Step Functions console shows one', () => 
     expect(JSON.parse((await page.locator('#execution-output').textContent()) ?? '')).toEqual(JSON.parse(execution.output));
     await page.getByRole('button', { name: 'Copy output' }).click();
     await poll(() => page.locator('[data-part="output"] .copy-status').textContent()).toBe('Copied.');
-    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(JSON.stringify(JSON.parse(execution.output), null, 2));
+    expect(await readClipboard()).toBe(JSON.stringify(JSON.parse(execution.output), null, 2));
 
     // The definition, as DescribeStateMachine gives it: every state of the one the stack runs.
     await page.locator('#tab-definition').click();
@@ -210,11 +211,11 @@ describe('an execution in tabs, as the Step Functions console shows one', () => 
     expect(await page.locator('[data-part="input"] .more-bytes').textContent()).toBe(`… ${whole.length - 64 * 1024} more bytes (${whole.length} in all)`);
     expect(shown.includes(MARKUP)).toBe(true);
     expect(await page.locator('#page img').count()).toBe(0);
-    expect(await page.evaluate(() => (window as unknown as { __injected?: number }).__injected)).toBeUndefined();
+    expect(await page.evaluate('typeof window.__injected')).toBe('undefined');
     // The copy button copies all of it.
     await page.getByRole('button', { name: 'Copy input' }).click();
     await poll(() => page.locator('[data-part="input"] .copy-status').textContent()).toBe('Copied.');
-    expect((await page.evaluate(() => navigator.clipboard.readText())) === whole).toBe(true);
+    expect((await readClipboard()) === whole).toBe(true);
 
     // Its first event opens to its input, capped in the table too.
     await page.locator('#tab-events').click();
