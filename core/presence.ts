@@ -9,7 +9,9 @@
  * One item per region, one attribute per worker (`w_<workerId>` = lease end, epoch ms), not one item
  * per worker: the dispatcher reads it with the health items it already reads (one consistent read per
  * region), and a worker renews it with one UpdateItem. An entry costs ~60 bytes, so an item holds about
- * 16,000 workers within DynamoDB's 400 KB; a renewal is billed on the item's size (1 write unit per KB).
+ * 16,000 workers within DynamoDB's 400 KB; a renewal is billed on the item's size (1 write unit per KB),
+ * so a worker spaces its beats, and lengthens its lease, by the units of its last renewal
+ * (worker/presence.ts scaleWithItemSize): the lease of a large fleet's workers is a multiple of leaseSeconds.
  *
  * No AWS import.
  */
@@ -86,9 +88,10 @@ export function leasesFromAttributes(attributes: Readonly<Record<string, unknown
 }
 
 /**
- * The longest a region whose workers all vanished can still be offered new work: its last lease, then
- * the dispatcher's cache of the presence items (`cacheSeconds`), then one batching window.
+ * The longest a region whose workers all vanished can still be offered new work: its last lease (a
+ * multiple `itemUnits` of leaseSeconds when the item is billed over one write unit), then the
+ * dispatcher's cache of the presence items (`cacheSeconds`), then one batching window.
  */
-export function vanishedFleetBoundSeconds(cacheSeconds: number, batchWindowSeconds: number): number {
-  return PRESENCE.leaseSeconds + cacheSeconds + batchWindowSeconds;
+export function vanishedFleetBoundSeconds(cacheSeconds: number, batchWindowSeconds: number, itemUnits = 1): number {
+  return PRESENCE.leaseSeconds * Math.max(1, Math.ceil(itemUnits)) + cacheSeconds + batchWindowSeconds;
 }

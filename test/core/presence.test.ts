@@ -31,5 +31,7 @@ describe('presence', () => {
 
   it('bounds how long a vanished fleet can still be offered work: its lease, the cache, one window', () => {
     expect(vanishedFleetBoundSeconds(5, 20)).toBe(PRESENCE.leaseSeconds + 25);
+    // A fleet whose item is billed 4 units: each lease 4 times as long.
+    expect(vanishedFleetBoundSeconds(5, 20, 4)).toBe(4 * PRESENCE.leaseSeconds + 25);
   });
 });
