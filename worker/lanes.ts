@@ -160,6 +160,24 @@ export class LaneReceiver {
     throw failure.error;
   }
 
+  /**
+   * A message without waiting on an open poll: what a watch poll already brought, else one receive
+   * without waiting on each lane no poll watches (in lane order); undefined when neither. For a worker
+   * that has other work at hand (worker/stealing.ts: a lane that keeps giving): its own lanes stay
+   * watched, and are asked first, without the stolen work waiting for an own long poll to end.
+   */
+  async nextNow(): Promise<LaneMessage | undefined> {
+    this.throwFailure();
+    for (const lane of this.order()) {
+      const held = this.takeHeld(lane);
+      if (held) return held;
+      if (this.pending.has(lane)) continue;
+      const message = await this.receive(this.urlOf(lane), 0);
+      if (message) return this.take(lane, message);
+    }
+    return undefined;
+  }
+
   /** The next message with its lane; undefined when an idle long poll came back empty. */
   async next(): Promise<LaneMessage | undefined> {
     if (this.options.mode === 'sequential') return this.nextSequential();

@@ -4,8 +4,10 @@
  * other allowed regions (at most every `checkEverySeconds`): each lane's depth (GetQueueAttributes
  * ApproximateNumberOfMessages, one SQS client per region, its round trip measured) and their presence
  * items (one BatchGetItem, eventually consistent: live workers per region), asks chooseSteal, and
- * receives ONE message from the chosen lane without waiting. While that lane keeps giving, the next empty
- * turn receives from it again without a new reading; an empty receive there ends it until the next reading.
+ * receives ONE message from the chosen lane without waiting. While that lane keeps giving, the next turn
+ * asks the own lanes without waiting on their long polls (LaneReceiver.nextNow), then receives from that
+ * lane again without a new reading; an empty receive there ends it until the next reading. So a stealing
+ * worker takes the next stolen message as soon as it is free, as an own busy lane would give it.
  *
  * A stolen copy goes through the fence exactly as an own one does (the fence checks the dispatch token,
  * not the region): no new copies, nothing processed twice. The caller deletes it, extends or hands back
@@ -72,6 +74,8 @@ export interface TakenMessage extends LaneMessage {
 /** What the receiver wraps (worker/lanes.ts LaneReceiver). */
 export interface OwnLanes {
   next(): Promise<LaneMessage | undefined>;
+  /** A message without waiting on an open long poll (worker/lanes.ts LaneReceiver.nextNow). */
+  nextNow?(): Promise<LaneMessage | undefined>;
   close(): Promise<LaneMessage[]>;
 }
 
@@ -163,6 +167,15 @@ export class StealingReceiver {
 
   /** An own message first; when the own lanes came back empty, a stolen one; undefined when neither. */
   async next(): Promise<TakenMessage | undefined> {
+    if (this.current && this.options.lanes.nextNow) {
+      // A lane that keeps giving: the own lanes are asked without waiting on their long polls (still
+      // open: what they bring comes next), so stolen work does not wait for an own poll to end.
+      const own = await this.options.lanes.nextNow();
+      if (own) return { ...own, region: this.options.ownRegion, stolen: false };
+      const taken = await this.receiveFrom(this.current);
+      if (taken) return taken;
+      this.current = undefined;
+    }
     const own = await this.options.lanes.next();
     if (own) return { ...own, region: this.options.ownRegion, stolen: false };
     if (!this.enabled) return undefined;

@@ -134,6 +134,21 @@ class LaneReceiver:
                     wake = until if wake is None else min(wake, until)
             wait_for(list(self.pending.values()), timeout=None if wake is None else max(0.0, wake - now), return_when=FIRST_COMPLETED)
 
+    def next_now(self):
+        """A message without waiting on an open poll: what a watch poll already brought, else one receive
+        without waiting on each lane no poll watches (in lane order); None when neither. For a worker with
+        other work at hand (stealing.py: a lane that keeps giving): its own lanes stay watched and come first."""
+        self._settle()
+        for lane in self._order():
+            if lane in self.held:
+                return self._take(lane, self.held.pop(lane))
+            if lane in self.pending:
+                continue
+            message = self.receive(self.urls[lane], 0)
+            if message:
+                return self._take(lane, message)
+        return None
+
     def close(self):
         """Stops watching: waits for the open polls; returns the LaneMessages held, to hand back (visibility 0)."""
         wait_for(list(self.pending.values()))

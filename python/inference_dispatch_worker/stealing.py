@@ -246,6 +246,16 @@ class StealingReceiver:
 
     def next(self):
         """An own message first; when the own lanes came back empty, a stolen one; None when neither."""
+        if self._current is not None and hasattr(self.lanes, "next_now"):
+            # A lane that keeps giving: the own lanes are asked without waiting on their long polls (still
+            # open: what they bring comes next), so stolen work does not wait for an own poll to end.
+            own = self.lanes.next_now()
+            if own is not None:
+                return TakenMessage(own.lane, own.queue_url, own.message, self.own_region, False)
+            taken = self._receive_from(self._current)
+            if taken is not None:
+                return taken
+            self._current = None
         own = self.lanes.next()
         if own is not None:
             return TakenMessage(own.lane, own.queue_url, own.message, self.own_region, False)

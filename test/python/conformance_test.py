@@ -58,6 +58,7 @@ class Run:
         self.lock = threading.Lock()
         # The scenario's regions (stealing, presence): lanes on one SQS server each, in turn.
         self.region_lanes, self.reporters, self.stealers, self.presence_seen = {}, {}, {}, {}
+        self.long_polls = {}  # stealer -> own long polls (receives with a wait), and the count at its mark
         for index, name in enumerate(scenario.get("regions", [])):
             server = SERVERS[index % len(SERVERS)]
             if server not in SQS_OF:
@@ -95,7 +96,18 @@ class Run:
     def make_stealer(self, step):
         """A StealingReceiver for a worker of step['region'] (its own lanes polled without waiting), every scenario region given."""
         client, queues = self.lanes_of(step["region"])
-        lanes = idw.LaneReceiver(idw.sqs_receive(client), queues["normal"], queues["high"], idle_wait_seconds={"high": 0, "normal": 0}, idle_rest_seconds={"normal": 0})
+        # watch_wait_seconds: the deployed receiver (its lanes watched by long polls of that wait, no rest).
+        watch = step.get("watch_wait_seconds")
+        polls = self.long_polls.setdefault(step.get("worker"), {"count": 0, "mark": 0})
+        receive_one = idw.sqs_receive(client)
+
+        def receive(url, wait):
+            if wait > 0:
+                polls["count"] += 1
+            return receive_one(url, wait if watch is not None else 0)
+
+        wait = watch if watch is not None else 0
+        lanes = idw.LaneReceiver(receive, queues["normal"], queues["high"], idle_wait_seconds={"high": wait, "normal": wait}, idle_rest_seconds={"normal": 0})
         settings = dict(step.get("settings") or {})
         if isinstance(settings.get("allow_regions"), list):
             settings["allow_regions"] = [self.region(r) for r in settings["allow_regions"]]
@@ -268,6 +280,12 @@ class Conformance(unittest.TestCase):
                     self.assertEqual(counters[name], step[name], (name, counters))
         elif op == "stealer":
             run.stealers[step["worker"]] = (run.make_stealer(step), step["region"])
+        elif op == "mark_long_polls":
+            polls = run.long_polls[step["worker"]]
+            polls["mark"] = polls["count"]
+        elif op == "expect_long_polls_since_mark":
+            polls = run.long_polls[step["worker"]]
+            self.assertEqual(polls["count"] - polls["mark"], step["count"], "own long polls since the mark")
         elif op == "stealer_refused":
             with self.assertRaisesRegex(ValueError, step["error"]):
                 run.make_stealer(step)

@@ -107,6 +107,8 @@ class Run {
   readonly reporters = new Map<string, PresenceReporter>();
   readonly stealers = new Map<string, { receiver: StealingReceiver; own: string }>();
   readonly presenceSeen = new Map<string, Map<string, number>>();
+  /** Own long polls (receives with a wait) per stealer, and the count at its last mark_long_polls. */
+  readonly longPolls = new Map<string, { count: number; mark: number }>();
 
   constructor(readonly scenario: Scenario) {}
 
@@ -273,12 +275,18 @@ class Run {
   /** A StealingReceiver for a worker of `s.region` (its own lanes polled without waiting), every scenario region given. */
   makeStealer(s: Step): StealingReceiver {
     const own = this.lanesOf(s.region);
+    // `watch_wait_seconds`: the deployed receiver (its lanes watched by long polls of that wait, no rest).
+    const watch = s.watch_wait_seconds as number | undefined;
+    const polls = { count: 0, mark: 0 };
+    if (s.worker) this.longPolls.set(s.worker, polls);
     const lanes = new LaneReceiver(
-      async (queueUrl, wait) =>
-        (await own.client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: Math.min(wait, 0), MessageAttributeNames: ['All'] })))
-          .Messages?.[0],
+      async (queueUrl, wait) => {
+        if (wait > 0) polls.count += 1;
+        return (await own.client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: watch === undefined ? 0 : wait, MessageAttributeNames: ['All'] })))
+          .Messages?.[0];
+      },
       own.queues,
-      { mode: 'sequential', idleWaitSeconds: 0 },
+      watch === undefined ? { mode: 'sequential', idleWaitSeconds: 0 } : { idleWaitSeconds: watch, idleRestSeconds: 0 },
     );
     const settings = Object.fromEntries(
       Object.entries((s.settings ?? {}) as Record<string, unknown>).map(([name, value]) => [
@@ -416,6 +424,16 @@ async function step(run: Run, s: Step): Promise<void> {
     case 'stealer':
       run.stealers.set(s.worker, { receiver: run.makeStealer(s), own: s.region });
       return;
+    case 'mark_long_polls': {
+      const polls = run.longPolls.get(s.worker) as { count: number; mark: number };
+      polls.mark = polls.count;
+      return;
+    }
+    case 'expect_long_polls_since_mark': {
+      const polls = run.longPolls.get(s.worker) as { count: number; mark: number };
+      expect(polls.count - polls.mark, 'own long polls since the mark').toBe(s.count);
+      return;
+    }
     case 'stealer_refused':
       expect(() => run.makeStealer(s)).toThrow(new RegExp(s.error));
       return;

@@ -6,7 +6,7 @@
  * racing for two copies of one request through the fence: one processes it.
  */
 import { randomUUID } from 'node:crypto';
-import { GetQueueAttributesCommand, PurgeQueueCommand, ReceiveMessageCommand, SendMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, GetQueueAttributesCommand, PurgeQueueCommand, ReceiveMessageCommand, SendMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import { DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { presenceKey } from '../../core/presence.js';
@@ -181,5 +181,46 @@ describe('StealingReceiver', () => {
     expect(results.filter((r) => r === 'processed')).toHaveLength(1);
     expect(results.filter((r) => r.startsWith('dropped'))).toHaveLength(1);
     expect(runs).toHaveLength(1);
+  });
+});
+
+describe('StealingReceiver with watched own lanes (the deployed receiver)', () => {
+  it('takes stolen message after stolen message without waiting for an own long poll, and an own message that arrives comes first', async () => {
+    const own = 'us-east-1';
+    const longPolls: number[] = [];
+    const lanes = new LaneReceiver(
+      async (queueUrl, wait) => {
+        if (wait > 0) longPolls.push(wait);
+        return (await aws.sqs(own).send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: wait, MessageAttributeNames: ['All'] })))
+          .Messages?.[0];
+      },
+      lanesOf(own),
+      { idleWaitSeconds: 1, idleRestSeconds: 0 },
+    );
+    const errors: unknown[] = [];
+    const receiver = new StealingReceiver({
+      ownRegion: own,
+      lanes,
+      regions: aws.resources.regions.map((r) => ({ region: r.region, client: aws.sqs(r.region), queues: lanesOf(r.region) })),
+      settings: { allowRegions: ['us-west-2'], checkEverySeconds: 0.001 },
+      onError: (e) => errors.push(e),
+    });
+    for (let i = 0; i < 4; i++) await put('us-west-2', 'normal', `run-${i}`);
+    const first = await receiver.next();
+    expect([first?.region, first?.stolen]).toEqual(['us-west-2', true]);
+    const pollsAtFirstSteal = longPolls.length;
+    const second = await receiver.next();
+    const third = await receiver.next();
+    expect([second?.stolen, third?.stolen]).toEqual([true, true]);
+    // Between stolen messages, no own long poll was started: the own lanes were asked without waiting.
+    expect(longPolls.length).toBe(pollsAtFirstSteal);
+    await put(own, 'normal', 'own-arrived');
+    const fourth = await receiver.next();
+    expect([fourth?.region, fourth?.stolen, idOf(fourth?.message)]).toEqual([own, false, 'own-arrived']);
+    const fifth = await receiver.next();
+    expect([fifth?.region, fifth?.stolen]).toEqual(['us-west-2', true]);
+    expect(new Set([first, second, third, fifth].map((m) => idOf(m?.message)))).toEqual(new Set(['run-0', 'run-1', 'run-2', 'run-3']));
+    for (const m of await receiver.close()) await aws.sqs(own).send(new ChangeMessageVisibilityCommand({ QueueUrl: m.queueUrl, ReceiptHandle: m.message.ReceiptHandle as string, VisibilityTimeout: 0 }));
+    expect(errors).toEqual([]);
   });
 });

@@ -10,6 +10,7 @@ import type { ExecutionDescription } from '../ops/executions.js';
 import type { ExecutionSource } from './execution-source.js';
 import { layoutDefinition, allStates, type GraphLayout } from './graph.js';
 import { buildHistoryModel, type ConsoleEvent, type HistoryModel } from './history-model.js';
+import { searchExecutions, type ExecutionPage, type ExecutionSearch } from './execution-search.js';
 
 /** The execution input's messages, as far as the console needs them (core/batching.ts builds the input). */
 const inputSchema = z.looseObject({
@@ -190,10 +191,11 @@ export class ExecutionStore {
     return this.listing.done;
   }
 
-  async list(status?: string, limit = 200): Promise<{ executions: ExecutionSummary[]; total: number }> {
+  /** One page of the kept executions that match the search, newest first (execution-search.ts). */
+  async list(search: ExecutionSearch): Promise<ExecutionPage<ExecutionSummary>> {
     const all = (await this.all()).map((d) => d.summary);
-    const matching = status ? all.filter((e) => e.status === status) : all;
-    return { executions: matching.slice(0, limit), total: matching.length };
+    // A read that reached its cap may have left older executions unread: its counts are lower bounds.
+    return searchExecutions(all, search, all.length < this.max);
   }
 
   /** The ARN of the kept execution with this name (names are unique per state machine), if any. */

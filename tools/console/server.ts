@@ -4,7 +4,9 @@
  * checked with zod; a bad one is a 400 that says which parameter and why.
  *
  *   GET  /api/stack                          the stack: regions, queues, state machine
- *   GET  /api/executions?status=&limit=      executions, newest first, with message and outcome counts
+ *   GET  /api/executions?name=&status=&from=&to=&limit=&nextToken=
+ *                                            executions, newest first, with message and outcome counts: a
+ *                                            search by part of the name, status and start time, a page at a time
  *   GET  /api/execution?arn= (or ?name=)     one execution: summary, messages, events, states' outcomes
  *   GET  /api/graph                          the deployed definition laid out as a graph
  *   GET  /api/requests?id=                   a request's story: executions, record, where it is now
@@ -33,6 +35,7 @@ import type { StackDescription } from '../local/stack.js';
 import { COUNTS_NOTE, listDlqs } from '../ops/dlq.js';
 import { DLQ_KINDS } from '../ops/dlq-model.js';
 import { redrive } from '../ops/redrive.js';
+import { executionSearchQuery } from './execution-search.js';
 import { ExecutionStore } from './executions.js';
 import { localSource, stageSource, type StageConsole } from './source.js';
 import { consoleDeps, dlqKindsOf, DLQ_READ, Lock, regionCapacityView, regionHealth, RegionSampler, requestStory } from './queues.js';
@@ -80,10 +83,7 @@ const STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'] as c
 const requestId = inferenceRequestSchema.shape.request_id;
 
 const schemas = {
-  executions: z.strictObject({
-    status: z.enum(STATUSES, { error: `must be one of ${STATUSES.join(', ')}` }).optional(),
-    limit: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(1000, 'must be at most 1000').default(200),
-  }),
+  executions: executionSearchQuery(STATUSES),
   execution: z
     .strictObject({
       arn: z.string().regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:(express|execution):[^:\s]+:[^:\s]+(:[^:\s]+)?$/, 'must be an execution ARN').optional(),
@@ -161,8 +161,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       };
     },
     'GET /api/executions': async (query) => {
-      const q = parse(schemas.executions, query, 'query parameter');
-      return store.list(q.status, q.limit);
+      return store.list(parse(schemas.executions, query, 'query parameter'));
     },
     'GET /api/execution': async (query) => {
       // By ARN, or by name (a deep link a person types): the name is looked up among the kept executions.
