@@ -3,11 +3,11 @@
  * the local stack's Step Functions endpoint, or a deployed stage's log group. A finished execution's
  * description never changes: it is described once.
  */
-import type { HistoryEvent } from '@aws-sdk/client-sfn';
+import type { HistoryEvent, SFNClient } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
 import { countOutcomes, executionOutputSchema, failedExecutionOutcomes, flattenOutcomes, type Outcome, type OutcomeCounts } from '../../core/outcomes.js';
 import type { ExecutionDescription } from '../ops/executions.js';
-import type { ExecutionSource } from './execution-source.js';
+import { endpointSource, type ExecutionSource } from './execution-source.js';
 import { layoutDefinition, allStates, type GraphLayout } from './graph.js';
 import { buildHistoryModel, type ConsoleEvent, type HistoryModel } from './history-model.js';
 import { searchExecutions, type ExecutionPage, type ExecutionSearch } from './execution-search.js';
@@ -122,11 +122,13 @@ export class ExecutionStore {
   private definition?: Promise<object>;
 
   constructor(
-    /** The local endpoint, or a deployed stage's log group (console/execution-source.ts). */
-    private readonly source: ExecutionSource,
+    sfn: SFNClient,
+    stateMachineArn: string,
     /** Forward branches in the definition's order. */
     private readonly branches: readonly string[],
     private readonly max = 1000,
+    /** Where they are read: the local endpoint `sfn` is, by default; or a deployed stage's log group. */
+    private readonly source: ExecutionSource = endpointSource(sfn, stateMachineArn),
   ) {}
 
   private describe(arn: string, d: ExecutionDescription & { readonly input?: string | undefined }): Described {

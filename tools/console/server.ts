@@ -132,7 +132,13 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   const dynamo = source.target.dynamo();
   const deps = consoleDeps(d, source.target.sqs, source.target.dynamo, source.inspectLiveQueues);
   // Names of the outcome lists: by forwardedGroups, the null group as the last; outputs from before the Map by position.
-  const store = new ExecutionStore(source.executions, [...d.regions.map((r) => r.region), DEAD_LETTER_AGAIN.label], source.maxExecutions);
+  const store = new ExecutionStore(
+    source.target.sfn(),
+    d.stateMachineArn,
+    [...d.regions.map((r) => r.region), DEAD_LETTER_AGAIN.label],
+    source.maxExecutions,
+    source.executions,
+  );
   const sampler = new RegionSampler(deps, store, options.sampleIntervalMs ?? (source.kind === 'stage' ? 10_000 : 1500));
   const lock = new Lock();
   const files = new Set((await readdir(STATIC_DIR)).filter((f) => /^[a-z0-9-]+\.(html|css|js|svg)$/.test(f)));
