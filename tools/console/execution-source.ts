@@ -81,7 +81,7 @@ export function logGroupSource(target: ExecutionsDeps, hours: number, keep = 200
     },
     history: async (executionArn) => (await read(executionArn)).events,
     definition: () => describeStateMachine(target.sfn(), stateMachineArn),
-    listAgeMs: 30_000,
+    listAgeMs: 15_000,
     concurrency: 4,
   };
 }

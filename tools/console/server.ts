@@ -36,6 +36,7 @@ import { COUNTS_NOTE, listDlqs } from '../ops/dlq.js';
 import { DLQ_KINDS } from '../ops/dlq-model.js';
 import { redrive } from '../ops/redrive.js';
 import { executionSearchQuery } from './execution-search.js';
+import { CloudWatchFigures } from './cloudwatch-figures.js';
 import { ExecutionStore } from './executions.js';
 import { localSource, stageSource, type StageConsole } from './source.js';
 import { consoleDeps, dlqKindsOf, DLQ_READ, Lock, regionCapacityView, regionHealth, RegionSampler, requestStory } from './queues.js';
@@ -139,7 +140,13 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     source.maxExecutions,
     source.executions,
   );
-  const sampler = new RegionSampler(deps, store, options.sampleIntervalMs ?? (source.kind === 'stage' ? 10_000 : 1500));
+  const sampled = new RegionSampler(deps, store, options.sampleIntervalMs ?? (source.kind === 'stage' ? 10_000 : 1500));
+  // A stage's figures are CloudWatch's (a point a minute), not samples taken here.
+  const cloudwatch =
+    source.metricNamespace && source.target.cloudwatch
+      ? new CloudWatchFigures(d, sampled.dlqUrls(), source.target.cloudwatch, { namespace: source.metricNamespace })
+      : undefined;
+  const sampler = cloudwatch ?? sampled;
   const lock = new Lock();
   const files = new Set((await readdir(STATIC_DIR)).filter((f) => /^[a-z0-9-]+\.(html|css|js|svg)$/.test(f)));
 
@@ -193,6 +200,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
         ...(capacity.warning ? { capacityWarning: capacity.warning } : {}),
         ...(workers ? { workers: workers.list() } : {}),
         dlqs: sampler.dlqUrls().map((q) => ({ label: q.label, name: q.url.split('/').at(-1) })),
+        ...(cloudwatch ? { figures: cloudwatch.note() } : {}),
       };
     },
     'GET /api/dead-letters': async (query) => {

@@ -5,6 +5,8 @@
  * local stack's description, without its endpoints: nothing on a stage reaches the local SQS servers'
  * inspection endpoint.
  */
+import { metricNamespace } from '../../core/metrics.js';
+import { APP_NAME } from '../../core/topology.js';
 import type { StackDescription } from '../local/stack.js';
 import { localStackTarget } from '../ops/local-target.js';
 import { TargetError, type Target } from '../ops/target.js';
@@ -21,6 +23,8 @@ export interface StageConsole {
   readonly hours?: number;
   /** How many of the newest executions are listed (default 50: each is read from its own log events). */
   readonly maxExecutions?: number;
+  /** The app's name, as it was deployed (DISPATCH_APP_NAME); it names the metrics' namespace. */
+  readonly app?: string;
 }
 
 export interface ConsoleSource {
@@ -34,6 +38,8 @@ export interface ConsoleSource {
   readonly inspectLiveQueues: boolean;
   readonly executions: ExecutionSource;
   readonly maxExecutions: number;
+  /** A stage's: where its functions' metrics are (core/metrics.ts). */
+  readonly metricNamespace?: string;
   /** Destroys the clients this source made (a Target passed in is its owner's). */
   close(): void;
 }
@@ -107,6 +113,7 @@ export function stageSource(stage: StageConsole): ConsoleSource {
     inspectLiveQueues: false,
     executions: t.kind === 'aws' ? logGroupSource(t, stage.hours ?? 1) : endpointSource(t.sfn(), description.stateMachineArn),
     maxExecutions: stage.maxExecutions ?? 50,
+    metricNamespace: metricNamespace(stage.stage, stage.app ?? APP_NAME),
     close: () => undefined,
   };
 }

@@ -29,7 +29,8 @@ Without --stage it serves the local stack running in this folder (\`npm run cli 
 change as the stack's own console does. With --stage it reads the stage's own services, and needs
 these permissions: logs:StartQuery, logs:GetQueryResults, logs:FilterLogEvents on the state machine's
 log group; sqs:ReceiveMessage, sqs:ChangeMessageVisibility, sqs:GetQueueAttributes on its queues;
-dynamodb:GetItem, dynamodb:BatchGetItem, dynamodb:Query on its table; states:DescribeStateMachine.
+dynamodb:GetItem, dynamodb:BatchGetItem, dynamodb:Query on its table; states:DescribeStateMachine;
+cloudwatch:GetMetricData (the Regions page's figures, a point a minute).
 It moves nothing there unless started with --allow-redrive (then also sqs:SendMessage,
 sqs:DeleteMessage and dynamodb:UpdateItem, as \`redrive\` needs).`;
 
@@ -43,7 +44,15 @@ export async function startCommandConsole(flags: ConsoleCommandFlags): Promise<{
     return { server: await startConsole({ description, port: flags.port }), what: 'the local stack' };
   }
   const target = await awsTarget({ stage: flags.stage, ...(flags.app ? { app: flags.app } : {}), ...(flags.profile ? { profile: flags.profile } : {}), ...(flags.region ? { region: flags.region } : {}) });
-  const server = await startConsole({ target, stage: flags.stage, allowRedrive: Boolean(flags.allowRedrive), hours: flags.hours, maxExecutions: flags.max, port: flags.port });
+  const server = await startConsole({
+    target,
+    stage: flags.stage,
+    ...(flags.app ? { app: flags.app } : {}),
+    allowRedrive: Boolean(flags.allowRedrive),
+    hours: flags.hours,
+    maxExecutions: flags.max,
+    port: flags.port,
+  });
   const mode = flags.allowRedrive ? 'redrive allowed' : 'read-only: --allow-redrive to move messages';
   return { server, what: `stage ${flags.stage} in ${target.homeRegion} (${mode})` };
 }
