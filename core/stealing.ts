@@ -6,7 +6,9 @@
  *
  * Which region to steal from: among the regions the operator allows (an allow-list, for data locality)
  * and whose round trip is within the operator's latency limit, the one with the longest backlog per
- * worker, high lanes first (a high message anywhere before a normal one anywhere). Pure: the readings
+ * worker, high lanes first (a high message anywhere before a normal one anywhere). Two settings let it
+ * take before its own normal lane, not only when its lanes are empty: another region's high lane
+ * (otherHighFirst), a region whose fleet vanished (fleetlessFirst). Pure: the readings
  * are the caller's (queue depths read by the worker, workers from the presence items).
  *
  * No AWS import.
@@ -21,6 +23,16 @@ export const stealingSettingsSchema = z.object({
   maxLatencyMs: z.number().positive().optional(),
   /** Backlog per worker a region must show before anyone steals from it (messages). */
   minBacklogPerWorker: z.number().nonnegative().default(1),
+  /**
+   * Another region's high lane before the worker's own normal lane (after its own high lane), not only
+   * when its lanes are empty: a high request waits for the first free worker anywhere.
+   */
+  otherHighFirst: z.boolean().default(false),
+  /**
+   * A region whose fleet has vanished (presence: no live worker) before the worker's own normal lane:
+   * its stranded backlog is served in about the order it arrived, as one pooled queue would.
+   */
+  fleetlessFirst: z.boolean().default(false),
 });
 export type StealingSettings = z.infer<typeof stealingSettingsSchema>;
 
@@ -47,22 +59,56 @@ export interface StealChoice {
  * receive. High lanes are compared first; a region without presence counts one worker.
  */
 export function chooseSteal(ownRegion: string, candidates: readonly StealCandidate[], settings: StealingSettings): StealChoice | undefined {
-  const allowed = new Set(settings.allowRegions);
-  const eligible = candidates.filter(
-    (c) => c.region !== ownRegion && allowed.has(c.region) && (settings.maxLatencyMs === undefined || c.latencyMs === undefined || c.latencyMs <= settings.maxLatencyMs),
-  );
+  const eligible = eligibleCandidates(ownRegion, candidates, settings);
   for (const lane of ['high', 'normal'] as const) {
-    let best: StealChoice | undefined;
-    for (const c of eligible) {
-      const waiting = c.waiting[lane];
-      if (waiting === undefined || waiting <= 0) continue;
-      const perWorker = waiting / Math.max(1, c.workers ?? 1);
-      if (perWorker < settings.minBacklogPerWorker) continue;
-      if (!best || perWorker > best.backlogPerWorker) best = { region: c.region, lane, backlogPerWorker: perWorker };
-    }
+    const best = longestBacklog(eligible, lane, settings.minBacklogPerWorker);
     if (best) return best;
   }
   return undefined;
+}
+
+/**
+ * Where to take from before the worker's own normal lane (its own high lane comes first): another
+ * region's high lane (otherHighFirst), else a region with no live worker (fleetlessFirst), its high lane
+ * then its normal one; any backlog counts. Undefined when neither setting is on or nothing waits there.
+ */
+export function chooseBeforeOwnNormal(ownRegion: string, candidates: readonly StealCandidate[], settings: StealingSettings): StealChoice | undefined {
+  if (!settings.otherHighFirst && !settings.fleetlessFirst) return undefined;
+  const eligible = eligibleCandidates(ownRegion, candidates, settings);
+  const anyBacklog = Number.MIN_VALUE;
+  if (settings.otherHighFirst) {
+    const high = longestBacklog(eligible, 'high', anyBacklog);
+    if (high) return high;
+  }
+  if (settings.fleetlessFirst) {
+    const fleetless = eligible.filter((c) => c.workers === 0);
+    for (const lane of ['high', 'normal'] as const) {
+      const best = longestBacklog(fleetless, lane, anyBacklog);
+      if (best) return best;
+    }
+  }
+  return undefined;
+}
+
+/** Other regions the allow-list admits, within the latency limit (an unmeasured one is admitted). */
+function eligibleCandidates(ownRegion: string, candidates: readonly StealCandidate[], settings: StealingSettings): StealCandidate[] {
+  const allowed = new Set(settings.allowRegions);
+  return candidates.filter(
+    (c) => c.region !== ownRegion && allowed.has(c.region) && (settings.maxLatencyMs === undefined || c.latencyMs === undefined || c.latencyMs <= settings.maxLatencyMs),
+  );
+}
+
+/** The lane with the most waiting per live worker (a region without presence, or with none, counts one); ties: the first. */
+function longestBacklog(candidates: readonly StealCandidate[], lane: Lane, minPerWorker: number): StealChoice | undefined {
+  let best: StealChoice | undefined;
+  for (const c of candidates) {
+    const waiting = c.waiting[lane];
+    if (waiting === undefined || waiting <= 0) continue;
+    const perWorker = waiting / Math.max(1, c.workers ?? 1);
+    if (perWorker < minPerWorker) continue;
+    if (!best || perWorker > best.backlogPerWorker) best = { region: c.region, lane, backlogPerWorker: perWorker };
+  }
+  return best;
 }
 
 /**

@@ -165,10 +165,12 @@ export class LaneReceiver {
    * without waiting on each lane no poll watches (in lane order); undefined when neither. For a worker
    * that has other work at hand (worker/stealing.ts: a lane that keeps giving): its own lanes stay
    * watched, and are asked first, without the stolen work waiting for an own long poll to end.
+   * `lanes`: only those (the high lane, before a steal that comes before the own normal lane).
    */
-  async nextNow(): Promise<LaneMessage | undefined> {
+  async nextNow(lanes?: readonly Lane[]): Promise<LaneMessage | undefined> {
     this.throwFailure();
     for (const lane of this.order()) {
+      if (lanes && !lanes.includes(lane)) continue;
       const held = this.takeHeld(lane);
       if (held) return held;
       if (this.pending.has(lane)) continue;

@@ -18,6 +18,10 @@
  * since every receive counts toward the queue's maxReceiveCount (docs/worker-fence.md, "Stealing and
  * presence").
  *
+ * With otherHighFirst or fleetlessFirst (core/stealing.ts chooseBeforeOwnNormal), a worker also reads
+ * when due while busy, and takes from the lane chosen there after its own high lane and before its own
+ * normal lane, until that lane comes back empty.
+ *
  * Off unless configured: an empty allow-list steals nothing and makes no request.
  */
 import { BatchGetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -34,7 +38,7 @@ import { z } from 'zod';
 import type { Lane } from '../core/lanes.js';
 import { countPresence, leasesFromAttributes, presenceKey } from '../core/presence.js';
 import { ATTR, MESSAGE_ATTRIBUTE } from '../core/record.js';
-import { chooseSteal, servesModel, stealingSettingsSchema, type StealCandidate, type StealChoice } from '../core/stealing.js';
+import { chooseBeforeOwnNormal, chooseSteal, servesModel, stealingSettingsSchema, type StealCandidate, type StealChoice } from '../core/stealing.js';
 import type { LaneMessage, LaneQueues } from './lanes.js';
 
 /** A worker's stealing settings: core/stealing.ts's, plus how often it reads the other regions. */
@@ -74,8 +78,8 @@ export interface TakenMessage extends LaneMessage {
 /** What the receiver wraps (worker/lanes.ts LaneReceiver). */
 export interface OwnLanes {
   next(): Promise<LaneMessage | undefined>;
-  /** A message without waiting on an open long poll (worker/lanes.ts LaneReceiver.nextNow). */
-  nextNow?(): Promise<LaneMessage | undefined>;
+  /** A message without waiting on an open long poll, of these lanes or all (worker/lanes.ts LaneReceiver.nextNow). */
+  nextNow?(lanes?: readonly Lane[]): Promise<LaneMessage | undefined>;
   close(): Promise<LaneMessage[]>;
 }
 
@@ -124,6 +128,10 @@ export class StealingReceiver {
   private lastReading = Number.NEGATIVE_INFINITY;
   /** The lane that gave last: received from again until it comes back empty. */
   private current: StealChoice | undefined;
+  /** From the last reading: where to take before the own normal lane (otherHighFirst, fleetlessFirst), until it comes back empty. */
+  private prior: StealChoice | undefined;
+  /** From the last reading, not used yet: where to steal when the own lanes are empty. */
+  private idleChoice: StealChoice | undefined;
   /** Lanes that gave a model this worker does not serve: skipped until this reading count. */
   private readonly shunned = new Map<string, number>();
   private readonly latency = new Map<string, number>();
@@ -167,6 +175,8 @@ export class StealingReceiver {
 
   /** An own message first; when the own lanes came back empty, a stolen one; undefined when neither. */
   async next(): Promise<TakenMessage | undefined> {
+    const early = await this.beforeOwnNormal();
+    if (early) return early;
     if (this.current && this.options.lanes.nextNow) {
       // A lane that keeps giving: the own lanes are asked without waiting on their long polls (still
       // open: what they bring comes next), so stolen work does not wait for an own poll to end.
@@ -198,14 +208,39 @@ export class StealingReceiver {
       if (taken) return taken;
       this.current = undefined;
     }
-    if (this.monotonic() - this.lastReading < this.settings.checkEverySeconds * 1000) return undefined;
-    this.lastReading = this.monotonic();
-    const candidates = await this.read();
-    const choice = chooseSteal(this.options.ownRegion, candidates, this.settings);
+    await this.readWhenDue();
+    const choice = this.idleChoice;
+    this.idleChoice = undefined;
     if (!choice) return undefined;
     const taken = await this.receiveFrom(choice);
     if (taken) this.current = choice;
     return taken;
+  }
+
+  /**
+   * With otherHighFirst or fleetlessFirst: the own high lane, asked without waiting, then the lane the
+   * last reading chose to come before the own normal lane (a reading made when due, busy or idle), until
+   * it comes back empty. Needs the own lanes' nextNow; off otherwise.
+   */
+  private async beforeOwnNormal(): Promise<TakenMessage | undefined> {
+    if (!this.enabled || (!this.settings.otherHighFirst && !this.settings.fleetlessFirst) || !this.options.lanes.nextNow) return undefined;
+    await this.readWhenDue();
+    if (!this.prior) return undefined;
+    const high = await this.options.lanes.nextNow(['high']);
+    if (high) return { ...high, region: this.options.ownRegion, stolen: false };
+    const taken = await this.receiveFrom(this.prior);
+    if (taken) return taken;
+    this.prior = undefined;
+    return undefined;
+  }
+
+  /** A reading of the other regions when the last is `checkEverySeconds` old: both choices made from it. */
+  private async readWhenDue(): Promise<void> {
+    if (this.monotonic() - this.lastReading < this.settings.checkEverySeconds * 1000) return;
+    this.lastReading = this.monotonic();
+    const candidates = await this.read();
+    this.prior = chooseBeforeOwnNormal(this.options.ownRegion, candidates, this.settings);
+    this.idleChoice = chooseSteal(this.options.ownRegion, candidates, this.settings);
   }
 
   /** The other allowed regions' lane depths (with round trips) and live workers. */

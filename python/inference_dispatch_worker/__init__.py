@@ -43,6 +43,7 @@ from .stealing import (  # noqa: E402
     StealingSettingsError,
     StealRegion,
     TakenMessage,
+    choose_before_own_normal,
     choose_steal,
     parse_stealing_settings,
     serves_model,
@@ -59,6 +60,6 @@ __all__ = [
     "SMOKE", "Job", "Outcome", "Worker", "body_of", "new_worker_id", "PRESENCE", "PresenceReporter", "check_worker_id",
     "count_presence", "forgettable", "leases_from_attributes", "presence_attribute", "presence_key", "STEALING_DEFAULTS",
     "StealCandidate", "StealChoice", "StealingReceiver", "StealingSettings", "StealingSettingsError", "StealRegion",
-    "TakenMessage", "choose_steal", "parse_stealing_settings", "serves_model", "TransientRetry", "is_transient_accept_error",
+    "TakenMessage", "choose_before_own_normal", "choose_steal", "parse_stealing_settings", "serves_model", "TransientRetry", "is_transient_accept_error",
     "retry_transient",
 ]

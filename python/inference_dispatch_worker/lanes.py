@@ -134,12 +134,15 @@ class LaneReceiver:
                     wake = until if wake is None else min(wake, until)
             wait_for(list(self.pending.values()), timeout=None if wake is None else max(0.0, wake - now), return_when=FIRST_COMPLETED)
 
-    def next_now(self):
+    def next_now(self, lanes=None):
         """A message without waiting on an open poll: what a watch poll already brought, else one receive
         without waiting on each lane no poll watches (in lane order); None when neither. For a worker with
-        other work at hand (stealing.py: a lane that keeps giving): its own lanes stay watched and come first."""
+        other work at hand (stealing.py: a lane that keeps giving): its own lanes stay watched and come first.
+        lanes: only those (the high lane, before a steal that comes before the own normal lane)."""
         self._settle()
         for lane in self._order():
+            if lanes is not None and lane not in lanes:
+                continue
             if lane in self.held:
                 return self._take(lane, self.held.pop(lane))
             if lane in self.pending:

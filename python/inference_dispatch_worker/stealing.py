@@ -36,6 +36,8 @@ STEALING_DEFAULTS = {
     "min_backlog_per_worker": 1,
     "check_every_seconds": 30,
     "models": None,
+    "other_high_first": False,
+    "fleetless_first": False,
 }
 
 
@@ -49,13 +51,17 @@ class StealingSettings:
     max_latency_ms: skip a region whose measured round trip is above this; None: no limit.
     min_backlog_per_worker: waiting messages per live worker a region must show (default 1).
     check_every_seconds: shortest time between two readings of the other regions (default 30).
-    models: the models this worker serves; None or empty: every model."""
+    models: the models this worker serves; None or empty: every model.
+    other_high_first: another region's high lane before the own normal lane (after the own high lane).
+    fleetless_first: a region with no live worker (presence) before the own normal lane."""
 
     allow_regions: tuple = ()
     max_latency_ms: Optional[float] = None
     min_backlog_per_worker: float = 1
     check_every_seconds: float = 30
     models: Optional[tuple] = None
+    other_high_first: bool = False
+    fleetless_first: bool = False
 
 
 def _is_number(value):
@@ -97,9 +103,12 @@ def parse_stealing_settings(settings=None, **overrides):
     every = values["check_every_seconds"]
     if not (_is_number(every) and every > 0):
         issues.append(f"check_every_seconds: expected a number > 0, got {every!r}")
+    for flag in ("other_high_first", "fleetless_first"):
+        if not isinstance(values[flag], bool):
+            issues.append(f"{flag}: expected true or false, got {values[flag]!r}")
     if issues:
         raise StealingSettingsError("stealing: " + "; ".join(issues))
-    return StealingSettings(allow, latency, backlog, every, models)
+    return StealingSettings(allow, latency, backlog, every, models, values["other_high_first"], values["fleetless_first"])
 
 
 @dataclass(frozen=True)
@@ -127,26 +136,60 @@ def choose_steal(own_region, candidates, settings):
     first candidate wins; a region without presence counts one worker."""
     if not isinstance(settings, StealingSettings):
         settings = parse_stealing_settings(settings)
-    allowed = set(settings.allow_regions)
-    limit = settings.max_latency_ms
-    eligible = [
-        c for c in candidates
-        if c.region != own_region and c.region in allowed and (limit is None or c.latency_ms is None or c.latency_ms <= limit)
-    ]
+    eligible = _eligible(own_region, candidates, settings)
     for lane in LANES:
-        best = None
-        for c in eligible:
-            waiting = (c.waiting or {}).get(lane)
-            if waiting is None or waiting <= 0:
-                continue
-            per_worker = waiting / max(1, 1 if c.workers is None else c.workers)
-            if per_worker < settings.min_backlog_per_worker:
-                continue
-            if best is None or per_worker > best.backlog_per_worker:
-                best = StealChoice(c.region, lane, per_worker)
+        best = _longest_backlog(eligible, lane, settings.min_backlog_per_worker)
         if best is not None:
             return best
     return None
+
+
+def choose_before_own_normal(own_region, candidates, settings):
+    """Where to take from before the own normal lane (the own high lane comes first): another region's high
+    lane (other_high_first), else a region with no live worker (fleetless_first), its high lane then its
+    normal one; any backlog counts. None when neither setting is on or nothing waits there.
+    core/stealing.ts chooseBeforeOwnNormal."""
+    if not isinstance(settings, StealingSettings):
+        settings = parse_stealing_settings(settings)
+    if not settings.other_high_first and not settings.fleetless_first:
+        return None
+    eligible = _eligible(own_region, candidates, settings)
+    if settings.other_high_first:
+        high = _longest_backlog(eligible, "high", None)
+        if high is not None:
+            return high
+    if settings.fleetless_first:
+        fleetless = [c for c in eligible if c.workers == 0]
+        for lane in LANES:
+            best = _longest_backlog(fleetless, lane, None)
+            if best is not None:
+                return best
+    return None
+
+
+def _eligible(own_region, candidates, settings):
+    allowed = set(settings.allow_regions)
+    limit = settings.max_latency_ms
+    return [
+        c for c in candidates
+        if c.region != own_region and c.region in allowed and (limit is None or c.latency_ms is None or c.latency_ms <= limit)
+    ]
+
+
+def _longest_backlog(candidates, lane, min_per_worker):
+    """The lane with the most waiting per live worker (none or no presence counts one); ties: the first.
+    min_per_worker None: any backlog."""
+    best = None
+    for c in candidates:
+        waiting = (c.waiting or {}).get(lane)
+        if waiting is None or waiting <= 0:
+            continue
+        per_worker = waiting / max(1, 1 if c.workers is None else c.workers)
+        if min_per_worker is not None and per_worker < min_per_worker:
+            continue
+        if best is None or per_worker > best.backlog_per_worker:
+            best = StealChoice(c.region, lane, per_worker)
+    return best
 
 
 def serves_model(models, model):
@@ -215,6 +258,8 @@ class StealingReceiver:
         self.on_error = on_error
         self._last_reading = None
         self._current = None  # the StealChoice that gave last: received from until it comes back empty
+        self._prior = None  # from the last reading: taken before the own normal lane until it comes back empty
+        self._idle_choice = None  # from the last reading, not used yet: where to steal when the own lanes are empty
         self._shunned = {}  # (region, lane) -> skipped while the reading count is at most this
         self._latency = {}  # region -> ms
         self._counts = {"readings": 0, "stolen": 0, "handed_back_for_model": 0, "sqs_requests": 0, "dynamo_reads": 0}
@@ -245,7 +290,12 @@ class StealingReceiver:
             pass
 
     def next(self):
-        """An own message first; when the own lanes came back empty, a stolen one; None when neither."""
+        """An own message first; when the own lanes came back empty, a stolen one; None when neither. With
+        other_high_first or fleetless_first, the lane the last reading chose comes after the own high lane
+        and before the own normal one."""
+        early = self._before_own_normal()
+        if early is not None:
+            return early
         if self._current is not None and hasattr(self.lanes, "next_now"):
             # A lane that keeps giving: the own lanes are asked without waiting on their long polls (still
             # open: what they bring comes next), so stolen work does not wait for an own poll to end.
@@ -277,17 +327,40 @@ class StealingReceiver:
             if taken is not None:
                 return taken
             self._current = None
-        now = self.monotonic()
-        if self._last_reading is not None and now - self._last_reading < self.settings.check_every_seconds:
-            return None
-        self._last_reading = now
-        choice = choose_steal(self.own_region, self.read(), self.settings)
+        self._read_when_due()
+        choice, self._idle_choice = self._idle_choice, None
         if choice is None:
             return None
         taken = self._receive_from(choice)
         if taken is not None:
             self._current = choice
         return taken
+
+    def _before_own_normal(self):
+        """The own high lane without waiting, then the lane the last reading chose to come before the own
+        normal lane (a reading made when due, busy or idle), until it comes back empty."""
+        if not self.enabled or not (self.settings.other_high_first or self.settings.fleetless_first) or not hasattr(self.lanes, "next_now"):
+            return None
+        self._read_when_due()
+        if self._prior is None:
+            return None
+        high = self.lanes.next_now(["high"])
+        if high is not None:
+            return TakenMessage(high.lane, high.queue_url, high.message, self.own_region, False)
+        taken = self._receive_from(self._prior)
+        if taken is None:
+            self._prior = None
+        return taken
+
+    def _read_when_due(self):
+        """A reading of the other regions when the last is check_every_seconds old: both choices made from it."""
+        now = self.monotonic()
+        if self._last_reading is not None and now - self._last_reading < self.settings.check_every_seconds:
+            return
+        self._last_reading = now
+        candidates = self.read()
+        self._prior = choose_before_own_normal(self.own_region, candidates, self.settings)
+        self._idle_choice = choose_steal(self.own_region, candidates, self.settings)
 
     def read(self):
         """The other allowed regions' StealCandidates: lane depths (with round trips) and live workers."""

@@ -100,7 +100,8 @@ class StealChoice(unittest.TestCase):
             with self.subTest(case["name"]):
                 settings = {"allow_regions": CHOICES["base_allow_regions"], **case["settings"]}
                 candidates = [idw.StealCandidate(**c) for c in case["candidates"]]
-                got = idw.choose_steal(case["own_region"], candidates, settings)
+                rule = idw.choose_before_own_normal if case.get("rule") == "before_own_normal" else idw.choose_steal
+                got = rule(case["own_region"], candidates, settings)
                 self.assertEqual(None if got is None else dataclasses.asdict(got), case["expect"])
 
     def test_serves_model(self):

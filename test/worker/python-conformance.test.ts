@@ -47,7 +47,7 @@ import {
 } from '../../worker/index.js';
 import { STARVATION_LIMIT, type Lane } from '../../core/lanes.js';
 import { countPresence, leasesFromAttributes, presenceKey } from '../../core/presence.js';
-import { chooseSteal, servesModel, stealingSettingsSchema, type StealCandidate } from '../../core/stealing.js';
+import { chooseBeforeOwnNormal, chooseSteal, servesModel, stealingSettingsSchema, type StealCandidate } from '../../core/stealing.js';
 import { startLocalAws, type LocalAws } from '../support/local-aws.js';
 
 type Step = Record<string, any> & { op: string };
@@ -636,7 +636,7 @@ describe('worker conformance: the TypeScript worker', () => {
 /** The choice rule's shared cases (test/python/conformance/steal-choices.json) through core/stealing.ts. */
 const CHOICES: {
   base_allow_regions: string[];
-  cases: { name: string; own_region: string; settings: Record<string, unknown>; candidates: Record<string, any>[]; expect: Record<string, any> | null }[];
+  cases: { name: string; rule?: 'before_own_normal'; own_region: string; settings: Record<string, unknown>; candidates: Record<string, any>[]; expect: Record<string, any> | null }[];
   serves_model: { models: string[] | null; model: string | null; expect: boolean }[];
 } = JSON.parse(readFileSync(new URL('../python/conformance/steal-choices.json', import.meta.url), 'utf8'));
 
@@ -653,7 +653,8 @@ describe('the choice rule: core/stealing.ts over steal-choices.json (the package
         ...(x.latency_ms !== undefined ? { latencyMs: x.latency_ms } : {}),
       }));
       const expected = c.expect && { region: c.expect.region, lane: c.expect.lane, backlogPerWorker: c.expect.backlog_per_worker };
-      expect(chooseSteal(c.own_region, candidates, settings) ?? null).toEqual(expected);
+      const rule = c.rule === 'before_own_normal' ? chooseBeforeOwnNormal : chooseSteal;
+      expect(rule(c.own_region, candidates, settings) ?? null).toEqual(expected);
     });
   }
   it('servesModel', () => {

@@ -224,3 +224,45 @@ describe('StealingReceiver with watched own lanes (the deployed receiver)', () =
     expect(errors).toEqual([]);
   });
 });
+
+describe('StealingReceiver before the own normal lane (otherHighFirst, fleetlessFirst)', () => {
+  it("takes the own high lane, then another region's high lane, then a fleetless region's backlog, and only then its own normal lane", async () => {
+    // us-west-2's fleet vanished: its presence item holds only a lapsed entry.
+    await aws.dynamo.send(
+      new PutItemCommand({ TableName: aws.resources.tableName, Item: { request_id: { S: presenceKey('us-west-2') }, w_gone: { N: String(Date.now() - 5_000) } } }),
+    );
+    await presence('us-west-1', 3);
+    await put('us-east-1', 'normal', 'own-n1');
+    await put('us-east-1', 'normal', 'own-n2');
+    await put('us-east-1', 'high', 'own-h');
+    await put('us-west-1', 'high', 'w1-h');
+    await put('us-west-1', 'normal', 'w1-n');
+    await put('us-west-2', 'normal', 'w2-n1');
+    await put('us-west-2', 'normal', 'w2-n2');
+    const { receiver, errors } = stealer('us-east-1', { allowRegions: ['us-west-2', 'us-west-1'], otherHighFirst: true, fleetlessFirst: true });
+    const taken: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      const m = await receiver.next();
+      taken.push(`${m?.region}:${m?.lane}:${idOf(m?.message)}`);
+    }
+    expect(taken.slice(0, 2)).toEqual(['us-east-1:high:own-h', 'us-west-1:high:w1-h']);
+    expect(new Set(taken.slice(2, 4))).toEqual(new Set(['us-west-2:normal:w2-n1', 'us-west-2:normal:w2-n2']));
+    expect(new Set(taken.slice(4, 6))).toEqual(new Set(['us-east-1:normal:own-n1', 'us-east-1:normal:own-n2']));
+    // us-west-1's normal backlog (1 for 3 live workers) is under the minimum: left to its own fleet.
+    expect(taken[6]).toBe('undefined:undefined:undefined');
+    expect(receiver.counters().stolen).toBe(3);
+    expect(errors).toEqual([]);
+  });
+
+  it('with neither setting, the own normal lane comes before any other region', async () => {
+    await aws.dynamo.send(
+      new PutItemCommand({ TableName: aws.resources.tableName, Item: { request_id: { S: presenceKey('us-west-2') }, w_gone: { N: String(Date.now() - 5_000) } } }),
+    );
+    await put('us-east-1', 'normal', 'own-n1');
+    await put('us-west-2', 'normal', 'w2-n1');
+    const { receiver } = stealer('us-east-1', { allowRegions: ['us-west-2'] });
+    const first = await receiver.next();
+    expect([first?.region, idOf(first?.message)]).toEqual(['us-east-1', 'own-n1']);
+    expect(receiver.counters().readings).toBe(0);
+  });
+});

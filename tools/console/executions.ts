@@ -10,6 +10,7 @@ import type { ExecutionDescription } from '../ops/executions.js';
 import { endpointSource, type ExecutionSource } from './execution-source.js';
 import { layoutDefinition, allStates, type GraphLayout } from './graph.js';
 import { buildHistoryModel, type ConsoleEvent, type HistoryModel } from './history-model.js';
+import { eventRows, executionIo, timeline, type EventRow, type ExecutionIo, type Timeline } from './execution-views.js';
 import { searchExecutions, type ExecutionPage, type ExecutionSearch } from './execution-search.js';
 
 /** The execution input's messages, as far as the console needs them (core/batching.ts builds the input). */
@@ -56,6 +57,11 @@ export interface ExecutionDetail {
   readonly messages: MessageRow[];
   readonly events: ConsoleEvent[];
   readonly model: HistoryModel;
+  /** The event history table's rows (execution-views.ts). */
+  readonly history: EventRow[];
+  readonly timeline: Timeline;
+  /** Input, output, error and cause, pretty and size-capped (the whole input and output are in `execution`). */
+  readonly io: ExecutionIo;
 }
 
 export const ms = (date: Date | undefined) => (date ? date.getTime() : undefined);
@@ -226,11 +232,24 @@ export class ExecutionStore {
     const described = this.describe(arn, await this.source.describe(arn));
     const [events, definition] = await Promise.all([this.source.history(arn), this.stateMachineDefinition()]);
     const consoleEvents = events.map(toConsoleEvent);
+    const { summary } = described;
+    const model = buildHistoryModel(consoleEvents, definition, summary.status);
+    // Elapsed times count from the history's first event (the execution's start, as its description says otherwise).
+    const start = consoleEvents.find((e) => e.type === 'ExecutionStarted')?.timestamp ?? summary.startDate;
+    const end = summary.stopDate ?? (summary.status === 'RUNNING' ? Date.now() : (consoleEvents.at(-1)?.timestamp ?? start));
     return {
-      execution: { ...described.summary, ...(described.input ? { input: described.input } : {}), ...(described.output ? { output: described.output } : {}) },
+      execution: { ...summary, ...(described.input ? { input: described.input } : {}), ...(described.output ? { output: described.output } : {}) },
       messages: described.rows,
       events: consoleEvents,
-      model: buildHistoryModel(consoleEvents, definition, described.summary.status),
+      model,
+      history: eventRows(consoleEvents, model, start),
+      timeline: timeline(consoleEvents, model, start, end, summary.status),
+      io: executionIo({
+        ...(described.input !== undefined ? { input: described.input } : {}),
+        ...(described.output !== undefined ? { output: described.output } : {}),
+        ...(summary.error !== undefined ? { error: summary.error } : {}),
+        ...(summary.cause !== undefined ? { cause: summary.cause } : {}),
+      }),
     };
   }
 }

@@ -12,9 +12,29 @@
  *   4. order within each layer by the mean position of the neighbours (a few sweeps down and up);
  *   5. x by the mean of the neighbours' centres, pushed apart to keep the order and the gaps.
  * Back edges are drawn around the right side.
+ *
+ * The layout works on a LayoutMachine, not on ASL: layoutDefinition lays out the whole definition, and
+ * graph-view.ts lays out a view of it (Map and Parallel states collapsed into blocks, states never entered
+ * left out) through the same code.
  */
 
 export type EdgeKind = 'next' | 'default' | 'choice' | 'catch';
+
+/** What a Map or Parallel state drawn as one block says about what ran inside it (graph-view.ts). */
+export interface BlockSummary {
+  /** The worst outcome of the state and of every state inside it ('not-entered' if it was not entered). */
+  readonly outcome: string;
+  /** Map: iterations started; Parallel: branches in which a state was entered. */
+  readonly runs: number;
+  /** Parallel: how many branches it has. */
+  readonly branches?: number;
+  /** Parallel: branches by their worst outcome; Map: the states entered inside, by outcome. */
+  readonly outcomes: Readonly<Record<string, number>>;
+  /** Retries of the states inside. */
+  readonly retries: number;
+  /** One line for the block: "3 iterations · 1 state caught". */
+  readonly text: string;
+}
 
 export interface GraphNode {
   readonly name: string;
@@ -29,6 +49,9 @@ export interface GraphNode {
   readonly container: boolean;
   /** The Map or Parallel state this one is inside. */
   readonly parent?: string;
+  /** A Map or Parallel state drawn as one block, its inner states left out (graph-view.ts). */
+  readonly collapsed?: boolean;
+  readonly summary?: BlockSummary;
 }
 
 export interface GraphEdge {
@@ -38,6 +61,8 @@ export interface GraphEdge {
   /** Polyline from the source's bottom to the target's top (a back edge: right side to right side). */
   readonly points: Array<[number, number]>;
   readonly back: boolean;
+  /** States left out of the view that the definition's path from `from` to `to` goes through. */
+  readonly skipped?: string[];
 }
 
 /** A branch of a Parallel state: a dashed box around its states. */
@@ -75,6 +100,39 @@ export interface AslMachine {
   States?: Record<string, AslState>;
 }
 
+/** A machine as the layout sees it: states, their edges, and what each one holds. */
+export interface LayoutMachine {
+  readonly startAt?: string;
+  readonly states: Readonly<Record<string, LayoutState>>;
+}
+
+export interface LayoutState {
+  readonly type: string;
+  readonly edges: ReadonlyArray<{ readonly to: string; readonly kinds: EdgeKind[]; readonly skipped?: string[] }>;
+  /** A Map's inner machine (one), a Parallel's branches; absent for other states and collapsed blocks. */
+  readonly machines?: readonly LayoutMachine[];
+  /** Drawn as one block (a collapsed Map or Parallel). */
+  readonly block?: BlockSummary;
+}
+
+/** The inner machines of a Map or Parallel state, as the layout holds them. */
+export function innerMachines(state: AslState): AslMachine[] {
+  const inner = state.ItemProcessor ?? state.Iterator;
+  if (state.Type === 'Map' && inner) return [inner];
+  if (state.Type === 'Parallel' && state.Branches?.length) return state.Branches;
+  return [];
+}
+
+/** The whole definition as a LayoutMachine: every state, every container open. */
+export function fromDefinition(machine: AslMachine): LayoutMachine {
+  const states: Record<string, LayoutState> = {};
+  for (const [name, state] of Object.entries(machine.States ?? {})) {
+    const inner = innerMachines(state);
+    states[name] = { type: state.Type ?? '?', edges: stateEdges(state), ...(inner.length ? { machines: inner.map(fromDefinition) } : {}) };
+  }
+  return { ...(machine.StartAt !== undefined ? { startAt: machine.StartAt } : {}), states };
+}
+
 export const SIZES = {
   leafW: 164,
   leafH: 40,
@@ -83,6 +141,8 @@ export const SIZES = {
   gapY: 28,
   header: 26,
   dummyW: 4,
+  /** A collapsed Map or Parallel: a leaf's width, room for its kind, name and summary. */
+  blockH: 62,
   /** Characters per line of a state's name (11px sans-serif in a 164px box). */
   lineChars: 24,
   /** How wide a layer may grow before a state goes one layer down: three boxes. */
@@ -136,22 +196,27 @@ const shift = (p: Placed, dx: number, dy: number): Placed => ({
 });
 
 /** Lays out one state: a box, or a box around its inner machine(s). Coordinates relative to its top left. */
-function placeState(name: string, state: AslState, parent: string | undefined): Placed {
-  const type = state.Type ?? '?';
+function placeState(name: string, state: LayoutState, parent: string | undefined): Placed {
+  const type = state.type;
   const lines = wrapName(name);
   const base = { name, type, lines, ...(parent ? { parent } : {}) };
-  const inner = state.ItemProcessor ?? state.Iterator;
-  if (type === 'Map' && inner) {
-    const body = shift(placeMachine(inner, name), 0, SIZES.header);
+  const machines = state.machines ?? [];
+  if (state.block) {
+    const w = SIZES.leafW;
+    const h = SIZES.blockH;
+    return { w, h, nodes: [{ ...base, x: 0, y: 0, w, h, container: false, collapsed: true, summary: state.block }], edges: [], branches: [] };
+  }
+  if (type === 'Map' && machines.length) {
+    const body = shift(placeMachine(machines[0] as LayoutMachine, name), 0, SIZES.header);
     const w = Math.max(body.w, SIZES.leafW + 2 * SIZES.pad);
     const h = SIZES.header + body.h;
     return { w, h, nodes: [{ ...base, x: 0, y: 0, w, h, container: true }, ...body.nodes], edges: body.edges, branches: body.branches };
   }
-  if (type === 'Parallel' && state.Branches?.length) {
+  if (type === 'Parallel' && machines.length) {
     const out: Placed = { w: 0, h: 0, nodes: [], edges: [], branches: [] };
     let x = SIZES.pad;
     let tallest = 0;
-    state.Branches.forEach((branch, index) => {
+    machines.forEach((branch, index) => {
       const body = shift(placeMachine(branch, name), x, SIZES.header);
       out.nodes.push(...body.nodes);
       out.edges.push(...body.edges);
@@ -159,7 +224,7 @@ function placeState(name: string, state: AslState, parent: string | undefined): 
       x += body.w + SIZES.gapX;
       tallest = Math.max(tallest, body.h);
     });
-    const w = x - SIZES.gapX + SIZES.pad;
+    const w = Math.max(x - SIZES.gapX + SIZES.pad, SIZES.leafW + 2 * SIZES.pad);
     const h = SIZES.header + tallest + SIZES.pad;
     return { ...out, w, h, nodes: [{ ...base, x: 0, y: 0, w, h, container: true }, ...out.nodes] };
   }
@@ -193,11 +258,15 @@ interface Item {
 }
 
 /** Lays out a machine's states (and, recursively, what they hold). Coordinates relative to its top left. */
-function placeMachine(machine: AslMachine, parent?: string): Placed {
-  const states = machine.States ?? {};
+function placeMachine(machine: LayoutMachine, parent?: string): Placed {
+  const states = machine.states;
   const names = Object.keys(states);
-  const placed = new Map(names.map((name) => [name, placeState(name, states[name] as AslState, parent)]));
-  const out = new Map(names.map((name) => [name, stateEdges(states[name] as AslState).filter((e) => e.to in states)]));
+  // A machine with nothing to draw (every state left out of a view) is an empty area.
+  if (!names.length) return { w: 0, h: SIZES.pad, nodes: [], edges: [], branches: [] };
+  const placed = new Map(names.map((name) => [name, placeState(name, states[name] as LayoutState, parent)]));
+  const out = new Map(names.map((name) => [name, (states[name] as LayoutState).edges.filter((e) => e.to in states)]));
+  const skippedOf = new Map<string, string[]>();
+  for (const [from, edges] of out) for (const e of edges) if (e.skipped?.length) skippedOf.set(`${from}\u0000${e.to}`, e.skipped);
 
   // 1. Depth-first order and back edges.
   const order: string[] = [];
@@ -214,7 +283,7 @@ function placeMachine(machine: AslMachine, parent?: string): Placed {
     }
     onPath.delete(name);
   };
-  if (machine.StartAt && machine.StartAt in states) dfs(machine.StartAt);
+  if (machine.startAt && machine.startAt in states) dfs(machine.startAt);
   for (const name of names) if (!seen.has(name)) dfs(name);
   const isBack = (from: string, to: string) => back.has(`${from}\u0000${to}`);
 
@@ -399,15 +468,18 @@ function placeMachine(machine: AslMachine, parent?: string): Placed {
       points.push([cx, layerTop[item.layer] ?? 0], [cx, (layerTop[item.layer] ?? 0) + layerHeight(item.layer)]);
     }
     points.push([b.x + b.w / 2, b.y]);
-    result.edges.push({ from: chain.from, to: chain.to, kinds: chain.kinds, points, back: false });
+    const skipped = skippedOf.get(`${chain.from}\u0000${chain.to}`);
+    result.edges.push({ from: chain.from, to: chain.to, kinds: chain.kinds, points, back: false, ...(skipped ? { skipped } : {}) });
   }
   let width = Math.max(...[...items.values()].map((i) => xOf(i) + i.w)) + SIZES.pad;
   for (const edge of backs) {
     const a = box(edge.from);
     const b = box(edge.to);
     const out = Math.max(a.x + a.w, b.x + b.w) + SIZES.gapX;
+    const skipped = skippedOf.get(`${edge.from}\u0000${edge.to}`);
     result.edges.push({
       ...edge,
+      ...(skipped ? { skipped } : {}),
       back: true,
       points: [
         [a.x + a.w, a.y + a.h / 2],
@@ -424,7 +496,12 @@ function placeMachine(machine: AslMachine, parent?: string): Placed {
 
 /** The whole definition laid out; coordinates in SVG user units from the top left. */
 export function layoutDefinition(definition: AslMachine): GraphLayout {
-  const placed = placeMachine(definition);
+  return layoutMachine(fromDefinition(definition));
+}
+
+/** A LayoutMachine laid out (the whole definition, or a view of it). */
+export function layoutMachine(machine: LayoutMachine): GraphLayout {
+  const placed = placeMachine(machine);
   const r = (v: number) => Math.round(v * 10) / 10;
   return {
     width: r(placed.w),

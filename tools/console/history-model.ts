@@ -44,6 +44,10 @@ export interface Visit {
   readonly type: string;
   readonly enteredAt: number;
   exitedAt?: number;
+  /** The Map or Parallel visit this one ran inside (by its previousEventId chain); absent at the top level. */
+  readonly parent?: number;
+  /** The Map iteration (its index) this one ran in, when its parent is a Map. */
+  readonly iteration?: number;
   readonly input?: string;
   output?: string;
   /** Ids of the events attached to this visit, in order (the StateEntered first). */
@@ -162,6 +166,19 @@ export function buildHistoryModel(events: readonly ConsoleEvent[], definition: o
     return undefined;
   };
 
+  /**
+   * Where a state entered after `before` runs: in the Map iteration or the Parallel that `before` starts,
+   * or else beside the visit that logged `before` (the state it follows).
+   */
+  const scopeAfter = (before: ConsoleEvent | undefined): { parent?: number; iteration?: number } => {
+    const owner = before ? ownerOf.get(before.id) : undefined;
+    if (!before || !owner) return {};
+    const index = before.details?.index;
+    if (before.type === 'MapIterationStarted' && typeof index === 'number') return { parent: owner.id, iteration: index };
+    if (before.type === 'ParallelStateStarted') return { parent: owner.id };
+    return { ...(owner.parent !== undefined ? { parent: owner.parent } : {}), ...(owner.iteration !== undefined ? { iteration: owner.iteration } : {}) };
+  };
+
   const transitions = new Map<string, { from: string; to: string; count: number }>();
   for (const event of events) {
     const name = detailsName(event);
@@ -178,6 +195,7 @@ export function buildHistoryModel(events: readonly ConsoleEvent[], definition: o
         name,
         type: event.type.replace(/StateEntered$/, ''),
         enteredAt: event.timestamp,
+        ...scopeAfter(before),
         ...(typeof event.details?.input === 'string' ? { input: event.details.input } : {}),
         events: [],
         attempts: 0,

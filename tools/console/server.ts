@@ -9,6 +9,7 @@
  *                                            search by part of the name, status and start time, a page at a time
  *   GET  /api/execution?arn= (or ?name=)     one execution: summary, messages, events, states' outcomes
  *   GET  /api/graph                          the deployed definition laid out as a graph
+ *   GET  /api/definition                     the deployed definition itself (ASL), as DescribeStateMachine gives it
  *   GET  /api/requests?id=                   a request's story: executions, record, where it is now
  *   GET  /api/regions                        depth, in flight, dispatched, failed over over time; health; DLQs;
  *                                            the capacity each region is weighed by (as `capacity list` says)
@@ -186,6 +187,10 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     'GET /api/graph': async (query) => {
       parse(schemas.none, query, 'query parameter');
       return store.graph();
+    },
+    'GET /api/definition': async (query) => {
+      parse(schemas.none, query, 'query parameter');
+      return { stateMachineArn: d.stateMachineArn, definition: await store.stateMachineDefinition() };
     },
     'GET /api/requests': async (query) => requestStory(deps, store, lock, parse(schemas.request, query, 'query parameter').id),
     'GET /api/regions': async (query) => {

@@ -21,6 +21,7 @@ import {
   type ReasonGroup,
   type RecordRead,
 } from './dlq-model.js';
+import { previewMessage, type MessagePreview } from './body-preview.js';
 import { pooled } from './pooled.js';
 import { QueueReader, queueDepth, READ_DEFAULTS, type QueueDepth, type ReaderOptions } from './queue-reader.js';
 import { TargetError, type Target } from './target.js';
@@ -56,6 +57,8 @@ export interface ListedMessage {
   readonly record?: string;
   readonly receiveCount?: number;
   readonly sentAt?: string;
+  /** Its body and attributes, cut to ListOptions.bodyBytes (only when asked for: the console shows them). */
+  readonly preview?: MessagePreview;
 }
 
 export interface DlqListing {
@@ -76,6 +79,8 @@ export interface DlqListing {
 export interface ListOptions extends Partial<ReaderOptions> {
   /** After each batch read: messages read so far, and SQS's approximate count as the estimate. */
   onProgress?(read: number, estimate: number): void;
+  /** List each message's body and attributes, its body cut to this many bytes (ops/body-preview.ts). */
+  bodyBytes?: number;
 }
 
 const recordLabel = (read: RecordRead | undefined) =>
@@ -125,6 +130,7 @@ export async function listDlq(deps: DlqDeps, kind: DlqKind, options: ListOptions
       ...(label ? { record: label } : {}),
       ...(m.receiveCount !== undefined ? { receiveCount: m.receiveCount } : {}),
       ...(m.sentAt ? { sentAt: m.sentAt } : {}),
+      ...(options.bodyBytes !== undefined ? { preview: previewMessage(m.body, m.attributes, options.bodyBytes) } : {}),
     };
   });
   if (stillHidden) warnings.push(`${stillHidden} message(s) could not be made visible again: hidden until their visibility timeout ends`);
