@@ -29,7 +29,7 @@ Without --stage it serves the local stack running in this folder (\`npm run cli 
 change as the stack's own console does. With --stage it reads the stage's own services, and needs
 these permissions: logs:StartQuery, logs:GetQueryResults, logs:FilterLogEvents on the state machine's
 log group; sqs:ReceiveMessage, sqs:ChangeMessageVisibility, sqs:GetQueueAttributes on its queues;
-dynamodb:GetItem, dynamodb:BatchGetItem, dynamodb:Query on its table; states:DescribeStateMachine;
+dynamodb:GetItem, dynamodb:BatchGetItem on its table; states:DescribeStateMachine;
 cloudwatch:GetMetricData (the Regions page's figures, a point a minute).
 It moves nothing there unless started with --allow-redrive (then also sqs:SendMessage,
 sqs:DeleteMessage and dynamodb:UpdateItem, as \`redrive\` needs).`;
