@@ -27,12 +27,12 @@ export const stealingSettingsSchema = z.object({
    * Another region's high lane before the worker's own normal lane (after its own high lane), not only
    * when its lanes are empty: a high request waits for the first free worker anywhere.
    */
-  otherHighFirst: z.boolean().default(false),
+  otherHighFirst: z.boolean().default(true),
   /**
    * A region whose fleet has vanished (presence: no live worker) before the worker's own normal lane:
    * its stranded backlog is served in about the order it arrived, as one pooled queue would.
    */
-  fleetlessFirst: z.boolean().default(false),
+  fleetlessFirst: z.boolean().default(true),
 });
 export type StealingSettings = z.infer<typeof stealingSettingsSchema>;
 

@@ -36,8 +36,8 @@ STEALING_DEFAULTS = {
     "min_backlog_per_worker": 1,
     "check_every_seconds": 30,
     "models": None,
-    "other_high_first": False,
-    "fleetless_first": False,
+    "other_high_first": True,
+    "fleetless_first": True,
 }
 
 
@@ -60,8 +60,8 @@ class StealingSettings:
     min_backlog_per_worker: float = 1
     check_every_seconds: float = 30
     models: Optional[tuple] = None
-    other_high_first: bool = False
-    fleetless_first: bool = False
+    other_high_first: bool = True
+    fleetless_first: bool = True
 
 
 def _is_number(value):

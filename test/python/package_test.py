@@ -113,7 +113,15 @@ class StealingSettings(unittest.TestCase):
     def test_defaults_are_core_s_and_off(self):
         settings = idw.parse_stealing_settings()
         self.assertEqual(settings, idw.StealingSettings((), None, 1, 30, None))
+        # As core/stealing.ts: a high lane anywhere and a fleetless region before the own normal lane.
+        self.assertEqual((settings.other_high_first, settings.fleetless_first), (True, True))
+        self.assertRegex(str(self._refused(other_high_first="yes")), "other_high_first: expected true or false")
         self.assertEqual(idw.parse_stealing_settings({"allow_regions": ["us-west-2"]}, max_latency_ms=150).max_latency_ms, 150)
+
+    def _refused(self, **settings):
+        with self.assertRaises(idw.StealingSettingsError) as caught:
+            idw.parse_stealing_settings(settings)
+        return caught.exception
 
     def test_bad_settings_are_refused_naming_each_field(self):
         for settings, text in (

@@ -66,7 +66,7 @@ function stealer(own: string, settings: WorkerStealingInput, withPresence = true
     ownRegion: own,
     lanes,
     regions: aws.resources.regions.map((r) => ({ region: r.region, client: aws.sqs(r.region), queues: lanesOf(r.region) })),
-    settings: { checkEverySeconds: 0.001, ...settings },
+    settings: { checkEverySeconds: 0.001, otherHighFirst: false, fleetlessFirst: false, ...settings },
     ...(withPresence ? { presence: { client: aws.dynamo, tableName: aws.resources.tableName } } : {}),
     onError: (e) => errors.push(e),
   });
@@ -202,7 +202,7 @@ describe('StealingReceiver with watched own lanes (the deployed receiver)', () =
       ownRegion: own,
       lanes,
       regions: aws.resources.regions.map((r) => ({ region: r.region, client: aws.sqs(r.region), queues: lanesOf(r.region) })),
-      settings: { allowRegions: ['us-west-2'], checkEverySeconds: 0.001 },
+      settings: { allowRegions: ['us-west-2'], checkEverySeconds: 0.001, otherHighFirst: false, fleetlessFirst: false },
       onError: (e) => errors.push(e),
     });
     for (let i = 0; i < 4; i++) await put('us-west-2', 'normal', `run-${i}`);

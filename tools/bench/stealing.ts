@@ -50,6 +50,8 @@ interface Options {
   highLoad: number;
   costPerWorkerMonth: number;
   sweep?: boolean;
+  otherHighFirst: boolean;
+  fleetlessFirst: boolean;
   whatIf: boolean;
   sweepLoads: number[];
   json?: boolean;
@@ -58,6 +60,12 @@ interface Options {
 const DEFAULT_CHECK_EVERY = workerStealingSchema.parse({}).checkEverySeconds;
 const DEFAULT_MIN_BACKLOG = stealingSettingsSchema.parse({}).minBacklogPerWorker;
 const DEFAULT_IDLE_POLL = LANE_RECEIVE.idleWaitSeconds.normal;
+const { otherHighFirst: DEFAULT_OTHER_HIGH_FIRST, fleetlessFirst: DEFAULT_FLEETLESS_FIRST } = stealingSettingsSchema.parse({});
+const onOff = (flag: string) => (v: string) => {
+  if (v !== 'on' && v !== 'off') throw new InvalidArgumentError(`${flag} must be on or off, got "${v}".`);
+  return v === 'on';
+};
+const onOffText = (b: boolean) => (b ? 'on' : 'off');
 /** test/worker/stealing-cost.test.ts's printed figure (docs/worker-fence.md): stealing + presence per idle worker-month. */
 const MEASURED_COST = { total: 0.233, readingsShare: 0.14 + 0.011, presence: 0.082, checkEverySeconds: 30 };
 
@@ -97,7 +105,9 @@ const program = new Command('bench:stealing')
   .option('--stranded-duration <s>', 'seconds of arrivals in the lost-fleet run', secondsAtLeast('--stranded-duration', 1000, 10_000_000), 20_000)
   .option('--high-load <f>', 'load for the high lane comparison', oneFraction('--high-load'), 0.9)
   .option('--cost-per-worker-month <usd>', 'stealing + presence per idle worker-month at the default reading interval (test/worker/stealing-cost.test.ts)', number('--cost-per-worker-month', 0), MEASURED_COST.total)
-  .option('--no-what-if', 'skip the what-if of the lost-fleet run (orphans first, not shipped)')
+  .option('--other-high-first <on|off>', "another region's high lane before the own normal lane (core/stealing.ts otherHighFirst)", onOff('--other-high-first'), DEFAULT_OTHER_HIGH_FIRST)
+  .option('--fleetless-first <on|off>', 'a region with no live worker before the own normal lane (core/stealing.ts fleetlessFirst)', onOff('--fleetless-first'), DEFAULT_FLEETLESS_FIRST)
+  .option('--no-what-if', 'skip the runs with otherHighFirst / fleetlessFirst turned the other way (high lane, lost fleet)')
   .option('--sweep', "also print what each of the worker's settings is worth (p99 over the pooled queue's, per setting changed)")
   .option('--sweep-loads <list>', 'loads of the sweep', fractionList('--sweep-loads'), [0.5, 0.8, 0.9])
   .option('--json', 'print the results as JSON instead of tables')
@@ -115,6 +125,8 @@ const program = new Command('bench:stealing')
       startupSeconds: o.startup,
       minBacklogPerWorker: o.minBacklog,
       presenceLagSeconds: o.presenceLag,
+      otherHighFirst: o.otherHighFirst,
+      fleetlessFirst: o.fleetlessFirst,
     };
     const tunedKnobs: StealKnobs = { ...knobs, checkEverySeconds: o.tunedCheckEvery, idlePollSeconds: o.tunedIdlePoll, minBacklogPerWorker: o.tunedMinBacklog };
     const STEAL = 'stealing';
@@ -127,7 +139,8 @@ const program = new Command('bench:stealing')
       process.exit(1);
     }
     const knobText = (k: StealKnobs) =>
-      `a reading at most every ${k.checkEverySeconds} s, retried at the end of each ${k.idlePollSeconds} s idle poll, min backlog ${k.minBacklogPerWorker} per worker`;
+      `a reading at most every ${k.checkEverySeconds} s, retried at the end of each ${k.idlePollSeconds} s idle poll, min backlog ${k.minBacklogPerWorker} per worker, ` +
+      `otherHighFirst ${onOffText(k.otherHighFirst)}, fleetlessFirst ${onOffText(k.fleetlessFirst)}`;
     log(
       [
         'wait = end to end: arrival on the master queue to a worker starting it (event source batching, dispatch, regional queue, and for a stolen',
@@ -176,8 +189,8 @@ const program = new Command('bench:stealing')
       dispatchers: o.dispatchers,
       sqsLagSeconds: o.sqsLag,
     };
-    const ORPHANS = 'stealing, orphans first (what-if)';
-    const strandedVariants: StealVariant[] = [...variants, ...(o.whatIf ? [{ name: ORPHANS, knobs: { ...knobs, orphansFirst: true } }] : [])];
+    const FLEETLESS_OTHER = `stealing, fleetlessFirst ${onOffText(!o.fleetlessFirst)}`;
+    const strandedVariants: StealVariant[] = [...variants, ...(o.whatIf ? [{ name: FLEETLESS_OTHER, knobs: { ...knobs, fleetlessFirst: !o.fleetlessFirst } }] : [])];
     const stranded = strandedFigures(strandedOptions, seeds, strandedVariants);
     const runEnd = o.strandedDuration - o.strandedAt;
     log(
@@ -201,12 +214,13 @@ const program = new Command('bench:stealing')
             ];
           }),
         ]) +
-        '\n(without stealing nothing moves the stranded backlog: no rebalance is modelled, so it waits for workers that never come back' +
-        (o.whatIf ? `;\n ${ORPHANS}: not shipped: after its own high lane and before its own normal one, a worker takes from a region with no live workers, reading the depths at every job)\n` : ')\n'),
+        '\n(without stealing nothing moves the stranded backlog: no rebalance is modelled, so it waits for workers that never come back;\n' +
+        ` fleetlessFirst on: after its own high lane and before its own normal one, a worker takes from a region with no live workers, from its reading every ${o.checkEvery} s)\n`,
     );
 
     // 3. the high lane
-    const high = highFigures(o.highLoad, seeds, base, stealers);
+    const HIGH_OTHER = `stealing, otherHighFirst ${onOffText(!o.otherHighFirst)}`;
+    const high = highFigures(o.highLoad, seeds, base, [...stealers, ...(o.whatIf ? [{ name: HIGH_OTHER, knobs: { ...knobs, otherHighFirst: !o.otherHighFirst } }] : [])]);
     const highNames = Object.keys(high.p99);
     log(
       `== the high lane at ${pct(o.highLoad)} load (10% high, 80% normal, 10% low; high lane batched 1 s), p99 end-to-end wait, s\n` +
@@ -259,7 +273,7 @@ const program = new Command('bench:stealing')
         `- p99 end to end, without -> with stealing: ${gain.map((g) => `${pct(g.load)} ${fixed(g.off)} -> ${fixed(g.on)} s`).join(', ')}${everyLoadBetter ? ' (never worse at any load)' : ' (worse at some load)'};`,
         `- a lost fleet: ${strandedDrains ? `its backlog of ${o.backlog} is drained in ${ci(stranded.drain[STEAL] as Interval, 0)} s with stealing` : 'its backlog is not drained with stealing in every run'}; without it, never (no rebalance);`,
         `- cost: $${o.costPerWorkerMonth.toFixed(3)} per idle worker-month for stealing and presence at a reading every ${MEASURED_COST.checkEverySeconds} s (test/worker/stealing-cost.test.ts);` +
-          ' a busy worker makes no readings.' +
+          (o.otherHighFirst || o.fleetlessFirst ? ' With otherHighFirst or fleetlessFirst a busy worker reads as often, so every worker costs the idle figure.' : ' a busy worker makes no readings.') +
           (o.tuned
             ? ` The tuned variant's reading every ${o.tunedCheckEvery} s would cost about $${tunedCost.toFixed(3)} (readings scale as 1 / interval; at 10 s $${costAt(10).toFixed(3)}),` +
               ` and an idle poll of ${o.tunedIdlePoll} s more idle receives (worker/lanes.ts).`

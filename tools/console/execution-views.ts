@@ -239,7 +239,11 @@ export function timeline(events: readonly ConsoleEvent[], model: HistoryModel, s
   const byId = new Map(events.map((e) => [e.id, e]));
   const end = endMs - startMs;
   const children = new Map<number | undefined, Visit[]>();
-  for (const visit of model.visits) children.set(visit.parent, [...(children.get(visit.parent) ?? []), visit]);
+  for (const visit of model.visits) {
+    const list = children.get(visit.parent);
+    if (list) list.push(visit);
+    else children.set(visit.parent, [visit]);
+  }
   const bars: TimelineBar[] = [];
 
   /** A Map's iterations by index, from its MapIteration* events. */
@@ -284,9 +288,11 @@ export function timeline(events: readonly ConsoleEvent[], model: HistoryModel, s
         retries: Math.max(0, visit.attempts - 1),
       });
       if (visit.type === 'Map') {
+        const byIteration = new Map<number, Visit[]>();
+        for (const child of nested) if (child.iteration !== undefined) byIteration.set(child.iteration, [...(byIteration.get(child.iteration) ?? []), child]);
         for (const index of [...iterations.keys()].sort((a, b) => a - b)) {
           const it = iterations.get(index) as { start?: number; end?: number; failed: boolean };
-          const inside = nested.filter((c) => c.iteration === index);
+          const inside = byIteration.get(index) ?? [];
           const first = Math.min(...inside.map((c) => c.enteredAt - startMs));
           const itKey = `${key}#${index}`;
           bars.push({

@@ -52,6 +52,8 @@ export interface GraphNode {
   /** A Map or Parallel state drawn as one block, its inner states left out (graph-view.ts). */
   readonly collapsed?: boolean;
   readonly summary?: BlockSummary;
+  /** A block's summary, cut into lines that fit the box. */
+  readonly summaryLines?: string[];
 }
 
 export interface GraphEdge {
@@ -83,7 +85,7 @@ export interface GraphLayout {
   readonly branches: GraphBranch[];
 }
 
-interface AslState {
+export interface AslState {
   Type?: string;
   Next?: string;
   Default?: string;
@@ -141,8 +143,10 @@ export const SIZES = {
   gapY: 28,
   header: 26,
   dummyW: 4,
-  /** A collapsed Map or Parallel: a leaf's width, room for its kind, name and summary. */
-  blockH: 62,
+  /** A collapsed Map or Parallel: a leaf's width, room for its kind, two lines of name and two of summary. */
+  blockH: 70,
+  /** Characters per line of a block's summary (10px). */
+  summaryChars: 28,
   /** Characters per line of a state's name (11px sans-serif in a 164px box). */
   lineChars: 24,
   /** How wide a layer may grow before a state goes one layer down: three boxes. */
@@ -204,7 +208,8 @@ function placeState(name: string, state: LayoutState, parent: string | undefined
   if (state.block) {
     const w = SIZES.leafW;
     const h = SIZES.blockH;
-    return { w, h, nodes: [{ ...base, x: 0, y: 0, w, h, container: false, collapsed: true, summary: state.block }], edges: [], branches: [] };
+    const summaryLines = wrapName(state.block.text, SIZES.summaryChars);
+    return { w, h, nodes: [{ ...base, x: 0, y: 0, w, h, container: false, collapsed: true, summary: state.block, summaryLines }], edges: [], branches: [] };
   }
   if (type === 'Map' && machines.length) {
     const body = shift(placeMachine(machines[0] as LayoutMachine, name), 0, SIZES.header);

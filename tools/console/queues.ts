@@ -12,6 +12,7 @@
  *   inspection endpoint (fauxqs: GET /_fauxqs/queues/<name>), which moves nothing: a ReceiveMessage on a
  *   queue with a redrive policy counts toward its maxReceiveCount, so looking would push messages into
  *   a DLQ. Local only: a deployed stage's console does not look into them (console/source.ts).
+ * Either way each message comes with its body and attributes, cut as ops/body-preview.ts cuts them.
  */
 import { BatchGetItemCommand, GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
@@ -23,7 +24,8 @@ import { regionHealthKey } from '../../core/record.js';
 import type { StackDescription } from '../local/stack.js';
 import { readFleet, regionCapacities, type RegionCapacity } from '../ops/capacity-view.js';
 import { DLQ_KINDS, messageRequestId, queueName, readRecord, type DlqKind } from '../ops/dlq-model.js';
-import { findDeadLetters, type DeadLetterCopy } from '../ops/dlq-search.js';
+import { BODY_PREVIEW_BYTES, previewMessage, type MessagePreview } from '../ops/body-preview.js';
+import { describeCopy, searchDlq, type DeadLetterCopy, type DlqSearch } from '../ops/dlq-search.js';
 import { lanesDepth, type QueueDepth } from '../ops/queue-reader.js';
 import { statusRows } from '../ops/record-rows.js';
 import type { RedriveDeps } from '../ops/redrive.js';
@@ -39,8 +41,11 @@ export class Lock {
   }
 }
 
-/** How the console reads the DLQs: short polls (a local server answers at once). */
-export const DLQ_READ = { visibilitySeconds: 30, waitSeconds: 0, idleReceives: 2 } as const;
+/**
+ * How the console reads the DLQs: short polls (a local server answers at once), each message listed with
+ * the first bytes of its body (ops/dlq.ts ListOptions.bodyBytes; the reads of a redrive ignore it).
+ */
+export const DLQ_READ = { visibilitySeconds: 30, waitSeconds: 0, idleReceives: 2, bodyBytes: BODY_PREVIEW_BYTES } as const;
 
 const inspectedSchema = z.object({
   messages: z.object({
@@ -65,11 +70,15 @@ export interface HeldMessage {
   readonly messageId: string;
   readonly requestId?: string;
   readonly receiveCount?: number;
+  /** When SQS took the message into this queue. */
+  readonly sentAt?: string;
   readonly reason?: string;
   readonly record?: string;
   /** A DLQ copy: who put it there, and whether it was known by its request_id attribute or its body's. */
   readonly by?: DeadLetterCopy['by'];
   readonly matchedBy?: DeadLetterCopy['matchedBy'];
+  /** Its body and attributes, the body cut to its first DLQ_READ.bodyBytes. */
+  readonly preview: MessagePreview;
 }
 
 type LiveKind = 'master queue' | 'regional queue' | 'regional DLQ';
@@ -98,7 +107,9 @@ export async function inspectQueue(endpoint: string, url: string, kind: LiveKind
         messageId: m.data.messageId,
         ...(requestId ? { requestId } : {}),
         ...(m.data.approximateReceiveCount !== undefined ? { receiveCount: m.data.approximateReceiveCount } : {}),
+        ...(m.data.sentTimestamp ? { sentAt: new Date(m.data.sentTimestamp).toISOString() } : {}),
         ...(m.data.messageAttributes.reason?.StringValue ? { reason: m.data.messageAttributes.reason.StringValue } : {}),
+        preview: previewMessage(m.data.body, attributes, DLQ_READ.bodyBytes),
       },
     ];
   });
@@ -133,6 +144,23 @@ function liveQueues(d: StackDescription): Array<{ url: string; kind: LiveKind; r
   ];
 }
 
+/**
+ * A request's copies in the DLQs, found as `status` finds them (ops/dlq-search.ts findDeadLetters: the
+ * same search and description, one DLQ after the other), each kept with its body and attributes.
+ */
+async function deadLetterCopies(deps: ConsoleDeps, kinds: readonly DlqKind[], requestId: string): Promise<{ dlqs: DlqSearch[]; copies: Array<DeadLetterCopy & { preview: MessagePreview }> }> {
+  const dlqs: DlqSearch[] = [];
+  const copies: Array<DeadLetterCopy & { preview: MessagePreview }> = [];
+  for (const kind of kinds) {
+    const { search, copies: found } = await searchDlq(deps, kind, requestId, DLQ_READ);
+    dlqs.push(search);
+    for (const message of found) {
+      copies.push({ ...(await describeCopy(deps, message, requestId)), preview: previewMessage(message.body, message.attributes, DLQ_READ.bodyBytes) });
+    }
+  }
+  return { dlqs, copies };
+}
+
 export async function requestStory(deps: ConsoleDeps, store: ExecutionStore, lock: Lock, requestId: string): Promise<RequestStory> {
   const d = deps.description;
   const warnings: string[] = [];
@@ -154,12 +182,12 @@ export async function requestStory(deps: ConsoleDeps, store: ExecutionStore, loc
     ),
   );
   // The DLQs are searched as `status` searches them (ops/dlq-search.ts): by attribute, else by body.
-  const dlqs = lock.run(() => findDeadLetters(deps, dlqKindsOf(d), requestId, DLQ_READ));
+  const dlqs = lock.run(() => deadLetterCopies(deps, dlqKindsOf(d), requestId));
   const [record, executions, liveHeld, dead] = await Promise.all([recordRead(), store.withRequest(requestId), live, dlqs]);
   const names = new Map(dead.dlqs.map((s) => [s.queue, s.name]));
   const held: HeldMessage[] = [
     ...liveHeld.flat().filter((m) => m.requestId === requestId),
-    ...dead.deadLetters.map((copy) => ({
+    ...dead.copies.map((copy) => ({
       queue: names.get(copy.queue) ?? copy.queue,
       kind: copy.queue === 'dispatch' ? ('dispatch DLQ' as const) : ('master DLQ' as const),
       region: d.homeRegion,
@@ -170,6 +198,8 @@ export async function requestStory(deps: ConsoleDeps, store: ExecutionStore, loc
       by: copy.by,
       matchedBy: copy.matchedBy,
       ...(copy.receiveCount !== undefined ? { receiveCount: copy.receiveCount } : {}),
+      ...(copy.sentAt ? { sentAt: copy.sentAt } : {}),
+      preview: copy.preview,
     })),
   ];
   for (const s of dead.dlqs) {

@@ -9,6 +9,7 @@
  *                                            search by part of the name, status and start time, a page at a time
  *   GET  /api/execution?arn= (or ?name=)     one execution: summary, messages, events, states' outcomes
  *   GET  /api/graph                          the deployed definition laid out as a graph
+ *   GET  /api/graph?view=                    a view of it (graph-view.ts): Map/Parallel blocks, states never entered left out
  *   GET  /api/definition                     the deployed definition itself (ASL), as DescribeStateMachine gives it
  *   GET  /api/requests?id=                   a request's story: executions, record, where it is now
  *   GET  /api/regions                        depth, in flight, dispatched, failed over over time; health; DLQs;
@@ -39,6 +40,7 @@ import { redrive } from '../ops/redrive.js';
 import { executionSearchQuery } from './execution-search.js';
 import { CloudWatchFigures } from './cloudwatch-figures.js';
 import { ExecutionStore } from './executions.js';
+import { graphViewParam, layoutView, unknownOpen } from './graph-view.js';
 import { localSource, stageSource, type StageConsole } from './source.js';
 import { consoleDeps, dlqKindsOf, DLQ_READ, Lock, regionCapacityView, regionHealth, RegionSampler, requestStory } from './queues.js';
 
@@ -108,6 +110,7 @@ const schemas = {
       .min(0, 'must be at least 0')
       .max(MAX_WORKERS, `must be at most ${MAX_WORKERS}`),
   }),
+  graph: z.strictObject({ view: graphViewParam.optional() }),
   none: z.strictObject({}),
 };
 
@@ -185,8 +188,12 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       return store.detail(arn);
     },
     'GET /api/graph': async (query) => {
-      parse(schemas.none, query, 'query parameter');
-      return store.graph();
+      const { view } = parse(schemas.graph, query, 'query parameter');
+      if (!view) return store.graph();
+      const definition = await store.stateMachineDefinition();
+      const unknown = unknownOpen(definition, view);
+      if (unknown.length) throw new ApiError(400, `query parameter view.open: no Map or Parallel state named ${unknown.join(', ')}`);
+      return layoutView(definition, view);
     },
     'GET /api/definition': async (query) => {
       parse(schemas.none, query, 'query parameter');

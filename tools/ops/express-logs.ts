@@ -102,12 +102,14 @@ export async function readLogMessages(
   const messages: string[] = [];
   let nextToken: string | undefined;
   let pages = 0;
+  // One window for every page: a nextToken continues the request it came from, parameters and all.
+  const startTime = Date.now() - hours * 3600_000;
   do {
     const page = await client.send(
       new FilterLogEventsCommand({
         logGroupName,
         filterPattern,
-        startTime: Date.now() - hours * 3600_000,
+        startTime,
         ...(nextToken ? { nextToken } : {}),
       }),
     );

@@ -11,7 +11,8 @@ import { settingsFor } from '../../../tools/bench/sim/scenarios.js';
 import type { StealingSimSettings } from '../../../tools/bench/sim/steal-sim.js';
 import { POOLED, strandedDispatcher, strandedRun, strandedSettings, type StrandedOptions } from '../../../tools/bench/sim/steal-scenarios.js';
 
-const STEAL: StealingSimSettings = { checkEverySeconds: 30, idlePollSeconds: 20, receiveSeconds: 0.1, startupSeconds: 0, presenceLagSeconds: 60 };
+// Stealing only when idle (neither otherHighFirst nor fleetlessFirst): the base rule.
+const STEAL: StealingSimSettings = { checkEverySeconds: 30, idlePollSeconds: 20, receiveSeconds: 0.1, startupSeconds: 0, presenceLagSeconds: 60, otherHighFirst: false, fleetlessFirst: false };
 const base = (load: number, seed = 1): FleetSettings => ({
   ...settingsFor(deployedScenario(), { load, seed, durationSeconds: 20_000, dispatchers: 2, sqsLagSeconds: 2 }),
   mix: ALL_NORMAL,
@@ -85,8 +86,8 @@ describe('stealing on', () => {
     // The pooled queue drains it first of all (the lower bound).
     const pooled = strandedRun(simulateFleet(strandedSettings(o), POOLED), o, -1);
     expect(pooled.p99).toBeLessThan(on.p99);
-    // The what-if that serves a fleetless region before the own normal lane drains it sooner, once each.
-    const orphans = simulateFleet(strandedSettings(o, { ...STEAL, orphansFirst: true }), strandedDispatcher(60));
+    // fleetlessFirst (a region with no live worker before the own normal lane) drains it sooner, once each.
+    const orphans = simulateFleet(strandedSettings(o, { ...STEAL, fleetlessFirst: true }), strandedDispatcher(60));
     expect(strandedRun(orphans, o, lost).p99).toBeLessThan(on.p99);
     expect([...(orphans.starts as Uint8Array)].every((n) => n === 1)).toBe(true);
   });

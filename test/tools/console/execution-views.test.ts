@@ -220,3 +220,34 @@ describe('rows and bars from a history with Map iterations, a nested Map and a r
     expect(failed.bars.find((b) => b.key === 'v2#0')).toMatchObject({ ended: false, outcome: 'failed' });
   });
 });
+
+describe('a long history', () => {
+  // A Map of 2000 iterations, each a Pass state: 8000 events, as a large batch's Map would log them.
+  const definition = { StartAt: 'M', States: { M: { Type: 'Map', ItemProcessor: { StartAt: 'P', States: { P: { Type: 'Pass', End: true } } }, End: true } } };
+  const events: ConsoleEvent[] = [
+    { id: 1, previousEventId: 0, type: 'ExecutionStarted', timestamp: 0 },
+    { id: 2, previousEventId: 0, type: 'MapStateEntered', timestamp: 0, details: { name: 'M' } },
+    { id: 3, previousEventId: 2, type: 'MapStateStarted', timestamp: 0 },
+  ];
+  const push = (previousEventId: number, type: string, details?: Record<string, unknown>) => {
+    const id = events.length + 1;
+    events.push({ id, previousEventId, type, timestamp: id, ...(details ? { details } : {}) });
+    return id;
+  };
+  for (let i = 0; i < 2000; i += 1) {
+    const started = push(3, 'MapIterationStarted', { name: 'M', index: i });
+    const exited = push(push(started, 'PassStateEntered', { name: 'P' }), 'PassStateExited', { name: 'P' });
+    push(exited, 'MapIterationSucceeded', { name: 'M', index: i });
+  }
+  push(push(push(events.length, 'MapStateSucceeded'), 'MapStateExited', { name: 'M' }), 'ExecutionSucceeded');
+
+  it('gives every event its row and every iteration its bar, each state under its own iteration', () => {
+    const model = buildHistoryModel(events, definition, 'SUCCEEDED');
+    const rows = eventRows(events, model, 0);
+    expect(rows).toHaveLength(events.length);
+    expect(rows.at(-5)).toMatchObject({ type: 'PassStateExited', step: 'P', iteration: 'M #1999' });
+    const { bars } = timeline(events, model, 0, events.length, 'SUCCEEDED');
+    expect(bars).toHaveLength(1 + 2000 * 2);
+    expect(bars.filter((b) => b.name === 'P').every((b, i) => b.parentKey === `v2#${i}` && b.depth === 2)).toBe(true);
+  });
+});

@@ -51,10 +51,16 @@ async function seed(client: CloudWatchLogsClient) {
   await client.send(new CreateLogGroupCommand({ logGroupName: GROUP }));
   await client.send(new CreateLogStreamCommand({ logGroupName: GROUP, logStreamName: 'one' }));
   await client.send(new CreateLogStreamCommand({ logGroupName: GROUP, logStreamName: 'two' }));
-  const a = Array.from({ length: 12 }, (_, i) => ({ timestamp: T0 + i * 10, message: record('exec-a', i + 1, i === 0 ? 'ExecutionStarted' : i === 11 ? 'ExecutionSucceeded' : 'PassStateEntered', T0 + i * 10) }));
-  const b = Array.from({ length: 11 }, (_, i) => ({ timestamp: T0 + 5 + i * 10, message: record('exec-b', i + 1, i === 0 ? 'ExecutionStarted' : i === 10 ? 'ExecutionFailed' : 'TaskStateEntered', T0 + 5 + i * 10) }));
+  const events = (name: string, count: number, from: number, middle: string, end: string) =>
+    Array.from({ length: count }, (_, i) => {
+      const timestamp = from + i * 10;
+      return { timestamp, message: record(name, i + 1, i === 0 ? 'ExecutionStarted' : i === count - 1 ? end : middle, timestamp) };
+    });
+  const a = events('exec-a', 12, T0, 'PassStateEntered', 'ExecutionSucceeded');
+  const b = events('exec-b', 11, T0 + 5, 'TaskStateEntered', 'ExecutionFailed');
   await client.send(new PutLogEventsCommand({ logGroupName: GROUP, logStreamName: 'one', logEvents: a }));
-  await client.send(new PutLogEventsCommand({ logGroupName: GROUP, logStreamName: 'two', logEvents: [...b, { timestamp: T0 + 500, message: 'START RequestId: not a record' }] }));
+  const plain = { timestamp: T0 + 500, message: 'START RequestId: not a record' };
+  await client.send(new PutLogEventsCommand({ logGroupName: GROUP, logStreamName: 'two', logEvents: [...b, plain] }));
 }
 
 beforeAll(async () => {
@@ -124,9 +130,9 @@ describe('PutLogEvents then FilterLogEvents', () => {
       name: 'InvalidParameterException',
       message: expect.stringMatching(/space-delimited/),
     });
-    // A token is bound to the request that got it.
+    // A token is bound to the pattern and streams of the request that got it.
     const first = await logs.send(new FilterLogEventsCommand({ logGroupName: GROUP, limit: 2 }));
-    await expect(logs.send(new FilterLogEventsCommand({ logGroupName: GROUP, limit: 2, startTime: T0 + 1, nextToken: first.nextToken }))).rejects.toMatchObject({
+    await expect(logs.send(new FilterLogEventsCommand({ logGroupName: GROUP, limit: 2, filterPattern: 'exec', nextToken: first.nextToken }))).rejects.toMatchObject({
       name: 'InvalidParameterException',
       message: expect.stringMatching(/nextToken/),
     });
@@ -204,7 +210,10 @@ describe('Logs Insights queries', () => {
     const done = await slowLogs.send(new GetQueryResultsCommand({ queryId: finished.queryId }));
     expect(done.status).toBe('Complete');
     expect(done.results).toHaveLength(2);
-    await expect(slowLogs.send(new StopQueryCommand({ queryId: finished.queryId }))).rejects.toMatchObject({ name: 'InvalidParameterException', message: expect.stringMatching(/not running/) });
+    await expect(slowLogs.send(new StopQueryCommand({ queryId: finished.queryId }))).rejects.toMatchObject({
+      name: 'InvalidParameterException',
+      message: expect.stringMatching(/not running/),
+    });
     await expect(slowLogs.send(new GetQueryResultsCommand({ queryId: 'no-such-query' }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
   });
 
@@ -216,11 +225,14 @@ describe('Logs Insights queries', () => {
     );
     expect(error).toBeInstanceOf(MalformedQueryException);
     expect((error as MalformedQueryException).message).toMatch(/commands fields, filter, stats, sort and limit, not "parse"/);
-    expect((error as MalformedQueryException).queryCompileError?.location).toEqual({ startCharOffset: query.indexOf('parse'), endCharOffset: query.indexOf('parse') + 5 });
+    const at = query.indexOf('parse');
+    expect((error as MalformedQueryException).queryCompileError?.location).toEqual({ startCharOffset: at, endCharOffset: at + 'parse'.length });
 
-    await expect(start(logs, 'stats pct(id, 50) by execution_arn')).rejects.toMatchObject({ name: 'MalformedQueryException', message: expect.stringMatching(/stats functions .* not "pct"/) });
-    await expect(start(logs, 'filter type ~ "x"')).rejects.toMatchObject({ name: 'MalformedQueryException', message: expect.stringMatching(/unexpected character "~"/) });
-    await expect(start(logs, 'fields type | limit 0')).rejects.toMatchObject({ name: 'MalformedQueryException', message: expect.stringMatching(/limit takes a whole number/) });
+    const refused = (queryString: string, why: RegExp) =>
+      expect(start(logs, queryString)).rejects.toMatchObject({ name: 'MalformedQueryException', message: expect.stringMatching(why) });
+    await refused('stats pct(id, 50) by execution_arn', /stats functions .* not "pct"/);
+    await refused('filter type ~ "x"', /unexpected character "~"/);
+    await refused('fields type | limit 0', /limit takes a whole number/);
     await expect(
       logs.send(new StartQueryCommand({ logGroupName: '/no/such/group', queryString: 'fields type', startTime: 0, endTime: 1 })),
     ).rejects.toMatchObject({ name: 'ResourceNotFoundException', message: expect.stringContaining('/no/such/group') });

@@ -13,7 +13,9 @@
  * receive takes `receiveSeconds`; a stolen message starts `startupSeconds` after it is received (the
  * worker busy meanwhile) and counts in the other region's queue (received, then ended) as SQS would. A
  * worker that found nothing goes idle: an own message wakes it at once (its long polls), and at the end
- * of each idle poll (`idlePollSeconds`) it tries to steal again. Without `stealing`, nothing changes.
+ * of each idle poll (`idlePollSeconds`) it tries to steal again. With otherHighFirst or fleetlessFirst
+ * (`beforeOwnNormal`), each free moment after its own high lane takes from the lane its last reading
+ * chose (a reading when due, busy or idle), until that lane is empty. Without `stealing`, nothing changes.
  */
 import { afterTake, FIRST_TURN, pollOrder, STARVATION_LIMIT, type Lane, type LaneTurn } from '../../../core/lanes.js';
 import type { EventQueue } from './events.js';
@@ -57,10 +59,10 @@ export interface RegionStealing {
   /** No steal attempt after this time (the simulation must end when a backlog can never be reached). */
   readonly untilSeconds: number;
   /**
-   * A what-if, not shipped: at every free moment, after its own high lane and before its own normal lane,
-   * the worker takes from a region that has lost its fleet (no live workers) when it has a backlog.
+   * otherHighFirst / fleetlessFirst (core/stealing.ts chooseBeforeOwnNormal), from a reading made at
+   * `now`: where to take from after the own high lane and before the own normal lane. Undefined: neither on.
    */
-  readonly orphan?: (now: number) => StealTarget | undefined;
+  readonly beforeOwnNormal?: (now: number) => StealTarget | undefined;
 }
 
 interface Worker {
@@ -75,6 +77,9 @@ interface Worker {
   /** Stealing: when the worker last read the other regions, and the lane it last stole from. */
   lastReading: number;
   current?: StealTarget;
+  /** From the last reading: the lane taken before the own normal one, and the idle choice not used yet. */
+  prior?: StealTarget | undefined;
+  idleChoice?: StealTarget | undefined;
 }
 
 interface IdleEntry {
@@ -228,15 +233,20 @@ export class LaneRegion {
 
   /** The worker polls its lanes in order and starts the first message it finds; else it goes idle. */
   private poll(worker: Worker, now: number): void {
-    const orphan = this.options.stealing?.orphan;
-    if (orphan && !this.queues.high.length && now <= (this.options.stealing as RegionStealing).untilSeconds) {
-      const target = orphan(now);
+    const s = this.options.stealing;
+    // worker/stealing.ts beforeOwnNormal: a reading when due (busy or idle), then, the own high lane
+    // empty, the lane it chose until that comes back empty.
+    if (s?.beforeOwnNormal && !this.queues.high.length && now <= s.untilSeconds) {
+      const fresh = this.readWhenDue(worker, now);
+      const target = worker.prior;
       if (target) {
-        const at = now + (this.options.stealing as RegionStealing).receiveSeconds;
+        const at = now + (fresh ? 2 : 1) * s.receiveSeconds;
         worker.busy = true;
         this.options.events.at(at, () => {
           if (this.stopIfRemoved(worker)) return;
-          if (!this.receiveStolen(worker, target, at)) this.backToOwn(worker, at);
+          if (this.receiveStolen(worker, target, at)) return;
+          worker.prior = undefined;
+          this.backToOwn(worker, at);
         });
         return;
       }
@@ -274,16 +284,27 @@ export class LaneRegion {
     this.readAndSteal(worker, now);
   }
 
+  /** worker/stealing.ts readWhenDue: a reading when the last is checkEverySeconds old, both choices made from it. */
+  private readWhenDue(worker: Worker, now: number): boolean {
+    const s = this.options.stealing as RegionStealing;
+    if (now - worker.lastReading < s.checkEverySeconds) return false;
+    worker.lastReading = now;
+    worker.prior = s.beforeOwnNormal?.(now);
+    worker.idleChoice = s.choose(now);
+    return true;
+  }
+
   private readAndSteal(worker: Worker, now: number): void {
     const s = this.options.stealing as RegionStealing;
-    if (now - worker.lastReading < s.checkEverySeconds) {
+    const fresh = this.readWhenDue(worker, now);
+    const choice = worker.idleChoice;
+    worker.idleChoice = undefined;
+    if (!fresh && !choice) {
       this.backToOwn(worker, now);
       return;
     }
-    worker.lastReading = now;
-    const choice = s.choose(now);
-    // The reading's round trip, then (with a choice) the receive's.
-    const read = now + s.receiveSeconds;
+    // The reading's round trip (when one was made now), then (with a choice) the receive's.
+    const read = fresh ? now + s.receiveSeconds : now;
     if (!choice) {
       this.options.events.at(read, () => {
         if (!this.stopIfRemoved(worker)) this.backToOwn(worker, read);

@@ -34,8 +34,9 @@ export interface StealKnobs {
   readonly startupSeconds: number;
   readonly minBacklogPerWorker: number;
   readonly presenceLagSeconds: number;
-  /** A what-if (steal-sim.ts): regions without live workers served before the own normal lane. */
-  readonly orphansFirst?: boolean;
+  /** core/stealing.ts otherHighFirst / fleetlessFirst: taken before the own normal lane. */
+  readonly otherHighFirst: boolean;
+  readonly fleetlessFirst: boolean;
 }
 
 export const stealingOf = (k: StealKnobs): StealingSimSettings => ({
@@ -45,7 +46,8 @@ export const stealingOf = (k: StealKnobs): StealingSimSettings => ({
   startupSeconds: k.startupSeconds,
   minBacklogPerWorker: k.minBacklogPerWorker,
   presenceLagSeconds: k.presenceLagSeconds,
-  ...(k.orphansFirst ? { orphansFirst: true } : {}),
+  otherHighFirst: k.otherHighFirst,
+  fleetlessFirst: k.fleetlessFirst,
 });
 
 export interface BaseOptions {

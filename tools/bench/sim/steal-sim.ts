@@ -9,7 +9,7 @@
  * `presenceLagSeconds` after a fleet change), each region's round trip `receiveSeconds`.
  */
 import type { Lane } from '../../../core/lanes.js';
-import { chooseSteal, stealingSettingsSchema, type StealCandidate } from '../../../core/stealing.js';
+import { chooseBeforeOwnNormal, chooseSteal, stealingSettingsSchema, type StealCandidate } from '../../../core/stealing.js';
 import type { CountReader } from './lane-counts.js';
 import type { LaneRegion, RegionStealing } from './lane-region.js';
 
@@ -35,12 +35,10 @@ export interface StealingSimSettings {
   readonly presenceLagSeconds: number;
   /** No steal attempt after this time (default: twice the arrivals' duration, plus a day). */
   readonly untilSeconds?: number;
-  /**
-   * A what-if, not shipped (core/stealing.ts would need it): a region with no live workers (presence) is
-   * served before the worker's own normal lane, not only when its own lanes are empty. Each free moment
-   * reads the depths (a GetQueueAttributes per lane and region per job).
-   */
-  readonly orphansFirst?: boolean;
+  /** core/stealing.ts otherHighFirst (default its schema's). */
+  readonly otherHighFirst?: boolean;
+  /** core/stealing.ts fleetlessFirst (default its schema's). */
+  readonly fleetlessFirst?: boolean;
 }
 
 /** What of a fleet run's settings (tools/bench/sim/fleet-model.ts FleetSettings) the stealers use. */
@@ -81,6 +79,8 @@ export function stealingFor(settings: StealingRunSettings, regions: () => readon
       allowRegions: s.allow ? [...(s.allow[own] ?? [])] : names.filter((n) => n !== own),
       ...(s.minBacklogPerWorker === undefined ? {} : { minBacklogPerWorker: s.minBacklogPerWorker }),
       ...(s.maxLatencyMs === undefined ? {} : { maxLatencyMs: s.maxLatencyMs }),
+      ...(s.otherHighFirst === undefined ? {} : { otherHighFirst: s.otherHighFirst }),
+      ...(s.fleetlessFirst === undefined ? {} : { fleetlessFirst: s.fleetlessFirst }),
     });
     const allowed = new Set(core.allowRegions);
     const read = (now: number): StealCandidate[] | undefined => {
@@ -111,11 +111,11 @@ export function stealingFor(settings: StealingRunSettings, regions: () => readon
         const candidates = read(now);
         return candidates && target(chooseSteal(own, candidates, core));
       },
-      ...(s.orphansFirst
+      ...(core.otherHighFirst || core.fleetlessFirst
         ? {
-            orphan: (now: number) => {
-              const candidates = read(now)?.filter((c) => c.workers === 0);
-              return candidates && target(chooseSteal(own, candidates, { ...core, minBacklogPerWorker: Math.min(core.minBacklogPerWorker, 1) }));
+            beforeOwnNormal: (now: number) => {
+              const candidates = read(now);
+              return candidates && target(chooseBeforeOwnNormal(own, candidates, core));
             },
           }
         : {}),

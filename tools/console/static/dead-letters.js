@@ -1,6 +1,7 @@
 // Dead letters: what the dispatch and master DLQs hold, grouped by reason (as `dlq` lists them), and a
 // redrive (all, a reason, or one request) with the CLI's rules: a dry run first, shown for confirmation,
-// then the move (as `redrive` makes it).
+// then the move (as `redrive` makes it). Each message's body and attributes open under its row (body.js).
+import { messageBody } from './body.js';
 import { api, dateTime, fill, h, link, post, requestHref } from './dom.js';
 
 // Every DLQ the API lists (tools/ops/dlq-model.ts DLQ_KINDS); an unknown one is shown by its kind.
@@ -71,6 +72,7 @@ function redriveDialog(selection, title, done) {
 function queueSection(listing, reload) {
   // Only the master DLQ's messages are listed with what their record says.
   const withRecord = listing.messages.some((m) => m.record);
+  const columns = withRecord ? 6 : 5;
   // As `redrive --reason TEXT`: every message whose reason contains the text (case-insensitive).
   const reasonText = h('input', { type: 'text', placeholder: 'reason contains…', 'aria-label': 'reason contains' });
   const reasonFilter = h('span', {}, [
@@ -111,7 +113,7 @@ function queueSection(listing, reload) {
           h('summary', {}, `${group.requestIds.length} request_id${group.requestIds.length === 1 ? '' : 's'}${group.withoutRequestId ? `, ${group.withoutRequestId} without request_id` : ''}`),
           h('table', {}, [
             h('thead', {}, h('tr', {}, ['request_id', 'Message', withRecord ? 'Record' : null, 'Receives', 'Sent', ''].filter((t) => t !== null).map((t) => h('th', {}, t)))),
-            h('tbody', {}, messages.map((m) =>
+            h('tbody', {}, messages.flatMap((m) => [
               h('tr', { dataset: { requestId: m.requestId ?? '' } }, [
                 h('td', {}, m.requestId ? link(requestHref(m.requestId), m.requestId, { class: 'mono' }) : h('span', { class: 'muted' }, '(none)')),
                 h('td', { class: 'mono', title: m.messageId }, m.messageId.slice(0, 8)),
@@ -120,7 +122,10 @@ function queueSection(listing, reload) {
                 h('td', {}, m.sentAt ? dateTime(Date.parse(m.sentAt)) : ''),
                 h('td', {}, m.requestId ? redriveButton('Redrive', { requestIds: [m.requestId] }, `Redrive ${m.requestId}`, { 'data-action': 'redrive-one' }) : ''),
               ]),
-            )),
+              m.preview
+                ? h('tr', { class: 'message-body-row', dataset: { messageId: m.messageId } }, h('td', { colspan: columns }, messageBody(m.preview, m)))
+                : null,
+            ])),
           ]),
         ]),
       ]);

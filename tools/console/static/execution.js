@@ -1,9 +1,21 @@
-// One execution: the deployed state machine as a graph, each state coloured by what happened to it in
-// this execution; a click shows the state's visits (input, output, events in order); below, the batch's
-// messages and what became of each.
+// One execution, in tabs as the Step Functions console shows one: the deployed state machine as a graph,
+// each state coloured by what happened to it in this execution (a click shows the state's visits: input,
+// output, events in order); the table of events; the timeline; the input and output; the definition.
+// The tab is in the URL (#/execution/<name or ARN>?tab=timeline), so a link opens it. Below the tabs,
+// the batch's messages and what became of each.
 import { api, dateTime, duration, fill, h, pretty, requestHref, link } from './dom.js';
 import { drawGraph, legend, OUTCOME_LABEL } from './graph.js';
 import { outcomePills } from './executions.js';
+import { definitionView, eventsView, ioView, timelineView } from './execution-views.js';
+
+const TABS = [
+  ['graph', 'Graph'],
+  ['events', 'Table of events'],
+  ['timeline', 'Timeline'],
+  ['io', 'Input & output'],
+  ['definition', 'Definition'],
+];
+const tabInUrl = () => new URLSearchParams(location.hash.split('?')[1] ?? '').get('tab');
 
 let graphLayout;
 const loadGraph = async () => (graphLayout ??= await api('/api/graph'));
@@ -95,11 +107,37 @@ function messagesTable(detail) {
   ]);
 }
 
+/** The tab bar: arrow keys move between tabs; the chosen one is written into the URL without a reload. */
+function tabBar(choose) {
+  const buttons = TABS.map(([id, label]) =>
+    h('button', { type: 'button', role: 'tab', id: `tab-${id}`, 'aria-controls': `panel-${id}`, dataset: { tab: id }, onclick: () => choose(id) }, label),
+  );
+  const bar = h('div', { class: 'execution-tabs', role: 'tablist', 'aria-label': 'Views of this execution' }, buttons);
+  bar.addEventListener('keydown', (ev) => {
+    const at = buttons.indexOf(document.activeElement);
+    if (at < 0 || (ev.key !== 'ArrowRight' && ev.key !== 'ArrowLeft')) return;
+    const next = buttons[(at + (ev.key === 'ArrowRight' ? 1 : buttons.length - 1)) % buttons.length];
+    next.focus();
+    choose(next.dataset.tab);
+  });
+  return {
+    element: bar,
+    select(id) {
+      for (const b of buttons) {
+        const on = b.dataset.tab === id;
+        b.setAttribute('aria-selected', String(on));
+        b.tabIndex = on ? 0 : -1;
+      }
+    },
+  };
+}
+
 // The route names the execution by its ARN (the links) or by its name (a deep link a person types).
 export function render(main, arn) {
   const head = h('div');
-  const body = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
-  main.append(head, body);
+  const status = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
+  const route = location.hash.split('?')[0];
+  let left = false;
   let timer;
   let selected;
   let graph;
@@ -111,9 +149,47 @@ export function render(main, arn) {
     if (zoomTo) graph.focus(name, 0.8);
     fill(panel, stateDetails(name, current, graphLayout.nodes.find((n) => n.name === name)));
   };
+  const graphPanel = h('div');
+  const messages = h('div');
+  const views = {
+    graph: {
+      element: graphPanel,
+      update(detail) {
+        graph = drawGraph(graphLayout, detail.model.states, choose, detail.model.transitions);
+        panel = h('div', { class: 'panel details', id: 'state-details' }, overview(detail, choose));
+        fill(graphPanel, [legend(), h('div', { class: 'execution-layout' }, [graph.element, panel])]);
+        if (selected) choose(selected);
+      },
+    },
+    events: eventsView(),
+    timeline: timelineView(),
+    io: ioView(),
+    definition: definitionView(),
+  };
+  // A view is drawn when shown (the graph measures its frame) and when new data comes while it is shown.
+  const stale = new Set();
+  const panels = Object.fromEntries(TABS.map(([id]) => [id, h('section', { role: 'tabpanel', id: `panel-${id}`, 'aria-labelledby': `tab-${id}`, class: 'tab-panel', hidden: true }, views[id].element)]));
+  let shown = TABS.some(([id]) => id === tabInUrl()) ? tabInUrl() : 'graph';
+  const show = (id) => {
+    shown = id;
+    tabs.select(id);
+    for (const [key, p] of Object.entries(panels)) p.hidden = key !== id;
+    if (tabInUrl() !== id) history.replaceState(null, '', `${location.pathname}${location.search}${route}?tab=${id}`);
+    if (current && stale.has(id)) {
+      stale.delete(id);
+      views[id].update(current);
+    }
+  };
+  const tabs = tabBar(show);
+  const body = h('div', { hidden: true }, [tabs.element, ...Object.values(panels), messages]);
+  main.append(head, status, body);
+
   const load = async () => {
     try {
-      const [layout, detail] = await Promise.all([loadGraph(), api(`/api/execution?${arn.startsWith('arn:') ? 'arn' : 'name'}=${encodeURIComponent(arn)}`)]);
+      const [, detail] = await Promise.all([loadGraph(), api(`/api/execution?${arn.startsWith('arn:') ? 'arn' : 'name'}=${encodeURIComponent(arn)}`)]);
+      // Left while it loaded: the URL and the page are another page's now.
+      if (left) return;
+      const first = !current;
       current = detail;
       const e = detail.execution;
       fill(head, [
@@ -127,20 +203,23 @@ export function render(main, arn) {
         e.error ? h('p', { class: 'error' }, `${e.error}: ${e.cause ?? ''}`) : null,
         h('p', { class: 'muted mono' }, e.arn),
       ]);
-      graph = drawGraph(layout, detail.model.states, choose, detail.model.transitions);
-      panel = h('div', { class: 'panel details', id: 'state-details' }, overview(detail, choose));
-      fill(body, [
-        legend(),
-        h('div', { class: 'execution-layout' }, [graph.element, panel]),
-        h('h2', {}, `Messages of this batch (${detail.messages.length})`),
-        messagesTable(detail),
-      ]);
-      if (selected) choose(selected);
+      fill(messages, [h('h2', {}, `Messages of this batch (${detail.messages.length})`), messagesTable(detail)]);
+      for (const [id] of TABS) stale.add(id);
+      if (first) {
+        status.remove();
+        body.hidden = false;
+      }
+      show(shown);
       if (e.status === 'RUNNING') timer = setTimeout(load, 1000);
     } catch (error) {
-      fill(body, h('p', { class: 'error' }, error.message));
+      if (left) return;
+      fill(status, h('p', { class: 'error' }, error.message));
+      if (!status.isConnected) main.insertBefore(status, body);
     }
   };
   load();
-  return () => clearTimeout(timer);
+  return () => {
+    left = true;
+    clearTimeout(timer);
+  };
 }

@@ -1,5 +1,7 @@
 // Requests: one request_id's whole story: where it is now (which queue or DLQ holds it, with the
-// reason), its record in the idempotency table, and every execution whose batch held it.
+// reason, and the body of each copy as body.js shows it), its record in the idempotency table, and every
+// execution whose batch held it.
+import { messageBody } from './body.js';
 import { api, dateTime, executionHref, fill, h, link, requestHref } from './dom.js';
 
 function now(story) {
@@ -21,7 +23,7 @@ function show(target, story) {
     story.held.length
       ? h('table', { id: 'held' }, [
           h('thead', {}, h('tr', {}, ['Queue', 'Kind', 'Region', 'State', 'Receives', 'Reason', 'Put there by'].map((t) => h('th', {}, t)))),
-          h('tbody', {}, story.held.map((m) =>
+          h('tbody', {}, story.held.flatMap((m) => [
             h('tr', { dataset: { kind: m.kind } }, [
               h('td', { class: 'mono' }, m.queue),
               h('td', {}, m.kind),
@@ -31,7 +33,8 @@ function show(target, story) {
               h('td', {}, m.reason ?? ''),
               h('td', {}, m.by ? `the ${m.by}${m.matchedBy === 'body' ? ' (request_id read from the body)' : ''}` : ''),
             ]),
-          )),
+            m.preview ? h('tr', { class: 'message-body-row', dataset: { messageId: m.messageId } }, h('td', { colspan: 7 }, messageBody(m.preview, m))) : null,
+          ])),
         ])
       : h('p', { class: 'muted' }, 'In no queue and no DLQ: a worker took it, or it is on its way.'),
     h('h2', {}, 'Record in the idempotency table'),

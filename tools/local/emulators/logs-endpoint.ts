@@ -67,7 +67,12 @@ const streamName = z.string().min(1).max(512).regex(/^[^:*]*$/, 'Member must sat
 const epochMs = z.number().int().min(0);
 const token = z.string().min(1).optional();
 
-const createGroupSchema = z.object({ logGroupName: groupName, kmsKeyId: z.string().optional(), tags: z.record(z.string(), z.string()).optional(), logGroupClass: z.string().optional() });
+const createGroupSchema = z.object({
+  logGroupName: groupName,
+  kmsKeyId: z.string().optional(),
+  tags: z.record(z.string(), z.string()).optional(),
+  logGroupClass: z.string().optional(),
+});
 const createStreamSchema = z.object({ logGroupName: groupName, logStreamName: streamName });
 const putSchema = z.object({
   logGroupName: groupName,
@@ -481,7 +486,8 @@ const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 /** @timestamp as Logs Insights shows it: "2025-12-02 10:23:00.000", UTC. */
 export function insightsTimestamp(ms: number): string {
   const d = new Date(ms);
-  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}`;
+  const day = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
+  return `${day} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}`;
 }
 const timeCell = (ms: number): Cell => ({ text: insightsTimestamp(ms), num: ms });
 
@@ -648,7 +654,10 @@ export async function startLogsEndpoint(options: LogsEndpointOptions = {}): Prom
       }
       const bytes = events.reduce((sum, e) => sum + Buffer.byteLength(e.message) + EVENT_OVERHEAD_BYTES, 0);
       if (bytes > MAX_BATCH_BYTES) {
-        throw new LogsApiError('InvalidParameterException', `The batch of log events is ${bytes} bytes; at most ${MAX_BATCH_BYTES} are accepted (each message's UTF-8 bytes plus 26)`);
+        throw new LogsApiError(
+          'InvalidParameterException',
+          `The batch of log events is ${bytes} bytes; at most ${MAX_BATCH_BYTES} are accepted (each message's UTF-8 bytes plus 26)`,
+        );
       }
       // As the service does: events older than 14 days or more than 2 hours ahead are not stored, and said so.
       const at = now();
@@ -670,7 +679,8 @@ export async function startLogsEndpoint(options: LogsEndpointOptions = {}): Prom
       const scope = scopeOf(['groups', request.logGroupNamePrefix, request.logGroupNamePattern]);
       const after = decodeToken(request.nextToken, scope, z.object({ after: z.string() }))?.after;
       const matching = [...groups.values()]
-        .filter((g) => (!request.logGroupNamePrefix || g.name.startsWith(request.logGroupNamePrefix)) && (!request.logGroupNamePattern || g.name.toLowerCase().includes(request.logGroupNamePattern.toLowerCase())))
+        .filter((g) => !request.logGroupNamePrefix || g.name.startsWith(request.logGroupNamePrefix))
+        .filter((g) => !request.logGroupNamePattern || g.name.toLowerCase().includes(request.logGroupNamePattern.toLowerCase()))
         .sort((a, b) => (a.name < b.name ? -1 : 1))
         .filter((g) => after === undefined || g.name > after);
       const page = matching.slice(0, request.limit ?? 50);
@@ -704,7 +714,9 @@ export async function startLogsEndpoint(options: LogsEndpointOptions = {}): Prom
       const streams = [...group.streams.entries()].filter(
         ([name]) => (!request.logStreamNames || request.logStreamNames.includes(name)) && (!request.logStreamNamePrefix || name.startsWith(request.logStreamNamePrefix)),
       );
-      const scope = scopeOf(['filter', group.name, request.logStreamNames, request.logStreamNamePrefix, request.startTime, request.endTime, request.filterPattern]);
+      // A token keeps to the group, streams and pattern it was issued for; the time range is the continuing
+      // request's own (a caller that recomputes "the last N hours" for each page moves it a little).
+      const scope = scopeOf(['filter', group.name, request.logStreamNames, request.logStreamNamePrefix, request.filterPattern]);
       // The token is the last event returned (time, arrival): events that arrive meanwhile do not shift pages.
       const after = decodeToken(request.nextToken, scope, z.object({ t: z.number(), s: z.number() }));
       const matching = streams
@@ -723,7 +735,13 @@ export async function startLogsEndpoint(options: LogsEndpointOptions = {}): Prom
       }
       const last = page.at(-1);
       return {
-        events: page.map((e) => ({ logStreamName: e.stream, timestamp: e.timestamp, message: e.message, ingestionTime: e.ingestionTime, eventId: `${e.timestamp}-${e.seq}` })),
+        events: page.map((e) => ({
+          logStreamName: e.stream,
+          timestamp: e.timestamp,
+          message: e.message,
+          ingestionTime: e.ingestionTime,
+          eventId: `${e.timestamp}-${e.seq}`,
+        })),
         searchedLogStreams: streams.map(([logStreamName]) => ({ logStreamName, searchedCompletely: true })),
         ...(last && matching.length > page.length ? { nextToken: encodeToken(scope, { t: last.timestamp, s: last.seq }) } : {}),
       };
@@ -812,7 +830,10 @@ export async function startLogsEndpoint(options: LogsEndpointOptions = {}): Prom
       const action = target.startsWith('Logs_20140328.') ? target.slice('Logs_20140328.'.length) : undefined;
       const operation = action !== undefined && Object.hasOwn(operations, action) ? operations[action] : undefined;
       if (req.method !== 'POST' || !operation) {
-        throw new LogsApiError('UnknownOperationException', `This local CloudWatch Logs endpoint does not serve '${target}'; it serves ${Object.keys(operations).join(', ')}`);
+        throw new LogsApiError(
+          'UnknownOperationException',
+          `This local CloudWatch Logs endpoint does not serve '${target}'; it serves ${Object.keys(operations).join(', ')}`,
+        );
       }
       let body: unknown;
       try {
