@@ -20,6 +20,7 @@ import { executionOutputSchema } from '../../../core/outcomes.js';
 import { APP_NAME } from '../../../core/topology.js';
 import { awsTarget } from '../../../tools/cli/target.js';
 import { launchChromium } from '../../../tools/console/chromium.js';
+import { CloudWatchFigures } from '../../../tools/console/cloudwatch-figures.js';
 import { LIVE_QUEUES_NOT_READ } from '../../../tools/console/queues.js';
 import { deadLetterScene, failoverScene } from '../../../tools/console/scene.js';
 import { READ_ONLY, startConsole, type ConsoleServer } from '../../../tools/console/server.js';
@@ -269,6 +270,25 @@ describe('the console of a deployed stage, on the local stack through the AWS AP
       stat: 'Sum',
       period: 60,
     });
+  });
+});
+
+describe("the Regions page's CloudWatch figures", () => {
+  it('keeps the figures it had when a read fails, and says so', async () => {
+    const figures = new CloudWatchFigures(stack.description, [], target.cloudwatch as (region: string) => CloudWatchClient, { namespace: metricNamespace('local') });
+    await figures.read();
+    const kept = [...figures.samples];
+    expect(kept.length).toBe(60);
+    cloudwatch.failWith = 500;
+    try {
+      await expect(figures.read()).rejects.toThrow(/injected failure/);
+    } finally {
+      cloudwatch.failWith = undefined;
+    }
+    expect(figures.samples).toEqual(kept);
+    expect(figures.note()).toMatch(/The last read failed \(\w+: injected failure\): the figures shown are older\.$/);
+    await figures.read();
+    expect(figures.note()).not.toMatch(/last read failed/);
   });
 });
 
