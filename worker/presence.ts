@@ -13,6 +13,12 @@
  * thrown into the worker's job. `stop()` removes the worker's own entry, so a clean shutdown drops out at
  * once; a worker that dies stops renewing and drops out when its lease passes.
  *
+ * A renewal is billed on the whole item's size (one write unit per KB): a region of more than about 30
+ * workers has an item over 1 KB. So that a worker's presence costs the same at any fleet size, the
+ * beats are spaced by the units the last renewal consumed (ReturnConsumedCapacity): with an item of 3
+ * units, a beat every 3 heartbeats, each lease 3 times as long (`scaleWithItemSize`, on by default). A
+ * large fleet pays for it in how long a vanished worker still counts: its lease.
+ *
  * The lease end is advice for counting, never a safety decision (docs/architecture.md, invariant 12):
  * a skewed clock only makes a worker count a little longer or shorter.
  *
@@ -35,6 +41,11 @@ export interface PresenceReporterOptions {
   readonly leaseMs?: number;
   /** Entries past their lease this long are removed by a renewal that saw them. Default PRESENCE.forgetAfterSeconds. */
   readonly forgetAfterMs?: number;
+  /**
+   * Space the beats (and lengthen the lease) by the write units the last renewal consumed, so that a
+   * worker writes about one unit per heartbeat at any item size. Default true.
+   */
+  readonly scaleWithItemSize?: boolean;
   /** Wall clock, epoch ms (lease ends are written with it). Default Date.now. */
   readonly now?: () => number;
   /** A renewal or removal that failed; the next beat tries again. Default: console.warn. */
@@ -50,6 +61,11 @@ export interface PresenceCounters {
   readonly forgotten: number;
   /** UpdateItem calls made (renewals, writes again without removals, the removal on stop). */
   readonly writes: number;
+  /** Write units the renewals consumed, in all (as DynamoDB reported them). */
+  readonly writeUnits: number;
+  /** The spacing of the beats now, ms (heartbeatMs times the item's units when scaled), and the lease written with the next. */
+  readonly heartbeatMs: number;
+  readonly leaseMs: number;
 }
 
 const describe = (error: unknown) => `${(error as Error)?.name ?? 'Error'}: ${(error as Error)?.message ?? String(error)}`;
@@ -70,7 +86,10 @@ export class PresenceReporter {
   private stopped = false;
   /** What the last renewal's ALL_NEW image held: lease ends by worker id. */
   private seen = new Map<string, number>();
-  private counts = { renewals: 0, failures: 0, forgotten: 0, writes: 0 };
+  private counts = { renewals: 0, failures: 0, forgotten: 0, writes: 0, writeUnits: 0 };
+  /** Units of the item at the last two renewals (1 before any): the lease written covers the beats of the larger. */
+  private units = 1;
+  private spacing = 1;
 
   constructor(private readonly options: PresenceReporterOptions) {
     const workerId = workerIdSchema.safeParse(options.workerId);
@@ -92,7 +111,7 @@ export class PresenceReporter {
   }
 
   counters(): PresenceCounters {
-    return { ...this.counts };
+    return { ...this.counts, heartbeatMs: this.heartbeatMs * this.spacing, leaseMs: this.leaseMs * this.units };
   }
 
   /** Renews at once, then every heartbeat, until stop(). Returns this. */
@@ -108,7 +127,7 @@ export class PresenceReporter {
     if (this.stopped) return;
     this.inFlight = this.renew().finally(() => {
       if (this.stopped) return;
-      this.timer = setTimeout(() => this.beat(), this.heartbeatMs);
+      this.timer = setTimeout(() => this.beat(), this.heartbeatMs * this.spacing);
       this.timer.unref?.();
     });
   }
@@ -123,7 +142,7 @@ export class PresenceReporter {
 
   private async update(removals: ReadonlyArray<readonly [string, number]>): Promise<Record<string, AttributeValue> | undefined> {
     const names: Record<string, string> = { '#me': this.attribute };
-    const values: Record<string, AttributeValue> = { ':until': { N: String(this.now() + this.leaseMs) } };
+    const values: Record<string, AttributeValue> = { ':until': { N: String(this.now() + this.leaseMs * this.units) } };
     const conditions: string[] = [];
     removals.forEach(([id, until], i) => {
       names[`#f${i}`] = presenceAttribute(id);
@@ -131,7 +150,7 @@ export class PresenceReporter {
       conditions.push(`#f${i} = :f${i}`);
     });
     this.counts.writes += 1;
-    const { Attributes } = await this.options.client.send(
+    const { Attributes, ConsumedCapacity } = await this.options.client.send(
       new UpdateItemCommand({
         TableName: this.options.tableName,
         Key: this.key,
@@ -140,8 +159,19 @@ export class PresenceReporter {
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
         ReturnValues: 'ALL_NEW',
+        ReturnConsumedCapacity: 'TOTAL',
       }),
     );
+    const units = ConsumedCapacity?.CapacityUnits;
+    if (units !== undefined && Number.isFinite(units) && units > 0) {
+      this.counts.writeUnits += units;
+      if (this.options.scaleWithItemSize !== false) {
+        // The next beat comes after `units` heartbeats, but no later than the lease just written covers
+        // three times over; the lease of the next renewal covers the new spacing.
+        this.spacing = Math.max(1, Math.min(Math.ceil(units), this.units));
+        this.units = Math.max(1, Math.ceil(units));
+      }
+    }
     return Attributes;
   }
 

@@ -110,9 +110,12 @@ class PresenceReporter:
 
     dynamodb: a boto3 DynamoDB client of the home region (the idempotency table). heartbeat_seconds,
     lease_seconds, forget_after_seconds: PRESENCE's by default. clock: wall clock in seconds (time.time),
-    for the lease ends. on_error(error): a renewal or removal that failed (default: a logged warning)."""
+    for the lease ends. on_error(error): a renewal or removal that failed (default: a logged warning).
+    scale_with_item_size (default True): a renewal is billed on the whole item (one write unit per KB, over
+    about 30 workers a region); the beats are spaced by the units the last renewal consumed and the lease
+    lengthened alike, so a worker writes about one unit per heartbeat at any fleet size (as worker/presence.ts)."""
 
-    def __init__(self, dynamodb, table_name, region, worker_id, heartbeat_seconds=None, lease_seconds=None, forget_after_seconds=None, clock=time.time, on_error=None):
+    def __init__(self, dynamodb, table_name, region, worker_id, heartbeat_seconds=None, lease_seconds=None, forget_after_seconds=None, clock=time.time, on_error=None, scale_with_item_size=True):
         try:
             check_worker_id(worker_id)
         except ValueError as error:
@@ -137,14 +140,18 @@ class PresenceReporter:
         self.attribute = presence_attribute(worker_id)
         self.key = {"request_id": {"S": presence_key(region)}}
         self._seen = {}  # what the last renewal's ALL_NEW image held: lease ends by worker id
-        self._counts = {"renewals": 0, "failures": 0, "forgotten": 0, "writes": 0}
+        self._counts = {"renewals": 0, "failures": 0, "forgotten": 0, "writes": 0, "write_units": 0}
+        self.scale_with_item_size = scale_with_item_size
+        self._units = 1  # the item's units at the last renewal: the next lease covers the beats they space
+        self._spacing = 1
         self._lock = threading.Lock()  # one write at a time (a beat, a renew() call, stop())
         self._stopped = threading.Event()
         self._thread = None
 
     def counters(self):
-        """renewals written, failures (retried at the next beat), forgotten (others' entries removed), writes (UpdateItem calls)."""
-        return dict(self._counts)
+        """renewals written, failures (retried at the next beat), forgotten (others' entries removed), writes (UpdateItem
+        calls), write_units consumed; heartbeat_seconds and lease_seconds as they are spaced now."""
+        return {**self._counts, "heartbeat_seconds": self.heartbeat_seconds * self._spacing, "lease_seconds": self.lease_seconds * self._units}
 
     def _now_ms(self):
         return int(self.clock() * 1000)
@@ -161,7 +168,7 @@ class PresenceReporter:
     def _beats(self):
         while not self._stopped.is_set():
             self.renew()
-            self._stopped.wait(self.heartbeat_seconds)
+            self._stopped.wait(self.heartbeat_seconds * self._spacing)
 
     def _report(self, error):
         try:
@@ -174,7 +181,7 @@ class PresenceReporter:
 
     def _update(self, removals):
         names = {"#me": self.attribute}
-        values = {":until": {"N": str(self._now_ms() + int(self.lease_seconds * 1000))}}
+        values = {":until": {"N": str(self._now_ms() + int(self.lease_seconds * self._units * 1000))}}
         conditions = []
         for i, (worker, until) in enumerate(removals):
             names[f"#f{i}"] = presence_attribute(worker)
@@ -190,11 +197,21 @@ class PresenceReporter:
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
             "ReturnValues": "ALL_NEW",
+            "ReturnConsumedCapacity": "TOTAL",
         }
         if conditions:
             request["ConditionExpression"] = " AND ".join(conditions)
         self._counts["writes"] += 1
-        return self.dynamodb.update_item(**request).get("Attributes")
+        answer = self.dynamodb.update_item(**request)
+        units = (answer.get("ConsumedCapacity") or {}).get("CapacityUnits")
+        if isinstance(units, (int, float)) and not isinstance(units, bool) and math.isfinite(units) and units > 0:
+            self._counts["write_units"] += units
+            if self.scale_with_item_size:
+                # The next beat after `units` heartbeats, but no later than the lease just written covers three
+                # times over; the next renewal's lease covers the new spacing.
+                self._spacing = max(1, min(math.ceil(units), self._units))
+                self._units = max(1, math.ceil(units))
+        return answer.get("Attributes")
 
     def renew(self):
         """One renewal now (what the beats call): True when written. Never raises."""

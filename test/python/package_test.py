@@ -225,7 +225,26 @@ class Presence(unittest.TestCase):
         self.assertEqual(second["ExpressionAttributeNames"]["#f0"], "w_gone")
         self.assertEqual(second["ExpressionAttributeValues"][":f0"], {"N": str(old)})
         self.assertEqual(third["UpdateExpression"], "SET #me = :until")
-        self.assertEqual(reporter.counters(), {"renewals": 2, "failures": 0, "forgotten": 0, "writes": 3})
+        self.assertEqual(reporter.counters(), {"renewals": 2, "failures": 0, "forgotten": 0, "writes": 3, "write_units": 0, "heartbeat_seconds": 20, "lease_seconds": 60})
+        self.assertEqual(first["ReturnConsumedCapacity"], "TOTAL")
+
+    def test_beats_spaced_by_the_item_s_billed_units_the_lease_covering_three(self):
+        now = 10_000_000.0
+        big = {"Attributes": {"w_me": {"N": "1"}}, "ConsumedCapacity": {"TableName": "table", "CapacityUnits": 3.0}}
+        client = Recording([big, big])
+        reporter = idw.PresenceReporter(client, "table", "r", "me", clock=lambda: now)
+        self.assertTrue(reporter.renew())
+        # The first lease was written before the size was known: the next beat is not later than it covers thrice.
+        self.assertEqual(client.calls[0]["ExpressionAttributeValues"][":until"], {"N": str(int(now * 1000) + 60_000)})
+        self.assertEqual((reporter.counters()["heartbeat_seconds"], reporter.counters()["lease_seconds"]), (20, 180))
+        self.assertTrue(reporter.renew())
+        self.assertEqual(client.calls[1]["ExpressionAttributeValues"][":until"], {"N": str(int(now * 1000) + 180_000)})
+        counters = reporter.counters()
+        self.assertEqual((counters["heartbeat_seconds"], counters["lease_seconds"], counters["write_units"]), (60, 180, 6.0))
+        fixed = idw.PresenceReporter(Recording([big, big]), "table", "r", "me", clock=lambda: now, scale_with_item_size=False)
+        fixed.renew()
+        fixed.renew()
+        self.assertEqual((fixed.counters()["heartbeat_seconds"], fixed.counters()["lease_seconds"]), (20, 60))
 
     def test_errors_are_reported_and_retried_never_raised_and_stop_removes_its_entry(self):
         errors = []

@@ -105,6 +105,41 @@ describe('PresenceReporter', () => {
     expect((errors[0] as Error).name).toBe('ResourceNotFoundException');
   });
 
+  it("spaces its beats by the item's billed size, so a worker writes about one unit per heartbeat in a fleet of any size; the lease covers three beats", async () => {
+    const region = freshRegion();
+    // 100 other workers: an item of about 3 KB, 3 write units a renewal.
+    const Item: Record<string, { S: string } | { N: string }> = { request_id: { S: presenceKey(region) } };
+    const until = Date.now() + 3_600_000;
+    for (let i = 0; i < 100; i++) Item[`w_gpu-node-${String(i).padStart(4, '0')}`] = { N: String(until) };
+    await aws.dynamo.send(new PutItemCommand({ TableName: aws.resources.tableName, Item }));
+    let now = 1_000_000;
+    const r = reporter(region, 'gpu-big', { heartbeatMs: 20_000, leaseMs: 60_000, now: () => now });
+    expect(await r.renew()).toBe(true);
+    const first = r.counters();
+    expect(first.writeUnits).toBeGreaterThanOrEqual(3);
+    const units = first.writeUnits;
+    // The first lease was written before the size was known; the next beat is not later than it covers thrice.
+    expect((await leases(region)).get('gpu-big')).toBe(now + 60_000);
+    expect(first.heartbeatMs).toBe(20_000);
+    expect(first.leaseMs).toBe(60_000 * units);
+    now += 20_000;
+    expect(await r.renew()).toBe(true);
+    const second = r.counters();
+    expect((await leases(region)).get('gpu-big')).toBe(now + 60_000 * units);
+    expect(second.heartbeatMs).toBe(20_000 * units);
+    expect(second.leaseMs).toBeGreaterThanOrEqual(3 * second.heartbeatMs);
+    // Units per heartbeat: about one, whatever the item's size.
+    expect((second.writeUnits - first.writeUnits) / (second.heartbeatMs / 20_000)).toBe(1);
+    // Without scaling: a beat every heartbeat, each billed on the whole item.
+    const fixed = reporter(region, 'gpu-fixed', { heartbeatMs: 20_000, leaseMs: 60_000, now: () => now, scaleWithItemSize: false });
+    expect(await fixed.renew()).toBe(true);
+    expect(await fixed.renew()).toBe(true);
+    expect(fixed.counters().heartbeatMs).toBe(20_000);
+    expect(fixed.counters().writeUnits).toBeGreaterThanOrEqual(6);
+    await r.stop();
+    await fixed.stop();
+  });
+
   it('refuses a bad worker id or timing with a clear error', () => {
     expect(() => reporter('r', 'bad id')).toThrow(/workerId may hold only/);
     expect(() => reporter('r', 'ok', { heartbeatMs: 500, leaseMs: 400 })).toThrow(/leaseMs \(400\) must be longer than heartbeatMs \(500\)/);

@@ -5,9 +5,10 @@
  * with two lanes each. $0.40 per million SQS requests, $0.625 per million write units, $0.125 per
  * million read units (DynamoDB on demand). Target: at most $0.25 a worker-month for both.
  */
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { PRESENCE } from '../../core/presence.js';
+import { PRESENCE, presenceKey } from '../../core/presence.js';
 import { LaneReceiver } from '../../worker/lanes.js';
 import { PresenceReporter } from '../../worker/presence.js';
 import { StealingReceiver, workerStealingSchema } from '../../worker/stealing.js';
@@ -84,4 +85,33 @@ it('an idle worker with presence and stealing costs at most $0.25 a month', { ti
       `per worker-month (${HOURS_PER_MONTH} h): SQS $${perMonth.sqs.toFixed(3)} + writes $${perMonth.writes.toFixed(3)} + reads $${perMonth.reads.toFixed(3)} = $${total.toFixed(3)}`,
   );
   expect(total).toBeLessThanOrEqual(0.25);
+});
+
+it("a worker in a region of 100 costs the same: its beats are spaced by the presence item's billed size", { timeout: 30_000 }, async () => {
+  const region = 'cost-region-100';
+  const Item: Record<string, { S: string } | { N: string }> = { request_id: { S: presenceKey(region) } };
+  const until = Date.now() + 3_600_000;
+  for (let i = 0; i < 99; i++) Item[`w_gpu-node-${String(i).padStart(12, '0')}`] = { N: String(until) };
+  await aws.dynamo.send(new PutItemCommand({ TableName: aws.resources.tableName, Item }));
+  const heartbeatMs = 100;
+  const run = async (scaleWithItemSize: boolean) => {
+    const reporter = new PresenceReporter({ client: aws.dynamo, tableName: aws.resources.tableName, region, workerId: `w-${scaleWithItemSize}`, heartbeatMs, leaseMs: 300, scaleWithItemSize });
+    const started = Date.now();
+    reporter.start();
+    await new Promise((r) => setTimeout(r, 2000));
+    reporter.abandon();
+    const c = reporter.counters();
+    return { unitsPerHeartbeat: c.writeUnits / ((Date.now() - started) / heartbeatMs), unitsPerRenewal: c.writeUnits / c.renewals };
+  };
+  const scaled = await run(true);
+  const fixed = await run(false);
+  expect(scaled.unitsPerRenewal).toBeGreaterThanOrEqual(3);
+  // About one unit per heartbeat when scaled (the first beat comes before the size is known), the item's size without.
+  expect(scaled.unitsPerHeartbeat).toBeLessThan(1.5);
+  expect(fixed.unitsPerHeartbeat).toBeGreaterThan(2.5);
+  const perMonth = (unitsPerHeartbeat: number) => (3600 / PRESENCE.heartbeatSeconds) * HOURS_PER_MONTH * unitsPerHeartbeat * PRICE.writeUnit;
+  console.log(
+    `presence in a region of 100 workers (an item of ${scaled.unitsPerRenewal} write units): ${scaled.unitsPerHeartbeat.toFixed(2)} units per heartbeat ` +
+      `($${perMonth(1).toFixed(3)} a worker-month at one unit per heartbeat) when scaled; ${fixed.unitsPerHeartbeat.toFixed(2)} ($${perMonth(fixed.unitsPerRenewal).toFixed(3)}) without`,
+  );
 });
