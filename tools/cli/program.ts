@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { capacityCommand } from './commands/capacity.js';
+import { consoleCommand } from './commands/console.js';
 import { consumeCommand } from './commands/consume.js';
 import { demoCommand } from './commands/demo.js';
 import { dlqCommand } from './commands/dlq.js';
@@ -38,7 +39,8 @@ export function program(): Command {
     .addCommand(rebalanceCommand())
     .addCommand(capacityCommand())
     .addCommand(workersCommand())
-    .addCommand(smokeCommand());
+    .addCommand(smokeCommand())
+    .addCommand(consoleCommand());
 }
 
 export async function run(argv: readonly string[]): Promise<void> {

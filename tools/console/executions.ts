@@ -1,18 +1,13 @@
 /**
- * The console's view of the dispatch executions, read through the Step Functions API of the local
- * stack (ListExecutions, DescribeExecution, GetExecutionHistory, DescribeStateMachine), as a console
- * would read them on AWS. A finished execution's description never changes: it is described once.
+ * The console's view of the dispatch executions, read from their source (console/execution-source.ts):
+ * the local stack's Step Functions endpoint, or a deployed stage's log group. A finished execution's
+ * description never changes: it is described once.
  */
-import {
-  DescribeExecutionCommand,
-  DescribeStateMachineCommand,
-  type DescribeExecutionCommandOutput,
-  type HistoryEvent,
-  type SFNClient,
-} from '@aws-sdk/client-sfn';
+import type { HistoryEvent, SFNClient } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
 import { countOutcomes, executionOutputSchema, failedExecutionOutcomes, flattenOutcomes, type Outcome, type OutcomeCounts } from '../../core/outcomes.js';
-import { executionHistory, listExecutions } from '../ops/executions.js';
+import type { ExecutionDescription } from '../ops/executions.js';
+import { endpointSource, type ExecutionSource } from './execution-source.js';
 import { layoutDefinition, allStates, type GraphLayout } from './graph.js';
 import { buildHistoryModel, type ConsoleEvent, type HistoryModel } from './history-model.js';
 import { eventRows, executionIo, timeline, type EventRow, type ExecutionIo, type Timeline } from './execution-views.js';
@@ -133,14 +128,16 @@ export class ExecutionStore {
   private definition?: Promise<object>;
 
   constructor(
-    private readonly sfn: SFNClient,
-    private readonly stateMachineArn: string,
+    sfn: SFNClient,
+    stateMachineArn: string,
     /** Forward branches in the definition's order. */
     private readonly branches: readonly string[],
     private readonly max = 1000,
+    /** Where they are read: the local endpoint `sfn` is, by default; or a deployed stage's log group. */
+    private readonly source: ExecutionSource = endpointSource(sfn, stateMachineArn),
   ) {}
 
-  private describe(arn: string, d: DescribeExecutionCommandOutput): Described {
+  private describe(arn: string, d: ExecutionDescription & { readonly input?: string | undefined }): Described {
     const status = d.status ?? 'UNKNOWN';
     const input = parseJson(d.input);
     const rows = messageRows(input, parseJson(d.output), status, d.error, this.branches);
@@ -166,15 +163,15 @@ export class ExecutionStore {
   }
 
   private async load(): Promise<Described[]> {
-    const listed = await listExecutions(this.sfn, this.stateMachineArn, this.max);
+    const listed = await this.source.list(this.max);
     const out: Described[] = [];
     const queue = [...listed];
-    const workers = Array.from({ length: 8 }, async () => {
+    const workers = Array.from({ length: this.source.concurrency }, async () => {
       for (let item = queue.shift(); item; item = queue.shift()) {
         const arn = item.executionArn as string;
         const kept = this.finished.get(arn);
         if (kept) continue;
-        const described = this.describe(arn, await this.sfn.send(new DescribeExecutionCommand({ executionArn: arn })));
+        const described = this.describe(arn, await this.source.describe(arn));
         if (described.summary.status !== 'RUNNING') this.finished.set(arn, described);
         else out.push(described);
       }
@@ -191,7 +188,7 @@ export class ExecutionStore {
   }
 
   /** Every kept execution, newest first; calls within `maxAgeMs` share one read. */
-  all(maxAgeMs = 300): Promise<Described[]> {
+  all(maxAgeMs = this.source.listAgeMs): Promise<Described[]> {
     if (!this.listing || Date.now() - this.listing.at > maxAgeMs) {
       const done = this.load();
       this.listing = { at: Date.now(), done };
@@ -221,9 +218,7 @@ export class ExecutionStore {
 
   /** The deployed definition, as DescribeStateMachine returns it. */
   stateMachineDefinition(): Promise<object> {
-    this.definition ??= this.sfn
-      .send(new DescribeStateMachineCommand({ stateMachineArn: this.stateMachineArn }))
-      .then((d) => JSON.parse(d.definition ?? '{}') as object);
+    this.definition ??= this.source.definition();
     this.definition.catch(() => (this.definition = undefined));
     return this.definition;
   }
@@ -234,8 +229,8 @@ export class ExecutionStore {
   }
 
   async detail(arn: string): Promise<ExecutionDetail> {
-    const described = this.describe(arn, await this.sfn.send(new DescribeExecutionCommand({ executionArn: arn })));
-    const [events, definition] = await Promise.all([executionHistory(this.sfn, arn), this.stateMachineDefinition()]);
+    const described = this.describe(arn, await this.source.describe(arn));
+    const [events, definition] = await Promise.all([this.source.history(arn), this.stateMachineDefinition()]);
     const consoleEvents = events.map(toConsoleEvent);
     const { summary } = described;
     const model = buildHistoryModel(consoleEvents, definition, summary.status);

@@ -11,7 +11,7 @@
  * - the master queue, the regional queues and their DLQs are read through the local SQS server's
  *   inspection endpoint (fauxqs: GET /_fauxqs/queues/<name>), which moves nothing: a ReceiveMessage on a
  *   queue with a redrive policy counts toward its maxReceiveCount, so looking would push messages into
- *   a DLQ. Local only; the console is served by the local stack.
+ *   a DLQ. Local only: a deployed stage's console does not look into them (console/source.ts).
  * Either way each message comes with its body and attributes, cut as ops/body-preview.ts cuts them.
  */
 import { BatchGetItemCommand, GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -117,6 +117,8 @@ export async function inspectQueue(endpoint: string, url: string, kind: LiveKind
 
 export interface ConsoleDeps extends RedriveDeps {
   readonly description: StackDescription;
+  /** The local SQS servers' inspection endpoint shows the live queues; a deployed stage has none. */
+  readonly inspectLiveQueues: boolean;
 }
 
 export interface RequestStory {
@@ -169,8 +171,10 @@ export async function requestStory(deps: ConsoleDeps, store: ExecutionStore, loc
     if ('invalid' in read) return { found: true, rows: [], invalid: read.invalid };
     return { found: true, rows: statusRows(read.record).flatMap(([k, v]) => (v === undefined ? [] : [[k, v] as [string, string]])) };
   };
+  // On a stage: a receive from a queue with a redrive policy counts toward its maxReceiveCount.
+  if (!deps.inspectLiveQueues) warnings.push(LIVE_QUEUES_NOT_READ);
   const live = Promise.all(
-    liveQueues(d).map((q) =>
+    (deps.inspectLiveQueues ? liveQueues(d) : []).map((q) =>
       inspectQueue(d.endpoints.sqs[q.region] as string, q.url, q.kind, q.region).catch((error: Error) => {
         warnings.push(`${queueName(q.url)} could not be read: ${error.message}`);
         return [] as HeldMessage[];
@@ -364,10 +368,23 @@ export function dlqKindsOf(description: StackDescription): DlqKind[] {
   return DLQ_KINDS.filter((kind) => kind !== 'master-high' || description.masterHighDeadLetterQueueUrl !== undefined);
 }
 
-/** What `dlq` and `redrive` need, built from the stack's description with clients made once. */
-export function consoleDeps(description: StackDescription, sqs: (region: string) => SQSClient, dynamo: () => DynamoDBClient): ConsoleDeps {
+/** What a request's story says on a deployed stage, where only the DLQs are read (as `status` reads them). */
+export const LIVE_QUEUES_NOT_READ =
+  'On a deployed stage the master and regional queues are not looked into (a receive there would count toward their maxReceiveCount): the record says where the request went; the Regions page has their depths.';
+
+/**
+ * What `dlq` and `redrive` need, built from the stack's description (a stage's names in its shape) with
+ * clients made once; `inspectLiveQueues` only on the local stack.
+ */
+export function consoleDeps(
+  description: StackDescription,
+  sqs: (region: string) => SQSClient,
+  dynamo: () => DynamoDBClient,
+  inspectLiveQueues = true,
+): ConsoleDeps {
   return {
     description,
+    inspectLiveQueues,
     homeRegion: description.homeRegion,
     masterQueueUrl: description.masterQueueUrl,
     masterDeadLetterQueueUrl: description.masterDeadLetterQueueUrl,

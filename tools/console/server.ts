@@ -20,40 +20,52 @@
  *   PUT  /api/workers/<region>               { count }: scales that region's workers (`workers set`)
  *
  * Writes (POST, PUT) must be JSON and come from no other site than this console's own.
+ *
+ * It serves the local stack it runs beside, or a deployed stage through the stage's own services
+ * (console/source.ts): read-only there unless started with --allow-redrive, and with no workers to scale.
  */
 import { readFile, readdir } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SFNClient } from '@aws-sdk/client-sfn';
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
 import { inferenceRequestSchema } from '../../core/request.js';
 import { DEAD_LETTER_AGAIN } from '../../workflows/dispatch.js';
 import { MAX_WORKERS, UnknownRegionError, type WorkerFleet } from '../local/fleet/fleet.js';
-import { LOCAL_CREDENTIALS, sqsAt } from '../local/resources.js';
 import { PortInUseError } from '../local/emulators/servers.js';
 import type { StackDescription } from '../local/stack.js';
 import { COUNTS_NOTE, listDlqs } from '../ops/dlq.js';
 import { DLQ_KINDS } from '../ops/dlq-model.js';
 import { redrive } from '../ops/redrive.js';
 import { executionSearchQuery } from './execution-search.js';
+import { CloudWatchFigures } from './cloudwatch-figures.js';
 import { ExecutionStore } from './executions.js';
 import { graphViewParam, layoutView, unknownOpen } from './graph-view.js';
+import { localSource, stageSource, type StageConsole } from './source.js';
 import { consoleDeps, dlqKindsOf, DLQ_READ, Lock, regionCapacityView, regionHealth, RegionSampler, requestStory } from './queues.js';
 
 export const STATIC_DIR = fileURLToPath(new URL('./static/', import.meta.url));
 
-export interface ConsoleOptions {
-  readonly description: StackDescription;
+interface ServerOptions {
   /** 0 (the default) takes any free port. */
   readonly port?: number;
   /** How often the Regions page's figures are sampled. */
   readonly sampleIntervalMs?: number;
-  /** The stack's simulated workers, scaled through /api/workers; without it those routes say so (404). */
-  readonly workers?: WorkerFleet;
 }
+
+/** A local stack's console (its description), or a deployed stage's (a Target, as `console --stage` finds it). */
+export type ConsoleOptions = ServerOptions &
+  (
+    | {
+        readonly description: StackDescription;
+        /** The stack's simulated workers, scaled through /api/workers; without it those routes say so (404). */
+        readonly workers?: WorkerFleet;
+      }
+    | StageConsole
+  );
+
+/** What a read-only console answers a redrive. */
+export const READ_ONLY = 'this console is read-only: start it with --allow-redrive to move messages';
 
 export interface ConsoleServer {
   /** http://127.0.0.1:<port>/ */
@@ -119,24 +131,33 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 
 export async function startConsole(options: ConsoleOptions): Promise<ConsoleServer> {
-  const d = options.description;
-  const clients = new Map<string, SQSClient>();
-  const sqs = (region: string) => {
-    if (!clients.has(region)) clients.set(region, sqsAt(region, d.endpoints.sqs[region] ?? (d.endpoints.sqs[d.homeRegion] as string)));
-    return clients.get(region) as SQSClient;
-  };
-  const dynamo = new DynamoDBClient({ region: d.homeRegion, endpoint: d.endpoints.dynamodb, credentials: LOCAL_CREDENTIALS, maxAttempts: 2 });
-  const sfn = new SFNClient({ region: d.homeRegion, endpoint: d.endpoints.stepFunctions, credentials: LOCAL_CREDENTIALS, disableHostPrefix: true, maxAttempts: 2 });
-  const deps = consoleDeps(d, sqs, () => dynamo);
+  const source = 'description' in options ? localSource(options.description) : stageSource(options);
+  const workers = 'description' in options ? options.workers : undefined;
+  const d = source.description;
+  const dynamo = source.target.dynamo();
+  const deps = consoleDeps(d, source.target.sqs, source.target.dynamo, source.inspectLiveQueues);
   // Names of the outcome lists: by forwardedGroups, the null group as the last; outputs from before the Map by position.
-  const store = new ExecutionStore(sfn, d.stateMachineArn, [...d.regions.map((r) => r.region), DEAD_LETTER_AGAIN.label]);
-  const sampler = new RegionSampler(deps, store, options.sampleIntervalMs ?? 1500);
+  const store = new ExecutionStore(
+    source.target.sfn(),
+    d.stateMachineArn,
+    [...d.regions.map((r) => r.region), DEAD_LETTER_AGAIN.label],
+    source.maxExecutions,
+    source.executions,
+  );
+  const sampled = new RegionSampler(deps, store, options.sampleIntervalMs ?? (source.kind === 'stage' ? 10_000 : 1500));
+  // A stage's figures are CloudWatch's (a point a minute), not samples taken here.
+  const cloudwatch =
+    source.metricNamespace && source.target.cloudwatch
+      ? new CloudWatchFigures(d, sampled.dlqUrls(), source.target.cloudwatch, { namespace: source.metricNamespace })
+      : undefined;
+  const sampler = cloudwatch ?? sampled;
   const lock = new Lock();
   const files = new Set((await readdir(STATIC_DIR)).filter((f) => /^[a-z0-9-]+\.(html|css|js|svg)$/.test(f)));
 
   const fleet = () => {
-    if (!options.workers) throw new ApiError(404, "this console was started without control of the stack's workers");
-    return options.workers;
+    if (source.kind === 'stage') throw new ApiError(404, `${source.label} has no simulated workers: its fleet is scaled where it runs`);
+    if (!workers) throw new ApiError(404, "this console was started without control of the stack's workers");
+    return workers;
   };
 
   // A key's `:name` segment matches one path segment, passed in `params`.
@@ -144,6 +165,8 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     'GET /api/stack': async (query) => {
       parse(schemas.none, query, 'query parameter');
       return {
+        source: source.label,
+        readOnly: source.readOnly,
         stage: d.stage,
         homeRegion: d.homeRegion,
         stateMachineArn: d.stateMachineArn,
@@ -187,8 +210,9 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
         health,
         capacities: capacity.regions,
         ...(capacity.warning ? { capacityWarning: capacity.warning } : {}),
-        ...(options.workers ? { workers: options.workers.list() } : {}),
+        ...(workers ? { workers: workers.list() } : {}),
         dlqs: sampler.dlqUrls().map((q) => ({ label: q.label, name: q.url.split('/').at(-1) })),
+        ...(cloudwatch ? { figures: cloudwatch.note() } : {}),
       };
     },
     'GET /api/dead-letters': async (query) => {
@@ -198,6 +222,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       return { note: COUNTS_NOTE, queues };
     },
     'POST /api/redrive': async (query, body) => {
+      if (source.readOnly) throw new ApiError(403, READ_ONLY);
       parse(schemas.none, query, 'query parameter');
       const b = parse(schemas.redrive, body, 'body field');
       return lock.run(() =>
@@ -339,9 +364,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
         server.closeAllConnections();
       });
       await sampler.stop();
-      sfn.destroy();
-      dynamo.destroy();
-      for (const client of clients.values()) client.destroy();
+      source.close();
     },
   };
 }

@@ -38,5 +38,6 @@ function route() {
 window.addEventListener('hashchange', route);
 route();
 api('/api/stack')
-  .then((s) => (document.getElementById('stack').textContent = `local stack · stage ${s.stage} · ${s.regions.map((r) => r.region).join(', ')}`))
+  // A deployed stage names itself ("stage dev in us-east-1"), and says when it only reads.
+  .then((s) => (document.getElementById('stack').textContent = `${s.source === 'local stack' ? `local stack · stage ${s.stage}` : s.source}${s.readOnly ? ' · read-only' : ''} · ${s.regions.map((r) => r.region).join(', ')}`))
   .catch(() => {});

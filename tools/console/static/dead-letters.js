@@ -134,16 +134,31 @@ function queueSection(listing, reload) {
   ]);
 }
 
+/**
+ * A read-only console (a deployed stage started without --allow-redrive): the redrive controls stay in
+ * place, disabled, and the page says why.
+ */
+function disableRedrive(content, stack) {
+  for (const control of content.querySelectorAll('section[data-queue] button, section[data-queue] input')) {
+    control.disabled = true;
+    control.title = 'read-only console';
+  }
+  content.prepend(h('p', { class: 'read-only', id: 'read-only' }, `This console of ${stack.source} is read-only: start it with --allow-redrive to move messages.`));
+}
+
 export function render(main) {
   const content = h('div', { id: 'dead-letters' }, h('p', { class: 'muted' }, 'Reading the DLQs…'));
   const refresh = h('button', { type: 'button', onclick: () => load() }, 'Refresh');
   main.append(h('h1', {}, 'Dead letters'), h('div', { class: 'toolbar' }, [refresh, h('span', { class: 'muted' }, 'Reading makes no message leave its DLQ: each is made visible again at once.')]), content);
   let stopped = false;
+  const stack = api('/api/stack').catch(() => ({}));
   const load = async () => {
     refresh.disabled = true;
     try {
       const data = await api('/api/dead-letters');
+      const s = await stack;
       if (!stopped) fill(content, [...data.queues.map((l) => queueSection(l, load)), h('p', { class: 'muted' }, data.note)]);
+      if (!stopped && s.readOnly) disableRedrive(content, s);
     } catch (error) {
       if (!stopped) fill(content, h('p', { class: 'error' }, error.message));
     }

@@ -117,7 +117,8 @@ export function render(main) {
       if (stopped) return;
       const last = data.samples.at(-1);
       fill(content, [
-        h('p', { class: 'muted' }, `Sampled every ${(data.intervalMs / 1000).toFixed(1)} s by the stack; dispatched and failed-over counts come from the executions as they finish. Master queue: ${last ? `${last.master.visible} waiting, ${last.master.inFlight} in flight` : '…'}.`),
+        // A deployed stage's figures are CloudWatch's, and the API says so.
+        h('p', { class: 'muted', id: 'figures' }, `${data.figures ?? `Sampled every ${(data.intervalMs / 1000).toFixed(1)} s by the stack; dispatched and failed-over counts come from the executions as they finish.`} Master queue: ${last ? `${last.master.visible} waiting, ${last.master.inFlight} in flight` : '…'}.`),
         h('p', { class: 'muted' }, 'A region is weighed by the capacity set for it (npm run cli -- capacity set REGION N), else by its messages in flight when it has a backlog, never below its configured capacity.'),
         data.capacityWarning ? h('p', { class: 'error', id: 'capacity-warning' }, data.capacityWarning) : null,
         h('div', { class: 'cards' }, data.regions.map((r) => card(data, r))),
