@@ -24,6 +24,13 @@ export const stealingSettingsSchema = z.object({
   /** Backlog per worker a region must show before anyone steals from it (messages). */
   minBacklogPerWorker: z.number().nonnegative().default(1),
   /**
+   * What a stolen request costs before it can start here (its input fetched from the other region),
+   * seconds, and how long a request takes (the mean): with both, a lane is worth a steal only when its
+   * wait there (backlog per worker x serviceSeconds) is longer than the start-up. Default 0: not weighed.
+   */
+  startupSeconds: z.number().nonnegative().default(0),
+  serviceSeconds: z.number().positive().optional(),
+  /**
    * Another region's high lane before the worker's own normal lane (after its own high lane), not only
    * when its lanes are empty: a high request waits for the first free worker anywhere.
    */
@@ -60,24 +67,33 @@ export interface StealChoice {
  */
 export function chooseSteal(ownRegion: string, candidates: readonly StealCandidate[], settings: StealingSettings): StealChoice | undefined {
   const eligible = eligibleCandidates(ownRegion, candidates, settings);
+  const least = Math.max(settings.minBacklogPerWorker, startupBacklog(settings));
   for (const lane of ['high', 'normal'] as const) {
-    const best = longestBacklog(eligible, lane, settings.minBacklogPerWorker);
+    const best = longestBacklog(eligible, lane, least);
     if (best) return best;
   }
   return undefined;
 }
 
+/** The backlog per worker whose wait is the start-up cost (0 when it is not weighed). */
+function startupBacklog(settings: StealingSettings): number {
+  return settings.serviceSeconds && settings.startupSeconds > 0 ? settings.startupSeconds / settings.serviceSeconds : 0;
+}
+
 /**
  * Where to take from before the worker's own normal lane (its own high lane comes first): another
  * region's high lane (otherHighFirst), else a region with no live worker (fleetlessFirst), its high lane
- * then its normal one; any backlog counts. Undefined when neither setting is on or nothing waits there.
+ * then its normal one; any backlog counts (for another region's high lane, only a wait longer than the
+ * start-up when that is weighed: a fleetless region has no one else). Undefined when neither setting is
+ * on or nothing waits there.
  */
 export function chooseBeforeOwnNormal(ownRegion: string, candidates: readonly StealCandidate[], settings: StealingSettings): StealChoice | undefined {
   if (!settings.otherHighFirst && !settings.fleetlessFirst) return undefined;
   const eligible = eligibleCandidates(ownRegion, candidates, settings);
   const anyBacklog = Number.MIN_VALUE;
   if (settings.otherHighFirst) {
-    const high = longestBacklog(eligible, 'high', anyBacklog);
+    // A high request waits less for a worker of its own region than the start-up would cost: left there.
+    const high = longestBacklog(eligible, 'high', Math.max(anyBacklog, startupBacklog(settings)));
     if (high) return high;
   }
   if (settings.fleetlessFirst) {

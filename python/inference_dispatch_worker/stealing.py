@@ -38,6 +38,8 @@ STEALING_DEFAULTS = {
     "models": None,
     "other_high_first": True,
     "fleetless_first": True,
+    "startup_seconds": 0,
+    "service_seconds": None,
 }
 
 
@@ -53,7 +55,10 @@ class StealingSettings:
     check_every_seconds: shortest time between two readings of the other regions (default 30).
     models: the models this worker serves; None or empty: every model.
     other_high_first: another region's high lane before the own normal lane (after the own high lane).
-    fleetless_first: a region with no live worker (presence) before the own normal lane."""
+    fleetless_first: a region with no live worker (presence) before the own normal lane.
+    startup_seconds, service_seconds: what a stolen request costs before it can start here, and a request's
+    mean duration; with both, a lane is worth a steal only when its wait (backlog per worker x service_seconds)
+    is longer than the start-up (default 0: not weighed)."""
 
     allow_regions: tuple = ()
     max_latency_ms: Optional[float] = None
@@ -62,6 +67,8 @@ class StealingSettings:
     models: Optional[tuple] = None
     other_high_first: bool = True
     fleetless_first: bool = True
+    startup_seconds: float = 0
+    service_seconds: Optional[float] = None
 
 
 def _is_number(value):
@@ -106,9 +113,22 @@ def parse_stealing_settings(settings=None, **overrides):
     for flag in ("other_high_first", "fleetless_first"):
         if not isinstance(values[flag], bool):
             issues.append(f"{flag}: expected true or false, got {values[flag]!r}")
+    startup = values["startup_seconds"]
+    if not (_is_number(startup) and startup >= 0):
+        issues.append(f"startup_seconds: expected a number >= 0, got {startup!r}")
+    service = values["service_seconds"]
+    if service is not None and not (_is_number(service) and service > 0):
+        issues.append(f"service_seconds: expected a number > 0, got {service!r}")
     if issues:
         raise StealingSettingsError("stealing: " + "; ".join(issues))
-    return StealingSettings(allow, latency, backlog, every, models, values["other_high_first"], values["fleetless_first"])
+    return StealingSettings(allow, latency, backlog, every, models, values["other_high_first"], values["fleetless_first"], startup, service)
+
+
+def _startup_backlog(settings):
+    """The backlog per worker whose wait is the start-up cost (0 when it is not weighed)."""
+    if settings.service_seconds and settings.startup_seconds > 0:
+        return settings.startup_seconds / settings.service_seconds
+    return 0
 
 
 @dataclass(frozen=True)
@@ -137,8 +157,9 @@ def choose_steal(own_region, candidates, settings):
     if not isinstance(settings, StealingSettings):
         settings = parse_stealing_settings(settings)
     eligible = _eligible(own_region, candidates, settings)
+    least = max(settings.min_backlog_per_worker, _startup_backlog(settings))
     for lane in LANES:
-        best = _longest_backlog(eligible, lane, settings.min_backlog_per_worker)
+        best = _longest_backlog(eligible, lane, least)
         if best is not None:
             return best
     return None
@@ -155,7 +176,9 @@ def choose_before_own_normal(own_region, candidates, settings):
         return None
     eligible = _eligible(own_region, candidates, settings)
     if settings.other_high_first:
-        high = _longest_backlog(eligible, "high", None)
+        # A high request that waits less for its own region's workers than the start-up would cost stays there.
+        startup = _startup_backlog(settings)
+        high = _longest_backlog(eligible, "high", startup if startup > 0 else None)
         if high is not None:
             return high
     if settings.fleetless_first:

@@ -52,6 +52,7 @@ interface Options {
   sweep?: boolean;
   otherHighFirst: boolean;
   fleetlessFirst: boolean;
+  weighStartup?: boolean;
   whatIf: boolean;
   sweepLoads: number[];
   json?: boolean;
@@ -92,6 +93,7 @@ const program = new Command('bench:stealing')
   .option('--idle-poll <s>', "an idle worker's own long poll: it tries to steal again at the end of each (worker/lanes.ts LANE_RECEIVE)", secondsAtLeast('--idle-poll', 0.01, 3600), DEFAULT_IDLE_POLL)
   .option('--receive-latency <s>', 'round trip of a cross-region request (a reading, a receive)', secondsAtLeast('--receive-latency', 0, 60), 0.1)
   .option('--startup <s>', "extra time before a stolen request can start: its input data fetched from the request's region", secondsAtLeast('--startup', 0, 3600), 0)
+  .option('--weigh-startup', 'the worker weighs --startup against the wait there (core/stealing.ts startupSeconds, serviceSeconds: 10 s)')
   .option('--min-backlog <n>', 'waiting messages per live worker a region must show before anyone steals from it (core/stealing.ts)', number('--min-backlog', 0), DEFAULT_MIN_BACKLOG)
   .option('--presence-lag <s>', "how long a vanished worker still counts (its presence lease): the dispatcher and the stealers' readings", secondsAtLeast('--presence-lag', 0, 3600), PRESENCE_LAG_SECONDS)
   .option('--no-tuned', 'skip the tuned stealing variant')
@@ -127,6 +129,7 @@ const program = new Command('bench:stealing')
       presenceLagSeconds: o.presenceLag,
       otherHighFirst: o.otherHighFirst,
       fleetlessFirst: o.fleetlessFirst,
+      ...(o.weighStartup ? { weighStartup: true } : {}),
     };
     const tunedKnobs: StealKnobs = { ...knobs, checkEverySeconds: o.tunedCheckEvery, idlePollSeconds: o.tunedIdlePoll, minBacklogPerWorker: o.tunedMinBacklog };
     const STEAL = 'stealing';
@@ -290,8 +293,10 @@ const program = new Command('bench:stealing')
         { name: 'tuned (both)', knobs: tunedKnobs },
         { name: 'tuned, reading and idle poll 1 s', knobs: { ...tunedKnobs, checkEverySeconds: 1, idlePollSeconds: 1 } },
         { name: 'shipped defaults, start-up 30 s', knobs: { ...knobs, startupSeconds: 30 } },
+        { name: 'shipped defaults, start-up 30 s weighed', knobs: { ...knobs, startupSeconds: 30, weighStartup: true } },
         { name: 'tuned, start-up 5 s', knobs: { ...tunedKnobs, startupSeconds: 5 } },
         { name: 'tuned, start-up 30 s', knobs: { ...tunedKnobs, startupSeconds: 30 } },
+        { name: 'tuned, start-up 30 s weighed', knobs: { ...tunedKnobs, startupSeconds: 30, weighStartup: true } },
         { name: 'tuned, receive 0.5 s', knobs: { ...tunedKnobs, receiveSeconds: 0.5 } },
       ];
       sweep = o.sweepLoads.flatMap((load) => {

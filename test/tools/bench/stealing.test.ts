@@ -60,6 +60,21 @@ describe('stealing on', () => {
     expect(stolen).toBeGreaterThan(10);
   });
 
+  it('weighs a start-up cost: with 30 s to start a stolen request, it steals only where the wait is longer, and is no worse than not stealing', () => {
+    const p99 = (r: ReturnType<typeof simulateFleet>) => {
+      const waits = Float64Array.from(r.arrival.map((_, k) => (r.masterWait[k] as number) + (r.regionalWait[k] as number))).sort();
+      return waits[Math.floor(0.99 * (waits.length - 1))] as number;
+    };
+    const slow = { ...STEAL, startupSeconds: 30, minBacklogPerWorker: 0 };
+    const off = p99(simulateFleet(base(0.5, 4), LEAST_WAIT));
+    const blind = simulateFleet({ ...base(0.5, 4), stealing: slow }, LEAST_WAIT);
+    const weighed = simulateFleet({ ...base(0.5, 4), stealing: { ...slow, weighedServiceSeconds: 10 } }, LEAST_WAIT);
+    const stolen = (r: ReturnType<typeof simulateFleet>) => [...(r.thief as Int8Array)].filter((t) => t >= 0).length;
+    expect(p99(blind)).toBeGreaterThan(off * 1.2);
+    expect(p99(weighed)).toBeLessThanOrEqual(off * 1.02);
+    expect(stolen(weighed)).toBeLessThan(stolen(blind));
+  });
+
   it('starts no request twice (starts counted per request), with lanes and without, in a lost-fleet run too', () => {
     const runs = [
       simulateFleet({ ...base(0.9), stealing: STEAL }, LEAST_WAIT),

@@ -11,7 +11,7 @@ import { PRIORITIES } from '../../../core/request.js';
 import { meanInterval, summarize, verdict, type Interval, type Verdict } from '../stats.js';
 import { ALL_NORMAL, simulateFleet, type FleetContender, type FleetResult, type FleetSettings } from './fleet-model.js';
 import { DEFAULT_MIX, deployedScenario, laneRunSettings, LEAST_WAIT, type LaneVariant } from './lane-scenarios.js';
-import { settingsFor } from './scenarios.js';
+import { SERVICE_SECONDS, settingsFor } from './scenarios.js';
 import type { StealingSimSettings } from './steal-sim.js';
 
 export const POOLED: FleetContender = { name: 'pooled queue (oracle)', kind: 'pooled' };
@@ -37,6 +37,8 @@ export interface StealKnobs {
   /** core/stealing.ts otherHighFirst / fleetlessFirst: taken before the own normal lane. */
   readonly otherHighFirst: boolean;
   readonly fleetlessFirst: boolean;
+  /** The worker weighs the start-up against the wait (core/stealing.ts startupSeconds, serviceSeconds: the fleet's 10 s). */
+  readonly weighStartup?: boolean;
 }
 
 export const stealingOf = (k: StealKnobs): StealingSimSettings => ({
@@ -48,6 +50,7 @@ export const stealingOf = (k: StealKnobs): StealingSimSettings => ({
   presenceLagSeconds: k.presenceLagSeconds,
   otherHighFirst: k.otherHighFirst,
   fleetlessFirst: k.fleetlessFirst,
+  ...(k.weighStartup ? { weighedServiceSeconds: SERVICE_SECONDS } : {}),
 });
 
 export interface BaseOptions {

@@ -39,6 +39,8 @@ export interface StealingSimSettings {
   readonly otherHighFirst?: boolean;
   /** core/stealing.ts fleetlessFirst (default its schema's). */
   readonly fleetlessFirst?: boolean;
+  /** core/stealing.ts startupSeconds / serviceSeconds: the worker weighs `startupSeconds` against a wait of this many seconds per request; undefined: not weighed. */
+  readonly weighedServiceSeconds?: number;
 }
 
 /** What of a fleet run's settings (tools/bench/sim/fleet-model.ts FleetSettings) the stealers use. */
@@ -81,6 +83,7 @@ export function stealingFor(settings: StealingRunSettings, regions: () => readon
       ...(s.maxLatencyMs === undefined ? {} : { maxLatencyMs: s.maxLatencyMs }),
       ...(s.otherHighFirst === undefined ? {} : { otherHighFirst: s.otherHighFirst }),
       ...(s.fleetlessFirst === undefined ? {} : { fleetlessFirst: s.fleetlessFirst }),
+      ...(s.weighedServiceSeconds === undefined ? {} : { startupSeconds: s.startupSeconds, serviceSeconds: s.weighedServiceSeconds }),
     });
     const allowed = new Set(core.allowRegions);
     const read = (now: number): StealCandidate[] | undefined => {
