@@ -5,9 +5,9 @@
  *
  * Two ways to look into a queue without consuming it:
  * - the dispatch and master DLQs are read as `dlq` and `status` read them (receive, then make visible
- *   again): a request's copies are found as `status` finds them (ops/dlq-search.ts findDeadLetters), by
- *   the request_id attribute or the request_id in the body, with the reasons as `dlq` gives them. A DLQ
- *   has no redrive policy, so a receive there costs nothing.
+ *   again): a request's copies are found as `status` finds them (ops/dlq-search.ts findDeadLetters, asked
+ *   for their bodies too), by the request_id attribute or the request_id in the body, with the reasons as
+ *   `dlq` gives them. A DLQ has no redrive policy, so a receive there costs nothing.
  * - the master queue, the regional queues and their DLQs are read through the local SQS server's
  *   inspection endpoint (fauxqs: GET /_fauxqs/queues/<name>), which moves nothing: a ReceiveMessage on a
  *   queue with a redrive policy counts toward its maxReceiveCount, so looking would push messages into
@@ -25,7 +25,7 @@ import type { StackDescription } from '../local/stack.js';
 import { readFleet, regionCapacities, type RegionCapacity } from '../ops/capacity-view.js';
 import { DLQ_KINDS, messageRequestId, queueName, readRecord, type DlqKind } from '../ops/dlq-model.js';
 import { BODY_PREVIEW_BYTES, previewMessage, type MessagePreview } from '../ops/body-preview.js';
-import { describeCopy, searchDlq, type DeadLetterCopy, type DlqSearch } from '../ops/dlq-search.js';
+import { findDeadLetters, type DeadLetterCopy } from '../ops/dlq-search.js';
 import { lanesDepth, type QueueDepth } from '../ops/queue-reader.js';
 import { statusRows } from '../ops/record-rows.js';
 import type { RedriveDeps } from '../ops/redrive.js';
@@ -144,23 +144,6 @@ function liveQueues(d: StackDescription): Array<{ url: string; kind: LiveKind; r
   ];
 }
 
-/**
- * A request's copies in the DLQs, found as `status` finds them (ops/dlq-search.ts findDeadLetters: the
- * same search and description, one DLQ after the other), each kept with its body and attributes.
- */
-async function deadLetterCopies(deps: ConsoleDeps, kinds: readonly DlqKind[], requestId: string): Promise<{ dlqs: DlqSearch[]; copies: Array<DeadLetterCopy & { preview: MessagePreview }> }> {
-  const dlqs: DlqSearch[] = [];
-  const copies: Array<DeadLetterCopy & { preview: MessagePreview }> = [];
-  for (const kind of kinds) {
-    const { search, copies: found } = await searchDlq(deps, kind, requestId, DLQ_READ);
-    dlqs.push(search);
-    for (const message of found) {
-      copies.push({ ...(await describeCopy(deps, message, requestId)), preview: previewMessage(message.body, message.attributes, DLQ_READ.bodyBytes) });
-    }
-  }
-  return { dlqs, copies };
-}
-
 export async function requestStory(deps: ConsoleDeps, store: ExecutionStore, lock: Lock, requestId: string): Promise<RequestStory> {
   const d = deps.description;
   const warnings: string[] = [];
@@ -181,13 +164,14 @@ export async function requestStory(deps: ConsoleDeps, store: ExecutionStore, loc
       }),
     ),
   );
-  // The DLQs are searched as `status` searches them (ops/dlq-search.ts): by attribute, else by body.
-  const dlqs = lock.run(() => deadLetterCopies(deps, dlqKindsOf(d), requestId));
+  // The DLQs are searched as `status` searches them (ops/dlq-search.ts): by attribute, else by body;
+  // each copy kept with its body.
+  const dlqs = lock.run(() => findDeadLetters(deps, dlqKindsOf(d), requestId, DLQ_READ));
   const [record, executions, liveHeld, dead] = await Promise.all([recordRead(), store.withRequest(requestId), live, dlqs]);
   const names = new Map(dead.dlqs.map((s) => [s.queue, s.name]));
   const held: HeldMessage[] = [
     ...liveHeld.flat().filter((m) => m.requestId === requestId),
-    ...dead.copies.map((copy) => ({
+    ...dead.deadLetters.map((copy) => ({
       queue: names.get(copy.queue) ?? copy.queue,
       kind: copy.queue === 'dispatch' ? ('dispatch DLQ' as const) : ('master DLQ' as const),
       region: d.homeRegion,

@@ -8,6 +8,7 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { intakeDeadLetterKey } from '../../core/record.js';
 import { clientFor, dlqUrl, type DlqDeps } from './dlq.js';
 import { baseReason, namesRequest, readDlqMessage, type DlqKind, type DlqMessage } from './dlq-model.js';
+import { previewMessage, type MessagePreview } from './body-preview.js';
 import { QueueReader, queueDepth, READ_DEFAULTS, type QueueDepth, type ReaderOptions } from './queue-reader.js';
 import type { Target } from './target.js';
 
@@ -114,29 +115,43 @@ export async function describeCopy(target: Pick<Target, 'dynamo' | 'tableName'>,
 }
 
 /** Every copy of one request in these DLQs, as `status` reports them, and what each search read. */
-export interface DeadLetterSearch {
+export interface DeadLetterSearch<C extends DeadLetterCopy = DeadLetterCopy> {
   readonly dlqs: DlqSearch[];
-  readonly deadLetters: DeadLetterCopy[];
+  readonly deadLetters: C[];
+}
+
+/** A copy with its body and attributes, cut as ops/body-preview.ts cuts them (the console shows them). */
+export type PreviewedCopy = DeadLetterCopy & { readonly preview: MessagePreview };
+
+export interface FindOptions extends Partial<ReaderOptions> {
+  onProgress?: (kind: DlqKind, read: number, estimate: number) => void;
+  /** Keep each copy's body and attributes, the body cut to this many bytes (`status` leaves them out). */
+  bodyBytes?: number;
 }
 
 /**
  * Searches the DLQs one after the other (each read hides what it reads for a while) for copies of one
  * request, matched by namesRequest, and describes each copy (describeCopy). `status` and the console's
- * request story both look with this.
+ * request story both look with this; the console asks for the bodies too (`bodyBytes`).
  */
 export async function findDeadLetters(
   target: DlqDeps,
   kinds: readonly DlqKind[],
   requestId: string,
-  options: Partial<ReaderOptions> & { onProgress?: (kind: DlqKind, read: number, estimate: number) => void } = {},
-): Promise<DeadLetterSearch> {
-  const { onProgress, ...read } = options;
+  options: FindOptions & { bodyBytes: number },
+): Promise<DeadLetterSearch<PreviewedCopy>>;
+export async function findDeadLetters(target: DlqDeps, kinds: readonly DlqKind[], requestId: string, options?: FindOptions): Promise<DeadLetterSearch>;
+export async function findDeadLetters(target: DlqDeps, kinds: readonly DlqKind[], requestId: string, options: FindOptions = {}): Promise<DeadLetterSearch> {
+  const { onProgress, bodyBytes, ...read } = options;
   const dlqs: DlqSearch[] = [];
-  const deadLetters: DeadLetterCopy[] = [];
+  const deadLetters: Array<DeadLetterCopy | PreviewedCopy> = [];
   for (const kind of kinds) {
     const { search, copies } = await searchDlq(target, kind, requestId, { ...read, ...(onProgress ? { onProgress: (n, estimate) => onProgress(kind, n, estimate) } : {}) });
     dlqs.push(search);
-    for (const copy of copies) deadLetters.push(await describeCopy(target, copy, requestId));
+    for (const copy of copies) {
+      const described = await describeCopy(target, copy, requestId);
+      deadLetters.push(bodyBytes === undefined ? described : { ...described, preview: previewMessage(copy.body, copy.attributes, bodyBytes) });
+    }
   }
   return { dlqs, deadLetters };
 }
