@@ -168,8 +168,13 @@ export function weighedRegions<R extends RegionQueue>(regions: readonly R[], sna
     const { capacity, source } = effectiveCapacity({ configured: r.capacity, setting: settings.get(r.region), presence: presence.get(r.region) });
     return source === 'configured' ? r : { ...r, capacity };
   });
+  return leaveOutDrained(weighed, regions);
+}
+
+/** The regions weighed above 0; if none is, all as configured, so that dispatch never stops for a setting or a fleet. */
+export function leaveOutDrained<R extends { readonly capacity: number }>(weighed: readonly R[], configured: readonly R[]): R[] {
   const available = weighed.filter((r) => r.capacity > 0);
-  return available.length ? available : [...regions];
+  return available.length ? available : [...configured];
 }
 
 /** What each region's high lane holds, for the regions that have one (core/lanes.ts). */

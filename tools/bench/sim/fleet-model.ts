@@ -279,6 +279,7 @@ export function simulateFleet(settings: FleetSettings, contender: FleetContender
       lanes: lanes !== undefined,
       policy: contender.policy as Policy,
       capacities,
+      configured: settings.regions.map((r) => ({ region: r.region, capacity: r.capacity })),
       maxQueueDepthThreshold: settings.maxQueueDepthThreshold,
       random: choose,
       ageSeconds: now - d.readAt,

@@ -7,11 +7,13 @@
  * - With lanes: the high messages first, on laneLoads(combined, high lanes, 'high'): a high message
  *   waits only behind in-flight work and the high lane; then the normal and low ones on the combined
  *   loads, which count the high messages just placed.
+ * Regions weighed at 0 are left out as core/select.ts leaves them out (leaveOutDrained).
  * The readings carry per-lane counts (each lane is its own SQS queue, read apart); the combined reading
  * of a region is their sum, shaped like core/snapshot.ts's Reading.
  */
 import { LANES, laneLoads, laneOf, type HighLaneLoad } from '../../../core/lanes.js';
 import { regionLoads, type Policy } from '../../../core/policy.js';
+import { leaveOutDrained } from '../../../core/select.js';
 import type { Random } from '../../../core/random.js';
 import { PRIORITIES, type Priority } from '../../../core/request.js';
 import type { Reading } from '../../../core/snapshot.js';
@@ -36,6 +38,11 @@ export interface BatchPlacement {
   readonly policy: Policy;
   /** Region names and the capacity the policy is told, in configured order (as the readings). */
   readonly capacities: ReadonlyArray<{ region: string; capacity: number }>;
+  /**
+   * The configured capacities: as core/select.ts weighedRegions does, a region at 0 is left out while
+   * another has capacity, and all are weighed as configured when none has (leaveOutDrained).
+   */
+  readonly configured?: ReadonlyArray<{ region: string; capacity: number }>;
   readonly maxQueueDepthThreshold: number;
   readonly random: Random;
   readonly ageSeconds: number;
@@ -56,8 +63,9 @@ const rank = (p: Priority) => PRIORITIES.indexOf(p);
 export function placeBatch(view: DispatcherView, batch: BatchPlacement): number[] {
   const index = new Map(batch.capacities.map((c, i) => [c.region, i]));
   const combined = view.readings.map(combinedReading);
+  const weighed = batch.configured ? leaveOutDrained(batch.capacities, batch.configured) : batch.capacities;
   const loads = () =>
-    regionLoads(batch.capacities, combined, new Map(batch.capacities.map((c, i) => [c.region, view.since[i] as number] as const).filter(([, n]) => n > 0)));
+    regionLoads(weighed, combined, new Map(batch.capacities.map((c, i) => [c.region, view.since[i] as number] as const).filter(([, n]) => n > 0)));
   const order = batch.priorities.map((_, k) => k).sort((a, b) => rank(batch.priorities[a] as Priority) - rank(batch.priorities[b] as Priority));
   const choices: number[] = new Array(batch.priorities.length);
   const place = (messages: readonly number[], regions: ReturnType<typeof loads>, high: boolean) => {
