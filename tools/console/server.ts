@@ -152,6 +152,15 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       : undefined;
   const sampler = cloudwatch ?? sampled;
   const lock = new Lock();
+  // Where a name is looked for (the executions the console lists), as the 404 says it: a stage's log
+  // group is read over its last `hours` (source.ts), newest first.
+  const hours = 'description' in options ? 1 : (options.hours ?? 1);
+  const executionsLookedIn =
+    source.kind === 'local'
+      ? 'those the local endpoint keeps'
+      : source.target.kind === 'aws'
+        ? `the newest ${source.maxExecutions} in the log group ${source.target.logGroupName ?? '(none named)'} of ${source.label} over the last ${hours} hour${hours === 1 ? '' : 's'} (the console's --hours and --max look further)`
+        : `the newest ${source.maxExecutions} the Step Functions endpoint of ${source.label} keeps`;
   const files = new Set((await readdir(STATIC_DIR)).filter((f) => /^[a-z0-9-]+\.(html|css|js|svg)$/.test(f)));
 
   const fleet = () => {
@@ -184,7 +193,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       // By ARN, or by name (a deep link a person types): the name is looked up among the kept executions.
       const q = parse(schemas.execution, query, 'query parameter');
       const arn = q.arn ?? (await store.arnOf(q.name as string));
-      if (!arn) throw new ApiError(404, `no execution named ${q.name} among those the local endpoint keeps`);
+      if (!arn) throw new ApiError(404, `no execution named ${q.name} among ${executionsLookedIn}`);
       return store.detail(arn);
     },
     'GET /api/graph': async (query) => {

@@ -192,6 +192,13 @@ describe('the console of a deployed stage, on the local stack through the AWS AP
     // Not in the log group: not found, as the API says of a missing execution.
     const missing = await get(readOnly, `/api/execution?arn=${encodeURIComponent(undelivered)}`);
     expect(missing.status).toBe(404);
+    // By name: the 404 says where it looked (the stage's log group over its hours), not the local endpoint.
+    const undeliveredName = stack.stepFunctions.executions().find((e) => e.executionArn === undelivered)?.name as string;
+    const missingByName = await get(readOnly, `/api/execution?name=${encodeURIComponent(undeliveredName)}`);
+    expect(missingByName.status).toBe(404);
+    expect(missingByName.body.error).toBe(
+      `no execution named ${undeliveredName} among the newest 50 in the log group ${LOG_GROUP} of stage ${stack.description.stage} in us-east-1 over the last 1 hour (the console's --hours and --max look further)`,
+    );
 
     const graph = await get(readOnly, '/api/graph');
     expect(graph.status).toBe(200);
