@@ -187,13 +187,8 @@ export class LaneReceiver {
     const lanes = this.order();
     if (!this.idle) {
       // Busy: as before, in order and without waiting; a lane that a watch poll still watches is left to it.
-      for (const lane of lanes) {
-        const held = this.takeHeld(lane);
-        if (held) return held;
-        if (this.pending.has(lane)) continue;
-        const message = await this.receive(this.urlOf(lane), 0);
-        if (message) return this.take(lane, message);
-      }
+      const message = await this.nextNow();
+      if (message) return message;
     }
     // Idle: every lane watched by a long poll at once (a resting lane from the end of its rest).
     this.idle = true;

@@ -97,14 +97,9 @@ class LaneReceiver:
         self._settle()
         if not self.idle:
             # Busy: in order and without waiting; a lane that a watch poll still watches is left to it.
-            for lane in order:
-                if lane in self.held:
-                    return self._take(lane, self.held.pop(lane))
-                if lane in self.pending:
-                    continue
-                message = self.receive(self.urls[lane], 0)
-                if message:
-                    return self._take(lane, message)
+            message = self.next_now()
+            if message is not None:
+                return message
         # Idle: every lane watched by a long poll at once (a resting lane from the end of its rest).
         self.idle = True
         empties = self.empties
