@@ -4,20 +4,33 @@
  * Express executions on a deployed stage needs (tools/ops/express-logs.ts), so that path runs over the
  * wire with the real CloudWatchLogsClient:
  * - CreateLogGroup, CreateLogStream, PutLogEvents (the service's batch rules), DescribeLogGroups;
- * - FilterLogEvents: time range, streams, the filter patterns below, pages cut at `limit` events or
- *   1 MB as the service cuts them, nextToken;
- * - StartQuery / GetQueryResults / StopQuery: the Logs Insights commands fields, filter, stats, sort and
- *   limit as express-logs.ts writes them (newestExecutionsQuery); any other command or function is
- *   refused as MalformedQueryException, saying what this endpoint runs.
- * Filter patterns: empty (every event), terms (`ERROR "two words" -skip ?either`), and JSON patterns
- * (`{ $.a.b = "x*" && ($.n > 3 || $.c != "y") }`); a space-delimited pattern (`[a, b]`) is refused.
- * Errors are HTTP 400 with `{ __type, message }`, which the SDK raises as its named exceptions.
+ * - FilterLogEvents: time range, streams, filter patterns (logs-filter-pattern.ts), pages cut at `limit`
+ *   events or 1 MB as the service cuts them, nextToken (logs-page-token.ts);
+ * - StartQuery / GetQueryResults / StopQuery: Logs Insights queries (logs-insights.ts).
+ * Bodies are checked as the service checks them (logs-requests.ts). Errors are HTTP 400 with
+ * `{ __type, message }` (logs-api-error.ts), which the SDK raises as its named exceptions.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { localOnly } from './local-only.js';
+import { LogsApiError } from './logs-api-error.js';
+import { byTime, type StoredEvent } from './logs-events.js';
+import { filterPatternMatcher } from './logs-filter-pattern.js';
+import { MAX_QUERY_ROWS, parseInsightsQuery, runQuery, type QueryRun } from './logs-insights.js';
+import { decodeToken, encodeToken, scopeOf } from './logs-page-token.js';
+import {
+  createGroupSchema,
+  createStreamSchema,
+  describeGroupsSchema,
+  filterSchema,
+  MAX_BATCH_EVENTS,
+  parse,
+  putSchema,
+  queryIdSchema,
+  startQuerySchema,
+} from './logs-requests.js';
 import { PortInUseError } from './servers.js';
 
 export interface LogsEndpointOptions {
@@ -39,101 +52,14 @@ export interface LogsEndpoint {
   stop(): Promise<void>;
 }
 
-/** An API error: HTTP 400 with `{ __type, message, ...extra }`, which the SDK turns into its named exception. */
-export class LogsApiError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-    readonly extra: Record<string, unknown> = {},
-  ) {
-    super(message);
-    this.name = type;
-  }
-}
-
 // The service's limits.
-const MAX_BATCH_EVENTS = 10_000;
 const MAX_BATCH_BYTES = 1_048_576;
 const EVENT_OVERHEAD_BYTES = 26;
 const MAX_BATCH_SPAN_MS = 24 * 3600_000;
 const TOO_NEW_MS = 2 * 3600_000;
 const TOO_OLD_MS = 14 * 24 * 3600_000;
-const MAX_QUERY_ROWS = 10_000;
 
-// ---- request bodies ------------------------------------------------------------------------------
-
-const groupName = z.string().min(1).max(512).regex(/^[.\-_/#A-Za-z0-9]+$/, 'Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+');
-const streamName = z.string().min(1).max(512).regex(/^[^:*]*$/, 'Member must satisfy regular expression pattern: [^:*]*');
-const epochMs = z.number().int().min(0);
-const token = z.string().min(1).optional();
-
-const createGroupSchema = z.object({
-  logGroupName: groupName,
-  kmsKeyId: z.string().optional(),
-  tags: z.record(z.string(), z.string()).optional(),
-  logGroupClass: z.string().optional(),
-});
-const createStreamSchema = z.object({ logGroupName: groupName, logStreamName: streamName });
-const putSchema = z.object({
-  logGroupName: groupName,
-  logStreamName: streamName,
-  logEvents: z.array(z.object({ timestamp: epochMs, message: z.string().min(1) })).min(1).max(MAX_BATCH_EVENTS),
-  sequenceToken: z.string().optional(),
-});
-const describeGroupsSchema = z.object({
-  logGroupNamePrefix: z.string().min(1).max(512).optional(),
-  logGroupNamePattern: z.string().min(0).max(512).optional(),
-  limit: z.number().int().min(1).max(50).optional(),
-  nextToken: token,
-});
-const filterSchema = z.object({
-  logGroupName: groupName.optional(),
-  logGroupIdentifier: z.string().min(1).max(2048).optional(),
-  logStreamNames: z.array(streamName).min(1).max(100).optional(),
-  logStreamNamePrefix: streamName.optional(),
-  startTime: epochMs.optional(),
-  endTime: epochMs.optional(),
-  filterPattern: z.string().max(1024).optional(),
-  nextToken: token,
-  limit: z.number().int().min(1).max(MAX_BATCH_EVENTS).optional(),
-  interleaved: z.boolean().optional(),
-  unmask: z.boolean().optional(),
-});
-const startQuerySchema = z.object({
-  queryLanguage: z.string().optional(),
-  logGroupName: groupName.optional(),
-  logGroupNames: z.array(groupName).min(1).max(50).optional(),
-  logGroupIdentifiers: z.array(z.string().min(1)).min(1).max(50).optional(),
-  /** Epoch seconds. */
-  startTime: z.number().int().min(0),
-  endTime: z.number().int().min(0),
-  queryString: z.string().max(10_000),
-  limit: z.number().int().min(1).max(MAX_QUERY_ROWS).optional(),
-});
-const queryIdSchema = z.object({ queryId: z.string().min(1).max(256) });
-
-function parse<T>(schema: z.ZodType<T>, body: unknown): T {
-  const result = schema.safeParse(body);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  throw new LogsApiError(
-    'InvalidParameterException',
-    `1 validation error detected: Value at '${issue?.path.join('.') ?? ''}' failed to satisfy constraint: ${issue?.message ?? 'invalid'}`,
-  );
-}
-
-// ---- storage -------------------------------------------------------------------------------------
-
-interface StoredEvent {
-  readonly timestamp: number;
-  readonly message: string;
-  readonly ingestionTime: number;
-  /** Arrival order over the whole endpoint: orders events of equal timestamps. */
-  readonly seq: number;
-  readonly stream: string;
-  readonly group: string;
-}
-
+/** A log group, its streams and their events, in memory. */
 interface Group {
   readonly name: string;
   readonly creationTime: number;
@@ -141,462 +67,7 @@ interface Group {
   storedBytes: number;
 }
 
-const byTime = (a: StoredEvent, b: StoredEvent) => a.timestamp - b.timestamp || a.seq - b.seq;
-
-/** Opaque page tokens bound to the request they came from, so a token is not reused with other parameters. */
-function encodeToken(scope: string, position: object): string {
-  return Buffer.from(JSON.stringify({ scope, ...position })).toString('base64url');
-}
-
-function decodeToken<T>(value: string | undefined, scope: string, shape: z.ZodType<T>): T | undefined {
-  if (value === undefined) return undefined;
-  try {
-    const parsed = z.object({ scope: z.literal(scope) }).passthrough().parse(JSON.parse(Buffer.from(value, 'base64url').toString()));
-    return shape.parse(parsed);
-  } catch {
-    throw new LogsApiError('InvalidParameterException', 'The specified nextToken is invalid (it belongs to another request, or was not issued by this endpoint).');
-  }
-}
-
-const scopeOf = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('base64url').slice(0, 16);
-
-// ---- filter patterns (FilterLogEvents) --------------------------------------------------------------
-
-type EventMatcher = (message: string) => boolean;
-
-const badPattern = (pattern: string, why: string) =>
-  new LogsApiError('InvalidParameterException', `Invalid filter pattern ${JSON.stringify(pattern)}: ${why}`);
-
-/** A glob with `*` as any run of characters, matched against the whole value. */
-const glob = (pattern: string) => new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 's');
-
-/** Terms: every plain term and "phrase" appears, no -term does, and one ?term does when any is given. */
-function termMatcher(pattern: string): EventMatcher {
-  const terms = [...pattern.matchAll(/([-?]?)(?:"((?:[^"\\]|\\.)*)"|(\S+))/g)].map((m) => ({ sign: m[1] ?? '', text: m[2] ?? m[3] ?? '' }));
-  if (terms.some((t) => t.text === '')) throw badPattern(pattern, 'an empty term');
-  const all = terms.filter((t) => t.sign === '').map((t) => t.text);
-  const none = terms.filter((t) => t.sign === '-').map((t) => t.text);
-  const any = terms.filter((t) => t.sign === '?').map((t) => t.text);
-  return (message) => all.every((t) => message.includes(t)) && !none.some((t) => message.includes(t)) && (!any.length || any.some((t) => message.includes(t)));
-}
-
-/** `$.a.b[0].c` -> ['a', 'b', 0, 'c'] */
-function selectorPath(selector: string, pattern: string): Array<string | number> {
-  if (!/^\$(\.[A-Za-z_@$][\w@$-]*|\[\d+\])+$/.test(selector)) throw badPattern(pattern, `${selector} is not a selector ($.field, $.a.b, $.list[0])`);
-  return [...selector.slice(1).matchAll(/\.([^.[]+)|\[(\d+)\]/g)].map((m) => (m[2] !== undefined ? Number(m[2]) : (m[1] as string)));
-}
-
-const at = (value: unknown, path: ReadonlyArray<string | number>) =>
-  path.reduce<unknown>((v, key) => (v !== null && typeof v === 'object' ? (v as Record<string | number, unknown>)[key] : undefined), value);
-
-/** A JSON pattern: comparisons joined by && and ||, with parentheses. */
-function jsonMatcher(pattern: string): EventMatcher {
-  const inner = pattern.trim().slice(1, -1);
-  const tokens = [...inner.matchAll(/\s*(&&|\|\||\(|\)|!=|<=|>=|=|<|>|"(?:[^"\\]|\\.)*"|[^\s()&|=!<>"]+)/gy)].map((m) => m[1] as string);
-  if (tokens.join('').replace(/\s/g, '') !== inner.replace(/\s/g, '')) throw badPattern(pattern, 'it has characters a JSON pattern cannot hold here');
-  let i = 0;
-  type Node = (doc: unknown) => boolean;
-  const expression = (): Node => {
-    let node = conjunction();
-    while (tokens[i] === '||') {
-      i++;
-      const left = node;
-      const right = conjunction();
-      node = (doc) => left(doc) || right(doc);
-    }
-    return node;
-  };
-  const conjunction = (): Node => {
-    let node = term();
-    while (tokens[i] === '&&') {
-      i++;
-      const left = node;
-      const right = term();
-      node = (doc) => left(doc) && right(doc);
-    }
-    return node;
-  };
-  const term = (): Node => {
-    if (tokens[i] === '(') {
-      i++;
-      const node = expression();
-      if (tokens[i++] !== ')') throw badPattern(pattern, 'a parenthesis is not closed');
-      return node;
-    }
-    const selector = tokens[i++] ?? '';
-    const op = tokens[i++] ?? '';
-    const raw = tokens[i++];
-    if (!['=', '!=', '<', '>', '<=', '>='].includes(op) || raw === undefined) {
-      throw badPattern(pattern, `expected "$.selector <op> value" (op one of = != < > <= >=), found ${JSON.stringify([selector, op, raw ?? ''].join(' ').trim())}`);
-    }
-    const path = selectorPath(selector, pattern);
-    const quoted = raw.startsWith('"');
-    const text = quoted ? (JSON.parse(raw) as string) : raw;
-    const number = !quoted && /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : undefined;
-    if (number === undefined && !['=', '!='].includes(op)) throw badPattern(pattern, `${op} compares numbers only, not ${raw}`);
-    const matches = glob(text);
-    return (doc) => {
-      const value = at(doc, path);
-      if (value === undefined || value === null || typeof value === 'object') return false;
-      if (number !== undefined && typeof value === 'number') {
-        const cmp = { '=': value === number, '!=': value !== number, '<': value < number, '>': value > number, '<=': value <= number, '>=': value >= number };
-        return cmp[op as keyof typeof cmp];
-      }
-      const equal = matches.test(String(value));
-      return op === '=' ? equal : !equal;
-    };
-  };
-  const root = expression();
-  if (i !== tokens.length) throw badPattern(pattern, `unexpected ${JSON.stringify(tokens[i])}`);
-  return (message) => {
-    let doc: unknown;
-    try {
-      doc = JSON.parse(message);
-    } catch {
-      return false;
-    }
-    return root(doc);
-  };
-}
-
-export function filterPatternMatcher(pattern: string | undefined): EventMatcher {
-  const text = (pattern ?? '').trim();
-  if (text === '') return () => true;
-  if (text.startsWith('{')) {
-    if (!text.endsWith('}')) throw badPattern(text, 'a JSON pattern ends with }');
-    return jsonMatcher(text);
-  }
-  if (text.startsWith('[')) throw badPattern(text, 'space-delimited patterns ([a, b, ...]) are not served by this local endpoint');
-  return termMatcher(text);
-}
-
-// ---- Logs Insights queries ---------------------------------------------------------------------------
-
-/** A value in a query row: its text as GetQueryResults gives it, and a number to sort and compare by. */
-interface Cell {
-  readonly text: string;
-  readonly num?: number;
-}
-type Row = Map<string, Cell>;
-
-type Condition = (row: Row) => boolean;
-interface Aggregate {
-  readonly fn: 'count' | 'min' | 'max' | 'earliest' | 'latest';
-  readonly field: string;
-  readonly alias: string;
-}
-type Command =
-  | { kind: 'fields'; fields: string[] }
-  | { kind: 'filter'; condition: Condition }
-  | { kind: 'stats'; aggregates: Aggregate[]; by: string[] }
-  | { kind: 'sort'; keys: Array<{ field: string; desc: boolean }> }
-  | { kind: 'limit'; count: number };
-
-const COMMANDS = 'fields, filter, stats, sort and limit';
-const FUNCTIONS = 'count, min, max, earliest and latest';
-
-interface Token {
-  readonly text: string;
-  readonly kind: 'word' | 'string' | 'number' | 'punct';
-  readonly start: number;
-  readonly end: number;
-}
-
-class QuerySyntaxError extends LogsApiError {
-  constructor(message: string, start: number, end: number) {
-    super('MalformedQueryException', message, { queryCompileError: { location: { startCharOffset: start, endCharOffset: end }, message } });
-  }
-}
-
-function tokenize(query: string): Token[] {
-  const tokens: Token[] = [];
-  const re = /\s+|(`[^`]*`|[A-Za-z_@][\w@.$-]*)|("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|(-?\d+(?:\.\d+)?)|(!=|<=|>=|[|,()[\]=<>*])/gy;
-  let at = 0;
-  while (at < query.length) {
-    re.lastIndex = at;
-    const m = re.exec(query);
-    if (!m) throw new QuerySyntaxError(`unexpected character ${JSON.stringify(query[at])} at position ${at}`, at, at + 1);
-    const [whole, word, string, number, punct] = m;
-    const start = m.index;
-    const end = start + whole.length;
-    at = end;
-    if (word) tokens.push({ text: word.startsWith('`') ? word.slice(1, -1) : word, kind: 'word', start, end });
-    else if (string) tokens.push({ text: string.slice(1, -1).replace(/\\(.)/g, '$1'), kind: 'string', start, end });
-    else if (number) tokens.push({ text: number, kind: 'number', start, end });
-    else if (punct) tokens.push({ text: punct, kind: 'punct', start, end });
-  }
-  return tokens;
-}
-
-/** Parses a query into commands; what this endpoint does not run is refused as Logs Insights refuses a bad query. */
-export function parseInsightsQuery(query: string): Command[] {
-  const tokens = tokenize(query);
-  let i = 0;
-  const peek = () => tokens[i];
-  const fail = (message: string, token: Token | undefined = peek()): never => {
-    const start = token?.start ?? query.length;
-    throw new QuerySyntaxError(`${message} (at position ${start})`, start, token?.end ?? start);
-  };
-  const next = (what: string) => tokens[i++] ?? fail(`expected ${what}, found the end of the query`);
-  const expect = (text: string) => {
-    const token = next(`"${text}"`);
-    if (token.text !== text || token.kind === 'string') fail(`expected "${text}", found "${token.text}"`, token);
-  };
-  const isWord = (text: string) => peek()?.kind === 'word' && peek()?.text.toLowerCase() === text;
-  const field = () => {
-    const token = next('a field name');
-    if (token.kind !== 'word') fail(`expected a field name, found "${token.text}"`, token);
-    return token.text;
-  };
-  const literal = (): Cell => {
-    const token = next('a value');
-    if (token.kind === 'string') return { text: token.text };
-    if (token.kind === 'number') return { text: token.text, num: Number(token.text) };
-    return fail(`expected a quoted string or a number, found "${token.text}"`, token);
-  };
-  const endOfCommand = () => !peek() || peek()?.text === '|';
-
-  const comparison = (): Condition => {
-    const name = field();
-    if (isWord('not') || isWord('in')) {
-      const negate = isWord('not');
-      if (negate) i++;
-      if (!isWord('in')) fail('expected "in" after "not"');
-      i++;
-      expect('[');
-      const values: Cell[] = [literal()];
-      while (peek()?.text === ',') {
-        i++;
-        values.push(literal());
-      }
-      expect(']');
-      return (row) => {
-        const cell = row.get(name);
-        return cell !== undefined && values.some((v) => equal(cell, v)) !== negate;
-      };
-    }
-    const op = next('a comparison');
-    if (!['=', '!=', '<', '>', '<=', '>='].includes(op.text)) fail(`expected one of = != < > <= >= or in [...], found "${op.text}"`, op);
-    const value = literal();
-    return (row) => {
-      const cell = row.get(name);
-      if (cell === undefined) return false;
-      const order = compare(cell, value);
-      return { '=': order === 0, '!=': order !== 0, '<': order < 0, '>': order > 0, '<=': order <= 0, '>=': order >= 0 }[op.text as '='];
-    };
-  };
-  const conjunction = (): Condition => {
-    let condition = comparison();
-    while (isWord('and')) {
-      i++;
-      const [left, right] = [condition, comparison()];
-      condition = (row) => left(row) && right(row);
-    }
-    return condition;
-  };
-  const disjunction = (): Condition => {
-    let condition = conjunction();
-    while (isWord('or')) {
-      i++;
-      const [left, right] = [condition, conjunction()];
-      condition = (row) => left(row) || right(row);
-    }
-    return condition;
-  };
-
-  const commands: Command[] = [];
-  while (peek()) {
-    const head = next('a command');
-    const name = head.text.toLowerCase();
-    if (name === 'fields') {
-      const fields = [field()];
-      while (peek()?.text === ',') {
-        i++;
-        fields.push(field());
-      }
-      commands.push({ kind: 'fields', fields });
-    } else if (name === 'filter') {
-      commands.push({ kind: 'filter', condition: disjunction() });
-    } else if (name === 'stats') {
-      const aggregates: Aggregate[] = [];
-      do {
-        if (aggregates.length) i++;
-        const fnToken = next('a function');
-        const fn = fnToken.text.toLowerCase();
-        if (!['count', 'min', 'max', 'earliest', 'latest'].includes(fn) || fnToken.kind !== 'word') {
-          fail(`this local endpoint runs the stats functions ${FUNCTIONS}, not "${fnToken.text}"`, fnToken);
-        }
-        expect('(');
-        const arg = peek()?.text === '*' && fn === 'count' ? (i++, '*') : field();
-        expect(')');
-        let alias = `${fn}(${arg})`;
-        if (isWord('as')) {
-          i++;
-          alias = field();
-        }
-        aggregates.push({ fn: fn as Aggregate['fn'], field: arg, alias });
-      } while (peek()?.text === ',');
-      const by: string[] = [];
-      if (isWord('by')) {
-        i++;
-        by.push(field());
-        while (peek()?.text === ',') {
-          i++;
-          by.push(field());
-        }
-      }
-      commands.push({ kind: 'stats', aggregates, by });
-    } else if (name === 'sort') {
-      const keys: Array<{ field: string; desc: boolean }> = [];
-      do {
-        if (keys.length) i++;
-        const key = field();
-        let desc = false;
-        if (isWord('desc') || isWord('asc')) desc = next('a direction').text.toLowerCase() === 'desc';
-        keys.push({ field: key, desc });
-      } while (peek()?.text === ',');
-      commands.push({ kind: 'sort', keys });
-    } else if (name === 'limit') {
-      const count = next('a number');
-      if (count.kind !== 'number' || !/^\d+$/.test(count.text) || Number(count.text) < 1 || Number(count.text) > MAX_QUERY_ROWS) {
-        fail(`limit takes a whole number from 1 to ${MAX_QUERY_ROWS}, not "${count.text}"`, count);
-      }
-      commands.push({ kind: 'limit', count: Number(count.text) });
-    } else {
-      fail(`this local endpoint runs the Logs Insights commands ${COMMANDS}, not "${head.text}"`, head);
-    }
-    if (!endOfCommand()) fail(`unexpected "${peek()?.text}" in the ${name} command`);
-    if (peek()?.text === '|') {
-      i++;
-      if (!peek()) fail('expected a command after "|"');
-    }
-  }
-  if (!commands.length) throw new QuerySyntaxError('the query is empty', 0, 0);
-  if (commands.filter((c) => c.kind === 'stats').length > 1) throw new QuerySyntaxError('this local endpoint runs one stats command per query', 0, query.length);
-  return commands;
-}
-
-function compare(a: Cell, b: Cell): number {
-  if (a.num !== undefined && b.num !== undefined) return a.num - b.num;
-  return a.text < b.text ? -1 : a.text > b.text ? 1 : 0;
-}
-const equal = (a: Cell, b: Cell) => compare(a, b) === 0;
-
-const pad = (n: number, width = 2) => String(n).padStart(width, '0');
-/** @timestamp as Logs Insights shows it: "2025-12-02 10:23:00.000", UTC. */
-export function insightsTimestamp(ms: number): string {
-  const d = new Date(ms);
-  const day = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
-  return `${day} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}`;
-}
-const timeCell = (ms: number): Cell => ({ text: insightsTimestamp(ms), num: ms });
-
-/** An event as a query row: its @ fields and the fields of its JSON message, nested ones by dotted name. */
-function eventRow(event: StoredEvent): Row {
-  const row: Row = new Map([
-    ['@timestamp', timeCell(event.timestamp)],
-    ['@ingestionTime', timeCell(event.ingestionTime)],
-    ['@message', { text: event.message }],
-    ['@logStream', { text: event.stream }],
-    ['@log', { text: event.group }],
-  ]);
-  let doc: unknown;
-  try {
-    doc = JSON.parse(event.message);
-  } catch {
-    return row;
-  }
-  const visit = (value: unknown, prefix: string) => {
-    if (value !== null && typeof value === 'object') {
-      for (const [key, inner] of Object.entries(value)) visit(inner, prefix ? `${prefix}.${key}` : key);
-    } else if (prefix && value !== null && value !== undefined) {
-      row.set(prefix, typeof value === 'number' ? { text: String(value), num: value } : { text: String(value) });
-    }
-  };
-  if (doc !== null && typeof doc === 'object') visit(doc, '');
-  return row;
-}
-
-interface QueryRun {
-  readonly rows: Array<Array<{ field: string; value: string }>>;
-  readonly recordsMatched: number;
-}
-
-/** Runs parsed commands over the events, in order; `limit` caps the rows returned (StartQuery's own limit). */
-function runQuery(commands: readonly Command[], events: readonly StoredEvent[], limit: number): QueryRun {
-  let rows: Array<{ row: Row; event?: StoredEvent }> = events.map((event) => ({ row: eventRow(event), event }));
-  let projection: string[] | undefined;
-  let recordsMatched: number | undefined;
-  for (const command of commands) {
-    if (command.kind === 'fields') projection = [...(projection ?? []), ...command.fields];
-    else if (command.kind === 'filter') rows = rows.filter(({ row }) => command.condition(row));
-    else if (command.kind === 'limit') limit = Math.min(limit, command.count);
-    else if (command.kind === 'sort') {
-      rows = [...rows].sort((a, b) => {
-        for (const key of command.keys) {
-          const [x, y] = [a.row.get(key.field), b.row.get(key.field)];
-          // Rows without the field go last, whichever the direction.
-          const order = x && y ? compare(x, y) : x ? -1 : y ? 1 : 0;
-          if (order !== 0) return key.desc && x && y ? -order : order;
-        }
-        return 0;
-      });
-    } else {
-      recordsMatched = rows.length;
-      rows = aggregate(command, rows).map((row) => ({ row }));
-      projection = [...command.by, ...command.aggregates.map((a) => a.alias)];
-    }
-  }
-  const fields = projection ?? ['@timestamp', '@message'];
-  return {
-    recordsMatched: recordsMatched ?? rows.length,
-    rows: rows.slice(0, limit).map(({ row, event }) => [
-      ...fields.flatMap((field) => {
-        const cell = row.get(field);
-        return cell ? [{ field, value: cell.text }] : [];
-      }),
-      ...(event ? [{ field: '@ptr', value: Buffer.from(`${event.group}\u0000${event.stream}\u0000${event.seq}`).toString('base64url') }] : []),
-    ]),
-  };
-}
-
-function aggregate(stats: Extract<Command, { kind: 'stats' }>, rows: ReadonlyArray<{ row: Row; event?: StoredEvent }>): Row[] {
-  const groups = new Map<string, Array<{ row: Row; event?: StoredEvent }>>();
-  for (const entry of rows) {
-    const key = JSON.stringify(stats.by.map((field) => entry.row.get(field)?.text ?? null));
-    groups.set(key, [...(groups.get(key) ?? []), entry]);
-  }
-  return [...groups.values()].map((members) => {
-    const first = members[0]?.row ?? new Map();
-    const out: Row = new Map();
-    for (const field of stats.by) {
-      const cell = first.get(field);
-      if (cell) out.set(field, cell);
-    }
-    for (const { fn, field, alias } of stats.aggregates) {
-      const present = members.filter(({ row }) => field === '*' || row.has(field));
-      if (fn === 'count') {
-        out.set(alias, { text: String(present.length), num: present.length });
-        continue;
-      }
-      if (!present.length) continue;
-      let pick = present[0] as (typeof present)[number];
-      for (const entry of present.slice(1)) {
-        if (fn === 'min' || fn === 'max') {
-          const order = compare(entry.row.get(field) as Cell, pick.row.get(field) as Cell);
-          if (fn === 'min' ? order < 0 : order > 0) pick = entry;
-        } else {
-          // earliest/latest: by @timestamp; of equal times, the first or the last to arrive.
-          const order = byTime(entry.event as StoredEvent, pick.event as StoredEvent);
-          if (fn === 'earliest' ? order < 0 : order > 0) pick = entry;
-        }
-      }
-      out.set(alias, pick.row.get(field) as Cell);
-    }
-    return out;
-  });
-}
-
+/** A started query: run at once, answered Running for `runningPolls` polls, as a real one takes a while. */
 interface Query {
   status: 'Running' | 'Complete' | 'Cancelled';
   pollsLeft: number;
@@ -605,8 +76,6 @@ interface Query {
   readonly bytesScanned: number;
   readonly groups: number;
 }
-
-// ---- the server ------------------------------------------------------------------------------------
 
 export async function startLogsEndpoint(options: LogsEndpointOptions = {}): Promise<LogsEndpoint> {
   const region = options.region ?? 'us-east-1';
