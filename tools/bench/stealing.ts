@@ -276,7 +276,7 @@ const program = new Command('bench:stealing')
         `- p99 end to end, without -> with stealing: ${gain.map((g) => `${pct(g.load)} ${fixed(g.off)} -> ${fixed(g.on)} s`).join(', ')}${everyLoadBetter ? ' (never worse at any load)' : ' (worse at some load)'};`,
         `- a lost fleet: ${strandedDrains ? `its backlog of ${o.backlog} is drained in ${ci(stranded.drain[STEAL] as Interval, 0)} s with stealing` : 'its backlog is not drained with stealing in every run'}; without it, never (no rebalance);`,
         `- cost: $${o.costPerWorkerMonth.toFixed(3)} per idle worker-month for stealing and presence at a reading every ${MEASURED_COST.checkEverySeconds} s (test/worker/stealing-cost.test.ts);` +
-          (o.otherHighFirst || o.fleetlessFirst ? ' With otherHighFirst or fleetlessFirst a busy worker reads as often, so every worker costs the idle figure.' : ' a busy worker makes no readings.') +
+          (o.otherHighFirst || o.fleetlessFirst ? ' with otherHighFirst or fleetlessFirst a busy worker reads as often, so every worker costs the idle figure.' : ' a busy worker makes no readings.') +
           (o.tuned
             ? ` The tuned variant's reading every ${o.tunedCheckEvery} s would cost about $${tunedCost.toFixed(3)} (readings scale as 1 / interval; at 10 s $${costAt(10).toFixed(3)}),` +
               ` and an idle poll of ${o.tunedIdlePoll} s more idle receives (worker/lanes.ts).`
