@@ -23,7 +23,15 @@ export interface StateRun {
   readonly outcome: EnteredOutcome;
   readonly visits: number;
   readonly retries?: number;
+  /**
+   * A Map: its iterations (over all its visits) by outcome, an iteration's outcome the worst of the
+   * states it entered, as the page reads them from each visit's iteration (history-model.ts Visit).
+   */
+  readonly iterations?: Readonly<Partial<Record<EnteredOutcome, number>>>;
 }
+
+/** A block's summary; a Map's with its iterations by outcome when the view gives them. */
+export type ViewBlockSummary = BlockSummary & { readonly iterations?: StateRun['iterations'] };
 
 export interface GraphView {
   /** The Map and Parallel states drawn open, or 'all'; every other one is drawn as a block. */
@@ -45,6 +53,11 @@ export const graphViewSchema = z
           outcome: z.enum(ENTERED_OUTCOMES, { error: `must be one of ${ENTERED_OUTCOMES.join(', ')}` }),
           visits: z.number().int().min(0),
           retries: z.number().int().min(0).optional(),
+          iterations: z
+            .record(z.string().pipe(z.enum(ENTERED_OUTCOMES)), z.number().int().min(0), {
+              error: (issue) => (issue.code === 'invalid_key' ? `must be an outcome: one of ${ENTERED_OUTCOMES.join(', ')}` : undefined),
+            })
+            .optional(),
         }),
       )
       .optional(),
@@ -79,7 +92,7 @@ const worst = (outcomes: readonly string[]) => outcomes.reduce<string | undefine
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 const statesIn = (machine: AslMachine) => allStates(machine).map((s) => s.name);
 
-/** "2 succeeded, 1 caught", worst first. */
+/** "1 caught, 2 succeeded": worst first. */
 function tally(counts: Record<string, number>, unit?: [string, string]): string {
   return Object.entries(counts)
     .sort(([a], [b]) => rank(b) - rank(a))
@@ -88,11 +101,11 @@ function tally(counts: Record<string, number>, unit?: [string, string]): string 
 }
 
 /**
- * What a Map or Parallel state drawn as one block says: how many iterations (Map: entries of its first
- * state) or branches ran, and their outcomes (Parallel: each branch by its worst state; Map: the states
- * inside, as the per-state summaries do not tell which iteration each visit was in).
+ * What a Map or Parallel state drawn as one block says: how many iterations or branches ran, and their
+ * outcomes (Parallel: each branch by its worst state; Map: each iteration by its worst state when the
+ * view gives them, else the entries of its first state and the states inside that did not succeed).
  */
-export function blockSummary(name: string, state: AslState, states?: GraphView['states']): BlockSummary {
+export function blockSummary(name: string, state: AslState, states?: GraphView['states']): ViewBlockSummary {
   const machines = innerMachines(state);
   const inside = machines.flatMap(statesIn);
   const retries = inside.reduce((s, n) => s + (states?.[n]?.retries ?? 0), 0);
@@ -114,10 +127,18 @@ export function blockSummary(name: string, state: AslState, states?: GraphView['
     const text = outcome === 'not-entered' ? 'not entered' : `${runs === machines.length ? plural(runs, 'branch', 'branches') : `${runs} of ${machines.length} branches ran`} · ${tally(outcomes)}`;
     return { outcome, runs, branches: machines.length, outcomes, retries, text };
   }
-  const first = machines[0]?.StartAt;
-  const runs = first ? (states[first]?.visits ?? 0) : 0;
   const outcomes: Record<string, number> = {};
   for (const n of entered) outcomes[states[n]?.outcome as string] = (outcomes[states[n]?.outcome as string] ?? 0) + 1;
+  const iterations = states[name]?.iterations;
+  if (iterations && outcome !== 'not-entered') {
+    const counts = Object.entries(iterations).filter(([, n]) => n > 0);
+    const runs = counts.reduce((sum, [, n]) => sum + n, 0);
+    const [only] = counts;
+    const how = counts.length === 1 && only ? (runs === 1 ? only[0] : `all ${only[0]}`) : tally(Object.fromEntries(counts));
+    return { outcome, runs, outcomes, iterations, retries, text: `${plural(runs, 'iteration')}${runs ? `: ${how}` : ''}` };
+  }
+  const first = machines[0]?.StartAt;
+  const runs = first ? (states[first]?.visits ?? 0) : 0;
   const troubles = Object.fromEntries(Object.entries(outcomes).filter(([o]) => o !== 'succeeded'));
   const text =
     outcome === 'not-entered'

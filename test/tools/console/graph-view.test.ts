@@ -123,6 +123,30 @@ describe('one execution: blocks summed up, states never entered left out', () =>
     expect(node(layout, 'Forward to regions')?.summaryLines).toEqual(['3 iterations · 1 state', 'caught']);
   });
 
+  it("with each Map's iterations by outcome (what the page reads from the visits), counts iterations, not states", () => {
+    const states = {
+      ...failover,
+      'Claim requests': { ...run('succeeded'), iterations: { succeeded: 8 } },
+      'Forward to regions': { ...run('succeeded'), iterations: { succeeded: 2, caught: 1 } },
+      Settle: { ...run('succeeded', 3), iterations: { succeeded: 8 } },
+    };
+    const layout = layoutView(definition, { open: ['Forward to regions'], states, hide: true });
+    expect(node(layout, 'Forward to regions')?.summary).toBeUndefined();
+    const closed = layoutView(definition, { open: [], states, hide: true });
+    expect(node(closed, 'Forward to regions')?.summary).toMatchObject({
+      outcome: 'caught',
+      runs: 3,
+      retries: 1,
+      iterations: { succeeded: 2, caught: 1 },
+      text: '3 iterations: 1 caught, 2 succeeded',
+    });
+    expect(node(closed, 'Claim requests')?.summary).toMatchObject({ runs: 8, text: '8 iterations: all succeeded' });
+    expect(node(layout, 'Settle')?.summary?.text).toBe('8 iterations: all succeeded');
+    // One iteration says how it ended.
+    const one = blockSummary('Forward to regions', definition.States?.['Forward to regions'] ?? {}, { 'Forward to regions': { ...run('retried'), iterations: { retried: 1 } } });
+    expect(one.text).toBe('1 iteration: retried');
+  });
+
   it('opened, draws only the states entered, with the definition\'s edges between them and no dashed edge', () => {
     const layout = layoutView(definition, { open: 'all', states: failover, hide: true });
     expect(new Set(names(layout))).toEqual(new Set(Object.keys(failover)));
@@ -230,6 +254,10 @@ describe('the view parameter', () => {
   it('takes JSON, with defaults for what it leaves out', () => {
     expect(parse('{}')).toMatchObject({ success: true, data: { open: [], hide: false } });
     expect(parse('{"open":"all","hide":true,"states":{"A":{"outcome":"caught","visits":2}}}')).toMatchObject({ success: true, data: { open: 'all', hide: true } });
+    expect(parse('{"states":{"M":{"outcome":"caught","visits":1,"iterations":{"caught":1,"succeeded":2}}}}')).toMatchObject({
+      success: true,
+      data: { states: { M: { iterations: { caught: 1, succeeded: 2 } } } },
+    });
   });
 
   it('says what is wrong with a bad one', () => {
@@ -237,6 +265,10 @@ describe('the view parameter', () => {
     expect(message('{"open":"some"}')).toBe('open: must be "all" or a list of Map and Parallel state names');
     expect(message('{"hide":true}')).toBe('hide: needs states: what the execution entered');
     expect(message('{"states":{"A":{"outcome":"fine","visits":1}}}')).toMatch(/^states\.A\.outcome: must be one of succeeded/);
+    expect(message('{"states":{"M":{"outcome":"caught","visits":1,"iterations":{"fine":2}}}}')).toBe(
+      'states.M.iterations.fine: must be an outcome: one of succeeded, running, retried, caught, failed',
+    );
+    expect(message('{"states":{"M":{"outcome":"caught","visits":1,"iterations":{"caught":-1}}}}')).toMatch(/^states\.M\.iterations\.caught: /);
     expect(message('{"colour":"red"}')).toMatch(/colour/);
   });
 

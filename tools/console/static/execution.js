@@ -76,6 +76,44 @@ function stateDetails(name, detail, layoutNode) {
   ];
 }
 
+// Worst last, as the graph ranks outcomes (graph-view.ts ENTERED_OUTCOMES).
+const WORST_LAST = ['succeeded', 'running', 'retried', 'caught', 'failed'];
+
+// Each Map state's iterations by outcome, for its block in the graph: an iteration's outcome is the worst
+// of the visits it holds (nested ones too), found through each visit's parent and Map iteration
+// (history-model.ts). A Map with a visit inside it of no known iteration gets none: its block then
+// counts the states inside instead.
+function mapIterations(visits) {
+  const byId = new Map(visits.map((v) => [v.id, v]));
+  const worst = new Map();
+  const unknown = new Set();
+  for (const v of visits) {
+    for (let child = v, map = byId.get(v.parent); map; child = map, map = byId.get(map.parent)) {
+      if (map.type !== 'Map') continue;
+      if (child.iteration === undefined) {
+        unknown.add(map.name);
+        continue;
+      }
+      const key = `${map.id} ${child.iteration}`;
+      const was = worst.get(key);
+      if (was === undefined || WORST_LAST.indexOf(v.outcome) > WORST_LAST.indexOf(was.outcome)) worst.set(key, { name: map.name, outcome: v.outcome });
+    }
+  }
+  const byMap = {};
+  for (const { name, outcome } of worst.values()) {
+    if (unknown.has(name)) continue;
+    byMap[name] ??= {};
+    byMap[name][outcome] = (byMap[name][outcome] ?? 0) + 1;
+  }
+  return byMap;
+}
+
+/** The per-state summaries the graph colours by, each Map's with its iterations by outcome. */
+function graphStates(model) {
+  const iterations = mapIterations(model.visits);
+  return Object.fromEntries(Object.entries(model.states).map(([name, s]) => [name, iterations[name] ? { ...s, iterations: iterations[name] } : s]));
+}
+
 function overview(detail, choose) {
   const notable = Object.values(detail.model.states).filter((s) => s.errors.length || s.outcome === 'failed');
   return [
@@ -155,7 +193,7 @@ export function render(main, arn) {
     graph: {
       element: graphPanel,
       update(detail) {
-        graph = drawGraph(graphLayout, detail.model.states, choose, detail.model.transitions);
+        graph = drawGraph(graphLayout, graphStates(detail.model), choose, detail.model.transitions);
         panel = h('div', { class: 'panel details', id: 'state-details' }, overview(detail, choose));
         fill(graphPanel, [legend(), h('div', { class: 'execution-layout' }, [graph.element, panel])]);
         if (selected) choose(selected);

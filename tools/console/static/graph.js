@@ -65,8 +65,8 @@ const viewOf = async (url) => {
 
 /**
  * layout: the whole definition (GET /api/graph): its Map and Parallel states and what each state is inside.
- * states: { [name]: { outcome, visits, retries, errors } } for one execution; null or undefined for the bare
- * definition. onSelect(name) is called when a state is clicked. Returns { element, select(name), fit(), focus(name) }.
+ * states: { [name]: { outcome, visits, retries, errors, iterations? } } for one execution (a Map's
+ * `iterations`: its iterations by outcome); null or undefined for the bare definition. onSelect(name) is called when a state is clicked. Returns { element, select(name), fit(), focus(name) }.
  */
 export function drawGraph(layout, states, onSelect, transitions = []) {
   const execution = states !== null && states !== undefined;
@@ -275,7 +275,9 @@ export function drawGraph(layout, states, onSelect, transitions = []) {
 
   const viewUrl = () => {
     const open = [...chosen.open].filter((name) => blocks.includes(name));
-    const compact = Object.fromEntries(Object.entries(runs).map(([name, s]) => [name, { outcome: s.outcome, visits: s.visits, retries: s.retries ?? 0 }]));
+    const compact = Object.fromEntries(
+      Object.entries(runs).map(([name, s]) => [name, { outcome: s.outcome, visits: s.visits, retries: s.retries ?? 0, ...(s.iterations ? { iterations: s.iterations } : {}) }]),
+    );
     const query = { open, hide: hide(), ...(execution ? { states: compact } : {}) };
     return `/api/graph?view=${encodeURIComponent(JSON.stringify(query))}`;
   };
