@@ -1,7 +1,8 @@
 /**
  * The execution graph a person can read, in Chromium: Map states drawn as blocks that open in place (by
  * click, Enter or Space), states never entered hidden by default, and "fit" showing a handful of boxes
- * large enough to read. One local stack and one failed-over execution for the whole file.
+ * large enough to read; a legend for the outcomes, a closed block and the dashed edges. One local stack
+ * and one failed-over execution for the whole file.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,6 +101,20 @@ describe('the execution graph in Chromium', () => {
     expect(await summary('Forward to regions')).toBe(groups === 1 ? allAlike(1, 'caught') : `${iterations(groups)}: 1 caught, ${groups - 1} succeeded`);
     expect(await box('Claim requests').getAttribute('data-outcome')).toBe('succeeded');
     expect(await summary('Claim requests')).toBe(allAlike(messages, 'succeeded'));
+
+    // The legend says what a closed block and a dashed edge are, drawn as the graph draws them.
+    const key = (name: string) => page.locator(`.legend [data-key="${name}"]`);
+    expect(await key('block').textContent()).toBe('closed Map or Parallel');
+    expect(await key('block').locator('rect').evaluateAll((els) => els.map((e) => e.getAttribute('class')))).toEqual(['stack', 'box']);
+    expect(await key('skipped').textContent()).toBe('through states not entered');
+    type Styles = { getComputedStyle(element: unknown, pseudo?: string): { strokeDasharray: string; content: string } };
+    const dashes = (name: string) => key(name).locator('path').evaluate((e) => (globalThis as unknown as Styles).getComputedStyle(e).strokeDasharray);
+    expect(await dashes('skipped')).toBe('2px, 4px');
+    expect(await dashes('catch')).toBe('5px, 3px');
+    // Each key shows its drawing alone (another view's key marker is not drawn before it).
+    for (const name of ['block', 'skipped', 'catch']) {
+      expect(await key(name).evaluate((e) => (globalThis as unknown as Styles).getComputedStyle(e, '::before').content), name).toBe('none');
+    }
 
     // Readable: every name is drawn at least 11 px tall, and the whole graph is inside the frame.
     const heights = await page.locator('svg.graph .state .label').evaluateAll((els) => els.map((e) => e.getBoundingClientRect().height));

@@ -42,8 +42,24 @@ export const OUTCOME_LABEL = {
   'not-entered': 'not entered',
 };
 
+/** A small drawing in the legend, drawn with the graph's own shapes (style.css: "The graph's legend"). */
+const sample = (children) => svg('svg', { class: 'legend-sample', width: 30, height: 16, viewBox: '0 0 30 16', 'aria-hidden': 'true' }, children);
+const line = (cls) => sample([svg('path', { class: cls, d: 'M2,8 H28' })]);
+
+/** The outcomes' colours, then what a shape means: a closed block, and the two kinds of dashed edge. */
 export function legend() {
-  return h('div', { class: 'legend' }, Object.entries(OUTCOME_LABEL).map(([k, label]) => h('span', { class: `chip outcome-${k}` }, label)));
+  const key = (name, drawing, label, title) => h('span', { class: 'chip graph-key', dataset: { key: name }, title }, [drawing, label]);
+  return h('div', { class: 'legend' }, [
+    ...Object.entries(OUTCOME_LABEL).map(([k, label]) => h('span', { class: `chip outcome-${k}` }, label)),
+    key(
+      'block',
+      sample([svg('rect', { class: 'stack', x: 6, y: 5, width: 21, height: 10, rx: 2 }), svg('rect', { class: 'box', x: 3, y: 1, width: 21, height: 10, rx: 2 })]),
+      'closed Map or Parallel',
+      'a Map or Parallel drawn as one block, what ran inside summed up: click, Enter or Space opens it',
+    ),
+    key('skipped', line('edge skip'), 'through states not entered', 'a dashed grey edge: the definition goes this way through states this execution never entered (hover it to see them)'),
+    key('catch', line('edge edge-catch'), 'to a Catch', "an edge to the state a Catch goes on to"),
+  ]);
 }
 
 /** How far "fit" enlarges a small graph: past this, a few boxes would fill the frame. */
