@@ -176,6 +176,8 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       return {
         source: source.label,
         readOnly: source.readOnly,
+        // Where the executions listed come from, as the pages' empty texts say it.
+        executionsKept: executionsLookedIn,
         stage: d.stage,
         homeRegion: d.homeRegion,
         stateMachineArn: d.stateMachineArn,

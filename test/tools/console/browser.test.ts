@@ -188,7 +188,7 @@ describe('the console in Chromium', () => {
     await page.locator('select[name="status"]').selectOption('ABORTED');
     const empty = page.locator('#executions tbody td.empty');
     await poll(() => empty.textContent()).toBe(
-      'No ABORTED execution: none of the executions the local endpoint keeps matches the filter (choose “all statuses” to see them all).',
+      'No ABORTED execution: none of those the local endpoint keeps matches the filter (choose “all statuses” to see them all).',
     );
     // Without a filter, the list is back.
     await page.locator('select[name="status"]').selectOption('');

@@ -162,6 +162,8 @@ describe('the console of a deployed stage, on the local stack through the AWS AP
     expect(a.status).toBe(200);
     expect(a.body).toMatchObject({ source: `stage ${stack.description.stage} in us-east-1`, readOnly: true, tableName: stack.description.tableName });
     expect((await get(writable, '/api/stack')).body.readOnly).toBe(false);
+    // The pages' empty texts say where the executions were looked for: the stage's log group, not a local endpoint.
+    expect(a.body.executionsKept).toMatch(/^the newest \d+ in the log group \S+ of stage .* over the last 1 hour/);
   });
 
   it("lists the executions of the state machine's log group, with their messages and outcomes; not those the Step Functions endpoint keeps", async () => {

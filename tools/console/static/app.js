@@ -1,6 +1,6 @@
 // The console's router: one page module per hash route; each page renders into <main> and returns a
 // function that stops its polling when the page is left.
-import { api, h } from './dom.js';
+import { h, stack } from './dom.js';
 import * as executions from './executions.js';
 import * as execution from './execution.js';
 import * as requests from './requests.js';
@@ -37,7 +37,7 @@ function route() {
 
 window.addEventListener('hashchange', route);
 route();
-api('/api/stack')
+stack()
   // A deployed stage names itself ("stage dev in us-east-1"), and says when it only reads.
   .then((s) => (document.getElementById('stack').textContent = `${s.source === 'local stack' ? `local stack · stage ${s.stage}` : s.source}${s.readOnly ? ' · read-only' : ''} · ${s.regions.map((r) => r.region).join(', ')}`))
   .catch(() => {});

@@ -24,6 +24,10 @@ export async function api(path, init) {
   return body;
 }
 
+/** The stack or stage this console serves (GET /api/stack), fetched once. */
+let stackInfo;
+export const stack = () => (stackInfo ??= api('/api/stack'));
+
 export const post = (path, body) => api(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 export const time = (ms) => (ms ? new Date(ms).toLocaleTimeString([], { hour12: false }) : '');

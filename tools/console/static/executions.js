@@ -1,7 +1,7 @@
 // Executions: a live list, newest first, searched by part of the name, status and start time, a page at a
 // time; polls the API every second. The URL hash keeps the search (a link reproduces it); the cursors of
 // the pages before are kept here, for "Newer".
-import { api, dateTime, duration, executionHref, fill, h, link } from './dom.js';
+import { api, dateTime, duration, executionHref, fill, h, link, stack } from './dom.js';
 
 const STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'];
 const OUTCOMES = ['dispatched', 'duplicate', 'dead-lettered', 'retry'];
@@ -94,13 +94,13 @@ function described(s) {
 const searching = (s) => Boolean(s.name || s.status || s.range in RANGES || (s.range === 'custom' && (s.from || s.to)));
 
 /** What an empty page means: nothing yet, nothing that matches, or nothing after the page before. */
-function emptyText(s, data) {
+function emptyText(s, data, kept = 'those the local endpoint keeps') {
   if (data.offset > 0) return 'No executions after the page before (those it ended with are gone): “Newest” starts again.';
   if (!searching(s)) return 'No executions yet: send some requests (npm run cli -- send).';
   if (s.status && !s.name && !s.range) {
-    return `No ${s.status} execution: none of the executions the local endpoint keeps matches the filter (choose “all statuses” to see them all).`;
+    return `No ${s.status} execution: none of ${kept} matches the filter (choose “all statuses” to see them all).`;
   }
-  return `No execution with ${described(s)}: none of the ${data.scanned} the local endpoint keeps matches the search (“Clear” shows them all).`;
+  return `No execution with ${described(s)}: none of ${kept} (${data.scanned} read) matches the search (“Clear” shows them all).`;
 }
 
 /** What the counts count: "51–100 of 347 matching", "of at least 1000" when the read stopped at its cap. */
@@ -177,7 +177,7 @@ export function render(main) {
     const mine = generation;
     busy = true;
     try {
-      const data = await api(apiQuery(s, cursors.at(-1)));
+      const [data, served] = await Promise.all([api(apiQuery(s, cursors.at(-1))), stack().catch(() => ({}))]);
       if (stopped || mine !== generation) return;
       fill(problem);
       next = data.nextToken;
@@ -186,7 +186,7 @@ export function render(main) {
       if (key === last) return;
       last = key;
       info.textContent = countText(s, data);
-      fill(tbody, data.executions.length ? data.executions.map(row) : h('tr', {}, h('td', { colspan: 6, class: 'muted empty' }, emptyText(s, data))));
+      fill(tbody, data.executions.length ? data.executions.map(row) : h('tr', {}, h('td', { colspan: 6, class: 'muted empty' }, emptyText(s, data, served.executionsKept))));
     } catch (error) {
       if (stopped || mine !== generation) return;
       next = undefined;

@@ -2,7 +2,7 @@
 // reason, and the body of each copy as body.js shows it), its record in the idempotency table, and every
 // execution whose batch held it.
 import { messageBody } from './body.js';
-import { api, dateTime, executionHref, fill, h, link, requestHref } from './dom.js';
+import { api, dateTime, executionHref, fill, h, link, requestHref, stack } from './dom.js';
 
 function now(story) {
   const rows = Object.fromEntries(story.record.rows);
@@ -15,7 +15,7 @@ function now(story) {
   return parts.join(' ');
 }
 
-function show(target, story) {
+function show(target, story, kept = 'those the local endpoint keeps') {
   fill(target, [
     h('p', { id: 'request-summary' }, now(story)),
     ...story.warnings.map((w) => h('p', { class: 'error' }, w)),
@@ -57,7 +57,7 @@ function show(target, story) {
             ]),
           )),
         ])
-      : h('p', { class: 'muted' }, 'In none of the executions the local endpoint keeps (the intake dead-letters invalid messages before any execution).'),
+      : h('p', { class: 'muted' }, `In none of the executions: none of ${kept} (the intake dead-letters invalid messages before any execution).`),
   ]);
 }
 
@@ -77,8 +77,8 @@ export function render(main, id) {
   const load = async (value) => {
     fill(result, h('p', { class: 'muted' }, `Looking up ${value} in the executions, the table and the queues…`));
     try {
-      const story = await api(`/api/requests?id=${encodeURIComponent(value)}`);
-      if (!stopped) show(result, story);
+      const [story, info] = await Promise.all([api(`/api/requests?id=${encodeURIComponent(value)}`), stack().catch(() => ({}))]);
+      if (!stopped) show(result, story, info.executionsKept);
     } catch (error) {
       if (!stopped) fill(result, h('p', { class: 'error' }, error.message));
     }
