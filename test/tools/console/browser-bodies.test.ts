@@ -5,20 +5,12 @@
  * move nothing.
  */
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../../../tools/console/chromium.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { sqsAt } from '../../../tools/local/resources.js';
 import { queueDepth } from '../../../tools/ops/queue-reader.js';
-import { startConsoleHarness, type ConsoleHarness } from './harness.js';
+import { consoleInChromium, poll } from './browser-harness.js';
 
-let h: ConsoleHarness | undefined;
-let browser: Browser | undefined;
-let context: BrowserContext;
-let page: Page;
 let home: SQSClient;
-/** Without Chromium, every test fails with how to install it (counted as failed, never skipped). */
-let missing: Error | undefined;
 
 // What a hostile sender can put in a queue (SQS refuses C0 controls but takes C1 ones and bidi overrides).
 const SCRIPT_BODY = '<script>window.__bodyRan = 1</script><img src=x onerror="window.__bodyRan = 2"><b>bold?</b>';
@@ -40,45 +32,28 @@ async function send(client: SQSClient, url: string, body: string, attributes: Re
   );
 }
 
-beforeAll(async () => {
-  try {
-    browser = await launchChromium();
-  } catch (error) {
-    missing = error as Error;
-    return;
-  }
-  h = await startConsoleHarness();
-  const d = h.stack.description;
-  home = sqsAt(d.homeRegion, d.endpoints.sqs[d.homeRegion] as string);
-  const dlq = d.dispatchDeadLetterQueueUrl;
-  await send(home, dlq, SCRIPT_BODY, { request_id: 'req-ui-body-script', reason: '<i>a reason in markup</i>', priority: 'high' });
-  await send(home, dlq, ODD_BODY, { request_id: 'req-ui-body-odd', reason: 'odd characters' });
-  await send(home, dlq, bigBody(), {});
-  await send(home, dlq, STORY_BODY, { request_id: 'req-ui-body-story', reason: 'no region accepted the message' });
-  // A second copy of the story's request waits in a regional queue (the harness runs no workers).
-  const west = sqsAt('us-west-2', d.endpoints.sqs['us-west-2'] as string);
-  await send(west, d.regions.find((r) => r.region === 'us-west-2')?.queueUrl as string, STORY_BODY, { request_id: 'req-ui-body-story' });
-  west.destroy();
+const { ready, page } = consoleInChromium({
   // The copy button writes to the clipboard; the test reads it back.
-  context = await browser.newContext({ viewport: { width: 1500, height: 950 }, permissions: ['clipboard-read', 'clipboard-write'] });
-  page = await context.newPage();
-  page.setDefaultTimeout(20_000);
-}, 60_000);
-
-function ready(): ConsoleHarness {
-  if (missing) throw missing;
-  return h as ConsoleHarness;
-}
-afterAll(async () => {
-  home?.destroy();
-  await browser?.close();
-  await h?.stop();
+  context: { permissions: ['clipboard-read', 'clipboard-write'] },
+  async setup(harness) {
+    const d = harness.stack.description;
+    home = sqsAt(d.homeRegion, d.endpoints.sqs[d.homeRegion] as string);
+    const dlq = d.dispatchDeadLetterQueueUrl;
+    await send(home, dlq, SCRIPT_BODY, { request_id: 'req-ui-body-script', reason: '<i>a reason in markup</i>', priority: 'high' });
+    await send(home, dlq, ODD_BODY, { request_id: 'req-ui-body-odd', reason: 'odd characters' });
+    await send(home, dlq, bigBody(), {});
+    await send(home, dlq, STORY_BODY, { request_id: 'req-ui-body-story', reason: 'no region accepted the message' });
+    // A second copy of the story's request waits in a regional queue (the harness runs no workers).
+    const west = sqsAt('us-west-2', d.endpoints.sqs['us-west-2'] as string);
+    await send(west, d.regions.find((r) => r.region === 'us-west-2')?.queueUrl as string, STORY_BODY, { request_id: 'req-ui-body-story' });
+    west.destroy();
+  },
 });
+afterAll(() => home?.destroy());
 
 /** What the page's copy button put on the clipboard (the test has no DOM types: the page's globals, typed here). */
 const readClipboard = () =>
   page.evaluate(() => (globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }).navigator.clipboard.readText());
-const poll = <T>(read: () => Promise<T> | T) => expect.poll(read, { timeout: 20_000, interval: 100 });
 
 /** The body of a listed message (by its request_id), its group opened and its body still collapsed. */
 async function listedBody(requestId: string) {

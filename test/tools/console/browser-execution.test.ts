@@ -1,62 +1,38 @@
 /**
- * The execution page's tabs in Chromium (see browser.test.ts for the setup): the table of events, the
+ * The execution page's tabs in Chromium (see browser-harness.ts for the setup): the table of events, the
  * timeline, the input and output, the definition, and the tab in the URL. Two executions on one local
  * stack: a batch whose us-west-2 forward is retried, then caught and failed over; and an execution started
  * by hand with an input the definition cannot take (it fails), that carries markup and a long field.
  */
 import { SFNClient, StartSyncExecutionCommand } from '@aws-sdk/client-sfn';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../../../tools/console/chromium.js';
+import { describe, expect, it } from 'vitest';
 import { failoverScene } from '../../../tools/console/scene.js';
 import { LOCAL_CREDENTIALS } from '../../../tools/local/resources.js';
-import { definitionStateNames, startConsoleHarness, type ConsoleHarness } from './harness.js';
+import { consoleInChromium, poll } from './browser-harness.js';
+import { definitionStateNames, type ConsoleHarness } from './harness.js';
 
-let h: ConsoleHarness | undefined;
-let browser: Browser | undefined;
-let page: Page;
-/** Without Chromium, every test fails with how to install it (counted as failed, never skipped). */
-let missing: Error | undefined;
 let failover: { arn: string; name: string };
 let broken: { arn: string; input: string; error: string; cause: string };
 
 /** Markup in an execution's input: drawn as text, it never becomes an element. */
 const MARKUP = '<img src=x onerror=window.__injected=1>';
 
-beforeAll(async () => {
-  try {
-    browser = await launchChromium();
-  } catch (error) {
-    missing = error as Error;
-    return;
-  }
-  h = await startConsoleHarness();
-  const context = await browser.newContext({ viewport: { width: 1500, height: 950 }, permissions: ['clipboard-read', 'clipboard-write'] });
-  page = await context.newPage();
-  page.setDefaultTimeout(20_000);
-  const execution = await failoverScene(h.stack, 'us-west-2', 'req-ui-views');
-  failover = { arn: execution.executionArn, name: execution.name };
-  const d = h.stack.description;
-  const sfn = new SFNClient({ region: d.homeRegion, endpoint: d.endpoints.stepFunctions, credentials: LOCAL_CREDENTIALS, disableHostPrefix: true });
-  try {
-    const input = JSON.stringify({ batchId: MARKUP, messages: 'not a list', padding: 'p'.repeat(100_000) });
-    const started = await sfn.send(new StartSyncExecutionCommand({ stateMachineArn: d.stateMachineArn, name: 'broken-input-ui', input }));
-    broken = { arn: started.executionArn as string, input, error: started.error as string, cause: started.cause as string };
-  } finally {
-    sfn.destroy();
-  }
-}, 60_000);
-
-function ready(): ConsoleHarness {
-  if (missing) throw missing;
-  return h as ConsoleHarness;
-}
-afterAll(async () => {
-  await browser?.close();
-  await h?.stop();
+const { ready, page } = consoleInChromium({
+  context: { permissions: ['clipboard-read', 'clipboard-write'] },
+  async setup(harness) {
+    const execution = await failoverScene(harness.stack, 'us-west-2', 'req-ui-views');
+    failover = { arn: execution.executionArn, name: execution.name };
+    const d = harness.stack.description;
+    const sfn = new SFNClient({ region: d.homeRegion, endpoint: d.endpoints.stepFunctions, credentials: LOCAL_CREDENTIALS, disableHostPrefix: true });
+    try {
+      const input = JSON.stringify({ batchId: MARKUP, messages: 'not a list', padding: 'p'.repeat(100_000) });
+      const started = await sfn.send(new StartSyncExecutionCommand({ stateMachineArn: d.stateMachineArn, name: 'broken-input-ui', input }));
+      broken = { arn: started.executionArn as string, input, error: started.error as string, cause: started.cause as string };
+    } finally {
+      sfn.destroy();
+    }
+  },
 });
-
-const poll = <T>(read: () => Promise<T> | T) => expect.poll(read, { timeout: 20_000, interval: 100 });
 const open = (harness: ConsoleHarness, arnOrName: string, tab?: string) =>
   page.goto(`${harness.console.url}#/execution/${encodeURIComponent(arnOrName)}${tab ? `?tab=${tab}` : ''}`);
 const readClipboard = () => page.evaluate<string>('navigator.clipboard.readText()');

@@ -4,58 +4,34 @@
  * large enough to read; a legend for the outcomes, a closed block and the dashed edges. One local stack
  * and one failed-over execution for the whole file.
  */
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { executionOutputSchema } from '../../../core/outcomes.js';
-import { launchChromium } from '../../../tools/console/chromium.js';
 import { failoverScene } from '../../../tools/console/scene.js';
-import { definitionStateNames, startConsoleHarness, type ConsoleHarness } from './harness.js';
+import { consoleInChromium, poll } from './browser-harness.js';
+import { definitionStateNames } from './harness.js';
 
-let h: ConsoleHarness | undefined;
-let browser: Browser | undefined;
-let page: Page;
 let executionArn: string;
 /** The failover's Map iterations (one per region group) and the batch's messages (one Claim iteration each). */
 let groups: number;
 let messages: number;
 /** The states the execution entered, as the API's history model names them. */
 let entered: string[];
-/** Without Chromium, every test fails with how to install it (counted as failed, never skipped). */
-let missing: Error | undefined;
 
-beforeAll(async () => {
-  try {
-    browser = await launchChromium();
-  } catch (error) {
-    missing = error as Error;
-    return;
-  }
-  h = await startConsoleHarness();
-  const execution = await failoverScene(h.stack, 'us-west-2', 'req-graph');
-  executionArn = execution.executionArn;
-  const output = executionOutputSchema.parse(execution.output);
-  groups = (output.forwardedGroups ?? []).length;
-  const { body } = await h.get(`/api/execution?arn=${encodeURIComponent(executionArn)}`);
-  entered = Object.keys((body.model as { states: Record<string, unknown> }).states);
-  messages = (body.messages as unknown[]).length;
-  page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
-  page.setDefaultTimeout(20_000);
-}, 60_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await h?.stop();
+const { ready, page } = consoleInChromium({
+  async setup(harness) {
+    const execution = await failoverScene(harness.stack, 'us-west-2', 'req-graph');
+    executionArn = execution.executionArn;
+    const output = executionOutputSchema.parse(execution.output);
+    groups = (output.forwardedGroups ?? []).length;
+    const { body } = await harness.get(`/api/execution?arn=${encodeURIComponent(executionArn)}`);
+    entered = Object.keys((body.model as { states: Record<string, unknown> }).states);
+    messages = (body.messages as unknown[]).length;
+  },
 });
-
-function ready(): ConsoleHarness {
-  if (missing) throw missing;
-  return h as ConsoleHarness;
-}
 
 const iterations = (n: number) => `${n} iteration${n === 1 ? '' : 's'}`;
 /** A Map block's summary when all its iterations ended alike: "1 iteration: caught", "9 iterations: all succeeded". */
 const allAlike = (n: number, outcome: string) => `${iterations(n)}: ${n === 1 ? outcome : `all ${outcome}`}`;
-const poll = <T>(read: () => Promise<T> | T) => expect.poll(read, { timeout: 20_000, interval: 100 });
 const drawn = () => page.locator('svg.graph [data-state]');
 const box = (name: string) => page.locator(`svg.graph [data-state="${name}"]`);
 const drawnNames = async () => (await drawn().evaluateAll((els) => els.map((e) => e.getAttribute('data-state') ?? ''))).sort();

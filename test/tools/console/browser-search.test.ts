@@ -2,53 +2,27 @@
  * The Executions page's search and pages in Chromium (as browser.test.ts drives it): what a person sees
  * when paging, searching by name and start time, and when a search is wrong; the hash keeps the search.
  */
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../../../tools/console/chromium.js';
+import { describe, expect, it } from 'vitest';
 import { requestBodies, sendBodies, waitFor } from '../../../tools/console/scene.js';
-import { startConsoleHarness, type ConsoleHarness } from './harness.js';
+import { consoleInChromium, poll } from './browser-harness.js';
 
 type Listed = { arn: string; name: string; status: string; startDate: number };
 
-let h: ConsoleHarness | undefined;
-let browser: Browser | undefined;
-let page: Page;
-/** Without Chromium, every test fails with how to install it (counted as failed, never skipped). */
-let missing: Error | undefined;
 /** Every execution, newest first, as the API lists them once the scene is done. */
 let all: Listed[] = [];
 
-beforeAll(async () => {
-  try {
-    browser = await launchChromium();
-  } catch (error) {
-    missing = error as Error;
-    return;
-  }
-  h = await startConsoleHarness();
-  const harness = h;
-  // 25 requests: at least 3 executions, since a batch holds at most 10.
-  await sendBodies(harness.stack, requestBodies('req-ui-search', 25));
-  all = await waitFor('every execution listed as ended', async () => {
-    const { body } = await harness.get('/api/executions?limit=1000');
-    const listed = body.executions as Listed[];
-    const done = listed.length >= 3 && listed.every((e) => e.status !== 'RUNNING') && harness.stack.stepFunctions.executions().every((e) => e.status !== 'RUNNING');
-    return done && listed.length === harness.stack.stepFunctions.executions().length ? listed : undefined;
-  });
-  page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
-  page.setDefaultTimeout(20_000);
-}, 60_000);
-
-function ready(): ConsoleHarness {
-  if (missing) throw missing;
-  return h as ConsoleHarness;
-}
-afterAll(async () => {
-  await browser?.close();
-  await h?.stop();
+const { ready, page } = consoleInChromium({
+  async setup(harness) {
+    // 25 requests: at least 3 executions, since a batch holds at most 10.
+    await sendBodies(harness.stack, requestBodies('req-ui-search', 25));
+    all = await waitFor('every execution listed as ended', async () => {
+      const { body } = await harness.get('/api/executions?limit=1000');
+      const listed = body.executions as Listed[];
+      const done = listed.length >= 3 && listed.every((e) => e.status !== 'RUNNING') && harness.stack.stepFunctions.executions().every((e) => e.status !== 'RUNNING');
+      return done && listed.length === harness.stack.stepFunctions.executions().length ? listed : undefined;
+    });
+  },
 });
-
-const poll = <T>(read: () => Promise<T> | T) => expect.poll(read, { timeout: 20_000, interval: 100 });
 const shownNames = () => page.locator('#executions tbody tr[data-name]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-name')));
 const info = () => page.locator('#executions-info').textContent();
 const button = (action: string) => page.locator(`[data-action="${action}"]`);

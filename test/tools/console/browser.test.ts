@@ -3,41 +3,12 @@
  * what a person sees. Without Chromium these tests fail and say how to install it.
  */
 import { executionOutputSchema } from '../../../core/outcomes.js';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../../../tools/console/chromium.js';
+import { describe, expect, it } from 'vitest';
 import { deadLetterScene, failoverScene, invalidRequestScene, waitFor } from '../../../tools/console/scene.js';
-import { definitionStateNames, startConsoleHarness, type ConsoleHarness } from './harness.js';
+import { consoleInChromium, poll } from './browser-harness.js';
+import { definitionStateNames } from './harness.js';
 
-let h: ConsoleHarness | undefined;
-let browser: Browser | undefined;
-let page: Page;
-/** Without Chromium, every test fails with how to install it (counted as failed, never skipped). */
-let missing: Error | undefined;
-
-beforeAll(async () => {
-  try {
-    browser = await launchChromium();
-  } catch (error) {
-    missing = error as Error;
-    return;
-  }
-  h = await startConsoleHarness();
-  page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
-  page.setDefaultTimeout(20_000);
-}, 60_000);
-
-function ready(): ConsoleHarness {
-  if (missing) throw missing;
-  return h as ConsoleHarness;
-}
-afterAll(async () => {
-  await browser?.close();
-  await h?.stop();
-});
-
-/** Waits for what the page shows (vitest's expect.poll gives up after 1 s by default). */
-const poll = <T>(read: () => Promise<T> | T) => expect.poll(read, { timeout: 20_000, interval: 100 });
+const { ready, page } = consoleInChromium();
 const stateBox = (name: string) => page.locator(`svg.graph [data-state="${name}"]`);
 
 describe('the console in Chromium', () => {
