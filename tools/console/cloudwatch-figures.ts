@@ -6,6 +6,7 @@
  * depths. In the shape of the local stack's samples (console/queues.ts Sample), so that the page draws
  * both alike; read again every period, not every few seconds (CloudWatch has a point a minute).
  */
+import { Repeater } from './repeater.js';
 import { GetMetricDataCommand, type CloudWatchClient, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import { DIMENSION, METRICS, SERVICE_DIMENSION } from '../../core/metrics.js';
 import type { StackDescription } from '../local/stack.js';
@@ -42,8 +43,7 @@ export class CloudWatchFigures {
   readonly intervalMs: number;
   /** Why the last read failed, if it did (the figures before it are kept). */
   private failure?: string;
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
+  private repeater: Repeater | undefined;
   private readonly period: number;
   private readonly window: number;
   private readonly now: () => number;
@@ -74,23 +74,12 @@ export class CloudWatchFigures {
   }
 
   start(): void {
-    const tick = () => {
-      const running = this.read().then(
-        () => undefined,
-        () => undefined,
-      );
-      this.running = running;
-      void running.then(() => {
-        if (this.timer) this.timer = setTimeout(tick, this.intervalMs);
-      });
-    };
-    this.timer = setTimeout(tick, 0);
+    this.repeater ??= new Repeater(() => this.read(), this.intervalMs);
+    this.repeater.start();
   }
 
   async stop(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
+    await this.repeater?.stop();
   }
 
   private specs(): { specs: SeriesSpec[]; gauges: Map<string, string[]>; counts: Map<string, string[]> } {

@@ -14,6 +14,7 @@
  *   a DLQ. Local only: a deployed stage's console does not look into them (console/source.ts).
  * Either way each message comes with its body and attributes, cut as ops/body-preview.ts cuts them.
  */
+import { Repeater } from './repeater.js';
 import { BatchGetItemCommand, GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
@@ -217,8 +218,7 @@ export class RegionSampler {
   readonly samples: Sample[] = [];
   private readonly counted = new Set<string>();
   private readonly totals: Record<string, { dispatched: number; failedOverFrom: number; failedOverTo: number }> = {};
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
+  private repeater: Repeater | undefined;
 
   constructor(
     private readonly deps: ConsoleDeps,
@@ -230,23 +230,12 @@ export class RegionSampler {
   }
 
   start(): void {
-    const tick = () => {
-      const running = this.sample().then(
-        () => undefined,
-        () => undefined,
-      );
-      this.running = running;
-      void running.then(() => {
-        if (this.timer) this.timer = setTimeout(tick, this.intervalMs);
-      });
-    };
-    this.timer = setTimeout(tick, 0);
+    this.repeater ??= new Repeater(() => this.sample(), this.intervalMs);
+    this.repeater.start();
   }
 
   async stop(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
+    await this.repeater?.stop();
   }
 
   /** The queues' DLQs by label: dispatch and master, and each region's. */
