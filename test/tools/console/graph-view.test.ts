@@ -2,18 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { allStates, layoutDefinition, type AslMachine, type GraphLayout } from '../../../tools/console/graph.js';
 import { blockSummary, graphViewParam, layoutView, levelEdges, unknownOpen, type StateRun } from '../../../tools/console/graph-view.js';
-import { dispatchDefinition } from '../../../workflows/dispatch.js';
+import { testDefinition } from '../../support/definition-refs.js';
 
-const definition = dispatchDefinition({
-  regions: ['us-east-1', 'us-west-2', 'us-west-1'],
-  functions: {
-    snapshot: 'arn:aws:lambda:us-east-1:000000000000:function:snapshot',
-    select: 'arn:aws:lambda:us-east-1:000000000000:function:select',
-    forward: 'arn:aws:lambda:us-east-1:000000000000:function:forward',
-  },
-  tableName: 'table',
-  deadLetterQueueUrl: 'http://sqs.us-east-1.localhost:1/000000000000/dlq',
-}) as AslMachine;
+const definition = testDefinition() as unknown as AslMachine;
 const stateCount = allStates(definition).length;
 
 /** What a batch of 8 that failed over from one of 3 regions enters (the history model's summaries). */

@@ -2,18 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { buildHistoryModel, type ConsoleEvent } from '../../../tools/console/history-model.js';
 import { layoutDefinition } from '../../../tools/console/graph.js';
-import { dispatchDefinition } from '../../../workflows/dispatch.js';
+import { testDefinition } from '../../support/definition-refs.js';
 
-const definition = dispatchDefinition({
-  regions: ['us-east-1', 'us-west-2', 'us-west-1'],
-  functions: {
-    snapshot: 'arn:aws:lambda:us-east-1:000000000000:function:snapshot',
-    select: 'arn:aws:lambda:us-east-1:000000000000:function:select',
-    forward: 'arn:aws:lambda:us-east-1:000000000000:function:forward',
-  },
-  tableName: 'table',
-  deadLetterQueueUrl: 'http://sqs.us-east-1.localhost:1/000000000000/dlq',
-});
+const definition = testDefinition();
 
 type Machine = { States: Record<string, { Branches?: Machine[]; ItemProcessor?: Machine }> };
 function stateNames(machine: Machine): string[] {
