@@ -4,7 +4,7 @@ import { allStates, layoutDefinition, type AslMachine, type GraphLayout } from '
 import { blockSummary, graphViewParam, layoutView, levelEdges, unknownOpen, type StateRun } from '../../../tools/console/graph-view.js';
 import { testDefinition } from '../../support/definition-refs.js';
 
-const definition = testDefinition() as unknown as AslMachine;
+const definition = testDefinition() as AslMachine;
 const stateCount = allStates(definition).length;
 
 /** What a batch of 8 that failed over from one of 3 regions enters (the history model's summaries). */
