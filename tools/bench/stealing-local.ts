@@ -561,7 +561,7 @@ function print(result: StealingLocalResult) {
         fixed(r.steady.on.wait.p50, 2),
         fixed(r.steady.on.wait.p95, 2),
         fixed(r.steady.on.wait.p99, 2),
-        pct(r.steady.on.stolenShare),
+        `${r.steady.on.stolen} (${pct(r.steady.on.stolenShare)})`,
         String(r.steady.off.processing.twice + r.steady.on.processing.twice),
         String(r.steady.off.processing.never + r.steady.on.processing.never),
       ]),
