@@ -196,7 +196,7 @@ class Ledger {
 }
 
 /** One stack with its three pools: presence always, stealing when asked. */
-class Session {
+class Trial {
   private readonly dynamo: DynamoDBClient;
   private readonly clients: Record<string, SQSClient> = {};
   readonly pools: Record<string, Workers> = {};
@@ -224,7 +224,7 @@ class Session {
       // Stopped only once the master queue is idle: its long polls are cut rather than waited for.
       quickStop: true,
     });
-    return new Session(stack, stealing, options, label);
+    return new Trial(stack, stealing, options, label);
   }
 
   get table() {
@@ -336,80 +336,80 @@ class Session {
   }
 }
 
-const ticker = (progress: Progress, label: string, session: Session, started: number) => {
+const ticker = (progress: Progress, label: string, trial: Trial, started: number) => {
   let last = 0;
   return () => {
     if (Date.now() - last < 1000) return;
     last = Date.now();
-    const processed = session.ledger.processed.size;
-    progress(`\r  ${label}: ${session.ledger.sent.size} sent, ${processed} processed, ${Math.round((Date.now() - started) / 1000)} s`);
+    const processed = trial.ledger.processed.size;
+    progress(`\r  ${label}: ${trial.ledger.sent.size} sent, ${processed} processed, ${Math.round((Date.now() - started) / 1000)} s`);
   };
 };
 
 /** Experiment 1: steady Poisson load on the 1:2:4 fleet, stealing off or on. */
 export async function steady(stealing: boolean, seed: number, options: StealingLocalOptions, progress: Progress = () => undefined): Promise<SteadyResult> {
   const label = `steady-${stealing ? 'on' : 'off'}-${seed}`;
-  const session = await Session.start(stealing, options, label);
+  const trial = await Trial.start(stealing, options, label);
   try {
-    for (const r of REGIONS) session.startPool(r.region);
+    for (const r of REGIONS) trial.startPool(r.region);
     const started = Date.now();
-    const tick = ticker(progress, `steady, stealing ${stealing ? 'on' : 'off'}`, session, started);
-    await session.arrivals((options.load * FLEET_WORKERS) / options.service, options.seconds, seededRandom(seed), tick);
+    const tick = ticker(progress, `steady, stealing ${stealing ? 'on' : 'off'}`, trial, started);
+    await trial.arrivals((options.load * FLEET_WORKERS) / options.service, options.seconds, seededRandom(seed), tick);
     // Let what was sent be processed (bounded).
     const until = Date.now() + Math.max(60_000, options.seconds * 2000);
-    while (session.ledger.unprocessed().length && Date.now() < until) {
+    while (trial.ledger.unprocessed().length && Date.now() < until) {
       await sleep(200);
       tick();
     }
     progress('\n');
     const waits: number[] = [];
-    for (const [id, list] of session.ledger.processed) {
+    for (const [id, list] of trial.ledger.processed) {
       const first = list[0];
-      const sent = session.ledger.sent.get(id);
+      const sent = trial.ledger.sent.get(id);
       if (first && sent) waits.push((first.receivedAt - sent.at) / 1000);
     }
-    const processing = session.ledger.check();
-    const stolen = session.stolen();
+    const processing = trial.ledger.check();
+    const stolen = trial.stolen();
     return { stealing, wait: summarize(waits), stolen, stolenShare: processing.sent ? stolen / processing.sent : 0, processing };
   } finally {
-    await session.stop();
+    await trial.stop();
   }
 }
 
 /** Experiment 2: us-west-2 holds a backlog and loses its fleet under a light load elsewhere, stealing off or on. */
 export async function lostFleet(stealing: boolean, seed: number, options: StealingLocalOptions, progress: Progress = () => undefined): Promise<LostResult> {
   const label = `lost-${stealing ? 'on' : 'off'}-${seed}`;
-  const session = await Session.start(stealing, options, label);
+  const trial = await Trial.start(stealing, options, label);
   const drained = REGIONS.map((r) => r.region).filter((r) => r !== LOST_REGION);
   try {
     // The backlog, dispatched to us-west-2 alone: the other regions drained by an operator's setting.
-    await Promise.all(drained.map((r) => writeCapacity(session.table, r, 0, 'bench:stealing:local (backlog)')));
-    await session.send(options.backlog, true);
+    await Promise.all(drained.map((r) => writeCapacity(trial.table, r, 0, 'bench:stealing:local (backlog)')));
+    await trial.send(options.backlog, true);
     const backlogDeadline = Date.now() + 60_000;
     for (;;) {
-      const depths = await session.depths();
+      const depths = await trial.depths();
       if (depths.master === 0 && (depths.regions[LOST_REGION] ?? 0) >= options.backlog) break;
       if (Date.now() > backlogDeadline) throw new Error(`the backlog did not reach ${LOST_REGION} within 60 s: ${JSON.stringify(depths)}`);
       await sleep(200);
     }
-    await Promise.all(drained.map((r) => clearCapacity(session.table, r)));
+    await Promise.all(drained.map((r) => clearCapacity(trial.table, r)));
     // The dispatcher keeps capacity settings for up to HEALTH_CACHE_MS: let the cleared ones be read.
     await sleep(HEALTH_CACHE_MS + 200);
-    for (const r of REGIONS) session.startPool(r.region);
+    for (const r of REGIONS) trial.startPool(r.region);
     const started = Date.now();
-    const tick = ticker(progress, `lost fleet, stealing ${stealing ? 'on' : 'off'}`, session, started);
+    const tick = ticker(progress, `lost fleet, stealing ${stealing ? 'on' : 'off'}`, trial, started);
     const random = seededRandom(seed);
-    const load = session.arrivals((options.lostLoad * FLEET_WORKERS) / options.service, options.seconds, random, tick);
+    const load = trial.arrivals((options.lostLoad * FLEET_WORKERS) / options.service, options.seconds, random, tick);
     // Awaited after the kill; a failure meanwhile is not left unhandled.
     load.catch(() => undefined);
     // us-west-2's fleet reported itself and each of its workers took a copy: it vanishes, none restarting.
     const lostWorkers = REGIONS.find((r) => r.region === LOST_REGION)?.capacity ?? 0;
     const killDeadline = Date.now() + 10_000;
-    while (session.ledger.receivers(LOST_REGION) < lostWorkers && Date.now() < killDeadline) await sleep(20);
-    await session.pools[LOST_REGION]?.kill();
+    while (trial.ledger.receivers(LOST_REGION) < lostWorkers && Date.now() < killDeadline) await sleep(20);
+    await trial.pools[LOST_REGION]?.kill();
     const killedAt = Date.now();
-    const backlogIds = [...session.ledger.sent].filter(([, s]) => s.backlog).map(([id]) => id);
-    const atKill = backlogIds.filter((id) => session.ledger.count(id) === 0);
+    const backlogIds = [...trial.ledger.sent].filter(([, s]) => s.backlog).map(([id]) => id);
+    const atKill = backlogIds.filter((id) => trial.ledger.count(id) === 0);
     await load;
     // Stealing on: until the backlog is processed (bounded); off: until everything that can be is.
     const until = Date.now() + Math.max(60_000, options.seconds * 4000);
@@ -417,41 +417,41 @@ export async function lostFleet(stealing: boolean, seed: number, options: Steali
       tick();
       if (Date.now() > until) break;
       if (stealing) {
-        if (session.ledger.unprocessed().length === 0) break;
+        if (trial.ledger.unprocessed().length === 0) break;
       } else {
-        const depths = await session.depths();
+        const depths = await trial.depths();
         const elsewhere = depths.master + Object.entries(depths.regions).filter(([r]) => r !== LOST_REGION).reduce((n, [, d]) => n + d, 0);
         const visibleBack = Date.now() > killedAt + VISIBILITY_SECONDS * 1000 + 500;
-        if (elsewhere === 0 && visibleBack && session.ledger.unprocessed().length === (depths.regions[LOST_REGION] ?? 0)) break;
+        if (elsewhere === 0 && visibleBack && trial.ledger.unprocessed().length === (depths.regions[LOST_REGION] ?? 0)) break;
       }
       await sleep(200);
     }
     const ranFor = (Date.now() - killedAt) / 1000;
     progress('\n');
     const atKillSet = new Set(atKill);
-    const held = atKill.filter((id) => session.ledger.crashed.has(id));
+    const held = atKill.filter((id) => trial.ledger.crashed.has(id));
     const done = (ids: string[]) => {
       if (!ids.length) return 0;
       let last = killedAt;
       for (const id of ids) {
-        const list = session.ledger.processed.get(id);
+        const list = trial.ledger.processed.get(id);
         if (!list?.length) return undefined;
         last = Math.max(last, ...list.map((p) => p.at));
       }
       return (last - killedAt) / 1000;
     };
     const drainedAfter = done(atKill);
-    const queuedDrainedAfter = done(atKill.filter((id) => !session.ledger.crashed.has(id)));
+    const queuedDrainedAfter = done(atKill.filter((id) => !trial.ledger.crashed.has(id)));
     const backlogWaits: number[] = [];
     const otherWaits: number[] = [];
-    for (const [id, list] of session.ledger.processed) {
+    for (const [id, list] of trial.ledger.processed) {
       const p = list[list.length - 1];
-      const sent = session.ledger.sent.get(id);
+      const sent = trial.ledger.sent.get(id);
       if (!p || !sent) continue;
       if (atKillSet.has(id)) backlogWaits.push((p.receivedAt - killedAt) / 1000);
       else if (!sent.backlog) otherWaits.push((p.receivedAt - sent.at) / 1000);
     }
-    const depths = await session.depths();
+    const depths = await trial.depths();
     return {
       stealing,
       backlogAtKill: atKill.length,
@@ -460,16 +460,16 @@ export async function lostFleet(stealing: boolean, seed: number, options: Steali
       ...(queuedDrainedAfter === undefined ? {} : { queuedDrainedAfter }),
       backlogWait: summarize(backlogWaits),
       othersWait: summarize(otherWaits),
-      backlogLeft: atKill.filter((id) => session.ledger.count(id) === 0).length,
-      unprocessed: session.ledger.unprocessed().length,
+      backlogLeft: atKill.filter((id) => trial.ledger.count(id) === 0).length,
+      unprocessed: trial.ledger.unprocessed().length,
       queuedAtEnd: depths.master + Object.values(depths.regions).reduce((a, b) => a + b, 0),
       deadLettered: depths.deadLettered,
-      stolenFromLost: session.stolen(LOST_REGION),
+      stolenFromLost: trial.stolen(LOST_REGION),
       ranFor,
-      processing: session.ledger.check(),
+      processing: trial.ledger.check(),
     };
   } finally {
-    await session.stop();
+    await trial.stop();
   }
 }
 
