@@ -66,13 +66,13 @@ class PythonWorker(unittest.TestCase):
         send(url, request_id, "tok-a")
         [message] = receive(url)
         runs, outcomes = [], []
-        # A 2 s lease, not 1: a heartbeat thread starved for a whole lease (a busy 2-core machine) is taken
-        # over by design, and the job below would then rightly lose its lease.
-        worker = idw.Worker(fence(), sqs, 2, worker_id="A")
+        # A 3 s lease, not 1 or 2: a heartbeat thread starved for a whole lease (a busy 2-core machine running
+        # the suite; it was seen at 2 s) is taken over by design, and the job below would then rightly lose it.
+        worker = idw.Worker(fence(), sqs, 3, worker_id="A")
 
         def slow(message, job):
             runs.append(job.request_id)
-            time.sleep(7)
+            time.sleep(9.5)
             self.assertFalse(job.lost.is_set())
 
         first = threading.Thread(target=lambda: outcomes.append(worker.handle(message, url, slow)))
@@ -84,7 +84,7 @@ class PythonWorker(unittest.TestCase):
             received += len(receive(url, wait=0))
             # ...and the same copy delivered twice anyway is refused by the fence, not processed.
             try:
-                other.accept(request_id, "tok-a", "B", 2)
+                other.accept(request_id, "tok-a", "B", 3)
                 self.fail("a second worker accepted a live lease")
             except idw.AcceptRefused as refused:
                 if refused.reason == "ALREADY_COMPLETED":
