@@ -242,9 +242,7 @@ export class LaneRegion {
       if (target) {
         const at = now + (fresh ? 2 : 1) * s.receiveSeconds;
         worker.busy = true;
-        this.options.events.at(at, () => {
-          if (this.stopIfRemoved(worker)) return;
-          if (this.receiveStolen(worker, target, at)) return;
+        this.receiveAt(worker, target, at, () => {
           worker.prior = undefined;
           this.backToOwn(worker, at);
         });
@@ -273,9 +271,7 @@ export class LaneRegion {
     const current = worker.current;
     if (current) {
       const at = now + s.receiveSeconds;
-      this.options.events.at(at, () => {
-        if (this.stopIfRemoved(worker)) return;
-        if (this.receiveStolen(worker, current, at)) return;
+      this.receiveAt(worker, current, at, () => {
         worker.current = undefined;
         this.readAndSteal(worker, at);
       });
@@ -312,10 +308,21 @@ export class LaneRegion {
       return;
     }
     const at = read + s.receiveSeconds;
+    this.receiveAt(
+      worker,
+      choice,
+      at,
+      () => this.backToOwn(worker, at),
+      () => (worker.current = choice),
+    );
+  }
+
+  /** A receive from `target` answered at `at` (the worker busy meanwhile): a message started there (`taken`), else `empty`. */
+  private receiveAt(worker: Worker, target: StealTarget, at: number, empty: () => void, taken: () => void = () => undefined): void {
     this.options.events.at(at, () => {
       if (this.stopIfRemoved(worker)) return;
-      if (this.receiveStolen(worker, choice, at)) worker.current = choice;
-      else this.backToOwn(worker, at);
+      if (this.receiveStolen(worker, target, at)) taken();
+      else empty();
     });
   }
 
