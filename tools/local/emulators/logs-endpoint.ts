@@ -11,10 +11,8 @@
  * `{ __type, message }` (logs-api-error.ts), which the SDK raises as its named exceptions.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
-import { localOnly } from './local-only.js';
+import { serveJsonProtocol } from './json-protocol.js';
 import { LogsApiError } from './logs-api-error.js';
 import { byTime, type StoredEvent } from './logs-events.js';
 import { filterPatternMatcher } from './logs-filter-pattern.js';
@@ -31,7 +29,6 @@ import {
   queryIdSchema,
   startQuerySchema,
 } from './logs-requests.js';
-import { PortInUseError } from './servers.js';
 
 export interface LogsEndpointOptions {
   /** 0 (the default) takes any free port. */
@@ -280,58 +277,21 @@ export async function startLogsEndpoint(options: LogsEndpointOptions = {}): Prom
     },
   };
 
-  const server = createServer(localOnly((req, res) => void handle(req, res)));
-
-  async function handle(req: IncomingMessage, res: ServerResponse) {
-    const send = (status: number, payload: object) => {
-      const text = JSON.stringify(payload);
-      res.writeHead(status, {
-        'content-type': 'application/x-amz-json-1.1',
-        'content-length': Buffer.byteLength(text),
-        'x-amzn-requestid': randomUUID(),
-      });
-      res.end(text);
-    };
-    try {
-      const chunks: Buffer[] = [];
-      for await (const chunk of req) chunks.push(chunk as Buffer);
-      const target = String(req.headers['x-amz-target'] ?? '');
-      const action = target.startsWith('Logs_20140328.') ? target.slice('Logs_20140328.'.length) : undefined;
-      const operation = action !== undefined && Object.hasOwn(operations, action) ? operations[action] : undefined;
-      if (req.method !== 'POST' || !operation) {
-        throw new LogsApiError(
-          'UnknownOperationException',
-          `This local CloudWatch Logs endpoint does not serve '${target}'; it serves ${Object.keys(operations).join(', ')}`,
-        );
-      }
-      let body: unknown;
-      try {
-        const text = Buffer.concat(chunks).toString('utf8');
-        body = text.trim() === '' ? {} : JSON.parse(text);
-      } catch {
-        throw new LogsApiError('SerializationException', 'The request body is not valid JSON');
-      }
-      send(200, operation(body));
-    } catch (error) {
-      if (error instanceof LogsApiError) send(400, { __type: error.type, message: error.message, ...error.extra });
-      else send(500, { __type: 'ServiceUnavailableException', message: (error as Error)?.message ?? String(error) });
-    }
-  }
-
-  const port = options.port ?? 0;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => reject(error.code === 'EADDRINUSE' ? new PortInUseError('CloudWatch Logs endpoint', port) : error));
-    server.listen(port, '127.0.0.1', () => resolve());
+  const server = await serveJsonProtocol({
+    service: 'CloudWatch Logs endpoint',
+    targetPrefix: 'Logs_20140328.',
+    contentType: 'application/x-amz-json-1.1',
+    operations,
+    apiError: (error) => (error instanceof LogsApiError ? { __type: error.type, message: error.message, ...error.extra } : undefined),
+    unknownOperation: (target) =>
+      new LogsApiError('UnknownOperationException', `This local CloudWatch Logs endpoint does not serve '${target}'; it serves ${Object.keys(operations).join(', ')}`),
+    notJson: () => new LogsApiError('SerializationException', 'The request body is not valid JSON'),
+    internalType: 'ServiceUnavailableException',
+    ...(options.port !== undefined ? { port: options.port } : {}),
   });
-  const bound = (server.address() as AddressInfo).port;
 
   return {
-    endpoint: `http://127.0.0.1:${bound}`,
-    async stop() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    },
+    endpoint: server.endpoint,
+    stop: () => server.close(),
   };
 }

@@ -7,13 +7,10 @@
  * GetExecutionHistory (on AWS they live only in the CloudWatch log group).
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import type { DefinitionRunner, ExecutionRecord, ExecutionStatus } from './asl-runner.js';
 import { toHistoryEvents } from './history.js';
-import { localOnly } from './local-only.js';
-import { PortInUseError } from './servers.js';
+import { serveJsonProtocol } from './json-protocol.js';
 
 export type StateMachineType = 'EXPRESS' | 'STANDARD';
 
@@ -362,49 +359,20 @@ export async function startStepFunctionsEndpoint(options: StepFunctionsEndpointO
     },
   };
 
-  const server = createServer(localOnly((req, res) => void handle(req, res)));
-
-  async function handle(req: IncomingMessage, res: ServerResponse) {
-    const send = (status: number, payload: object) => {
-      const text = JSON.stringify(payload);
-      res.writeHead(status, {
-        'content-type': 'application/x-amz-json-1.0',
-        'content-length': Buffer.byteLength(text),
-        'x-amzn-requestid': randomUUID(),
-      });
-      res.end(text);
-    };
-    try {
-      const chunks: Buffer[] = [];
-      for await (const chunk of req) chunks.push(chunk as Buffer);
-      const target = String(req.headers['x-amz-target'] ?? '');
-      const operation = target.startsWith('AWSStepFunctions.') ? operations[target.slice('AWSStepFunctions.'.length)] : undefined;
-      if (req.method !== 'POST' || !operation) throw new SfnApiError('UnknownOperationException', `Unknown operation: '${target}'`);
-      let body: unknown;
-      try {
-        const text = Buffer.concat(chunks).toString('utf8');
-        body = text.trim() === '' ? {} : JSON.parse(text);
-      } catch {
-        throw new SfnApiError('SerializationException', 'The request body is not valid JSON');
-      }
-      send(200, await operation(body));
-    } catch (error) {
-      if (error instanceof SfnApiError) send(400, { __type: error.type, message: error.message });
-      else send(500, { __type: 'InternalFailure', message: (error as Error)?.message ?? String(error) });
-    }
-  }
-
-  const port = options.port ?? 0;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'EADDRINUSE' ? new PortInUseError('Step Functions endpoint', port) : error),
-    );
-    server.listen(port, '127.0.0.1', () => resolve());
+  const server = await serveJsonProtocol({
+    service: 'Step Functions endpoint',
+    targetPrefix: 'AWSStepFunctions.',
+    contentType: 'application/x-amz-json-1.0',
+    operations,
+    apiError: (error) => (error instanceof SfnApiError ? { __type: error.type, message: error.message } : undefined),
+    unknownOperation: (target) => new SfnApiError('UnknownOperationException', `Unknown operation: '${target}'`),
+    notJson: () => new SfnApiError('SerializationException', 'The request body is not valid JSON'),
+    internalType: 'InternalFailure',
+    ...(options.port !== undefined ? { port: options.port } : {}),
   });
-  const bound = (server.address() as AddressInfo).port;
 
   return {
-    endpoint: `http://127.0.0.1:${bound}`,
+    endpoint: server.endpoint,
     stateMachineArn: machineArn,
     executions: () =>
       [...store.values()].map((s) => ({
@@ -415,10 +383,7 @@ export async function startStepFunctionsEndpoint(options: StepFunctionsEndpointO
         stateMachineName: s.machine.name,
       })),
     async stop() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await server.close();
       await Promise.allSettled([...pending]);
     },
   };
