@@ -74,6 +74,9 @@ export interface ObservedMessage {
   readonly sourceMessageId?: string;
   /** The `execution` attribute: the name of the execution that sent it (one per delivery of a master message). */
   readonly execution?: string;
+  /** The intake's DLQ copy of an invalid message: its `batch_id` and the master message's `receive_count` then. */
+  readonly batchId?: string;
+  readonly receiveCount?: number;
   readonly body?: string;
   /** Still in its queue when the run ended (not taken by a worker). */
   readonly leftAtEnd: boolean;
@@ -514,14 +517,22 @@ export function checkScenario(sent: readonly SentMessage[], observed: Observatio
       lost.push(item);
       if (all.length) withoutReason.push(item);
     }
+    // A later delivery of the master message (another batch, a higher receive count) that sent it again
+    // before the earlier delivery's marker was written or could be read (aws/intake-dead-letters.ts).
+    const deliveries = new Set(dlq.map((c) => c.batchId ?? '?'));
+    const redelivered = deliveries.size > 1 && !deliveries.has('?') && dlq.some((c) => (c.receiveCount ?? 1) > 1);
     for (const extra of dlq.slice(1)) {
       const resent = deadLetterEvidence.bySource.has(m.masterMessageId);
       extraCopies.push({
         item,
         queue: 'dispatch-dlq',
         messageId: extra.messageId,
-        window: resent ? WINDOWS.deadLetterResent : UNEXPLAINED,
-        why: resent ? 'its dead-letter send reached the DLQ without an answer' : 'dead-lettered more than once and no lost answer explains it',
+        window: resent || redelivered ? WINDOWS.deadLetterResent : UNEXPLAINED,
+        why: resent
+          ? 'its dead-letter send reached the DLQ without an answer'
+          : redelivered
+            ? `a redelivery of its master message (receive ${Math.max(...dlq.map((c) => c.receiveCount ?? 1))}, another batch) sent it again before the earlier delivery's marker was written or could be read`
+            : 'dead-lettered more than once and no lost answer or redelivery explains it',
       });
     }
   }

@@ -71,6 +71,8 @@ export function observedMessage(ref: Pick<QueueRef, 'queue' | 'region'>, m: Mess
   const reason = attribute(m, 'reason');
   const sourceMessageId = attribute(m, MESSAGE_ATTRIBUTE.sourceMessageId);
   const execution = attribute(m, MESSAGE_ATTRIBUTE.execution);
+  const batchId = attribute(m, 'batch_id');
+  const receiveCount = Number(attribute(m, 'receive_count'));
   return {
     queue: ref.queue,
     ...(ref.region ? { region: ref.region } : {}),
@@ -80,6 +82,8 @@ export function observedMessage(ref: Pick<QueueRef, 'queue' | 'region'>, m: Mess
     ...(reason !== undefined ? { reason } : {}),
     ...(sourceMessageId ? { sourceMessageId } : {}),
     ...(execution ? { execution } : {}),
+    ...(batchId ? { batchId } : {}),
+    ...(Number.isInteger(receiveCount) && receiveCount > 0 ? { receiveCount } : {}),
     ...(m.Body !== undefined ? { body: m.Body } : {}),
     leftAtEnd,
   };

@@ -44,6 +44,8 @@ export const WINDOW_EVIDENCE: Readonly<Record<WindowName, string>> = {
     "lapsed and a repeat or a redelivery forwarded it again. Evidence: the copy's token was confirmed by a forward and is " +
     "missing from the record's tokens, which hold the kept copy's.",
   [WINDOWS.deadLetterResent]:
-    'A dead-letter send whose answer was lost was sent again (the SDK, or the workflow Retry). Evidence: the DLQ send for that ' +
-    'message is in a faulted request that reached the queue.',
+    'A dead-letter send whose answer was lost was sent again (the SDK, or the workflow Retry); or the intake\'s copy of an ' +
+    "invalid message sent again by a later delivery before the earlier one's marker was written or could be read. Evidence: " +
+    'the DLQ send for that message is in a faulted request that reached the queue; or the copies carry two batch ids and a ' +
+    'receive count above 1.',
 };

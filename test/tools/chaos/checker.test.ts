@@ -476,6 +476,22 @@ describe('bad input', () => {
     expect(explained.ok).toBe(true);
     expect(checkScenario([deadLetterCase('m1', /x/)], observe({ messages })).unexplained).toHaveLength(1);
   });
+
+  it('a malformed message dead-lettered by two deliveries (another batch, a later receive): dead-letter sent again; by one batch twice: UNEXPLAINED', () => {
+    const dlqCopy = (messageId: string, batchId: string, receiveCount: number): ObservedMessage => ({
+      queue: 'dispatch-dlq',
+      messageId,
+      sourceMessageId: 'm1',
+      reason: 'invalid request: x',
+      batchId,
+      receiveCount,
+      leftAtEnd: true,
+    });
+    const redelivered = checkScenario([deadLetterCase('m1', /x/)], observe({ messages: [dlqCopy('d1', 'b1', 1), dlqCopy('d2', 'b2', 2)] }));
+    expect(redelivered.extraByWindow).toEqual({ [WINDOWS.deadLetterResent]: 1 });
+    expect(redelivered.ok).toBe(true);
+    expect(checkScenario([deadLetterCase('m1', /x/)], observe({ messages: [dlqCopy('d1', 'b1', 1), dlqCopy('d2', 'b1', 1)] })).unexplained).toHaveLength(1);
+  });
 });
 
 describe('evidence from a fault log', () => {
